@@ -49,3 +49,16 @@ qid_valid(const char *s)
 			return false;
 	return s[QID_LEN] == '\0';
 }
+
+/* qid_time - the seconds part of the clock a queue id was made from */
+long long
+qid_time(const char *s)
+{
+	unsigned long long usec = 0;
+	int i;
+
+	for (i = 0; i < 11; i++)
+		usec = usec * 36 + (unsigned long long)(strchr(qid_digits, s[i]) -
+		    qid_digits);
+	return (long long)(usec / 1000000u);
+}

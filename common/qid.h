@@ -17,5 +17,7 @@
 
 int	qid_new(char out[QID_SIZE]);
 bool	qid_valid(const char *);
+/* The claim time a valid queue id carries, in seconds. */
+long long qid_time(const char *);
 
 #endif

@@ -1,1 +1,405 @@
-/* placeholder replaced by the connector modules */
+/*
+ * daemon - the connector's context and main loop (see daemon.h).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "intake.h"
+#include "log.h"
+#include "queue.h"
+#include "safeio.h"
+#include "store_maildir.h"
+
+/* How often the In/ queue is looked at for due deferred entries. */
+#define DAEMON_QUEUE_RUN	30
+
+static int
+daemon_drop_privileges(const struct imc_config *cfg, struct buf *err)
+{
+	struct passwd *pw;
+
+	if (cfg->user == NULL || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		buf_printf(err, "no such user \"%s\"", cfg->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return 0;
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		buf_printf(err, "cannot become user %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemon_open_tree(struct imc_daemon *d, struct buf *err)
+{
+	int i;
+
+	for (i = 0; i < LAYOUT_NDIRS; i++) {
+		d->dir[i] = i == LAYOUT_ROOT ? safe_open_dir(AT_FDCWD, d->cfg.root) :
+		    safe_open_dir(d->dir[LAYOUT_ROOT], layout_name(i));
+		if (d->dir[i] == -1) {
+			buf_printf(err, "%s/%s: %s", d->cfg.root, layout_name(i),
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+daemon_check_tree(struct imc_daemon *d, struct buf *err)
+{
+	struct layout_want want;
+	struct layout_report rep;
+	size_t i;
+
+	if (layout_want_from_config(&d->cfg, &want, err) == -1)
+		return -1;
+	/* Missing folders are made again at every start, as the IMC did. */
+	if (layout_create(d->cfg.root, &want, err) == -1)
+		return -1;
+	if (layout_check(d->cfg.root, &want, false, &rep) == -1) {
+		buf_puts(err, "cannot check the tree");
+		return -1;
+	}
+	for (i = 0; i < rep.n; i++)
+		if (rep.items[i].unsafe)
+			buf_printf(err, "%s%s", err->len ? "\n" : "",
+			    rep.items[i].message);
+		else
+			log_warnx("layout: %s (imc-layout fix repairs it)",
+			    rep.items[i].message);
+	if (layout_report_unsafe(&rep)) {
+		buf_puts(err, "\nthe Imcdata tree fails the safety rules; not "
+		    "starting (see imc-layout check)");
+		layout_report_free(&rep);
+		return -1;
+	}
+	layout_report_free(&rep);
+	return 0;
+}
+
+static int
+daemon_setup_loop(struct imc_daemon *d, struct buf *err)
+{
+	struct epoll_event ev;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
+	    (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    (d->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
+		buf_printf(err, "event loop: %s", strerror(errno));
+		return -1;
+	}
+	/* Watched by descriptor path so a renamed tree cannot redirect it. */
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d",
+		    d->dir[LAYOUT_PICKUP]);
+		if (inotify_add_watch(d->inotify_fd, path, IN_CLOSE_WRITE |
+		    IN_MOVED_TO | IN_ONLYDIR) == -1) {
+			buf_printf(err, "inotify on Pickup: %s", strerror(errno));
+			return -1;
+		}
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = d->inotify_fd;
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->inotify_fd, &ev) == -1)
+		goto fail;
+	ev.data.fd = d->signal_fd;
+	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &ev) == -1)
+		goto fail;
+	return 0;
+fail:
+	buf_printf(err, "epoll: %s", strerror(errno));
+	return -1;
+}
+
+/* daemon_init - configuration, tree, logs, store; recovery of a crash */
+int
+daemon_init(struct imc_daemon *d, const char *config_path, bool once,
+    struct buf *err)
+{
+	int i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < LAYOUT_NDIRS; i++)
+		d->dir[i] = -1;
+	d->epoll_fd = d->inotify_fd = d->signal_fd = -1;
+	d->once = once;
+	strset_init(&d->pending_set);
+	strset_init(&d->reported);
+	strset_init(&d->events);
+	if (config_load(&d->cfg, config_path, err) == -1)
+		return EX_CONFIG;
+	if (daemon_check_tree(d, err) == -1)
+		return EX_CONFIG;
+	if (daemon_drop_privileges(&d->cfg, err) == -1)
+		return EX_NOPERM;
+	if (daemon_open_tree(d, err) == -1)
+		return EX_OSFILE;
+	{
+		char logdir[4096];
+
+		snprintf(logdir, sizeof(logdir), "%s/Log", d->cfg.root);
+		if ((d->track = tracklog_open(logdir, err)) == NULL)
+			return EX_OSFILE;
+	}
+	if ((d->store = maildir_open(d->dir[LAYOUT_STORE], d->cfg.hostname)) ==
+	    NULL) {
+		buf_puts(err, "out of memory");
+		return EX_OSERR;
+	}
+	if (!once && daemon_setup_loop(d, err) == -1)
+		return EX_OSERR;
+	if (queue_recover(d) == -1) {
+		buf_printf(err, "recovery: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	return 0;
+}
+
+/* Claim, commit, deliver one batch of waiting Pickup files. */
+static void
+daemon_batch(struct imc_daemon *d)
+{
+	struct claimed c[DAEMON_BATCH];
+	struct accepted a[DAEMON_BATCH];
+	enum accept_result ar[DAEMON_BATCH];
+	size_t n = 0, i, queued = 0, delivered = 0;
+	enum claim_result cr;
+	char *name;
+	bool from_event;
+
+	while (n < DAEMON_BATCH && (name = intake_next(d)) != NULL) {
+		from_event = strset_del(&d->events, name);
+		cr = intake_claim(d, name, from_event, &c[n]);
+		if (cr == CLAIM_OK)
+			n++;
+		else if (cr == CLAIM_ERROR)
+			log_warnx("%s: out of memory; left in Pickup", name);
+		free(name);
+	}
+	for (i = 0; i < n; i++) {
+		ar[i] = queue_accept(d, &c[i], &a[i]);
+		close(c[i].fd);
+		free(c[i].origname);
+		if (ar[i] == ACCEPT_QUEUED)
+			queued++;
+	}
+	if (queued > 0 && queue_barrier(d) == 0) {
+		for (i = 0; i < n; i++)
+			if (ar[i] == ACCEPT_QUEUED)
+				queue_release_work(d, a[i].qid);
+		for (i = 0; i < n; i++)
+			if (ar[i] == ACCEPT_QUEUED && a[i].has_in)
+				delivered += queue_deliver(d, &a[i].in, false);
+		if (delivered > 0)
+			(void)queue_barrier(d);
+		for (i = 0; i < n; i++)
+			if (ar[i] == ACCEPT_QUEUED && a[i].has_in)
+				queue_settle(d, &a[i].in);
+	}
+	for (i = 0; i < n; i++)
+		if (ar[i] == ACCEPT_QUEUED)
+			qenv_free(&a[i].in);
+	tracklog_flush(d->track);
+}
+
+static void
+daemon_read_inotify(struct imc_daemon *d)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(d->inotify_fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				d->rescan_due = true;
+				continue;
+			}
+			if (ev->len == 0 || !intake_name_wanted(ev->name))
+				continue;
+			if (strset_add(&d->events, ev->name) == -1 ||
+			    intake_note(d, ev->name) == -1)
+				d->rescan_due = true;	/* out of memory: rescan */
+		}
+	}
+}
+
+static void
+daemon_read_signals(struct imc_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: finishing the step in hand, then "
+			    "stopping", si.ssi_signo);
+			d->stop = true;
+			break;
+		case SIGUSR1:
+			d->next_queue_run = 0;
+			d->rescan_due = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+daemon_log_stats(const struct imc_daemon *d)
+{
+	log_info("stats: picked_up=%llu archived=%llu delivered=%llu "
+	    "deferred=%llu failed=%llu barriers=%llu",
+	    (unsigned long long)d->stats.picked_up,
+	    (unsigned long long)d->stats.archived,
+	    (unsigned long long)d->stats.delivered,
+	    (unsigned long long)d->stats.deferred,
+	    (unsigned long long)d->stats.failed,
+	    (unsigned long long)d->stats.barriers);
+}
+
+static void
+daemon_drain(struct imc_daemon *d)
+{
+	while (d->head_pending < d->n_pending && !d->stop)
+		daemon_batch(d);
+}
+
+/* Once: every Pickup file and every due entry, then return. */
+static int
+daemon_run_once(struct imc_daemon *d)
+{
+	time_t now;
+	int round;
+
+	/* A file written just now, whose writer cannot be asked for through a
+	 * lease, settles for pickup_settle seconds: wait for it, a few times. */
+	for (round = 0; round < 3; round++) {
+		d->settle_retry = 0;
+		if (intake_scan(d) == -1)
+			log_warn("cannot list Pickup");
+		daemon_drain(d);
+		if (d->settle_retry == 0 || d->stop)
+			break;
+		now = time(NULL);
+		if (d->settle_retry > now)
+			sleep((unsigned)(d->settle_retry - now));
+	}
+	(void)queue_run_in(d, false);
+	daemon_log_stats(d);
+	return 0;
+}
+
+/* daemon_run - the main loop, until SIGTERM (or one pass with --once) */
+int
+daemon_run(struct imc_daemon *d)
+{
+	struct epoll_event evs[8];
+	time_t now, wake;
+	int i, n, timeout;
+
+	if (d->once)
+		return daemon_run_once(d);
+	d->rescan_due = true;
+	log_info("watching %s/Pickup", d->cfg.root);
+	while (!d->stop) {
+		now = time(NULL);
+		if (d->rescan_due || now >= d->next_rescan ||
+		    (d->settle_retry != 0 && now >= d->settle_retry)) {
+			d->rescan_due = false;
+			d->settle_retry = 0;
+			d->next_rescan = now + (time_t)d->cfg.pickup_rescan;
+			if (intake_scan(d) == -1)
+				log_warn("cannot list Pickup");
+		}
+		if (d->head_pending < d->n_pending)
+			daemon_batch(d);
+		if (now >= d->next_queue_run) {
+			d->next_queue_run = now + DAEMON_QUEUE_RUN;
+			(void)queue_run_in(d, false);
+		}
+		if (d->head_pending < d->n_pending)
+			timeout = 0;
+		else {
+			wake = d->next_rescan < d->next_queue_run ? d->next_rescan :
+			    d->next_queue_run;
+			if (d->settle_retry != 0 && d->settle_retry < wake)
+				wake = d->settle_retry;
+			timeout = wake <= now ? 0 : (int)(wake - now) * 1000;
+		}
+		n = epoll_wait(d->epoll_fd, evs, 8, timeout);
+		if (n == -1 && errno != EINTR)
+			log_fatal(EX_OSERR, "epoll_wait");
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == d->inotify_fd)
+				daemon_read_inotify(d);
+			else if (evs[i].data.fd == d->signal_fd)
+				daemon_read_signals(d);
+		}
+	}
+	daemon_log_stats(d);
+	return 0;
+}
+
+/* daemon_fini - release everything */
+void
+daemon_fini(struct imc_daemon *d)
+{
+	int i;
+
+	while (d->head_pending < d->n_pending)
+		free(d->pending[d->head_pending++]);
+	free(d->pending);
+	strset_fini(&d->pending_set);
+	strset_fini(&d->reported);
+	strset_fini(&d->events);
+	maildir_close(d->store);
+	tracklog_free(d->track);
+	for (i = 0; i < LAYOUT_NDIRS; i++)
+		if (d->dir[i] != -1)
+			close(d->dir[i]);
+	if (d->epoll_fd != -1)
+		close(d->epoll_fd);
+	if (d->inotify_fd != -1)
+		close(d->inotify_fd);
+	if (d->signal_fd != -1)
+		close(d->signal_fd);
+	config_free(&d->cfg);
+}

@@ -1,0 +1,77 @@
+/*
+ * imc-connector - the daemon: Pickup to the store and the SMTP queue.
+ *
+ * imc-connector -c FILE [--once] [--foreground] [--debug]
+ *
+ * --once processes every file in Pickup and every due queue entry, then
+ * exits 0. Otherwise it runs until SIGTERM, finishes the step in hand and
+ * leaves the queue consistent. It always runs in the foreground (a service
+ * manager supervises it); --foreground is accepted for compatibility with
+ * scripts. Exit codes are from sysexits.h (78 for configuration errors).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: imc-connector -c FILE [--once] [--foreground] "
+	    "[--debug]\n");
+	exit(EX_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct imc_daemon d;
+	struct buf err;
+	const char *config = NULL;
+	bool once = false;
+	enum log_level level = LOG_LEVEL_INFO;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:ofdh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'f':
+			break;
+		case 'd':
+			level = LOG_LEVEL_DEBUG;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (config == NULL || optind != argc)
+		usage();
+	log_init("imc-connector", level);
+	buf_init(&err);
+	if ((rc = daemon_init(&d, config, once, &err)) != 0) {
+		fprintf(stderr, "imc-connector: %s\n", buf_cstr(&err));
+		buf_fini(&err);
+		daemon_fini(&d);
+		return rc;
+	}
+	buf_fini(&err);
+	rc = daemon_run(&d);
+	daemon_fini(&d);
+	return rc == 0 ? EX_OK : EX_SOFTWARE;
+}

@@ -1,0 +1,528 @@
+/*
+ * queue - In/ and Out/ entries (see queue.h, and LAYOUT.md for the files).
+ */
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pickup_file.h"
+#include "safeio.h"
+#include "store_maildir.h"
+
+static void
+queue_name(char *out, size_t size, const char *qid, const char *suffix)
+{
+	snprintf(out, size, "%s%s", qid, suffix);
+}
+
+/* Remove In/<qid>.* and Out/<qid>.* (half-written entries). */
+static void
+queue_remove_entries(struct imc_daemon *d, const char *qid)
+{
+	static const enum layout_dir dirs[] = { LAYOUT_IN, LAYOUT_OUT };
+	char name[QID_SIZE + 16];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		queue_name(name, sizeof(name), qid, QFILE_ENV);
+		unlinkat(d->dir[dirs[i]], name, 0);
+		queue_name(name, sizeof(name), qid, QFILE_EML);
+		unlinkat(d->dir[dirs[i]], name, 0);
+	}
+}
+
+static int
+queue_open_eml(struct imc_daemon *d, enum layout_dir dir, const char *qid)
+{
+	char name[QID_SIZE + 16];
+
+	queue_name(name, sizeof(name), qid, QFILE_EML);
+	return openat(d->dir[dir], name, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+static int
+queue_make_env(struct qenv *e, const char *qid, const char *origname,
+    const char *sender, uint64_t size)
+{
+	qenv_init(e);
+	memcpy(e->qid, qid, QID_SIZE);
+	e->arrival = qid_time(qid);
+	e->size = size;
+	if (qenv_set(&e->origname, origname) == -1 ||
+	    qenv_set(&e->sender, sender) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+queue_archive_copy(struct imc_daemon *d, enum layout_dir from,
+    enum layout_dir to, const char *qid)
+{
+	char name[QID_SIZE + 16];
+
+	queue_name(name, sizeof(name), qid, QFILE_EML);
+	if (linkat(d->dir[from], name, d->dir[to], name, 0) == -1 &&
+	    errno != EEXIST)
+		log_warn("%s: archive copy in %s", qid, layout_name(to));
+}
+
+/* queue_accept - parse one claimed file and write its queue entries */
+enum accept_result
+queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
+{
+	struct pickup_opts opts = { d->cfg.pickup_dots, d->cfg.hostname, c->qid,
+	    c->claimed_at };
+	struct mail_status why;
+	struct pickup_file *pf;
+	const struct addr_list *rcpts;
+	struct pickup_out outs[2];
+	struct qenv out_env;
+	struct buf rp;
+	const char *dom;
+	size_t i, nout = 0, n_local = 0;
+	int in_out = -1, out_out = -1;
+
+	memset(a, 0, sizeof(*a));
+	memcpy(a->qid, c->qid, QID_SIZE);
+	qenv_init(&a->in);
+	qenv_init(&out_env);
+	buf_init(&rp);
+	if ((pf = pickup_read(c->fd, &opts, &why)) == NULL) {
+		if (why.kind == MAIL_PERM) {
+			if (intake_archive(d, d->dir[LAYOUT_WORK], c->qid, c->qid,
+			    c->origname, why.text) == 0)
+				return ACCEPT_ARCHIVED;
+		}
+		log_warnx("%s: %s: %s; left in Work for a later try", c->qid,
+		    c->origname, why.text);
+		return ACCEPT_FAILED;
+	}
+	rcpts = pickup_recipients(pf);
+	for (i = 0; i < rcpts->n; i++) {
+		dom = addr_domain(rcpts->items[i]);
+		if (dom != NULL && config_is_local_domain(&d->cfg, dom))
+			n_local++;
+	}
+	a->has_in = n_local > 0;
+	a->has_out = n_local < rcpts->n;
+	if (a->has_in) {
+		if ((in_out = queue_open_eml(d, LAYOUT_IN, c->qid)) == -1)
+			goto ioerr;
+		if (buf_printf(&rp, "Return-Path: <%s>\r\n", pickup_sender(pf)) == -1)
+			goto ioerr;
+		outs[nout++] = (struct pickup_out){ in_out, rp.data, 0 };
+	}
+	if (a->has_out) {
+		if ((out_out = queue_open_eml(d, LAYOUT_OUT, c->qid)) == -1)
+			goto ioerr;
+		outs[nout++] = (struct pickup_out){ out_out, NULL, 0 };
+	}
+	if (pickup_write(pf, outs, nout, &why) == -1)
+		goto fail;
+	if ((in_out != -1 && close(in_out) == -1) ||
+	    (out_out != -1 && close(out_out) == -1)) {
+		in_out = out_out = -1;
+		goto ioerr;
+	}
+	in_out = out_out = -1;
+	nout = 0;
+	if (a->has_in) {
+		if (queue_make_env(&a->in, c->qid, c->origname, pickup_sender(pf),
+		    outs[nout++].written) == -1)
+			goto ioerr;
+	}
+	if (a->has_out && queue_make_env(&out_env, c->qid, c->origname,
+	    pickup_sender(pf), outs[nout].written) == -1)
+		goto ioerr;
+	for (i = 0; i < rcpts->n; i++) {
+		dom = addr_domain(rcpts->items[i]);
+		if (qenv_add_rcpt(dom != NULL && config_is_local_domain(&d->cfg,
+		    dom) ? &a->in : &out_env, rcpts->items[i]) == -1)
+			goto ioerr;
+	}
+	if (a->has_in && qenv_store(d->dir[LAYOUT_IN], &a->in, true, false) == -1)
+		goto ioerr;
+	if (a->has_out &&
+	    qenv_store(d->dir[LAYOUT_OUT], &out_env, true, false) == -1)
+		goto ioerr;
+	if (d->cfg.archive && a->has_in)
+		queue_archive_copy(d, LAYOUT_IN, LAYOUT_IN_ARCHIVE, c->qid);
+	if (d->cfg.archive && a->has_out)
+		queue_archive_copy(d, LAYOUT_OUT, LAYOUT_OUT_ARCHIVE, c->qid);
+
+	tracklog_add(d->track, &(struct track_event){ .event = "picked-up",
+	    .qid = c->qid, .from = pickup_sender(pf), .size = c->size,
+	    .orig = c->origname, .status = "accepted" });
+	for (i = 0; i < out_env.n_rcpts; i++)
+		tracklog_add(d->track, &(struct track_event){ .event = "queued",
+		    .qid = c->qid, .from = out_env.sender,
+		    .to = out_env.rcpts[i].addr, .size = out_env.size,
+		    .status = "queued", .relay = "Out" });
+	d->stats.picked_up++;
+	qenv_free(&out_env);
+	buf_fini(&rp);
+	pickup_free(pf);
+	return ACCEPT_QUEUED;
+ioerr:
+	mail_status_set(&why, MAIL_TEMP, "4.3.0", "%s", strerror(errno));
+fail:
+	if (in_out != -1)
+		close(in_out);
+	if (out_out != -1)
+		close(out_out);
+	queue_remove_entries(d, c->qid);
+	log_warnx("%s: %s: cannot queue (%s); left in Work for a later try",
+	    c->qid, c->origname, why.text);
+	qenv_free(&a->in);
+	qenv_free(&out_env);
+	buf_fini(&rp);
+	pickup_free(pf);
+	return ACCEPT_FAILED;
+}
+
+/* queue_barrier - make everything written so far durable */
+int
+queue_barrier(struct imc_daemon *d)
+{
+	d->stats.barriers++;
+	/* One syncfs covers every file and folder written since the last one:
+	 * that is how a batch shares one flush (the Postfix-equivalent
+	 * durability the benchmark asks for, without an fsync per file). */
+	if (syncfs(d->dir[LAYOUT_ROOT]) == -1) {
+		log_warn("syncfs");
+		return -1;
+	}
+	return 0;
+}
+
+/* queue_release_work - drop Work/<qid> once its entries are durable */
+void
+queue_release_work(struct imc_daemon *d, const char *qid)
+{
+	if (unlinkat(d->dir[LAYOUT_WORK], qid, 0) == -1 && errno != ENOENT)
+		log_warn("Work/%s", qid);
+}
+
+/* queue_deliver - hand pending recipients of an In/ entry to the store */
+size_t
+queue_deliver(struct imc_daemon *d, struct qenv *e, bool recovering)
+{
+	char eml[QID_SIZE + 16], unique[QID_SIZE + 32], name[512];
+	struct mail_status st;
+	struct qrcpt *r;
+	size_t i, n = 0;
+
+	queue_name(eml, sizeof(eml), e->qid, QFILE_EML);
+	for (i = 0; i < e->n_rcpts; i++) {
+		r = &e->rcpts[i];
+		if (r->state != QRCPT_PENDING)
+			continue;
+		snprintf(unique, sizeof(unique), "Q%s_%zu", e->qid, i);
+		if (maildir_name(d->store, (long long)e->arrival, unique, name,
+		    sizeof(name)) == -1) {
+			mail_status_set(&st, MAIL_TEMP, "4.3.0", "name too long");
+		} else
+			(void)maildir_deliver(d->store, d->dir[LAYOUT_IN], eml,
+			    r->addr, name, recovering, &st);
+		snprintf(r->dsn, sizeof(r->dsn), "%s", st.dsn);
+		free(r->text);
+		r->text = strdup(st.text);
+		if (st.kind == MAIL_OK) {
+			r->state = QRCPT_DONE;
+			n++;
+		} else if (st.kind == MAIL_PERM)
+			r->state = QRCPT_FAILED;
+		/* MAIL_TEMP: stays pending; queue_settle records the try */
+		tracklog_add(d->track, &(struct track_event){
+		    .event = st.kind == MAIL_OK ? "delivered" :
+		    st.kind == MAIL_PERM ? "failed" : "deferred",
+		    .qid = e->qid, .from = e->sender, .to = r->addr,
+		    .size = e->size, .status = st.kind == MAIL_OK ? "sent" :
+		    st.kind == MAIL_PERM ? "failed" : "deferred",
+		    .dsn = st.dsn, .relay = "maildir",
+		    .reason = st.kind == MAIL_OK ? NULL : st.text });
+		if (st.kind == MAIL_OK)
+			d->stats.delivered++;
+		else if (st.kind == MAIL_TEMP)
+			d->stats.deferred++;
+	}
+	return n;
+}
+
+/* Copy a message whose recipients failed for good into Badmail. */
+static void
+queue_badmail(struct imc_daemon *d, const struct qenv *e)
+{
+	char eml[QID_SIZE + 16], bad[QID_SIZE + 16], bdr[QID_SIZE + 16];
+	struct buf text;
+	size_t i;
+
+	queue_name(eml, sizeof(eml), e->qid, QFILE_EML);
+	queue_name(bad, sizeof(bad), e->qid, ".bad");
+	queue_name(bdr, sizeof(bdr), e->qid, ".bdr");
+	buf_init(&text);
+	buf_printf(&text, "Queue id: %s\r\nSender: <%s>\r\nOriginal name: %s\r\n"
+	    "These recipients failed permanently; a delivery status "
+	    "notification could not be sent from this connector:\r\n", e->qid,
+	    e->sender, e->origname ? e->origname : "");
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED)
+			buf_printf(&text, "  <%s>: %s %s\r\n", e->rcpts[i].addr,
+			    e->rcpts[i].dsn, e->rcpts[i].text ? e->rcpts[i].text :
+			    "");
+	if (safe_atomic_write(d->dir[LAYOUT_BADMAIL], bdr, text.data, text.len,
+	    0600, 1) == -1 ||
+	    (linkat(d->dir[LAYOUT_IN], eml, d->dir[LAYOUT_BADMAIL], bad, 0) == -1 &&
+	    errno != EEXIST) || safe_fsync_dir(d->dir[LAYOUT_BADMAIL]) == -1)
+		log_warn("%s: cannot write Badmail/%s", e->qid, bad);
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED) {
+			tracklog_add(d->track, &(struct track_event){
+			    .event = "badmail", .qid = e->qid, .from = e->sender,
+			    .to = e->rcpts[i].addr, .size = e->size,
+			    .status = "badmail", .dsn = e->rcpts[i].dsn,
+			    .reason = e->rcpts[i].text });
+			d->stats.failed++;
+		}
+	buf_fini(&text);
+}
+
+/* queue_settle - after the barrier: drop a finished entry, else reschedule */
+void
+queue_settle(struct imc_daemon *d, struct qenv *e)
+{
+	char name[QID_SIZE + 16];
+	time_t now = time(NULL);
+	size_t i;
+
+	if (qenv_count(e, QRCPT_PENDING) > 0) {
+		e->attempts++;
+		e->next_try = now + (time_t)d->cfg.local_retry;
+		for (i = 0; i < e->n_rcpts; i++)
+			if (e->rcpts[i].state == QRCPT_PENDING &&
+			    e->rcpts[i].text != NULL)
+				qenv_set(&e->error, e->rcpts[i].text);
+		if (qenv_store(d->dir[LAYOUT_IN], e, false, false) == -1)
+			log_warn("%s: cannot record the deferral", e->qid);
+		return;
+	}
+	if (qenv_count(e, QRCPT_FAILED) > 0)
+		queue_badmail(d, e);
+	/* The .env goes first: an .eml without one is an orphan that
+	 * recovery removes; the reverse would look like a torn entry. */
+	queue_name(name, sizeof(name), e->qid, QFILE_ENV);
+	if (unlinkat(d->dir[LAYOUT_IN], name, 0) == -1 && errno != ENOENT)
+		log_warn("In/%s", name);
+	queue_name(name, sizeof(name), e->qid, QFILE_EML);
+	if (unlinkat(d->dir[LAYOUT_IN], name, 0) == -1 && errno != ENOENT)
+		log_warn("In/%s", name);
+}
+
+/* Move a queue entry that cannot be read into Badmail with a reason. */
+static void
+queue_quarantine(struct imc_daemon *d, enum layout_dir dir, const char *qid,
+    const char *why)
+{
+	char from[QID_SIZE + 16], to[QID_SIZE + 32];
+	struct buf text;
+
+	buf_init(&text);
+	buf_printf(&text, "Queue id: %s\r\nThe queue entry in %s could not be "
+	    "read: %s\r\nThe content is in %s.bad, the envelope in %s.env.bad.\r\n",
+	    qid, layout_name(dir), why, qid, qid);
+	queue_name(to, sizeof(to), qid, ".bdr");
+	(void)safe_atomic_write(d->dir[LAYOUT_BADMAIL], to, text.data, text.len,
+	    0600, 1);
+	buf_fini(&text);
+	queue_name(from, sizeof(from), qid, QFILE_EML);
+	queue_name(to, sizeof(to), qid, ".bad");
+	(void)renameat(d->dir[dir], from, d->dir[LAYOUT_BADMAIL], to);
+	queue_name(from, sizeof(from), qid, QFILE_ENV);
+	queue_name(to, sizeof(to), qid, ".env.bad");
+	(void)renameat(d->dir[dir], from, d->dir[LAYOUT_BADMAIL], to);
+	safe_fsync_dir(d->dir[LAYOUT_BADMAIL]);
+	log_warnx("%s: queue entry in %s unreadable (%s); moved to Badmail",
+	    qid, layout_name(dir), why);
+	tracklog_add(d->track, &(struct track_event){ .event = "badmail",
+	    .qid = qid, .status = "badmail", .reason = why });
+}
+
+/* Names in a folder that look like "<qid><suffix>". */
+static int
+queue_list(int dirfd, const char *suffix, char ***out, size_t *n_out)
+{
+	DIR *dir;
+	struct dirent *de;
+	size_t sl = strlen(suffix), n = 0, cap = 0;
+	char **v = NULL, **nv, qid[QID_SIZE];
+	int fd;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strlen(de->d_name) != QID_LEN + sl ||
+		    strcmp(de->d_name + QID_LEN, suffix) != 0)
+			continue;
+		memcpy(qid, de->d_name, QID_LEN);
+		qid[QID_LEN] = '\0';
+		if (!qid_valid(qid))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto nomem;
+			v = nv;
+		}
+		if ((v[n] = strdup(qid)) == NULL)
+			goto nomem;
+		n++;
+	}
+	closedir(dir);
+	*out = v;
+	*n_out = n;
+	return 0;
+nomem:
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+	closedir(dir);
+	return -1;
+}
+
+static void
+queue_free_list(char **v, size_t n)
+{
+	while (n > 0)
+		free(v[--n]);
+	free(v);
+}
+
+/* queue_recover - redo what a crash interrupted (at start-up) */
+int
+queue_recover(struct imc_daemon *d)
+{
+	char **names;
+	size_t n, i;
+	struct claimed c;
+	struct accepted a;
+	struct stat st;
+	char name[QID_SIZE + 16];
+	int fd;
+
+	/* 1. Work files: the intake did not finish; take them again. */
+	if (queue_list(d->dir[LAYOUT_WORK], "", &names, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		queue_remove_entries(d, names[i]);
+		fd = openat(d->dir[LAYOUT_WORK], names[i], O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC);
+		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		memset(&c, 0, sizeof(c));
+		memcpy(c.qid, names[i], QID_SIZE);
+		c.origname = names[i];
+		c.fd = fd;
+		c.size = (uint64_t)st.st_size;
+		c.claimed_at = (time_t)qid_time(names[i]);
+		log_info("%s: redoing an interrupted intake", names[i]);
+		if (queue_accept(d, &c, &a) == ACCEPT_QUEUED) {
+			if (queue_barrier(d) == 0) {
+				queue_release_work(d, names[i]);
+				if (a.has_in && queue_deliver(d, &a.in, true) > 0)
+					queue_barrier(d);
+				if (a.has_in)
+					queue_settle(d, &a.in);
+			}
+			qenv_free(&a.in);
+		}
+		close(fd);
+	}
+	queue_free_list(names, n);
+
+	/* 2. Orphan .eml files (their .env was removed first): finished. */
+	if (queue_list(d->dir[LAYOUT_IN], QFILE_EML, &names, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		queue_name(name, sizeof(name), names[i], QFILE_ENV);
+		if (faccessat(d->dir[LAYOUT_IN], name, F_OK, AT_SYMLINK_NOFOLLOW)
+		    == -1 && errno == ENOENT) {
+			queue_name(name, sizeof(name), names[i], QFILE_EML);
+			unlinkat(d->dir[LAYOUT_IN], name, 0);
+		}
+	}
+	queue_free_list(names, n);
+	tracklog_flush(d->track);
+
+	/* 3. Every In/ entry is tried now, in recovery mode. */
+	(void)queue_run_in(d, true);
+	return 0;
+}
+
+/* queue_run_in - deliver due In/ entries (all of them when all) */
+size_t
+queue_run_in(struct imc_daemon *d, bool all)
+{
+	char **names;
+	size_t n, i, tried = 0, delivered = 0, j;
+	struct qenv *envs;
+	struct buf err;
+	time_t now = time(NULL);
+
+	if (queue_list(d->dir[LAYOUT_IN], QFILE_ENV, &names, &n) == -1) {
+		log_warn("cannot list In");
+		return 0;
+	}
+	if (n == 0) {
+		free(names);
+		return 0;
+	}
+	if ((envs = calloc(n, sizeof(*envs))) == NULL) {
+		queue_free_list(names, n);
+		return 0;
+	}
+	buf_init(&err);
+	for (i = 0; i < n; i++) {
+		buf_reset(&err);
+		if (qenv_load(d->dir[LAYOUT_IN], names[i], &envs[i], &err) == -1) {
+			queue_quarantine(d, LAYOUT_IN, names[i], buf_cstr(&err));
+			continue;
+		}
+		if (!all && envs[i].next_try > now) {
+			qenv_free(&envs[i]);
+			continue;
+		}
+		tried++;
+		delivered += queue_deliver(d, &envs[i], all);
+	}
+	if (delivered > 0)
+		queue_barrier(d);
+	for (j = 0; j < n; j++)
+		if (envs[j].n_rcpts > 0) {
+			queue_settle(d, &envs[j]);
+			qenv_free(&envs[j]);
+		}
+	tracklog_flush(d->track);
+	buf_fini(&err);
+	free(envs);
+	queue_free_list(names, n);
+	return tried;
+}

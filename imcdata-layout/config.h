@@ -1,0 +1,57 @@
+/*
+ * config - the connector's configuration file, shared by every program.
+ *
+ * One file of "key = value" lines (see common/conf.h for the syntax) with
+ * [domain NAME] sections for per-domain overrides. config_load fills a
+ * struct imc_config with defaults, then the file's values; an unknown key,
+ * a bad value or a missing required key gives "FILE:LINE: message" (or
+ * "FILE: message") in err and -1; programs then exit 78 (EX_CONFIG).
+ * README.md has the table of keys; keep both in step.
+ */
+#ifndef IMC_CONFIG_H
+#define IMC_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL };
+enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
+enum store_kind { STORE_MAILDIR };
+
+struct imc_domain_conf {
+	char	*name;		/* "example.com" or "*.example.com" */
+	int	 line;
+};
+
+struct imc_config {
+	char		*path;		/* the file it came from */
+	char		*root;		/* Imcdata folder (required) */
+	char		*hostname;	/* default: gethostname() */
+	char		**local_domains; /* lowercased */
+	size_t		 n_local_domains;
+	enum store_kind	 store;
+	uint64_t	 max_message_size;
+	bool		 archive;
+	enum pickup_dots pickup_dots;
+	char		*user;		/* service user, NULL: the running one */
+	char		*group;		/* writers' group, NULL: the user's */
+	enum pickup_mode pickup_mode;
+	uint64_t	 pickup_settle;	/* seconds a rescanned file must rest */
+	uint64_t	 pickup_rescan;	/* seconds between rescans of Pickup */
+	uint64_t	 local_retry;	/* seconds before a deferred store handoff
+					   is tried again */
+	struct imc_domain_conf *domains;
+	size_t		 n_domains;
+};
+
+void	config_defaults(struct imc_config *);
+int	config_load(struct imc_config *, const char *path, struct buf *err);
+void	config_free(struct imc_config *);
+bool	config_is_local_domain(const struct imc_config *, const char *domain);
+int	config_ids(const struct imc_config *, uid_t *, gid_t *service_gid,
+	    gid_t *writers_gid, struct buf *err);
+
+#endif

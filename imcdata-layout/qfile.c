@@ -1,0 +1,445 @@
+/*
+ * qfile - the queue entry format (see qfile.h).
+ */
+#include "qfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safeio.h"
+
+#define QENV_MAX_SIZE	(16 * 1024 * 1024)
+
+/* qenv_init - an empty envelope */
+void
+qenv_init(struct qenv *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+/* qenv_free - release an envelope */
+void
+qenv_free(struct qenv *e)
+{
+	size_t i;
+
+	free(e->origname);
+	free(e->sender);
+	free(e->error);
+	for (i = 0; i < e->n_rcpts; i++) {
+		free(e->rcpts[i].addr);
+		free(e->rcpts[i].text);
+	}
+	free(e->rcpts);
+	qenv_init(e);
+}
+
+/* qenv_set - replace a string field with a copy (NULL clears it) */
+int
+qenv_set(char **field, const char *value)
+{
+	char *p = NULL;
+
+	if (value != NULL && (p = strdup(value)) == NULL)
+		return -1;
+	free(*field);
+	*field = p;
+	return 0;
+}
+
+/* qenv_add_rcpt - add a pending recipient */
+int
+qenv_add_rcpt(struct qenv *e, const char *addr)
+{
+	struct qrcpt *v;
+	size_t ncap;
+
+	if (e->n_rcpts == e->cap_rcpts) {
+		ncap = e->cap_rcpts ? e->cap_rcpts * 2 : 4;
+		if ((v = realloc(e->rcpts, ncap * sizeof(*v))) == NULL)
+			return -1;
+		e->rcpts = v;
+		e->cap_rcpts = ncap;
+	}
+	memset(&e->rcpts[e->n_rcpts], 0, sizeof(e->rcpts[0]));
+	if ((e->rcpts[e->n_rcpts].addr = strdup(addr)) == NULL)
+		return -1;
+	e->rcpts[e->n_rcpts].state = QRCPT_PENDING;
+	e->n_rcpts++;
+	return 0;
+}
+
+/* qenv_count - recipients in a state */
+size_t
+qenv_count(const struct qenv *e, enum qrcpt_state state)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == state)
+			n++;
+	return n;
+}
+
+/* qrcpt_state_name - the word used in the file and in listings */
+const char *
+qrcpt_state_name(enum qrcpt_state s)
+{
+	switch (s) {
+	case QRCPT_PENDING:
+		return "pending";
+	case QRCPT_DONE:
+		return "done";
+	case QRCPT_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+static int
+qenv_escape(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	if (s == NULL || *s == '\0')
+		return buf_putc(out, '=');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p == 0x7f || *p == '%' || *p == '=') {
+			if (buf_putc(out, '%') == -1 ||
+			    buf_putc(out, hex[*p >> 4]) == -1 ||
+			    buf_putc(out, hex[*p & 15]) == -1)
+				return -1;
+		} else if (buf_putc(out, *p) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+qenv_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Unescape a token into a new string; NULL on a malformed token. */
+static char *
+qenv_unescape(const char *s, size_t len)
+{
+	struct buf b;
+	size_t i;
+	int hi, lo;
+
+	buf_init(&b);
+	if (len == 1 && s[0] == '=')
+		return buf_steal(&b);
+	for (i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			if (s[i] == '=' || buf_putc(&b, s[i]) == -1)
+				goto bad;
+			continue;
+		}
+		if (i + 2 >= len)
+			goto bad;
+		hi = qenv_hexval((unsigned char)s[i + 1]);
+		lo = qenv_hexval((unsigned char)s[i + 2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			goto bad;
+		if (buf_putc(&b, hi * 16 + lo) == -1)
+			goto bad;
+		i += 2;
+	}
+	return buf_steal(&b);
+bad:
+	buf_fini(&b);
+	return NULL;
+}
+
+/* qenv_format - the .env text */
+int
+qenv_format(const struct qenv *e, struct buf *o)
+{
+	size_t i;
+	int r = 0;
+
+	r |= buf_printf(o, "IMCQ 1\nqid %s\narrival %" PRId64 "\norigname ",
+	    e->qid, e->arrival);
+	r |= qenv_escape(o, e->origname);
+	r |= buf_puts(o, "\nsender ");
+	r |= qenv_escape(o, e->sender);
+	r |= buf_printf(o, "\nsize %" PRIu64 "\nattempts %u\nnext %" PRId64
+	    "\nerror ", e->size, e->attempts, e->next_try);
+	r |= qenv_escape(o, e->error);
+	r |= buf_putc(o, '\n');
+	for (i = 0; i < e->n_rcpts && r == 0; i++) {
+		r |= buf_printf(o, "rcpt %s %s ",
+		    qrcpt_state_name(e->rcpts[i].state),
+		    e->rcpts[i].dsn[0] ? e->rcpts[i].dsn : "-");
+		r |= qenv_escape(o, e->rcpts[i].addr);
+		r |= buf_putc(o, ' ');
+		r |= qenv_escape(o, e->rcpts[i].text);
+		r |= buf_putc(o, '\n');
+	}
+	r |= buf_puts(o, "end\n");
+	return r ? -1 : 0;
+}
+
+static int
+qenv_number(const char *s, size_t len, int64_t *out)
+{
+	char tmp[32];
+	char *end;
+	long long v;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	errno = 0;
+	v = strtoll(tmp, &end, 10);
+	if (errno != 0 || *end != '\0' || (tmp[0] != '-' && (tmp[0] < '0' ||
+	    tmp[0] > '9')))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Split a line into at most max space-separated tokens. */
+static size_t
+qenv_tokens(const char *line, size_t len, const char **tok, size_t *tlen,
+    size_t max)
+{
+	size_t n = 0, i = 0, start;
+
+	while (i < len && n < max) {
+		while (i < len && line[i] == ' ')
+			i++;
+		if (i >= len)
+			break;
+		start = i;
+		while (i < len && line[i] != ' ')
+			i++;
+		tok[n] = line + start;
+		tlen[n] = i - start;
+		n++;
+	}
+	while (i < len && line[i] == ' ')
+		i++;
+	return i < len ? max + 1 : n;
+}
+
+static enum qrcpt_state
+qenv_state(const char *s, size_t len, bool *ok)
+{
+	*ok = true;
+	if (len == 7 && !memcmp(s, "pending", 7))
+		return QRCPT_PENDING;
+	if (len == 4 && !memcmp(s, "done", 4))
+		return QRCPT_DONE;
+	if (len == 6 && !memcmp(s, "failed", 6))
+		return QRCPT_FAILED;
+	*ok = false;
+	return QRCPT_PENDING;
+}
+
+#define TOKEQ(i, lit) (tlen[i] == sizeof(lit) - 1 && !memcmp(tok[i], lit, tlen[i]))
+
+/* qenv_parse - read .env text; -1 with a reason for anything malformed */
+int
+qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
+{
+	const char *line, *nl, *tok[5];
+	size_t tlen[5], n, pos = 0;
+	int64_t num;
+	bool ended = false, ok, have_qid = false;
+	long lineno = 0;
+	char **field;
+
+	qenv_init(e);
+	while (pos < len) {
+		line = data + pos;
+		if ((nl = memchr(line, '\n', len - pos)) == NULL) {
+			buf_printf(err, "line %ld: no line end (file cut short)",
+			    lineno + 1);
+			goto bad;
+		}
+		pos = (size_t)(nl - data) + 1;
+		lineno++;
+		if (ended) {
+			buf_printf(err, "line %ld: data after \"end\"", lineno);
+			goto bad;
+		}
+		n = qenv_tokens(line, (size_t)(nl - line), tok, tlen, 5);
+		if (lineno == 1) {
+			if (n != 2 || !TOKEQ(0, "IMCQ") || !TOKEQ(1, "1")) {
+				buf_puts(err, "not a queue envelope (IMCQ 1)");
+				goto bad;
+			}
+			continue;
+		}
+		if (n == 1 && TOKEQ(0, "end")) {
+			ended = true;
+			continue;
+		}
+		if (n == 5 && TOKEQ(0, "rcpt")) {
+			enum qrcpt_state st = qenv_state(tok[1], tlen[1], &ok);
+			char *addr;
+
+			if (!ok || tlen[2] == 0 || tlen[2] >= sizeof(e->rcpts[0].dsn))
+				goto badline;
+			if ((addr = qenv_unescape(tok[3], tlen[3])) == NULL)
+				goto badline;
+			if (qenv_add_rcpt(e, addr) == -1) {
+				free(addr);
+				buf_puts(err, "out of memory");
+				goto bad;
+			}
+			free(addr);
+			e->rcpts[e->n_rcpts - 1].state = st;
+			if (!(tlen[2] == 1 && tok[2][0] == '-')) {
+				memcpy(e->rcpts[e->n_rcpts - 1].dsn, tok[2], tlen[2]);
+				e->rcpts[e->n_rcpts - 1].dsn[tlen[2]] = '\0';
+			}
+			if (!(tlen[4] == 1 && tok[4][0] == '=') &&
+			    (e->rcpts[e->n_rcpts - 1].text =
+			    qenv_unescape(tok[4], tlen[4])) == NULL)
+				goto badline;
+			continue;
+		}
+		if (n != 2)
+			goto badline;
+		field = NULL;
+		if (TOKEQ(0, "qid")) {
+			if (tlen[1] != QID_LEN)
+				goto badline;
+			memcpy(e->qid, tok[1], QID_LEN);
+			e->qid[QID_LEN] = '\0';
+			if (!qid_valid(e->qid))
+				goto badline;
+			have_qid = true;
+		} else if (TOKEQ(0, "origname"))
+			field = &e->origname;
+		else if (TOKEQ(0, "sender"))
+			field = &e->sender;
+		else if (TOKEQ(0, "error"))
+			field = &e->error;
+		else if (qenv_number(tok[1], tlen[1], &num) == -1)
+			goto badline;
+		else if (TOKEQ(0, "arrival"))
+			e->arrival = num;
+		else if (TOKEQ(0, "size") && num >= 0)
+			e->size = (uint64_t)num;
+		else if (TOKEQ(0, "attempts") && num >= 0 && num <= UINT32_MAX)
+			e->attempts = (unsigned)num;
+		else if (TOKEQ(0, "next"))
+			e->next_try = num;
+		else
+			goto badline;
+		if (field != NULL) {
+			free(*field);
+			if ((*field = qenv_unescape(tok[1], tlen[1])) == NULL)
+				goto badline;
+		}
+	}
+	if (!ended || !have_qid || e->sender == NULL) {
+		buf_puts(err, "incomplete envelope (no \"end\", qid or sender)");
+		goto bad;
+	}
+	return 0;
+badline:
+	buf_printf(err, "line %ld: malformed", lineno);
+bad:
+	qenv_free(e);
+	return -1;
+}
+
+/* qenv_load - read and check a queue entry */
+int
+qenv_load(int dirfd, const char *qid, struct qenv *e, struct buf *err)
+{
+	char name[QID_SIZE + 8];
+	struct stat st;
+	struct buf data;
+	ssize_t n;
+	int fd;
+
+	qenv_init(e);
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		buf_printf(err, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	buf_init(&data);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > QENV_MAX_SIZE ||
+	    buf_reserve(&data, (size_t)st.st_size) == -1 ||
+	    (n = safe_read_full(fd, data.data, (size_t)st.st_size)) != st.st_size) {
+		buf_printf(err, "%s: cannot read", name);
+		close(fd);
+		buf_fini(&data);
+		return -1;
+	}
+	close(fd);
+	data.len = (size_t)n;
+	if (qenv_parse(data.data, data.len, e, err) == -1) {
+		buf_fini(&data);
+		return -1;
+	}
+	buf_fini(&data);
+	if (strcmp(e->qid, qid) != 0) {
+		buf_printf(err, "%s: names queue id %s", name, e->qid);
+		qenv_free(e);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
+		buf_printf(err, "%s: missing or not %" PRIu64 " bytes", name,
+		    e->size);
+		qenv_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+/* qenv_store - write <qid>.env (see qfile.h) */
+int
+qenv_store(int dirfd, const struct qenv *e, bool create, bool sync)
+{
+	char name[QID_SIZE + 8];
+	struct buf text;
+	int fd, r;
+
+	buf_init(&text);
+	if (qenv_format(e, &text) == -1) {
+		buf_fini(&text);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s%s", e->qid, QFILE_ENV);
+	if (!create)
+		r = safe_atomic_write(dirfd, name, text.data, text.len, 0600,
+		    sync);
+	else {
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		r = fd == -1 ? -1 : safe_write_all(fd, text.data, text.len);
+		if (fd != -1 && close(fd) == -1)
+			r = -1;
+	}
+	buf_fini(&text);
+	return r;
+}

@@ -1,0 +1,79 @@
+/*
+ * qfile - a queue entry on disk: <qid>.eml and <qid>.env.
+ *
+ * A queue entry in In/ or Out/ is two files. <qid>.eml is the message
+ * content (CRLF lines), written once and never changed. <qid>.env is the
+ * envelope and state, a small text file (format in LAYOUT.md and below),
+ * rewritten whole on every state change: by an atomic replace (temp name,
+ * fsync, rename, fsync of the folder), or, on first creation during a
+ * batched intake, by a plain write that the batch's filesystem barrier
+ * makes durable. Either way an entry is valid only when its .env parses to
+ * the final "end" line and the .eml has the size the .env states: recovery
+ * at start-up treats anything else as never written.
+ *
+ *	IMCQ 1
+ *	qid 0F3K2J9A1B2XY7QZ
+ *	arrival 1732470000
+ *	origname <escaped>
+ *	sender <escaped>		("=" is the null sender)
+ *	size 2311			(bytes of <qid>.eml)
+ *	attempts 0
+ *	next 0				(unix time of the next try)
+ *	error <escaped>			(last temporary error, "=" if none)
+ *	rcpt <pending|done|failed> <dsn|-> <escaped address> <escaped text>
+ *	end
+ *
+ * Escaping: bytes up to 0x20, 0x7F, "%" and "=" become %XX; an empty value
+ * is written "=".
+ */
+#ifndef IMC_QFILE_H
+#define IMC_QFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "qid.h"
+
+enum qrcpt_state { QRCPT_PENDING, QRCPT_DONE, QRCPT_FAILED };
+
+struct qrcpt {
+	char		*addr;
+	enum qrcpt_state state;
+	char		 dsn[16];	/* "" until a result is known */
+	char		*text;		/* last result text, may be NULL */
+};
+
+struct qenv {
+	char		 qid[QID_SIZE];
+	int64_t		 arrival;
+	char		*origname;
+	char		*sender;	/* "" is the null sender */
+	uint64_t	 size;
+	unsigned	 attempts;
+	int64_t		 next_try;
+	char		*error;
+	struct qrcpt	*rcpts;
+	size_t		 n_rcpts;
+	size_t		 cap_rcpts;
+};
+
+#define QFILE_EML	".eml"
+#define QFILE_ENV	".env"
+
+void	qenv_init(struct qenv *);
+void	qenv_free(struct qenv *);
+int	qenv_set(char **field, const char *value);
+int	qenv_add_rcpt(struct qenv *, const char *addr);
+size_t	qenv_count(const struct qenv *, enum qrcpt_state);
+int	qenv_format(const struct qenv *, struct buf *out);
+int	qenv_parse(const char *data, size_t len, struct qenv *, struct buf *err);
+/* Read <qid>.env from dirfd and check <qid>.eml's size: 0, or -1 with err. */
+int	qenv_load(int dirfd, const char *qid, struct qenv *, struct buf *err);
+/* Write <qid>.env. create: a new entry, written in place (a later barrier
+ * makes it durable); else replaced atomically by rename, and with sync
+ * durably before this returns. */
+int	qenv_store(int dirfd, const struct qenv *, bool create, bool sync);
+const char *qrcpt_state_name(enum qrcpt_state);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * tracklog - the message tracking log, Log/YYYYMMDD.log (UTC dates).
+ *
+ * One line per mail event (picked-up, queued, delivered, deferred, bounced,
+ * badmail, archived), with stable key=value fields a script can parse:
+ *
+ *   2026-11-24T18:43:28.123Z event=delivered qid=0F3K... from=<a@b.example>
+ *     to=<c@d.example> size=2311 status=sent dsn=2.0.0 relay=maildir
+ *     reason="..." orig="name in Pickup"
+ *
+ * (one line in the file). A value with a space, a quote or a control
+ * character is written as a quoted string with backslash escapes. Lines are
+ * collected in memory and written by tracklog_flush, which the daemon calls
+ * at the end of every batch, so a line never appears before the event it
+ * reports is durable. Never log message bodies or credentials.
+ */
+#ifndef IMC_TRACKLOG_H
+#define IMC_TRACKLOG_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+struct tracklog;
+
+struct track_event {
+	const char	*event;		/* required */
+	const char	*qid;
+	const char	*from;		/* NULL: field left out; "" the null sender */
+	const char	*to;
+	uint64_t	 size;		/* 0: left out */
+	const char	*status;
+	const char	*dsn;
+	const char	*relay;
+	const char	*reason;
+	const char	*orig;
+};
+
+struct tracklog *tracklog_open(const char *logdir, struct buf *err);
+int	tracklog_add(struct tracklog *, const struct track_event *);
+int	tracklog_flush(struct tracklog *);
+void	tracklog_free(struct tracklog *);
+
+#endif
