@@ -145,8 +145,11 @@ buf_steal(struct buf *b)
 {
 	char *p;
 
-	if (b->data == NULL && buf_reserve(b, 0) == -1)
-		return NULL;
+	if (b->data == NULL) {
+		if (buf_reserve(b, 0) == -1)
+			return NULL;
+		b->data[0] = '\0';
+	}
 	p = b->data;
 	buf_init(b);
 	return p;

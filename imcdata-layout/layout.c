@@ -235,7 +235,8 @@ layout_check(const char *root, const struct layout_want *w, bool deep,
     struct layout_report *r)
 {
 	char path[PATH_MAX];
-	struct stat st, pickup_st;
+	struct stat st;
+	dev_t pickup_dev = 0;
 	mode_t want, have;
 	bool have_pickup = false;
 	int d, rc = 0;
@@ -283,10 +284,10 @@ layout_check(const char *root, const struct layout_want *w, bool deep,
 			    "%s: mode %04o, want %04o", label, (unsigned)have,
 			    (unsigned)want);
 		if (d == LAYOUT_PICKUP) {
-			pickup_st = st;
+			pickup_dev = st.st_dev;
 			have_pickup = true;
 		} else if (rc == 0 && d != LAYOUT_ROOT && d != LAYOUT_LOG &&
-		    have_pickup && st.st_dev != pickup_st.st_dev)
+		    have_pickup && st.st_dev != pickup_dev)
 			rc = layout_add(r, DRIFT_OTHER_FS, true, path,
 			    "%s: on another filesystem than Pickup; messages move "
 			    "by rename, so the tree must be on one filesystem", label);

@@ -1,0 +1,307 @@
+/*
+ * imc-submit - sendmail-compatible injection into Pickup.
+ *
+ * imc-submit -c FILE [-f SENDER] [-t] [-i] [-oi] [RCPT...]
+ *
+ * Reads a message on standard input and publishes it into Pickup
+ * atomically: it writes a hidden temp name (".submit-XXXX.tmp", which the
+ * connector ignores) and renames it to "<random>.eml" when complete. The
+ * file starts with an X-Sender: line (-f, else the caller's login name,
+ * which the connector qualifies with its hostname) and one X-Receiver:
+ * line per recipient: the arguments, plus with -t the To, Cc and Bcc
+ * addresses of the header. Without -i a line holding only "." ends the
+ * input, as with sendmail. Leading dots are doubled when the connector
+ * reads Pickup files the IIS way (pickup_dots = iis), so the message
+ * arrives as it was given. It needs only search and write access to
+ * Pickup (a writers' group member who cannot list it). Exit codes are
+ * from sysexits.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "config.h"
+#include "imc_limits.h"
+#include "safeio.h"
+
+struct submit {
+	struct imc_config cfg;
+	int		 pickup_fd;
+	int		 fd;
+	char		 tmpname[64];
+	struct buf	 out;
+	bool		 dot_ends;	/* no -i: "." alone ends the input */
+	bool		 stuff_dots;	/* pickup_dots = iis */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: imc-submit -c FILE [-f SENDER] [-t] [-i] "
+	    "[RCPT...]\n");
+	exit(EX_USAGE);
+}
+
+static void fail(struct submit *, int, const char *, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+
+static void
+fail(struct submit *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "imc-submit: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (s != NULL && s->fd != -1)
+		unlinkat(s->pickup_fd, s->tmpname, 0);
+	exit(code);
+}
+
+static void
+emit(struct submit *s, const void *p, size_t len)
+{
+	if (buf_append(&s->out, p, len) == -1)
+		fail(s, EX_OSERR, "%s", "out of memory");
+	if (s->out.len >= IMC_IO_CHUNK) {
+		if (safe_write_all(s->fd, s->out.data, s->out.len) == -1)
+			fail(s, EX_IOERR, "cannot write to Pickup: %s",
+			    strerror(errno));
+		buf_reset(&s->out);
+	}
+}
+
+/* One line of the message, without its line end. */
+static void
+emit_line(struct submit *s, const char *p, size_t len)
+{
+	if (s->stuff_dots && len > 0 && p[0] == '.')
+		emit(s, ".", 1);
+	emit(s, p, len);
+	emit(s, "\r\n", 2);
+}
+
+static bool
+header_name_is(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	return len > n && line[n] == ':' && strncasecmp(line, name, n) == 0;
+}
+
+static void
+add_rcpt(struct submit *s, struct addr_list *rcpts, const char *text,
+    size_t len, bool is_list)
+{
+	struct buf err;
+	char *one;
+
+	buf_init(&err);
+	if (is_list) {
+		if (addr_parse_list(text, len, rcpts, &err) == -1)
+			fail(s, EX_DATAERR, "bad recipient address: %s",
+			    buf_cstr(&err));
+	} else {
+		if (addr_parse_path(text, len, &one, &err) == -1)
+			fail(s, EX_DATAERR, "bad recipient address: %s",
+			    buf_cstr(&err));
+		if (one[0] == '\0' || addr_list_add(rcpts, one) == -1)
+			fail(s, EX_DATAERR, "bad recipient address: %s", text);
+		free(one);
+	}
+	buf_fini(&err);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct submit s;
+	struct buf err, header, line;
+	struct addr_list rcpts;
+	const char *sender = NULL;
+	char *lineptr = NULL, finalname[64];
+	unsigned char rnd[12];
+	size_t cap = 0, i, hlen;
+	ssize_t n;
+	bool from_headers = false, eof_by_dot = false;
+	int ch;
+	struct passwd *pw;
+
+	memset(&s, 0, sizeof(s));
+	s.fd = -1;
+	s.dot_ends = true;
+	buf_init(&s.out);
+	buf_init(&err);
+	buf_init(&header);
+	buf_init(&line);
+	addr_list_init(&rcpts);
+	{
+		const char *config = NULL;
+
+		while ((ch = getopt(argc, argv, "c:f:r:tio:F:B:N:R:V:")) != -1) {
+			switch (ch) {
+			case 'c':
+				config = optarg;
+				break;
+			case 'f':
+			case 'r':
+				sender = optarg;
+				break;
+			case 't':
+				from_headers = true;
+				break;
+			case 'i':
+				s.dot_ends = false;
+				break;
+			case 'o':	/* -oi as sendmail spells -i */
+				if (strcmp(optarg, "i") == 0)
+					s.dot_ends = false;
+				break;
+			case 'F': case 'B': case 'N': case 'R': case 'V':
+				break;	/* sendmail options with no meaning here */
+			default:
+				usage();
+			}
+		}
+		if (config == NULL)
+			usage();
+		if (config_load(&s.cfg, config, &err) == -1)
+			fail(NULL, EX_CONFIG, "%s", buf_cstr(&err));
+	}
+	s.stuff_dots = s.cfg.pickup_dots == PICKUP_DOTS_IIS;
+	for (i = (size_t)optind; i < (size_t)argc; i++)
+		add_rcpt(&s, &rcpts, argv[i], strlen(argv[i]), false);
+	if (sender == NULL) {
+		if ((pw = getpwuid(getuid())) == NULL)
+			fail(NULL, EX_NOUSER, "%s", "who are you? (no passwd entry)");
+		sender = pw->pw_name;
+	}
+
+	/* The header is read first: -t needs its recipients before the
+	 * X-Receiver lines are written. */
+	while ((n = getline(&lineptr, &cap, stdin)) != -1) {
+		hlen = (size_t)n;
+		if (hlen > 0 && lineptr[hlen - 1] == '\n')
+			hlen--;
+		if (hlen > 0 && lineptr[hlen - 1] == '\r')
+			hlen--;
+		if (s.dot_ends && hlen == 1 && lineptr[0] == '.') {
+			eof_by_dot = true;
+			break;
+		}
+		if (buf_append(&header, lineptr, hlen) == -1 ||
+		    buf_putc(&header, '\n') == -1)
+			fail(NULL, EX_OSERR, "%s", "out of memory");
+		if (header.len > IMC_MAX_HEADER_BLOCK)
+			fail(NULL, EX_DATAERR, "%s", "header too large");
+		if (hlen == 0)
+			break;
+	}
+	if (from_headers) {
+		/* Each field with its folded lines. */
+		const char *p = header.data ? header.data : "", *end = p + header.len;
+		const char *f, *nl;
+
+		while (p < end) {
+			f = p;
+			do {
+				nl = memchr(p, '\n', (size_t)(end - p));
+				p = nl ? nl + 1 : end;
+			} while (p < end && (*p == ' ' || *p == '\t'));
+			hlen = (size_t)(p - f);
+			if (header_name_is(f, hlen, "to") || header_name_is(f, hlen, "cc"))
+				add_rcpt(&s, &rcpts, f + 3, hlen - 3, true);
+			else if (header_name_is(f, hlen, "bcc"))
+				add_rcpt(&s, &rcpts, f + 4, hlen - 4, true);
+		}
+	}
+	if (rcpts.n == 0)
+		fail(NULL, EX_NOINPUT, "%s", "no recipients (give them as "
+		    "arguments, or use -t)");
+
+	if ((s.pickup_fd = open(s.cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	    == -1 || (i = (size_t)openat(s.pickup_fd, "Pickup", O_PATH |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == (size_t)-1)
+		fail(NULL, EX_CANTCREAT, "cannot reach Pickup: %s", strerror(errno));
+	close(s.pickup_fd);
+	s.pickup_fd = (int)i;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		fail(NULL, EX_OSERR, "%s", "getrandom failed");
+	{
+		char hex[sizeof(rnd) * 2 + 1];
+
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(s.tmpname, sizeof(s.tmpname), ".submit-%s.tmp", hex);
+		snprintf(finalname, sizeof(finalname), "%s.eml", hex);
+	}
+	/* 0644: Pickup itself cannot be listed by others, and the service
+	 * user must be able to read what any writer leaves. */
+	s.fd = openat(s.pickup_fd, s.tmpname, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (s.fd == -1)
+		fail(NULL, EX_CANTCREAT, "cannot create a file in Pickup: %s",
+		    strerror(errno));
+	fchmod(s.fd, 0644);
+
+	buf_printf(&line, "X-Sender: <%s>\r\n", sender);
+	emit(&s, line.data, line.len);
+	for (i = 0; i < rcpts.n; i++) {
+		buf_reset(&line);
+		buf_printf(&line, "X-Receiver: <%s>\r\n", rcpts.items[i]);
+		emit(&s, line.data, line.len);
+	}
+	{
+		const char *p = header.data ? header.data : "", *end = p + header.len;
+		const char *nl;
+
+		while (p < end) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			emit_line(&s, p, (size_t)(nl - p));
+			p = nl + 1;
+		}
+	}
+	if (!eof_by_dot) {
+		while ((n = getline(&lineptr, &cap, stdin)) != -1) {
+			hlen = (size_t)n;
+			if (hlen > 0 && lineptr[hlen - 1] == '\n')
+				hlen--;
+			if (hlen > 0 && lineptr[hlen - 1] == '\r')
+				hlen--;
+			if (s.dot_ends && hlen == 1 && lineptr[0] == '.')
+				break;
+			emit_line(&s, lineptr, hlen);
+		}
+	}
+	if (ferror(stdin))
+		fail(&s, EX_IOERR, "reading standard input: %s", strerror(errno));
+	if (s.out.len > 0 && safe_write_all(s.fd, s.out.data, s.out.len) == -1)
+		fail(&s, EX_IOERR, "cannot write to Pickup: %s", strerror(errno));
+	if (fsync(s.fd) == -1 || close(s.fd) == -1)
+		fail(&s, EX_IOERR, "cannot write to Pickup: %s", strerror(errno));
+	if (renameat(s.pickup_fd, s.tmpname, s.pickup_fd, finalname) == -1)
+		fail(&s, EX_CANTCREAT, "cannot publish into Pickup: %s",
+		    strerror(errno));
+	free(lineptr);
+	addr_list_free(&rcpts);
+	buf_fini(&s.out);
+	buf_fini(&err);
+	buf_fini(&header);
+	buf_fini(&line);
+	config_free(&s.cfg);
+	return EX_OK;
+}
