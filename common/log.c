@@ -24,6 +24,9 @@ log_init(const char *progname, enum log_level level)
 	log_min = level;
 }
 
+static void log_emit(const char *, int, int, const char *, va_list)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap)
 {

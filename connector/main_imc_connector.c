@@ -17,6 +17,8 @@
 #include "daemon.h"
 #include "log.h"
 
+static void usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {

@@ -21,6 +21,8 @@
 #include "layout.h"
 #include "log.h"
 
+static void usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {
@@ -47,7 +49,7 @@ main(int argc, char **argv)
 	struct layout_report rep;
 	struct buf err;
 	const char *config = NULL, *cmd;
-	int ch, rc;
+	int ch, rc = EX_USAGE;
 
 	while ((ch = getopt(argc, argv, "c:h")) != -1) {
 		if (ch == 'c')

@@ -31,6 +31,8 @@ struct row {
 	char	*text;
 };
 
+static void usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {

@@ -46,6 +46,8 @@ struct submit {
 	bool		 stuff_dots;	/* pickup_dots = iis */
 };
 
+static void usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {

@@ -6,7 +6,7 @@
 #   IMC_BIN=build/bin bash tests/integration/test_x.sh
 
 set -u
-: "${IMC_BIN:?IMC_BIN must name the build's bin folder}"
+: "${IMC_BIN:?IMC_BIN must name the bin folder of the build}"
 IMC_BIN=$(cd "$IMC_BIN" && pwd)
 T=$(mktemp -d /tmp/imc-test.XXXXXX)
 chmod 755 "$T"
