@@ -148,7 +148,9 @@ maildir_box(struct maildir_store *s, const char *domain, const char *local,
 	b->dirfd = mfd;
 	if ((b->newfd = safe_open_dir(mfd, "new")) == -1) {
 		mail_status_set(st, MAIL_TEMP, "4.2.0", "mailbox %s: new/: %s",
-		    key, strerror(errno));
+		    key, errno == ELOOP || errno == ENOTDIR ?
+		    "symbolic link or file in the store path (not followed)" :
+		    strerror(errno));
 		b->dirfd = -1;
 		close(mfd);
 		b->key = NULL;
@@ -160,8 +162,9 @@ maildir_box(struct maildir_store *s, const char *domain, const char *local,
 	return b;
 fail:
 	mail_status_set(st, MAIL_TEMP, errno == ENOSPC || errno == EDQUOT ?
-	    "4.2.2" : "4.2.0", "mailbox %s: %s", key, errno == ELOOP ?
-	    "symbolic link in the store path" : strerror(errno));
+	    "4.2.2" : "4.2.0", "mailbox %s: %s", key, errno == ELOOP || errno == ENOTDIR ?
+	    "symbolic link or file in the store path (not followed)" :
+	    strerror(errno));
 	if (dfd != -1)
 		close(dfd);
 	if (mfd != -1)

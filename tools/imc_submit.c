@@ -235,7 +235,7 @@ main(int argc, char **argv)
 		fail(NULL, EX_NOINPUT, "%s", "no recipients (give them as "
 		    "arguments, or use -t)");
 
-	if ((s.pickup_fd = open(s.cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+	if ((s.pickup_fd = open(s.cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC))
 	    == -1 || (i = (size_t)openat(s.pickup_fd, "Pickup", O_PATH |
 	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == (size_t)-1)
 		fail(NULL, EX_CANTCREAT, "cannot reach Pickup: %s", strerror(errno));

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Configuration errors name file and line and exit 78; imc-layout create,
+# check and fix; the connector re-creates missing folders and refuses an
+# unsafe tree with the same message as imc-layout check.
+. "$(dirname "$0")/lib.sh"
+
+expect_config_error() { # NAME LINE-REGEX CONTENT...
+	local name=$1 want=$2; shift 2
+	printf '%s\n' "$@" > "$T/bad.conf"
+	local out rc prog
+	for prog in imc-connector imc-layout imc-queue; do
+		case $prog in
+		imc-connector) out=$("$IMC_BIN/$prog" -c "$T/bad.conf" --once 2>&1) ;;
+		imc-layout) out=$("$IMC_BIN/$prog" -c "$T/bad.conf" check 2>&1) ;;
+		imc-queue) out=$("$IMC_BIN/$prog" -c "$T/bad.conf" list 2>&1) ;;
+		esac
+		rc=$?
+		if [ "$rc" != 78 ] || ! grep -q "$want" <<<"$out"; then
+			not_ok "$name ($prog: rc=$rc, said: $out)"
+			return
+		fi
+	done
+	ok "$name"
+}
+B=$T/bad.conf
+expect_config_error "unknown key names file and line" "$B:3: unknown key \"colour\"" \
+	"root = $ROOT" "# comment" "colour = blue"
+expect_config_error "bad size" "$B:2: max_message_size: \"ten\" is not a size" \
+	"root = $ROOT" "max_message_size = ten"
+expect_config_error "bad yes/no" "$B:2: archive: \"maybe\" is not yes or no" \
+	"root = $ROOT" "archive = maybe"
+expect_config_error "bad pickup_dots" "$B:2: pickup_dots: \"some\"" "root = $ROOT" "pickup_dots = some"
+expect_config_error "missing root" "$B: missing required key \"root\"" "hostname = a.example"
+expect_config_error "relative root" "$B:1: root: \"rel/dir\" is not an absolute path" "root = rel/dir"
+expect_config_error "line without =" "$B:2: expected \"key = value\"" "root = $ROOT" "just words"
+expect_config_error "unknown section kind" "$B:2: unknown section kind" "root = $ROOT" "[relay x]"
+expect_config_error "unknown key in domain section" "$B:3: unknown key \"speed\" in \[domain example.net\]" \
+	"root = $ROOT" "[domain example.net]" "speed = fast"
+expect_config_error "unknown user" "$B:2: user: no such user" "root = $ROOT" "user = no-such-user-xyz"
+expect_config_error "bad local domain" "$B:2: local_domains: \"bad domain!\"" "root = $ROOT" "local_domains = ok.example, bad domain!"
+"$IMC_BIN/imc-connector" -c "$T/missing.conf" --once 2>/dev/null
+check "missing config file is a config error" test $? = 78
+"$IMC_BIN/imc-connector" --bogus 2>/dev/null
+check "bad option is a usage error" test $? = 64
+
+write_conf
+check "create succeeds" "$IMC_BIN/imc-layout" -c "$CONF" create
+check "check on a fresh tree is clean" "$IMC_BIN/imc-layout" -c "$CONF" check
+check "Pickup mode 1730" test "$(stat -c %a "$ROOT/Pickup")" = 1730
+check "Work mode 700" test "$(stat -c %a "$ROOT/Work")" = 700
+check "root mode 710" test "$(stat -c %a "$ROOT")" = 710
+
+rmdir "$ROOT/Out/Archive"
+chmod 755 "$ROOT/In"
+out=$("$IMC_BIN/imc-layout" -c "$CONF" check); rc=$?
+check "check exits 1 on drift" test $rc = 1
+check "check names a missing folder" grep -q 'drift: Out/Archive: missing' <<<"$out"
+check "check names a wrong mode" grep -q 'drift: In: mode 0755, want 0700' <<<"$out"
+check "connector starts on a tree with only safe drift" run_once
+check "connector re-created the missing folder" test -d "$ROOT/Out/Archive"
+check "fix repairs the mode" "$IMC_BIN/imc-layout" -c "$CONF" fix
+check "check clean after fix" "$IMC_BIN/imc-layout" -c "$CONF" check
+
+chmod 777 "$ROOT/Work"
+out=$("$IMC_BIN/imc-layout" -c "$CONF" check)
+check "world-writable queue folder is unsafe" grep -q 'UNSAFE: Work: world-writable' <<<"$out"
+out=$("$IMC_BIN/imc-connector" -c "$CONF" --once 2>&1); rc=$?
+check "connector refuses a world-writable Work" test $rc = 78
+check "refusal carries the same message" grep -q 'Work: world-writable' <<<"$out"
+chmod 700 "$ROOT/Work"
+
+mkdir -p "$ROOT/Store/example.com/bob"
+ln -s /tmp "$ROOT/Store/example.com/bob/new"
+out=$("$IMC_BIN/imc-layout" -c "$CONF" check)
+check "symlink deep in the tree is found" grep -q "UNSAFE: $ROOT/Store/example.com/bob/new: symbolic link" <<<"$out"
+out=$("$IMC_BIN/imc-layout" -c "$CONF" fix); rc=$?
+check "fix leaves a symlink for a person" test $rc = 1
+drop tobob.eml 'From: a@example.com\r\nTo: bob@example.com\r\n\r\nx\r\n'
+run_once
+check "store never follows the symlink" test -z "$(ls /tmp | grep -F 'Q' | grep -F mx.test.example)"
+check "message kept in In for a later try" test "$(ls "$ROOT"/In/*.env 2>/dev/null | wc -l)" = 1
+check "deferral logged with the reason" grep -q 'event=deferred .*to=<bob@example.com>.*symbolic link' "$ROOT"/Log/*.log
+rm "$ROOT/Store/example.com/bob/new"
+
+mv "$ROOT/Work" "$T/Work.real"; ln -s "$T/Work.real" "$ROOT/Work"
+out=$("$IMC_BIN/imc-connector" -c "$CONF" --once 2>&1); rc=$?
+check "connector refuses a symlinked Work" test $rc = 78
+check "refusal names the symlink" grep -q 'Work: is a symbolic link' <<<"$out"
+finish
