@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pickup_file.h"
 #include "safeio.h"
+#include "bounce.h"
 #include "store_maildir.h"
 
 static void
@@ -272,8 +273,9 @@ queue_badmail(struct imc_daemon *d, const struct qenv *e)
 	queue_name(bdr, sizeof(bdr), e->qid, ".bdr");
 	buf_init(&text);
 	buf_printf(&text, "Queue id: %s\r\nSender: <%s>\r\nOriginal name: %s\r\n"
-	    "These recipients failed permanently; a delivery status "
-	    "notification could not be sent from this connector:\r\n", e->qid,
+	    "These recipients failed permanently and the sender cannot be told "
+	    "(it is the null sender, or the notification could not be "
+	    "written):\r\n", e->qid,
 	    e->sender, e->origname ? e->origname : "");
 	for (i = 0; i < e->n_rcpts; i++)
 		if (e->rcpts[i].state == QRCPT_FAILED)
@@ -297,6 +299,91 @@ queue_badmail(struct imc_daemon *d, const struct qenv *e)
 	buf_fini(&text);
 }
 
+/* Take a file already in Work/<qid> through the whole path: entries,
+ * barrier, release, store, barrier, settle. Used for recovery and for
+ * notifications, which are written into Work first. */
+static void
+queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
+    bool recovering)
+{
+	struct claimed c;
+	struct accepted a;
+	struct stat st;
+	int fd;
+
+	queue_remove_entries(d, qid);
+	fd = openat(d->dir[LAYOUT_WORK], qid, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_warnx("%s: Work/%s is not a regular file; left for a person",
+		    qid, qid);
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	memcpy(c.qid, qid, QID_SIZE);
+	c.origname = (char *)origname;
+	c.fd = fd;
+	c.size = (uint64_t)st.st_size;
+	c.claimed_at = (time_t)qid_time(qid);
+	if (queue_accept(d, &c, &a) == ACCEPT_QUEUED) {
+		if (queue_barrier(d) == 0) {
+			queue_release_work(d, qid);
+			if (a.has_in && queue_deliver(d, &a.in, recovering) > 0)
+				queue_barrier(d);
+			if (a.has_in)
+				queue_settle(d, &a.in);
+		}
+		qenv_free(&a.in);
+	}
+	close(fd);
+}
+
+/* Return the failed recipients to the sender: the notification is written
+ * durably into Work/ first, so a crash before it is queued redoes it. */
+static int
+queue_bounce(struct imc_daemon *d, const struct qenv *e)
+{
+	char bqid[QID_SIZE], eml[QID_SIZE + 16];
+	int in = -1, out = -1, r = -1;
+	size_t i;
+
+	if (qid_new(bqid) == -1)
+		return -1;
+	queue_name(eml, sizeof(eml), e->qid, QFILE_EML);
+	in = openat(d->dir[LAYOUT_IN], eml, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	out = openat(d->dir[LAYOUT_WORK], bqid, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (in == -1 || out == -1 ||
+	    bounce_write(out, e, in, d->cfg.hostname, bqid,
+	    d->cfg.pickup_dots == PICKUP_DOTS_IIS) == -1 ||
+	    fsync(out) == -1 || safe_fsync_dir(d->dir[LAYOUT_WORK]) == -1) {
+		log_warn("%s: cannot write the notification", e->qid);
+		if (out != -1)
+			unlinkat(d->dir[LAYOUT_WORK], bqid, 0);
+		goto out;
+	}
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED) {
+			tracklog_add(d->track, &(struct track_event){
+			    .event = "bounced", .qid = e->qid, .from = e->sender,
+			    .to = e->rcpts[i].addr, .size = e->size,
+			    .status = "bounced", .dsn = e->rcpts[i].dsn,
+			    .reason = e->rcpts[i].text, .orig = bqid });
+			d->stats.failed++;
+		}
+	r = 0;
+out:
+	if (in != -1)
+		close(in);
+	if (out != -1)
+		close(out);
+	if (r == 0)
+		queue_take_work(d, bqid, "(delivery status notification)", false);
+	return r;
+}
+
 /* queue_settle - after the barrier: drop a finished entry, else reschedule */
 void
 queue_settle(struct imc_daemon *d, struct qenv *e)
@@ -305,6 +392,23 @@ queue_settle(struct imc_daemon *d, struct qenv *e)
 	time_t now = time(NULL);
 	size_t i;
 
+	if (qenv_count(e, QRCPT_PENDING) > 0 &&
+	    now - e->arrival >= (time_t)d->cfg.max_lifetime) {
+		for (i = 0; i < e->n_rcpts; i++) {
+			struct qrcpt *r = &e->rcpts[i];
+			char text[300];
+
+			if (r->state != QRCPT_PENDING)
+				continue;
+			snprintf(text, sizeof(text), "message expired after "
+			    "%llus in the queue: %s",
+			    (unsigned long long)d->cfg.max_lifetime,
+			    r->text ? r->text : "not delivered");
+			qenv_set(&r->text, text);
+			snprintf(r->dsn, sizeof(r->dsn), "4.4.7");
+			r->state = QRCPT_FAILED;
+		}
+	}
 	if (qenv_count(e, QRCPT_PENDING) > 0) {
 		e->attempts++;
 		e->next_try = now + (time_t)d->cfg.local_retry;
@@ -316,7 +420,10 @@ queue_settle(struct imc_daemon *d, struct qenv *e)
 			log_warn("%s: cannot record the deferral", e->qid);
 		return;
 	}
-	if (qenv_count(e, QRCPT_FAILED) > 0)
+	/* A null sender cannot be told: Badmail. So is a notification that
+	 * cannot be written. */
+	if (qenv_count(e, QRCPT_FAILED) > 0 &&
+	    (e->sender[0] == '\0' || queue_bounce(d, e) == -1))
 		queue_badmail(d, e);
 	/* The .env goes first: an .eml without one is an orphan that
 	 * recovery removes; the reverse would look like a torn entry. */
@@ -419,42 +526,14 @@ queue_recover(struct imc_daemon *d)
 {
 	char **names;
 	size_t n, i;
-	struct claimed c;
-	struct accepted a;
-	struct stat st;
 	char name[QID_SIZE + 16];
-	int fd;
 
 	/* 1. Work files: the intake did not finish; take them again. */
 	if (queue_list(d->dir[LAYOUT_WORK], "", &names, &n) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		queue_remove_entries(d, names[i]);
-		fd = openat(d->dir[LAYOUT_WORK], names[i], O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC);
-		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-			if (fd != -1)
-				close(fd);
-			continue;
-		}
-		memset(&c, 0, sizeof(c));
-		memcpy(c.qid, names[i], QID_SIZE);
-		c.origname = names[i];
-		c.fd = fd;
-		c.size = (uint64_t)st.st_size;
-		c.claimed_at = (time_t)qid_time(names[i]);
 		log_info("%s: redoing an interrupted intake", names[i]);
-		if (queue_accept(d, &c, &a) == ACCEPT_QUEUED) {
-			if (queue_barrier(d) == 0) {
-				queue_release_work(d, names[i]);
-				if (a.has_in && queue_deliver(d, &a.in, true) > 0)
-					queue_barrier(d);
-				if (a.has_in)
-					queue_settle(d, &a.in);
-			}
-			qenv_free(&a.in);
-		}
-		close(fd);
+		queue_take_work(d, names[i], names[i], true);
 	}
 	queue_free_list(names, n);
 

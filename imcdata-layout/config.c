@@ -266,6 +266,15 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 		}
 		return 0;
 	}
+	if (!strcmp(key, "max_lifetime")) {
+		if (config_duration(key, value, &cfg->max_lifetime, err) == -1)
+			return -1;
+		if (cfg->max_lifetime == 0) {
+			buf_puts(err, "max_lifetime: must be above 0");
+			return -1;
+		}
+		return 0;
+	}
 	buf_printf(err, "unknown key \"%s\"", key);
 	return -1;
 }
@@ -283,6 +292,7 @@ config_defaults(struct imc_config *cfg)
 	cfg->pickup_settle = 2;
 	cfg->pickup_rescan = 30;
 	cfg->local_retry = 300;
+	cfg->max_lifetime = 2 * 86400;
 }
 
 /* config_load - defaults, then the file; -1 with "FILE:LINE: why" in err */

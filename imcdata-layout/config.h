@@ -43,6 +43,8 @@ struct imc_config {
 	uint64_t	 pickup_rescan;	/* seconds between rescans of Pickup */
 	uint64_t	 local_retry;	/* seconds before a deferred store handoff
 					   is tried again */
+	uint64_t	 max_lifetime;	/* seconds a message may wait; then it
+					   bounces */
 	struct imc_domain_conf *domains;
 	size_t		 n_domains;
 };

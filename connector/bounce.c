@@ -1,0 +1,186 @@
+/*
+ * bounce - delivery status notifications (see bounce.h).
+ */
+#include "bounce.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "imc_limits.h"
+#include "safeio.h"
+
+/* The copied header is bounded: a notification must stay small. */
+#define BOUNCE_MAX_HEADER	(64 * 1024)
+
+static void
+bounce_date(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		out[0] = '\0';
+}
+
+/* Read the original header (up to the blank line or the bound). */
+static int
+bounce_read_header(int fd, struct buf *hdr)
+{
+	char chunk[4096];
+	ssize_t n;
+	char *end;
+
+	while (hdr->len < BOUNCE_MAX_HEADER) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		if (buf_append(hdr, chunk, (size_t)n) == -1)
+			return -1;
+		if ((end = strstr(hdr->data, "\r\n\r\n")) != NULL) {
+			hdr->len = (size_t)(end - hdr->data) + 2;
+			hdr->data[hdr->len] = '\0';
+			return 0;
+		}
+	}
+	if (hdr->len > BOUNCE_MAX_HEADER)
+		hdr->len = BOUNCE_MAX_HEADER;
+	/* Cut at the last full line. */
+	while (hdr->len > 0 && hdr->data[hdr->len - 1] != '\n')
+		hdr->len--;
+	if (hdr->data != NULL)
+		hdr->data[hdr->len] = '\0';
+	return 0;
+}
+
+/* The unfolded Subject of a header, cut to one line. */
+static void
+bounce_subject(const struct buf *hdr, struct buf *out)
+{
+	const char *p = hdr->data, *end = p + hdr->len, *nl;
+
+	while (p != NULL && p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)(end - p) > 8 && strncasecmp(p, "subject:", 8) == 0) {
+			const char *v = p + 8;
+
+			for (;;) {
+				const char *e = nl ? nl : end;
+
+				while (v < e && (*v == ' ' || *v == '\t'))
+					v++;
+				while (e > v && (e[-1] == '\r' || e[-1] == ' '))
+					e--;
+				buf_append(out, v, (size_t)(e - v));
+				if (nl == NULL || nl + 1 >= end ||
+				    (nl[1] != ' ' && nl[1] != '\t'))
+					break;
+				buf_putc(out, ' ');
+				v = nl + 1;
+				nl = memchr(v, '\n', (size_t)(end - v));
+			}
+			return;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* Add text line by line with CRLF, doubling leading dots if asked. */
+static int
+bounce_lines(struct buf *o, const char *text, size_t len, bool stuff)
+{
+	const char *p = text, *end = text + len, *nl;
+	size_t l;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (stuff && l > 0 && p[0] == '.' && buf_putc(o, '.') == -1)
+			return -1;
+		if (buf_append(o, p, l) == -1 || buf_puts(o, "\r\n") == -1)
+			return -1;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+/* bounce_write - write the notification for e's failed recipients */
+int
+bounce_write(int out_fd, const struct qenv *e, int eml_fd,
+    const char *hostname, const char *bqid, bool stuff_dots)
+{
+	struct buf hdr, subject, body, o;
+	char now[64], sent[64];
+	size_t i;
+	int r = -1;
+
+	buf_init(&hdr);
+	buf_init(&subject);
+	buf_init(&body);
+	buf_init(&o);
+	if (bounce_read_header(eml_fd, &hdr) == -1)
+		goto out;
+	bounce_subject(&hdr, &subject);
+	bounce_date(time(NULL), now, sizeof(now));
+	bounce_date((time_t)e->arrival, sent, sizeof(sent));
+
+	if (buf_printf(&o, "X-Sender: <>\r\nX-Receiver: <%s>\r\n", e->sender) ||
+	    buf_printf(&o, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+	    "To: <%s>\r\nSubject: Undeliverable: %s\r\nDate: %s\r\n"
+	    "Message-ID: <%s.bounce@%s>\r\nAuto-Submitted: auto-replied\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+	    "report-type=delivery-status;\r\n\tboundary=\"%s/%s\"\r\n\r\n"
+	    "This is a MIME-encapsulated message.\r\n\r\n--%s/%s\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n", hostname, e->sender,
+	    subject.len ? subject.data : "(no subject)", now, bqid, hostname,
+	    bqid, hostname, bqid, hostname))
+		goto out;
+	if (buf_printf(&body, "Your message did not reach some or all of the "
+	    "intended recipients.\n\n      Subject:  %s\n      Sent:     %s\n\n"
+	    "The following recipient(s) could not be reached:\n\n",
+	    subject.len ? subject.data : "(no subject)", sent))
+		goto out;
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED &&
+		    buf_printf(&body, "      '%s' on %s\n            %s\n"
+		    "            <%s #%s>\n\n", e->rcpts[i].addr, now,
+		    e->rcpts[i].text ? e->rcpts[i].text : "delivery failed",
+		    hostname, e->rcpts[i].dsn[0] ? e->rcpts[i].dsn : "5.0.0"))
+			goto out;
+	if (bounce_lines(&o, body.data, body.len, stuff_dots) == -1)
+		goto out;
+	buf_reset(&body);
+	if (buf_printf(&body, "--%s/%s\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; %s\nX-IMC-Queue-ID: %s\nArrival-Date: %s\n",
+	    bqid, hostname, hostname, e->qid, sent))
+		goto out;
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED &&
+		    buf_printf(&body, "\nFinal-Recipient: rfc822; %s\n"
+		    "Action: failed\nStatus: %s\nDiagnostic-Code: X-IMC; %s\n",
+		    e->rcpts[i].addr, e->rcpts[i].dsn[0] ? e->rcpts[i].dsn :
+		    "5.0.0", e->rcpts[i].text ? e->rcpts[i].text : "failed"))
+			goto out;
+	if (buf_printf(&body, "\n--%s/%s\nContent-Type: text/rfc822-headers\n\n",
+	    bqid, hostname))
+		goto out;
+	if (bounce_lines(&o, body.data, body.len, stuff_dots) == -1 ||
+	    bounce_lines(&o, hdr.data ? hdr.data : "", hdr.len, stuff_dots) == -1 ||
+	    buf_printf(&o, "\r\n--%s/%s--\r\n", bqid, hostname))
+		goto out;
+	r = safe_write_all(out_fd, o.data, o.len);
+out:
+	buf_fini(&hdr);
+	buf_fini(&subject);
+	buf_fini(&body);
+	buf_fini(&o);
+	return r;
+}
