@@ -1,0 +1,544 @@
+/*
+ * check_convert - unit tests for the streaming iconv converter
+ * (common/convert.c), decoders found through the label table
+ * (common/charset.c).
+ *
+ * Every decode case runs whole, one byte at a time, and split into two and
+ * three chunks at every offset: the output, the error count and the offset
+ * of the first error must not depend on where the chunks end. Test bytes
+ * were made with the iconv CLI (glibc 2.36).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "convert.h"
+
+#define FFFD "\xEF\xBF\xBD"
+
+struct dec_case {
+	const char *name;
+	const char *label;	/* a label as found in mail */
+	const char *in;
+	size_t	 inlen;
+	const char *want;	/* UTF-8 */
+	size_t	 errors;
+	uint64_t first_error;	/* CONVERT_NO_ERROR when errors == 0 */
+};
+
+#define IN(s)	s, sizeof(s) - 1
+#define CLEAN	0, CONVERT_NO_ERROR
+
+static const struct dec_case dec_cases[] = {
+	{ "iso_2022_jp_kanji_and_kana", "iso-2022-jp",
+	    IN("\x1b$BF|K\\8l$N%F%-%9%H\x1b(B"),
+	    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86"
+	    "\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88", CLEAN },
+	{ "iso_2022_jp_halfwidth_katakana_escape_is_decoded_by_jp2",
+	    "ISO-2022-JP", IN("a\x1b(I\x31\x1b(Bb"), "a\xef\xbd\xb1" "b",
+	    CLEAN },
+	{ "shift_jis_label_keeps_backslash_and_reads_nec_rows",
+	    "shift_jis", IN("\x87\x40\x81\x60" "C:\\path"),
+	    "\xe2\x91\xa0\xef\xbd\x9e" "C:\\path", CLEAN },
+	{ "x_sjis_label_is_cp932", "x-sjis", IN("\x82\xa0\x5c\x7e"),
+	    "\xe3\x81\x82\\~", CLEAN },
+	{ "ks_c_5601_1987_reads_uhc_syllables", "ks_c_5601-1987",
+	    IN("\xc7\xd1\xb1\xb9\xbe\xee \x8c\x63"),
+	    "\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4 \xeb\x98\xa0", CLEAN },
+	{ "euc_kr_label_reads_uhc_syllables", "euc-kr", IN("\x8c\x63"),
+	    "\xeb\x98\xa0", CLEAN },
+	{ "gb2312_label_reads_gbk_only_characters", "gb2312",
+	    IN("\xd6\xd0\xce\xc4\x86\xb4\xe9\x46"),
+	    "\xe4\xb8\xad\xe6\x96\x87\xe5\x96\x86\xe9\x95\x95", CLEAN },
+	{ "gbk_0x80_is_euro", "gbk", IN("\x80"), "\xe2\x82\xac", CLEAN },
+	{ "gb18030_four_byte_sequence", "gb18030",
+	    IN("a\x81\x30\x81\x30" "b\x95\x32\x82\x36"),
+	    "a\xc2\x80" "b\xf0\xa0\x80\x80", CLEAN },
+	{ "big5_label_reads_hkscs", "big5", IN("\x88\x40\xa4\x40"),
+	    "\xe3\x87\x80\xe4\xb8\x80", CLEAN },
+	{ "windows_1252_smart_quotes", "windows-1252",
+	    IN("\x93quoted\x94 \x80 \x85"),
+	    "\xe2\x80\x9cquoted\xe2\x80\x9d \xe2\x82\xac \xe2\x80\xa6",
+	    CLEAN },
+	{ "windows_1252_undefined_bytes_pass_as_c1", "windows-1252",
+	    IN("\x81\x8d\x8f\x90\x9d"),
+	    "\xc2\x81\xc2\x8d\xc2\x8f\xc2\x90\xc2\x9d", CLEAN },
+	{ "x_cp1250_undefined_byte_passes_as_c1", "x-cp1250",
+	    IN("\x81\x8a"), "\xc2\x81\xc5\xa0", CLEAN },
+	{ "utf_7_rfc2152_examples", "unicode-1-1-utf-7",
+	    IN("Hi Mom -+Jjo--! A+ImIDkQ. +-"),
+	    "Hi Mom -\xe2\x98\xba-! A\xe2\x89\xa2\xce\x91. +", CLEAN },
+	{ "utf_7_unterminated_run_at_end", "utf-7", IN("a+AGE"), "aa",
+	    CLEAN },
+	{ "koi8_r", "koi8-r", IN("\xf0\xd2\xc9\xd7\xc5\xd4"),
+	    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", CLEAN },
+	{ "windows_1251", "windows-1251", IN("\xcf\xf0\xe8\xe2\xe5\xf2"),
+	    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", CLEAN },
+	{ "iso_8859_8_i_is_iso_8859_8", "iso-8859-8-i",
+	    IN("\xf9\xec\xe5\xed"), "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",
+	    CLEAN },
+	{ "tis_620_label_reads_cp874", "tis-620", IN("\x85\xa1"),
+	    "\xe2\x80\xa6\xe0\xb8\x81", CLEAN },
+	{ "euc_jp", "x-euc-jp", IN("\xc6\xfc\xcb\xdc"),
+	    "\xe6\x97\xa5\xe6\x9c\xac", CLEAN },
+	{ "utf_8_four_byte", "utf-8", IN("x\xf0\x9f\x98\x80y\xc3\xa9"),
+	    "x\xf0\x9f\x98\x80y\xc3\xa9", CLEAN },
+	/* bad bytes mid-stream: replaced, counted, decoding resumes */
+	{ "utf_8_bad_byte_mid_stream", "utf-8", IN("ab\xff" "cd"),
+	    "ab" FFFD "cd", 1, 2 },
+	{ "utf_8_overlong_and_surrogate", "utf-8",
+	    IN("a\xc0\xaf" "b\xed\xa0\x80" "c"),
+	    "a" FFFD FFFD "b" FFFD FFFD FFFD "c", 5, 1 },
+	{ "cp932_bad_lead_byte_then_kana", "shift_jis",
+	    IN("\x82\xa0\xff\x82\xa2"), "\xe3\x81\x82" FFFD "\xe3\x81\x84",
+	    1, 2 },
+	{ "gbk_bad_trail_byte_is_reread_as_ascii", "gbk", IN("\x81 abc"),
+	    FFFD " abc", 1, 0 },
+	{ "iso_2022_jp_raw_8bit_byte", "iso-2022-jp", IN("a\xe9" "b"),
+	    "a" FFFD "b", 1, 1 },
+	{ "latin1_never_fails", "iso-8859-1", IN("caf\xe9\x93"),
+	    "caf\xc3\xa9\xc2\x93", CLEAN },
+	{ "us_ascii_declared_decoder_rejects_8bit", "us-ascii",
+	    IN("a\xe9" "b"), "a" FFFD "b", 1, 1 },
+	/* end of input inside a character: one error */
+	{ "utf_8_incomplete_at_end", "utf-8", IN("ab\xe2\x82"), "ab" FFFD, 1,
+	    2 },
+	{ "gb18030_incomplete_at_end", "gb18030", IN("a\x81\x30\x81"),
+	    "a" FFFD, 1, 1 },
+	{ "cp949_lead_byte_at_end", "cp949", IN("a\xb1"), "a" FFFD, 1, 1 },
+};
+
+#define NDEC (sizeof(dec_cases) / sizeof(dec_cases[0]))
+
+/* decoder_for - open the decoder the table gives for a label */
+static struct convert *
+decoder_for(const char *label, enum convert_mode mode)
+{
+	struct charset_info ci;
+	struct convert *c;
+
+	ck_assert_msg(charset_lookup(label, strlen(label), &ci) !=
+	    CHARSET_UNKNOWN, "label %s", label);
+	c = convert_decoder_new(ci.decoder, mode);
+	ck_assert_msg(c != NULL, "decoder %s", ci.decoder);
+	return c;
+}
+
+/* run_chunks - decode in with chunk ends at cut[0..ncut) */
+static void
+run_chunks(const struct dec_case *tc, const size_t *cut, size_t ncut,
+    const char *how)
+{
+	struct convert *c = decoder_for(tc->label, CONVERT_REPLACE);
+	struct buf out;
+	size_t start = 0, i, end;
+
+	buf_init(&out);
+	for (i = 0; i <= ncut; i++) {
+		end = i < ncut ? cut[i] : tc->inlen;
+		ck_assert_int_eq(convert_feed(c, tc->in + start, end - start,
+		    &out), CONVERT_OK);
+		start = end;
+	}
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_OK);
+	ck_assert_msg(out.len == strlen(tc->want) &&
+	    memcmp(buf_cstr(&out), tc->want, out.len) == 0,
+	    "%s (%s): got \"%s\"", tc->name, how, buf_cstr(&out));
+	ck_assert_msg(convert_errors(c) == tc->errors, "%s (%s): %zu errors",
+	    tc->name, how, convert_errors(c));
+	ck_assert_msg(convert_first_error(c) == tc->first_error,
+	    "%s (%s): first error", tc->name, how);
+	convert_free(c);
+	buf_fini(&out);
+}
+
+START_TEST(decodes_each_charset_family_whole)
+{
+	run_chunks(&dec_cases[_i], NULL, 0, "whole");
+}
+END_TEST
+
+START_TEST(decodes_the_same_one_byte_at_a_time)
+{
+	const struct dec_case *tc = &dec_cases[_i];
+	size_t cut[64], i;
+
+	ck_assert_uint_lt(tc->inlen, 64);
+	for (i = 1; i < tc->inlen; i++)
+		cut[i - 1] = i;
+	run_chunks(tc, cut, tc->inlen > 0 ? tc->inlen - 1 : 0, "bytewise");
+}
+END_TEST
+
+START_TEST(decodes_the_same_at_every_two_and_three_way_split)
+{
+	const struct dec_case *tc = &dec_cases[_i];
+	size_t cut[2], i, j;
+
+	for (i = 0; i <= tc->inlen; i++) {
+		cut[0] = i;
+		run_chunks(tc, cut, 1, "two");
+		for (j = i; j <= tc->inlen; j++) {
+			cut[1] = j;
+			run_chunks(tc, cut, 2, "three");
+		}
+	}
+}
+END_TEST
+
+START_TEST(empty_chunks_change_nothing)
+{
+	struct convert *c = decoder_for("iso-2022-jp", CONVERT_REPLACE);
+	struct buf out;
+
+	buf_init(&out);
+	ck_assert_int_eq(convert_feed(c, "", 0, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "\x1b$", 2, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "", 0, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "BF|", 3, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "", 0, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "K\\\x1b(B", 5, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_OK);
+	ck_assert_str_eq(buf_cstr(&out), "\xe6\x97\xa5\xe6\x9c\xac");
+	ck_assert_uint_eq(convert_errors(c), 0);
+	convert_free(c);
+	buf_fini(&out);
+}
+END_TEST
+
+START_TEST(latin1_label_with_smart_quotes_decodes_as_windows_1252)
+{
+	static const char in[] = "\x93Hello\x94 \x96 caf\xe9";
+	struct charset_info ci;
+	struct buf out;
+	size_t errors;
+
+	buf_init(&out);
+	charset_lookup("iso-8859-1", 10, &ci);
+	ck_assert_int_eq(convert_decode_all(charset_decoder_for(&ci, in,
+	    sizeof(in) - 1), CONVERT_REPLACE, in, sizeof(in) - 1, &out,
+	    &errors), CONVERT_OK);
+	ck_assert_str_eq(buf_cstr(&out),
+	    "\xe2\x80\x9cHello\xe2\x80\x9d \xe2\x80\x93 caf\xc3\xa9");
+	ck_assert_uint_eq(errors, 0);
+	buf_fini(&out);
+}
+END_TEST
+
+START_TEST(strict_mode_stops_at_the_first_bad_byte)
+{
+	struct convert *c = decoder_for("utf-8", CONVERT_STRICT);
+	struct buf out;
+
+	buf_init(&out);
+	ck_assert_int_eq(convert_feed(c, "ok ", 3, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "ab\xff" "cd", 5, &out),
+	    CONVERT_EBADINPUT);
+	ck_assert_uint_eq(convert_errors(c), 1);
+	ck_assert_uint_eq(convert_first_error(c), 5);
+	/* sticky until reset */
+	ck_assert_int_eq(convert_feed(c, "more", 4, &out), CONVERT_EBADINPUT);
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_EBADINPUT);
+	convert_reset(c);
+	buf_reset(&out);
+	ck_assert_uint_eq(convert_errors(c), 0);
+	ck_assert_uint_eq(convert_first_error(c), CONVERT_NO_ERROR);
+	ck_assert_int_eq(convert_feed(c, "fine\xc3", 5, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, "\xa9", 1, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_OK);
+	ck_assert_str_eq(buf_cstr(&out), "fine\xc3\xa9");
+	convert_free(c);
+	buf_fini(&out);
+}
+END_TEST
+
+START_TEST(strict_mode_reports_an_incomplete_end)
+{
+	struct buf out;
+	size_t errors;
+
+	buf_init(&out);
+	ck_assert_int_eq(convert_decode_all("CP949", CONVERT_STRICT, "a\xb1",
+	    2, &out, &errors), CONVERT_EBADINPUT);
+	ck_assert_uint_eq(errors, 1);
+	buf_reset(&out);
+	ck_assert_int_eq(convert_decode_all("WINDOWS-1252", CONVERT_STRICT,
+	    "\x81\x9d", 2, &out, &errors), CONVERT_OK);
+	ck_assert_uint_eq(errors, 0);
+	buf_fini(&out);
+}
+END_TEST
+
+START_TEST(a_long_stream_in_odd_chunks_decodes_completely)
+{
+	static const char unit[] = "\x1b$BF|K\\8l\x1b(B abc ";
+	static const char want[] = "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e abc ";
+	struct convert *c = decoder_for("iso-2022-jp", CONVERT_REPLACE);
+	struct buf in, out;
+	size_t i, pos, n;
+
+	buf_init(&in);
+	buf_init(&out);
+	for (i = 0; i < 20000; i++)
+		ck_assert_int_eq(buf_append(&in, unit, sizeof(unit) - 1), 0);
+	for (pos = 0, n = 1; pos < in.len; pos += n, n = n % 97 + 7) {
+		if (n > in.len - pos)
+			n = in.len - pos;
+		ck_assert_int_eq(convert_feed(c, in.data + pos, n, &out),
+		    CONVERT_OK);
+	}
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_OK);
+	ck_assert_uint_eq(out.len, 20000 * (sizeof(want) - 1));
+	for (i = 0; i < 20000; i++)
+		ck_assert(memcmp(out.data + i * (sizeof(want) - 1), want,
+		    sizeof(want) - 1) == 0);
+	ck_assert_uint_eq(convert_errors(c), 0);
+	convert_free(c);
+	buf_fini(&in);
+	buf_fini(&out);
+}
+END_TEST
+
+START_TEST(a_run_of_bad_bytes_never_grows_the_tail)
+{
+	struct convert *c = decoder_for("gb18030", CONVERT_REPLACE);
+	struct buf out;
+	size_t i;
+
+	/* 0x81 0x30 0x81 repeated: every lead starts a 4-byte sequence
+	 * that the next lead breaks */
+	buf_init(&out);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(convert_feed(c, "\x81\x30\x81", 3, &out),
+		    CONVERT_OK);
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_OK);
+	ck_assert_uint_gt(convert_errors(c), 0);
+	ck_assert_uint_eq(convert_first_error(c), 0);
+	convert_free(c);
+	buf_fini(&out);
+}
+END_TEST
+
+START_TEST(a_bad_byte_iconv_already_consumed_is_counted_not_skipped)
+{
+	/* fuzz regression: glibc ISO-2022-CN-EXT consumes a final SO and
+	 * then reports EILSEQ; skipping one more byte read past the input
+	 * (exact-size copies so that ASan sees it) */
+	char *in = malloc(3), *so = malloc(1), *ff = malloc(1);
+	struct convert *c;
+	struct buf out;
+	size_t errors;
+
+	ck_assert(in != NULL && so != NULL && ff != NULL);
+	memcpy(in, "\x0c\x0c\x0e", 3);
+	so[0] = '\x0e';
+	ff[0] = '\x0c';
+	buf_init(&out);
+	ck_assert_int_eq(convert_decode_all("ISO-2022-CN-EXT",
+	    CONVERT_REPLACE, in, 3, &out, &errors), CONVERT_OK);
+	ck_assert_uint_eq(errors, 1);
+	ck_assert_str_eq(buf_cstr(&out), "\x0c\x0c" FFFD);
+	buf_reset(&out);
+	ck_assert_ptr_nonnull(c = convert_decoder_new("ISO-2022-CN-EXT",
+	    CONVERT_REPLACE));
+	ck_assert_int_eq(convert_feed(c, so, 1, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_feed(c, ff, 1, &out), CONVERT_OK);
+	ck_assert_int_eq(convert_finish(c, &out), CONVERT_OK);
+	ck_assert_uint_ge(convert_errors(c), 1);
+	convert_free(c);
+	buf_fini(&out);
+	free(in);
+	free(so);
+	free(ff);
+}
+END_TEST
+
+START_TEST(unknown_charsets_are_refused)
+{
+	errno = 0;
+	ck_assert_ptr_null(convert_decoder_new("x-no-such-charset",
+	    CONVERT_REPLACE));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(convert_decoder_new("UTF-8//IGNORE",
+	    CONVERT_REPLACE));
+	ck_assert_ptr_null(convert_decoder_new("", CONVERT_REPLACE));
+	ck_assert_ptr_null(convert_encoder_new("ISO-8859-1//TRANSLIT"));
+	convert_free(NULL);
+}
+END_TEST
+
+struct enc_case {
+	const char *name;
+	const char *label;	/* output charset as configured */
+	const char *in;		/* UTF-8 */
+	const char *want;	/* NULL when the result is not CONVERT_OK */
+	size_t	 wantlen;
+	enum convert_result result;
+};
+
+#define OUT(s)	s, sizeof(s) - 1, CONVERT_OK
+#define FAILS(r) NULL, 0, r
+
+static const struct enc_case enc_cases[] = {
+	{ "iso_2022_jp_shifts_back_at_the_end", "iso-2022-jp",
+	    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+	    OUT("\x1b$BF|K\\8l\x1b(B") },
+	{ "iso_2022_jp_cannot_hold_circled_one", "iso-2022-jp",
+	    "a\xe2\x91\xa0", FAILS(CONVERT_EUNMAPPABLE) },
+	{ "shift_jis_holds_nec_rows_and_fullwidth_tilde", "shift_jis",
+	    "\xe2\x91\xa0\xef\xbd\x9e\\", OUT("\x87\x40\x81\x60\\") },
+	{ "shift_jis_refuses_yen_best_fit", "shift_jis", "100\xc2\xa5",
+	    FAILS(CONVERT_EUNMAPPABLE) },
+	{ "shift_jis_refuses_overline_best_fit", "shift_jis",
+	    "\xe2\x80\xbe", FAILS(CONVERT_EUNMAPPABLE) },
+	{ "euc_kr_is_strict_about_uhc_syllables", "ks_c_5601-1987",
+	    "\xeb\x98\xa0", FAILS(CONVERT_EUNMAPPABLE) },
+	{ "euc_kr_holds_ks_x_1001", "euc-kr", "\xed\x95\x9c",
+	    OUT("\xc7\xd1") },
+	{ "latin1_cannot_hold_smart_quotes", "iso-8859-1",
+	    "\xe2\x80\x9cx\xe2\x80\x9d", FAILS(CONVERT_EUNMAPPABLE) },
+	{ "windows_1252_holds_smart_quotes", "windows-1252",
+	    "\xe2\x80\x9cx\xe2\x80\x9d", OUT("\x93x\x94") },
+	{ "us_ascii_cannot_hold_e_acute", "us-ascii", "caf\xc3\xa9",
+	    FAILS(CONVERT_EUNMAPPABLE) },
+	{ "gb2312_cannot_hold_gbk_only", "gb2312", "\xe5\x96\x86",
+	    FAILS(CONVERT_EUNMAPPABLE) },
+	{ "gbk_holds_gbk_only", "gbk", "\xe5\x96\x86", OUT("\x86\xb4") },
+	{ "koi8_r", "koi8-r", "\xd0\x9f\xd1\x80", OUT("\xf0\xd2") },
+	{ "utf_7_shifts_back_at_the_end", "utf-7", "A\xe2\x89\xa2",
+	    OUT("A+ImI-") },
+	{ "invalid_utf8_input_is_bad_input", "iso-8859-1", "a\xff" "b",
+	    FAILS(CONVERT_EBADINPUT) },
+	{ "incomplete_utf8_at_end_is_bad_input", "windows-1252",
+	    "a\xe2\x80", FAILS(CONVERT_EBADINPUT) },
+	{ "broken_sequence_before_yen_is_bad_input", "shift_jis",
+	    "a\xe2\xc2\xa5", FAILS(CONVERT_EBADINPUT) },
+};
+
+#define NENC (sizeof(enc_cases) / sizeof(enc_cases[0]))
+
+/* encode_chunks - encode with chunk ends at every multiple of step */
+static void
+encode_chunks(const struct enc_case *tc, size_t step)
+{
+	const char *encoder = charset_encoder(tc->label);
+	size_t len = strlen(tc->in), pos, n;
+	enum convert_result r = CONVERT_OK;
+	struct convert *c;
+	struct buf out;
+
+	ck_assert_ptr_nonnull(encoder);
+	ck_assert_ptr_nonnull(c = convert_encoder_new(encoder));
+	buf_init(&out);
+	for (pos = 0; pos < len && r == CONVERT_OK; pos += n) {
+		n = len - pos < step ? len - pos : step;
+		r = convert_feed(c, tc->in + pos, n, &out);
+	}
+	if (r == CONVERT_OK)
+		r = convert_finish(c, &out);
+	ck_assert_msg(r == tc->result, "%s step %zu: %s", tc->name, step,
+	    convert_strerror(r));
+	if (tc->want != NULL)
+		ck_assert_msg(out.len == tc->wantlen &&
+		    memcmp(out.data, tc->want, out.len) == 0,
+		    "%s step %zu: got \"%s\"", tc->name, step, buf_cstr(&out));
+	else
+		/* the failure is sticky */
+		ck_assert_int_eq(convert_feed(c, "a", 1, &out), tc->result);
+	convert_free(c);
+	buf_fini(&out);
+}
+
+START_TEST(encodes_or_reports_what_the_target_cannot_hold)
+{
+	size_t step;
+
+	for (step = 1; step <= strlen(enc_cases[_i].in); step++)
+		encode_chunks(&enc_cases[_i], step);
+}
+END_TEST
+
+START_TEST(round_trip_through_every_family)
+{
+	static const char text[] = "Gr\xc3\xbc\xc3\x9f" "e";
+	static const char *const labels[] = { "utf-8", "windows-1252",
+	    "iso-8859-15", "utf-7", "iso-8859-2", "utf-16" };
+	struct buf enc, dec;
+	size_t i, errors;
+
+	buf_init(&enc);
+	buf_init(&dec);
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		struct charset_info ci;
+
+		buf_reset(&enc);
+		buf_reset(&dec);
+		charset_lookup(labels[i], strlen(labels[i]), &ci);
+		ck_assert_int_eq(convert_encode_all(ci.encoder, text,
+		    sizeof(text) - 1, &enc), CONVERT_OK);
+		ck_assert_int_eq(convert_decode_all(ci.decoder,
+		    CONVERT_STRICT, enc.data, enc.len, &dec, &errors),
+		    CONVERT_OK);
+		ck_assert_msg(strcmp(buf_cstr(&dec), text) == 0, "%s",
+		    labels[i]);
+	}
+	buf_fini(&enc);
+	buf_fini(&dec);
+}
+END_TEST
+
+START_TEST(result_texts_exist)
+{
+	ck_assert_str_eq(convert_strerror(CONVERT_OK), "ok");
+	ck_assert_ptr_nonnull(convert_strerror(CONVERT_ESYS));
+	ck_assert_ptr_nonnull(convert_strerror(CONVERT_EBADINPUT));
+	ck_assert_ptr_nonnull(convert_strerror(CONVERT_EUNMAPPABLE));
+}
+END_TEST
+
+/* convert_suite - all converter tests */
+static Suite *
+convert_suite(void)
+{
+	Suite *s = suite_create("convert");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, decodes_each_charset_family_whole, 0,
+	    (int)NDEC);
+	tcase_add_loop_test(tc, decodes_the_same_one_byte_at_a_time, 0,
+	    (int)NDEC);
+	tcase_add_loop_test(tc,
+	    decodes_the_same_at_every_two_and_three_way_split, 0, (int)NDEC);
+	tcase_add_test(tc, empty_chunks_change_nothing);
+	tcase_add_test(tc,
+	    latin1_label_with_smart_quotes_decodes_as_windows_1252);
+	tcase_add_test(tc, strict_mode_stops_at_the_first_bad_byte);
+	tcase_add_test(tc, strict_mode_reports_an_incomplete_end);
+	tcase_add_test(tc, a_long_stream_in_odd_chunks_decodes_completely);
+	tcase_add_test(tc, a_run_of_bad_bytes_never_grows_the_tail);
+	tcase_add_test(tc,
+	    a_bad_byte_iconv_already_consumed_is_counted_not_skipped);
+	tcase_add_test(tc, unknown_charsets_are_refused);
+	tcase_add_loop_test(tc, encodes_or_reports_what_the_target_cannot_hold,
+	    0, (int)NENC);
+	tcase_add_test(tc, round_trip_through_every_family);
+	tcase_add_test(tc, result_texts_exist);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(convert_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
