@@ -192,7 +192,7 @@ daemon_batch(struct imc_daemon *d)
 	struct claimed c[DAEMON_BATCH];
 	struct accepted a[DAEMON_BATCH];
 	enum accept_result ar[DAEMON_BATCH];
-	size_t n = 0, i, queued = 0, delivered = 0;
+	size_t n = 0, i, queued = 0, queued_at = 0;
 	enum claim_result cr;
 	char *name;
 	bool from_event;
@@ -213,19 +213,16 @@ daemon_batch(struct imc_daemon *d)
 		if (ar[i] == ACCEPT_QUEUED)
 			queued++;
 	}
-	if (queued > 0 && queue_barrier(d) == 0) {
-		for (i = 0; i < n; i++)
-			if (ar[i] == ACCEPT_QUEUED)
-				queue_release_work(d, a[i].qid);
-		for (i = 0; i < n; i++)
-			if (ar[i] == ACCEPT_QUEUED && a[i].has_in)
-				delivered += queue_deliver(d, &a[i].in, false);
-		if (delivered > 0)
-			(void)queue_barrier(d);
-		for (i = 0; i < n; i++)
-			if (ar[i] == ACCEPT_QUEUED && a[i].has_in)
-				queue_settle(d, &a[i].in);
-	}
+	/* Compact the queued ones to the front and commit them together. */
+	for (i = 0; i < n; i++)
+		if (ar[i] == ACCEPT_QUEUED && i != queued_at) {
+			a[queued_at] = a[i];
+			ar[queued_at] = ACCEPT_QUEUED;
+			ar[i] = ACCEPT_FAILED;
+			queued_at++;
+		} else if (ar[i] == ACCEPT_QUEUED)
+			queued_at++;
+	queue_commit(d, a, queued, false);
 	for (i = 0; i < n; i++)
 		if (ar[i] == ACCEPT_QUEUED)
 			qenv_free(&a[i].in);

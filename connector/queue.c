@@ -151,8 +151,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 		    dom) ? &a->in : &out_env, rcpts->items[i]) == -1)
 			goto ioerr;
 	}
-	if (a->has_in && qenv_store(d->dir[LAYOUT_IN], &a->in, true, false) == -1)
-		goto ioerr;
+	/* The In/ entry's .env is written only if a delivery is deferred:
+	 * until the batch ends the Work file is the entry (queue_commit). */
 	if (a->has_out &&
 	    qenv_store(d->dir[LAYOUT_OUT], &out_env, true, false) == -1)
 		goto ioerr;
@@ -328,13 +328,7 @@ queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
 	c.size = (uint64_t)st.st_size;
 	c.claimed_at = (time_t)qid_time(qid);
 	if (queue_accept(d, &c, &a) == ACCEPT_QUEUED) {
-		if (queue_barrier(d) == 0) {
-			queue_release_work(d, qid);
-			if (a.has_in && queue_deliver(d, &a.in, recovering) > 0)
-				queue_barrier(d);
-			if (a.has_in)
-				queue_settle(d, &a.in);
-		}
+		queue_commit(d, &a, 1, recovering);
 		qenv_free(&a.in);
 	}
 	close(fd);
@@ -384,42 +378,51 @@ out:
 	return r;
 }
 
-/* queue_settle - after the barrier: drop a finished entry, else reschedule */
-void
-queue_settle(struct imc_daemon *d, struct qenv *e)
+/* Expire pending recipients of an entry older than max_lifetime. */
+static void
+queue_expire(struct imc_daemon *d, struct qenv *e, time_t now)
 {
-	char name[QID_SIZE + 16];
-	time_t now = time(NULL);
+	char text[300];
 	size_t i;
 
-	if (qenv_count(e, QRCPT_PENDING) > 0 &&
-	    now - e->arrival >= (time_t)d->cfg.max_lifetime) {
-		for (i = 0; i < e->n_rcpts; i++) {
-			struct qrcpt *r = &e->rcpts[i];
-			char text[300];
-
-			if (r->state != QRCPT_PENDING)
-				continue;
-			snprintf(text, sizeof(text), "message expired after "
-			    "%llus in the queue: %s",
-			    (unsigned long long)d->cfg.max_lifetime,
-			    r->text ? r->text : "not delivered");
-			qenv_set(&r->text, text);
-			snprintf(r->dsn, sizeof(r->dsn), "4.4.7");
-			r->state = QRCPT_FAILED;
-		}
-	}
-	if (qenv_count(e, QRCPT_PENDING) > 0) {
-		e->attempts++;
-		e->next_try = now + (time_t)d->cfg.local_retry;
-		for (i = 0; i < e->n_rcpts; i++)
-			if (e->rcpts[i].state == QRCPT_PENDING &&
-			    e->rcpts[i].text != NULL)
-				qenv_set(&e->error, e->rcpts[i].text);
-		if (qenv_store(d->dir[LAYOUT_IN], e, false, false) == -1)
-			log_warn("%s: cannot record the deferral", e->qid);
+	if (now - e->arrival < (time_t)d->cfg.max_lifetime)
 		return;
+	for (i = 0; i < e->n_rcpts; i++) {
+		struct qrcpt *r = &e->rcpts[i];
+
+		if (r->state != QRCPT_PENDING)
+			continue;
+		snprintf(text, sizeof(text), "message expired after %llus in the "
+		    "queue: %s", (unsigned long long)d->cfg.max_lifetime,
+		    r->text ? r->text : "not delivered");
+		qenv_set(&r->text, text);
+		snprintf(r->dsn, sizeof(r->dsn), "4.4.7");
+		r->state = QRCPT_FAILED;
 	}
+}
+
+/* Record a deferral: the .env is replaced by rename (created on the first
+ * deferral); the caller's next barrier makes it durable. */
+static void
+queue_defer(struct imc_daemon *d, struct qenv *e)
+{
+	size_t i;
+
+	e->attempts++;
+	e->next_try = time(NULL) + (time_t)d->cfg.local_retry;
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_PENDING && e->rcpts[i].text != NULL)
+			qenv_set(&e->error, e->rcpts[i].text);
+	if (qenv_store(d->dir[LAYOUT_IN], e, false, false) == -1)
+		log_warn("%s: cannot record the deferral", e->qid);
+}
+
+/* A finished entry: tell the sender about failures, then remove it. */
+static void
+queue_done(struct imc_daemon *d, struct qenv *e)
+{
+	char name[QID_SIZE + 16];
+
 	/* A null sender cannot be told: Badmail. So is a notification that
 	 * cannot be written. */
 	if (qenv_count(e, QRCPT_FAILED) > 0 &&
@@ -433,6 +436,53 @@ queue_settle(struct imc_daemon *d, struct qenv *e)
 	queue_name(name, sizeof(name), e->qid, QFILE_EML);
 	if (unlinkat(d->dir[LAYOUT_IN], name, 0) == -1 && errno != ENOENT)
 		log_warn("In/%s", name);
+}
+
+/* queue_settle - after the barrier: drop a finished entry, else reschedule */
+void
+queue_settle(struct imc_daemon *d, struct qenv *e)
+{
+	queue_expire(d, e, time(NULL));
+	if (qenv_count(e, QRCPT_PENDING) > 0)
+		queue_defer(d, e);
+	else
+		queue_done(d, e);
+}
+
+/*
+ * queue_commit - finish a batch of accepted messages. Barrier 1 makes the
+ * queue files durable; then the store gets hard links of the (now durable)
+ * content and deferrals get their .env; barrier 2 makes those durable; only
+ * then are the Work files dropped and the finished In/ entries removed. A
+ * crash before the Work files go redoes the batch with the same queue ids
+ * and store names, so nothing is lost or delivered twice.
+ */
+void
+queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
+    bool recovering)
+{
+	time_t now = time(NULL);
+	bool any_in = false;
+	size_t i;
+
+	if (n == 0 || queue_barrier(d) == -1)
+		return;		/* Work files stay: redone at the next start */
+	for (i = 0; i < n; i++) {
+		if (!a[i].has_in)
+			continue;
+		any_in = true;
+		(void)queue_deliver(d, &a[i].in, recovering);
+		queue_expire(d, &a[i].in, now);
+		if (qenv_count(&a[i].in, QRCPT_PENDING) > 0)
+			queue_defer(d, &a[i].in);
+	}
+	if (any_in && queue_barrier(d) == -1)
+		return;
+	for (i = 0; i < n; i++)
+		queue_release_work(d, a[i].qid);
+	for (i = 0; i < n; i++)
+		if (a[i].has_in && qenv_count(&a[i].in, QRCPT_PENDING) == 0)
+			queue_done(d, &a[i].in);
 }
 
 /* Move a queue entry that cannot be read into Badmail with a reason. */

@@ -8,11 +8,13 @@
  * a split message into both; with archive = yes the content is also linked
  * into In/Archive or Out/Archive. A file that cannot be taken goes to
  * Pickup/Archive with its reason. Nothing is durable until the caller's
- * queue_barrier; only after it may queue_release_work drop Work/<qid>.
+ * queue_commit, which barriers, delivers, barriers again, and only then
+ * drops Work/<qid> (see queue_commit in queue.c for the order).
  *
  * queue_deliver hands an In/ entry's pending recipients to the store and
  * queue_settle, after the next barrier, removes a finished entry or records
- * a deferral. Recipients that failed for good go to Badmail with a reason.
+ * a deferral. Recipients that failed for good are returned to the sender
+ * (bounce.h); what cannot be returned goes to Badmail with a reason.
  *
  * queue_recover runs at start-up: a Work/<qid> file means its intake did
  * not finish, so any half-written entries of that qid are removed and the
@@ -43,6 +45,8 @@ enum accept_result queue_accept(struct imc_daemon *, struct claimed *,
 	    struct accepted *);
 int	queue_barrier(struct imc_daemon *);
 void	queue_release_work(struct imc_daemon *, const char *qid);
+void	queue_commit(struct imc_daemon *, struct accepted *, size_t n,
+	    bool recovering);
 /* Deliver pending recipients; returns how many were handed over. */
 size_t	queue_deliver(struct imc_daemon *, struct qenv *, bool recovering);
 void	queue_settle(struct imc_daemon *, struct qenv *);
