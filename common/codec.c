@@ -1,0 +1,722 @@
+/*
+ * codec - tolerant base64 and quoted-printable, streaming (see codec.h).
+ *
+ * The decoders are byte-at-a-time state machines so a chunk may end
+ * anywhere; the encoders hold at most a partial base64 group, or one
+ * whitespace byte and a CR for quoted-printable. The caller owns every
+ * buffer; nothing here allocates except through buf_*.
+ */
+#include "codec.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char hex_upper[] = "0123456789ABCDEF";
+
+/* QP decoder states. */
+enum {
+	QPD_TEXT,	/* in ordinary text */
+	QPD_CR,		/* CR seen, LF may follow */
+	QPD_EQ,		/* "=" seen */
+	QPD_EQ_HEX,	/* "=" and one hex digit seen */
+	QPD_EQ_WS,	/* "=" and whitespace seen: soft break or garbage */
+	QPD_EQ_CR	/* "=" [whitespace] CR seen */
+};
+
+/* b64_value - the 6-bit value of an alphabet byte, or -1 */
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* hex_value - the value of a hex digit (either case), or -1 */
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* dec_defect - note one forgiven defect */
+static void
+dec_defect(struct codec_dec *d, unsigned bit)
+{
+	d->defects |= bit;
+	d->ndefects++;
+}
+
+/* codec_dec_init - a decoder for one transfer encoding */
+void
+codec_dec_init(struct codec_dec *d, enum codec_cte cte)
+{
+	memset(d, 0, sizeof(*d));
+	d->cte = cte;
+	d->state = QPD_TEXT;
+}
+
+/* b64_dec_feed - base64: skip non-alphabet bytes, flush whole quanta */
+static int
+b64_dec_feed(struct codec_dec *d, const unsigned char *p, size_t n,
+    struct buf *out)
+{
+	unsigned char tmp[3];
+	int v;
+
+	for (; n > 0; p++, n--) {
+		if ((v = b64_value(*p)) >= 0) {
+			if (d->padneed > 0) {
+				/* "QQ=" then data: the padding was short. */
+				dec_defect(d, CODEC_DEFECT_B64_PADDING);
+				d->padneed = 0;
+			}
+			if (d->state == 1) {
+				/* Data after padding: concatenated blocks. */
+				dec_defect(d, CODEC_DEFECT_B64_AFTER_PAD);
+				d->state = 0;
+			}
+			d->acc = (d->acc << 6) | (unsigned)v;
+			if (++d->nacc == 4) {
+				tmp[0] = (unsigned char)(d->acc >> 16);
+				tmp[1] = (unsigned char)(d->acc >> 8);
+				tmp[2] = (unsigned char)d->acc;
+				if (buf_append(out, tmp, 3) == -1)
+					return -1;
+				d->acc = 0;
+				d->nacc = 0;
+			}
+			continue;
+		}
+		if (*p == '=') {
+			switch (d->nacc) {
+			case 0:
+				if (d->padneed > 0)
+					d->padneed--;
+				else if (d->state != 1) {
+					/* A stray "=", not padding. */
+					dec_defect(d, CODEC_DEFECT_B64_PADDING);
+					continue;
+				}
+				break;
+			case 1:
+				dec_defect(d, CODEC_DEFECT_B64_TRUNCATED);
+				break;
+			case 2:
+				tmp[0] = (unsigned char)(d->acc >> 4);
+				if (buf_append(out, tmp, 1) == -1)
+					return -1;
+				d->padneed = 1;
+				break;
+			case 3:
+				tmp[0] = (unsigned char)(d->acc >> 10);
+				tmp[1] = (unsigned char)(d->acc >> 2);
+				if (buf_append(out, tmp, 2) == -1)
+					return -1;
+				break;
+			}
+			d->acc = 0;
+			d->nacc = 0;
+			d->state = 1;	/* in padding */
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			continue;
+		dec_defect(d, CODEC_DEFECT_B64_GARBAGE);
+	}
+	return 0;
+}
+
+/* b64_dec_finish - flush a quantum that lacked its padding */
+static int
+b64_dec_finish(struct codec_dec *d, struct buf *out)
+{
+	unsigned char tmp[2];
+
+	if (d->padneed > 0)
+		dec_defect(d, CODEC_DEFECT_B64_PADDING);
+	switch (d->nacc) {
+	case 1:
+		dec_defect(d, CODEC_DEFECT_B64_TRUNCATED);
+		break;
+	case 2:
+		dec_defect(d, CODEC_DEFECT_B64_PADDING);
+		tmp[0] = (unsigned char)(d->acc >> 4);
+		if (buf_append(out, tmp, 1) == -1)
+			return -1;
+		break;
+	case 3:
+		dec_defect(d, CODEC_DEFECT_B64_PADDING);
+		tmp[0] = (unsigned char)(d->acc >> 10);
+		tmp[1] = (unsigned char)(d->acc >> 2);
+		if (buf_append(out, tmp, 2) == -1)
+			return -1;
+		break;
+	}
+	d->acc = d->nacc = d->padneed = 0;
+	d->state = 0;
+	return 0;
+}
+
+/* qp_flush_ws - write held whitespace: it was not trailing after all */
+static int
+qp_flush_ws(struct codec_dec *d, struct buf *out)
+{
+	if (d->nws > 0 && buf_append(out, d->ws, d->nws) == -1)
+		return -1;
+	d->nws = 0;
+	return 0;
+}
+
+/* qp_hold_ws - keep one whitespace byte that may turn out to be trailing */
+static int
+qp_hold_ws(struct codec_dec *d, unsigned char c, struct buf *out)
+{
+	/* Only a bounded run is held; a longer one is not padding we can
+	 * drop with certainty, so the older part goes out as text. */
+	if (d->nws == sizeof(d->ws) && qp_flush_ws(d, out) == -1)
+		return -1;
+	d->ws[d->nws++] = c;
+	return 0;
+}
+
+/* qp_line_end - a hard line break: trailing whitespace is dropped */
+static int
+qp_line_end(struct codec_dec *d, const char *eol, struct buf *out)
+{
+	d->nws = 0;
+	d->col = 0;
+	return buf_puts(out, eol);
+}
+
+/* qp_bad_escape - "=" that starts no escape: pass it on as written */
+static int
+qp_bad_escape(struct codec_dec *d, struct buf *out)
+{
+	dec_defect(d, CODEC_DEFECT_QP_BAD_ESCAPE);
+	if (buf_putc(out, '=') == -1)
+		return -1;
+	if (d->state == QPD_EQ_HEX && buf_putc(out, (int)d->acc) == -1)
+		return -1;
+	if (d->state == QPD_EQ_CR) {
+		if (qp_flush_ws(d, out) == -1 || buf_putc(out, '\r') == -1)
+			return -1;
+	} else if (qp_flush_ws(d, out) == -1)
+		return -1;
+	d->state = QPD_TEXT;
+	return 0;
+}
+
+/* qp_dec_byte - one input byte through the QP state machine */
+static int
+qp_dec_byte(struct codec_dec *d, unsigned char c, struct buf *out)
+{
+	int hi, lo;
+
+	if (c != '\r' && c != '\n' && ++d->col == CODEC_LINE_MAX + 1)
+		dec_defect(d, CODEC_DEFECT_QP_LONG_LINE);
+again:
+	switch (d->state) {
+	case QPD_TEXT:
+		if (c == ' ' || c == '\t')
+			return qp_hold_ws(d, c, out);
+		if (c == '\r') {
+			d->state = QPD_CR;
+			return 0;
+		}
+		if (c == '\n')
+			return qp_line_end(d, "\n", out);
+		if (qp_flush_ws(d, out) == -1)
+			return -1;
+		if (c == '=') {
+			d->state = QPD_EQ;
+			return 0;
+		}
+		if (c >= 0x7f || c < 0x20)
+			dec_defect(d, CODEC_DEFECT_QP_RAW_BYTE);
+		return buf_putc(out, c);
+	case QPD_CR:
+		d->state = QPD_TEXT;
+		if (c == '\n')
+			return qp_line_end(d, "\r\n", out);
+		/* A bare CR is data; whitespace before it was not trailing. */
+		dec_defect(d, CODEC_DEFECT_QP_RAW_BYTE);
+		if (qp_flush_ws(d, out) == -1 || buf_putc(out, '\r') == -1)
+			return -1;
+		goto again;
+	case QPD_EQ:
+		if (hex_value(c) >= 0) {
+			d->acc = c;
+			d->state = QPD_EQ_HEX;
+			return 0;
+		}
+		if (c == ' ' || c == '\t') {
+			d->state = QPD_EQ_WS;
+			return qp_hold_ws(d, c, out);
+		}
+		if (c == '\r') {
+			d->state = QPD_EQ_CR;
+			return 0;
+		}
+		if (c == '\n') {
+			d->state = QPD_TEXT;
+			d->col = 0;
+			return 0;
+		}
+		if (qp_bad_escape(d, out) == -1)
+			return -1;
+		goto again;
+	case QPD_EQ_HEX:
+		if ((lo = hex_value(c)) >= 0) {
+			hi = hex_value((unsigned char)d->acc);
+			if ((d->acc >= 'a' && d->acc <= 'f') ||
+			    (c >= 'a' && c <= 'f'))
+				dec_defect(d, CODEC_DEFECT_QP_LOWER_HEX);
+			d->state = QPD_TEXT;
+			return buf_putc(out, hi << 4 | lo);
+		}
+		if (qp_bad_escape(d, out) == -1)
+			return -1;
+		goto again;
+	case QPD_EQ_WS:
+		if (c == ' ' || c == '\t') {
+			if (d->nws < sizeof(d->ws)) {
+				d->ws[d->nws++] = c;
+				return 0;
+			}
+			/* Too much to be a padded soft break. */
+			if (qp_bad_escape(d, out) == -1)
+				return -1;
+			return qp_hold_ws(d, c, out);
+		}
+		if (c == '\r') {
+			d->state = QPD_EQ_CR;
+			return 0;
+		}
+		if (c == '\n') {
+			d->nws = 0;
+			d->col = 0;
+			d->state = QPD_TEXT;
+			return 0;
+		}
+		if (qp_bad_escape(d, out) == -1)
+			return -1;
+		goto again;
+	case QPD_EQ_CR:
+		if (c == '\n') {
+			d->nws = 0;
+			d->col = 0;
+			d->state = QPD_TEXT;
+			return 0;
+		}
+		if (qp_bad_escape(d, out) == -1)
+			return -1;
+		goto again;
+	}
+	return 0;
+}
+
+/* qp_dec_finish - end of data: a dangling "=" is a soft break */
+static int
+qp_dec_finish(struct codec_dec *d, struct buf *out)
+{
+	int r = 0;
+
+	switch (d->state) {
+	case QPD_TEXT:
+		d->nws = 0;	/* trailing whitespace of the last line */
+		break;
+	case QPD_CR:
+		if ((r = qp_flush_ws(d, out)) == 0)
+			r = buf_putc(out, '\r');
+		break;
+	case QPD_EQ_HEX:
+		r = qp_bad_escape(d, out);
+		break;
+	default:
+		break;		/* "=", "= ", "=\r": soft break at the end */
+	}
+	d->nws = 0;
+	d->col = 0;
+	d->state = QPD_TEXT;
+	return r;
+}
+
+/* codec_dec_feed - decode a chunk, appending to out */
+int
+codec_dec_feed(struct codec_dec *d, const void *data, size_t len,
+    struct buf *out)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	switch (d->cte) {
+	case CODEC_CTE_BASE64:
+		return b64_dec_feed(d, p, len, out);
+	case CODEC_CTE_QP:
+		for (i = 0; i < len; i++)
+			if (qp_dec_byte(d, p[i], out) == -1)
+				return -1;
+		return 0;
+	default:
+		return buf_append(out, p, len);
+	}
+}
+
+/* codec_dec_finish - flush what the decoder held at the end of the data */
+int
+codec_dec_finish(struct codec_dec *d, struct buf *out)
+{
+	switch (d->cte) {
+	case CODEC_CTE_BASE64:
+		return b64_dec_finish(d, out);
+	case CODEC_CTE_QP:
+		return qp_dec_finish(d, out);
+	default:
+		return 0;
+	}
+}
+
+/* dec_once - decode a whole buffer with a fresh decoder */
+static int
+dec_once(enum codec_cte cte, const void *p, size_t n, struct buf *out,
+    unsigned *defects)
+{
+	struct codec_dec d;
+
+	codec_dec_init(&d, cte);
+	if (codec_dec_feed(&d, p, n, out) == -1 ||
+	    codec_dec_finish(&d, out) == -1)
+		return -1;
+	if (defects != NULL)
+		*defects = d.defects;
+	return 0;
+}
+
+/* codec_b64_decode - decode a whole base64 buffer */
+int
+codec_b64_decode(const void *p, size_t n, struct buf *out, unsigned *defects)
+{
+	return dec_once(CODEC_CTE_BASE64, p, n, out, defects);
+}
+
+/* codec_qp_decode - decode a whole quoted-printable buffer */
+int
+codec_qp_decode(const void *p, size_t n, struct buf *out, unsigned *defects)
+{
+	return dec_once(CODEC_CTE_QP, p, n, out, defects);
+}
+
+/* codec_enc_init - an encoder for base64 or quoted-printable */
+void
+codec_enc_init(struct codec_enc *e, enum codec_cte cte, unsigned flags)
+{
+	memset(e, 0, sizeof(*e));
+	e->cte = cte;
+	e->flags = flags;
+}
+
+/* enc_out - write encoded bytes, or only count them when out is NULL */
+static int
+enc_out(struct codec_enc *e, const char *s, size_t n, struct buf *out)
+{
+	if (out != NULL && buf_append(out, s, n) == -1)
+		return -1;
+	e->total += n;
+	return 0;
+}
+
+/* b64_group - encode one group of 1 to 3 bytes, breaking lines at 76 */
+static int
+b64_group(struct codec_enc *e, const unsigned char *g, unsigned n,
+    struct buf *out)
+{
+	char q[4];
+	unsigned v;
+
+	v = (unsigned)g[0] << 16 | (n > 1 ? (unsigned)g[1] << 8 : 0) |
+	    (n > 2 ? g[2] : 0);
+	q[0] = b64_alphabet[v >> 18 & 63];
+	q[1] = b64_alphabet[v >> 12 & 63];
+	q[2] = n > 1 ? b64_alphabet[v >> 6 & 63] : '=';
+	q[3] = n > 2 ? b64_alphabet[v & 63] : '=';
+	if (enc_out(e, q, 4, out) == -1)
+		return -1;
+	e->col += 4;
+	if (e->col >= CODEC_LINE_MAX) {
+		e->col = 0;
+		return enc_out(e, "\r\n", 2, out);
+	}
+	return 0;
+}
+
+/* qp_token - write one literal byte or =XX triplet, soft-breaking first */
+static int
+qp_token(struct codec_enc *e, const char *t, unsigned n, struct buf *out)
+{
+	/* The line may hold 75 characters plus the "=" of a soft break;
+	 * a triplet moves to the next line whole. */
+	if (e->col + n > CODEC_LINE_MAX - 1) {
+		if (enc_out(e, "=\r\n", 3, out) == -1)
+			return -1;
+		e->col = 0;
+	}
+	if (enc_out(e, t, n, out) == -1)
+		return -1;
+	e->col += n;
+	return 0;
+}
+
+/* qp_byte - encode one data byte as itself or as =XX */
+static int
+qp_byte(struct codec_enc *e, unsigned char c, int literal_ok,
+    struct buf *out)
+{
+	char t[3];
+
+	if (literal_ok && ((c >= 33 && c <= 126 && c != '=') ||
+	    c == ' ' || c == '\t')) {
+		t[0] = (char)c;
+		return qp_token(e, t, 1, out);
+	}
+	t[0] = '=';
+	t[1] = hex_upper[c >> 4];
+	t[2] = hex_upper[c & 15];
+	return qp_token(e, t, 3, out);
+}
+
+/* qp_release - write the held whitespace, encoded if a line ends next */
+static int
+qp_release(struct codec_enc *e, int at_line_end, struct buf *out)
+{
+	if (e->nhold == 0)
+		return 0;
+	e->nhold = 0;
+	return qp_byte(e, e->hold[0], !at_line_end, out);
+}
+
+/* qp_hard_break - a line break of the input */
+static int
+qp_hard_break(struct codec_enc *e, struct buf *out)
+{
+	if (qp_release(e, 1, out) == -1 || enc_out(e, "\r\n", 2, out) == -1)
+		return -1;
+	e->col = 0;
+	return 0;
+}
+
+/* qp_enc_byte - one input byte through the QP encoder */
+static int
+qp_enc_byte(struct codec_enc *e, unsigned char c, struct buf *out)
+{
+	int text = !(e->flags & CODEC_ENC_BINARY);
+
+	if (e->held_cr) {
+		e->held_cr = 0;
+		if (c == '\n')
+			return qp_hard_break(e, out);
+		if (qp_release(e, 0, out) == -1 || qp_byte(e, '\r', 0, out) == -1)
+			return -1;
+	}
+	if (text && c == '\r') {
+		e->held_cr = 1;
+		return 0;
+	}
+	if (text && c == '\n')
+		return qp_hard_break(e, out);
+	if (qp_release(e, 0, out) == -1)
+		return -1;
+	if (c == ' ' || c == '\t') {
+		e->hold[0] = c;
+		e->nhold = 1;
+		return 0;
+	}
+	return qp_byte(e, c, 1, out);
+}
+
+/* codec_enc_feed - encode a chunk, appending to out (NULL: count only) */
+int
+codec_enc_feed(struct codec_enc *e, const void *data, size_t len,
+    struct buf *out)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	if (e->cte == CODEC_CTE_BASE64) {
+		for (i = 0; i < len; i++) {
+			e->hold[e->nhold++] = p[i];
+			if (e->nhold == 3) {
+				e->nhold = 0;
+				if (b64_group(e, e->hold, 3, out) == -1)
+					return -1;
+			}
+		}
+		return 0;
+	}
+	if (e->cte == CODEC_CTE_QP) {
+		for (i = 0; i < len; i++)
+			if (qp_enc_byte(e, p[i], out) == -1)
+				return -1;
+		return 0;
+	}
+	return enc_out(e, data, len, out);
+}
+
+/* codec_enc_finish - flush the held bytes and end the last line */
+int
+codec_enc_finish(struct codec_enc *e, struct buf *out)
+{
+	if (e->cte == CODEC_CTE_BASE64) {
+		if (e->nhold > 0 && b64_group(e, e->hold, e->nhold, out) == -1)
+			return -1;
+		e->nhold = 0;
+		if (e->col > 0) {
+			e->col = 0;
+			return enc_out(e, "\r\n", 2, out);
+		}
+		return 0;
+	}
+	if (e->cte == CODEC_CTE_QP) {
+		if (e->held_cr) {
+			e->held_cr = 0;
+			if (qp_release(e, 0, out) == -1 ||
+			    qp_byte(e, '\r', 0, out) == -1)
+				return -1;
+		}
+		/* Whitespace at the very end is trailing: encode it. */
+		return qp_release(e, 1, out);
+	}
+	return 0;
+}
+
+/* enc_once - encode a whole buffer with a fresh encoder */
+static int
+enc_once(enum codec_cte cte, unsigned flags, const void *p, size_t n,
+    struct buf *out, size_t *total)
+{
+	struct codec_enc e;
+
+	codec_enc_init(&e, cte, flags);
+	if (codec_enc_feed(&e, p, n, out) == -1 ||
+	    codec_enc_finish(&e, out) == -1)
+		return -1;
+	if (total != NULL)
+		*total = e.total;
+	return 0;
+}
+
+/* codec_b64_encode - encode a whole buffer as base64 lines */
+int
+codec_b64_encode(const void *p, size_t n, struct buf *out)
+{
+	return enc_once(CODEC_CTE_BASE64, 0, p, n, out, NULL);
+}
+
+/* codec_qp_encode - encode a whole buffer as quoted-printable */
+int
+codec_qp_encode(const void *p, size_t n, unsigned flags, struct buf *out)
+{
+	return enc_once(CODEC_CTE_QP, flags, p, n, out, NULL);
+}
+
+/* codec_b64_encoded_len - size of codec_b64_encode output for n bytes */
+size_t
+codec_b64_encoded_len(size_t n)
+{
+	size_t chars, lines;
+
+	chars = (n / 3 + (n % 3 != 0)) * 4;
+	lines = chars / CODEC_LINE_MAX + (chars % CODEC_LINE_MAX != 0);
+	return chars + 2 * lines;
+}
+
+/* codec_qp_encoded_len - size of codec_qp_encode output */
+size_t
+codec_qp_encoded_len(const void *p, size_t n, unsigned flags)
+{
+	size_t total = 0;
+
+	/* Counting never allocates, so this cannot fail. */
+	(void)enc_once(CODEC_CTE_QP, flags, p, n, NULL, &total);
+	return total;
+}
+
+/* codec_choose_7bit - QP or base64, whichever is smaller (QP on a tie) */
+enum codec_cte
+codec_choose_7bit(const void *p, size_t n, unsigned flags)
+{
+	if (codec_qp_encoded_len(p, n, flags) <= codec_b64_encoded_len(n))
+		return CODEC_CTE_QP;
+	return CODEC_CTE_BASE64;
+}
+
+/* codec_cte_parse - a Content-Transfer-Encoding value (trimmed, any case) */
+enum codec_cte
+codec_cte_parse(const char *s, size_t n)
+{
+	static const struct {
+		const char	*name;
+		enum codec_cte	 cte;
+	} names[] = {
+		{ "7bit", CODEC_CTE_7BIT },
+		{ "8bit", CODEC_CTE_8BIT },
+		{ "binary", CODEC_CTE_BINARY },
+		{ "quoted-printable", CODEC_CTE_QP },
+		{ "base64", CODEC_CTE_BASE64 },
+		/* Seen in the wild. */
+		{ "7-bit", CODEC_CTE_7BIT },
+		{ "8-bit", CODEC_CTE_8BIT },
+		{ "quoted_printable", CODEC_CTE_QP },
+		{ "x-base64", CODEC_CTE_BASE64 },
+	};
+	size_t i;
+
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i].name) == n &&
+		    strncasecmp(names[i].name, s, n) == 0)
+			return names[i].cte;
+	return CODEC_CTE_UNKNOWN;
+}
+
+/* codec_cte_name - the canonical name of a transfer encoding */
+const char *
+codec_cte_name(enum codec_cte cte)
+{
+	switch (cte) {
+	case CODEC_CTE_7BIT:
+		return "7bit";
+	case CODEC_CTE_8BIT:
+		return "8bit";
+	case CODEC_CTE_BINARY:
+		return "binary";
+	case CODEC_CTE_QP:
+		return "quoted-printable";
+	case CODEC_CTE_BASE64:
+		return "base64";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,431 @@
+/*
+ * check_codec - unit tests of common/codec.c (tolerant base64 and QP).
+ *
+ * Tables of { name, input, want, defects }; every decode case is also fed
+ * in every two-chunk split and byte by byte, and must give the same result.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+#define S(x)	x, sizeof(x) - 1
+
+struct dec_case {
+	const char	*name;
+	enum codec_cte	 cte;
+	const char	*in;
+	size_t		 inlen;
+	const char	*want;
+	size_t		 wantlen;
+	unsigned	 defects;
+};
+
+static const struct dec_case dec_cases[] = {
+	{ "b64_plain", CODEC_CTE_BASE64, S("SGVsbG8="), S("Hello"), 0 },
+	{ "b64_empty", CODEC_CTE_BASE64, S(""), S(""), 0 },
+	{ "b64_line_breaks_and_spaces_are_ignored", CODEC_CTE_BASE64,
+	    S("SGVs\r\n bG8g\td29y\nbGQ=\r\n"), S("Hello world"), 0 },
+	{ "b64_missing_padding_still_decodes", CODEC_CTE_BASE64,
+	    S("SGVsbG8"), S("Hello"), CODEC_DEFECT_B64_PADDING },
+	{ "b64_one_pad_after_three_chars", CODEC_CTE_BASE64,
+	    S("SGk="), S("Hi"), 0 },
+	{ "b64_one_pad_of_two_is_a_defect", CODEC_CTE_BASE64,
+	    S("SA="), S("H"), CODEC_DEFECT_B64_PADDING },
+	{ "b64_garbage_is_skipped", CODEC_CTE_BASE64,
+	    S("SG*Vs!bG8="), S("Hello"), CODEC_DEFECT_B64_GARBAGE },
+	{ "b64_data_after_padding_is_decoded", CODEC_CTE_BASE64,
+	    S("SGk=SGk="), S("HiHi"), CODEC_DEFECT_B64_AFTER_PAD },
+	{ "b64_lone_sextet_at_end_is_dropped", CODEC_CTE_BASE64,
+	    S("QUJDR"), S("ABC"), CODEC_DEFECT_B64_TRUNCATED },
+	{ "b64_stray_padding", CODEC_CTE_BASE64,
+	    S("=QUJD"), S("ABC"), CODEC_DEFECT_B64_PADDING },
+	{ "b64_binary_bytes", CODEC_CTE_BASE64,
+	    S("AP8AgA=="), S("\x00\xff\x00\x80"), 0 },
+	{ "qp_plain_text", CODEC_CTE_QP, S("Hello"), S("Hello"), 0 },
+	{ "qp_escapes", CODEC_CTE_QP, S("caf=C3=A9"), S("caf\xc3\xa9"), 0 },
+	{ "qp_soft_break_crlf", CODEC_CTE_QP, S("abc=\r\ndef"), S("abcdef"),
+	    0 },
+	{ "qp_soft_break_bare_lf", CODEC_CTE_QP, S("abc=\ndef"), S("abcdef"),
+	    0 },
+	{ "qp_soft_break_with_trailing_spaces", CODEC_CTE_QP,
+	    S("abc= \t \r\ndef"), S("abcdef"), 0 },
+	{ "qp_lowercase_hex_decodes", CODEC_CTE_QP, S("=c3=a9"),
+	    S("\xc3\xa9"), CODEC_DEFECT_QP_LOWER_HEX },
+	{ "qp_equals_without_hex_is_literal", CODEC_CTE_QP, S("a=zz b"),
+	    S("a=zz b"), CODEC_DEFECT_QP_BAD_ESCAPE },
+	{ "qp_equals_one_hex_then_text_is_literal", CODEC_CTE_QP, S("=4x"),
+	    S("=4x"), CODEC_DEFECT_QP_BAD_ESCAPE },
+	{ "qp_equals_one_hex_at_end_is_literal", CODEC_CTE_QP, S("a=4"),
+	    S("a=4"), CODEC_DEFECT_QP_BAD_ESCAPE },
+	{ "qp_equals_space_text_is_literal", CODEC_CTE_QP, S("1 = 2"),
+	    S("1 = 2"), CODEC_DEFECT_QP_BAD_ESCAPE },
+	{ "qp_equals_at_end_is_soft_break", CODEC_CTE_QP, S("abc="), S("abc"),
+	    0 },
+	{ "qp_trailing_whitespace_dropped", CODEC_CTE_QP, S("abc \t\r\ndef"),
+	    S("abc\r\ndef"), 0 },
+	{ "qp_trailing_whitespace_at_end_dropped", CODEC_CTE_QP, S("abc  "),
+	    S("abc"), 0 },
+	{ "qp_inner_whitespace_kept", CODEC_CTE_QP, S("a  b\tc"),
+	    S("a  b\tc"), 0 },
+	{ "qp_bare_lf_kept", CODEC_CTE_QP, S("a\nb\n"), S("a\nb\n"), 0 },
+	{ "qp_raw_8bit_kept", CODEC_CTE_QP, S("caf\xe9"), S("caf\xe9"),
+	    CODEC_DEFECT_QP_RAW_BYTE },
+	{ "qp_bare_cr_kept", CODEC_CTE_QP, S("a\rb"), S("a\rb"),
+	    CODEC_DEFECT_QP_RAW_BYTE },
+	{ "qp_equals_cr_text_is_literal", CODEC_CTE_QP, S("a=\rb"),
+	    S("a=\rb"), CODEC_DEFECT_QP_BAD_ESCAPE },
+	{ "qp_long_line_is_a_defect", CODEC_CTE_QP,
+	    S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    CODEC_DEFECT_QP_LONG_LINE },
+	{ "qp_many_spaces_after_equals_are_kept", CODEC_CTE_QP,
+	    S("a=                                        b"),
+	    S("a=                                        b"),
+	    CODEC_DEFECT_QP_BAD_ESCAPE },
+	{ "identity_8bit", CODEC_CTE_8BIT, S("a=b\r\n"), S("a=b\r\n"), 0 },
+};
+
+/* run_dec - decode with the given chunk size pattern (0: whole) */
+static void
+run_dec(const struct dec_case *c, size_t split, int bytewise,
+    struct buf *out, unsigned *defects)
+{
+	struct codec_dec d;
+	size_t i;
+
+	codec_dec_init(&d, c->cte);
+	if (bytewise) {
+		for (i = 0; i < c->inlen; i++)
+			ck_assert_int_eq(codec_dec_feed(&d, c->in + i, 1, out), 0);
+	} else {
+		ck_assert_int_eq(codec_dec_feed(&d, c->in, split, out), 0);
+		ck_assert_int_eq(codec_dec_feed(&d, c->in + split,
+		    c->inlen - split, out), 0);
+	}
+	ck_assert_int_eq(codec_dec_finish(&d, out), 0);
+	*defects = d.defects;
+	ck_assert(d.defects == 0 || d.ndefects > 0);
+}
+
+START_TEST(test_decode_table)
+{
+	const struct dec_case *c = &dec_cases[_i];
+	struct buf out;
+	unsigned defects;
+	size_t split;
+
+	for (split = 0; split <= c->inlen + 1; split++) {
+		buf_init(&out);
+		if (split <= c->inlen)
+			run_dec(c, split, 0, &out, &defects);
+		else
+			run_dec(c, 0, 1, &out, &defects);
+		ck_assert_msg(out.len == c->wantlen &&
+		    memcmp(buf_cstr(&out), c->want, c->wantlen) == 0,
+		    "%s (split %zu): got \"%s\"", c->name, split, buf_cstr(&out));
+		ck_assert_msg(defects == c->defects, "%s: defects %#x, want %#x",
+		    c->name, defects, c->defects);
+		buf_fini(&out);
+	}
+}
+END_TEST
+
+struct enc_case {
+	const char	*name;
+	enum codec_cte	 cte;
+	unsigned	 flags;
+	const char	*in;
+	size_t		 inlen;
+	const char	*want;
+};
+
+static const struct enc_case enc_cases[] = {
+	{ "b64_hello", CODEC_CTE_BASE64, 0, S("Hello"), "SGVsbG8=\r\n" },
+	{ "b64_empty_is_empty", CODEC_CTE_BASE64, 0, S(""), "" },
+	{ "b64_two_bytes", CODEC_CTE_BASE64, 0, S("Hi"), "SGk=\r\n" },
+	{ "b64_57_bytes_fill_one_76_column_line", CODEC_CTE_BASE64, 0,
+	    S("012345678901234567890123456789012345678901234567890123456"),
+	    "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2\r\n" },
+	{ "b64_58_bytes_start_a_second_line", CODEC_CTE_BASE64, 0,
+	    S("0123456789012345678901234567890123456789012345678901234567"),
+	    "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2\r\nNw==\r\n" },
+	{ "qp_ascii_unchanged", CODEC_CTE_QP, 0, S("Hello, world!"),
+	    "Hello, world!" },
+	{ "qp_8bit_encoded", CODEC_CTE_QP, 0, S("caf\xc3\xa9"), "caf=C3=A9" },
+	{ "qp_equals_encoded", CODEC_CTE_QP, 0, S("a=b"), "a=3Db" },
+	{ "qp_space_before_crlf_encoded", CODEC_CTE_QP, 0, S("a \r\nb"),
+	    "a=20\r\nb" },
+	{ "qp_tab_at_end_encoded", CODEC_CTE_QP, 0, S("a\t"), "a=09" },
+	{ "qp_inner_space_literal", CODEC_CTE_QP, 0, S("a b"), "a b" },
+	{ "qp_two_spaces_before_break", CODEC_CTE_QP, 0, S("a  \nb"),
+	    "a =20\r\nb" },
+	{ "qp_text_mode_bare_lf_becomes_crlf", CODEC_CTE_QP, 0, S("a\nb"),
+	    "a\r\nb" },
+	{ "qp_text_mode_bare_cr_encoded", CODEC_CTE_QP, 0, S("a\rb"),
+	    "a=0Db" },
+	{ "qp_binary_mode_encodes_crlf", CODEC_CTE_QP, CODEC_ENC_BINARY,
+	    S("a\r\nb"), "a=0D=0Ab" },
+	{ "qp_control_encoded", CODEC_CTE_QP, 0, S("a\x01"), "a=01" },
+	{ "qp_soft_break_at_76", CODEC_CTE_QP, 0,
+	    S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\r\n"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaa" },
+	{ "qp_triplet_never_split", CODEC_CTE_QP, 0,
+	    S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9"),
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=\r\n"
+	    "=C3=A9" },
+};
+
+START_TEST(test_encode_table)
+{
+	const struct enc_case *c = &enc_cases[_i];
+	struct codec_enc e;
+	struct buf out, chunked;
+	size_t split;
+
+	buf_init(&out);
+	if (c->cte == CODEC_CTE_BASE64)
+		ck_assert_int_eq(codec_b64_encode(c->in, c->inlen, &out), 0);
+	else
+		ck_assert_int_eq(codec_qp_encode(c->in, c->inlen, c->flags,
+		    &out), 0);
+	ck_assert_msg(strcmp(buf_cstr(&out), c->want) == 0,
+	    "%s: got \"%s\"", c->name, buf_cstr(&out));
+	if (c->cte == CODEC_CTE_BASE64)
+		ck_assert_uint_eq(codec_b64_encoded_len(c->inlen), out.len);
+	else
+		ck_assert_uint_eq(codec_qp_encoded_len(c->in, c->inlen,
+		    c->flags), out.len);
+	for (split = 0; split <= c->inlen; split++) {
+		buf_init(&chunked);
+		codec_enc_init(&e, c->cte, c->flags);
+		ck_assert_int_eq(codec_enc_feed(&e, c->in, split, &chunked), 0);
+		ck_assert_int_eq(codec_enc_feed(&e, c->in + split,
+		    c->inlen - split, &chunked), 0);
+		ck_assert_int_eq(codec_enc_finish(&e, &chunked), 0);
+		ck_assert_str_eq(buf_cstr(&chunked), buf_cstr(&out));
+		ck_assert_uint_eq(e.total, out.len);
+		buf_fini(&chunked);
+	}
+	buf_fini(&out);
+}
+END_TEST
+
+/* check_lines - every encoded line at most 76 characters, 7-bit */
+static void
+check_lines(const struct buf *b)
+{
+	size_t i, col = 0;
+
+	for (i = 0; i < b->len; i++) {
+		unsigned char c = (unsigned char)b->data[i];
+
+		ck_assert_msg(c < 0x80, "8-bit byte in encoded output");
+		if (c == '\r') {
+			ck_assert(i + 1 < b->len && b->data[i + 1] == '\n');
+			col = 0;
+			i++;
+			continue;
+		}
+		col++;
+		ck_assert_msg(col <= CODEC_LINE_MAX, "line over 76 at %zu", i);
+	}
+}
+
+/* fill_random - reproducible pseudo-random bytes biased to hard cases */
+static void
+fill_random(unsigned char *p, size_t n, unsigned *seed)
+{
+	static const unsigned char hard[] = { ' ', '\t', '\r', '\n', '=',
+	    0xc3, 0xa9, 0x00, 0xff, 'a', '.', '-' };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		*seed = *seed * 1103515245u + 12345u;
+		p[i] = (*seed >> 16) % 3 ? hard[(*seed >> 8) % sizeof(hard)] :
+		    (unsigned char)(*seed >> 8);
+	}
+}
+
+START_TEST(test_qp_binary_mode_round_trips_any_bytes)
+{
+	unsigned char in[600];
+	struct buf enc, dec;
+	unsigned seed = 7, defects;
+	int round;
+
+	for (round = 0; round < 300; round++) {
+		size_t n = (size_t)(round * 2) % sizeof(in);
+
+		fill_random(in, n, &seed);
+		buf_init(&enc);
+		buf_init(&dec);
+		ck_assert_int_eq(codec_qp_encode(in, n, CODEC_ENC_BINARY, &enc),
+		    0);
+		check_lines(&enc);
+		ck_assert_int_eq(codec_qp_decode(enc.data ? enc.data : "",
+		    enc.len, &dec, &defects), 0);
+		ck_assert_uint_eq(defects, 0);
+		ck_assert_uint_eq(dec.len, n);
+		ck_assert(n == 0 || memcmp(dec.data, in, n) == 0);
+		buf_fini(&enc);
+		buf_fini(&dec);
+	}
+}
+END_TEST
+
+START_TEST(test_qp_text_mode_round_trips_crlf_text)
+{
+	unsigned char in[600];
+	struct buf enc, dec;
+	unsigned seed = 11, defects;
+	size_t i, n;
+	int round;
+
+	for (round = 0; round < 300; round++) {
+		n = (size_t)(round * 2) % sizeof(in);
+		fill_random(in, n, &seed);
+		/* Text mode: every CR and LF paired as CRLF. */
+		for (i = 0; i < n; i++)
+			if (in[i] == '\r' || in[i] == '\n') {
+				if (i + 1 < n) {
+					in[i] = '\r';
+					in[++i] = '\n';
+				} else
+					in[i] = 'x';
+			}
+		buf_init(&enc);
+		buf_init(&dec);
+		ck_assert_int_eq(codec_qp_encode(in, n, 0, &enc), 0);
+		check_lines(&enc);
+		ck_assert_int_eq(codec_qp_decode(enc.data ? enc.data : "",
+		    enc.len, &dec, &defects), 0);
+		ck_assert_uint_eq(defects, 0);
+		ck_assert_uint_eq(dec.len, n);
+		ck_assert(n == 0 || memcmp(dec.data, in, n) == 0);
+		buf_fini(&enc);
+		buf_fini(&dec);
+	}
+}
+END_TEST
+
+START_TEST(test_b64_round_trips_any_bytes_in_76_column_lines)
+{
+	unsigned char in[700];
+	struct buf enc, dec;
+	unsigned seed = 3, defects;
+	size_t n;
+
+	for (n = 0; n < sizeof(in); n += 7) {
+		fill_random(in, n, &seed);
+		buf_init(&enc);
+		buf_init(&dec);
+		ck_assert_int_eq(codec_b64_encode(in, n, &enc), 0);
+		check_lines(&enc);
+		ck_assert_uint_eq(enc.len, codec_b64_encoded_len(n));
+		ck_assert_int_eq(codec_b64_decode(buf_cstr(&enc), enc.len, &dec,
+		    &defects), 0);
+		ck_assert_uint_eq(defects, 0);
+		ck_assert_uint_eq(dec.len, n);
+		ck_assert(n == 0 || memcmp(dec.data, in, n) == 0);
+		buf_fini(&enc);
+		buf_fini(&dec);
+	}
+}
+END_TEST
+
+START_TEST(test_choose_7bit_prefers_qp_for_mostly_ascii)
+{
+	const char *text = "Dear all, the meeting moves to the caf\xc3\xa9 "
+	    "on the corner, same time as last week.\r\n";
+
+	ck_assert_int_eq(codec_choose_7bit(text, strlen(text), 0),
+	    CODEC_CTE_QP);
+}
+END_TEST
+
+START_TEST(test_choose_7bit_prefers_base64_for_binary)
+{
+	unsigned char in[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(0x80 + i % 128);
+	ck_assert_int_eq(codec_choose_7bit(in, sizeof(in), CODEC_ENC_BINARY),
+	    CODEC_CTE_BASE64);
+}
+END_TEST
+
+START_TEST(test_choose_7bit_cyrillic_text_is_base64)
+{
+	/* Two 8-bit bytes a letter: QP triples, base64 grows by a third. */
+	const char *text = "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 "
+	    "\xd0\xbc\xd0\xb8\xd1\x80";
+
+	ck_assert_int_eq(codec_choose_7bit(text, strlen(text), 0),
+	    CODEC_CTE_BASE64);
+}
+END_TEST
+
+START_TEST(test_cte_names_parse_in_any_case_with_whitespace)
+{
+	ck_assert_int_eq(codec_cte_parse(S(" Quoted-Printable \r\n")),
+	    CODEC_CTE_QP);
+	ck_assert_int_eq(codec_cte_parse(S("BASE64")), CODEC_CTE_BASE64);
+	ck_assert_int_eq(codec_cte_parse(S("8bit")), CODEC_CTE_8BIT);
+	ck_assert_int_eq(codec_cte_parse(S("x-uuencode")), CODEC_CTE_UNKNOWN);
+	ck_assert_int_eq(codec_cte_parse(S("")), CODEC_CTE_UNKNOWN);
+	ck_assert_str_eq(codec_cte_name(CODEC_CTE_QP), "quoted-printable");
+}
+END_TEST
+
+START_TEST(test_decoder_appends_to_existing_output)
+{
+	struct buf out;
+
+	buf_init(&out);
+	ck_assert_int_eq(buf_puts(&out, "x:"), 0);
+	ck_assert_int_eq(codec_b64_decode(S("SGk="), &out, NULL), 0);
+	ck_assert_str_eq(buf_cstr(&out), "x:Hi");
+	buf_fini(&out);
+}
+END_TEST
+
+/* codec_suite - all codec tests */
+static Suite *
+codec_suite(void)
+{
+	Suite *s = suite_create("codec");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, test_decode_table, 0,
+	    sizeof(dec_cases) / sizeof(dec_cases[0]));
+	tcase_add_loop_test(tc, test_encode_table, 0,
+	    sizeof(enc_cases) / sizeof(enc_cases[0]));
+	tcase_add_test(tc, test_qp_binary_mode_round_trips_any_bytes);
+	tcase_add_test(tc, test_qp_text_mode_round_trips_crlf_text);
+	tcase_add_test(tc, test_b64_round_trips_any_bytes_in_76_column_lines);
+	tcase_add_test(tc, test_choose_7bit_prefers_qp_for_mostly_ascii);
+	tcase_add_test(tc, test_choose_7bit_prefers_base64_for_binary);
+	tcase_add_test(tc, test_choose_7bit_cyrillic_text_is_base64);
+	tcase_add_test(tc, test_cte_names_parse_in_any_case_with_whitespace);
+	tcase_add_test(tc, test_decoder_appends_to_existing_output);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* main - run the suite; non-zero exit on failure */
+int
+main(void)
+{
+	SRunner *sr = srunner_create(codec_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
