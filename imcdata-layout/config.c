@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "charset.h"
 #include "conf.h"
 
 struct config_parse {
@@ -130,6 +131,9 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 	}
 	config_lower(d->name);
 	d->line = 0;
+	d->cs.legacy_charset = NULL;
+	d->cs.charset = NULL;
+	d->cs.encoding = ENCODING_UNSET;
 	cfg->n_domains++;
 	return 0;
 }
@@ -157,17 +161,77 @@ config_duration(const char *key, const char *value, uint64_t *out,
 	return 0;
 }
 
+/* Charset keys, valid globally and in [domain] sections; 1 if not one. */
+static int
+config_charset_key(struct imc_charset_conf *cs, const char *key,
+    const char *value, struct buf *err)
+{
+	struct charset_info ci;
+
+	if (!strcmp(key, "legacy_charset")) {
+		if (charset_lookup(value, strlen(value), &ci) == CHARSET_UNKNOWN) {
+			buf_printf(err, "legacy_charset: unknown charset \"%s\"",
+			    value);
+			return -1;
+		}
+		return config_strdup(&cs->legacy_charset, value, err);
+	}
+	if (!strcmp(key, "charset")) {
+		if (strcasecmp(value, "utf-8") != 0 &&
+		    strcasecmp(value, "preserve") != 0 &&
+		    charset_encoder(value) == NULL) {
+			buf_printf(err, "charset: \"%s\" is not utf-8, preserve or "
+			    "a charset this connector can write", value);
+			return -1;
+		}
+		if (config_strdup(&cs->charset, value, err) == -1)
+			return -1;
+		config_lower(cs->charset);
+		return 0;
+	}
+	if (!strcmp(key, "encoding")) {
+		if (!strcasecmp(value, "8bit"))
+			cs->encoding = ENCODING_8BIT;
+		else if (!strcasecmp(value, "7bit"))
+			cs->encoding = ENCODING_7BIT;
+		else {
+			buf_printf(err, "encoding: \"%s\" is not 8bit or 7bit", value);
+			return -1;
+		}
+		return 0;
+	}
+	return 1;
+}
+
 static int
 config_entry(void *arg, const char *kind, const char *name, const char *key,
     const char *value, struct buf *err)
 {
 	struct config_parse *cp = arg;
 	struct imc_config *cfg = cp->cfg;
+	int r;
 
 	if (kind != NULL) {
-		/* Per-domain keys arrive with the routing and charset work. */
-		buf_printf(err, "unknown key \"%s\" in [%s %s]", key, kind, name);
-		return -1;
+		r = config_charset_key(&cfg->domains[cfg->n_domains - 1].cs, key,
+		    value, err);
+		if (r == 1)
+			buf_printf(err, "unknown key \"%s\" in [%s %s]", key, kind,
+			    name);
+		return r == 0 ? 0 : -1;
+	}
+	if ((r = config_charset_key(&cfg->cs, key, value, err)) != 1)
+		return r;
+	if (!strcmp(key, "detect")) {
+		if (conf_parse_bool(value, &cfg->detect) == -1) {
+			buf_printf(err, "detect: \"%s\" is not yes or no", value);
+			return -1;
+		}
+		if (cfg->detect) {
+			buf_puts(err, "detect: charset detection is not available "
+			    "in this version; unlabelled text uses legacy_charset");
+			return -1;
+		}
+		return 0;
 	}
 	if (!strcmp(key, "root")) {
 		if (value[0] != '/') {
@@ -293,6 +357,7 @@ config_defaults(struct imc_config *cfg)
 	cfg->pickup_rescan = 30;
 	cfg->local_retry = 300;
 	cfg->max_lifetime = 2 * 86400;
+	cfg->cs.encoding = ENCODING_8BIT;
 }
 
 /* config_load - defaults, then the file; -1 with "FILE:LINE: why" in err */
@@ -311,6 +376,13 @@ config_load(struct imc_config *cfg, const char *path, struct buf *err)
 		return -1;
 	if (!cp.seen_root) {
 		buf_printf(err, "%s: missing required key \"root\"", path);
+		return -1;
+	}
+	if ((cfg->cs.legacy_charset == NULL &&
+	    (cfg->cs.legacy_charset = strdup("windows-1252")) == NULL) ||
+	    (cfg->cs.charset == NULL &&
+	    (cfg->cs.charset = strdup("utf-8")) == NULL)) {
+		buf_puts(err, "out of memory");
 		return -1;
 	}
 	if (cfg->hostname == NULL) {
@@ -345,9 +417,14 @@ config_free(struct imc_config *cfg)
 	free(cfg->local_domains);
 	free(cfg->user);
 	free(cfg->group);
-	for (i = 0; i < cfg->n_domains; i++)
+	for (i = 0; i < cfg->n_domains; i++) {
 		free(cfg->domains[i].name);
+		free(cfg->domains[i].cs.legacy_charset);
+		free(cfg->domains[i].cs.charset);
+	}
 	free(cfg->domains);
+	free(cfg->cs.legacy_charset);
+	free(cfg->cs.charset);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -361,6 +438,51 @@ config_is_local_domain(const struct imc_config *cfg, const char *domain)
 		if (strcasecmp(cfg->local_domains[i], domain) == 0)
 			return true;
 	return false;
+}
+
+/* config_domain - the [domain] section that applies, longest match first */
+const struct imc_domain_conf *
+config_domain(const struct imc_config *cfg, const char *domain)
+{
+	const struct imc_domain_conf *best = NULL;
+	size_t i, dl = strlen(domain), bl = 0, nl;
+	const char *n;
+
+	for (i = 0; i < cfg->n_domains; i++) {
+		n = cfg->domains[i].name;
+		nl = strlen(n);
+		if (strncmp(n, "*.", 2) == 0) {
+			/* "*.x" covers a.x and b.a.x, not x itself */
+			if (dl > nl - 1 && strcasecmp(domain + dl - (nl - 1),
+			    n + 1) == 0 && nl > bl) {
+				best = &cfg->domains[i];
+				bl = nl;
+			}
+		} else if (strcasecmp(domain, n) == 0 && nl + 1 > bl) {
+			best = &cfg->domains[i];
+			bl = nl + 1;	/* an exact name beats a wildcard */
+		}
+	}
+	return best;
+}
+
+/* config_charset_for - charset settings for a domain, defaults filled in */
+void
+config_charset_for(const struct imc_config *cfg, const char *domain,
+    struct imc_charset_conf *out)
+{
+	const struct imc_domain_conf *d = domain ? config_domain(cfg, domain) :
+	    NULL;
+
+	*out = cfg->cs;
+	if (d == NULL)
+		return;
+	if (d->cs.legacy_charset != NULL)
+		out->legacy_charset = d->cs.legacy_charset;
+	if (d->cs.charset != NULL)
+		out->charset = d->cs.charset;
+	if (d->cs.encoding != ENCODING_UNSET)
+		out->encoding = d->cs.encoding;
 }
 
 /* config_ids - the numeric service user, its group and the writers' group */

@@ -20,10 +20,22 @@
 enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL };
 enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
 enum store_kind { STORE_MAILDIR };
+enum out_encoding { ENCODING_UNSET = -1, ENCODING_8BIT, ENCODING_7BIT };
+
+/* Charset settings: globally, and per [domain NAME] where NULL / UNSET
+ * means "as the global setting". */
+struct imc_charset_conf {
+	char		*legacy_charset; /* unlabelled 8-bit text that is not
+					    UTF-8, from senders of this domain */
+	char		*charset;	/* at delivery: "utf-8", "preserve", or
+					   a charset label such as iso-2022-jp */
+	enum out_encoding encoding;	/* at delivery: 8bit or 7bit */
+};
 
 struct imc_domain_conf {
 	char	*name;		/* "example.com" or "*.example.com" */
 	int	 line;
+	struct imc_charset_conf cs;
 };
 
 struct imc_config {
@@ -45,6 +57,8 @@ struct imc_config {
 					   is tried again */
 	uint64_t	 max_lifetime;	/* seconds a message may wait; then it
 					   bounces */
+	struct imc_charset_conf cs;	/* global: never NULL or UNSET */
+	bool		 detect;	/* guess unlabelled charsets (not yet) */
 	struct imc_domain_conf *domains;
 	size_t		 n_domains;
 };
@@ -53,6 +67,14 @@ void	config_defaults(struct imc_config *);
 int	config_load(struct imc_config *, const char *path, struct buf *err);
 void	config_free(struct imc_config *);
 bool	config_is_local_domain(const struct imc_config *, const char *domain);
+/* The [domain] section for a domain: the longest match, "*.x" covering
+ * subdomains of x; NULL if none. */
+const struct imc_domain_conf *config_domain(const struct imc_config *,
+	    const char *domain);
+/* The charset settings for a domain (sender domain for legacy_charset,
+ * destination domain for charset and encoding), defaults filled in. */
+void	config_charset_for(const struct imc_config *, const char *domain,
+	    struct imc_charset_conf *out);
 int	config_ids(const struct imc_config *, uid_t *, gid_t *service_gid,
 	    gid_t *writers_gid, struct buf *err);
 
