@@ -62,12 +62,11 @@ main(int argc, char **argv)
 	cmd = argv[optind];
 	log_init("imc-layout", LOG_LEVEL_INFO);
 	buf_init(&err);
-	if (config_load(&cfg, config, &err) == -1) {
+	if (config_load(&cfg, config, &err) == -1 ||
+	    layout_want_from_config(&cfg, &want, &err) == -1) {
 		fprintf(stderr, "imc-layout: %s\n", buf_cstr(&err));
-		return EX_CONFIG;
-	}
-	if (layout_want_from_config(&cfg, &want, &err) == -1) {
-		fprintf(stderr, "imc-layout: %s: %s\n", config, buf_cstr(&err));
+		buf_fini(&err);
+		config_free(&cfg);
 		return EX_CONFIG;
 	}
 	if (strcmp(cmd, "create") == 0) {

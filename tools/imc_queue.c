@@ -177,10 +177,14 @@ main(int argc, char **argv)
 	buf_init(&err);
 	if (config_load(&cfg, config, &err) == -1) {
 		fprintf(stderr, "imc-queue: %s\n", buf_cstr(&err));
+		buf_fini(&err);
+		config_free(&cfg);
 		return EX_CONFIG;
 	}
 	if ((rootfd = open(cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		fprintf(stderr, "imc-queue: %s: %s\n", cfg.root, strerror(errno));
+		buf_fini(&err);
+		config_free(&cfg);
 		return EX_NOINPUT;
 	}
 	for (i = 0; i < 3; i++)

@@ -102,6 +102,12 @@ mailbox_count() {
 	find "$ROOT/Store/$1/$2/new" "$ROOT/Store/$1/$2/cur" -type f 2>/dev/null | wc -l
 }
 
+# mailbox_has DOMAIN LOCAL N - exactly N messages in the mailbox (for wait_for,
+# which must re-run the count on every poll)
+mailbox_has() {
+	[ "$(mailbox_count "$1" "$2")" = "$3" ]
+}
+
 # mailbox_one DOMAIN LOCAL - path of the only message (fails otherwise)
 mailbox_one() {
 	local f

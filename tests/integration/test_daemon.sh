@@ -10,20 +10,20 @@ write_conf "pickup_rescan = 1h"
 check "daemon starts" start_daemon
 
 drop one.eml 'From: a@example.com\r\nTo: one@example.com\r\n\r\nfirst\r\n'
-check "renamed-in file taken through inotify" wait_for 10 test "$(mailbox_count example.com one)" = 1
+check "renamed-in file taken through inotify" wait_for 10 mailbox_has example.com one 1
 
 # Written in place, the .NET SmtpClient way: open, write slowly, close.
 ( exec 3>"$ROOT/Pickup/inplace.eml"
   printf 'From: a@example.com\r\nTo: inplace@example.com\r\n' >&3
   sleep 1
   printf '\r\nwritten in place\r\n' >&3 )
-check "file written in place taken after close" wait_for 10 test "$(mailbox_count example.com inplace)" = 1
+check "file written in place taken after close" wait_for 10 mailbox_has example.com inplace 1
 check "and taken whole" grep -q 'written in place' "$(mailbox_one example.com inplace)"
 
 for i in $(seq 1 50); do
 	drop "burst$i.eml" "From: a@example.com\r\nTo: burst@example.com\r\nSubject: $i\r\n\r\nbody $i\r\n"
 done
-check "a burst of 50 files all delivered" wait_for 20 test "$(mailbox_count example.com burst)" = 50
+check "a burst of 50 files all delivered" wait_for 20 mailbox_has example.com burst 50
 
 stop_daemon
 check "SIGTERM stops the daemon" test -z "$DAEMON_PID"
@@ -32,7 +32,7 @@ check "queue consistent after stop" test "$(count_files "$ROOT/Work")$(count_fil
 
 drop offline.eml 'From: a@example.com\r\nTo: offline@example.com\r\n\r\nwhile stopped\r\n'
 check "daemon restarts" start_daemon
-check "file dropped while stopped taken at start" wait_for 10 test "$(mailbox_count example.com offline)" = 1
+check "file dropped while stopped taken at start" wait_for 10 mailbox_has example.com offline 1
 stop_daemon
 check "each message delivered once" test "$(find "$ROOT/Store" -type f | wc -l)" = 53
 finish
