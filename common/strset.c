@@ -80,7 +80,9 @@ strset_grow(struct strset *s)
 	size_t i, slot;
 	bool found;
 
-	n.cap = s->cap ? s->cap * 2 : 16;
+	/* Mostly deleted markers: rebuild at the same size instead of growing,
+	 * so a set that only churns (add, delete, add...) stays small. */
+	n.cap = s->cap == 0 ? 16 : s->n * 2 < s->cap / 2 ? s->cap : s->cap * 2;
 	if ((n.slots = calloc(n.cap, sizeof(*n.slots))) == NULL)
 		return -1;
 	n.n = n.used = 0;

@@ -12,6 +12,7 @@
 
 #include "imc_limits.h"
 #include "safeio.h"
+#include "strset.h"
 
 /* A segment reader: hands out lines, or pieces of lines too long for the
  * buffer, with CR LF and bare LF both taken as line ends. */
@@ -22,6 +23,7 @@ struct line_reader {
 	size_t	 start;
 	size_t	 end;
 	bool	 eof;
+	bool	 mid_line;	/* a piece of a line was handed out */
 };
 
 struct header_field {
@@ -43,6 +45,7 @@ struct pickup_file {
 	bool		 header_only;	/* the file ended inside the header */
 	char		*sender;
 	struct addr_list rcpts;
+	struct strset	 rcpt_keys;	/* for de-duplication */
 	/* body transform state */
 	bool		 at_line_start;
 	bool		 held_dot;	/* a line holding only "." waits */
@@ -88,9 +91,19 @@ lr_next(struct line_reader *lr, const char **seg, size_t *len, bool *eol)
 				(*len)--;
 			lr->start = (size_t)(lf - lr->buf) + 1;
 			*eol = true;
+			lr->mid_line = false;
 			return LR_SEGMENT;
 		}
 		if (lr->eof) {
+			if (n == 0 && lr->mid_line) {
+				/* The file ended right after a piece of a
+				 * line: that line still ends here. */
+				*seg = lr->buf + lr->start;
+				*len = 0;
+				*eol = true;
+				lr->mid_line = false;
+				return LR_SEGMENT;
+			}
 			if (n == 0)
 				return LR_EOF;
 			*seg = lr->buf + lr->start;
@@ -99,6 +112,7 @@ lr_next(struct line_reader *lr, const char **seg, size_t *len, bool *eol)
 				(*len)--;
 			lr->start = lr->end;
 			*eol = true;
+			lr->mid_line = false;
 			return LR_SEGMENT;
 		}
 		if (lr->start == 0 && lr->end == lr->cap) {
@@ -110,6 +124,7 @@ lr_next(struct line_reader *lr, const char **seg, size_t *len, bool *eol)
 				(*len)--;
 			lr->start = *len;
 			*eol = false;
+			lr->mid_line = true;
 			return LR_SEGMENT;
 		}
 		if (lr_fill(lr) == -1)
@@ -219,23 +234,18 @@ qualify(const struct pickup_file *pf, const char *addr, char **out)
 	return *out ? 0 : -1;
 }
 
-static bool
-rcpt_seen(const struct addr_list *l, const char *a)
+/* The key that makes two addresses the same recipient: the local part as
+ * written, the domain in lower case. */
+static char *
+rcpt_key(const char *a)
 {
-	const char *d1, *d2;
-	size_t i, l1, l2;
+	const char *d = addr_domain(a);
+	char *k = strdup(a), *p;
 
-	d1 = addr_domain(a);
-	l1 = d1 ? (size_t)(d1 - a) : strlen(a);
-	for (i = 0; i < l->n; i++) {
-		d2 = addr_domain(l->items[i]);
-		l2 = d2 ? (size_t)(d2 - l->items[i]) : strlen(l->items[i]);
-		if (l1 == l2 && memcmp(a, l->items[i], l1) == 0 &&
-		    ((d1 == NULL && d2 == NULL) ||
-		    (d1 && d2 && strcasecmp(d1, d2) == 0)))
-			return true;
-	}
-	return false;
+	if (k != NULL && d != NULL)
+		for (p = k + (d - a); *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return k;
 }
 
 static int
@@ -253,9 +263,20 @@ add_rcpt(struct pickup_file *pf, const char *addr, struct mail_status *why)
 		mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
 		return -1;
 	}
-	if (rcpt_seen(&pf->rcpts, q)) {
-		free(q);
-		return 0;
+	{
+		char *key = rcpt_key(q);
+		int added = key ? strset_add(&pf->rcpt_keys, key) : -1;
+
+		free(key);
+		if (added == -1) {
+			free(q);
+			mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
+			return -1;
+		}
+		if (added == 0) {
+			free(q);
+			return 0;
+		}
 	}
 	if (pf->rcpts.n >= IMC_MAX_RECIPIENTS) {
 		free(q);
@@ -399,6 +420,7 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	buf_init(&pf->hdr);
 	buf_init(&pf->first_body);
 	addr_list_init(&pf->rcpts);
+	strset_init(&pf->rcpt_keys);
 	buf_init(&line);
 	buf_init(&xlines);
 
@@ -706,5 +728,6 @@ pickup_free(struct pickup_file *pf)
 	free(pf->fields);
 	free(pf->sender);
 	addr_list_free(&pf->rcpts);
+	strset_fini(&pf->rcpt_keys);
 	free(pf);
 }

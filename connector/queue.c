@@ -476,6 +476,10 @@ queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
 		if (qenv_count(&a[i].in, QRCPT_PENDING) > 0)
 			queue_defer(d, &a[i].in);
 	}
+	/* The batch's log lines reach the file before any Work file goes: a
+	 * crash after this point may log an event twice (when the batch is
+	 * redone) but never loses one. */
+	tracklog_flush(d->track);
 	if (any_in && queue_barrier(d) == -1)
 		return;
 	for (i = 0; i < n; i++)

@@ -148,7 +148,9 @@ qenv_unescape(const char *s, size_t len)
 		return buf_steal(&b);
 	for (i = 0; i < len; i++) {
 		if (s[i] != '%') {
-			if (s[i] == '=' || buf_putc(&b, s[i]) == -1)
+			/* qenv_escape never writes these raw: a corrupt file */
+			if (s[i] == '=' || (unsigned char)s[i] <= 0x20 ||
+			    s[i] == 0x7f || buf_putc(&b, s[i]) == -1)
 				goto bad;
 			continue;
 		}

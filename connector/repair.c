@@ -1,0 +1,1973 @@
+/*
+ * repair - charset repair and per-destination conversion (see repair.h).
+ *
+ * Pass 1 feeds the message to the MIME parser and decides, part by part,
+ * what to do: it runs every candidate decoder of a text part (the label's
+ * decoder, its windows-1252 reading for C1 bytes, its second choice; or
+ * UTF-8 and the legacy charset for unlabelled text) and the target encoder
+ * side by side, counting decoding errors, characters the target cannot
+ * hold, 8-bit bytes, line lengths and the size of a quoted-printable or
+ * base64 encoding, so that no part needs to be held in memory. The
+ * decisions are kept in one small plan per part, in the order the parser
+ * reports the parts. When no plan changes anything and the input has no
+ * bare LF, nothing is written. Pass 2 feeds the message again and writes
+ * it: header fields (rewritten where the plan or raw 8-bit text says so),
+ * the blank line, boundary delimiters (regenerated: the parser does not
+ * report them, so transport padding and text after a close delimiter are
+ * not kept), and bodies passed through, re-encoded or converted.
+ *
+ * Line breaks of the output are CRLF, except inside bodies with
+ * Content-Transfer-Encoding binary, which are data.
+ *
+ * Not done here: guessing a charset (only "valid UTF-8, else the legacy
+ * charset"), repairing broken encoded-words (they are decoded where the
+ * header module can, and written again as clean words only when the field
+ * had raw 8-bit text anyway), RFC 2231 encoding of raw 8-bit parameter
+ * values (left as they are and reported), and <meta charset> in HTML.
+ */
+#include "repair.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "charset.h"
+#include "codec.h"
+#include "convert.h"
+#include "mime.h"
+#include "rfc2047.h"
+
+#define RP_LINE_MAX	998		/* RFC 5322 2.1.1 */
+#define RP_CHUNK	(64 * 1024)	/* read and write size */
+#define RP_NCAND	4		/* candidate decoders of a text part */
+/* Part numbers are kept per depth; the parser never goes deeper. */
+#define RP_DEPTHS	(MIME_MAX_DEPTH + 2)
+
+enum rp_kind { RP_K_TEXT, RP_K_LEAF, RP_K_MULTI, RP_K_MESSAGE };
+enum rp_action { RP_PASS, RP_REENCODE, RP_CONVERT };
+
+/* What pass 2 does with one part, decided by pass 1. */
+struct rp_plan {
+	unsigned char	 kind;		/* enum rp_kind */
+	unsigned char	 action;	/* enum rp_action */
+	unsigned char	 out_cte;	/* enum codec_cte written */
+	unsigned char	 enc_flags;	/* CODEC_ENC_* for re-encoding */
+	unsigned char	 in_cte;	/* enum codec_cte of the input */
+	unsigned	 norm:1;	/* decoded content: bare LF -> CRLF */
+	unsigned	 set_cte:1;	/* write Content-Transfer-Encoding */
+	unsigned	 out8:1;	/* the body written has 8-bit bytes */
+	unsigned	 child8:1;	/* a descendant's body has them */
+	unsigned	 has_ct:1;	/* a Content-Type field was seen */
+	unsigned	 has_cte:1;	/* a Content-Transfer-Encoding field */
+	unsigned	 changed:1;	/* anything of this part changes */
+	const char	*label;		/* charset label to write, or NULL */
+	const char	*enc;		/* RP_CONVERT: encoder, NULL: UTF-8 */
+	char		 dec[CHARSET_NAME_SIZE];	/* RP_CONVERT: decoder */
+};
+
+/* Counts over a byte stream that may become a body. */
+struct rp_ostat {
+	uint64_t	 total;
+	size_t		 col, maxline;
+	int		 has8, prev_cr;
+	struct codec_enc qp;		/* counts only */
+};
+
+/* Streaming strict UTF-8 check. */
+struct rp_u8v {
+	unsigned	 need;
+	unsigned long	 cp, min;
+	int		 ok;
+};
+
+/* One way to read a text part. */
+struct rp_cand {
+	int		 used;
+	char		 dec[CHARSET_NAME_SIZE];
+	const char	*mime;		/* label of this reading, or NULL */
+	const char	*enc;		/* encoder to try, NULL: UTF-8 */
+	struct convert	*dc, *ec;
+	int		 bad;		/* decoding errors or no decoder */
+	int		 unmap;		/* the encoder cannot hold a char */
+	struct rp_ostat	 u8, eo;	/* UTF-8 output, encoder output */
+};
+
+/* Pass 1 state of the leaf being read. */
+struct rp_scan {
+	int		 active;
+	struct codec_dec cdec;
+	int		 norm, prev_cr;
+	struct rp_ostat	 raw;		/* the body as written */
+	struct rp_ostat	 d;		/* the decoded content */
+	struct rp_u8v	 u8v;
+	int		 has_c1, has_esc;
+	struct rp_cand	 cand[RP_NCAND];
+	struct buf	 dbuf, t1, t2;
+};
+
+/* Pass 2 state of the leaf being written. */
+struct rp_emit {
+	struct codec_dec cdec;
+	struct codec_enc cenc;
+	struct convert	*dc, *ec;
+	int		 norm, prev_cr, raw_prev_cr;
+	struct buf	 dbuf, t1, t2, o;
+};
+
+struct rp_level {
+	size_t		 plan;		/* index of the part at this depth */
+	unsigned	 num;		/* its number among its siblings */
+	unsigned	 nchild;	/* children seen */
+	int		 closed;	/* pass 2: close delimiter written */
+};
+
+struct rp_state {
+	const struct repair_opts *opts;
+	struct repair_report *rep;
+	int		 pass;		/* 1 or 2 */
+	int		 failed;	/* errno of a failure, or 0 */
+	/* options resolved */
+	int		 t_utf8, t_preserve;
+	const char	*t_mime, *t_enc;
+	char		 legacy_dec[CHARSET_NAME_SIZE];
+	const char	*legacy_mime;
+	/* parts */
+	struct rp_plan	*plans;
+	size_t		 nplans, capplans, cur;
+	int		 hdr_open;	/* a header block is being read */
+	int		 saw_ct, saw_cte;	/* pass 2, this header block */
+	int		 top_mime_version, need_mime_version;
+	int		 changed;
+	int		 bare_lf, in_prev_cr;
+	struct rp_level	 lv[RP_DEPTHS];
+	char		*bnd[RP_DEPTHS];	/* pass 2: boundaries by depth */
+	int		 at_bol;	/* pass 2: output at a line start */
+	int		 data_prev_cr;	/* pass 2: preamble/epilogue CR */
+	struct rp_scan	 scan;
+	struct rp_emit	 em;
+	/* output */
+	int		 out_fd;
+	struct buf	 out;
+	struct buf	 tmp;
+};
+
+/* ---------------------------------------------------------------- */
+/* Small helpers. */
+
+/* rp_fail - remember the first failure (errno) */
+static int
+rp_fail(struct rp_state *st, int err)
+{
+	if (st->failed == 0)
+		st->failed = err != 0 ? err : EIO;
+	return -1;
+}
+
+/* rp_has8 - does the text have a byte 0x80-0xFF */
+static int
+rp_has8(const char *s, size_t n)
+{
+	return charset_has_8bit(s, n);
+}
+
+/* rp_u8v_init - start a UTF-8 check */
+static void
+rp_u8v_init(struct rp_u8v *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->ok = 1;
+}
+
+/* rp_u8v_feed - check more bytes: strict UTF-8 */
+static void
+rp_u8v_feed(struct rp_u8v *v, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n && v->ok; i++) {
+		unsigned char c = s[i];
+
+		if (v->need == 0) {
+			if (c < 0x80)
+				continue;
+			if (c >= 0xC2 && c <= 0xDF) {
+				v->need = 1;
+				v->cp = c & 0x1Fu;
+				v->min = 0x80;
+			} else if (c >= 0xE0 && c <= 0xEF) {
+				v->need = 2;
+				v->cp = c & 0x0Fu;
+				v->min = 0x800;
+			} else if (c >= 0xF0 && c <= 0xF4) {
+				v->need = 3;
+				v->cp = c & 0x07u;
+				v->min = 0x10000;
+			} else
+				v->ok = 0;
+			continue;
+		}
+		if ((c & 0xC0) != 0x80) {
+			v->ok = 0;
+			continue;
+		}
+		v->cp = (v->cp << 6) | (c & 0x3Fu);
+		if (--v->need == 0 && (v->cp < v->min || v->cp > 0x10FFFF ||
+		    (v->cp >= 0xD800 && v->cp <= 0xDFFF)))
+			v->ok = 0;
+	}
+}
+
+/* rp_utf8_valid - is the whole text strict UTF-8 */
+static int
+rp_utf8_valid(const char *s, size_t n)
+{
+	struct rp_u8v v;
+
+	rp_u8v_init(&v);
+	rp_u8v_feed(&v, s, n);
+	return v.ok && v.need == 0;
+}
+
+/* rp_ascii_compatible - does the charset write ASCII as ASCII bytes */
+static int
+rp_ascii_compatible(const char *iconv_name)
+{
+	static const char *const not[] = { "UTF-16", "UTF-32", "UCS",
+	    "UTF-7", "ISO-2022", "HZ", "CSISO2022", "UNICODE", NULL };
+	size_t i;
+
+	for (i = 0; not[i] != NULL; i++)
+		if (strncasecmp(iconv_name, not[i], strlen(not[i])) == 0)
+			return 0;
+	return 1;
+}
+
+/* rp_buf_cut - shorten a buf to n bytes */
+static void
+rp_buf_cut(struct buf *b, size_t n)
+{
+	if (b->data != NULL && n <= b->len) {
+		b->len = n;
+		b->data[n] = '\0';
+	}
+}
+
+/* rp_ostat_init - start counting a stream */
+static void
+rp_ostat_init(struct rp_ostat *o, unsigned qp_flags)
+{
+	memset(o, 0, sizeof(*o));
+	codec_enc_init(&o->qp, CODEC_CTE_QP, qp_flags);
+}
+
+/* rp_ostat_feed - count more of the stream */
+static void
+rp_ostat_feed(struct rp_ostat *o, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x80)
+			o->has8 = 1;
+		if (s[i] == '\n') {
+			size_t l = o->col - (o->prev_cr ? 1 : 0);
+
+			if (l > o->maxline)
+				o->maxline = l;
+			o->col = 0;
+		} else
+			o->col++;
+		o->prev_cr = s[i] == '\r';
+	}
+	o->total += n;
+	(void)codec_enc_feed(&o->qp, p, n, NULL);	/* counting: no memory */
+}
+
+/* rp_ostat_finish - the stream is over */
+static void
+rp_ostat_finish(struct rp_ostat *o)
+{
+	if (o->col > o->maxline)
+		o->maxline = o->col;
+	(void)codec_enc_finish(&o->qp, NULL);
+}
+
+/* rp_smaller_7bit - quoted-printable or base64, whichever is smaller */
+static enum codec_cte
+rp_smaller_7bit(const struct rp_ostat *o)
+{
+	return o->qp.total <= codec_b64_encoded_len((size_t)o->total) ?
+	    CODEC_CTE_QP : CODEC_CTE_BASE64;
+}
+
+/* rp_norm - bare LF to CRLF, with the CR state kept across chunks */
+static int
+rp_norm(const char *s, size_t n, int *prev_cr, struct buf *out)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n' && !*prev_cr) {
+			if (buf_append(out, s + start, i - start) == -1 ||
+			    buf_append(out, "\r\n", 2) == -1)
+				return -1;
+			start = i + 1;
+		}
+		*prev_cr = s[i] == '\r';
+	}
+	return buf_append(out, s + start, n - start);
+}
+
+/* rp_label_eq - does a label as written name the same as lab */
+static int
+rp_label_eq(const char *written, const char *lab)
+{
+	return written != NULL && lab != NULL && strcasecmp(written, lab) == 0;
+}
+
+/* rp_path - "1.2.3" for the part at depth d */
+static int
+rp_path(const struct rp_state *st, unsigned d, struct buf *out)
+{
+	unsigned i;
+
+	if (buf_puts(out, "part 1") == -1)
+		return -1;
+	for (i = 1; i <= d && i < RP_DEPTHS; i++)
+		if (buf_printf(out, ".%u", st->lv[i].num) == -1)
+			return -1;
+	return 0;
+}
+
+/* rp_explain - one report line about the part at depth d (pass 1 only) */
+static void
+rp_explain(struct rp_state *st, const struct mime_part *mp, unsigned d,
+    const char *what, const char *detail)
+{
+	struct buf *e = &st->rep->explain;
+
+	if (st->pass != 1)
+		return;
+	if (rp_path(st, d, e) == -1 || (mp != NULL && buf_printf(e,
+	    " %s/%s", mp->type, mp->subtype) == -1) ||
+	    buf_printf(e, ": %s%s%s\n", what, detail != NULL ? " " : "",
+	    detail != NULL ? detail : "") == -1)
+		(void)rp_fail(st, ENOMEM);
+}
+
+/* rp_to_utf8 - charset conversion for encoded-words and RFC 2231 values */
+static int
+rp_to_utf8(const char *charset, const char *bytes, size_t len, struct buf *out)
+{
+	struct charset_info ci;
+	const char *dec;
+	size_t mark = out->len, errs = 0;
+	enum convert_result r;
+
+	if (charset_lookup(charset, strlen(charset), &ci) == CHARSET_UNKNOWN ||
+	    (dec = charset_decoder_for(&ci, bytes, len)) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = convert_decode_all(dec, CONVERT_STRICT, bytes, len, out, &errs);
+	if (r != CONVERT_OK || errs > 0) {
+		int e = r == CONVERT_ESYS ? errno : EILSEQ;
+
+		rp_buf_cut(out, mark);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Output. */
+
+/* rp_flush - write out what is buffered */
+static int
+rp_flush(struct rp_state *st)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < st->out.len) {
+		w = write(st->out_fd, st->out.data + off, st->out.len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return rp_fail(st, errno);
+		}
+		off += (size_t)w;
+	}
+	buf_reset(&st->out);
+	return 0;
+}
+
+/* rp_put - write bytes (pass 2) */
+static int
+rp_put(struct rp_state *st, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (buf_append(&st->out, p, n) == -1)
+		return rp_fail(st, ENOMEM);
+	if (st->out.len >= RP_CHUNK)
+		return rp_flush(st);
+	return 0;
+}
+
+/* rp_puts - write a string (pass 2) */
+static int
+rp_puts(struct rp_state *st, const char *s)
+{
+	return rp_put(st, s, strlen(s));
+}
+
+/* ---------------------------------------------------------------- */
+/* Header fields. */
+
+enum rp_hkind { RP_H_UNSTRUCTURED, RP_H_ADDRESS, RP_H_STRUCTURED };
+
+/* rp_hkind - how a field's value may carry encoded-words */
+static enum rp_hkind
+rp_hkind(const char *name, size_t n)
+{
+	static const char *const addr[] = { "from", "to", "cc", "bcc",
+	    "reply-to", "sender", "resent-from", "resent-to", "resent-cc",
+	    "resent-bcc", "resent-sender", "resent-reply-to",
+	    "disposition-notification-to", "return-receipt-to",
+	    "mail-followup-to", "mail-reply-to", "errors-to", NULL };
+	static const char *const structured[] = { "received", "date",
+	    "message-id", "in-reply-to", "references", "return-path",
+	    "content-type", "content-disposition", "content-id",
+	    "content-transfer-encoding", "mime-version", "resent-date",
+	    "resent-message-id", "dkim-signature", "arc-seal",
+	    "arc-message-signature", "arc-authentication-results",
+	    "authentication-results", "received-spf", "list-id",
+	    "list-unsubscribe", "list-post", "list-help", "list-subscribe",
+	    "content-location", "content-base", "x-sender", "x-receiver",
+	    NULL };
+	size_t i;
+
+	for (i = 0; addr[i] != NULL; i++)
+		if (strlen(addr[i]) == n && strncasecmp(name, addr[i], n) == 0)
+			return RP_H_ADDRESS;
+	for (i = 0; structured[i] != NULL; i++)
+		if (strlen(structured[i]) == n &&
+		    strncasecmp(name, structured[i], n) == 0)
+			return RP_H_STRUCTURED;
+	return RP_H_UNSTRUCTURED;
+}
+
+/* rp_words - UTF-8 text as B encoded-words only (phrases, comments) */
+static int
+rp_words(const char *s, size_t n, struct buf *out)
+{
+	struct buf b;
+	size_t i = 0, k, cl;
+	int rc = -1;
+
+	buf_init(&b);
+	while (i < n) {
+		/* 45 bytes are 60 base64 characters: a 72-character word */
+		for (k = i; k < n && k - i < 45;) {
+			cl = 1;
+			if (((unsigned char)s[k] & 0xE0) == 0xC0)
+				cl = 2;
+			else if (((unsigned char)s[k] & 0xF0) == 0xE0)
+				cl = 3;
+			else if (((unsigned char)s[k] & 0xF8) == 0xF0)
+				cl = 4;
+			if (k + cl > n || (k + cl - i > 45 && k > i))
+				break;
+			k += cl;
+		}
+		if (k > n)
+			k = n;
+		buf_reset(&b);
+		if (codec_b64_encode(s + i, k - i, &b) == -1)
+			goto done;
+		while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
+		    b.data[b.len - 1] == '\r'))
+			b.len--;
+		if ((i > 0 && buf_puts(out, "\r\n ") == -1) ||
+		    buf_puts(out, "=?utf-8?B?") == -1 ||
+		    buf_append(out, b.data, b.len) == -1 ||
+		    buf_puts(out, "?=") == -1)
+			goto done;
+		i = k;
+	}
+	rc = 0;
+done:
+	buf_fini(&b);
+	return rc;
+}
+
+/* rp_phrase_text - the words of a raw phrase as plain UTF-8 text */
+static int
+rp_phrase_text(const char *s, size_t n, struct buf *out)
+{
+	size_t i = 0;
+	int space = 0, depth;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			space = out->len > 0;
+			i++;
+			continue;
+		}
+		if (space && buf_putc(out, ' ') == -1)
+			return -1;
+		space = 0;
+		if (c == '"') {
+			for (i++; i < n && s[i] != '"'; i++) {
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+				if (s[i] == '\r' || s[i] == '\n')
+					continue;
+				if (buf_putc(out, s[i]) == -1)
+					return -1;
+			}
+			i++;
+			continue;
+		}
+		if (c == '(') {
+			/* comments in a phrase say nothing: dropped */
+			for (depth = 0; i < n; i++) {
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+				else if (s[i] == '(')
+					depth++;
+				else if (s[i] == ')' && --depth == 0) {
+					i++;
+					break;
+				}
+			}
+			continue;
+		}
+		if (buf_putc(out, (char)c) == -1)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* rp_copy_comments - copy raw text, encoding the comments with 8-bit text */
+static int
+rp_copy_comments(const char *s, size_t n, struct buf *out, int *left8)
+{
+	struct buf t;
+	size_t i = 0, j;
+	int depth, inq = 0;
+
+	buf_init(&t);
+	while (i < n) {
+		if (s[i] == '"')
+			inq = !inq;
+		if (s[i] != '(' || inq) {
+			if ((unsigned char)s[i] >= 0x80)
+				*left8 = 1;
+			if (buf_putc(out, s[i++]) == -1)
+				goto fail;
+			continue;
+		}
+		for (j = i, depth = 0; j < n; j++) {
+			if (s[j] == '\\' && j + 1 < n)
+				j++;
+			else if (s[j] == '(')
+				depth++;
+			else if (s[j] == ')' && --depth == 0)
+				break;
+		}
+		if (j >= n)
+			j = n - 1;	/* unclosed: up to the end */
+		if (!rp_has8(s + i, j + 1 - i)) {
+			if (buf_append(out, s + i, j + 1 - i) == -1)
+				goto fail;
+		} else {
+			size_t k;
+
+			buf_reset(&t);
+			for (k = i + 1; k < j || (k == j && s[j] != ')'); k++) {
+				if (s[k] == '\\' && k + 1 < n)
+					k++;
+				if (s[k] == '\r' || s[k] == '\n')
+					continue;
+				if (buf_putc(&t, s[k]) == -1)
+					goto fail;
+			}
+			if (buf_putc(out, '(') == -1 ||
+			    rp_words(t.data ? t.data : "", t.len, out) == -1 ||
+			    buf_putc(out, ')') == -1)
+				goto fail;
+		}
+		i = j + 1;
+	}
+	buf_fini(&t);
+	return 0;
+fail:
+	buf_fini(&t);
+	return -1;
+}
+
+/* rp_put_phrase - a raw phrase, as encoded-words if it has 8-bit text */
+static int
+rp_put_phrase(const char *s, size_t n, struct buf *out, int *left8)
+{
+	struct buf t;
+	size_t lead = 0, trail = n;
+	int rc = -1;
+
+	if (!rp_has8(s, n))
+		return buf_append(out, s, n);
+	while (lead < n && (s[lead] == ' ' || s[lead] == '\t' ||
+	    s[lead] == '\r' || s[lead] == '\n'))
+		lead++;
+	while (trail > lead && (s[trail - 1] == ' ' || s[trail - 1] == '\t' ||
+	    s[trail - 1] == '\r' || s[trail - 1] == '\n'))
+		trail--;
+	buf_init(&t);
+	if (rp_phrase_text(s + lead, trail - lead, &t) == -1)
+		goto done;
+	if (buf_putc(out, ' ') == -1 ||
+	    rp_words(t.data ? t.data : "", t.len, out) == -1 ||
+	    (trail < n && buf_putc(out, ' ') == -1))
+		goto done;
+	rc = 0;
+done:
+	(void)left8;
+	buf_fini(&t);
+	return rc;
+}
+
+/* rp_fix_address - encode display names and comments of an address list */
+static int
+rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
+{
+	size_t i = 0, seg = 0, depth;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '"') {
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+			i++;
+			continue;
+		}
+		if (c == '(') {
+			for (depth = 0; i < n; i++) {
+				if (s[i] == '\\' && i + 1 < n)
+					i++;
+				else if (s[i] == '(')
+					depth++;
+				else if (s[i] == ')' && --depth == 0)
+					break;
+			}
+			i++;
+			continue;
+		}
+		if (c == '<' || c == ':') {
+			/* what came before is a display name or group name */
+			if (rp_put_phrase(s + seg, i - seg, out, left8) == -1)
+				return -1;
+			if (c == '<') {
+				size_t j = i;
+
+				while (j < n && s[j] != '>')
+					j++;
+				if (j < n)
+					j++;
+				if (rp_has8(s + i, j - i))
+					*left8 = 1;
+				if (buf_append(out, s + i, j - i) == -1)
+					return -1;
+				i = j;
+			} else {
+				if (buf_putc(out, ':') == -1)
+					return -1;
+				i++;
+			}
+			seg = i;
+			continue;
+		}
+		if (c == ',' || c == ';') {
+			if (rp_copy_comments(s + seg, i - seg, out, left8) == -1 ||
+			    buf_putc(out, c) == -1)
+				return -1;
+			seg = ++i;
+			continue;
+		}
+		i++;
+	}
+	if (seg < n)
+		return rp_copy_comments(s + seg, n - seg, out, left8);
+	return 0;
+}
+
+/* rp_norm_field - a raw field with every line break as CRLF */
+static int
+rp_norm_field(const char *s, size_t n, struct buf *out)
+{
+	int prev_cr = 0;
+
+	return rp_norm(s, n, &prev_cr, out);
+}
+
+/*
+ * rp_fix_field - the field as it is to be written (without its final line
+ * break) in out; *changed when it differs from the input.
+ */
+static int
+rp_fix_field(struct rp_state *st, const struct mime_event *ev,
+    struct buf *out, int *changed, const char **note)
+{
+	struct buf u8, dec, val;
+	enum rp_hkind kind;
+	size_t errs = 0;
+	unsigned flags = 0;
+	int left8 = 0, rc = -1;
+	enum convert_result r;
+
+	*changed = 0;
+	*note = NULL;
+	if (!rp_has8(ev->value, ev->value_len))
+		return rp_norm_field(ev->data, ev->len, out);
+	kind = rp_hkind(ev->name, ev->name_len);
+	if (kind == RP_H_STRUCTURED) {
+		*note = "raw 8-bit text in a structured field, left as is";
+		return rp_norm_field(ev->data, ev->len, out);
+	}
+	buf_init(&u8);
+	buf_init(&dec);
+	buf_init(&val);
+	/* The unlabelled 8-bit rule: valid UTF-8, else the legacy charset. */
+	if (rp_utf8_valid(ev->value, ev->value_len)) {
+		if (buf_append(&u8, ev->value, ev->value_len) == -1)
+			goto done;
+		*note = "raw 8-bit text (utf-8) written as encoded-words";
+	} else {
+		r = convert_decode_all(st->legacy_dec, CONVERT_REPLACE,
+		    ev->value, ev->value_len, &u8, &errs);
+		if (r == CONVERT_ESYS)
+			goto done;
+		if (r != CONVERT_OK || errs > 0) {
+			*note = "raw 8-bit text that does not decode in the "
+			    "legacy charset, left as is";
+			rc = rp_norm_field(ev->data, ev->len, out);
+			goto done;
+		}
+		*note = "raw 8-bit text (legacy charset) written as "
+		    "encoded-words";
+	}
+	if (buf_append(out, ev->name, ev->name_len) == -1 ||
+	    buf_putc(out, ':') == -1)
+		goto done;
+	if (kind == RP_H_UNSTRUCTURED) {
+		if (rfc2047_decode(u8.data, u8.len, rp_to_utf8, &dec,
+		    &flags) == -1 ||
+		    rfc2047_encode(dec.data ? dec.data : "", dec.len,
+		    ev->name_len, &val) == -1)
+			goto done;
+		if (val.len == 0 || (val.data[0] != ' ' && val.data[0] != '\t'))
+			if (buf_putc(out, ' ') == -1)
+				goto done;
+		if (buf_append(out, val.data, val.len) == -1)
+			goto done;
+	} else {
+		if (rp_fix_address(u8.data, u8.len, &val, &left8) == -1 ||
+		    rp_norm_field(val.data, val.len, out) == -1)
+			goto done;
+		if (left8)
+			*note = "8-bit text in an address (not a display name "
+			    "or comment), left as is";
+	}
+	*changed = 1;
+	rc = 0;
+done:
+	buf_fini(&u8);
+	buf_fini(&dec);
+	buf_fini(&val);
+	return rc;
+}
+
+/*
+ * rp_set_charset - a raw Content-Type value with its charset parameter set
+ * to label (added when missing); other parameters are kept as written.
+ */
+static int
+rp_set_charset(const char *s, size_t n, const char *label, struct buf *out)
+{
+	size_t i = 0, ns, ne, vs, ve;
+	int inq = 0, depth = 0;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (inq) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '"')
+				inq = 0;
+			i++;
+			continue;
+		}
+		if (depth > 0) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			i++;
+			continue;
+		}
+		if (c == '"') {
+			inq = 1;
+			i++;
+			continue;
+		}
+		if (c == '(') {
+			depth = 1;
+			i++;
+			continue;
+		}
+		if (c != ';') {
+			i++;
+			continue;
+		}
+		/* a parameter: name [ws] = [ws] value */
+		for (ns = i + 1; ns < n && (s[ns] == ' ' || s[ns] == '\t' ||
+		    s[ns] == '\r' || s[ns] == '\n'); ns++)
+			;
+		for (ne = ns; ne < n && s[ne] != '=' && s[ne] != ';' &&
+		    s[ne] != ' ' && s[ne] != '\t' && s[ne] != '\r' &&
+		    s[ne] != '\n'; ne++)
+			;
+		if (!(ne - ns >= 7 && strncasecmp(s + ns, "charset", 7) == 0 &&
+		    (ne - ns == 7 || s[ns + 7] == '*'))) {
+			i = ns;
+			continue;
+		}
+		for (vs = ne; vs < n && s[vs] != '=' && s[vs] != ';'; vs++)
+			;
+		if (vs >= n || s[vs] != '=') {
+			i = vs;
+			continue;
+		}
+		for (vs++; vs < n && (s[vs] == ' ' || s[vs] == '\t'); vs++)
+			;
+		ve = vs;
+		if (ve < n && s[ve] == '"') {
+			for (ve++; ve < n && s[ve] != '"'; ve++)
+				if (s[ve] == '\\' && ve + 1 < n)
+					ve++;
+			if (ve < n)
+				ve++;
+		} else
+			while (ve < n && s[ve] != ';' && s[ve] != ' ' &&
+			    s[ve] != '\t' && s[ve] != '\r' && s[ve] != '\n' &&
+			    s[ve] != '(')
+				ve++;
+		/* "charset*=utf-8''x" or "charset*0=": rewrite the name too */
+		return buf_append(out, s, ns) == -1 ||
+		    buf_printf(out, "charset=%s", label) == -1 ||
+		    buf_append(out, s + ve, n - ve) == -1 ? -1 : 0;
+	}
+	/* none: append, before trailing whitespace */
+	ne = n;
+	while (ne > 0 && (s[ne - 1] == ' ' || s[ne - 1] == '\t' ||
+	    s[ne - 1] == '\r' || s[ne - 1] == '\n'))
+		ne--;
+	return buf_append(out, s, ne) == -1 ||
+	    buf_printf(out, "; charset=%s", label) == -1 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Parts. */
+
+/* rp_cur_plan - the plan of the part whose headers or body are read */
+static struct rp_plan *
+rp_cur_plan(struct rp_state *st)
+{
+	return st->cur < st->nplans ? &st->plans[st->cur] : NULL;
+}
+
+/* rp_new_part - a part starts (its first header or its headers end) */
+static int
+rp_new_part(struct rp_state *st, unsigned depth)
+{
+	struct rp_plan *np;
+	unsigned d = depth < RP_DEPTHS ? depth : RP_DEPTHS - 1;
+
+	st->hdr_open = 1;
+	st->saw_ct = st->saw_cte = 0;
+	if (st->pass == 1) {
+		if (st->nplans == st->capplans) {
+			size_t cap = st->capplans ? st->capplans * 2 : 16;
+
+			if (cap > SIZE_MAX / sizeof(*np) ||
+			    (np = realloc(st->plans, cap * sizeof(*np))) == NULL)
+				return rp_fail(st, ENOMEM);
+			st->plans = np;
+			st->capplans = cap;
+		}
+		memset(&st->plans[st->nplans], 0, sizeof(*np));
+		st->cur = st->nplans++;
+	} else
+		st->cur++;
+	if (d > 0) {
+		st->lv[d].num = ++st->lv[d - 1].nchild;
+		/* pass 2: a child of a multipart starts with a delimiter */
+		if (st->pass == 2 && st->bnd[d - 1] != NULL) {
+			if ((!st->at_bol && rp_puts(st, "\r\n") == -1) ||
+			    rp_puts(st, "--") == -1 ||
+			    rp_puts(st, st->bnd[d - 1]) == -1 ||
+			    rp_puts(st, "\r\n") == -1)
+				return -1;
+			st->at_bol = 1;
+		}
+	} else
+		st->lv[0].num = 1;
+	st->lv[d].plan = st->cur;
+	st->lv[d].nchild = 0;
+	st->lv[d].closed = 0;
+	return 0;
+}
+
+/* rp_on_header - one header field */
+static int
+rp_on_header(struct rp_state *st, const struct mime_event *ev)
+{
+	struct rp_plan *pl;
+	const char *note = NULL;
+	int changed = 0, is_ct, is_cte;
+
+	if (!st->hdr_open && rp_new_part(st, ev->depth) == -1)
+		return -1;
+	pl = rp_cur_plan(st);
+	is_ct = ev->name_len == 12 &&
+	    strncasecmp(ev->name, "content-type", 12) == 0;
+	is_cte = ev->name_len == 25 &&
+	    strncasecmp(ev->name, "content-transfer-encoding", 25) == 0;
+	buf_reset(&st->tmp);
+	if (st->pass == 1) {
+		if (ev->depth == 0 && ev->name_len == 12 &&
+		    strncasecmp(ev->name, "mime-version", 12) == 0)
+			st->top_mime_version = 1;
+		if (is_ct)
+			pl->has_ct = 1;
+		if (is_cte)
+			pl->has_cte = 1;
+		if (rp_fix_field(st, ev, &st->tmp, &changed, &note) == -1)
+			return rp_fail(st, ENOMEM);
+		if (changed)
+			pl->changed = 1;
+		if (note != NULL) {
+			struct buf nm;
+
+			buf_init(&nm);
+			if (buf_printf(&nm, "header %.*s:", (int)ev->name_len,
+			    ev->name) == -1) {
+				buf_fini(&nm);
+				return rp_fail(st, ENOMEM);
+			}
+			rp_explain(st, NULL, ev->depth, nm.data, note);
+			buf_fini(&nm);
+		}
+		return 0;
+	}
+	/* pass 2 */
+	if (is_ct && !st->saw_ct && pl != NULL && pl->label != NULL) {
+		st->saw_ct = 1;
+		if (buf_append(&st->tmp, ev->name, ev->name_len) == -1 ||
+		    buf_putc(&st->tmp, ':') == -1)
+			return rp_fail(st, ENOMEM);
+		{
+			struct buf v;
+			int rc;
+
+			buf_init(&v);
+			rc = rp_set_charset(ev->value, ev->value_len,
+			    pl->label, &v);
+			if (rc == 0)
+				rc = rp_norm_field(v.data, v.len, &st->tmp);
+			buf_fini(&v);
+			if (rc == -1)
+				return rp_fail(st, ENOMEM);
+		}
+	} else if (is_cte && !st->saw_cte && pl != NULL && pl->set_cte) {
+		st->saw_cte = 1;
+		if (buf_append(&st->tmp, ev->name, ev->name_len) == -1 ||
+		    buf_printf(&st->tmp, ": %s",
+		    codec_cte_name((enum codec_cte)pl->out_cte)) == -1)
+			return rp_fail(st, ENOMEM);
+	} else {
+		if (is_ct)
+			st->saw_ct = 1;
+		if (is_cte)
+			st->saw_cte = 1;
+		if (rp_fix_field(st, ev, &st->tmp, &changed, &note) == -1)
+			return rp_fail(st, ENOMEM);
+	}
+	if (rp_put(st, st->tmp.data, st->tmp.len) == -1 ||
+	    rp_put(st, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+/* rp_cand_free - release a candidate's converters */
+static void
+rp_cand_free(struct rp_cand *c)
+{
+	convert_free(c->dc);
+	convert_free(c->ec);
+	c->dc = c->ec = NULL;
+}
+
+/* rp_scan_end - release what pass 1 holds for the leaf */
+static void
+rp_scan_end(struct rp_scan *sc)
+{
+	size_t i;
+
+	for (i = 0; i < RP_NCAND; i++)
+		rp_cand_free(&sc->cand[i]);
+	sc->active = 0;
+}
+
+/* rp_cand_add - one more way to read the text part */
+static int
+rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
+{
+	struct rp_scan *sc = &st->scan;
+	struct rp_cand *c;
+	const char *enc;
+	size_t i;
+
+	for (i = 0; i < RP_NCAND && sc->cand[i].used; i++)
+		if (strcmp(sc->cand[i].dec, dec) == 0)
+			return 0;
+	if (i == RP_NCAND || strlen(dec) >= CHARSET_NAME_SIZE)
+		return 0;
+	c = &sc->cand[i];
+	memset(c, 0, sizeof(*c));
+	c->used = 1;
+	strcpy(c->dec, dec);
+	c->mime = mime;
+	rp_ostat_init(&c->u8, 0);
+	rp_ostat_init(&c->eo, 0);
+	if ((c->dc = convert_decoder_new(dec, CONVERT_REPLACE)) == NULL) {
+		c->bad = 1;
+		return 0;
+	}
+	if (st->t_utf8)
+		enc = NULL;
+	else if (st->t_preserve)
+		enc = mime != NULL ? charset_encoder(mime) : NULL;
+	else
+		enc = st->t_enc;
+	if (enc != NULL && strcasecmp(enc, "UTF-8") == 0)
+		enc = NULL;
+	c->enc = enc;
+	if (enc != NULL && (c->ec = convert_encoder_new(enc)) == NULL)
+		c->unmap = 1;
+	return 0;
+}
+
+/* rp_leaf_start - pass 1: get ready to read a leaf's body */
+static int
+rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl)
+{
+	struct rp_scan *sc = &st->scan;
+
+	sc->active = 1;
+	mime_part_decoder_init(&sc->cdec, mp);
+	sc->norm = mp->cte == CODEC_CTE_7BIT || mp->cte == CODEC_CTE_8BIT ||
+	    (mp->cte == CODEC_CTE_QP && pl->kind == RP_K_TEXT);
+	pl->norm = sc->norm;
+	sc->prev_cr = 0;
+	rp_ostat_init(&sc->raw, 0);
+	rp_ostat_init(&sc->d, mp->cte == CODEC_CTE_BINARY ||
+	    mp->cte == CODEC_CTE_BASE64 ? CODEC_ENC_BINARY : 0);
+	rp_u8v_init(&sc->u8v);
+	sc->has_c1 = sc->has_esc = 0;
+	memset(sc->cand, 0, sizeof(sc->cand));
+	if (pl->kind == RP_K_TEXT) {
+		const char *cs = mime_param_get(mp->params, mp->nparams,
+		    "charset");
+		struct charset_info ci;
+
+		if (cs != NULL && charset_lookup(cs, strlen(cs), &ci) !=
+		    CHARSET_UNKNOWN) {
+			if (rp_cand_add(st, ci.decoder, ci.mime) == -1)
+				return -1;
+			if (ci.c1_decoder != NULL && rp_cand_add(st,
+			    ci.c1_decoder, charset_mime_label(ci.c1_decoder))
+			    == -1)
+				return -1;
+			if (ci.alt_decoder != NULL && rp_cand_add(st,
+			    ci.alt_decoder, ci.mime) == -1)
+				return -1;
+			if ((ci.flags & CHARSET_F_7BIT) && (rp_cand_add(st,
+			    "UTF-8", "utf-8") == -1 || rp_cand_add(st,
+			    st->legacy_dec, st->legacy_mime) == -1))
+				return -1;
+		} else if (rp_cand_add(st, "UTF-8", "utf-8") == -1 ||
+		    rp_cand_add(st, st->legacy_dec, st->legacy_mime) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* rp_cand_feed - pass 1: one candidate reads more decoded content */
+static int
+rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
+    size_t n, int fin)
+{
+	struct rp_scan *sc = &st->scan;
+	enum convert_result r;
+
+	if (c->bad)
+		return 0;
+	buf_reset(&sc->t1);
+	r = fin ? convert_finish(c->dc, &sc->t1) :
+	    convert_feed(c->dc, d, n, &sc->t1);
+	if (r == CONVERT_ESYS)
+		return rp_fail(st, errno);
+	if (r != CONVERT_OK || convert_errors(c->dc) > 0) {
+		c->bad = 1;
+		return 0;
+	}
+	rp_ostat_feed(&c->u8, sc->t1.data, sc->t1.len);
+	if (fin)
+		rp_ostat_finish(&c->u8);
+	if (c->ec == NULL || c->unmap)
+		return 0;
+	buf_reset(&sc->t2);
+	r = convert_feed(c->ec, sc->t1.data, sc->t1.len, &sc->t2);
+	if (r == CONVERT_OK && fin)
+		r = convert_finish(c->ec, &sc->t2);
+	if (r == CONVERT_ESYS)
+		return rp_fail(st, errno);
+	if (r != CONVERT_OK) {
+		c->unmap = 1;
+		return 0;
+	}
+	rp_ostat_feed(&c->eo, sc->t2.data, sc->t2.len);
+	if (fin)
+		rp_ostat_finish(&c->eo);
+	return 0;
+}
+
+/* rp_content - pass 1: decoded content of the leaf */
+static int
+rp_content(struct rp_state *st, const char *d, size_t n, int fin)
+{
+	struct rp_scan *sc = &st->scan;
+	size_t i;
+
+	rp_ostat_feed(&sc->d, d, n);
+	rp_u8v_feed(&sc->u8v, d, n);
+	if (!sc->has_c1)
+		sc->has_c1 = charset_has_c1(d, n);
+	if (!sc->has_esc)
+		sc->has_esc = memchr(d, 0x1B, n) != NULL ||
+		    memchr(d, '+', n) != NULL || memchr(d, '~', n) != NULL;
+	for (i = 0; i < RP_NCAND; i++)
+		if (sc->cand[i].used &&
+		    rp_cand_feed(st, &sc->cand[i], d, n, 0) == -1)
+			return -1;
+	if (fin) {
+		rp_ostat_finish(&sc->d);
+		for (i = 0; i < RP_NCAND; i++)
+			if (sc->cand[i].used &&
+			    rp_cand_feed(st, &sc->cand[i], NULL, 0, 1) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+/* rp_decode_chunk - raw body bytes to decoded content (both passes) */
+static int
+rp_decode_chunk(struct codec_dec *cd, int norm, int *prev_cr, const char *s,
+    size_t n, int fin, struct buf *tmp, struct buf *out)
+{
+	buf_reset(tmp);
+	buf_reset(out);
+	if ((s != NULL && codec_dec_feed(cd, s, n, tmp) == -1) ||
+	    (fin && codec_dec_finish(cd, tmp) == -1))
+		return -1;
+	if (!norm)
+		return buf_append(out, tmp->data, tmp->len);
+	return rp_norm(tmp->data ? tmp->data : "", tmp->len, prev_cr, out);
+}
+
+/* rp_scan_body - pass 1: a chunk of a leaf's body */
+static int
+rp_scan_body(struct rp_state *st, const char *s, size_t n, int fin)
+{
+	struct rp_scan *sc = &st->scan;
+
+	if (s != NULL)
+		rp_ostat_feed(&sc->raw, s, n);
+	if (fin)
+		rp_ostat_finish(&sc->raw);
+	if (rp_decode_chunk(&sc->cdec, sc->norm, &sc->prev_cr, s, n, fin,
+	    &st->tmp, &sc->dbuf) == -1)
+		return rp_fail(st, ENOMEM);
+	return rp_content(st, sc->dbuf.data ? sc->dbuf.data : "",
+	    sc->dbuf.len, fin);
+}
+
+/* rp_cte_for - the transfer encoding a body needs */
+static enum codec_cte
+rp_cte_for(const struct rp_state *st, const struct rp_ostat *o,
+    enum codec_cte in, int reencoding)
+{
+	if (reencoding && (in == CODEC_CTE_QP || in == CODEC_CTE_BASE64))
+		return in;
+	if (o->has8 && st->opts->seven_bit)
+		return rp_smaller_7bit(o);
+	if (o->maxline > RP_LINE_MAX)
+		return CODEC_CTE_QP;
+	return o->has8 ? CODEC_CTE_8BIT : CODEC_CTE_7BIT;
+}
+
+/* rp_decide_transfer - PASS or REENCODE for content that stays as it is */
+static void
+rp_decide_transfer(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl, struct buf *why)
+{
+	struct rp_scan *sc = &st->scan;
+	enum codec_cte in = mp->cte, want;
+
+	pl->action = RP_PASS;
+	pl->out_cte = (unsigned char)in;
+	pl->out8 = sc->raw.has8;
+	if (in == CODEC_CTE_UNKNOWN) {
+		if (sc->raw.has8 && st->opts->seven_bit)
+			(void)buf_puts(why, "; 8-bit body in an unknown "
+			    "transfer encoding cannot be downgraded, left as is");
+		return;
+	}
+	if (in == CODEC_CTE_QP || in == CODEC_CTE_BASE64) {
+		if (sc->raw.maxline > RP_LINE_MAX || (sc->raw.has8 &&
+		    st->opts->seven_bit)) {
+			pl->action = RP_REENCODE;
+			pl->out8 = 0;
+			(void)buf_printf(why, "; re-encoded as %s (%s)",
+			    codec_cte_name(in), sc->raw.has8 ?
+			    "raw 8-bit bytes" : "lines over 998 octets");
+		}
+		return;
+	}
+	if (in == CODEC_CTE_BINARY) {
+		if (st->opts->seven_bit) {
+			pl->action = RP_REENCODE;
+			pl->enc_flags = CODEC_ENC_BINARY;
+			pl->out_cte = (unsigned char)rp_smaller_7bit(&sc->d);
+			pl->set_cte = 1;
+			pl->out8 = 0;
+			(void)buf_printf(why, "; downgraded to %s",
+			    codec_cte_name((enum codec_cte)pl->out_cte));
+		}
+		return;
+	}
+	want = rp_cte_for(st, &sc->d, in, 0);
+	if (want == CODEC_CTE_QP || want == CODEC_CTE_BASE64) {
+		pl->action = RP_REENCODE;
+		pl->out_cte = (unsigned char)want;
+		pl->set_cte = 1;
+		pl->out8 = 0;
+		(void)buf_printf(why, "; %s as %s", sc->d.has8 &&
+		    st->opts->seven_bit ? "downgraded to 7 bit" :
+		    "lines over 998 octets re-encoded", codec_cte_name(want));
+	} else if (want == CODEC_CTE_8BIT && in == CODEC_CTE_7BIT) {
+		pl->out_cte = CODEC_CTE_8BIT;
+		pl->set_cte = 1;
+		(void)buf_puts(why, "; Content-Transfer-Encoding 8bit "
+		    "(8-bit bytes)");
+	}
+}
+
+/* rp_cand_find - the candidate reading with this decoder, or NULL */
+static struct rp_cand *
+rp_cand_find(struct rp_scan *sc, const char *dec)
+{
+	size_t i;
+
+	for (i = 0; i < RP_NCAND; i++)
+		if (sc->cand[i].used && strcmp(sc->cand[i].dec, dec) == 0)
+			return &sc->cand[i];
+	return NULL;
+}
+
+/* rp_decide_text - pass 1: the charset decisions of a text part */
+static void
+rp_decide_text(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl, struct buf *why)
+{
+	struct rp_scan *sc = &st->scan;
+	const char *cs = mime_param_get(mp->params, mp->nparams, "charset");
+	struct charset_info ci;
+	struct rp_cand *src = NULL;
+	const char *out_label;
+	int labelled, i;
+
+	memset(&ci, 0, sizeof(ci));
+	labelled = cs != NULL && charset_lookup(cs, strlen(cs), &ci) !=
+	    CHARSET_UNKNOWN;
+	(void)buf_printf(why, "charset %s%s%s, %s", cs ? cs : "(none)",
+	    cs && !labelled ? " (unknown)" : "",
+	    ci.status == CHARSET_ICONV ? " (iconv only)" : "",
+	    sc->d.has8 ? "8-bit" : "7-bit");
+	if (labelled && (ci.flags & CHARSET_F_7BIT) && sc->d.has8)
+		labelled = 0;
+	/* 7-bit text in an ASCII-compatible charset: nothing to convert */
+	if (!sc->d.has8 && (!labelled || rp_ascii_compatible(ci.decoder) ||
+	    !sc->has_esc)) {
+		if (labelled && ci.mime != NULL && !rp_label_eq(cs, ci.mime)) {
+			pl->label = ci.mime;
+			(void)buf_printf(why, "; label normalised to %s",
+			    ci.mime);
+		}
+		rp_decide_transfer(st, mp, pl, why);
+		return;
+	}
+	/* Which reading of the bytes. */
+	if (labelled) {
+		for (i = 0; i < RP_NCAND; i++) {
+			struct rp_cand *c = &sc->cand[i];
+
+			if (!c->used || c->bad)
+				continue;
+			if (ci.c1_decoder != NULL &&
+			    strcmp(c->dec, ci.c1_decoder) == 0 && !sc->has_c1)
+				continue;
+			if (src == NULL || (ci.c1_decoder != NULL &&
+			    strcmp(c->dec, ci.c1_decoder) == 0))
+				src = c;
+		}
+	} else {
+		struct rp_cand *u = rp_cand_find(sc, "UTF-8");
+		struct rp_cand *l = rp_cand_find(sc, st->legacy_dec);
+
+		if (u != NULL && !u->bad && sc->u8v.ok && sc->u8v.need == 0)
+			src = u;
+		else if (l != NULL && !l->bad)
+			src = l;
+	}
+	if (src == NULL) {
+		st->rep->undecodable++;
+		(void)buf_printf(why, "; does not decode as %s, left as it was",
+		    labelled ? ci.decoder : "utf-8 or the legacy charset");
+		rp_decide_transfer(st, mp, pl, why);
+		return;
+	}
+	(void)buf_printf(why, "; read as %s", src->dec);
+	if (!labelled)
+		(void)buf_printf(why, " (unlabelled)");
+	/* What to write. */
+	out_label = st->t_utf8 ? "utf-8" : st->t_preserve ? src->mime :
+	    st->t_mime;
+	if (out_label == NULL)
+		out_label = "utf-8";	/* no MIME label for the source */
+	if (src->enc != NULL && src->unmap) {
+		st->rep->kept_utf8++;
+		(void)buf_printf(why, "; %s cannot hold every character: "
+		    "kept in utf-8", src->enc);
+		out_label = "utf-8";
+	}
+	if (strcasecmp(out_label, "utf-8") == 0) {
+		if (strcmp(src->dec, "UTF-8") == 0)
+			pl->action = RP_PASS;
+		else {
+			pl->action = RP_CONVERT;
+			pl->enc = NULL;
+		}
+		if (pl->action == RP_CONVERT)
+			pl->out_cte = (unsigned char)rp_cte_for(st, &src->u8,
+			    mp->cte, 1);
+		pl->out8 = src->u8.has8;
+	} else if (rp_label_eq(src->mime, out_label)) {
+		pl->action = RP_PASS;	/* the bytes are right as they are */
+	} else {
+		pl->action = RP_CONVERT;
+		pl->enc = src->enc;
+		pl->out_cte = (unsigned char)rp_cte_for(st, &src->eo, mp->cte,
+		    1);
+		pl->out8 = src->eo.has8;
+	}
+	if (pl->action == RP_CONVERT) {
+		strcpy(pl->dec, src->dec);
+		pl->set_cte = pl->out_cte != mp->cte;
+		(void)buf_printf(why, "; converted to %s, %s", out_label,
+		    codec_cte_name((enum codec_cte)pl->out_cte));
+		if (strcmp(mp->subtype, "html") == 0)
+			(void)buf_puts(why, "; an HTML <meta> charset, if any, "
+			    "is left as written");
+	} else
+		rp_decide_transfer(st, mp, pl, why);
+	if (!rp_label_eq(cs, out_label)) {
+		pl->label = out_label;
+		if (pl->action == RP_PASS)
+			(void)buf_printf(why, "; labelled %s", out_label);
+	}
+}
+
+/* rp_leaf_end - pass 1: the leaf is read, decide */
+static int
+rp_leaf_end(struct rp_state *st, const struct mime_event *ev,
+    struct rp_plan *pl)
+{
+	struct buf why;
+	int rc = 0;
+
+	if (rp_scan_body(st, NULL, 0, 1) == -1) {
+		rp_scan_end(&st->scan);
+		return -1;
+	}
+	buf_init(&why);
+	if (pl->kind == RP_K_TEXT)
+		rp_decide_text(st, ev->part, pl, &why);
+	else {
+		(void)buf_puts(&why, st->scan.raw.has8 ? "8-bit" : "7-bit");
+		rp_decide_transfer(st, ev->part, pl, &why);
+	}
+	if (pl->label != NULL || pl->set_cte || pl->action != RP_PASS)
+		pl->changed = 1;
+	if (pl->set_cte && !pl->has_cte && pl->out_cte == CODEC_CTE_7BIT)
+		pl->set_cte = 0;	/* the default, no field needed */
+	rp_explain(st, ev->part, ev->depth, why.data ? why.data : "",
+	    NULL);
+	buf_fini(&why);
+	rp_scan_end(&st->scan);
+	return rc;
+}
+
+/* rp_emit_start - pass 2: get ready to write a leaf's body */
+static int
+rp_emit_start(struct rp_state *st, const struct mime_part *mp,
+    const struct rp_plan *pl)
+{
+	struct rp_emit *em = &st->em;
+
+	mime_part_decoder_init(&em->cdec, mp);
+	em->norm = pl->norm;
+	em->prev_cr = em->raw_prev_cr = 0;
+	if (pl->action == RP_PASS)
+		return 0;
+	codec_enc_init(&em->cenc, (enum codec_cte)pl->out_cte,
+	    pl->enc_flags);
+	if (pl->action == RP_CONVERT) {
+		if ((em->dc = convert_decoder_new(pl->dec,
+		    CONVERT_REPLACE)) == NULL)
+			return rp_fail(st, errno);
+		if (pl->enc != NULL &&
+		    (em->ec = convert_encoder_new(pl->enc)) == NULL)
+			return rp_fail(st, errno);
+	}
+	return 0;
+}
+
+/* rp_emit_end - pass 2: release the converters */
+static void
+rp_emit_end(struct rp_emit *em)
+{
+	convert_free(em->dc);
+	convert_free(em->ec);
+	em->dc = em->ec = NULL;
+}
+
+/* rp_emit_body - pass 2: write a chunk of a leaf's body */
+static int
+rp_emit_body(struct rp_state *st, const struct rp_plan *pl, const char *s,
+    size_t n, int fin, int strip_b64)
+{
+	struct rp_emit *em = &st->em;
+	struct buf *text;
+	enum convert_result r;
+	enum codec_cte oc = (enum codec_cte)pl->out_cte;
+
+	if (pl->action == RP_PASS) {
+		if (s == NULL)
+			return 0;
+		if (pl->in_cte == CODEC_CTE_BINARY)
+			return rp_put(st, s, n);
+		buf_reset(&em->o);
+		if (rp_norm(s, n, &em->raw_prev_cr, &em->o) == -1)
+			return rp_fail(st, ENOMEM);
+		return rp_put(st, em->o.data, em->o.len);
+	}
+	if (rp_decode_chunk(&em->cdec, em->norm, &em->prev_cr, s, n, fin,
+	    &st->tmp, &em->dbuf) == -1)
+		return rp_fail(st, ENOMEM);
+	text = &em->dbuf;
+	if (pl->action == RP_CONVERT) {
+		buf_reset(&em->t1);
+		r = convert_feed(em->dc, em->dbuf.data ? em->dbuf.data : "",
+		    em->dbuf.len, &em->t1);
+		if (r == CONVERT_OK && fin)
+			r = convert_finish(em->dc, &em->t1);
+		if (r != CONVERT_OK)
+			return rp_fail(st, r == CONVERT_ESYS ? errno : EILSEQ);
+		text = &em->t1;
+		if (em->ec != NULL) {
+			buf_reset(&em->t2);
+			r = convert_feed(em->ec, em->t1.data ? em->t1.data :
+			    "", em->t1.len, &em->t2);
+			if (r == CONVERT_OK && fin)
+				r = convert_finish(em->ec, &em->t2);
+			if (r != CONVERT_OK)
+				return rp_fail(st, r == CONVERT_ESYS ? errno :
+				    EILSEQ);
+			text = &em->t2;
+		}
+	}
+	buf_reset(&em->o);
+	if (oc == CODEC_CTE_QP || oc == CODEC_CTE_BASE64) {
+		if (codec_enc_feed(&em->cenc, text->data ? text->data : "",
+		    text->len, &em->o) == -1 ||
+		    (fin && codec_enc_finish(&em->cenc, &em->o) == -1))
+			return rp_fail(st, ENOMEM);
+		if (fin && strip_b64 && oc == CODEC_CTE_BASE64 &&
+		    em->o.len >= 2 && em->o.data[em->o.len - 1] == '\n' &&
+		    em->o.data[em->o.len - 2] == '\r')
+			rp_buf_cut(&em->o, em->o.len - 2);
+	} else if (rp_norm(text->data ? text->data : "", text->len,
+	    &em->raw_prev_cr, &em->o) == -1)
+		return rp_fail(st, ENOMEM);
+	return rp_put(st, em->o.data, em->o.len);
+}
+
+/* rp_under_multipart - is some ancestor of depth d a multipart */
+static int
+rp_under_multipart(const struct rp_state *st, unsigned d)
+{
+	unsigned i;
+
+	for (i = 0; i < d && i < RP_DEPTHS; i++)
+		if (st->bnd[i] != NULL)
+			return 1;
+	return 0;
+}
+
+/* rp_on_headers_end - the header block is over */
+static int
+rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
+{
+	const struct mime_part *mp = ev->part;
+	struct rp_plan *pl;
+	unsigned d = ev->depth < RP_DEPTHS ? ev->depth : RP_DEPTHS - 1;
+
+	if (!st->hdr_open && rp_new_part(st, ev->depth) == -1)
+		return -1;
+	st->hdr_open = 0;
+	if ((pl = rp_cur_plan(st)) == NULL)
+		return rp_fail(st, EINVAL);
+	if (st->pass == 1) {
+		pl->in_cte = (unsigned char)mp->cte;
+		pl->out_cte = (unsigned char)mp->cte;
+		if (mp->flags & MIME_PART_MULTIPART)
+			pl->kind = RP_K_MULTI;
+		else if (mp->flags & MIME_PART_MESSAGE)
+			pl->kind = RP_K_MESSAGE;
+		else if (strcmp(mp->type, "text") == 0 &&
+		    mp->cte != CODEC_CTE_UNKNOWN)
+			pl->kind = RP_K_TEXT;
+		else
+			pl->kind = RP_K_LEAF;
+		if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF)
+			return rp_leaf_start(st, mp, pl);
+		return 0;
+	}
+	/* pass 2: fields to add, then the blank line */
+	if (d == 0 && st->need_mime_version &&
+	    rp_puts(st, "MIME-Version: 1.0\r\n") == -1)
+		return -1;
+	if (pl->label != NULL && !st->saw_ct) {
+		if (rp_puts(st, "Content-Type: ") == -1 ||
+		    rp_puts(st, mp->type) == -1 || rp_puts(st, "/") == -1 ||
+		    rp_puts(st, mp->subtype) == -1 ||
+		    rp_puts(st, "; charset=") == -1 ||
+		    rp_puts(st, pl->label) == -1 || rp_puts(st, "\r\n") == -1)
+			return -1;
+	}
+	if (pl->set_cte && !st->saw_cte) {
+		if (rp_puts(st, "Content-Transfer-Encoding: ") == -1 ||
+		    rp_puts(st, codec_cte_name((enum codec_cte)pl->out_cte))
+		    == -1 || rp_puts(st, "\r\n") == -1)
+			return -1;
+	}
+	if (rp_puts(st, "\r\n") == -1)
+		return -1;
+	st->at_bol = 1;
+	st->data_prev_cr = 0;
+	free(st->bnd[d]);
+	st->bnd[d] = NULL;
+	if (pl->kind == RP_K_MULTI && mp->boundary != NULL &&
+	    (st->bnd[d] = strdup(mp->boundary)) == NULL)
+		return rp_fail(st, ENOMEM);
+	if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF)
+		return rp_emit_start(st, mp, pl);
+	return 0;
+}
+
+/* rp_on_data - body, preamble or epilogue bytes */
+static int
+rp_on_data(struct rp_state *st, const struct mime_event *ev)
+{
+	unsigned d = ev->depth < RP_DEPTHS ? ev->depth : RP_DEPTHS - 1;
+	struct rp_plan *pl = rp_cur_plan(st);
+
+	if (st->hdr_open) {
+		/* data before any header: the parser says the headers
+		 * ended; it always reports HEADERS_END first */
+		return rp_fail(st, EINVAL);
+	}
+	if (ev->type == MIME_EV_BODY) {
+		if (pl == NULL)
+			return rp_fail(st, EINVAL);
+		if (st->pass == 1)
+			return rp_scan_body(st, ev->data, ev->len, 0);
+		st->at_bol = 0;
+		return rp_emit_body(st, pl, ev->data, ev->len, 0, 0);
+	}
+	if (st->pass == 1)
+		return 0;
+	if (ev->type == MIME_EV_EPILOGUE && !st->lv[d].closed &&
+	    st->bnd[d] != NULL) {
+		if ((!st->at_bol && rp_puts(st, "\r\n") == -1) ||
+		    rp_puts(st, "--") == -1 || rp_puts(st, st->bnd[d]) == -1 ||
+		    rp_puts(st, "--\r\n") == -1)
+			return -1;
+		st->lv[d].closed = 1;
+		st->data_prev_cr = 0;
+	}
+	st->at_bol = 0;
+	buf_reset(&st->em.o);
+	if (rp_norm(ev->data, ev->len, &st->data_prev_cr, &st->em.o) == -1)
+		return rp_fail(st, ENOMEM);
+	return rp_put(st, st->em.o.data, st->em.o.len);
+}
+
+/* rp_on_part_end - a part is over */
+static int
+rp_on_part_end(struct rp_state *st, const struct mime_event *ev)
+{
+	unsigned d = ev->depth < RP_DEPTHS ? ev->depth : RP_DEPTHS - 1;
+	struct rp_plan *pl;
+	size_t idx = st->lv[d].plan;
+	const struct mime_part *mp = ev->part;
+
+	if (idx >= st->nplans)
+		return rp_fail(st, EINVAL);
+	pl = &st->plans[idx];
+	if (st->pass == 1) {
+		if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF) {
+			if (rp_leaf_end(st, ev, pl) == -1)
+				return -1;
+		} else {
+			enum codec_cte c = (enum codec_cte)pl->in_cte;
+			const char *what = pl->kind == RP_K_MULTI ?
+			    "multipart" : "enclosed message";
+
+			if (st->opts->seven_bit && (c == CODEC_CTE_8BIT ||
+			    c == CODEC_CTE_BINARY) && pl->has_cte) {
+				pl->out_cte = CODEC_CTE_7BIT;
+				pl->set_cte = pl->changed = 1;
+				rp_explain(st, mp, ev->depth, what,
+				    "Content-Transfer-Encoding set to 7bit");
+			} else if (!st->opts->seven_bit && pl->child8 &&
+			    c == CODEC_CTE_7BIT && pl->has_cte) {
+				pl->out_cte = CODEC_CTE_8BIT;
+				pl->set_cte = pl->changed = 1;
+				rp_explain(st, mp, ev->depth, what,
+				    "Content-Transfer-Encoding set to 8bit");
+			} else
+				rp_explain(st, mp, ev->depth, what, NULL);
+		}
+		if (pl->changed)
+			st->changed = 1;
+		if ((pl->out8 || pl->child8) && d > 0)
+			st->plans[st->lv[d - 1].plan].child8 = 1;
+		return 0;
+	}
+	/* pass 2 */
+	if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF) {
+		int rc = rp_emit_body(st, pl, NULL, 0, 1,
+		    rp_under_multipart(st, d));
+
+		rp_emit_end(&st->em);
+		if (rc == -1)
+			return -1;
+		if (pl->action != RP_PASS)
+			st->at_bol = 0;
+	}
+	if (pl->kind == RP_K_MULTI && st->bnd[d] != NULL) {
+		if (!st->lv[d].closed) {
+			if ((!st->at_bol && rp_puts(st, "\r\n") == -1) ||
+			    rp_puts(st, "--") == -1 ||
+			    rp_puts(st, st->bnd[d]) == -1 ||
+			    rp_puts(st, "--\r\n") == -1)
+				return -1;
+			st->lv[d].closed = 1;
+			st->at_bol = 1;
+		}
+		free(st->bnd[d]);
+		st->bnd[d] = NULL;
+	}
+	return 0;
+}
+
+/* rp_event - the parser's callback */
+static int
+rp_event(const struct mime_event *ev, void *arg)
+{
+	struct rp_state *st = arg;
+	int rc;
+
+	if (st->failed)
+		return -1;
+	switch (ev->type) {
+	case MIME_EV_HEADER:
+		rc = rp_on_header(st, ev);
+		break;
+	case MIME_EV_HEADERS_END:
+		rc = rp_on_headers_end(st, ev);
+		break;
+	case MIME_EV_BODY:
+	case MIME_EV_PREAMBLE:
+	case MIME_EV_EPILOGUE:
+		rc = rp_on_data(st, ev);
+		break;
+	case MIME_EV_PART_END:
+		rc = rp_on_part_end(st, ev);
+		break;
+	default:
+		rc = 0;
+	}
+	if (rc == -1 && st->failed == 0)
+		st->failed = EIO;
+	return rc;
+}
+
+/* rp_note_lf - pass 1: look for bare LF in the raw input */
+static void
+rp_note_lf(struct rp_state *st, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && !st->bare_lf; i++) {
+		if (s[i] == '\n' && !st->in_prev_cr)
+			st->bare_lf = 1;
+		st->in_prev_cr = s[i] == '\r';
+	}
+}
+
+/* rp_run - one pass over the input */
+static int
+rp_run(struct rp_state *st, int in_fd, char *chunk)
+{
+	struct mime_parser *p;
+	ssize_t n;
+	int rc = -1;
+	size_t i;
+
+	if (lseek(in_fd, 0, SEEK_SET) == (off_t)-1)
+		return rp_fail(st, errno);
+	if ((p = mime_parser_new(rp_event, st, rp_to_utf8)) == NULL)
+		return rp_fail(st, ENOMEM);
+	st->cur = (size_t)-1;
+	st->hdr_open = 0;
+	st->at_bol = 1;
+	memset(st->lv, 0, sizeof(st->lv));
+	for (i = 0; i < RP_DEPTHS; i++) {
+		free(st->bnd[i]);
+		st->bnd[i] = NULL;
+	}
+	for (;;) {
+		n = read(in_fd, chunk, RP_CHUNK);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			(void)rp_fail(st, errno);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (st->pass == 1)
+			rp_note_lf(st, chunk, (size_t)n);
+		if (mime_parser_feed(p, chunk, (size_t)n) == -1) {
+			(void)rp_fail(st, errno);
+			goto done;
+		}
+	}
+	if (mime_parser_finish(p) == -1) {
+		(void)rp_fail(st, errno);
+		goto done;
+	}
+	rc = st->failed ? -1 : 0;
+done:
+	mime_parser_free(p);
+	return rc;
+}
+
+/* rp_options - resolve the options into the state */
+static int
+rp_options(struct rp_state *st, const struct repair_opts *o)
+{
+	struct charset_info ci;
+	const char *legacy = o->legacy_charset, *t = o->target, *dec;
+
+	if (legacy == NULL || *legacy == '\0' || charset_lookup(legacy,
+	    strlen(legacy), &ci) == CHARSET_UNKNOWN)
+		(void)charset_lookup("windows-1252", 12, &ci);
+	dec = ci.c1_decoder != NULL ? ci.c1_decoder : ci.decoder;
+	if (!rp_ascii_compatible(dec))
+		(void)charset_lookup("windows-1252", 12, &ci), dec = ci.decoder;
+	if (strlen(dec) >= sizeof(st->legacy_dec))
+		return -1;
+	strcpy(st->legacy_dec, dec);
+	st->legacy_mime = charset_mime_label(dec);
+	if (t == NULL || *t == '\0' || strcasecmp(t, "utf-8") == 0 ||
+	    strcasecmp(t, "utf8") == 0) {
+		st->t_utf8 = 1;
+		return 0;
+	}
+	if (strcasecmp(t, "preserve") == 0) {
+		st->t_preserve = 1;
+		return 0;
+	}
+	st->t_mime = charset_mime_label(t);
+	st->t_enc = charset_encoder(t);
+	if (st->t_mime == NULL || st->t_enc == NULL ||
+	    strncasecmp(st->t_enc, "UTF-16", 6) == 0 ||
+	    strncasecmp(st->t_enc, "UTF-32", 6) == 0)
+		return -1;
+	if (strcasecmp(st->t_mime, "utf-8") == 0)
+		st->t_utf8 = 1;
+	return 0;
+}
+
+/* repair_report_init - an empty report */
+void
+repair_report_init(struct repair_report *r)
+{
+	buf_init(&r->explain);
+	r->changes = r->undecodable = r->kept_utf8 = 0;
+}
+
+/* repair_report_fini - release the report's text */
+void
+repair_report_fini(struct repair_report *r)
+{
+	if (r != NULL)
+		buf_fini(&r->explain);
+}
+
+/* rp_state_fini - release everything of a run */
+static void
+rp_state_fini(struct rp_state *st)
+{
+	size_t i;
+
+	rp_scan_end(&st->scan);
+	rp_emit_end(&st->em);
+	buf_fini(&st->scan.dbuf);
+	buf_fini(&st->scan.t1);
+	buf_fini(&st->scan.t2);
+	buf_fini(&st->em.dbuf);
+	buf_fini(&st->em.t1);
+	buf_fini(&st->em.t2);
+	buf_fini(&st->em.o);
+	buf_fini(&st->out);
+	buf_fini(&st->tmp);
+	for (i = 0; i < RP_DEPTHS; i++)
+		free(st->bnd[i]);
+	free(st->plans);
+}
+
+/* repair_message - repair and convert one message (see repair.h) */
+enum repair_result
+repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
+    struct repair_report *rep)
+{
+	struct rp_state *st;
+	char *chunk;
+	enum repair_result res = REPAIR_ERROR;
+	size_t i;
+	int err = 0;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return REPAIR_ERROR;
+	if ((chunk = malloc(RP_CHUNK)) == NULL) {
+		free(st);
+		return REPAIR_ERROR;
+	}
+	st->opts = opts;
+	st->rep = rep;
+	st->out_fd = out_fd;
+	buf_init(&st->out);
+	buf_init(&st->tmp);
+	buf_init(&st->scan.dbuf);
+	buf_init(&st->scan.t1);
+	buf_init(&st->scan.t2);
+	buf_init(&st->em.dbuf);
+	buf_init(&st->em.t1);
+	buf_init(&st->em.t2);
+	buf_init(&st->em.o);
+	if (rp_options(st, opts) == -1) {
+		err = EINVAL;
+		(void)buf_printf(&rep->explain, "unknown target charset %s\n",
+		    opts->target);
+		goto done;
+	}
+	st->pass = 1;
+	if (rp_run(st, in_fd, chunk) == -1) {
+		err = st->failed;
+		goto done;
+	}
+	for (i = 0; i < st->nplans; i++)
+		if (st->plans[i].changed)
+			rep->changes++;
+	if (st->bare_lf) {
+		rep->changes++;
+		st->changed = 1;
+		(void)buf_puts(&rep->explain,
+		    "message: bare LF line breaks written as CRLF\n");
+	}
+	if (!st->changed) {
+		res = REPAIR_UNCHANGED;
+		goto done;
+	}
+	for (i = 0; i < st->nplans; i++)
+		if (st->plans[i].label != NULL || st->plans[i].set_cte)
+			st->need_mime_version = !st->top_mime_version;
+	if (st->need_mime_version)
+		(void)buf_puts(&rep->explain,
+		    "message: MIME-Version: 1.0 added\n");
+	st->pass = 2;
+	if (rp_run(st, in_fd, chunk) == -1 || rp_flush(st) == -1) {
+		err = st->failed;
+		goto done;
+	}
+	res = REPAIR_CHANGED;
+done:
+	rp_state_fini(st);
+	free(st);
+	free(chunk);
+	if (res == REPAIR_ERROR)
+		errno = err != 0 ? err : EIO;
+	return res;
+}

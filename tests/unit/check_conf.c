@@ -1,0 +1,835 @@
+/*
+ * check_conf - unit tests for common/conf.c and imcdata-layout/config.c.
+ *
+ * Table-driven: each case is { name, input, want }. The value parsers take
+ * a string and want a number (or a failure). Configuration files are
+ * written into a mkdtemp folder (removed with everything in it when the
+ * test case ends); a good file wants some "key=value" lines of a dump of
+ * the loaded struct imc_config, a bad file wants the error to start with
+ * "FILE:LINE:" (the exact line) or "FILE:" (a missing key) and to contain
+ * a word of the reason.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "config.h"
+#include "imc_limits.h"
+
+static char tmpdir[PATH_MAX];
+
+/* tmp_setup - a scratch folder for the whole test case (runs once) */
+static void
+tmp_setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_conf.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* tmp_teardown - remove the scratch folder and what a failed test left */
+static void
+tmp_teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text (len bytes) to a file in the scratch folder; path out. */
+static void
+write_conf(char *path, size_t size, const char *name, const char *text,
+    size_t len)
+{
+	FILE *fp;
+	int n;
+
+	n = snprintf(path, size, "%s/%s.conf", tmpdir, name);
+	ck_assert(n > 0 && (size_t)n < size);
+	fp = fopen(path, "we");
+	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+	ck_assert(fwrite(text, 1, len, fp) == len);
+	ck_assert(fclose(fp) == 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Value parsers */
+
+struct num_case {
+	const char *name;
+	const char *input;
+	bool	 ok;
+	uint64_t want;
+};
+
+static const struct num_case size_cases[] = {
+	{ "size_plain_bytes", "1234", true, 1234 },
+	{ "size_zero", "0", true, 0 },
+	{ "size_k_is_1024", "10K", true, 10240 },
+	{ "size_lowercase_k", "10k", true, 10240 },
+	{ "size_m_is_binary_mega", "10M", true, 10485760 },
+	{ "size_g_is_binary_giga", "1G", true, 1073741824ull },
+	{ "size_mb_suffix", "10MB", true, 10485760 },
+	{ "size_kb_lowercase_b", "2Kb", true, 2048 },
+	{ "size_b_alone_fails", "10B", false, 0 },
+	{ "size_other_suffix_fails", "10X", false, 0 },
+	{ "size_tb_fails", "1T", false, 0 },
+	{ "size_space_before_suffix_fails", "10 M", false, 0 },
+	{ "size_negative_fails", "-1", false, 0 },
+	{ "size_plus_fails", "+5", false, 0 },
+	{ "size_empty_fails", "", false, 0 },
+	{ "size_word_fails", "ten", false, 0 },
+	{ "size_fraction_fails", "1.5M", false, 0 },
+	{ "size_double_suffix_fails", "10MM", false, 0 },
+	{ "size_max_u64", "18446744073709551615", true, UINT64_MAX },
+	{ "size_above_u64_fails", "18446744073709551616", false, 0 },
+	{ "size_suffix_overflow_fails", "18014398509481984K", false, 0 },
+	{ "size_largest_k_fits", "18014398509481983K", true,
+	    18014398509481983ull * 1024 },
+	{ "size_g_overflow_fails", "17179869184G", false, 0 },
+};
+
+static const struct num_case duration_cases[] = {
+	{ "duration_plain_seconds", "90", true, 90 },
+	{ "duration_zero", "0", true, 0 },
+	{ "duration_s_suffix", "90s", true, 90 },
+	{ "duration_minutes", "15m", true, 900 },
+	{ "duration_hours", "4h", true, 14400 },
+	{ "duration_days", "2d", true, 172800 },
+	{ "duration_weeks_fail", "1w", false, 0 },
+	{ "duration_uppercase_unit_fails", "4H", false, 0 },
+	{ "duration_two_letter_unit_fails", "10ms", false, 0 },
+	{ "duration_space_before_unit_fails", "10 m", false, 0 },
+	{ "duration_negative_fails", "-5", false, 0 },
+	{ "duration_empty_fails", "", false, 0 },
+	{ "duration_unit_alone_fails", "h", false, 0 },
+	{ "duration_fraction_fails", "1.5h", false, 0 },
+	{ "duration_overflow_fails", "213503982334602d", false, 0 },
+	{ "duration_largest_days_fit", "213503982334601d", true,
+	    213503982334601ull * 86400 },
+};
+
+struct bool_case {
+	const char *name;
+	const char *input;
+	bool	 ok;
+	bool	 want;
+};
+
+static const struct bool_case bool_cases[] = {
+	{ "bool_yes", "yes", true, true },
+	{ "bool_no", "no", true, false },
+	{ "bool_true", "true", true, true },
+	{ "bool_false", "false", true, false },
+	{ "bool_on", "on", true, true },
+	{ "bool_off", "off", true, false },
+	{ "bool_one", "1", true, true },
+	{ "bool_zero", "0", true, false },
+	{ "bool_any_case", "YeS", true, true },
+	{ "bool_any_case_off", "OFF", true, false },
+	{ "bool_y_fails", "y", false, false },
+	{ "bool_two_fails", "2", false, false },
+	{ "bool_empty_fails", "", false, false },
+	{ "bool_trailing_space_fails", "yes ", false, false },
+};
+
+START_TEST(test_size_case)
+{
+	const struct num_case *c = &size_cases[_i];
+	uint64_t got = 4242;
+	int r;
+
+	r = conf_parse_size(c->input, &got);
+	ck_assert_msg(r == (c->ok ? 0 : -1), "%s: \"%s\" returned %d",
+	    c->name, c->input, r);
+	if (c->ok)
+		ck_assert_msg(got == c->want, "%s: got %" PRIu64 ", want %"
+		    PRIu64, c->name, got, c->want);
+	else
+		ck_assert_msg(got == 4242, "%s: output changed on failure",
+		    c->name);
+}
+END_TEST
+
+START_TEST(test_duration_case)
+{
+	const struct num_case *c = &duration_cases[_i];
+	uint64_t got = 4242;
+	int r;
+
+	r = conf_parse_duration(c->input, &got);
+	ck_assert_msg(r == (c->ok ? 0 : -1), "%s: \"%s\" returned %d",
+	    c->name, c->input, r);
+	if (c->ok)
+		ck_assert_msg(got == c->want, "%s: got %" PRIu64 ", want %"
+		    PRIu64, c->name, got, c->want);
+	else
+		ck_assert_msg(got == 4242, "%s: output changed on failure",
+		    c->name);
+}
+END_TEST
+
+START_TEST(test_bool_case)
+{
+	const struct bool_case *c = &bool_cases[_i];
+	bool got = !c->want;
+	int r;
+
+	r = conf_parse_bool(c->input, &got);
+	ck_assert_msg(r == (c->ok ? 0 : -1), "%s: \"%s\" returned %d",
+	    c->name, c->input, r);
+	if (c->ok)
+		ck_assert_msg(got == c->want, "%s: got %d", c->name, got);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* conf_parse_file with recording callbacks */
+
+struct recorder {
+	struct buf log;		/* one line per callback */
+	const char *fail_key;	/* the entry callback refuses this key */
+};
+
+static int
+rec_section(void *arg, const char *kind, const char *name, struct buf *err)
+{
+	struct recorder *r = arg;
+
+	(void)err;
+	buf_printf(&r->log, "[%s|%s]\n", kind, name);
+	return 0;
+}
+
+static int
+rec_entry(void *arg, const char *kind, const char *name, const char *key,
+    const char *value, struct buf *err)
+{
+	struct recorder *r = arg;
+
+	if (r->fail_key != NULL && strcmp(key, r->fail_key) == 0) {
+		buf_printf(err, "refused %s", key);
+		return -1;
+	}
+	buf_printf(&r->log, "%s|%s|%s=<%s>\n", kind ? kind : "-",
+	    name ? name : "-", key, value);
+	return 0;
+}
+
+struct parse_case {
+	const char *name;
+	const char *input;
+	const char *fail_key;
+	const char *want_log;	/* the callbacks, in order */
+	int	 want_line;	/* error line; 0: must succeed */
+	const char *want_err;	/* a part of the error message */
+};
+
+static const struct parse_case parse_cases[] = {
+	{ "keys_before_a_section_have_no_kind",
+	    "a = 1\nb=2\n", NULL, "-|-|a=<1>\n-|-|b=<2>\n", 0, NULL },
+	{ "whitespace_around_key_and_value_is_trimmed",
+	    "  key \t=\t value with  inner  spaces \t \n", NULL,
+	    "-|-|key=<value with  inner  spaces>\n", 0, NULL },
+	{ "value_may_hold_an_equals_sign", "k = a=b\n", NULL,
+	    "-|-|k=<a=b>\n", 0, NULL },
+	{ "empty_value_is_allowed", "k =\n", NULL, "-|-|k=<>\n", 0, NULL },
+	{ "comment_after_whitespace_is_cut", "k = v # note\n", NULL,
+	    "-|-|k=<v>\n", 0, NULL },
+	{ "comment_after_tab_is_cut", "k = v\t# note\n", NULL, "-|-|k=<v>\n",
+	    0, NULL },
+	{ "hash_inside_a_word_is_data", "k = a#b\n", NULL, "-|-|k=<a#b>\n", 0,
+	    NULL },
+	{ "comment_and_blank_lines_are_skipped",
+	    "# top\n\n   \n\t# indented\nk = v\n", NULL, "-|-|k=<v>\n", 0,
+	    NULL },
+	{ "crlf_lines_are_accepted", "a = 1\r\n[x y]\r\nb = 2\r\n", NULL,
+	    "-|-|a=<1>\n[x|y]\nx|y|b=<2>\n", 0, NULL },
+	{ "last_line_without_newline_counts", "a = 1\nb = 2", NULL,
+	    "-|-|a=<1>\n-|-|b=<2>\n", 0, NULL },
+	{ "section_kind_and_name_reach_entries",
+	    "a = 1\n[domain Example.org]\nb = 2\n[other]\nc = 3\n", NULL,
+	    "-|-|a=<1>\n[domain|Example.org]\ndomain|Example.org|b=<2>\n"
+	    "[other|]\nother||c=<3>\n", 0, NULL },
+	{ "section_header_may_have_inner_spaces_and_comment",
+	    "[  domain   a.example  ]  # c\nk = v\n", NULL,
+	    "[domain|a.example]\ndomain|a.example|k=<v>\n", 0, NULL },
+	{ "line_without_equals_is_refused", "a = 1\n\njust words\n", NULL,
+	    NULL, 3, "key = value" },
+	{ "missing_key_is_refused", "# c\n = value\n", NULL, NULL, 2,
+	    "missing key" },
+	{ "unclosed_section_is_refused", "a = 1\n[domain x\n", NULL, NULL, 2,
+	    "malformed section" },
+	{ "text_after_section_is_refused", "[domain x] y\n", NULL, NULL, 1,
+	    "malformed section" },
+	{ "empty_section_is_refused", "\n\n\n[ ]\n", NULL, NULL, 4,
+	    "empty section" },
+	{ "callback_refusal_gives_its_line_and_text",
+	    "a = 1\n# x\n\nbad = 2\nc = 3\n", "bad", NULL, 4, "refused bad" },
+};
+
+START_TEST(test_parse_case)
+{
+	const struct parse_case *c = &parse_cases[_i];
+	struct recorder rec;
+	struct buf err;
+	char path[PATH_MAX], prefix[PATH_MAX + 32];
+	int r;
+
+	write_conf(path, sizeof(path), c->name, c->input, strlen(c->input));
+	buf_init(&rec.log);
+	buf_init(&err);
+	rec.fail_key = c->fail_key;
+	r = conf_parse_file(path, rec_section, rec_entry, &rec, &err);
+	if (c->want_line == 0) {
+		ck_assert_msg(r == 0, "%s: failed: %s", c->name, buf_cstr(&err));
+		ck_assert_msg(strcmp(buf_cstr(&rec.log), c->want_log) == 0,
+		    "%s: callbacks\n%s\nwant\n%s", c->name, buf_cstr(&rec.log),
+		    c->want_log);
+	} else {
+		ck_assert_msg(r == -1, "%s: accepted", c->name);
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, c->want_line);
+		ck_assert_msg(strncmp(buf_cstr(&err), prefix, strlen(prefix))
+		    == 0, "%s: error \"%s\" does not start with \"%s\"", c->name,
+		    buf_cstr(&err), prefix);
+		ck_assert_msg(strstr(buf_cstr(&err), c->want_err) != NULL,
+		    "%s: error \"%s\" lacks \"%s\"", c->name, buf_cstr(&err),
+		    c->want_err);
+	}
+	unlink(path);
+	buf_fini(&rec.log);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(parse_of_missing_file_names_the_file)
+{
+	struct recorder rec;
+	struct buf err;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	buf_init(&rec.log);
+	buf_init(&err);
+	rec.fail_key = NULL;
+	ck_assert_int_eq(conf_parse_file(path, rec_section, rec_entry, &rec,
+	    &err), -1);
+	ck_assert_msg(strncmp(buf_cstr(&err), path, strlen(path)) == 0 &&
+	    buf_cstr(&err)[strlen(path)] == ':', "error \"%s\"", buf_cstr(&err));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "cannot open"));
+	ck_assert_uint_eq(rec.log.len, 0);
+	buf_fini(&rec.log);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(parse_refuses_a_line_over_the_limit)
+{
+	struct recorder rec;
+	struct buf text, err;
+	char path[PATH_MAX], prefix[PATH_MAX + 32];
+	size_t i;
+
+	buf_init(&text);
+	buf_init(&err);
+	buf_init(&rec.log);
+	rec.fail_key = NULL;
+	buf_puts(&text, "a = 1\nb = ");
+	for (i = 0; i < IMC_MAX_CONFIG_LINE; i++)
+		buf_putc(&text, 'x');
+	buf_puts(&text, "\n");
+	write_conf(path, sizeof(path), "long_line", text.data, text.len);
+	ck_assert_int_eq(conf_parse_file(path, rec_section, rec_entry, &rec,
+	    &err), -1);
+	snprintf(prefix, sizeof(prefix), "%s:2: ", path);
+	ck_assert_msg(strncmp(buf_cstr(&err), prefix, strlen(prefix)) == 0,
+	    "error \"%s\"", buf_cstr(&err));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "too long"));
+	unlink(path);
+	buf_fini(&text);
+	buf_fini(&err);
+	buf_fini(&rec.log);
+}
+END_TEST
+
+START_TEST(parse_refuses_a_nul_byte)
+{
+	static const char text[] = "a = 1\nb = x\0y\n";
+	struct recorder rec;
+	struct buf err;
+	char path[PATH_MAX], prefix[PATH_MAX + 32];
+
+	buf_init(&err);
+	buf_init(&rec.log);
+	rec.fail_key = NULL;
+	write_conf(path, sizeof(path), "nul_byte", text, sizeof(text) - 1);
+	ck_assert_int_eq(conf_parse_file(path, rec_section, rec_entry, &rec,
+	    &err), -1);
+	snprintf(prefix, sizeof(prefix), "%s:2: ", path);
+	ck_assert_msg(strncmp(buf_cstr(&err), prefix, strlen(prefix)) == 0,
+	    "error \"%s\"", buf_cstr(&err));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "NUL"));
+	unlink(path);
+	buf_fini(&err);
+	buf_fini(&rec.log);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* config_load */
+
+/* A dump of the loaded configuration, one "key=value" line each. */
+static void
+config_dump(const struct imc_config *cfg, struct buf *o)
+{
+	size_t i;
+
+	buf_printf(o, "\nroot=%s\n", cfg->root ? cfg->root : "(null)");
+	buf_printf(o, "hostname=%s\n", cfg->hostname ? cfg->hostname : "(null)");
+	buf_puts(o, "local_domains=");
+	for (i = 0; i < cfg->n_local_domains; i++)
+		buf_printf(o, "%s%s", i ? "," : "", cfg->local_domains[i]);
+	buf_printf(o, "\nstore=%s\n", cfg->store == STORE_MAILDIR ? "maildir" :
+	    "?");
+	buf_printf(o, "max_message_size=%" PRIu64 "\n", cfg->max_message_size);
+	buf_printf(o, "archive=%s\n", cfg->archive ? "yes" : "no");
+	buf_printf(o, "pickup_dots=%s\n", cfg->pickup_dots == PICKUP_DOTS_IIS ?
+	    "iis" : "literal");
+	buf_printf(o, "pickup_mode=%s\n", cfg->pickup_mode == PICKUP_MODE_GROUP ?
+	    "group" : "open");
+	buf_printf(o, "user=%s\n", cfg->user ? cfg->user : "(null)");
+	buf_printf(o, "group=%s\n", cfg->group ? cfg->group : "(null)");
+	buf_printf(o, "pickup_settle=%" PRIu64 "\n", cfg->pickup_settle);
+	buf_printf(o, "pickup_rescan=%" PRIu64 "\n", cfg->pickup_rescan);
+	buf_printf(o, "local_retry=%" PRIu64 "\n", cfg->local_retry);
+	buf_printf(o, "max_lifetime=%" PRIu64 "\n", cfg->max_lifetime);
+	buf_puts(o, "domains=");
+	for (i = 0; i < cfg->n_domains; i++)
+		buf_printf(o, "%s%s", i ? "," : "", cfg->domains[i].name);
+	buf_puts(o, "\n");
+}
+
+#define MAXWANT 5
+#define ROOT "root = /srv/imcdata\n"
+
+struct good_case {
+	const char *name;
+	const char *input;
+	const char *want[MAXWANT];	/* lines of the dump */
+};
+
+static const struct good_case good_cases[] = {
+	{ "defaults_apply_when_unset", ROOT,
+	    { "max_message_size=10485760", "archive=no", "pickup_dots=iis",
+	      "pickup_mode=group", "store=maildir" } },
+	{ "default_durations", ROOT,
+	    { "pickup_settle=2", "pickup_rescan=30", "local_retry=300",
+	      "max_lifetime=172800" } },
+	{ "default_user_group_domains_are_empty", ROOT,
+	    { "user=(null)", "group=(null)", "local_domains=", "domains=" } },
+	{ "root_is_kept", "root = /var/lib/imc data\n",
+	    { "root=/var/lib/imc data" } },
+	{ "hostname_is_lowercased", ROOT "hostname = Mail.Example.COM\n",
+	    { "hostname=mail.example.com" } },
+	{ "hostname_with_dash_and_underscore", ROOT "hostname = mx-1_a.example\n",
+	    { "hostname=mx-1_a.example" } },
+	{ "local_domains_split_on_commas_and_lowercased",
+	    ROOT "local_domains = Example.COM,  b.example ,c.EXAMPLE\n",
+	    { "local_domains=example.com,b.example,c.example" } },
+	{ "local_domains_skip_empty_items",
+	    ROOT "local_domains = , a.example,, \t,b.example,\n",
+	    { "local_domains=a.example,b.example" } },
+	{ "local_domains_last_line_wins",
+	    ROOT "local_domains = a.example\nlocal_domains = b.example\n",
+	    { "local_domains=b.example" } },
+	{ "local_domains_empty_value_gives_none", ROOT "local_domains =\n",
+	    { "local_domains=" } },
+	{ "store_maildir", ROOT "store = maildir\n", { "store=maildir" } },
+	{ "max_message_size_plain", ROOT "max_message_size = 2048\n",
+	    { "max_message_size=2048" } },
+	{ "max_message_size_k", ROOT "max_message_size = 512K\n",
+	    { "max_message_size=524288" } },
+	{ "max_message_size_m", ROOT "max_message_size = 25M\n",
+	    { "max_message_size=26214400" } },
+	{ "max_message_size_g", ROOT "max_message_size = 1G\n",
+	    { "max_message_size=1073741824" } },
+	{ "archive_yes", ROOT "archive = yes\n", { "archive=yes" } },
+	{ "archive_on_any_case", ROOT "archive = On\n", { "archive=yes" } },
+	{ "archive_false", ROOT "archive = false\n", { "archive=no" } },
+	{ "pickup_dots_literal", ROOT "pickup_dots = literal\n",
+	    { "pickup_dots=literal" } },
+	{ "pickup_dots_iis", ROOT "pickup_dots = literal\npickup_dots = iis\n",
+	    { "pickup_dots=iis" } },
+	{ "pickup_mode_open", ROOT "pickup_mode = open\n",
+	    { "pickup_mode=open" } },
+	{ "pickup_mode_group", ROOT "pickup_mode = open\npickup_mode = group\n",
+	    { "pickup_mode=group" } },
+	{ "user_that_exists", ROOT "user = root\n", { "user=root" } },
+	{ "group_that_exists", ROOT "group = root\n", { "group=root" } },
+	{ "pickup_settle_zero_is_allowed", ROOT "pickup_settle = 0\n",
+	    { "pickup_settle=0" } },
+	{ "pickup_settle_seconds", ROOT "pickup_settle = 90s\n",
+	    { "pickup_settle=90" } },
+	{ "pickup_rescan_minutes", ROOT "pickup_rescan = 15m\n",
+	    { "pickup_rescan=900" } },
+	{ "local_retry_hours", ROOT "local_retry = 4h\n",
+	    { "local_retry=14400" } },
+	{ "max_lifetime_days", ROOT "max_lifetime = 5d\n",
+	    { "max_lifetime=432000" } },
+	{ "max_lifetime_plain_number", ROOT "max_lifetime = 3600\n",
+	    { "max_lifetime=3600" } },
+	{ "comment_after_value_is_cut",
+	    "root = /srv/imcdata # the tree\nhostname = a.example\t# tab\n"
+	    "max_message_size = 1M # one meg\n",
+	    { "root=/srv/imcdata", "hostname=a.example",
+	      "max_message_size=1048576" } },
+	{ "hash_without_space_is_part_of_value", "root = /srv/imc#1\n",
+	    { "root=/srv/imc#1" } },
+	{ "comments_blank_lines_and_crlf",
+	    "# imc.conf\r\n\r\n  # indented\r\nroot = /srv/x\r\narchive = 1\r\n",
+	    { "root=/srv/x", "archive=yes" } },
+	{ "domain_sections_are_listed_lowercased",
+	    ROOT "[domain Example.ORG]\n[domain *.example.net]\n",
+	    { "domains=example.org,*.example.net" } },
+	{ "every_key_at_once",
+	    "root = /srv/all\nhostname = h.example\nlocal_domains = l.example\n"
+	    "store = maildir\nmax_message_size = 3K\narchive = yes\n"
+	    "pickup_dots = literal\npickup_mode = open\nuser = root\n"
+	    "group = root\npickup_settle = 1m\npickup_rescan = 2m\n"
+	    "local_retry = 3m\nmax_lifetime = 4m\n",
+	    { "max_message_size=3072", "pickup_settle=60", "pickup_rescan=120",
+	      "local_retry=180", "max_lifetime=240" } },
+};
+
+START_TEST(test_good_case)
+{
+	const struct good_case *c = &good_cases[_i];
+	struct imc_config cfg;
+	struct buf err, dump, line;
+	char path[PATH_MAX];
+	size_t i;
+
+	write_conf(path, sizeof(path), c->name, c->input, strlen(c->input));
+	buf_init(&err);
+	buf_init(&dump);
+	buf_init(&line);
+	ck_assert_msg(config_load(&cfg, path, &err) == 0, "%s: failed: %s",
+	    c->name, buf_cstr(&err));
+	ck_assert_str_eq(cfg.path, path);
+	config_dump(&cfg, &dump);
+	for (i = 0; i < MAXWANT && c->want[i] != NULL; i++) {
+		buf_reset(&line);
+		buf_printf(&line, "\n%s\n", c->want[i]);
+		ck_assert_msg(strstr(buf_cstr(&dump), buf_cstr(&line)) != NULL,
+		    "%s: want \"%s\" in%s", c->name, c->want[i],
+		    buf_cstr(&dump));
+	}
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+	buf_fini(&dump);
+	buf_fini(&line);
+}
+END_TEST
+
+struct bad_case {
+	const char *name;
+	const char *input;
+	int	 want_line;	/* 0: "FILE: " without a line */
+	const char *want_err;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "missing_root_names_the_file", "hostname = a.example\n", 0,
+	    "missing required key \"root\"" },
+	{ "empty_file_lacks_root", "", 0, "missing required key" },
+	{ "relative_root_is_refused", "# c\nroot = srv/imc\n", 2,
+	    "not an absolute path" },
+	{ "empty_root_is_refused", "root =\n", 1, "not an absolute path" },
+	{ "unknown_key_is_refused", ROOT "\ncolour = blue\n", 3,
+	    "unknown key \"colour\"" },
+	{ "key_names_are_case_sensitive", ROOT "Root = /x\n", 2,
+	    "unknown key \"Root\"" },
+	{ "malformed_line_is_refused", ROOT "# c\n\nroot /srv\n", 4,
+	    "key = value" },
+	{ "bad_section_kind_is_refused", ROOT "[mailbox x]\n", 2,
+	    "unknown section kind" },
+	{ "unclosed_section_header_is_refused", ROOT "[domain a.example\n", 2,
+	    "malformed section header" },
+	{ "section_with_bad_domain_is_refused", ROOT "[domain bad!name]\n", 2,
+	    "not a domain name" },
+	{ "section_without_name_is_refused", ROOT "[domain]\n", 2,
+	    "not a domain name" },
+	{ "key_inside_domain_section_is_refused",
+	    ROOT "[domain a.example]\n# per-domain\narchive = yes\n", 4,
+	    "unknown key \"archive\" in [domain a.example]" },
+	{ "hostname_with_space_is_refused", ROOT "hostname = bad host\n", 2,
+	    "not a host name" },
+	{ "hostname_with_leading_dot_is_refused", ROOT "hostname = .a.example\n",
+	    2, "not a host name" },
+	{ "hostname_with_trailing_dot_is_refused",
+	    ROOT "hostname = a.example.\n", 2, "not a host name" },
+	{ "empty_hostname_is_refused", ROOT "hostname =\n", 2,
+	    "not a host name" },
+	{ "local_domain_with_at_is_refused",
+	    ROOT "local_domains = a.example, user@b.example\n", 2,
+	    "\"user@b.example\" is not a domain name" },
+	{ "unknown_store_is_refused", ROOT "store = mbox\n", 2,
+	    "not supported" },
+	{ "size_with_bad_suffix_is_refused", ROOT "max_message_size = 10X\n", 2,
+	    "not a size" },
+	{ "size_word_is_refused", ROOT "max_message_size = ten\n", 2,
+	    "not a size" },
+	{ "zero_size_is_refused", ROOT "max_message_size = 0\n", 2,
+	    "must be above 0" },
+	{ "archive_maybe_is_refused", ROOT "archive = maybe\n", 2,
+	    "not yes or no" },
+	{ "pickup_dots_other_is_refused", ROOT "pickup_dots = smtp\n", 2,
+	    "not iis or literal" },
+	{ "pickup_mode_other_is_refused", ROOT "pickup_mode = world\n", 2,
+	    "not group or open" },
+	{ "unknown_user_is_refused", ROOT "user = no-such-user-imc\n", 2,
+	    "no such user" },
+	{ "unknown_group_is_refused", ROOT "group = no-such-group-imc\n", 2,
+	    "no such group" },
+	{ "settle_with_bad_unit_is_refused", ROOT "pickup_settle = 5w\n", 2,
+	    "not a duration" },
+	{ "rescan_fraction_is_refused", ROOT "pickup_rescan = 1.5h\n", 2,
+	    "not a duration" },
+	{ "zero_rescan_is_refused", ROOT "pickup_rescan = 0\n", 2,
+	    "must be above 0" },
+	{ "zero_local_retry_is_refused", ROOT "local_retry = 0s\n", 2,
+	    "must be above 0" },
+	{ "bad_local_retry_is_refused", ROOT "local_retry = soon\n", 2,
+	    "not a duration" },
+	{ "zero_lifetime_is_refused", ROOT "max_lifetime = 0d\n", 2,
+	    "must be above 0" },
+	{ "bad_lifetime_is_refused", ROOT "max_lifetime = -1\n", 2,
+	    "not a duration" },
+	{ "error_after_many_lines_has_exact_line",
+	    "# 1\n# 2\n" ROOT "\n\n# 6\narchive = no\n\n\npickup_mode = x\n", 10,
+	    "pickup_mode" },
+	{ "comment_does_not_hide_a_bad_value",
+	    ROOT "archive = maybe # yes\n", 2, "\"maybe\"" },
+};
+
+START_TEST(test_bad_case)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct imc_config cfg;
+	struct buf err;
+	char path[PATH_MAX], prefix[PATH_MAX + 32];
+
+	write_conf(path, sizeof(path), c->name, c->input, strlen(c->input));
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, path, &err) == -1, "%s: accepted",
+	    c->name);
+	if (c->want_line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, c->want_line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", path);
+	ck_assert_msg(strncmp(buf_cstr(&err), prefix, strlen(prefix)) == 0,
+	    "%s: error \"%s\" does not start with \"%s\"", c->name,
+	    buf_cstr(&err), prefix);
+	ck_assert_msg(strstr(buf_cstr(&err), c->want_err) != NULL,
+	    "%s: error \"%s\" lacks \"%s\"", c->name, buf_cstr(&err),
+	    c->want_err);
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(default_hostname_is_the_system_name_lowercased)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char path[PATH_MAX], host[HOST_NAME_MAX + 1];
+	char *p;
+
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	host[sizeof(host) - 1] = '\0';
+	for (p = host; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	write_conf(path, sizeof(path), "default_hostname", ROOT, strlen(ROOT));
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, path, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_str_eq(cfg.hostname, host);
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(missing_config_file_names_the_file)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/nowhere.conf", tmpdir);
+	buf_init(&err);
+	ck_assert_int_eq(config_load(&cfg, path, &err), -1);
+	ck_assert_msg(strncmp(buf_cstr(&err), path, strlen(path)) == 0,
+	    "error \"%s\"", buf_cstr(&err));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "cannot open"));
+	config_free(&cfg);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(local_domain_match_ignores_case)
+{
+	static const char text[] = ROOT "local_domains = a.example, B.example\n";
+	struct imc_config cfg;
+	struct buf err;
+	char path[PATH_MAX];
+
+	write_conf(path, sizeof(path), "local_match", text, strlen(text));
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, path, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_uint_eq(cfg.n_local_domains, 2);
+	ck_assert(config_is_local_domain(&cfg, "A.EXAMPLE"));
+	ck_assert(config_is_local_domain(&cfg, "b.example"));
+	ck_assert(!config_is_local_domain(&cfg, "c.example"));
+	ck_assert(!config_is_local_domain(&cfg, "example"));
+	ck_assert(!config_is_local_domain(&cfg, "sub.a.example"));
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(config_ids_give_the_named_user_and_group)
+{
+	static const char text[] = ROOT "user = nobody\ngroup = root\n";
+	struct imc_config cfg;
+	struct buf err;
+	char path[PATH_MAX];
+	uid_t uid = 1;
+	gid_t sgid = 1, wgid = 1;
+
+	write_conf(path, sizeof(path), "ids", text, strlen(text));
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, path, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(config_ids(&cfg, &uid, &sgid, &wgid, &err), 0);
+	ck_assert_uint_eq(uid, 65534);
+	ck_assert_uint_eq(sgid, 65534);
+	ck_assert_uint_eq(wgid, 0);
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(config_ids_default_to_the_running_ids)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char path[PATH_MAX];
+	uid_t uid = 12345;
+	gid_t sgid = 12345, wgid = 12345;
+
+	write_conf(path, sizeof(path), "ids_default", ROOT, strlen(ROOT));
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, path, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(config_ids(&cfg, &uid, &sgid, &wgid, &err), 0);
+	ck_assert_uint_eq(uid, geteuid());
+	ck_assert_uint_eq(sgid, getegid());
+	ck_assert_uint_eq(wgid, getegid());
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+}
+END_TEST
+
+START_TEST(defaults_without_a_file)
+{
+	struct imc_config cfg;
+
+	config_defaults(&cfg);
+	ck_assert_uint_eq(cfg.max_message_size, 10485760);
+	ck_assert(!cfg.archive);
+	ck_assert_int_eq(cfg.pickup_dots, PICKUP_DOTS_IIS);
+	ck_assert_int_eq(cfg.pickup_mode, PICKUP_MODE_GROUP);
+	ck_assert_int_eq(cfg.store, STORE_MAILDIR);
+	ck_assert_ptr_null(cfg.root);
+	ck_assert_uint_eq(cfg.n_local_domains, 0);
+	config_free(&cfg);
+}
+END_TEST
+
+/* conf_suite - every conf and config test */
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc;
+
+	tc = tcase_create("values");
+	tcase_add_loop_test(tc, test_size_case, 0,
+	    (int)(sizeof(size_cases) / sizeof(size_cases[0])));
+	tcase_add_loop_test(tc, test_duration_case, 0,
+	    (int)(sizeof(duration_cases) / sizeof(duration_cases[0])));
+	tcase_add_loop_test(tc, test_bool_case, 0,
+	    (int)(sizeof(bool_cases) / sizeof(bool_cases[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("syntax");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_loop_test(tc, test_parse_case, 0,
+	    (int)(sizeof(parse_cases) / sizeof(parse_cases[0])));
+	tcase_add_test(tc, parse_of_missing_file_names_the_file);
+	tcase_add_test(tc, parse_refuses_a_line_over_the_limit);
+	tcase_add_test(tc, parse_refuses_a_nul_byte);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("config");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_loop_test(tc, test_good_case, 0,
+	    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
+	tcase_add_loop_test(tc, test_bad_case, 0,
+	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, default_hostname_is_the_system_name_lowercased);
+	tcase_add_test(tc, missing_config_file_names_the_file);
+	tcase_add_test(tc, local_domain_match_ignores_case);
+	tcase_add_test(tc, config_ids_give_the_named_user_and_group);
+	tcase_add_test(tc, config_ids_default_to_the_running_ids);
+	tcase_add_test(tc, defaults_without_a_file);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* main - run the conf suite; non-zero exit status on any failure */
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(conf_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,741 @@
+/*
+ * check_layout - unit tests for imcdata-layout/layout.c.
+ *
+ * Table-driven: each case is { name, input, want }. The folder table is
+ * pinned by name and mode; drift cases take a fresh tree made by
+ * layout_create under a mkdtemp folder, change one thing (remove a
+ * folder, chmod, chown, a symbolic link or a file in a folder's place),
+ * and want the drift kind, whether it is unsafe, and what layout_fix
+ * leaves. The owners wanted are the running user and group, so the tests
+ * need no privileges (the owner case changes an owner only as root).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "layout.h"
+
+static char base[256];	/* the scratch folder of a test case */
+static char tmpdir[512];	/* one test's folder inside it */
+static char root[PATH_MAX];
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* base_setup - a scratch folder for a test case (in the runner) */
+static void
+base_setup(void)
+{
+	snprintf(base, sizeof(base), "/tmp/check_layout.XXXXXX");
+	if (mkdtemp(base) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+}
+
+/* base_teardown - remove it with whatever a failed test left there */
+static void
+base_teardown(void)
+{
+	if (base[0] != '\0')
+		nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* tree_setup - a folder per test; the tree goes in Imcdata */
+static void
+tree_setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", base);
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	snprintf(root, sizeof(root), "%s/Imcdata", tmpdir);
+}
+
+/* tree_teardown - remove the test's folder */
+static void
+tree_teardown(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+static struct layout_want
+want_of(enum pickup_mode mode)
+{
+	struct layout_want w;
+
+	w.uid = geteuid();
+	w.service_gid = getegid();
+	w.writers_gid = getegid();
+	w.pickup_mode = mode;
+	return w;
+}
+
+static void
+make_tree(const struct layout_want *w)
+{
+	struct buf err;
+
+	buf_init(&err);
+	ck_assert_msg(layout_create(root, w, &err) == 0, "create: %s",
+	    buf_cstr(&err));
+	buf_fini(&err);
+}
+
+static void
+path_of(char *out, size_t size, const char *rel)
+{
+	int n;
+
+	n = rel[0] ? snprintf(out, size, "%s/%s", root, rel) :
+	    snprintf(out, size, "%s", root);
+	ck_assert(n > 0 && (size_t)n < size);
+}
+
+/* All drifts of a report, one per line, for failure messages. */
+static const char *
+report_text(const struct layout_report *r, struct buf *b)
+{
+	size_t i;
+
+	buf_reset(b);
+	for (i = 0; i < r->n; i++)
+		buf_printf(b, "\n  kind %d unsafe %d: %s", (int)r->items[i].kind,
+		    (int)r->items[i].unsafe, r->items[i].message);
+	return r->n ? buf_cstr(b) : " (none)";
+}
+
+/* ------------------------------------------------------------------ */
+/* The table */
+
+struct table_case {
+	const char *name;
+	enum layout_dir dir;
+	const char *want_name;
+	mode_t	 want_group;	/* pickup_mode = group */
+	mode_t	 want_open;	/* pickup_mode = open */
+};
+
+static const struct table_case table_cases[] = {
+	{ "root_is_0710_or_0711", LAYOUT_ROOT, "", 0710, 0711 },
+	{ "pickup_is_sticky_group_writable", LAYOUT_PICKUP, "Pickup", 01730,
+	    01733 },
+	{ "pickup_archive_is_private", LAYOUT_PICKUP_ARCHIVE, "Pickup/Archive",
+	    0700, 0700 },
+	{ "work_is_private", LAYOUT_WORK, "Work", 0700, 0700 },
+	{ "in_is_private", LAYOUT_IN, "In", 0700, 0700 },
+	{ "in_archive_is_private", LAYOUT_IN_ARCHIVE, "In/Archive", 0700, 0700 },
+	{ "out_is_private", LAYOUT_OUT, "Out", 0700, 0700 },
+	{ "out_archive_is_private", LAYOUT_OUT_ARCHIVE, "Out/Archive", 0700,
+	    0700 },
+	{ "badmail_is_private", LAYOUT_BADMAIL, "Badmail", 0700, 0700 },
+	{ "log_is_group_readable", LAYOUT_LOG, "Log", 0750, 0750 },
+	{ "store_is_private", LAYOUT_STORE, "Store", 0700, 0700 },
+};
+
+START_TEST(test_table_case)
+{
+	const struct table_case *c = &table_cases[_i];
+	struct layout_want wg = want_of(PICKUP_MODE_GROUP);
+	struct layout_want wo = want_of(PICKUP_MODE_OPEN);
+
+	ck_assert_msg(strcmp(layout_name(c->dir), c->want_name) == 0,
+	    "%s: name \"%s\"", c->name, layout_name(c->dir));
+	ck_assert_msg(layout_mode(c->dir, &wg) == c->want_group,
+	    "%s: group mode %04o", c->name, (unsigned)layout_mode(c->dir, &wg));
+	ck_assert_msg(layout_mode(c->dir, &wo) == c->want_open,
+	    "%s: open mode %04o", c->name, (unsigned)layout_mode(c->dir, &wo));
+}
+END_TEST
+
+/* create makes every folder of the table with its mode and owner */
+static void
+assert_tree(const struct layout_want *w, bool open_mode)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(table_cases) / sizeof(table_cases[0]); i++) {
+		const struct table_case *c = &table_cases[i];
+
+		path_of(path, sizeof(path), c->want_name);
+		ck_assert_msg(lstat(path, &st) == 0, "%s: %s", path,
+		    strerror(errno));
+		ck_assert_msg(S_ISDIR(st.st_mode), "%s: not a folder", path);
+		ck_assert_msg((st.st_mode & 07777) ==
+		    (open_mode ? c->want_open : c->want_group),
+		    "%s: mode %04o", path, (unsigned)(st.st_mode & 07777));
+		ck_assert_msg(st.st_uid == w->uid, "%s: uid %u", path,
+		    (unsigned)st.st_uid);
+		ck_assert_msg(st.st_gid == w->service_gid, "%s: gid %u", path,
+		    (unsigned)st.st_gid);
+	}
+}
+
+START_TEST(create_makes_every_folder_with_its_mode)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+
+	make_tree(&w);
+	assert_tree(&w, false);
+}
+END_TEST
+
+START_TEST(create_in_open_mode_makes_pickup_01733)
+{
+	struct layout_want w = want_of(PICKUP_MODE_OPEN);
+
+	make_tree(&w);
+	assert_tree(&w, true);
+}
+END_TEST
+
+START_TEST(create_makes_missing_parents_of_the_root)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+
+	snprintf(root, sizeof(root), "%s/a/b/Imcdata", tmpdir);
+	make_tree(&w);
+	assert_tree(&w, false);
+	ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+	ck_assert_uint_eq(r.n, 0);
+	layout_report_free(&r);
+}
+END_TEST
+
+START_TEST(create_twice_changes_nothing)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	char path[PATH_MAX];
+
+	make_tree(&w);
+	/* A message file in Work survives the second create. */
+	path_of(path, sizeof(path), "Work/0F3K2J9A1B2XY7QZ");
+	ck_assert_int_eq(close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC,
+	    0600)), 0);
+	make_tree(&w);
+	assert_tree(&w, false);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(create_leaves_an_existing_folder_mode_to_fix)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	char path[PATH_MAX];
+
+	buf_init(&b);
+	make_tree(&w);
+	path_of(path, sizeof(path), "In");
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	make_tree(&w);		/* create only makes what is missing */
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(r.n == 1 && r.items[0].kind == DRIFT_MODE,
+	    "report:%s", report_text(&r, &b));
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(check_of_a_fresh_tree_reports_nothing)
+{
+	struct layout_want w;
+	struct layout_report r;
+	struct buf b;
+	int m;
+
+	buf_init(&b);
+	for (m = 0; m < 2; m++) {
+		w = want_of(m ? PICKUP_MODE_OPEN : PICKUP_MODE_GROUP);
+		if (m)
+			nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		make_tree(&w);
+		ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+		ck_assert_msg(r.n == 0, "mode %d shallow:%s", m,
+		    report_text(&r, &b));
+		ck_assert(!layout_report_unsafe(&r));
+		layout_report_free(&r);
+		ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+		ck_assert_msg(r.n == 0, "mode %d deep:%s", m,
+		    report_text(&r, &b));
+		layout_report_free(&r);
+	}
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(check_of_a_missing_root_reports_every_folder_missing)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	size_t i;
+
+	ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+	ck_assert_uint_eq(r.n, LAYOUT_NDIRS);
+	for (i = 0; i < r.n; i++) {
+		ck_assert_int_eq(r.items[i].kind, DRIFT_MISSING);
+		ck_assert(!r.items[i].unsafe);
+	}
+	ck_assert_str_eq(r.items[0].path, root);
+	layout_report_free(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Drifts */
+
+enum mutation { MUT_RMDIR, MUT_CHMOD, MUT_SYMLINK, MUT_FILE, MUT_CHOWN };
+
+struct drift_case {
+	const char *name;
+	enum pickup_mode pickup_mode;
+	const char *dir;		/* relative to the root */
+	enum mutation mutation;
+	mode_t	 mode;			/* MUT_CHMOD */
+	enum layout_drift_kind want_kind;
+	bool	 want_unsafe;
+	bool	 fix_repairs;		/* layout_fix leaves nothing */
+};
+
+static const struct drift_case drift_cases[] = {
+	{ "removed_folder_is_missing", PICKUP_MODE_GROUP, "Badmail", MUT_RMDIR,
+	    0, DRIFT_MISSING, false, true },
+	{ "removed_archive_is_missing", PICKUP_MODE_GROUP, "Out/Archive",
+	    MUT_RMDIR, 0, DRIFT_MISSING, false, true },
+	{ "world_writable_work_is_unsafe", PICKUP_MODE_GROUP, "Work", MUT_CHMOD,
+	    0777, DRIFT_WORLD_WRITABLE, true, true },
+	{ "world_writable_store_is_unsafe", PICKUP_MODE_GROUP, "Store",
+	    MUT_CHMOD, 0702, DRIFT_WORLD_WRITABLE, true, true },
+	{ "open_pickup_in_group_mode_is_unsafe", PICKUP_MODE_GROUP, "Pickup",
+	    MUT_CHMOD, 01733, DRIFT_WORLD_WRITABLE, true, true },
+	{ "readable_in_is_a_mode_drift", PICKUP_MODE_GROUP, "In", MUT_CHMOD,
+	    0755, DRIFT_MODE, false, true },
+	{ "narrower_log_is_a_mode_drift", PICKUP_MODE_GROUP, "Log", MUT_CHMOD,
+	    0700, DRIFT_MODE, false, true },
+	{ "pickup_without_sticky_bit_is_a_mode_drift", PICKUP_MODE_GROUP,
+	    "Pickup", MUT_CHMOD, 0730, DRIFT_MODE, false, true },
+	{ "group_pickup_in_open_mode_is_a_mode_drift", PICKUP_MODE_OPEN,
+	    "Pickup", MUT_CHMOD, 01730, DRIFT_MODE, false, true },
+	{ "root_mode_drift", PICKUP_MODE_GROUP, "", MUT_CHMOD, 0755, DRIFT_MODE,
+	    false, true },
+	{ "out_replaced_by_symlink_is_unsafe", PICKUP_MODE_GROUP, "Out",
+	    MUT_SYMLINK, 0, DRIFT_SYMLINK, true, false },
+	{ "pickup_replaced_by_symlink_is_unsafe", PICKUP_MODE_OPEN, "Pickup",
+	    MUT_SYMLINK, 0, DRIFT_SYMLINK, true, false },
+	{ "file_in_place_of_log_is_not_a_folder", PICKUP_MODE_GROUP, "Log",
+	    MUT_FILE, 0, DRIFT_NOT_DIR, true, false },
+	{ "file_in_place_of_in_archive_is_not_a_folder", PICKUP_MODE_GROUP,
+	    "In/Archive", MUT_FILE, 0, DRIFT_NOT_DIR, true, false },
+	{ "other_owner_is_an_owner_drift", PICKUP_MODE_GROUP, "Work", MUT_CHOWN,
+	    0, DRIFT_OWNER, false, true },
+};
+
+/* Apply a case's change to the fresh tree. */
+static void
+mutate(const struct drift_case *c, char *path, size_t size)
+{
+	char target[PATH_MAX];
+	int fd;
+
+	path_of(path, size, c->dir);
+	switch (c->mutation) {
+	case MUT_RMDIR:
+		ck_assert_msg(rmdir(path) == 0, "%s: %s", path, strerror(errno));
+		break;
+	case MUT_CHMOD:
+		ck_assert_msg(chmod(path, c->mode) == 0, "%s: %s", path,
+		    strerror(errno));
+		break;
+	case MUT_SYMLINK:
+		/* The real folder moves aside; a link takes its place. */
+		snprintf(target, sizeof(target), "%s/elsewhere", tmpdir);
+		ck_assert_int_eq(rename(path, target), 0);
+		ck_assert_int_eq(symlink(target, path), 0);
+		break;
+	case MUT_FILE:
+		ck_assert_int_eq(rmdir(path), 0);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		ck_assert(fd != -1);
+		ck_assert(write(fd, "file", 4) == 4);
+		close(fd);
+		break;
+	case MUT_CHOWN:
+		ck_assert_int_eq(chown(path, geteuid() + 1, getegid() + 1), 0);
+		break;
+	}
+}
+
+START_TEST(test_drift_case)
+{
+	const struct drift_case *c = &drift_cases[_i];
+	struct layout_want w = want_of(c->pickup_mode);
+	struct layout_report r;
+	struct buf b;
+	struct stat st;
+	char path[PATH_MAX], label[64];
+	size_t i;
+
+	if (c->mutation == MUT_CHOWN && geteuid() != 0)
+		return;		/* only root can give a folder away */
+	buf_init(&b);
+	make_tree(&w);
+	mutate(c, path, sizeof(path));
+
+	/* The connector's check: exactly this one drift. */
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(r.n == 1, "%s: %zu drifts:%s", c->name, r.n,
+	    report_text(&r, &b));
+	ck_assert_msg(r.items[0].kind == c->want_kind, "%s: kind %d, want %d",
+	    c->name, (int)r.items[0].kind, (int)c->want_kind);
+	ck_assert_msg(r.items[0].unsafe == c->want_unsafe, "%s: unsafe %d",
+	    c->name, (int)r.items[0].unsafe);
+	ck_assert_msg(layout_report_unsafe(&r) == c->want_unsafe,
+	    "%s: report unsafe", c->name);
+	ck_assert_msg(strcmp(r.items[0].path, path) == 0, "%s: path %s",
+	    c->name, r.items[0].path);
+	snprintf(label, sizeof(label), "%s:", c->dir[0] ? c->dir : "root");
+	ck_assert_msg(strncmp(r.items[0].message, label, strlen(label)) == 0,
+	    "%s: message \"%s\"", c->name, r.items[0].message);
+	layout_report_free(&r);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_ptr_null(r.items);
+
+	/* The fix repairs what is safe to repair and reports the rest. */
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	if (c->fix_repairs) {
+		ck_assert_msg(r.n == 0, "%s: after fix:%s", c->name,
+		    report_text(&r, &b));
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISDIR(st.st_mode));
+	} else {
+		ck_assert_msg(r.n >= 1, "%s: fix reports nothing", c->name);
+		for (i = 0; i < r.n; i++) {
+			ck_assert_msg(r.items[i].kind == c->want_kind &&
+			    strcmp(r.items[i].path, path) == 0,
+			    "%s: after fix:%s", c->name, report_text(&r, &b));
+		}
+		ck_assert(layout_report_unsafe(&r));
+		/* A person decides: the link or file is still there. */
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(c->mutation == MUT_SYMLINK ? S_ISLNK(st.st_mode) :
+		    S_ISREG(st.st_mode));
+	}
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(fix_of_mode_drift_sets_the_table_mode)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct stat st;
+	char in[PATH_MAX], work[PATH_MAX], pickup[PATH_MAX];
+
+	make_tree(&w);
+	path_of(in, sizeof(in), "In");
+	path_of(work, sizeof(work), "Work");
+	path_of(pickup, sizeof(pickup), "Pickup");
+	ck_assert_int_eq(chmod(in, 0755), 0);
+	ck_assert_int_eq(chmod(work, 0777), 0);
+	ck_assert_int_eq(chmod(pickup, 0777), 0);
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_int_eq(stat(in, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(stat(work, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(stat(pickup, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 01730);
+	layout_report_free(&r);
+}
+END_TEST
+
+START_TEST(fix_of_a_missing_tree_creates_it)
+{
+	struct layout_want w = want_of(PICKUP_MODE_OPEN);
+	struct layout_report r;
+
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	ck_assert_uint_eq(r.n, 0);
+	layout_report_free(&r);
+	assert_tree(&w, true);
+}
+END_TEST
+
+START_TEST(fix_of_missing_parent_recreates_its_children)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	char path[PATH_MAX];
+
+	buf_init(&b);
+	make_tree(&w);
+	path_of(path, sizeof(path), "In/Archive");
+	ck_assert_int_eq(rmdir(path), 0);
+	path_of(path, sizeof(path), "In");
+	ck_assert_int_eq(rmdir(path), 0);
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(r.n == 2 && r.items[0].kind == DRIFT_MISSING &&
+	    r.items[1].kind == DRIFT_MISSING, "report:%s", report_text(&r, &b));
+	layout_report_free(&r);
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	ck_assert_msg(r.n == 0, "after fix:%s", report_text(&r, &b));
+	layout_report_free(&r);
+	assert_tree(&w, false);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(several_drifts_are_all_reported)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	char path[PATH_MAX];
+	bool saw_missing = false, saw_ww = false, saw_mode = false;
+	size_t i;
+
+	buf_init(&b);
+	make_tree(&w);
+	path_of(path, sizeof(path), "Badmail");
+	ck_assert_int_eq(rmdir(path), 0);
+	path_of(path, sizeof(path), "Work");
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	path_of(path, sizeof(path), "In");
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(r.n == 3, "report:%s", report_text(&r, &b));
+	for (i = 0; i < r.n; i++) {
+		saw_missing |= r.items[i].kind == DRIFT_MISSING;
+		saw_ww |= r.items[i].kind == DRIFT_WORLD_WRITABLE;
+		saw_mode |= r.items[i].kind == DRIFT_MODE;
+	}
+	ck_assert(saw_missing && saw_ww && saw_mode);
+	ck_assert(layout_report_unsafe(&r));
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+/* A maildir folder deep in Store, with a link at its bottom. */
+static void
+deep_store_link(char *link, size_t size)
+{
+	static const char *const parts[] = { "Store/example.org",
+	    "Store/example.org/alice", "Store/example.org/alice/new" };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		path_of(path, sizeof(path), parts[i]);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+	}
+	path_of(link, size, "Store/example.org/alice/new/1.eml");
+	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+	/* An ordinary file beside it is no drift. */
+	path_of(path, sizeof(path), "Store/example.org/alice/new/2.eml");
+	ck_assert_int_eq(close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC,
+	    0600)), 0);
+}
+
+START_TEST(symlink_deep_in_store_is_found_by_deep_check_only)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	char link[PATH_MAX];
+
+	buf_init(&b);
+	make_tree(&w);
+	deep_store_link(link, sizeof(link));
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(r.n == 0, "shallow:%s", report_text(&r, &b));
+	ck_assert(!layout_report_unsafe(&r));
+	layout_report_free(&r);
+
+	ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+	ck_assert_msg(r.n == 1, "deep:%s", report_text(&r, &b));
+	ck_assert_int_eq(r.items[0].kind, DRIFT_SYMLINK);
+	ck_assert(r.items[0].unsafe);
+	ck_assert_str_eq(r.items[0].path, link);
+	ck_assert(layout_report_unsafe(&r));
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(symlink_to_a_folder_in_store_is_found_not_followed)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	char link[PATH_MAX], outside[PATH_MAX], inner[PATH_MAX];
+
+	buf_init(&b);
+	make_tree(&w);
+	/* A folder outside the tree holding a link of its own: the walk
+	 * must report the link into it and not descend. */
+	snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	snprintf(inner, sizeof(inner), "%s/outside/inner-link", tmpdir);
+	ck_assert_int_eq(symlink("/", inner), 0);
+	path_of(link, sizeof(link), "Store/example.org");
+	ck_assert_int_eq(symlink(outside, link), 0);
+	ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+	ck_assert_msg(r.n == 1, "deep:%s", report_text(&r, &b));
+	ck_assert_int_eq(r.items[0].kind, DRIFT_SYMLINK);
+	ck_assert_str_eq(r.items[0].path, link);
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(fix_leaves_a_deep_symlink_reported)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	struct stat st;
+	char link[PATH_MAX], path[PATH_MAX];
+
+	buf_init(&b);
+	make_tree(&w);
+	deep_store_link(link, sizeof(link));
+	path_of(path, sizeof(path), "Work");
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	ck_assert_msg(r.n == 1, "after fix:%s", report_text(&r, &b));
+	ck_assert_int_eq(r.items[0].kind, DRIFT_SYMLINK);
+	ck_assert_str_eq(r.items[0].path, link);
+	ck_assert_int_eq(lstat(link, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(deep_walk_reports_folders_nested_too_deep)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b, path;
+	int i;
+
+	buf_init(&b);
+	buf_init(&path);
+	make_tree(&w);
+	buf_printf(&path, "%s/Store", root);
+	for (i = 0; i < 20; i++) {
+		buf_puts(&path, "/d");
+		ck_assert_int_eq(mkdir(buf_cstr(&path), 0700), 0);
+	}
+	ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+	ck_assert_msg(r.n == 1, "deep:%s", report_text(&r, &b));
+	ck_assert_int_eq(r.items[0].kind, DRIFT_ERROR);
+	ck_assert(r.items[0].unsafe);
+	ck_assert_ptr_nonnull(strstr(r.items[0].message, "too deep"));
+	layout_report_free(&r);
+	buf_fini(&path);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(want_from_config_uses_config_ids_and_mode)
+{
+	struct imc_config cfg;
+	struct layout_want w;
+	struct buf err;
+
+	config_defaults(&cfg);
+	cfg.pickup_mode = PICKUP_MODE_OPEN;
+	buf_init(&err);
+	ck_assert_int_eq(layout_want_from_config(&cfg, &w, &err), 0);
+	ck_assert_uint_eq(w.uid, geteuid());
+	ck_assert_uint_eq(w.service_gid, getegid());
+	ck_assert_uint_eq(w.writers_gid, getegid());
+	ck_assert_int_eq(w.pickup_mode, PICKUP_MODE_OPEN);
+	buf_fini(&err);
+	config_free(&cfg);
+}
+END_TEST
+
+/* layout_suite - every layout test */
+static Suite *
+layout_suite(void)
+{
+	Suite *s = suite_create("layout");
+	TCase *tc;
+
+	tc = tcase_create("table");
+	tcase_add_loop_test(tc, test_table_case, 0,
+	    (int)(sizeof(table_cases) / sizeof(table_cases[0])));
+	tcase_add_test(tc, want_from_config_uses_config_ids_and_mode);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("create");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, tree_setup, tree_teardown);
+	tcase_add_test(tc, create_makes_every_folder_with_its_mode);
+	tcase_add_test(tc, create_in_open_mode_makes_pickup_01733);
+	tcase_add_test(tc, create_makes_missing_parents_of_the_root);
+	tcase_add_test(tc, create_twice_changes_nothing);
+	tcase_add_test(tc, create_leaves_an_existing_folder_mode_to_fix);
+	tcase_add_test(tc, check_of_a_fresh_tree_reports_nothing);
+	tcase_add_test(tc, check_of_a_missing_root_reports_every_folder_missing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("drift");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
+	tcase_add_checked_fixture(tc, tree_setup, tree_teardown);
+	tcase_add_loop_test(tc, test_drift_case, 0,
+	    (int)(sizeof(drift_cases) / sizeof(drift_cases[0])));
+	tcase_add_test(tc, fix_of_mode_drift_sets_the_table_mode);
+	tcase_add_test(tc, fix_of_a_missing_tree_creates_it);
+	tcase_add_test(tc, fix_of_missing_parent_recreates_its_children);
+	tcase_add_test(tc, several_drifts_are_all_reported);
+	tcase_add_test(tc, symlink_deep_in_store_is_found_by_deep_check_only);
+	tcase_add_test(tc, symlink_to_a_folder_in_store_is_found_not_followed);
+	tcase_add_test(tc, fix_leaves_a_deep_symlink_reported);
+	tcase_add_test(tc, deep_walk_reports_folders_nested_too_deep);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* main - run the layout suite; non-zero exit status on any failure */
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(layout_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,1048 @@
+/*
+ * check_pickup_file - unit tests for connector/pickup_file.c.
+ *
+ * Table-driven: each case is { name, input, want }: the input is a Pickup
+ * file (fed through a memfd) and the pickup_dots rule; the want is the
+ * envelope (sender, recipients joined by ",") and the exact queue copy
+ * that pickup_write puts in a second memfd after its Received: line, or a
+ * failure kind and status code. Cases that need built input (long lines,
+ * huge headers, many recipients, two outputs) have their own tests.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "imc_limits.h"
+#include "mailstatus.h"
+#include "pickup_file.h"
+
+#define HOST	"host.example"
+#define QID	"0F3K2J9A1B2XY7QZ"
+#define NOW	1732470000
+#define DATE	"Sun, 24 Nov 2024 17:40:00 +0000"
+#define RECEIVED "Received: by " HOST " (imc-connector) id " QID ";\r\n\t" \
+	DATE "\r\n"
+
+/* Date and Message-ID in the input, so nothing is added. */
+#define DM	"Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <m@x.example>\n"
+#define DMO	"Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n" \
+	"Message-ID: <m@x.example>\r\n"
+/* A usual head: From, To, Date, Message-ID. */
+#define HD	"From: a@x.example\nTo: b@y.example\n" DM
+#define HDO	"From: a@x.example\r\nTo: b@y.example\r\n" DMO
+#define ADDED	"Date: " DATE "\r\nMessage-ID: <" QID "@" HOST ">\r\n"
+
+#define IIS	PICKUP_DOTS_IIS
+#define LITERAL	PICKUP_DOTS_LITERAL
+
+/* A memfd holding len bytes, positioned at the start. */
+static int
+memfd_with(const char *data, size_t len)
+{
+	int fd;
+
+	fd = memfd_create("pickup-in", MFD_CLOEXEC);
+	ck_assert_msg(fd != -1, "memfd_create: %s", strerror(errno));
+	if (len > 0)
+		ck_assert(write(fd, data, len) == (ssize_t)len);
+	ck_assert(lseek(fd, 0, SEEK_SET) == 0);
+	return fd;
+}
+
+/* The whole content of fd into out. */
+static void
+read_back(int fd, struct buf *out)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	buf_reset(out);
+	ck_assert(lseek(fd, 0, SEEK_SET) == 0);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		ck_assert(buf_append(out, chunk, (size_t)n) == 0);
+	ck_assert(n == 0);
+}
+
+struct run {
+	struct mail_status why;
+	struct buf	 rcpts;		/* joined by "," */
+	struct buf	 out;		/* the queue copy */
+	char		*sender;
+	int		 read_rc;	/* 0 when pickup_read gave a file */
+	int		 write_rc;
+	uint64_t	 written;
+};
+
+static void
+run_init(struct run *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->rcpts);
+	buf_init(&r->out);
+}
+
+static void
+run_fini(struct run *r)
+{
+	buf_fini(&r->rcpts);
+	buf_fini(&r->out);
+	free(r->sender);
+}
+
+/* Read a Pickup file and write its queue copy to one output. */
+static void
+run_pickup(const char *input, size_t len, enum pickup_dots dots,
+    struct run *r)
+{
+	struct pickup_opts opts = { dots, HOST, QID, NOW };
+	struct pickup_out out;
+	struct pickup_file *pf;
+	const struct addr_list *l;
+	size_t i;
+	int in;
+
+	in = memfd_with(input, len);
+	pf = pickup_read(in, &opts, &r->why);
+	if (pf == NULL) {
+		r->read_rc = -1;
+		close(in);
+		return;
+	}
+	r->sender = strdup(pickup_sender(pf));
+	ck_assert_ptr_nonnull(r->sender);
+	l = pickup_recipients(pf);
+	for (i = 0; i < l->n; i++)
+		buf_printf(&r->rcpts, "%s%s", i ? "," : "", l->items[i]);
+	out.fd = memfd_create("pickup-out", MFD_CLOEXEC);
+	ck_assert(out.fd != -1);
+	out.prefix = NULL;
+	out.written = 0;
+	r->write_rc = pickup_write(pf, &out, 1, &r->why);
+	r->written = out.written;
+	read_back(out.fd, &r->out);
+	close(out.fd);
+	pickup_free(pf);
+	close(in);
+}
+
+/* Show bytes with CR, LF and NUL visible, for failure messages. */
+static const char *
+visible(const char *s, size_t len, struct buf *b)
+{
+	size_t i;
+
+	buf_reset(b);
+	for (i = 0; i < len && b->len < 2000; i++) {
+		if (s[i] == '\r')
+			buf_puts(b, "\\r");
+		else if (s[i] == '\n')
+			buf_puts(b, "\\n\n");
+		else if (s[i] == '\0')
+			buf_puts(b, "\\0");
+		else
+			buf_putc(b, s[i]);
+	}
+	return buf_cstr(b);
+}
+
+struct pf_case {
+	const char *name;
+	const char *input;
+	size_t	 len;		/* 0: strlen(input) */
+	enum pickup_dots dots;
+	const char *want_sender; /* success */
+	const char *want_rcpts;
+	const char *want_out;	/* after the Received: line */
+};
+
+#define NULIN	HD "\nA\0B\n\0\n"
+#define NULOUT	HDO "\r\nA\0B\r\n\0\r\n"
+
+static const struct pf_case ok_cases[] = {
+	/* X-Sender / X-Receiver */
+	{ "x_receiver_lines_win_over_to",
+	    "X-Sender: s@x.example\nX-Receiver: r@y.example\n" HD "\nbody\n", 0,
+	    IIS, "s@x.example", "r@y.example", HDO "\r\nbody\r\n" },
+	{ "x_lines_any_case_are_read_and_removed",
+	    "x-sender: <s@x.example>\nX-RECEIVER: <r@y.example>\n"
+	    "x-Receiver:r2@y.example\n" HD "\nbody\n", 0,
+	    IIS, "s@x.example", "r@y.example,r2@y.example",
+	    HDO "\r\nbody\r\n" },
+	{ "several_x_receivers_in_order",
+	    "X-Sender: s@x.example\nX-Receiver: <c@y.example>\n"
+	    "X-Receiver: <a@y.example>\nX-Receiver: <b@z.example>\n" HD "\n", 0,
+	    IIS, "s@x.example", "c@y.example,a@y.example,b@z.example",
+	    HDO "\r\n" },
+	{ "x_receivers_are_deduplicated",
+	    "X-Sender: s@x.example\nX-Receiver: <r@y.example>\n"
+	    "X-Receiver: r@Y.EXAMPLE\nX-Receiver: r@y.example\n"
+	    "X-Receiver: q@y.example\n" HD "\n", 0,
+	    IIS, "s@x.example", "r@y.example,q@y.example", HDO "\r\n" },
+	{ "x_receiver_local_parts_differing_in_case_are_kept",
+	    "X-Sender: s@x.example\nX-Receiver: r@y.example\n"
+	    "X-Receiver: R@y.example\n" HD "\n", 0,
+	    IIS, "s@x.example", "r@y.example,R@y.example", HDO "\r\n" },
+	{ "x_sender_alone_takes_recipients_from_header",
+	    "X-Sender: s@x.example\n" HD "\n", 0,
+	    IIS, "s@x.example", "b@y.example", HDO "\r\n" },
+	{ "x_receiver_alone_takes_sender_from_header",
+	    "X-Receiver: r@y.example\n" HD "\n", 0,
+	    IIS, "a@x.example", "r@y.example", HDO "\r\n" },
+	{ "x_sender_empty_path_is_null_sender",
+	    "X-Sender: <>\nX-Receiver: r@y.example\n" HD "\n", 0,
+	    IIS, "", "r@y.example", HDO "\r\n" },
+	{ "null_sender_adds_no_from",
+	    "X-Sender: <>\nX-Receiver: r@y.example\nTo: r@y.example\n" DM "\n",
+	    0, IIS, "", "r@y.example", "To: r@y.example\r\n" DMO "\r\n" },
+	{ "x_sender_without_from_adds_from",
+	    "X-Sender: s@x.example\nX-Receiver: r@y.example\nSubject: hi\n"
+	    DM "\n", 0, IIS, "s@x.example", "r@y.example",
+	    "Subject: hi\r\n" DMO "From: <s@x.example>\r\n\r\n" },
+	{ "unqualified_x_lines_get_the_hostname",
+	    "X-Sender: <alice>\nX-Receiver: bob\n" HD "\n", 0,
+	    IIS, "alice@" HOST, "bob@" HOST, HDO "\r\n" },
+	{ "x_lines_after_a_header_field_are_ordinary_fields",
+	    "From: a@x.example\nX-Receiver: r@y.example\nTo: b@y.example\n" DM
+	    "\n", 0, IIS, "a@x.example", "b@y.example",
+	    "From: a@x.example\r\nX-Receiver: r@y.example\r\nTo: b@y.example\r\n"
+	    DMO "\r\n" },
+	{ "x_lines_with_crlf_are_read",
+	    "X-Sender: s@x.example\r\nX-Receiver: r@y.example\r\n"
+	    "From: a@x.example\r\nTo: b@y.example\r\n" DM "\r\nbody\r\n", 0,
+	    IIS, "s@x.example", "r@y.example", HDO "\r\nbody\r\n" },
+
+	/* Recipients and sender from the header */
+	{ "recipients_from_to_cc_and_bcc",
+	    "From: a@x.example\nTo: t@y.example\nCc: c@y.example\n"
+	    "Bcc: h@y.example\n" DM "\nbody\n", 0,
+	    IIS, "a@x.example", "t@y.example,c@y.example,h@y.example",
+	    "From: a@x.example\r\nTo: t@y.example\r\nCc: c@y.example\r\n"
+	    DMO "\r\nbody\r\n" },
+	{ "header_names_any_case",
+	    "FROM: a@x.example\nto: t@y.example\ncC: c@y.example\n"
+	    "bcc: h@y.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "t@y.example,c@y.example,h@y.example",
+	    "FROM: a@x.example\r\nto: t@y.example\r\ncC: c@y.example\r\n"
+	    DMO "\r\n" },
+	{ "header_recipients_are_deduplicated",
+	    "From: a@x.example\nTo: t@y.example, T <t@Y.example>\n"
+	    "Cc: t@y.example\nBcc: <t@y.example>, u@y.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "t@y.example,u@y.example",
+	    "From: a@x.example\r\nTo: t@y.example, T <t@Y.example>\r\n"
+	    "Cc: t@y.example\r\n" DMO "\r\n" },
+	{ "several_to_fields_all_count",
+	    "From: a@x.example\nTo: t1@y.example\nTo: t2@y.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "t1@y.example,t2@y.example",
+	    "From: a@x.example\r\nTo: t1@y.example\r\nTo: t2@y.example\r\n"
+	    DMO "\r\n" },
+	{ "sender_wins_over_from_when_first",
+	    "Sender: s@x.example\nFrom: f@x.example\nTo: b@y.example\n" DM "\n",
+	    0, IIS, "s@x.example", "b@y.example",
+	    "Sender: s@x.example\r\nFrom: f@x.example\r\nTo: b@y.example\r\n"
+	    DMO "\r\n" },
+	{ "sender_wins_over_from_when_last",
+	    "From: f@x.example\nTo: b@y.example\nSender: s@x.example\n" DM "\n",
+	    0, IIS, "s@x.example", "b@y.example",
+	    "From: f@x.example\r\nTo: b@y.example\r\nSender: s@x.example\r\n"
+	    DMO "\r\n" },
+	{ "first_address_of_from_is_the_sender",
+	    "From: f1@x.example, f2@x.example\nTo: b@y.example\n" DM "\n", 0,
+	    IIS, "f1@x.example", "b@y.example",
+	    "From: f1@x.example, f2@x.example\r\nTo: b@y.example\r\n" DMO "\r\n" },
+	{ "undisclosed_recipients_group_gives_none",
+	    "From: a@x.example\nTo: undisclosed-recipients:;\n"
+	    "Bcc: h@y.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "h@y.example",
+	    "From: a@x.example\r\nTo: undisclosed-recipients:;\r\n" DMO "\r\n" },
+	{ "group_members_are_recipients",
+	    "From: a@x.example\nTo: team: m1@y.example, M Two <m2@y.example>;,"
+	    " o@z.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "m1@y.example,m2@y.example,o@z.example",
+	    "From: a@x.example\r\nTo: team: m1@y.example, M Two <m2@y.example>;,"
+	    " o@z.example\r\n" DMO "\r\n" },
+	{ "display_names_and_comments_are_skipped",
+	    "From: \"Alice A.\" <a@x.example> (me)\n"
+	    "To: \"Doe, John\" <jd@y.example> (boss), Jane (J) <jane@z.example>\n"
+	    DM "\n", 0, IIS, "a@x.example", "jd@y.example,jane@z.example",
+	    "From: \"Alice A.\" <a@x.example> (me)\r\n"
+	    "To: \"Doe, John\" <jd@y.example> (boss), Jane (J) <jane@z.example>"
+	    "\r\n" DMO "\r\n" },
+	{ "folded_to_is_read_and_kept",
+	    "From: a@x.example\nTo: t1@y.example,\n\tt2@y.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "t1@y.example,t2@y.example",
+	    "From: a@x.example\r\nTo: t1@y.example,\r\n\tt2@y.example\r\n" DMO
+	    "\r\n" },
+	{ "unqualified_header_addresses_get_the_hostname",
+	    "From: alice\nTo: bob, carol@y.example\n" DM "\n", 0,
+	    IIS, "alice@" HOST, "bob@" HOST ",carol@y.example",
+	    "From: alice\r\nTo: bob, carol@y.example\r\n" DMO "\r\n" },
+	{ "quoted_local_part_is_kept",
+	    "From: a@x.example\nTo: \"john doe\"@y.example\n" DM "\n", 0,
+	    IIS, "a@x.example", "\"john doe\"@y.example",
+	    "From: a@x.example\r\nTo: \"john doe\"@y.example\r\n" DMO "\r\n" },
+
+	/* Fields dropped and added */
+	{ "bcc_resent_bcc_return_path_content_length_are_dropped",
+	    "Return-Path: <old@x.example>\nFrom: a@x.example\nTo: b@y.example\n"
+	    "Bcc: h@y.example\nResent-Bcc: rb@y.example\n"
+	    "Content-Length: 12\n" DM "\nbody\n", 0,
+	    IIS, "a@x.example", "b@y.example,h@y.example", HDO "\r\nbody\r\n" },
+	{ "folded_bcc_is_dropped_whole",
+	    "From: a@x.example\nTo: b@y.example\nBcc: h1@y.example,\n"
+	    " h2@y.example\n" DM "\n", 0, IIS, "a@x.example",
+	    "b@y.example,h1@y.example,h2@y.example", HDO "\r\n" },
+	{ "date_and_message_id_added_when_missing",
+	    "From: a@x.example\nTo: b@y.example\n\nbody\n", 0,
+	    IIS, "a@x.example", "b@y.example",
+	    "From: a@x.example\r\nTo: b@y.example\r\n" ADDED "\r\nbody\r\n" },
+	{ "only_message_id_added_when_date_present",
+	    "From: a@x.example\nTo: b@y.example\ndate: Mon, 1 Jan 2024\n\n", 0,
+	    IIS, "a@x.example", "b@y.example",
+	    "From: a@x.example\r\nTo: b@y.example\r\ndate: Mon, 1 Jan 2024\r\n"
+	    "Message-ID: <" QID "@" HOST ">\r\n\r\n" },
+	{ "only_date_added_when_message_id_present",
+	    "From: a@x.example\nTo: b@y.example\nMESSAGE-ID: <k@x>\n\n", 0,
+	    IIS, "a@x.example", "b@y.example",
+	    "From: a@x.example\r\nTo: b@y.example\r\nMESSAGE-ID: <k@x>\r\n"
+	    "Date: " DATE "\r\n\r\n" },
+
+	/* Line ends */
+	{ "bare_lf_input_gives_crlf", HD "\nline 1\nline 2\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\nline 1\r\nline 2\r\n" },
+	{ "crlf_input_gives_crlf",
+	    "From: a@x.example\r\nTo: b@y.example\r\n"
+	    "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+	    "Message-ID: <m@x.example>\r\n\r\nline 1\r\nline 2\r\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\nline 1\r\nline 2\r\n" },
+	{ "mixed_line_ends_give_crlf", HD "\r\nline 1\nline 2\r\nline 3", 0,
+	    IIS, "a@x.example", "b@y.example",
+	    HDO "\r\nline 1\r\nline 2\r\nline 3\r\n" },
+	{ "blank_body_lines_are_kept", HD "\n\n\nx\n\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\n\r\n\r\nx\r\n\r\n" },
+	{ "bare_cr_inside_a_line_is_data", HD "\na\rb\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\na\rb\r\n" },
+
+	/* Dots */
+	{ "final_dot_line_is_dropped", HD "\nbody\n.\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
+	{ "final_dot_line_without_newline_is_dropped", HD "\nbody\n.", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
+	{ "final_dot_line_with_crlf_is_dropped", HD "\r\nbody\r\n.\r\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
+	{ "final_dot_line_is_dropped_under_literal", HD "\nbody\n.\n", 0,
+	    LITERAL, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
+	{ "iis_removes_one_leading_dot", HD "\n..x\n.x\n...\n..\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\n.x\r\nx\r\n..\r\n.\r\n" },
+	{ "iis_lone_dot_not_last_becomes_empty_line", HD "\na\n.\nb\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\na\r\n\r\nb\r\n" },
+	{ "iis_two_lone_dots_at_end_keep_one_empty_line", HD "\na\n.\n.\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\na\r\n\r\n" },
+	{ "iis_dot_only_in_middle_of_line_is_kept", HD "\na.b\n x.\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\na.b\r\n x.\r\n" },
+	{ "literal_keeps_every_dot", HD "\n..x\n.x\na\n.\nb\n", 0,
+	    LITERAL, "a@x.example", "b@y.example",
+	    HDO "\r\n..x\r\n.x\r\na\r\n.\r\nb\r\n" },
+	{ "body_that_is_only_a_dot_is_empty", HD "\n.\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\n" },
+
+	/* Header and body boundary */
+	{ "header_only_file_gets_a_blank_line", HD, 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\n" },
+	{ "header_only_file_without_final_newline",
+	    "From: a@x.example\nTo: b@y.example\n"
+	    "Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <m@x.example>", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\n" },
+	{ "body_line_before_blank_line_starts_the_body",
+	    HD "This is the body\nsecond line\n", 0,
+	    IIS, "a@x.example", "b@y.example",
+	    HDO "\r\nThis is the body\r\nsecond line\r\n" },
+	{ "body_start_without_blank_line_keeps_dot_rules",
+	    HD "..dotted\n.\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\n.dotted\r\n" },
+	{ "header_lines_longer_than_998_pass_intact",
+	    HD "Subject: "
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "\n\n", 0, IIS, "a@x.example", "b@y.example",
+	    HDO "Subject: "
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "\r\n\r\n" },
+	{ "eight_bit_body_passes_through", HD "\nJ\xc3\xb6rg \xff\x80\n", 0,
+	    IIS, "a@x.example", "b@y.example", HDO "\r\nJ\xc3\xb6rg \xff\x80\r\n" },
+};
+
+START_TEST(test_ok_case)
+{
+	const struct pf_case *c = &ok_cases[_i];
+	struct run r;
+	struct buf want, v1, v2;
+	size_t in_len = c->len ? c->len : strlen(c->input);
+	size_t out_len = strlen(c->want_out);
+
+	run_init(&r);
+	buf_init(&want);
+	buf_init(&v1);
+	buf_init(&v2);
+	run_pickup(c->input, in_len, c->dots, &r);
+	ck_assert_msg(r.read_rc == 0, "%s: refused: %s %s", c->name, r.why.dsn,
+	    r.why.text);
+	ck_assert_msg(r.write_rc == 0, "%s: write failed: %s", c->name,
+	    r.why.text);
+	ck_assert_msg(strcmp(r.sender, c->want_sender) == 0,
+	    "%s: sender \"%s\", want \"%s\"", c->name, r.sender,
+	    c->want_sender);
+	ck_assert_msg(strcmp(buf_cstr(&r.rcpts), c->want_rcpts) == 0,
+	    "%s: recipients \"%s\", want \"%s\"", c->name, buf_cstr(&r.rcpts),
+	    c->want_rcpts);
+	buf_puts(&want, RECEIVED);
+	buf_append(&want, c->want_out, out_len);
+	ck_assert_msg(r.out.len == want.len &&
+	    memcmp(r.out.data, want.data, want.len) == 0,
+	    "%s: output\n%s\nwant\n%s", c->name,
+	    visible(r.out.data, r.out.len, &v1),
+	    visible(want.data, want.len, &v2));
+	ck_assert_msg(r.written == r.out.len, "%s: written %llu, file %zu",
+	    c->name, (unsigned long long)r.written, r.out.len);
+	run_fini(&r);
+	buf_fini(&want);
+	buf_fini(&v1);
+	buf_fini(&v2);
+}
+END_TEST
+
+struct fail_case {
+	const char *name;
+	const char *input;
+	enum mail_kind want_kind;
+	const char *want_dsn;
+	const char *want_text;	/* a part of the reason */
+};
+
+static const struct fail_case fail_cases[] = {
+	{ "empty_input_is_refused", "", MAIL_PERM, "5.1.3", "empty" },
+	{ "only_blank_lines_are_refused", "\n\n\n", MAIL_PERM, "5.1.3",
+	    "empty" },
+	{ "no_recipients_is_refused",
+	    "From: a@x.example\nSubject: s\n\nbody\n", MAIL_PERM, "5.1.3",
+	    "no recipients" },
+	{ "empty_group_only_is_no_recipients",
+	    "From: a@x.example\nTo: undisclosed-recipients:;\n\n", MAIL_PERM,
+	    "5.1.3", "no recipients" },
+	{ "x_sender_without_any_recipient_is_refused",
+	    "X-Sender: s@x.example\nSubject: s\n\n", MAIL_PERM, "5.1.3",
+	    "no recipients" },
+	{ "no_originator_is_refused", "To: b@y.example\n\nbody\n", MAIL_PERM,
+	    "5.1.7", "originator" },
+	{ "unparsable_from_is_no_originator",
+	    "From: <<not an address\nTo: b@y.example\n\n", MAIL_PERM, "5.1.7",
+	    "originator" },
+	{ "unparsable_to_is_refused",
+	    "From: a@x.example\nTo: <b@y.example\n\n", MAIL_PERM, "5.1.3",
+	    "unparsable address in To" },
+	{ "unparsable_cc_is_refused",
+	    "From: a@x.example\nTo: b@y.example\nCc: c@\n\n", MAIL_PERM, "5.1.3",
+	    "unparsable address in Cc" },
+	{ "unparsable_x_receiver_is_refused",
+	    "X-Sender: s@x.example\nX-Receiver: <r@y.example\n" HD "\n",
+	    MAIL_PERM, "5.1.3", "X-Receiver" },
+	{ "unparsable_x_sender_is_refused",
+	    "X-Sender: <s@\nX-Receiver: r@y.example\n" HD "\n", MAIL_PERM,
+	    "5.1.3", "X-Sender" },
+	{ "empty_x_receiver_is_refused",
+	    "X-Sender: s@x.example\nX-Receiver: <>\n" HD "\n", MAIL_PERM, "5.1.3",
+	    "empty recipient" },
+	{ "body_only_file_is_refused", "just some text\nand more\n", MAIL_PERM,
+	    "5.1.3", "no header" },
+};
+
+START_TEST(test_fail_case)
+{
+	const struct fail_case *c = &fail_cases[_i];
+	struct run r;
+
+	run_init(&r);
+	run_pickup(c->input, strlen(c->input), PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == -1, "%s: accepted (sender \"%s\", "
+	    "recipients \"%s\")", c->name, r.sender ? r.sender : "",
+	    buf_cstr(&r.rcpts));
+	ck_assert_msg(r.why.kind == c->want_kind, "%s: kind %s", c->name,
+	    mail_kind_name(r.why.kind));
+	ck_assert_msg(strcmp(r.why.dsn, c->want_dsn) == 0,
+	    "%s: dsn %s, want %s", c->name, r.why.dsn, c->want_dsn);
+	ck_assert_msg(strstr(r.why.text, c->want_text) != NULL,
+	    "%s: reason \"%s\" lacks \"%s\"", c->name, r.why.text, c->want_text);
+	run_fini(&r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Built inputs */
+
+START_TEST(nul_bytes_in_the_body_pass_through)
+{
+	static const char in[] = NULIN;
+	static const char want[] = RECEIVED NULOUT;
+	struct run r;
+
+	run_init(&r);
+	run_pickup(in, sizeof(in) - 1, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s", r.why.text);
+	ck_assert_uint_eq(r.out.len, sizeof(want) - 1);
+	ck_assert_int_eq(memcmp(r.out.data, want, sizeof(want) - 1), 0);
+	run_fini(&r);
+}
+END_TEST
+
+/* A body line of n bytes of a pattern, starting with first. */
+static void
+put_long_line(struct buf *b, size_t n, char first)
+{
+	size_t i;
+
+	buf_putc(b, first);
+	for (i = 1; i < n; i++)
+		buf_putc(b, (char)('a' + i % 26));
+}
+
+START_TEST(lines_longer_than_the_read_chunk_pass_intact)
+{
+	static const size_t lens[] = { 999, IMC_IO_CHUNK - 1, IMC_IO_CHUNK,
+	    IMC_IO_CHUNK + 1, 3 * IMC_IO_CHUNK + 17, 300000 };
+	struct buf in, want;
+	struct run r;
+	size_t i;
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	buf_puts(&want, RECEIVED HDO "\r\n");
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		put_long_line(&in, lens[i], 'L');
+		buf_puts(&in, i % 2 ? "\r\n" : "\n");
+		put_long_line(&want, lens[i], 'L');
+		buf_puts(&want, "\r\n");
+	}
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s", r.why.text);
+	ck_assert_uint_eq(r.out.len, want.len);
+	ck_assert_msg(memcmp(r.out.data, want.data, want.len) == 0,
+	    "long lines changed");
+	ck_assert_uint_eq(r.written, want.len);
+	run_fini(&r);
+	buf_fini(&in);
+	buf_fini(&want);
+}
+END_TEST
+
+START_TEST(crlf_split_by_the_read_chunk_is_one_line_end)
+{
+	struct buf in, want;
+	struct run r;
+	size_t fill;
+
+	/* Put the CR of a CR LF at the last byte of a full read buffer: the
+	 * first body line does not fit after the header, so the reader moves
+	 * it to the start of its buffer; IMC_IO_CHUNK - 1 bytes then end
+	 * with the CR at the buffer's last byte. */
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	fill = IMC_IO_CHUNK - 1;
+	put_long_line(&in, fill, 'C');
+	buf_puts(&in, "\r\nnext\r\n");
+	buf_puts(&want, RECEIVED HDO "\r\n");
+	put_long_line(&want, fill, 'C');
+	buf_puts(&want, "\r\nnext\r\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s", r.why.text);
+	ck_assert_uint_eq(r.out.len, want.len);
+	ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
+	run_fini(&r);
+	buf_fini(&in);
+	buf_fini(&want);
+}
+END_TEST
+
+START_TEST(crlf_at_every_chunk_boundary_offset_is_one_line_end)
+{
+	struct buf in, want, v;
+	struct run r;
+	size_t pad, i;
+
+	/* Slide the CR LF of a line of about IMC_IO_CHUNK bytes across the
+	 * end of the reader's buffer (CR last, LF last, both after it), then
+	 * short lines straddling the next refill. */
+	buf_init(&v);
+	for (pad = 0; pad < 8; pad++) {
+		buf_init(&in);
+		buf_init(&want);
+		buf_puts(&in, HD "\r\n");
+		buf_puts(&want, RECEIVED HDO "\r\n");
+		put_long_line(&in, IMC_IO_CHUNK - 4 + pad, 'P');
+		put_long_line(&want, IMC_IO_CHUNK - 4 + pad, 'P');
+		buf_puts(&in, "\r\n");
+		buf_puts(&want, "\r\n");
+		for (i = 0; i < 30; i++) {
+			buf_printf(&in, "%zu\r\n", i % 10);
+			buf_printf(&want, "%zu\r\n", i % 10);
+		}
+		run_init(&r);
+		run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+		ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s",
+		    r.why.text);
+		ck_assert_msg(r.out.len == want.len &&
+		    memcmp(r.out.data, want.data, want.len) == 0,
+		    "pad %zu: tail\n%s", pad, visible(r.out.data + r.out.len -
+		    (r.out.len > 200 ? 200 : r.out.len), r.out.len > 200 ? 200 :
+		    r.out.len, &v));
+		run_fini(&r);
+		buf_fini(&in);
+		buf_fini(&want);
+	}
+	buf_fini(&v);
+}
+END_TEST
+
+START_TEST(unterminated_long_last_line_gets_a_line_end)
+{
+	/* Lengths that do not end on a read-buffer boundary. */
+	static const size_t lens[] = { IMC_IO_CHUNK - 1, IMC_IO_CHUNK + 1,
+	    2 * IMC_IO_CHUNK + 5 };
+	struct buf in, want;
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		buf_init(&in);
+		buf_init(&want);
+		buf_puts(&in, HD "\n");
+		put_long_line(&in, lens[i], 'U');
+		buf_puts(&want, RECEIVED HDO "\r\n");
+		put_long_line(&want, lens[i], 'U');
+		buf_puts(&want, "\r\n");
+		run_init(&r);
+		run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+		ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s",
+		    r.why.text);
+		ck_assert_msg(r.out.len == want.len, "length %zu: output %zu, "
+		    "want %zu", lens[i], r.out.len, want.len);
+		ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
+		run_fini(&r);
+		buf_fini(&in);
+		buf_fini(&want);
+	}
+}
+END_TEST
+
+/*
+ * Regression: a last line without a line end
+ * whose bytes end exactly at a read-buffer boundary (e.g. a body that is
+ * one line of 65536 bytes, no final LF) is handed out by lr_next as a
+ * piece with eol false; the next read gives 0 bytes with nothing left, so
+ * lr_next returns LR_EOF and the line never gets its CR LF: the queue copy
+ * ends in the middle of a line. One byte more or less and CR LF is added.
+ */
+START_TEST(unterminated_last_line_of_buffer_size_gets_a_line_end)
+{
+	static const size_t lens[] = { IMC_IO_CHUNK, 3 * IMC_IO_CHUNK };
+	struct buf in, want;
+	struct run r;
+	size_t i;
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		buf_init(&in);
+		buf_init(&want);
+		buf_puts(&in, HD "\n");
+		put_long_line(&in, lens[i], 'U');
+		buf_puts(&want, RECEIVED HDO "\r\n");
+		put_long_line(&want, lens[i], 'U');
+		buf_puts(&want, "\r\n");
+		run_init(&r);
+		run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+		ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s",
+		    r.why.text);
+		ck_assert_msg(r.out.len == want.len, "length %zu: output %zu, "
+		    "want %zu", lens[i], r.out.len, want.len);
+		ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
+		run_fini(&r);
+		buf_fini(&in);
+		buf_fini(&want);
+	}
+}
+END_TEST
+
+START_TEST(long_line_starting_with_dot_loses_only_one_dot)
+{
+	struct buf in, want;
+	struct run r;
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD "\n..");
+	put_long_line(&in, 2 * IMC_IO_CHUNK, '.');
+	buf_puts(&in, "\n");
+	buf_puts(&want, RECEIVED HDO "\r\n.");
+	put_long_line(&want, 2 * IMC_IO_CHUNK, '.');
+	buf_puts(&want, "\r\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s", r.why.text);
+	ck_assert_uint_eq(r.out.len, want.len);
+	ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
+	run_fini(&r);
+	buf_fini(&in);
+	buf_fini(&want);
+}
+END_TEST
+
+START_TEST(long_first_body_line_without_blank_line_passes_intact)
+{
+	struct buf in, want;
+	struct run r;
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD);
+	put_long_line(&in, 200000, 'N');	/* not a header field */
+	buf_puts(&in, "\nend\n");
+	buf_puts(&want, RECEIVED HDO "\r\n");
+	put_long_line(&want, 200000, 'N');
+	buf_puts(&want, "\r\nend\r\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s", r.why.text);
+	ck_assert_uint_eq(r.out.len, want.len);
+	ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
+	run_fini(&r);
+	buf_fini(&in);
+	buf_fini(&want);
+}
+END_TEST
+
+START_TEST(header_block_over_the_limit_is_refused)
+{
+	struct buf in;
+	struct run r;
+	size_t i;
+
+	buf_init(&in);
+	buf_puts(&in, HD);
+	for (i = 0; in.len <= IMC_MAX_HEADER_BLOCK; i++)
+		buf_printf(&in, "X-Filler-%zu: %0200zu\n", i, i);
+	buf_puts(&in, "\nbody\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_int_eq(r.read_rc, -1);
+	ck_assert_int_eq(r.why.kind, MAIL_PERM);
+	ck_assert_str_eq(r.why.dsn, "5.6.0");
+	ck_assert_ptr_nonnull(strstr(r.why.text, "header"));
+	run_fini(&r);
+	buf_fini(&in);
+}
+END_TEST
+
+START_TEST(one_header_line_over_the_limit_is_refused)
+{
+	struct buf in;
+	struct run r;
+
+	buf_init(&in);
+	buf_puts(&in, HD "Subject: ");
+	put_long_line(&in, IMC_MAX_HEADER_BLOCK + 10, 's');
+	buf_puts(&in, "\n\nbody\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_int_eq(r.read_rc, -1);
+	ck_assert_int_eq(r.why.kind, MAIL_PERM);
+	ck_assert_str_eq(r.why.dsn, "5.6.0");
+	run_fini(&r);
+	buf_fini(&in);
+}
+END_TEST
+
+START_TEST(header_block_just_under_the_limit_is_accepted)
+{
+	struct buf in;
+	struct run r;
+	size_t i;
+
+	buf_init(&in);
+	buf_puts(&in, HD);
+	for (i = 0; in.len < IMC_MAX_HEADER_BLOCK - 4096; i++)
+		buf_printf(&in, "X-Filler-%zu: %0200zu\n", i, i);
+	buf_puts(&in, "\nbody\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0, "%s", r.why.text);
+	ck_assert_int_eq(r.write_rc, 0);
+	/* Received (2 lines) plus every field, all with CR LF. */
+	ck_assert_uint_eq(r.out.len, strlen(RECEIVED) + in.len +
+	    (size_t)(i + 4 + 1 + 1));
+	run_fini(&r);
+	buf_fini(&in);
+}
+END_TEST
+
+START_TEST(recipients_over_the_limit_are_refused)
+{
+	struct buf in;
+	struct run r;
+	size_t i;
+
+	buf_init(&in);
+	buf_puts(&in, "X-Sender: s@x.example\n");
+	for (i = 0; i <= IMC_MAX_RECIPIENTS; i++)
+		buf_printf(&in, "X-Receiver: r%zu@y.example\n", i);
+	buf_puts(&in, HD "\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_int_eq(r.read_rc, -1);
+	ck_assert_int_eq(r.why.kind, MAIL_PERM);
+	ck_assert_str_eq(r.why.dsn, "5.5.3");
+	run_fini(&r);
+	buf_fini(&in);
+}
+END_TEST
+
+START_TEST(recipients_at_the_limit_are_accepted)
+{
+	struct buf in;
+	struct run r;
+	size_t i;
+
+	buf_init(&in);
+	buf_puts(&in, "X-Sender: s@x.example\n");
+	for (i = 0; i < IMC_MAX_RECIPIENTS; i++)
+		buf_printf(&in, "X-Receiver: r%zu@y.example\n", i);
+	/* Repeats do not count against the limit. */
+	buf_puts(&in, "X-Receiver: r0@y.example\n" HD "\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0, "%s", r.why.text);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&r.rcpts), "r9999@y.example"));
+	ck_assert_ptr_null(strstr(buf_cstr(&r.rcpts), "r10000@"));
+	run_fini(&r);
+	buf_fini(&in);
+}
+END_TEST
+
+START_TEST(two_outputs_get_the_same_copy_first_with_prefix)
+{
+	static const char input[] = "X-Sender: s@x.example\n"
+	    "X-Receiver: r@y.example\n" HD "\nbody\n..dot\n.\n";
+	static const char prefix[] = "Return-Path: <s@x.example>\r\n";
+	static const char want[] = RECEIVED HDO "\r\nbody\r\n.dot\r\n";
+	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_out outs[2];
+	struct pickup_file *pf;
+	struct mail_status why;
+	struct buf o1, o2;
+	int in;
+
+	buf_init(&o1);
+	buf_init(&o2);
+	in = memfd_with(input, strlen(input));
+	pf = pickup_read(in, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	outs[0].fd = memfd_create("out0", MFD_CLOEXEC);
+	outs[0].prefix = prefix;
+	outs[1].fd = memfd_create("out1", MFD_CLOEXEC);
+	outs[1].prefix = NULL;
+	ck_assert(outs[0].fd != -1 && outs[1].fd != -1);
+	ck_assert_int_eq(pickup_write(pf, outs, 2, &why), 0);
+	read_back(outs[0].fd, &o1);
+	read_back(outs[1].fd, &o2);
+	ck_assert_uint_eq(o2.len, strlen(want));
+	ck_assert_str_eq(buf_cstr(&o2), want);
+	ck_assert_uint_eq(o1.len, strlen(prefix) + strlen(want));
+	ck_assert_int_eq(memcmp(o1.data, prefix, strlen(prefix)), 0);
+	ck_assert_str_eq(buf_cstr(&o1) + strlen(prefix), want);
+	ck_assert_uint_eq(outs[0].written, o1.len);
+	ck_assert_uint_eq(outs[1].written, o2.len);
+	close(outs[0].fd);
+	close(outs[1].fd);
+	pickup_free(pf);
+	close(in);
+	buf_fini(&o1);
+	buf_fini(&o2);
+}
+END_TEST
+
+START_TEST(two_outputs_agree_on_a_large_body)
+{
+	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_out outs[2];
+	struct pickup_file *pf;
+	struct mail_status why;
+	struct buf in, o1, o2;
+	int fd;
+	size_t i;
+
+	buf_init(&in);
+	buf_init(&o1);
+	buf_init(&o2);
+	buf_puts(&in, HD "\n");
+	for (i = 0; i < 20000; i++)
+		buf_printf(&in, "line %zu of the body\n", i);
+	put_long_line(&in, 3 * IMC_IO_CHUNK, 'Z');
+	buf_putc(&in, '\n');
+	fd = memfd_with(in.data, in.len);
+	pf = pickup_read(fd, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	outs[0].fd = memfd_create("out0", MFD_CLOEXEC);
+	outs[0].prefix = "P\r\n";
+	outs[1].fd = memfd_create("out1", MFD_CLOEXEC);
+	outs[1].prefix = "";
+	ck_assert_int_eq(pickup_write(pf, outs, 2, &why), 0);
+	read_back(outs[0].fd, &o1);
+	read_back(outs[1].fd, &o2);
+	ck_assert_uint_eq(o1.len, o2.len + 3);
+	ck_assert_int_eq(memcmp(o1.data + 3, o2.data, o2.len), 0);
+	/* One CR per LF of the input body and header. */
+	ck_assert_uint_eq(o2.len, strlen(RECEIVED) + in.len + 4 + 1 + 20000 + 1);
+	ck_assert_uint_eq(outs[0].written, o1.len);
+	ck_assert_uint_eq(outs[1].written, o2.len);
+	close(outs[0].fd);
+	close(outs[1].fd);
+	pickup_free(pf);
+	close(fd);
+	buf_fini(&in);
+	buf_fini(&o1);
+	buf_fini(&o2);
+}
+END_TEST
+
+START_TEST(read_error_is_temporary)
+{
+	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_file *pf;
+	struct mail_status why;
+	int fd;
+
+	/* A folder: read(2) fails with EISDIR. */
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert(fd != -1);
+	pf = pickup_read(fd, &opts, &why);
+	ck_assert_ptr_null(pf);
+	ck_assert_int_eq(why.kind, MAIL_TEMP);
+	ck_assert_str_eq(why.dsn, "4.3.0");
+	close(fd);
+}
+END_TEST
+
+START_TEST(write_error_is_temporary)
+{
+	static const char input[] = HD "\nbody\n";
+	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_out out;
+	struct pickup_file *pf;
+	struct mail_status why;
+	int in;
+
+	in = memfd_with(input, strlen(input));
+	pf = pickup_read(in, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	out.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);	/* not writable */
+	out.prefix = NULL;
+	ck_assert(out.fd != -1);
+	ck_assert_int_eq(pickup_write(pf, &out, 1, &why), -1);
+	ck_assert_int_eq(why.kind, MAIL_TEMP);
+	close(out.fd);
+	pickup_free(pf);
+	close(in);
+}
+END_TEST
+
+/* pickup_file_suite - every pickup_file test */
+static Suite *
+pickup_file_suite(void)
+{
+	Suite *s = suite_create("pickup_file");
+	TCase *tc;
+
+	tc = tcase_create("envelope_and_copy");
+	tcase_add_loop_test(tc, test_ok_case, 0,
+	    (int)(sizeof(ok_cases) / sizeof(ok_cases[0])));
+	tcase_add_test(tc, nul_bytes_in_the_body_pass_through);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refused");
+	/* Recipient de-duplication is quadratic: 10000 take seconds. */
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_fail_case, 0,
+	    (int)(sizeof(fail_cases) / sizeof(fail_cases[0])));
+	tcase_add_test(tc, header_block_over_the_limit_is_refused);
+	tcase_add_test(tc, one_header_line_over_the_limit_is_refused);
+	tcase_add_test(tc, header_block_just_under_the_limit_is_accepted);
+	tcase_add_test(tc, recipients_over_the_limit_are_refused);
+	tcase_add_test(tc, recipients_at_the_limit_are_accepted);
+	tcase_add_test(tc, read_error_is_temporary);
+	tcase_add_test(tc, write_error_is_temporary);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("long_lines");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, lines_longer_than_the_read_chunk_pass_intact);
+	tcase_add_test(tc, crlf_split_by_the_read_chunk_is_one_line_end);
+	tcase_add_test(tc, crlf_at_every_chunk_boundary_offset_is_one_line_end);
+	tcase_add_test(tc, unterminated_long_last_line_gets_a_line_end);
+	tcase_add_test(tc, unterminated_last_line_of_buffer_size_gets_a_line_end);
+	tcase_add_test(tc, long_line_starting_with_dot_loses_only_one_dot);
+	tcase_add_test(tc, long_first_body_line_without_blank_line_passes_intact);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("outputs");
+	tcase_add_test(tc, two_outputs_get_the_same_copy_first_with_prefix);
+	tcase_add_test(tc, two_outputs_agree_on_a_large_body);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* main - run the pickup_file suite; non-zero exit status on any failure */
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(pickup_file_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
