@@ -4,7 +4,7 @@
  * Syntax: "key = value" lines, "#" comments (a whole line, or after
  * whitespace), blank lines, and "[kind NAME]" section headers. conf_parse_file
  * calls the entry callback for every key with the section it sits in (kind
- * and name NULL before the first section header) and its line number; the
+ * and name NULL before the first section header); the
  * callback says whether the key and value are acceptable. Any error stops
  * the parse and leaves "FILE:LINE: message" in err. The value parsers below
  * return 0, or -1 for a malformed value.

@@ -207,12 +207,131 @@ def cmd_latency(a):
     return 0
 
 
+def cmd_summary(a):
+    """The final table from the key<TAB>value file bench.sh wrote."""
+    vals = {}
+    with open(a[0]) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("\t")
+            try:
+                vals.setdefault(k, []).append(float(v))
+            except ValueError:
+                pass
+    env = os.environ
+
+    def med(k):
+        v = sorted(vals.get(k, []))
+        if not v:
+            return None
+        n = len(v)
+        return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+    def fmt(x, spec):
+        if x is None:
+            width = spec.split(".")[0]
+            return "-".rjust(int(width)) if width.isdigit() else "-"
+        return format(x, spec)
+
+    def ratio(c, p):
+        return "-" if c is None or p in (None, 0) else f"{c / p:.2f}x"
+
+    pf = env.get("DO_POSTFIX") == "1"
+    runs = int(env["RUNS"])
+    out = []
+    w = out.append
+    w("")
+    w("=" * 78)
+    w(f"imc-connector vs Postfix {env.get('PF_VERSION') or '-'}: "
+      f"Pickup/maildrop to Maildir ({runs} run{'s' if runs > 1 else ''}, "
+      f"medians)")
+    w(f"{os.cpu_count()} CPUs; {env['RCPTS']} mailboxes round-robin; Postfix "
+      f"fed by {env['PF_PAR']} parallel sendmail streams")
+    w("=" * 78)
+    w(f"{'':34}{'connector':>14}{'Postfix':>14}{'conn/Postfix':>14}")
+    for kind, n, size in (("small", env["SMALL"], env["SMALL_SIZE"]),
+                          ("large", env["LARGE"], env["LARGE_SIZE"])):
+        n, size = int(n), int(size)
+        label = f"{n} x {size / 1024:g} KB"
+        cr, pr = med(f"c.{kind}.rate"), med(f"p.{kind}.rate")
+        cs, ps = med(f"c.{kind}.secs"), med(f"p.{kind}.secs")
+        w(f"{label:<20}{'msgs/s':<14}{fmt(cr, '14.1f')}{fmt(pr, '14.1f')}"
+          f"{ratio(cr, pr):>14}")
+        w(f"{'':<20}{'seconds':<14}{fmt(cs, '14.3f')}{fmt(ps, '14.3f')}"
+          )
+        mb = lambda s: None if s is None else n * size / s / 1e6
+        w(f"{'':<20}{'MB/s':<14}{fmt(mb(cs), '14.2f')}{fmt(mb(ps), '14.2f')}")
+        w(f"{'':<20}{'feed time s':<14}"
+          f"{fmt(med(f'c.{kind}.drop_secs'), '14.3f')}"
+          f"{fmt(med(f'p.{kind}.inject_secs'), '14.3f')}"
+          f"{'  (drop/inject)':<16}")
+        hw = med(f"c.{kind}.hwm_kb")
+        phw = med(f"p.{kind}.hwm_kb")
+        w(f"{'':<20}{'peak RSS MiB':<14}{fmt(hw and hw / 1024, '14.1f')}"
+          f"{fmt(phw and phw / 1024, '14.1f')}{'  (Postfix: sum*)':<16}")
+        w(f"{'':<20}{'syncs/msg':<14}"
+          f"{fmt(med(f'c.{kind}.sync_per_msg'), '14.4f')}"
+          f"{'-':>14}{'  (barriers/msg)':<16}")
+        if runs > 1:
+            for sysname, key in (("connector", "c"), ("Postfix", "p")):
+                v = vals.get(f"{key}.{kind}.rate")
+                if v:
+                    w(f"{'':<20}{sysname + ' msgs/s per run: '}"
+                      + ", ".join(f"{x:.1f}" for x in v))
+    if env.get("DO_STRACE") == "1":
+        n = int(env["STRACE_N"])
+        cc = med("c.strace.calls")
+        w("")
+        w(f"real sync calls (strace -f -c fsync+fdatasync+syncfs), {n} x "
+          f"{int(env['SMALL_SIZE']) / 1024:g} KB:")
+        w(f"{'':<20}{'calls':<14}{fmt(cc, '14.0f')}"
+          + (f"{fmt(med('p.strace.calls_daemons') + med('p.strace.calls_inject'), '14.0f')}"
+             if pf and med("p.strace.calls_daemons") is not None else ""))
+        pc = None
+        if pf and med("p.strace.calls_daemons") is not None:
+            pc = med("p.strace.calls_daemons") + med("p.strace.calls_inject")
+        w(f"{'':<20}{'per message':<14}{fmt(cc and cc / n, '14.4f')}"
+          f"{fmt(pc and pc / n, '14.4f')}")
+        if pc is not None:
+            w(f"{'':<20}(Postfix: {med('p.strace.calls_inject'):.0f} in "
+              f"sendmail/postdrop, {med('p.strace.calls_daemons'):.0f} in "
+              f"the daemons)")
+        w(f"{'':<20}(connector stats: barriers="
+          f"{fmt(med('c.strace.barriers'), '.0f')}, delivered files="
+          f"{fmt(med('c.strace.delivered'), '.0f')})")
+    w("")
+    w(f"latency, one message on an idle system, ms, lower is better "
+      f"(n={fmt(med('c.lat.n'), '.0f')};")
+    w("  from: connector, the rename into Pickup; Postfix, the start of "
+      "sendmail;")
+    w("  to: the file in the mailbox's new/ folder)")
+    for k in ("median", "p90", "min", "max"):
+        c, p = med(f"c.lat.{k}"), med(f"p.lat.{k}")
+        w(f"{'':<20}{k:<14}{fmt(c, '14.2f')}{fmt(p, '14.2f')}"
+          f"{ratio(c, p):>14}")
+    if pf:
+        ns = med("p.not_sent")
+        w("")
+        for kind in ("small", "large"):
+            ps, pi = med(f"p.{kind}.secs"), med(f"p.{kind}.inject_secs")
+            if ps and pi and pi / ps > 0.9:
+                w(f"Postfix {kind}: injection took {100 * pi / ps:.0f}% of "
+                  f"the time: bound by sendmail+postdrop")
+                w("  (one exec of each per message), not by its queue.")
+        w("* Postfix peak RSS: sum of VmHWM of the instance's processes alive "
+          "at the end")
+        w("  of the phase (master and children; sendmail/postdrop not "
+          "counted).")
+        w(f"Postfix deferred/bounced deliveries: {fmt(ns, '.0f')}")
+    w("=" * 78)
+    print("\n".join(out))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, a = sys.argv[1], sys.argv[2:]
     fn = {"gen": cmd_gen, "drop": cmd_drop, "wait": cmd_wait,
-          "latency": cmd_latency}.get(cmd)
+          "latency": cmd_latency, "summary": cmd_summary}.get(cmd)
     if fn is None:
         sys.exit(__doc__)
     sys.exit(fn(a) or 0)
