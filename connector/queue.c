@@ -9,14 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "imc_limits.h"
 #include "log.h"
 #include "pickup_file.h"
 #include "safeio.h"
 #include "bounce.h"
+#include "repair.h"
 #include "store_maildir.h"
 
 static void
@@ -75,6 +78,111 @@ queue_archive_copy(struct imc_daemon *d, enum layout_dir from,
 	if (linkat(d->dir[from], name, d->dir[to], name, 0) == -1 &&
 	    errno != EEXIST)
 		log_warn("%s: archive copy in %s", qid, layout_name(to));
+}
+
+/* Messages below this size are repaired in memory. */
+#define REPAIR_IN_MEMORY	(4 * 1024 * 1024)
+
+/* Give a repaired copy (memfd or O_TMPFILE descriptor) the queue name. */
+static int
+queue_publish(int dirfd, int fd, bool in_memory, const char *tmp,
+    const char *name, uint64_t *size)
+{
+	char proc[64], chunk[IMC_IO_CHUNK];
+	struct stat st;
+	ssize_t n;
+	int out;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	unlinkat(dirfd, tmp, 0);
+	if (!in_memory) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) == -1)
+			return -1;
+	} else {
+		if ((out = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+			return -1;
+		if (lseek(fd, 0, SEEK_SET) == -1)
+			n = -1;
+		else
+			while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+				if (safe_write_all(out, chunk, (size_t)n) == -1) {
+					n = -1;
+					break;
+				}
+		if (close(out) == -1 || n == -1) {
+			unlinkat(dirfd, tmp, 0);
+			return -1;
+		}
+	}
+	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/*
+ * Charset repair of a queue copy (repair.h): the copy is rewritten only when
+ * something needs to change, into a temp name renamed over it. legacy: the
+ * sender domain's legacy_charset; the destination's charset and encoding
+ * come from dest_domain (NULL: keep the charsets, as for Out/, where the
+ * SMTP delivery converts per destination).
+ */
+static int
+queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
+    const char *sender, const char *dest_domain, uint64_t *size)
+{
+	struct imc_charset_conf from, to;
+	struct repair_opts opts;
+	struct repair_report rep;
+	enum repair_result rr;
+	char name[QID_SIZE + 16], tmp[QID_SIZE + 24];
+	struct stat st;
+	int in, out;
+
+	config_charset_for(&d->cfg, addr_domain(sender), &from);
+	config_charset_for(&d->cfg, dest_domain, &to);
+	opts.legacy_charset = from.legacy_charset;
+	opts.target = dest_domain != NULL ? to.charset : "preserve";
+	opts.seven_bit = dest_domain != NULL && to.encoding == ENCODING_7BIT;
+	queue_name(name, sizeof(name), qid, QFILE_EML);
+	snprintf(tmp, sizeof(tmp), ".%s.repair", name);
+	if ((in = openat(d->dir[dir], name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(in, &st) == -1) {
+		if (in != -1)
+			close(in);
+		return -1;
+	}
+	/* Most messages need no repair: the output goes to memory (small
+	 * messages) or an unnamed file, and gets a name only if it is used,
+	 * since creating a named file is the dearest step of the intake. */
+	out = st.st_size < REPAIR_IN_MEMORY ? memfd_create("repair", MFD_CLOEXEC) :
+	    openat(d->dir[dir], ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (out == -1) {
+		close(in);
+		return -1;
+	}
+	repair_report_init(&rep);
+	rr = repair_message(in, out, &opts, &rep);
+	close(in);
+	if (rr == REPAIR_CHANGED && queue_publish(d->dir[dir], out,
+	    st.st_size < REPAIR_IN_MEMORY, tmp, name, size) == -1)
+		rr = REPAIR_ERROR;
+	close(out);
+	if (rr == REPAIR_CHANGED) {
+		if (rep.undecodable > 0 || rep.kept_utf8 > 0)
+			log_warnx("%s: %s: %s", qid, layout_name(dir),
+			    buf_cstr(&rep.explain));
+		tracklog_add(d->track, &(struct track_event){ .event = "repaired",
+		    .qid = qid, .from = sender, .size = *size,
+		    .status = layout_name(dir), .reason = buf_cstr(&rep.explain) });
+	}
+	repair_report_fini(&rep);
+	return rr == REPAIR_ERROR ? -1 : 0;
 }
 
 /* queue_accept - parse one claimed file and write its queue entries */
@@ -136,6 +244,21 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 		goto ioerr;
 	}
 	in_out = out_out = -1;
+	if (a->has_in) {
+		const char *first_local = NULL;
+
+		for (i = 0; i < rcpts->n && first_local == NULL; i++) {
+			dom = addr_domain(rcpts->items[i]);
+			if (dom != NULL && config_is_local_domain(&d->cfg, dom))
+				first_local = dom;
+		}
+		if (queue_repair(d, LAYOUT_IN, c->qid, pickup_sender(pf),
+		    first_local, &outs[0].written) == -1)
+			goto ioerr;
+	}
+	if (a->has_out && queue_repair(d, LAYOUT_OUT, c->qid, pickup_sender(pf),
+	    NULL, &outs[a->has_in ? 1 : 0].written) == -1)
+		goto ioerr;
 	nout = 0;
 	if (a->has_in) {
 		if (queue_make_env(&a->in, c->qid, c->origname, pickup_sender(pf),

@@ -19,6 +19,10 @@
  * Line breaks of the output are CRLF, except inside bodies with
  * Content-Transfer-Encoding binary, which are data.
  *
+ * Memory: one plan per part (RP_MAX_PARTS at most: a message with more
+ * parts is passed on unchanged, and the report says so), the header field
+ * being read, and chunk-sized buffers; bodies are never held.
+ *
  * Not done here: guessing a charset (only "valid UTF-8, else the legacy
  * charset"), repairing broken encoded-words (they are decoded where the
  * header module can, and written again as clean words only when the field
@@ -45,6 +49,11 @@
 #define RP_NCAND	4		/* candidate decoders of a text part */
 /* Part numbers are kept per depth; the parser never goes deeper. */
 #define RP_DEPTHS	(MIME_MAX_DEPTH + 2)
+/* Parts planned per message (a plan is ~150 bytes); a message with more
+ * is not repaired: it is passed on unchanged and the report says why. */
+#define RP_MAX_PARTS	50000
+/* A text subtype kept to write a broken Content-Type anew. */
+#define RP_SUBTYPE_SIZE	64
 
 enum rp_kind { RP_K_TEXT, RP_K_LEAF, RP_K_MULTI, RP_K_MESSAGE };
 enum rp_action { RP_PASS, RP_REENCODE, RP_CONVERT };
@@ -63,9 +72,11 @@ struct rp_plan {
 	unsigned	 has_ct:1;	/* a Content-Type field was seen */
 	unsigned	 has_cte:1;	/* a Content-Transfer-Encoding field */
 	unsigned	 changed:1;	/* anything of this part changes */
+	unsigned	 bad_ct:1;	/* Content-Type to be written anew */
 	const char	*label;		/* charset label to write, or NULL */
 	const char	*enc;		/* RP_CONVERT: encoder, NULL: UTF-8 */
 	char		 dec[CHARSET_NAME_SIZE];	/* RP_CONVERT: decoder */
+	char		 sub[RP_SUBTYPE_SIZE];	/* bad_ct: the subtype */
 };
 
 /* Counts over a byte stream that may become a body. */
@@ -73,6 +84,7 @@ struct rp_ostat {
 	uint64_t	 total;
 	size_t		 col, maxline;
 	int		 has8, prev_cr;
+	int		 noqp;		/* the QP size is not needed */
 	struct codec_enc qp;		/* counts only */
 };
 
@@ -100,6 +112,8 @@ struct rp_scan {
 	int		 active;
 	struct codec_dec cdec;
 	int		 norm, prev_cr;
+	int		 nodecode;	/* encoded attachment: raw counts only */
+	int		 lazy, on;	/* candidates start at the first 8-bit */
 	struct rp_ostat	 raw;		/* the body as written */
 	struct rp_ostat	 d;		/* the decoded content */
 	struct rp_u8v	 u8v;
@@ -152,6 +166,8 @@ struct rp_state {
 	int		 out_fd;
 	struct buf	 out;
 	struct buf	 tmp;
+	struct buf	 ct_raw;	/* pass 1: this part's Content-Type */
+	int		 ct_seen;
 };
 
 /* ---------------------------------------------------------------- */
@@ -285,7 +301,8 @@ rp_ostat_feed(struct rp_ostat *o, const void *p, size_t n)
 		o->prev_cr = s[i] == '\r';
 	}
 	o->total += n;
-	(void)codec_enc_feed(&o->qp, p, n, NULL);	/* counting: no memory */
+	if (!o->noqp)		/* counting: no memory */
+		(void)codec_enc_feed(&o->qp, p, n, NULL);
 }
 
 /* rp_ostat_finish - the stream is over */
@@ -294,7 +311,8 @@ rp_ostat_finish(struct rp_ostat *o)
 {
 	if (o->col > o->maxline)
 		o->maxline = o->col;
-	(void)codec_enc_finish(&o->qp, NULL);
+	if (!o->noqp)
+		(void)codec_enc_finish(&o->qp, NULL);
 }
 
 /* rp_smaller_7bit - quoted-printable or base64, whichever is smaller */
@@ -508,6 +526,8 @@ done:
 	return rc;
 }
 
+static int	rp_words_label_odd(const char *, size_t);
+
 /* rp_phrase_text - the words of a raw phrase as plain UTF-8 text */
 static int
 rp_phrase_text(const char *s, size_t n, struct buf *out)
@@ -619,13 +639,16 @@ fail:
 
 /* rp_put_phrase - a raw phrase, as encoded-words if it has 8-bit text */
 static int
-rp_put_phrase(const char *s, size_t n, struct buf *out, int *left8)
+rp_put_phrase(const char *s, size_t n, struct buf *out)
 {
-	struct buf t;
+	struct buf t, d;
+	const struct buf *text;
 	size_t lead = 0, trail = n;
-	int rc = -1;
+	unsigned flags = 0;
+	int rc = -1, has8 = rp_has8(s, n), odd;
 
-	if (!rp_has8(s, n))
+	odd = memmem(s, n, "=?", 2) != NULL && rp_words_label_odd(s, n);
+	if (!has8 && !odd)
 		return buf_append(out, s, n);
 	while (lead < n && (s[lead] == ' ' || s[lead] == '\t' ||
 	    s[lead] == '\r' || s[lead] == '\n'))
@@ -634,16 +657,30 @@ rp_put_phrase(const char *s, size_t n, struct buf *out, int *left8)
 	    s[trail - 1] == '\r' || s[trail - 1] == '\n'))
 		trail--;
 	buf_init(&t);
+	buf_init(&d);
 	if (rp_phrase_text(s + lead, trail - lead, &t) == -1)
 		goto done;
+	/* encoded-words already there are decoded, not encoded twice */
+	text = &t;
+	if (memmem(t.data ? t.data : "", t.len, "=?", 2) != NULL) {
+		if (rfc2047_decode(t.data, t.len, rp_to_utf8, &d, &flags) == -1)
+			goto done;
+		if (!(flags & (RFC2047_MALFORMED | RFC2047_UNKNOWN_CHARSET |
+		    RFC2047_BAD_PAYLOAD)))
+			text = &d;
+		else if (!has8) {
+			rc = buf_append(out, s, n);	/* unsure: as written */
+			goto done;
+		}
+	}
 	if (buf_putc(out, ' ') == -1 ||
-	    rp_words(t.data ? t.data : "", t.len, out) == -1 ||
+	    rp_words(text->data ? text->data : "", text->len, out) == -1 ||
 	    (trail < n && buf_putc(out, ' ') == -1))
 		goto done;
 	rc = 0;
 done:
-	(void)left8;
 	buf_fini(&t);
+	buf_fini(&d);
 	return rc;
 }
 
@@ -677,7 +714,7 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
 		}
 		if (c == '<' || c == ':') {
 			/* what came before is a display name or group name */
-			if (rp_put_phrase(s + seg, i - seg, out, left8) == -1)
+			if (rp_put_phrase(s + seg, i - seg, out) == -1)
 				return -1;
 			if (c == '<') {
 				size_t j = i;
@@ -700,8 +737,8 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
 			continue;
 		}
 		if (c == ',' || c == ';') {
-			if (rp_copy_comments(s + seg, i - seg, out, left8) == -1 ||
-			    buf_putc(out, c) == -1)
+			if (rp_copy_comments(s + seg, i - seg, out,
+			    left8) == -1 || buf_putc(out, c) == -1)
 				return -1;
 			seg = ++i;
 			continue;
@@ -711,6 +748,146 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
 	if (seg < n)
 		return rp_copy_comments(s + seg, n - seg, out, left8);
 	return 0;
+}
+
+/*
+ * rp_word_odd - is an encoded-word's label not the standard one, or are
+ * its bytes more than the label promises (iso-8859-1 with C1 bytes read as
+ * windows-1252, GBK characters under gb2312): strict readers would get it
+ * wrong. A word that does not decode is not odd: it is left alone.
+ */
+static int
+rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
+    size_t tlen)
+{
+	char name[CHARSET_NAME_SIZE];
+	struct charset_info ci;
+	struct buf raw, q, u8, back;
+	const char *mime, *dec, *encoder;
+	size_t i, errs = 0;
+	unsigned defects = 0;
+	int odd = 0;
+
+	if (cslen == 0 || cslen > CHARSET_NAME_MAX)
+		return 0;
+	memcpy(name, cs, cslen);
+	name[cslen] = '\0';
+	if ((mime = charset_mime_label(name)) == NULL ||
+	    charset_lookup(name, cslen, &ci) == CHARSET_UNKNOWN)
+		return 0;
+	if (strcasecmp(mime, name) != 0)
+		return 1;
+	if ((encoder = charset_encoder(name)) == NULL)
+		return 0;
+	buf_init(&raw);
+	buf_init(&q);
+	buf_init(&u8);
+	buf_init(&back);
+	if (enc == 'b' || enc == 'B') {
+		if (codec_b64_decode(txt, tlen, &raw, &defects) == -1)
+			goto done;
+	} else {
+		for (i = 0; i < tlen; i++)
+			if (buf_putc(&q, txt[i] == '_' ? ' ' : txt[i]) == -1)
+				goto done;
+		if (codec_qp_decode(q.data ? q.data : "", q.len, &raw,
+		    &defects) == -1)
+			goto done;
+	}
+	if ((dec = charset_decoder_for(&ci, raw.data ? raw.data : "",
+	    raw.len)) == NULL || convert_decode_all(dec, CONVERT_STRICT,
+	    raw.data ? raw.data : "", raw.len, &u8, &errs) != CONVERT_OK ||
+	    errs > 0)
+		goto done;
+	odd = convert_encode_all(encoder, u8.data ? u8.data : "", u8.len,
+	    &back) != CONVERT_OK;
+done:
+	buf_fini(&raw);
+	buf_fini(&q);
+	buf_fini(&u8);
+	buf_fini(&back);
+	return odd;
+}
+
+/* rp_words_label_odd - is some encoded-word in the text odd (above) */
+static int
+rp_words_label_odd(const char *s, size_t n)
+{
+	size_t i, cs, cse, e, t, te;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (s[i] != '=' || s[i + 1] != '?')
+			continue;
+		/* =?charset[*lang]?E?text?= */
+		cs = i + 2;
+		for (cse = cs; cse < n && s[cse] != '?' && s[cse] != '*' &&
+		    cse - cs <= CHARSET_NAME_MAX; cse++)
+			;
+		for (e = cse; e < n && s[e] != '?' && e - cs <= 2 *
+		    CHARSET_NAME_MAX; e++)
+			;
+		if (e + 2 >= n || s[e] != '?' || s[e + 2] != '?')
+			continue;
+		t = e + 3;
+		for (te = t; te + 1 < n && !(s[te] == '?' && s[te + 1] == '=');
+		    te++)
+			;
+		if (te + 1 >= n)
+			continue;
+		if (rp_word_odd(s + cs, cse - cs, s[e + 1], s + t, te - t))
+			return 1;
+		i = te + 1;
+	}
+	return 0;
+}
+
+/*
+ * rp_fix_words - an unstructured field without raw 8-bit text whose
+ * encoded-words need writing again: a non-standard charset label
+ * (ks_c_5601-1987, x-sjis) or a word broken by folding. Only when every
+ * word decodes; *changed says whether out holds a new field.
+ */
+static int
+rp_fix_words(const struct mime_event *ev, struct buf *out, int *changed,
+    const char **note)
+{
+	struct buf dec, val;
+	unsigned flags = 0;
+	int odd, rc = -1;
+
+	*changed = 0;
+	if (memmem(ev->value, ev->value_len, "=?", 2) == NULL)
+		return 0;
+	odd = rp_words_label_odd(ev->value, ev->value_len);
+	buf_init(&dec);
+	buf_init(&val);
+	if (rfc2047_decode(ev->value, ev->value_len, rp_to_utf8, &dec,
+	    &flags) == -1)
+		goto done;
+	rc = 0;
+	if ((!odd && !(flags & RFC2047_FOLDED_WORD)) ||
+	    (flags & (RFC2047_MALFORMED | RFC2047_UNKNOWN_CHARSET |
+	    RFC2047_BAD_PAYLOAD)) || !(flags & RFC2047_DECODED))
+		goto done;
+	rc = -1;
+	if (rfc2047_encode(dec.data ? dec.data : "", dec.len, ev->name_len,
+	    &val) == -1 || buf_append(out, ev->name, ev->name_len) == -1 ||
+	    buf_putc(out, ':') == -1)
+		goto done;
+	if ((val.len == 0 || (val.data[0] != ' ' && val.data[0] != '\t')) &&
+	    buf_putc(out, ' ') == -1)
+		goto done;
+	if (buf_append(out, val.data, val.len) == -1)
+		goto done;
+	*changed = 1;
+	*note = odd ? "encoded-words with a non-standard charset label or "
+	    "bytes beyond it written again in utf-8" :
+	    "encoded-words broken by folding written again";
+	rc = 0;
+done:
+	buf_fini(&dec);
+	buf_fini(&val);
+	return rc;
 }
 
 /* rp_norm_field - a raw field with every line break as CRLF */
@@ -737,11 +914,24 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 	int left8 = 0, rc = -1;
 	enum convert_result r;
 
+	size_t mark = out->len;
+
 	*changed = 0;
 	*note = NULL;
-	if (!rp_has8(ev->value, ev->value_len))
-		return rp_norm_field(ev->data, ev->len, out);
 	kind = rp_hkind(ev->name, ev->name_len);
+	if (!rp_has8(ev->value, ev->value_len)) {
+		if (kind == RP_H_UNSTRUCTURED) {
+			if (rp_fix_words(ev, out, changed, note) == -1)
+				return -1;
+			if (*changed)
+				return 0;
+		}
+		if (kind != RP_H_ADDRESS || memmem(ev->value, ev->value_len,
+		    "=?", 2) == NULL ||
+		    !rp_words_label_odd(ev->value, ev->value_len))
+			return rp_norm_field(ev->data, ev->len, out);
+		/* display names in a non-standard charset: as below */
+	}
 	if (kind == RP_H_STRUCTURED) {
 		*note = "raw 8-bit text in a structured field, left as is";
 		return rp_norm_field(ev->data, ev->len, out);
@@ -753,7 +943,10 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 	if (rp_utf8_valid(ev->value, ev->value_len)) {
 		if (buf_append(&u8, ev->value, ev->value_len) == -1)
 			goto done;
-		*note = "raw 8-bit text (utf-8) written as encoded-words";
+		*note = rp_has8(ev->value, ev->value_len) ?
+		    "raw 8-bit text (utf-8) written as encoded-words" :
+		    "encoded-words with a non-standard charset label or bytes "
+		    "beyond it written again in utf-8";
 	} else {
 		r = convert_decode_all(st->legacy_dec, CONVERT_REPLACE,
 		    ev->value, ev->value_len, &u8, &errs);
@@ -786,11 +979,23 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 		if (rp_fix_address(u8.data, u8.len, &val, &left8) == -1 ||
 		    rp_norm_field(val.data, val.len, out) == -1)
 			goto done;
-		if (left8)
+		if (left8) {
 			*note = "8-bit text in an address (not a display name "
 			    "or comment), left as is";
+			if (!rp_utf8_valid(ev->value, ev->value_len)) {
+				/* legacy bytes in an addr-spec: keep it all */
+				rp_buf_cut(out, mark);
+				rc = rp_norm_field(ev->data, ev->len, out);
+				goto done;
+			}
+		}
 	}
-	*changed = 1;
+	/* a change only when the bytes differ */
+	buf_reset(&dec);
+	if (rp_norm_field(ev->data, ev->len, &dec) == -1)
+		goto done;
+	*changed = dec.len != out->len - mark ||
+	    memcmp(dec.data, out->data + mark, dec.len) != 0;
 	rc = 0;
 done:
 	buf_fini(&u8);
@@ -882,13 +1087,18 @@ rp_set_charset(const char *s, size_t n, const char *label, struct buf *out)
 		    buf_printf(out, "charset=%s", label) == -1 ||
 		    buf_append(out, s + ve, n - ve) == -1 ? -1 : 0;
 	}
-	/* none: append, before trailing whitespace */
+	/* none: append, before trailing whitespace, after closing what an
+	 * unterminated quoted-string or comment left open */
 	ne = n;
-	while (ne > 0 && (s[ne - 1] == ' ' || s[ne - 1] == '\t' ||
-	    s[ne - 1] == '\r' || s[ne - 1] == '\n'))
+	while (!inq && depth == 0 && ne > 0 && (s[ne - 1] == ' ' ||
+	    s[ne - 1] == '\t' || s[ne - 1] == '\r' || s[ne - 1] == '\n'))
 		ne--;
-	return buf_append(out, s, ne) == -1 ||
-	    buf_printf(out, "; charset=%s", label) == -1 ? -1 : 0;
+	if (buf_append(out, s, ne) == -1 || (inq && buf_putc(out, '"') == -1))
+		return -1;
+	for (; depth > 0; depth--)
+		if (buf_putc(out, ')') == -1)
+			return -1;
+	return buf_printf(out, "; charset=%s", label) == -1 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -910,7 +1120,11 @@ rp_new_part(struct rp_state *st, unsigned depth)
 
 	st->hdr_open = 1;
 	st->saw_ct = st->saw_cte = 0;
+	st->ct_seen = 0;
+	buf_reset(&st->ct_raw);
 	if (st->pass == 1) {
+		if (st->nplans == RP_MAX_PARTS)
+			return rp_fail(st, E2BIG);
 		if (st->nplans == st->capplans) {
 			size_t cap = st->capplans ? st->capplans * 2 : 16;
 
@@ -963,6 +1177,12 @@ rp_on_header(struct rp_state *st, const struct mime_event *ev)
 		if (ev->depth == 0 && ev->name_len == 12 &&
 		    strncasecmp(ev->name, "mime-version", 12) == 0)
 			st->top_mime_version = 1;
+		if (is_ct && !st->ct_seen) {
+			st->ct_seen = 1;
+			if (buf_append(&st->ct_raw, ev->value, ev->value_len)
+			    == -1)
+				return rp_fail(st, ENOMEM);
+		}
 		if (is_ct)
 			pl->has_ct = 1;
 		if (is_cte)
@@ -996,8 +1216,12 @@ rp_on_header(struct rp_state *st, const struct mime_event *ev)
 			int rc;
 
 			buf_init(&v);
-			rc = rp_set_charset(ev->value, ev->value_len,
-			    pl->label, &v);
+			if (pl->bad_ct)
+				rc = buf_printf(&v, " text/%s; charset=%s",
+				    pl->sub, pl->label);
+			else
+				rc = rp_set_charset(ev->value, ev->value_len,
+				    pl->label, &v);
 			if (rc == 0)
 				rc = rp_norm_field(v.data, v.len, &st->tmp);
 			buf_fini(&v);
@@ -1089,6 +1313,7 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
     struct rp_plan *pl)
 {
 	struct rp_scan *sc = &st->scan;
+	size_t i;
 
 	sc->active = 1;
 	mime_part_decoder_init(&sc->cdec, mp);
@@ -1097,8 +1322,14 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	pl->norm = sc->norm;
 	sc->prev_cr = 0;
 	rp_ostat_init(&sc->raw, 0);
-	rp_ostat_init(&sc->d, mp->cte == CODEC_CTE_BINARY ||
-	    mp->cte == CODEC_CTE_BASE64 ? CODEC_ENC_BINARY : 0);
+	sc->raw.noqp = 1;
+	rp_ostat_init(&sc->d, pl->kind != RP_K_TEXT &&
+	    (mp->cte == CODEC_CTE_BINARY || mp->cte == CODEC_CTE_BASE64) ?
+	    CODEC_ENC_BINARY : 0);
+	sc->nodecode = pl->kind != RP_K_TEXT && (mp->cte == CODEC_CTE_QP ||
+	    mp->cte == CODEC_CTE_BASE64 || mp->cte == CODEC_CTE_UNKNOWN);
+	sc->lazy = 1;
+	sc->on = 0;
 	rp_u8v_init(&sc->u8v);
 	sc->has_c1 = sc->has_esc = 0;
 	memset(sc->cand, 0, sizeof(sc->cand));
@@ -1126,6 +1357,14 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 		    rp_cand_add(st, st->legacy_dec, st->legacy_mime) == -1)
 			return -1;
 	}
+	/* ASCII reads and writes as itself in these charsets: the
+	 * candidates need not see text before its first 8-bit byte */
+	for (i = 0; i < RP_NCAND; i++)
+		if (sc->cand[i].used && (!rp_ascii_compatible(sc->cand[i].dec)
+		    || (sc->cand[i].enc != NULL &&
+		    !rp_ascii_compatible(sc->cand[i].enc))))
+			sc->lazy = 0;
+	sc->on = !sc->lazy;
 	return 0;
 }
 
@@ -1176,6 +1415,12 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 	struct rp_scan *sc = &st->scan;
 	size_t i;
 
+	if (!sc->on && charset_has_8bit(d, n)) {
+		/* what came before was ASCII: the same in every output */
+		for (i = 0; i < RP_NCAND; i++)
+			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
+		sc->on = 1;
+	}
 	rp_ostat_feed(&sc->d, d, n);
 	rp_u8v_feed(&sc->u8v, d, n);
 	if (!sc->has_c1)
@@ -1183,13 +1428,13 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 	if (!sc->has_esc)
 		sc->has_esc = memchr(d, 0x1B, n) != NULL ||
 		    memchr(d, '+', n) != NULL || memchr(d, '~', n) != NULL;
-	for (i = 0; i < RP_NCAND; i++)
+	for (i = 0; i < RP_NCAND && sc->on; i++)
 		if (sc->cand[i].used &&
 		    rp_cand_feed(st, &sc->cand[i], d, n, 0) == -1)
 			return -1;
 	if (fin) {
 		rp_ostat_finish(&sc->d);
-		for (i = 0; i < RP_NCAND; i++)
+		for (i = 0; i < RP_NCAND && sc->on; i++)
 			if (sc->cand[i].used &&
 			    rp_cand_feed(st, &sc->cand[i], NULL, 0, 1) == -1)
 				return -1;
@@ -1222,6 +1467,8 @@ rp_scan_body(struct rp_state *st, const char *s, size_t n, int fin)
 		rp_ostat_feed(&sc->raw, s, n);
 	if (fin)
 		rp_ostat_finish(&sc->raw);
+	if (sc->nodecode)
+		return 0;
 	if (rp_decode_chunk(&sc->cdec, sc->norm, &sc->prev_cr, s, n, fin,
 	    &st->tmp, &sc->dbuf) == -1)
 		return rp_fail(st, ENOMEM);
@@ -1257,7 +1504,8 @@ rp_decide_transfer(struct rp_state *st, const struct mime_part *mp,
 	if (in == CODEC_CTE_UNKNOWN) {
 		if (sc->raw.has8 && st->opts->seven_bit)
 			(void)buf_puts(why, "; 8-bit body in an unknown "
-			    "transfer encoding cannot be downgraded, left as is");
+			    "transfer encoding cannot be downgraded, left as "
+			    "is");
 		return;
 	}
 	if (in == CODEC_CTE_QP || in == CODEC_CTE_BASE64) {
@@ -1274,7 +1522,8 @@ rp_decide_transfer(struct rp_state *st, const struct mime_part *mp,
 	if (in == CODEC_CTE_BINARY) {
 		if (st->opts->seven_bit) {
 			pl->action = RP_REENCODE;
-			pl->enc_flags = CODEC_ENC_BINARY;
+			pl->enc_flags = pl->kind == RP_K_TEXT ? 0 :
+			    CODEC_ENC_BINARY;
 			pl->out_cte = (unsigned char)rp_smaller_7bit(&sc->d);
 			pl->set_cte = 1;
 			pl->out8 = 0;
@@ -1425,6 +1674,67 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	}
 }
 
+/* What the parser reads in a rewritten Content-Type. */
+struct rp_ct_seen {
+	struct buf	 charset, type;
+};
+
+/* rp_ct_check_cb - note the type and charset the parser reads */
+static int
+rp_ct_check_cb(const struct mime_event *ev, void *arg)
+{
+	struct rp_ct_seen *cs = arg;
+	const char *c;
+
+	if (ev->type != MIME_EV_HEADERS_END || ev->depth != 0)
+		return 0;
+	c = mime_param_get(ev->part->params, ev->part->nparams, "charset");
+	if ((c != NULL && buf_puts(&cs->charset, c) == -1) ||
+	    buf_printf(&cs->type, "%s/%s", ev->part->type,
+	    ev->part->subtype) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * rp_ct_edit_ok - is the Content-Type value with its charset set to label
+ * read back as label, with the same type, by the MIME parser (a broken
+ * value may hide an appended parameter in a comment)
+ */
+static int
+rp_ct_edit_ok(const struct buf *raw, const struct mime_part *mp,
+    const char *label, int *ok)
+{
+	struct buf f;
+	struct rp_ct_seen cs;
+	struct mime_parser *p = NULL;
+	int rc = -1;
+
+	*ok = 0;
+	buf_init(&f);
+	buf_init(&cs.charset);
+	buf_init(&cs.type);
+	if (buf_puts(&f, "Content-Type:") == -1 ||
+	    rp_set_charset(raw->data ? raw->data : "", raw->len, label,
+	    &f) == -1 || buf_puts(&f, "\r\n\r\n") == -1 ||
+	    (p = mime_parser_new(rp_ct_check_cb, &cs, NULL)) == NULL ||
+	    mime_parser_feed(p, f.data, f.len) == -1 ||
+	    mime_parser_finish(p) == -1)
+		goto done;
+	*ok = strcmp(buf_cstr(&cs.charset), label) == 0 &&
+	    strncmp(buf_cstr(&cs.type), mp->type, strlen(mp->type)) == 0 &&
+	    cs.type.len == strlen(mp->type) + 1 + strlen(mp->subtype) &&
+	    strcmp(buf_cstr(&cs.type) + strlen(mp->type) + 1,
+	    mp->subtype) == 0;
+	rc = 0;
+done:
+	mime_parser_free(p);
+	buf_fini(&f);
+	buf_fini(&cs.charset);
+	buf_fini(&cs.type);
+	return rc;
+}
+
 /* rp_leaf_end - pass 1: the leaf is read, decide */
 static int
 rp_leaf_end(struct rp_state *st, const struct mime_event *ev,
@@ -1443,6 +1753,17 @@ rp_leaf_end(struct rp_state *st, const struct mime_event *ev,
 	else {
 		(void)buf_puts(&why, st->scan.raw.has8 ? "8-bit" : "7-bit");
 		rp_decide_transfer(st, ev->part, pl, &why);
+	}
+	if (pl->label != NULL && pl->has_ct && !pl->bad_ct) {
+		int ok;
+
+		if (rp_ct_edit_ok(&st->ct_raw, ev->part, pl->label, &ok) == -1)
+			rc = rp_fail(st, ENOMEM);
+		else if (!ok) {
+			pl->bad_ct = 1;
+			(void)buf_puts(&why, "; Content-Type written anew "
+			    "(the value could not take a charset parameter)");
+		}
 	}
 	if (pl->label != NULL || pl->set_cte || pl->action != RP_PASS)
 		pl->changed = 1;
@@ -1587,6 +1908,14 @@ rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
 			pl->kind = RP_K_TEXT;
 		else
 			pl->kind = RP_K_LEAF;
+		/* A Content-Type the parser could not read whole is written
+		 * anew (as the parser read it) if its charset changes. */
+		if (pl->kind == RP_K_TEXT)
+			strcpy(pl->sub, strlen(mp->subtype) < sizeof(pl->sub) ?
+			    mp->subtype : "plain");
+		if ((mp->defects & (MIME_DEFECT_BAD_CONTENT_TYPE |
+		    MIME_DEFECT_BAD_PARAM)) && pl->kind == RP_K_TEXT)
+			pl->bad_ct = 1;
 		if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF)
 			return rp_leaf_start(st, mp, pl);
 		return 0;
@@ -1834,8 +2163,11 @@ rp_options(struct rp_state *st, const struct repair_opts *o)
 	    strlen(legacy), &ci) == CHARSET_UNKNOWN)
 		(void)charset_lookup("windows-1252", 12, &ci);
 	dec = ci.c1_decoder != NULL ? ci.c1_decoder : ci.decoder;
-	if (!rp_ascii_compatible(dec))
-		(void)charset_lookup("windows-1252", 12, &ci), dec = ci.decoder;
+	if (!rp_ascii_compatible(dec)) {
+		/* a legacy charset must read ASCII as ASCII */
+		(void)charset_lookup("windows-1252", 12, &ci);
+		dec = ci.decoder;
+	}
 	if (strlen(dec) >= sizeof(st->legacy_dec))
 		return -1;
 	strcpy(st->legacy_dec, dec);
@@ -1893,6 +2225,7 @@ rp_state_fini(struct rp_state *st)
 	buf_fini(&st->em.o);
 	buf_fini(&st->out);
 	buf_fini(&st->tmp);
+	buf_fini(&st->ct_raw);
 	for (i = 0; i < RP_DEPTHS; i++)
 		free(st->bnd[i]);
 	free(st->plans);
@@ -1920,6 +2253,7 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	st->out_fd = out_fd;
 	buf_init(&st->out);
 	buf_init(&st->tmp);
+	buf_init(&st->ct_raw);
 	buf_init(&st->scan.dbuf);
 	buf_init(&st->scan.t1);
 	buf_init(&st->scan.t2);
@@ -1936,6 +2270,11 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	st->pass = 1;
 	if (rp_run(st, in_fd, chunk) == -1) {
 		err = st->failed;
+		if (err == E2BIG) {
+			(void)buf_printf(&rep->explain, "message: more than %d "
+			    "parts, not repaired\n", RP_MAX_PARTS);
+			res = REPAIR_UNCHANGED;
+		}
 		goto done;
 	}
 	for (i = 0; i < st->nplans; i++)

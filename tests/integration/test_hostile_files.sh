@@ -64,7 +64,12 @@ check "archive events logged" test "$(grep -c 'event=archived' "$ROOT"/Log/*.log
 
 nul=$(mailbox_one example.com nul)
 check "NUL byte passes through" bash -c "sed -n '/^\r\$/,\$p' '$nul' | tail -n +2 | cmp -s - <(printf 'before\0after\r\n')"
-check "5000-character line intact" grep -q "^$long"$'\r$' "$(mailbox_one example.com long)"
+longf=$(mailbox_one example.com long)
+check "5000-character line kept whole (re-encoded, decodes to the same text)" \
+	/usr/bin/python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+sys.exit(m.get_payload(decode=True).rstrip(b"\r\n") != sys.argv[2].encode())' "$longf" "$long"
+check "no delivered line over 998 octets" bash -c "test -n '$longf' && awk 'length(\$0) > 999 { exit 1 }' '$longf'"
 nosep=$(mailbox_one example.com nosep)
 check "header without body separator delivered" test -n "$nosep"
 check "blank line added after header-only file" bash -c "tail -c 2 '$nosep' | od -c | grep -q '\\\\r  \\\\n' && grep -q '^Subject: header only'\$'\\r\$' '$nosep'"

@@ -1,0 +1,743 @@
+/*
+ * check_repair - unit tests for charset repair and conversion
+ * (connector/repair.c).
+ *
+ * Each case runs a message through repair_message with memfd input and
+ * output, then reads the output back with the project's own MIME parser,
+ * codecs and converters, and compares exact Unicode text per leaf part and
+ * the decoded Subject. Every output is also run through repair_message a
+ * second time with the same options: it must come back unchanged
+ * (repair is idempotent), and in 7-bit mode it must hold no byte >= 0x80.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "codec.h"
+#include "convert.h"
+#include "mime.h"
+#include "repair.h"
+#include "rfc2047.h"
+
+#define MAX_LEAVES	8
+
+/* One leaf part of an output message, decoded. */
+struct leaf {
+	char	 type[64];
+	char	*charset;	/* as labelled, or NULL */
+	enum codec_cte cte;
+	struct buf raw;		/* decoded transfer encoding */
+	struct codec_dec dec;
+};
+
+struct parsed {
+	struct leaf leaves[MAX_LEAVES];
+	size_t	 n;
+	struct buf subject;	/* raw value of the top-level Subject */
+	struct buf from;	/* raw value of the top-level From */
+	int	 cur;		/* leaf being read, or -1 */
+};
+
+/* to_utf8 - charset conversion for the parser and rfc2047_decode */
+static int
+to_utf8(const char *cs, const char *b, size_t n, struct buf *out)
+{
+	struct charset_info ci;
+	const char *dec;
+	size_t errs = 0, mark = out->len;
+
+	if (charset_lookup(cs, strlen(cs), &ci) == CHARSET_UNKNOWN ||
+	    (dec = charset_decoder_for(&ci, b, n)) == NULL)
+		return -1;
+	if (convert_decode_all(dec, CONVERT_STRICT, b, n, out, &errs) !=
+	    CONVERT_OK || errs > 0) {
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* on_event - collect leaves and headers of the output */
+static int
+on_event(const struct mime_event *ev, void *arg)
+{
+	struct parsed *p = arg;
+	struct leaf *l;
+	const char *cs;
+
+	switch (ev->type) {
+	case MIME_EV_HEADER:
+		if (ev->depth == 0 && ev->name_len == 7 &&
+		    strncasecmp(ev->name, "subject", 7) == 0)
+			buf_append(&p->subject, ev->value, ev->value_len);
+		if (ev->depth == 0 && ev->name_len == 4 &&
+		    strncasecmp(ev->name, "from", 4) == 0)
+			buf_append(&p->from, ev->value, ev->value_len);
+		break;
+	case MIME_EV_HEADERS_END:
+		if (ev->part->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE))
+			break;
+		ck_assert_uint_lt(p->n, MAX_LEAVES);
+		l = &p->leaves[p->n];
+		p->cur = (int)p->n++;
+		snprintf(l->type, sizeof(l->type), "%s/%s", ev->part->type,
+		    ev->part->subtype);
+		cs = mime_param_get(ev->part->params, ev->part->nparams,
+		    "charset");
+		l->charset = cs ? strdup(cs) : NULL;
+		l->cte = ev->part->cte;
+		buf_init(&l->raw);
+		mime_part_decoder_init(&l->dec, ev->part);
+		break;
+	case MIME_EV_BODY:
+		if (p->cur >= 0)
+			codec_dec_feed(&p->leaves[p->cur].dec, ev->data, ev->len,
+			    &p->leaves[p->cur].raw);
+		break;
+	case MIME_EV_PART_END:
+		if (p->cur >= 0) {
+			codec_dec_finish(&p->leaves[p->cur].dec,
+			    &p->leaves[p->cur].raw);
+			p->cur = -1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* parse - read a message back */
+static void
+parse(const char *m, size_t n, struct parsed *p)
+{
+	struct mime_parser *mp;
+
+	memset(p, 0, sizeof(*p));
+	p->cur = -1;
+	buf_init(&p->subject);
+	buf_init(&p->from);
+	mp = mime_parser_new(on_event, p, to_utf8);
+	ck_assert_ptr_nonnull(mp);
+	ck_assert_int_eq(mime_parser_feed(mp, m, n), 0);
+	ck_assert_int_eq(mime_parser_finish(mp), 0);
+	mime_parser_free(mp);
+}
+
+/* parsed_free - release what parse kept */
+static void
+parsed_free(struct parsed *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->leaves[i].charset);
+		buf_fini(&p->leaves[i].raw);
+	}
+	buf_fini(&p->subject);
+	buf_fini(&p->from);
+}
+
+/* leaf_text - a leaf's content as UTF-8 (its label, us-ascii if none) */
+static void
+leaf_text(const struct leaf *l, struct buf *out)
+{
+	const char *cs = l->charset ? l->charset : "us-ascii";
+
+	buf_reset(out);
+	ck_assert_msg(to_utf8(cs, l->raw.data ? l->raw.data : "", l->raw.len,
+	    out) == 0, "leaf %s does not decode as %s", l->type, cs);
+}
+
+/* memfd_with - a memfd holding the bytes */
+static int
+memfd_with(const char *name, const void *m, size_t n)
+{
+	int fd = memfd_create(name, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, m, n), (ssize_t)n);
+	return fd;
+}
+
+/* run - repair a message; the output (if any) in out */
+static enum repair_result
+run(const void *m, size_t n, const struct repair_opts *o,
+    struct repair_report *rep, struct buf *out)
+{
+	int in = memfd_with("in", m, n), ofd = memfd_create("out", 0);
+	enum repair_result r;
+	off_t len;
+	char *b;
+
+	ck_assert_int_ge(ofd, 0);
+	r = repair_message(in, ofd, o, rep);
+	len = lseek(ofd, 0, SEEK_END);
+	ck_assert_int_ge(len, 0);
+	if (r == REPAIR_UNCHANGED)
+		ck_assert_int_eq(len, 0);
+	buf_reset(out);
+	if (len > 0) {
+		b = malloc((size_t)len);
+		ck_assert_ptr_nonnull(b);
+		ck_assert_int_eq(pread(ofd, b, (size_t)len, 0), len);
+		buf_append(out, b, (size_t)len);
+		free(b);
+	}
+	close(in);
+	close(ofd);
+	return r;
+}
+
+#define S(x)	x, sizeof(x) - 1
+#define UTF8	"utf-8"
+
+struct rcase {
+	const char *name;
+	const char *in;
+	size_t	 inlen;
+	const char *target;		/* NULL: utf-8 */
+	int	 seven;
+	enum repair_result want;
+	/* leaf checks: index, charset label (NULL: none), UTF-8 text */
+	int	 leaf;
+	const char *charset;
+	const char *text;
+	size_t	 textlen;
+	int	 cte;			/* -1: any */
+	const char *subject;		/* decoded, NULL: not checked */
+	unsigned undecodable, kept_utf8;
+	/* a second leaf to check (-1: none) */
+	int	 leaf2;
+	const char *charset2;
+	const char *text2;
+};
+
+#define T(x)	x, sizeof(x) - 1
+#define NOLEAF2	-1, NULL, NULL
+
+/* Japanese sample: 日本語のテキスト */
+#define JA	"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86" \
+		"\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88"
+#define LONG10	"aaaaaaaaaa"
+#define LONG100	LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 LONG10 \
+		LONG10 LONG10
+#define LONG1000 LONG100 LONG100 LONG100 LONG100 LONG100 LONG100 LONG100 \
+		LONG100 LONG100 LONG100
+#define LONG2000 LONG1000 LONG1000
+
+static const struct rcase cases[] = {
+	{ "ascii_message_is_unchanged",
+	    S("From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii"
+	    "\r\n\r\nhello\r\n"), NULL, 0, REPAIR_UNCHANGED,
+	    0, "us-ascii", T("hello\r\n"), -1, "hi", 0, 0, NOLEAF2 },
+	{ "raw_utf8_subject_becomes_encoded_word",
+	    S("From: a@example.org\r\nSubject: Gr\xc3\xbc\xc3\x9f" "e aus "
+	    "K\xc3\xb6ln\r\n\r\nhello\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, NULL, T("hello\r\n"), -1, "Gr\xc3\xbc\xc3\x9f" "e aus "
+	    "K\xc3\xb6ln", 0, 0, NOLEAF2 },
+	{ "raw_windows_1252_subject_decodes_to_the_right_text",
+	    S("From: a@example.org\r\nSubject: \x93" "caf\xe9\x94 \x80 5\r\n"
+	    "\r\nhello\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, NULL, T("hello\r\n"), -1, "\xe2\x80\x9c" "caf\xc3\xa9"
+	    "\xe2\x80\x9d \xe2\x82\xac 5", 0, 0, NOLEAF2 },
+	{ "unlabelled_utf8_body_is_labelled_utf8",
+	    S("From: a@example.org\r\nSubject: x\r\n\r\nd\xc3\xa9j\xc3\xa0 vu"
+	    "\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, UTF8, T("d\xc3\xa9j\xc3\xa0 vu\r\n"), CODEC_CTE_8BIT, "x",
+	    0, 0, NOLEAF2 },
+	{ "unlabelled_cp1252_body_is_converted_to_utf8",
+	    S("From: a@example.org\r\nSubject: x\r\n\r\nd\xe9j\xe0 vu \x80"
+	    "\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, UTF8, T("d\xc3\xa9j\xc3\xa0 vu \xe2\x82\xac\r\n"),
+	    CODEC_CTE_8BIT, "x", 0, 0, NOLEAF2 },
+	{ "unlabelled_cp1252_body_is_labelled_windows_1252_for_that_target",
+	    S("From: a@example.org\r\nSubject: x\r\n\r\nd\xe9j\xe0 vu \x80"
+	    "\r\n"), "windows-1252", 0, REPAIR_CHANGED,
+	    0, "windows-1252", T("d\xc3\xa9j\xc3\xa0 vu \xe2\x82\xac\r\n"),
+	    CODEC_CTE_8BIT, "x", 0, 0, NOLEAF2 },
+	{ "unlabelled_cp1252_body_is_labelled_as_is_when_preserving",
+	    S("From: a@example.org\r\nSubject: x\r\n\r\nd\xe9j\xe0\r\n"),
+	    "preserve", 0, REPAIR_CHANGED,
+	    0, "windows-1252", T("d\xc3\xa9j\xc3\xa0\r\n"), CODEC_CTE_8BIT,
+	    "x", 0, 0, NOLEAF2 },
+	{ "iso_8859_1_label_with_smart_quotes_reads_as_windows_1252",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=\"ISO-8859-1\"\r\nContent-Transfer-Encoding: "
+	    "quoted-printable\r\n\r\n=93Hi=94 =96 caf=E9\r\n"), NULL, 0,
+	    REPAIR_CHANGED, 0, UTF8, T("\xe2\x80\x9cHi\xe2\x80\x9d \xe2\x80"
+	    "\x93 caf\xc3\xa9\r\n"), CODEC_CTE_QP, NULL, 0, 0, NOLEAF2 },
+	{ "ks_c_5601_1987_body_converts_to_utf8_with_uhc_syllables",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=ks_c_5601-1987\r\nContent-Transfer-Encoding: 8bit\r\n"
+	    "\r\n\xc7\xd1\xb1\xb9\xbe\xee \x8c\x63\r\n"), NULL, 0,
+	    REPAIR_CHANGED, 0, UTF8, T("\xed\x95\x9c\xea\xb5\xad\xec\x96\xb4"
+	    " \xeb\x98\xa0\r\n"), CODEC_CTE_8BIT, NULL, 0, 0, NOLEAF2 },
+	{ "ks_c_5601_1987_with_uhc_syllable_stays_utf8_when_preserving",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=ks_c_5601-1987\r\nContent-Transfer-Encoding: 8bit\r\n"
+	    "\r\n\xc7\xd1 \x8c\x63\r\n"), "preserve", 0,
+	    REPAIR_CHANGED, 0, UTF8, T("\xed\x95\x9c \xeb\x98\xa0\r\n"),
+	    CODEC_CTE_8BIT, NULL, 0, 1, NOLEAF2 },
+	{ "ks_c_5601_1987_label_normalised_to_euc_kr_when_preserving",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=ks_c_5601-1987\r\nContent-Transfer-Encoding: 8bit\r\n"
+	    "\r\n\xc7\xd1\xb1\xb9\xbe\xee\r\n"), "preserve", 0,
+	    REPAIR_CHANGED, 0, "euc-kr", T("\xed\x95\x9c\xea\xb5\xad\xec\x96"
+	    "\xb4\r\n"), CODEC_CTE_8BIT, NULL, 0, 0, NOLEAF2 },
+	{ "shift_jis_with_circled_one_and_backslash",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=shift_jis\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "\x87\x40\x81\x60" "C:\\path\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, UTF8, T("\xe2\x91\xa0\xef\xbd\x9e" "C:\\path\r\n"),
+	    CODEC_CTE_8BIT, NULL, 0, 0, NOLEAF2 },
+	{ "japanese_text_converts_to_iso_2022_jp",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8"
+	    "\r\nContent-Transfer-Encoding: 8bit\r\nSubject: " JA "\r\n\r\n"
+	    JA "\r\n"), "iso-2022-jp", 0, REPAIR_CHANGED,
+	    0, "iso-2022-jp", T(JA "\r\n"), CODEC_CTE_7BIT, JA, 0, 0,
+	    NOLEAF2 },
+	{ "character_iso_2022_jp_cannot_hold_stays_utf8",
+	    S("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+	    "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "caf\xc3\xa9 " JA "\r\n--b\r\nContent-Type: text/plain; "
+	    "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" JA
+	    "\r\n--b--\r\n"), "iso-2022-jp", 0, REPAIR_CHANGED,
+	    0, UTF8, T("caf\xc3\xa9 " JA), CODEC_CTE_8BIT, NULL, 0, 1,
+	    1, "iso-2022-jp", JA },
+	{ "seven_bit_downgrade_keeps_decoded_content",
+	    S("From: J\xc3\xbcrgen <j@example.org>\r\nSubject: \xc3\xa9t\xc3"
+	    "\xa9\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+	    "boundary=\"xx\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "preamble\r\n--xx\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9t\xc3\xa9 \xe2\x82"
+	    "\xac\r\n--xx\r\nContent-Type: text/plain\r\n\r\n\xe9t\xe9\r\n"
+	    "--xx--\r\n"), NULL, 1, REPAIR_CHANGED,
+	    0, UTF8, T("\xc3\xa9t\xc3\xa9 \xe2\x82\xac"), -1, "\xc3\xa9t\xc3"
+	    "\xa9", 0, 0, 1, UTF8, "\xc3\xa9t\xc3\xa9" },
+	{ "line_of_2000_octets_is_reencoded_as_qp",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\n" LONG2000 "\r\nend\r\n"), NULL, 0,
+	    REPAIR_CHANGED, 0, "us-ascii", T(LONG2000 "\r\nend\r\n"),
+	    CODEC_CTE_QP, NULL, 0, 0, NOLEAF2 },
+	{ "undecodable_utf8_body_is_left_as_is_and_counted",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8"
+	    "\r\nContent-Transfer-Encoding: 8bit\r\n\r\nbad \xff\xfe here\r\n"),
+	    NULL, 0, REPAIR_UNCHANGED, -1, NULL, NULL, 0, -1, NULL, 1, 0,
+	    NOLEAF2 },
+	{ "multipart_alternative_html_part_is_converted",
+	    S("MIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
+	    "boundary=\"=_alt\"\r\n\r\n--=_alt\r\nContent-Type: text/plain\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n\x93quoted\x94\r\n"
+	    "--=_alt\r\nContent-Type: text/html; charset=iso-8859-1\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>=93quoted"
+	    "=94 caf=E9</p>\r\n--=_alt--\r\n"), NULL, 0, REPAIR_CHANGED,
+	    1, UTF8, T("<p>\xe2\x80\x9cquoted\xe2\x80\x9d caf\xc3\xa9</p>"),
+	    CODEC_CTE_QP, NULL, 0, 0, 0, UTF8,
+	    "\xe2\x80\x9cquoted\xe2\x80\x9d" },
+	{ "nested_multipart_and_enclosed_message",
+	    S("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=out"
+	    "\n\n--out\nContent-Type: multipart/alternative; boundary=in\n\n"
+	    "--in\nContent-Type: text/plain\n\nna\xc3\xafve\n--in\n"
+	    "Content-Type: text/html; charset=utf-8\n\n<b>x</b>\n--in--\n"
+	    "--out\nContent-Type: message/rfc822\n\nSubject: \xe0 bient\xf4t"
+	    "\nFrom: b@example.org\n\n\xe0 bient\xf4t\n--out--\n"), NULL, 0,
+	    REPAIR_CHANGED, 0, UTF8, T("na\xc3\xafve"), CODEC_CTE_8BIT, NULL,
+	    0, 0, 2, UTF8, "\xc3\xa0 bient\xc3\xb4t" },
+	/* fuzz finding: legacy 8-bit text in an addr-spec was rewritten on
+	 * every run */
+	{ "legacy_8bit_addr_spec_is_left_as_is_and_stays_so",
+	    S("From: J\xc3\xbc/r\"\x17\xe4$\r\nC\x93"), "preserve", 0,
+	    REPAIR_CHANGED, 0, "windows-1252", T("C\xe2\x80\x9c"), -1, NULL,
+	    0, 0, NOLEAF2 },
+	/* fuzz finding: a charset appended inside an unclosed comment was
+	 * not seen, so every run appended another */
+	{ "charset_is_not_appended_inside_an_unclosed_comment",
+	    S("MIME-Version: 1.0\r\nContent-Type: text/plain (note\r\n\r\n"
+	    "caf\xe9\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, UTF8, T("caf\xc3\xa9\r\n"), CODEC_CTE_8BIT, NULL, 0, 0,
+	    NOLEAF2 },
+	{ "broken_content_type_is_written_anew_with_the_charset",
+	    S("MIME-Version: 1.0\r\nContent-Type: multipart/\x13; "
+	    "boundary=\"x\r\n\r\ncaf\xe9\r\n"), NULL, 0, REPAIR_CHANGED,
+	    0, UTF8, T("caf\xc3\xa9\r\n"), CODEC_CTE_8BIT, NULL, 0, 0,
+	    NOLEAF2 },
+	/* fuzz finding: a Content-Type value with an unclosed comment
+	 * hid the appended charset; it is now checked and written anew */
+	{ "content_type_that_cannot_take_a_charset_is_written_anew",
+	    S(
+	    "MIME-Vesrion: 1.0\r\nContent-Type: multipart/digesmix"
+	    "ed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plabm"
+	    "u (\x00MIME-t-Type: text/plaith, J\xf6rg\x22\xe3 <c@d"
+	    ">, x@y in; char\x1e\x00\x00\x00\x00\x00\x00\x00t-winl"
+	    "osT: multipaim/t\r\n\r\n\xe6\x97\xa5\xe6\x9c\xac\r\n-"
+	    "b--\r\n"), "preserve", 1,
+	    REPAIR_CHANGED, 0, UTF8,
+	    T("\xe6\x97\xa5\xe6\x9c\xac\r\n-b--\r\n"), CODEC_CTE_BASE64,
+	    NULL, 0, 0, NOLEAF2 },
+};
+
+/* attachment bytes: every byte value, and a CR LF in the middle */
+static void
+make_attachment(struct buf *bin)
+{
+	int i;
+
+	for (i = 0; i < 256; i++)
+		buf_putc(bin, i);
+	buf_append(bin, "\r\n\n\r", 4);
+}
+
+START_TEST(table)
+{
+	const struct rcase *c = &cases[_i];
+	struct repair_opts o = { "windows-1252", c->target ? c->target :
+	    "utf-8", c->seven != 0 };
+	struct repair_report rep, rep2;
+	struct buf out, out2, t;
+	struct parsed p;
+	enum repair_result r;
+	const char *msg;
+	size_t len, i;
+
+	buf_init(&out);
+	buf_init(&out2);
+	buf_init(&t);
+	repair_report_init(&rep);
+	r = run(c->in, c->inlen, &o, &rep, &out);
+	ck_assert_msg(r == c->want, "%s: result %d, report:\n%s", c->name,
+	    (int)r, buf_cstr(&rep.explain));
+	ck_assert_uint_eq(rep.undecodable, c->undecodable);
+	ck_assert_uint_eq(rep.kept_utf8, c->kept_utf8);
+	msg = r == REPAIR_CHANGED ? out.data : c->in;
+	len = r == REPAIR_CHANGED ? out.len : c->inlen;
+	if (c->seven)
+		ck_assert_msg(!charset_has_8bit(msg, len),
+		    "%s: 8-bit byte after the downgrade", c->name);
+	if (r == REPAIR_CHANGED) {
+		/* repair is idempotent */
+		repair_report_init(&rep2);
+		ck_assert_msg(run(msg, len, &o, &rep2, &out2) ==
+		    REPAIR_UNCHANGED, "%s: second run changed:\n%s", c->name,
+		    buf_cstr(&rep2.explain));
+		repair_report_fini(&rep2);
+		/* every line ends in CRLF */
+		for (i = 0; i < len; i++)
+			if (msg[i] == '\n')
+				ck_assert_msg(i > 0 && msg[i - 1] == '\r',
+				    "%s: bare LF at %zu", c->name, i);
+	}
+	parse(msg, len, &p);
+	if (c->leaf >= 0) {
+		const struct leaf *l;
+
+		ck_assert_uint_gt(p.n, (size_t)c->leaf);
+		l = &p.leaves[c->leaf];
+		if (c->charset == NULL)
+			ck_assert_ptr_null(l->charset);
+		else {
+			ck_assert_ptr_nonnull(l->charset);
+			ck_assert_str_eq(l->charset, c->charset);
+		}
+		if (c->cte >= 0)
+			ck_assert_int_eq(l->cte, c->cte);
+		leaf_text(l, &t);
+		ck_assert_uint_eq(t.len, c->textlen);
+		ck_assert_mem_eq(t.data, c->text, c->textlen);
+	}
+	if (c->leaf2 >= 0) {
+		const struct leaf *l;
+
+		ck_assert_uint_gt(p.n, (size_t)c->leaf2);
+		l = &p.leaves[c->leaf2];
+		ck_assert_ptr_nonnull(l->charset);
+		ck_assert_str_eq(l->charset, c->charset2);
+		leaf_text(l, &t);
+		ck_assert_str_eq(buf_cstr(&t), c->text2);
+	}
+	if (c->subject != NULL) {
+		unsigned fl = 0;
+
+		buf_reset(&t);
+		ck_assert_int_eq(rfc2047_decode(p.subject.data, p.subject.len,
+		    to_utf8, &t, &fl), 0);
+		ck_assert_msg(!charset_has_8bit(p.subject.data, p.subject.len),
+		    "%s: raw 8-bit Subject", c->name);
+		/* the decoded value may keep the leading space */
+		msg = buf_cstr(&t);
+		while (*msg == ' ')
+			msg++;
+		ck_assert_str_eq(msg, c->subject);
+	}
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&out2);
+	buf_fini(&t);
+}
+END_TEST
+
+/* An attachment in base64 passes byte for byte beside a converted part. */
+START_TEST(attachment_passes_byte_for_byte)
+{
+	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_report rep;
+	struct buf bin, b64, msg, out, t;
+	struct parsed p;
+
+	buf_init(&bin);
+	buf_init(&b64);
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&t);
+	make_attachment(&bin);
+	ck_assert_int_eq(codec_b64_encode(bin.data, bin.len, &b64), 0);
+	buf_puts(&msg, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+	    "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+	    "caf\xe9\r\n--b\r\nContent-Type: application/octet-stream; "
+	    "name=\"x.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	buf_append(&msg, b64.data, b64.len);
+	buf_puts(&msg, "--b--\r\n");
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	/* the encoded lines themselves are unchanged */
+	ck_assert_ptr_nonnull(memmem(out.data, out.len, b64.data, b64.len));
+	ck_assert_ptr_nonnull(memmem(out.data, out.len, "name=\"x.bin\"", 12));
+	parse(out.data, out.len, &p);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_uint_eq(p.leaves[1].raw.len, bin.len);
+	ck_assert_mem_eq(p.leaves[1].raw.data, bin.data, bin.len);
+	leaf_text(&p.leaves[0], &t);
+	ck_assert_str_eq(t.data, "caf\xc3\xa9");
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&bin);
+	buf_fini(&b64);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&t);
+}
+END_TEST
+
+/* A 7-bit downgrade of an 8-bit attachment keeps its bytes. */
+START_TEST(seven_bit_attachment_keeps_bytes)
+{
+	struct repair_opts o = { "windows-1252", "utf-8", true };
+	struct repair_report rep;
+	struct buf bin, msg, out;
+	struct parsed p;
+
+	buf_init(&bin);
+	buf_init(&msg);
+	buf_init(&out);
+	make_attachment(&bin);
+	buf_puts(&msg, "MIME-Version: 1.0\r\nContent-Type: "
+	    "application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
+	    "\r\n");
+	buf_append(&msg, bin.data, bin.len);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert(!charset_has_8bit(out.data, out.len));
+	parse(out.data, out.len, &p);
+	ck_assert_uint_eq(p.n, 1);
+	ck_assert_uint_eq(p.leaves[0].raw.len, bin.len);
+	ck_assert_mem_eq(p.leaves[0].raw.data, bin.data, bin.len);
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&bin);
+	buf_fini(&msg);
+	buf_fini(&out);
+}
+END_TEST
+
+/* Display names become encoded-words; addr-specs never do. */
+START_TEST(address_display_names_only)
+{
+	static const char in[] = "From: \"M\xc3\xbcller, J\xc3\xbcrgen\" "
+	    "<jm@example.org>\r\nTo: Ren\xc3\xa9 <r@example.org>, "
+	    "x@example.org (K\xc3\xb6ln)\r\nSubject: s\r\n\r\nx\r\n";
+	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_report rep;
+	struct buf out, t;
+	struct parsed p;
+	unsigned fl = 0;
+
+	buf_init(&out);
+	buf_init(&t);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert(!charset_has_8bit(out.data, out.len));
+	ck_assert_ptr_nonnull(strstr(out.data, "<jm@example.org>"));
+	ck_assert_ptr_nonnull(strstr(out.data, "<r@example.org>, "
+	    "x@example.org ("));
+	parse(out.data, out.len, &p);
+	ck_assert_int_eq(rfc2047_decode(p.from.data, p.from.len, to_utf8,
+	    &t, &fl), 0);
+	ck_assert_ptr_nonnull(strstr(t.data, "M\xc3\xbcller, J\xc3\xbcrgen"
+	    " <jm@example.org>"));
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&t);
+}
+END_TEST
+
+/* Encoded-words in a non-standard charset (Subject, display names) are
+ * written again in UTF-8. */
+START_TEST(encoded_word_labels_are_normalised)
+{
+	static const char in[] = "Subject: =?ks_c_5601-1987?B?x9GxucH2?= "
+	    "test\r\nFrom: =?ks_c_5601-1987?B?x9GxucH2?= <a@example.org>"
+	    "\r\n\r\nx\r\n";
+	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_report rep;
+	struct buf out, t;
+	struct parsed p;
+	unsigned fl = 0;
+
+	buf_init(&out);
+	buf_init(&t);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert_ptr_null(strstr(out.data, "ks_c"));
+	parse(out.data, out.len, &p);
+	ck_assert_int_eq(rfc2047_decode(p.subject.data, p.subject.len, NULL,
+	    &t, &fl), 0);
+	ck_assert_str_eq(t.data, " \xed\x95\x9c\xea\xb5\xad\xec\xa7\x80 "
+	    "test");
+	buf_reset(&t);
+	ck_assert_int_eq(rfc2047_decode(p.from.data, p.from.len, NULL, &t,
+	    &fl), 0);
+	ck_assert_str_eq(t.data, " \xed\x95\x9c\xea\xb5\xad\xec\xa7\x80 "
+	    "<a@example.org>");
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&t);
+}
+END_TEST
+
+/* A message with too many parts is passed on unchanged, and said so. */
+START_TEST(too_many_parts_are_left_unchanged)
+{
+	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_report rep;
+	struct buf msg, out;
+	int i;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_puts(&msg, "Subject: caf\xe9\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+	for (i = 0; i < 50001; i++)
+		buf_puts(&msg, "--b\r\n\r\nx\r\n");
+	buf_puts(&msg, "--b--\r\n");
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &o, &rep, &out),
+	    REPAIR_UNCHANGED);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&rep.explain), "not repaired"));
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+}
+END_TEST
+
+/* Words whose bytes go beyond their label are written again in UTF-8:
+ * C1 bytes under iso-8859-1 (windows-1252), GBK under gb2312. */
+START_TEST(encoded_words_beyond_their_label_are_rewritten)
+{
+	static const char in[] = "Subject: =?iso-8859-1?Q?=93Hi=94?=\r\n"
+	    "From: =?gb2312?B?1cWGtA==?= <a@example.org>\r\n"
+	    "To: =?iso-8859-1?Q?Ren=E9?= <b@example.org>\r\n\r\nx\r\n";
+	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_report rep;
+	struct buf out, t;
+	struct parsed p;
+	unsigned fl = 0;
+
+	buf_init(&out);
+	buf_init(&t);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert_ptr_null(strstr(out.data, "gb2312"));
+	/* a word that is right as it is stays as it is */
+	ck_assert_ptr_nonnull(strstr(out.data, "=?iso-8859-1?Q?Ren=E9?="));
+	parse(out.data, out.len, &p);
+	ck_assert_int_eq(rfc2047_decode(p.subject.data, p.subject.len, NULL,
+	    &t, &fl), 0);
+	ck_assert_str_eq(t.data, " \xe2\x80\x9cHi\xe2\x80\x9d");
+	buf_reset(&t);
+	ck_assert_int_eq(rfc2047_decode(p.from.data, p.from.len, NULL, &t,
+	    &fl), 0);
+	ck_assert_str_eq(t.data, " \xe5\xbc\xa0\xe5\x96\x86 "
+	    "<a@example.org>");
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&t);
+}
+END_TEST
+
+/* An unknown target is an error, not a guess. */
+START_TEST(unknown_target_is_an_error)
+{
+	static const char in[] = "Subject: x\r\n\r\nx\r\n";
+	struct repair_opts o = { "windows-1252", "no-such-charset", false };
+	struct repair_report rep;
+	struct buf out;
+
+	buf_init(&out);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &o, &rep, &out),
+	    REPAIR_ERROR);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+}
+END_TEST
+
+/* repair_suite - the cases */
+static Suite *
+repair_suite(void)
+{
+	Suite *s = suite_create("repair");
+	TCase *tc = tcase_create("repair");
+
+	tcase_add_loop_test(tc, table, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, attachment_passes_byte_for_byte);
+	tcase_add_test(tc, seven_bit_attachment_keeps_bytes);
+	tcase_add_test(tc, address_display_names_only);
+	tcase_add_test(tc, encoded_word_labels_are_normalised);
+	tcase_add_test(tc, encoded_words_beyond_their_label_are_rewritten);
+	tcase_add_test(tc, too_many_parts_are_left_unchanged);
+	tcase_add_test(tc, unknown_target_is_an_error);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(repair_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

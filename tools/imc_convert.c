@@ -1,0 +1,260 @@
+/*
+ * imc-convert - run the connector's charset repair and conversion on a file.
+ *
+ * imc-convert [-c FILE] [--domain D] [--sender-domain D] [--legacy NAME]
+ *             [--charset NAME] [--7bit] [--explain] IN [OUT]
+ *
+ * Applies exactly what the connector applies to a message delivered to
+ * domain D (connector/repair.h): the charset and encoding settings come
+ * from the configuration's [domain] section for D (config_charset_for),
+ * the global settings, or, without -c, the defaults (utf-8, 8bit, legacy
+ * charset windows-1252). The legacy charset is the global one unless
+ * --sender-domain names a sender domain (its [domain] setting) or --legacy
+ * names a charset. --charset overrides the target (utf-8, preserve or a
+ * label), --7bit forces the downgrade for a peer without 8BITMIME.
+ *
+ * IN is a message file ("-": standard input); OUT defaults to standard
+ * output and is written through a temporary file and rename. When nothing
+ * needs to change, the input is written through as it was. --explain
+ * prints per part what was found and what was changed, to standard error,
+ * or to standard output when OUT is a file. Meant for admins planning a
+ * migration and for labs: it touches no queue.
+ *
+ * Exit codes (sysexits.h): 0 done, 64 usage (or an unknown --charset or
+ * --legacy), 66 no input, 78 bad configuration (or an unknown charset in
+ * it), 74 read or write error, 71 out of memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "config.h"
+#include "repair.h"
+
+static void usage(void) __attribute__((noreturn));
+
+/* usage - how to call it, then exit 64 */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: imc-convert [-c FILE] [--domain D] "
+	    "[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
+	    "[--explain] IN [OUT]\n");
+	exit(EX_USAGE);
+}
+
+/* copy_fd - copy everything from one descriptor to another */
+static int
+copy_fd(int in, int out)
+{
+	char *b;
+	ssize_t n, w, off;
+
+	if ((b = malloc(65536)) == NULL)
+		return -1;
+	for (;;) {
+		n = read(in, b, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (off = 0; off < n; off += w) {
+			w = write(out, b + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w < 0) {
+				free(b);
+				return -1;
+			}
+		}
+	}
+	free(b);
+	return n < 0 ? -1 : 0;
+}
+
+/* open_input - the input as a seekable descriptor, or -1 */
+static int
+open_input(const char *path)
+{
+	int fd, mfd;
+
+	if (strcmp(path, "-") != 0)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	if (lseek(STDIN_FILENO, 0, SEEK_CUR) != (off_t)-1)
+		return dup(STDIN_FILENO);
+	/* a pipe: keep a copy to read twice */
+	if ((mfd = memfd_create("imc-convert", MFD_CLOEXEC)) == -1)
+		return -1;
+	fd = copy_fd(STDIN_FILENO, mfd);
+	if (fd == -1) {
+		close(mfd);
+		return -1;
+	}
+	return mfd;
+}
+
+/* known_target - is NAME a target repair_message accepts */
+static int
+known_target(const char *name)
+{
+	return strcasecmp(name, "utf-8") == 0 ||
+	    strcasecmp(name, "preserve") == 0 ||
+	    (charset_mime_label(name) != NULL &&
+	    charset_encoder(name) != NULL);
+}
+
+/* main - parse the options, repair IN into OUT */
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "domain", required_argument, NULL, 'd' },
+		{ "sender-domain", required_argument, NULL, 's' },
+		{ "legacy", required_argument, NULL, 'l' },
+		{ "charset", required_argument, NULL, 't' },
+		{ "7bit", no_argument, NULL, '7' },
+		{ "explain", no_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfile = NULL, *domain = NULL, *sdomain = NULL;
+	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
+	int seven = 0, explain = 0, ch, in_fd, out_fd, rc = EX_OK;
+	struct imc_config cfg;
+	struct imc_charset_conf dst, snd;
+	struct repair_opts o;
+	struct repair_report rep;
+	enum repair_result res;
+	struct buf err, tmpname;
+	struct stat sb;
+	FILE *ef;
+
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfile = optarg; break;
+		case 'd': domain = optarg; break;
+		case 's': sdomain = optarg; break;
+		case 'l': legacy = optarg; break;
+		case 't': charset = optarg; break;
+		case '7': seven = 1; break;
+		case 'e': explain = 1; break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2)
+		usage();
+	in = argv[0];
+	if (argc == 2 && strcmp(argv[1], "-") != 0)
+		out = argv[1];
+
+	buf_init(&err);
+	if (cfile != NULL) {
+		if (config_load(&cfg, cfile, &err) == -1) {
+			fprintf(stderr, "imc-convert: %s\n", buf_cstr(&err));
+			config_free(&cfg);
+			buf_fini(&err);
+			return EX_CONFIG;
+		}
+	} else
+		config_defaults(&cfg);
+	buf_fini(&err);
+	config_charset_for(&cfg, domain, &dst);
+	config_charset_for(&cfg, sdomain, &snd);
+	memset(&o, 0, sizeof(o));
+	o.legacy_charset = legacy != NULL ? legacy : snd.legacy_charset ?
+	    snd.legacy_charset : "windows-1252";
+	o.target = charset != NULL ? charset : dst.charset ? dst.charset :
+	    "utf-8";
+	o.seven_bit = seven || dst.encoding == ENCODING_7BIT;
+	if (!known_target(o.target)) {
+		fprintf(stderr, "imc-convert: unknown target charset \"%s\"\n",
+		    o.target);
+		config_free(&cfg);
+		return charset != NULL ? EX_USAGE : EX_CONFIG;
+	}
+	if (legacy != NULL && charset_mime_label(legacy) == NULL) {
+		fprintf(stderr, "imc-convert: unknown legacy charset \"%s\"\n",
+		    legacy);
+		config_free(&cfg);
+		return EX_USAGE;
+	}
+
+	if ((in_fd = open_input(in)) == -1 || fstat(in_fd, &sb) == -1 ||
+	    S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "imc-convert: %s: %s\n", in, in_fd == -1 ?
+		    strerror(errno) : "not a file");
+		if (in_fd != -1)
+			close(in_fd);
+		config_free(&cfg);
+		return EX_NOINPUT;
+	}
+	buf_init(&tmpname);
+	if (out != NULL) {
+		if (buf_printf(&tmpname, "%s.imc-convert.XXXXXX", out) == -1 ||
+		    (out_fd = mkstemp(tmpname.data)) == -1) {
+			fprintf(stderr, "imc-convert: %s: %s\n", out,
+			    strerror(errno));
+			rc = EX_IOERR;
+			goto done_in;
+		}
+		(void)fchmod(out_fd, 0644);
+	} else
+		out_fd = STDOUT_FILENO;
+
+	repair_report_init(&rep);
+	res = repair_message(in_fd, out_fd, &o, &rep);
+	if (res == REPAIR_ERROR) {
+		fprintf(stderr, "imc-convert: %s: %s\n", in, strerror(errno));
+		rc = errno == ENOMEM ? EX_OSERR : EX_IOERR;
+	} else if (res == REPAIR_UNCHANGED) {
+		if (lseek(in_fd, 0, SEEK_SET) == (off_t)-1 ||
+		    copy_fd(in_fd, out_fd) == -1) {
+			fprintf(stderr, "imc-convert: %s\n", strerror(errno));
+			rc = EX_IOERR;
+		}
+	}
+	if (explain) {
+		ef = out != NULL ? stdout : stderr;
+		fputs(buf_cstr(&rep.explain), ef);
+		fprintf(ef, "result=%s changes=%u undecodable=%u "
+		    "kept_utf8=%u target=%s encoding=%s legacy=%s\n",
+		    res == REPAIR_CHANGED ? "changed" : res == REPAIR_UNCHANGED ?
+		    "unchanged" : "error", rep.changes, rep.undecodable,
+		    rep.kept_utf8, o.target, o.seven_bit ? "7bit" : "8bit",
+		    o.legacy_charset);
+		fflush(ef);
+	}
+	repair_report_fini(&rep);
+	if (out != NULL) {
+		if (rc == EX_OK && (fsync(out_fd) == -1 || close(out_fd) == -1 ||
+		    (out_fd = -1, rename(tmpname.data, out) == -1))) {
+			fprintf(stderr, "imc-convert: %s: %s\n", out,
+			    strerror(errno));
+			rc = EX_IOERR;
+		}
+		if (rc != EX_OK) {
+			if (out_fd != -1)
+				close(out_fd);
+			unlink(tmpname.data);
+		}
+	}
+done_in:
+	buf_fini(&tmpname);
+	close(in_fd);
+	config_free(&cfg);
+	return rc;
+}
