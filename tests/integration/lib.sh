@@ -21,6 +21,9 @@ cleanup() {
 		kill -KILL "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
+	# a test that mounted something inside its tree and failed midway
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts 2>/dev/null |
+		while read -r m; do umount "$m" 2>/dev/null; done
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT

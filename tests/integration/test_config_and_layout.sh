@@ -82,6 +82,18 @@ check "message kept in In for a later try" test "$(ls "$ROOT"/In/*.env 2>/dev/nu
 check "deferral logged with the reason" grep -q 'event=deferred .*to=<bob@example.com>.*symbolic link' "$ROOT"/Log/*.log
 rm "$ROOT/Store/example.com/bob/new"
 
+# Work on another filesystem than Pickup: a claim by rename would fail.
+if [ "$(id -u)" = 0 ] && mount -t tmpfs imc-test "$ROOT/Work" 2>/dev/null; then
+	chmod 700 "$ROOT/Work"
+	out=$("$IMC_BIN/imc-layout" -c "$CONF" check)
+	check "Work on another filesystem is unsafe" grep -q 'UNSAFE: Work: on another filesystem than Pickup' <<<"$out"
+	out=$("$IMC_BIN/imc-connector" -c "$CONF" --once 2>&1); rc=$?
+	check "connector refuses Work on another filesystem" test $rc = 78
+	umount "$ROOT/Work"
+else
+	echo "# skip: another-filesystem case needs root and mount (tmpfs)"
+fi
+
 mv "$ROOT/Work" "$T/Work.real"; ln -s "$T/Work.real" "$ROOT/Work"
 out=$("$IMC_BIN/imc-connector" -c "$CONF" --once 2>&1); rc=$?
 check "connector refuses a symlinked Work" test $rc = 78
