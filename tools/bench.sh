@@ -27,16 +27,39 @@
 #      one at a time, nanosecond clocks): connector (rename into Pickup to
 #      file in new/) and Postfix (sendmail started to file in new/); median
 #      and p90 in ms.
+#   4. charset conversion (imc-convert; tools/bench/charset.py), after the
+#      rest: a BENCH_CHARSET_MB (50) MB mix of legacy messages of 100 KB-1 MB
+#      made from the texts of the tests/data/charset cases (13 cases: ISO-
+#      2022-JP, Shift_JIS/CP932, x-sjis, ks_c_5601-1987/CP949, gb2312/GBK,
+#      big5/BIG5-HKSCS, KOI8-R, windows-1251, iso-8859-8-i, cp1252 as
+#      iso-8859-1, UTF-7, unlabelled and us-ascii cp1252), the legacy bytes
+#      made by iconv, raw bodies (8bit; 7bit for ISO-2022-JP and UTF-7):
+#      - MB/s of input body, one imc-convert process per message;
+#      - per case, imc-convert on one message holding the case's whole body
+#        vs `iconv -f DECODER -t UTF-8` on the same body bytes, same run:
+#        MB/s of each and the ratio imc-convert/iconv;
+#      - UTF-8 pass-through (labelled utf-8, 8bit), per message and one big;
+#      - peak RSS of imc-convert (/usr/bin/time -f %M, else VmHWM polled) on
+#        a BENCH_CHARSET_HUGE_MB (200) MB shift_jis (CP932) message and on
+#        one a tenth of its size: target flat, under 32 MB.
+#      Every output is compared with the expected UTF-8 text (the source
+#      text repeated; the huge one also through iconv -f UTF-8): a wrong
+#      output is marked WRONG in the table, never given as a clean figure.
+#      BENCH_RUNS applies (medians).
 #
-# Usage: tools/bench.sh [--quick] [-h]
+# Usage: tools/bench.sh [--quick] [--charset-only] [-h]
 #   --quick   a small run (1,000 + 100 messages, 300 for strace) unless the
-#             sizes are set in the environment.
+#             sizes are set in the environment; charset: 5 MB mix, 50 MB
+#             huge message.
+#   --charset-only  only part 4 (no Postfix, no strace, no messages).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
 #   BENCH_LAT_SAMPLES [50]  BENCH_STRACE_N [1000]  BENCH_PF_PARALLEL [8]
 #   BENCH_TIMEOUT [600 + messages/5] seconds allowed to one phase
 #   BENCH_POSTFIX [1] (0: connector only)  BENCH_STRACE [1] (0: skip part 2)
+#   BENCH_CHARSET [1] (0: skip part 4)  BENCH_CHARSET_MB [50; quick 5]
+#   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
 #
 # It installs what it lacks (apt-get, as root), builds the project in
 # Release mode in build-bench/, works only in a mktemp folder under /tmp that
@@ -53,9 +76,11 @@ PY=/usr/bin/python3
 DRIVER=$ROOT/tools/bench/driver.py
 
 QUICK=0
+CHARSET_ONLY=0
 for arg in "$@"; do
 	case $arg in
 	--quick) QUICK=1 ;;
+	--charset-only) CHARSET_ONLY=1 ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
 	esac
@@ -80,6 +105,23 @@ PF_BATCH=25
 PHASE_TIMEOUT=${BENCH_TIMEOUT:-$((600 + (SMALL > LARGE ? SMALL : LARGE) / 5))}
 DO_POSTFIX=${BENCH_POSTFIX:-1}
 DO_STRACE=${BENCH_STRACE:-1}
+# part 4 (charset)
+DO_CHARSET=${BENCH_CHARSET:-1}
+if [[ $QUICK == 1 ]]; then
+	CS_MB=${BENCH_CHARSET_MB:-5}; CS_HUGE_MB=${BENCH_CHARSET_HUGE_MB:-50}
+else
+	CS_MB=${BENCH_CHARSET_MB:-50}; CS_HUGE_MB=${BENCH_CHARSET_HUGE_MB:-200}
+fi
+CS_TIMEOUT=${BENCH_CHARSET_TIMEOUT:-3600}
+if [[ $CHARSET_ONLY == 1 ]]; then
+	DO_CHARSET=1; DO_POSTFIX=0; DO_STRACE=0
+fi
+for v in CS_MB CS_HUGE_MB CS_TIMEOUT; do
+	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
+		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
+		exit 64
+	fi
+done
 
 for v in SMALL LARGE SMALL_SIZE LARGE_SIZE RCPTS RUNS LAT_N STRACE_N PF_PAR \
     PHASE_TIMEOUT; do
@@ -120,6 +162,12 @@ if [[ $DO_POSTFIX == 1 ]] && ! dpkg -s postfix >/dev/null 2>&1; then
 	echo "postfix postfix/main_mailer_type select No configuration" |
 	    debconf-set-selections
 	need+=(postfix)
+fi
+if [[ $DO_CHARSET == 1 && ! -x /usr/bin/time ]]; then
+	need+=(time)	# GNU time, for -f %M (peak RSS)
+fi
+if [[ $DO_CHARSET == 1 ]] && ! command -v iconv >/dev/null; then
+	need+=(libc-bin)
 fi
 if (( ${#need[@]} )); then
 	log "installing: ${need[*]}"
@@ -177,16 +225,43 @@ trap 'exit 143' TERM
 BUILD=$ROOT/build-bench
 log "building (Release) in $BUILD"
 if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release && cmake --build "$BUILD" -j2 --target imc-connector \
-    imc-layout; } >"$W/build.log" 2>&1; then
+    imc-layout imc-convert; } >"$W/build.log" 2>&1; then
 	tail -30 "$W/build.log" >&2
 	die "build failed"
 fi
 BIN=$BUILD/bin
 [[ -x $BIN/imc-connector && -x $BIN/imc-layout ]] || die "no binaries in $BIN"
+[[ -x $BIN/imc-convert ]] || die "no imc-convert in $BIN"
 
 RES=$W/results.tsv
 : >"$RES"
 put() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
+
+# ---------------------------------------------------------------- part 4
+# charset_part: generate the charset messages, time, print the table
+# (tools/bench/charset.py; everything in $W/charset, removed on exit)
+CS_PY=$ROOT/tools/bench/charset.py
+charset_part() {
+	local cs=$W/charset tbin=""
+	[[ -x /usr/bin/time ]] && tbin=/usr/bin/time
+	rm -rf "$cs"
+	mkdir -p "$cs"
+	log "charset: generating a $CS_MB MB legacy mix, as much UTF-8 and a $CS_HUGE_MB MB message in $cs"
+	timeout 900 $PY "$CS_PY" gen --corpus "$ROOT/tests/data/charset" \
+	    --out "$cs" --mb "$CS_MB" --huge-mb "$CS_HUGE_MB" >&2 ||
+	    die "charset: generation failed"
+	sync	# the generated files must not be flushed during the timings
+	log "charset: $RUNS run(s)"
+	timeout "$CS_TIMEOUT" $PY "$CS_PY" run --out "$cs" --imc "$BIN/imc-convert" \
+	    --runs "$RUNS" --results "$cs/results.tsv" --time "$tbin" ||
+	    die "charset: timing failed (or took over ${CS_TIMEOUT}s)"
+	$PY "$CS_PY" summary --file "$cs/results.tsv" --out "$cs" --runs "$RUNS"
+	rm -rf "$cs"
+}
+if [[ $CHARSET_ONLY == 1 ]]; then
+	charset_part
+	exit 0
+fi
 
 # ---------------------------------------------------------------- messages
 log "generating messages in $W/msgs"
@@ -547,3 +622,6 @@ SMALL=$SMALL LARGE=$LARGE SMALL_SIZE=$SMALL_SIZE LARGE_SIZE=$LARGE_SIZE \
 RUNS=$RUNS RCPTS=$RCPTS PF_PAR=$PF_PAR STRACE_N=$STRACE_N LAT_N=$LAT_N \
 PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
+
+[[ $DO_CHARSET == 1 ]] && charset_part
+exit 0
