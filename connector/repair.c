@@ -73,6 +73,8 @@ struct rp_plan {
 	unsigned	 has_cte:1;	/* a Content-Transfer-Encoding field */
 	unsigned	 changed:1;	/* anything of this part changes */
 	unsigned	 bad_ct:1;	/* Content-Type to be written anew */
+	unsigned	 has_mv:1;	/* a MIME-Version field was seen */
+	unsigned	 in_msg:1;	/* the part is an enclosed message */
 	const char	*label;		/* charset label to write, or NULL */
 	const char	*enc;		/* RP_CONVERT: encoder, NULL: UTF-8 */
 	char		 dec[CHARSET_NAME_SIZE];	/* RP_CONVERT: decoder */
@@ -373,8 +375,8 @@ rp_explain(struct rp_state *st, const struct mime_part *mp, unsigned d,
 		return;
 	if (rp_path(st, d, e) == -1 || (mp != NULL && buf_printf(e,
 	    " %s/%s", mp->type, mp->subtype) == -1) ||
-	    buf_printf(e, ": %s%s%s\n", what, detail != NULL ? " " : "",
-	    detail != NULL ? detail : "") == -1)
+	    buf_printf(e, ": %s%s%s\n", what, detail != NULL &&
+	    detail[0] != ';' ? " " : "", detail != NULL ? detail : "") == -1)
 		(void)rp_fail(st, ENOMEM);
 }
 
@@ -526,7 +528,8 @@ done:
 	return rc;
 }
 
-static int	rp_words_label_odd(const char *, size_t);
+static int	rp_words_label_odd(const char *, size_t, int);
+static int	rp_parent_is_message(const struct rp_state *, unsigned);
 
 /* rp_phrase_text - the words of a raw phrase as plain UTF-8 text */
 static int
@@ -639,7 +642,7 @@ fail:
 
 /* rp_put_phrase - a raw phrase, as encoded-words if it has 8-bit text */
 static int
-rp_put_phrase(const char *s, size_t n, struct buf *out)
+rp_put_phrase(const char *s, size_t n, struct buf *out, int to_utf8)
 {
 	struct buf t, d;
 	const struct buf *text;
@@ -647,7 +650,7 @@ rp_put_phrase(const char *s, size_t n, struct buf *out)
 	unsigned flags = 0;
 	int rc = -1, has8 = rp_has8(s, n), odd;
 
-	odd = memmem(s, n, "=?", 2) != NULL && rp_words_label_odd(s, n);
+	odd = memmem(s, n, "=?", 2) != NULL && rp_words_label_odd(s, n, to_utf8);
 	if (!has8 && !odd)
 		return buf_append(out, s, n);
 	while (lead < n && (s[lead] == ' ' || s[lead] == '\t' ||
@@ -686,7 +689,8 @@ done:
 
 /* rp_fix_address - encode display names and comments of an address list */
 static int
-rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
+rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
+    int to_utf8)
 {
 	size_t i = 0, seg = 0, depth;
 
@@ -714,7 +718,7 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
 		}
 		if (c == '<' || c == ':') {
 			/* what came before is a display name or group name */
-			if (rp_put_phrase(s + seg, i - seg, out) == -1)
+			if (rp_put_phrase(s + seg, i - seg, out, to_utf8) == -1)
 				return -1;
 			if (c == '<') {
 				size_t j = i;
@@ -758,7 +762,7 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8)
  */
 static int
 rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
-    size_t tlen)
+    size_t tlen, int to_utf8)
 {
 	char name[CHARSET_NAME_SIZE];
 	struct charset_info ci;
@@ -778,7 +782,7 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 	if (strcasecmp(mime, name) != 0)
 		return 1;
 	if ((encoder = charset_encoder(name)) == NULL)
-		return 0;
+		encoder = "UTF-8";	/* only the decode check below matters */
 	buf_init(&raw);
 	buf_init(&q);
 	buf_init(&u8);
@@ -799,7 +803,12 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 	    raw.data ? raw.data : "", raw.len, &u8, &errs) != CONVERT_OK ||
 	    errs > 0)
 		goto done;
-	odd = convert_encode_all(encoder, u8.data ? u8.data : "", u8.len,
+	/* Delivering in UTF-8: every word is written in UTF-8, so readers
+	 * that know only standard charsets (or stricter tables, like
+	 * Shift_JIS without the CP932 characters) read what was meant. */
+	odd = (to_utf8 && strcasecmp(mime, "utf-8") != 0 &&
+	    strcasecmp(mime, "us-ascii") != 0) ||
+	    convert_encode_all(encoder, u8.data ? u8.data : "", u8.len,
 	    &back) != CONVERT_OK;
 done:
 	buf_fini(&raw);
@@ -811,7 +820,7 @@ done:
 
 /* rp_words_label_odd - is some encoded-word in the text odd (above) */
 static int
-rp_words_label_odd(const char *s, size_t n)
+rp_words_label_odd(const char *s, size_t n, int to_utf8)
 {
 	size_t i, cs, cse, e, t, te;
 
@@ -834,7 +843,8 @@ rp_words_label_odd(const char *s, size_t n)
 			;
 		if (te + 1 >= n)
 			continue;
-		if (rp_word_odd(s + cs, cse - cs, s[e + 1], s + t, te - t))
+		if (rp_word_odd(s + cs, cse - cs, s[e + 1], s + t, te - t,
+		    to_utf8))
 			return 1;
 		i = te + 1;
 	}
@@ -849,6 +859,7 @@ rp_words_label_odd(const char *s, size_t n)
  */
 static int
 rp_fix_words(const struct mime_event *ev, struct buf *out, int *changed,
+    int to_utf8,
     const char **note)
 {
 	struct buf dec, val;
@@ -858,7 +869,7 @@ rp_fix_words(const struct mime_event *ev, struct buf *out, int *changed,
 	*changed = 0;
 	if (memmem(ev->value, ev->value_len, "=?", 2) == NULL)
 		return 0;
-	odd = rp_words_label_odd(ev->value, ev->value_len);
+	odd = rp_words_label_odd(ev->value, ev->value_len, to_utf8);
 	buf_init(&dec);
 	buf_init(&val);
 	if (rfc2047_decode(ev->value, ev->value_len, rp_to_utf8, &dec,
@@ -921,14 +932,14 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 	kind = rp_hkind(ev->name, ev->name_len);
 	if (!rp_has8(ev->value, ev->value_len)) {
 		if (kind == RP_H_UNSTRUCTURED) {
-			if (rp_fix_words(ev, out, changed, note) == -1)
+			if (rp_fix_words(ev, out, changed, st->t_utf8, note) == -1)
 				return -1;
 			if (*changed)
 				return 0;
 		}
 		if (kind != RP_H_ADDRESS || memmem(ev->value, ev->value_len,
 		    "=?", 2) == NULL ||
-		    !rp_words_label_odd(ev->value, ev->value_len))
+		    !rp_words_label_odd(ev->value, ev->value_len, st->t_utf8))
 			return rp_norm_field(ev->data, ev->len, out);
 		/* display names in a non-standard charset: as below */
 	}
@@ -976,7 +987,7 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 		if (buf_append(out, val.data, val.len) == -1)
 			goto done;
 	} else {
-		if (rp_fix_address(u8.data, u8.len, &val, &left8) == -1 ||
+		if (rp_fix_address(u8.data, u8.len, &val, &left8, st->t_utf8) == -1 ||
 		    rp_norm_field(val.data, val.len, out) == -1)
 			goto done;
 		if (left8) {
@@ -1174,9 +1185,12 @@ rp_on_header(struct rp_state *st, const struct mime_event *ev)
 	    strncasecmp(ev->name, "content-transfer-encoding", 25) == 0;
 	buf_reset(&st->tmp);
 	if (st->pass == 1) {
-		if (ev->depth == 0 && ev->name_len == 12 &&
-		    strncasecmp(ev->name, "mime-version", 12) == 0)
-			st->top_mime_version = 1;
+		if (ev->name_len == 12 &&
+		    strncasecmp(ev->name, "mime-version", 12) == 0) {
+			pl->has_mv = 1;
+			if (ev->depth == 0)
+				st->top_mime_version = 1;
+		}
 		if (is_ct && !st->ct_seen) {
 			st->ct_seen = 1;
 			if (buf_append(&st->ct_raw, ev->value, ev->value_len)
@@ -1898,6 +1912,7 @@ rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
 		return rp_fail(st, EINVAL);
 	if (st->pass == 1) {
 		pl->in_cte = (unsigned char)mp->cte;
+		pl->in_msg = rp_parent_is_message(st, d);
 		pl->out_cte = (unsigned char)mp->cte;
 		if (mp->flags & MIME_PART_MULTIPART)
 			pl->kind = RP_K_MULTI;
@@ -1920,8 +1935,11 @@ rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
 			return rp_leaf_start(st, mp, pl);
 		return 0;
 	}
-	/* pass 2: fields to add, then the blank line */
-	if (d == 0 && st->need_mime_version &&
+	/* pass 2: fields to add, then the blank line; an enclosed message
+	 * that gets Content-* fields gets MIME-Version too */
+	if (((d == 0 && st->need_mime_version) || (pl->in_msg &&
+	    !pl->has_mv && ((pl->label != NULL && !st->saw_ct) ||
+	    (pl->set_cte && !st->saw_cte)))) &&
 	    rp_puts(st, "MIME-Version: 1.0\r\n") == -1)
 		return -1;
 	if (pl->label != NULL && !st->saw_ct) {
@@ -1950,6 +1968,18 @@ rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
 	if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF)
 		return rp_emit_start(st, mp, pl);
 	return 0;
+}
+
+/* rp_parent_is_message - is the part at depth d enclosed by message/rfc822 */
+static int
+rp_parent_is_message(const struct rp_state *st, unsigned d)
+{
+	size_t idx;
+
+	if (d == 0 || d >= RP_DEPTHS)
+		return 0;
+	idx = st->lv[d - 1].plan;
+	return idx < st->nplans && st->plans[idx].kind == RP_K_MESSAGE;
 }
 
 /* rp_on_data - body, preamble or epilogue bytes */
@@ -2016,13 +2046,13 @@ rp_on_part_end(struct rp_state *st, const struct mime_event *ev)
 				pl->out_cte = CODEC_CTE_7BIT;
 				pl->set_cte = pl->changed = 1;
 				rp_explain(st, mp, ev->depth, what,
-				    "Content-Transfer-Encoding set to 7bit");
+				    "; Content-Transfer-Encoding set to 7bit");
 			} else if (!st->opts->seven_bit && pl->child8 &&
 			    c == CODEC_CTE_7BIT && pl->has_cte) {
 				pl->out_cte = CODEC_CTE_8BIT;
 				pl->set_cte = pl->changed = 1;
 				rp_explain(st, mp, ev->depth, what,
-				    "Content-Transfer-Encoding set to 8bit");
+				    "; Content-Transfer-Encoding set to 8bit");
 			} else
 				rp_explain(st, mp, ev->depth, what, NULL);
 		}

@@ -675,8 +675,9 @@ START_TEST(encoded_words_beyond_their_label_are_rewritten)
 	ck_assert_int_eq(run(in, sizeof(in) - 1, &o, &rep, &out),
 	    REPAIR_CHANGED);
 	ck_assert_ptr_null(strstr(out.data, "gb2312"));
-	/* a word that is right as it is stays as it is */
-	ck_assert_ptr_nonnull(strstr(out.data, "=?iso-8859-1?Q?Ren=E9?="));
+	/* delivering in UTF-8: even a word right as it is is written in UTF-8
+	 * (a preserve target keeps it; see below) */
+	ck_assert_ptr_null(strstr(out.data, "=?iso-8859-1?"));
 	parse(out.data, out.len, &p);
 	ck_assert_int_eq(rfc2047_decode(p.subject.data, p.subject.len, NULL,
 	    &t, &fl), 0);
@@ -687,6 +688,15 @@ START_TEST(encoded_words_beyond_their_label_are_rewritten)
 	ck_assert_str_eq(t.data, " \xe5\xbc\xa0\xe5\x96\x86 "
 	    "<a@example.org>");
 	parsed_free(&p);
+	repair_report_fini(&rep);
+	/* preserve: a word that is right as it is stays as it is */
+	o.target = "preserve";
+	buf_reset(&out);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert_ptr_nonnull(strstr(out.data, "=?iso-8859-1?Q?Ren=E9?="));
+	ck_assert_ptr_null(strstr(out.data, "gb2312"));
 	repair_report_fini(&rep);
 	buf_fini(&out);
 	buf_fini(&t);

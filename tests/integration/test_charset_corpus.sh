@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Charset repair against the legacy corpus (tests/data/charset, made by
+# make-corpus.sh): every case through imc-convert, then the default cases end
+# to end through the connector into a Maildir. Each output is decoded by an
+# independent decoder (Debian's /usr/bin/python3, email package) and compared
+# with the case's expect.json (tests/integration/check_corpus.py).
+. "$(dirname "$0")/lib.sh"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+DATA=${IMC_TEST_DATA:-$HERE/../data}/charset
+CHECK=$HERE/check_corpus.py
+PY=/usr/bin/python3	# Debian's, not the first python3 on PATH
+
+if [ ! -x "$PY" ]; then
+	not_ok "Debian python3 ($PY) is needed to check the corpus"
+	finish; exit 1
+fi
+cases=$(ls "$DATA"/[0-9][0-9]-*.eml 2>/dev/null)
+if [ -z "$cases" ]; then
+	not_ok "no corpus in $DATA (run tests/data/charset/make-corpus.sh)"
+	finish; exit 1
+fi
+
+# check_out NAME OUT EXPECT [check_corpus options] - one ok/not ok line
+check_out() {
+	local name=$1 out=$2 exp=$3
+	shift 3
+	if timeout 30 "$PY" "$CHECK" --name "$name" "$@" "$out" "$exp"; then
+		ok "$name"
+	else
+		not_ok "$name"
+	fi
+}
+
+# -- 1. imc-convert on every case -----------------------------------------
+if [ ! -x "$IMC_BIN/imc-convert" ]; then
+	not_ok "imc-convert missing from $IMC_BIN: the charset repair CLI is not built"
+else
+	for in in $cases; do
+		b=$(basename "$in" .eml)
+		args=()
+		[ -f "$DATA/$b.args" ] && read -r -a args < "$DATA/$b.args"
+		# what the checker asserts follows from the destination options
+		copts=(--charset utf-8)
+		for ((i = 0; i < ${#args[@]}; i++)); do
+			case ${args[i]} in
+			--7bit) copts+=(--7bit) ;;
+			--charset) copts[1]=${args[i + 1]} ;;
+			esac
+		done
+		out=$T/$b.out
+		rm -f "$out"
+		timeout 30 "$IMC_BIN/imc-convert" "${args[@]}" "$in" "$out" \
+			>"$T/$b.stdout" 2>"$T/$b.stderr"
+		rc=$?
+		if [ "$rc" != 0 ] || [ ! -s "$out" ]; then
+			not_ok "convert: $b (imc-convert ${args[*]} exit $rc, $(head -c 300 "$T/$b.stderr" | tr '\n' ' '))"
+			continue
+		fi
+		check_out "convert: $b${args[*]:+ (${args[*]})}" "$out" \
+			"$DATA/$b.expect.json" "${copts[@]}"
+	done
+fi
+
+# -- 2. end to end: Pickup -> connector -> Maildir (target utf-8) -----------
+write_conf
+if ! "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null 2>"$T/layout.log"; then
+	not_ok "connector: imc-layout create ($(head -c 300 "$T/layout.log"))"
+	finish; exit 1
+fi
+n=0
+e2e=()
+for in in $cases; do
+	b=$(basename "$in" .eml)
+	[ -f "$DATA/$b.args" ] && continue	# destination variants: convert only
+	box=c${b%%-*}	# mailbox c01, c02, ...
+	{
+		printf 'X-Sender: a@example.com\r\nX-Receiver: %s@example.com\r\n' "$box"
+		cat "$in"
+	} > "$ROOT/Pickup/.$b.tmp" && mv "$ROOT/Pickup/.$b.tmp" "$ROOT/Pickup/$b.eml"
+	e2e+=("$b")
+	n=$((n + 1))
+done
+timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+rc=$?
+check "connector: --once exits 0 (rc $rc)" test "$rc" = 0
+for b in "${e2e[@]}"; do
+	box=c${b%%-*}
+	f=$(mailbox_one example.com "$box")
+	if [ -z "$f" ]; then
+		not_ok "connector: $b delivered to $box@example.com"
+		continue
+	fi
+	check_out "connector: $b" "$f" "$DATA/$b.expect.json" --charset utf-8
+done
+check "connector: pickup empty" test "$(count_files "$ROOT/Pickup")" = 0
+[ "$FAILS" = 0 ] || { echo "# connector log:"; tail -n 20 "$T/once.log" 2>/dev/null | sed 's/^/#   /'; }
+finish
