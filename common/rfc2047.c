@@ -15,6 +15,8 @@
  */
 #include "rfc2047.h"
 
+#include "convert.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -381,7 +383,102 @@ struct enc_out {
 	struct buf	*out;
 	size_t		 col;		/* current column */
 	size_t		 linestart;	/* column where this line's text began */
+	const char	*label;		/* NULL: UTF-8; else the words' charset */
+	const char	*encoder;	/* its iconv name */
 };
+
+/* b64_append - base64 of n bytes (no line breaks) */
+static int
+b64_append(struct buf *w, const unsigned char *p, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t k;
+
+	for (k = 0; k < n; k += 3) {
+		unsigned v = (unsigned)p[k] << 16;
+		char q[4];
+
+		if (k + 1 < n)
+			v |= (unsigned)p[k + 1] << 8;
+		if (k + 2 < n)
+			v |= p[k + 2];
+		q[0] = b64[v >> 18 & 63];
+		q[1] = b64[v >> 12 & 63];
+		q[2] = k + 1 < n ? b64[v >> 6 & 63] : '=';
+		q[3] = k + 2 < n ? b64[v & 63] : '=';
+		if (buf_append(w, q, 4) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * encode_run_charset - write UTF-8 bytes as B words in o->label: whole
+ * characters are added to a word while its encoding (converted afresh, so
+ * each word ends in the charset's initial state) still fits.
+ */
+static int
+encode_run_charset(struct enc_out *o, const char *sep, size_t seplen,
+    const unsigned char *p, size_t n)
+{
+	struct buf word, cur, best;
+	size_t i = 0, cl, avail, start, overhead;
+	int rc = -1;
+
+	overhead = strlen(o->label) + 7;	/* =? ?B? ?= */
+	buf_init(&word);
+	buf_init(&cur);
+	buf_init(&best);
+	while (i < n) {
+		avail = o->col + seplen < RFC2047_LINE_MAX ?
+		    RFC2047_LINE_MAX - o->col - seplen : 0;
+		if (avail < overhead + 8 && o->col > o->linestart && seplen > 0) {
+			if (buf_puts(o->out, "\r\n") == -1)
+				goto done;
+			o->col = o->linestart = 0;
+			avail = RFC2047_LINE_MAX - seplen;
+		}
+		if (avail > RFC2047_WORD_MAX)
+			avail = RFC2047_WORD_MAX;
+		if (avail < overhead + 8)
+			avail = overhead + 8;
+		start = i;
+		buf_reset(&best);
+		while (i < n) {
+			cl = utf8_char_len(p + i, n - i);
+			buf_reset(&cur);
+			if (convert_encode_all(o->encoder, p + start, i + cl - start,
+			    &cur) != CONVERT_OK) {
+				errno = EILSEQ;
+				goto done;
+			}
+			if (overhead + (cur.len + 2) / 3 * 4 > avail && i > start)
+				break;
+			buf_reset(&best);
+			if (buf_append(&best, cur.data ? cur.data : "", cur.len) == -1)
+				goto done;
+			i += cl;
+		}
+		buf_reset(&word);
+		if (buf_printf(&word, "=?%s?B?", o->label) == -1 ||
+		    b64_append(&word, (const unsigned char *)(best.data ?
+		    best.data : ""), best.len) == -1 || buf_puts(&word, "?=") == -1)
+			goto done;
+		if (buf_append(o->out, sep, seplen) == -1 ||
+		    buf_append(o->out, word.data, word.len) == -1)
+			goto done;
+		o->col += seplen + word.len;
+		sep = " ";
+		seplen = 1;
+	}
+	rc = 0;
+done:
+	buf_fini(&word);
+	buf_fini(&cur);
+	buf_fini(&best);
+	return rc;
+}
 
 /* put_word - write sep and a word, folding before them if too long */
 static int
@@ -414,6 +511,8 @@ encode_run(struct enc_out *o, const char *sep, size_t seplen,
 	size_t i = 0, k, cl, avail, used, start, overhead = 12;
 	int useq, rc = -1;
 
+	if (o->label != NULL)
+		return encode_run_charset(o, sep, seplen, p, n);
 	useq = q_len(p, n) <= (n + 2) / 3 * 4;
 	buf_init(&word);
 	/* A run that fits one word on a fresh line is not cut in two. */
@@ -505,10 +604,38 @@ done:
 	return rc;
 }
 
+static int encode_value(const char *, size_t, size_t, const char *,
+    const char *, struct buf *);
+
 /* rfc2047_encode - UTF-8 text to a folded value with encoded-words */
 int
 rfc2047_encode(const char *text, size_t len, size_t name_len,
     struct buf *out)
+{
+	return encode_value(text, len, name_len, NULL, NULL, out);
+}
+
+/* rfc2047_encode_charset - the same, the words in another charset */
+int
+rfc2047_encode_charset(const char *text, size_t len, size_t name_len,
+    const char *label, const char *encoder, struct buf *out)
+{
+	size_t mark = out->len;
+	int r;
+
+	r = encode_value(text, len, name_len, label, encoder, out);
+	if (r == -1) {
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+	}
+	return r;
+}
+
+/* encode_value - the encoder behind both entry points */
+static int
+encode_value(const char *text, size_t len, size_t name_len, const char *label,
+    const char *encoder, struct buf *out)
 {
 	struct buf u;
 	struct enc_out o;
@@ -530,6 +657,8 @@ rfc2047_encode(const char *text, size_t len, size_t name_len,
 	n = u.len;
 	o.out = out;
 	o.col = o.linestart = name_len + 2;	/* "Name: " */
+	o.label = label;
+	o.encoder = encoder;
 	if (buf_append(out, "", 0) == -1)
 		goto done;
 	i = 0;

@@ -56,5 +56,12 @@ int	rfc2047_decode(const char *, size_t, rfc2047_to_utf8_fn *to_utf8,
 	    struct buf *out, unsigned *flags);
 int	rfc2047_encode(const char *utf8, size_t, size_t name_len,
 	    struct buf *out);
+/* As rfc2047_encode, but the words carry the text in another charset:
+ * label is the MIME name written in the words ("ISO-2022-JP"), encoder the
+ * iconv name to encode with; B encoding, and every word complete in itself
+ * (a stateful charset returns to ASCII at each word's end). -1 with errno
+ * EILSEQ when a character cannot be held in it: then write UTF-8. */
+int	rfc2047_encode_charset(const char *utf8, size_t, size_t name_len,
+	    const char *label, const char *encoder, struct buf *out);
 
 #endif

@@ -484,15 +484,19 @@ rp_hkind(const char *name, size_t n)
 	return RP_H_UNSTRUCTURED;
 }
 
-/* rp_words - UTF-8 text as B encoded-words only (phrases, comments) */
+/* rp_words - UTF-8 text as B encoded-words only (phrases, comments), in
+ * the charset label when given (encoded with the iconv name encoder), else
+ * in UTF-8; -1 with errno EILSEQ if the charset cannot hold the text */
 static int
-rp_words(const char *s, size_t n, struct buf *out)
+rp_words_in(const char *s, size_t n, struct buf *out, const char *label,
+    const char *encoder)
 {
-	struct buf b;
-	size_t i = 0, k, cl;
+	struct buf b, c;
+	size_t i = 0, k, cl, mark = out->len;
 	int rc = -1;
 
 	buf_init(&b);
+	buf_init(&c);
 	while (i < n) {
 		/* 45 bytes are 60 base64 characters: a 72-character word */
 		for (k = i; k < n && k - i < 45;) {
@@ -510,13 +514,23 @@ rp_words(const char *s, size_t n, struct buf *out)
 		if (k > n)
 			k = n;
 		buf_reset(&b);
-		if (codec_b64_encode(s + i, k - i, &b) == -1)
+		buf_reset(&c);
+		if (label != NULL && convert_encode_all(encoder, s + i, k - i,
+		    &c) != CONVERT_OK) {
+			out->len = mark;
+			if (out->data != NULL)
+				out->data[mark] = '\0';
+			errno = EILSEQ;
+			goto done;
+		}
+		if (label != NULL ? codec_b64_encode(c.data ? c.data : "", c.len,
+		    &b) == -1 : codec_b64_encode(s + i, k - i, &b) == -1)
 			goto done;
 		while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
 		    b.data[b.len - 1] == '\r'))
 			b.len--;
 		if ((i > 0 && buf_puts(out, "\r\n ") == -1) ||
-		    buf_puts(out, "=?utf-8?B?") == -1 ||
+		    buf_printf(out, "=?%s?B?", label ? label : "utf-8") == -1 ||
 		    buf_append(out, b.data, b.len) == -1 ||
 		    buf_puts(out, "?=") == -1)
 			goto done;
@@ -525,10 +539,34 @@ rp_words(const char *s, size_t n, struct buf *out)
 	rc = 0;
 done:
 	buf_fini(&b);
+	buf_fini(&c);
 	return rc;
 }
 
-static int	rp_words_label_odd(const char *, size_t, int);
+/* rp_words - UTF-8 text as UTF-8 B encoded-words */
+static int
+rp_words(const char *s, size_t n, struct buf *out)
+{
+	return rp_words_in(s, n, out, NULL, NULL);
+}
+
+/* rp_words_want - in the wanted charset where it can hold the text */
+static int
+rp_words_want(const char *s, size_t n, struct buf *out, const char *want)
+{
+	const char *enc;
+
+	if (want != NULL && strcasecmp(want, "utf-8") != 0 &&
+	    (enc = charset_encoder(want)) != NULL) {
+		if (rp_words_in(s, n, out, want, enc) == 0)
+			return 0;
+		if (errno != EILSEQ)
+			return -1;
+	}
+	return rp_words(s, n, out);
+}
+
+static int	rp_words_label_odd(const char *, size_t, const char *);
 static int	rp_parent_is_message(const struct rp_state *, unsigned);
 
 /* rp_phrase_text - the words of a raw phrase as plain UTF-8 text */
@@ -642,7 +680,7 @@ fail:
 
 /* rp_put_phrase - a raw phrase, as encoded-words if it has 8-bit text */
 static int
-rp_put_phrase(const char *s, size_t n, struct buf *out, int to_utf8)
+rp_put_phrase(const char *s, size_t n, struct buf *out, const char *want)
 {
 	struct buf t, d;
 	const struct buf *text;
@@ -650,7 +688,7 @@ rp_put_phrase(const char *s, size_t n, struct buf *out, int to_utf8)
 	unsigned flags = 0;
 	int rc = -1, has8 = rp_has8(s, n), odd;
 
-	odd = memmem(s, n, "=?", 2) != NULL && rp_words_label_odd(s, n, to_utf8);
+	odd = memmem(s, n, "=?", 2) != NULL && rp_words_label_odd(s, n, want);
 	if (!has8 && !odd)
 		return buf_append(out, s, n);
 	while (lead < n && (s[lead] == ' ' || s[lead] == '\t' ||
@@ -677,8 +715,8 @@ rp_put_phrase(const char *s, size_t n, struct buf *out, int to_utf8)
 		}
 	}
 	if (buf_putc(out, ' ') == -1 ||
-	    rp_words(text->data ? text->data : "", text->len, out) == -1 ||
-	    (trail < n && buf_putc(out, ' ') == -1))
+	    rp_words_want(text->data ? text->data : "", text->len, out,
+	    want) == -1 || (trail < n && buf_putc(out, ' ') == -1))
 		goto done;
 	rc = 0;
 done:
@@ -690,7 +728,7 @@ done:
 /* rp_fix_address - encode display names and comments of an address list */
 static int
 rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
-    int to_utf8)
+    const char *want)
 {
 	size_t i = 0, seg = 0, depth;
 
@@ -718,7 +756,7 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
 		}
 		if (c == '<' || c == ':') {
 			/* what came before is a display name or group name */
-			if (rp_put_phrase(s + seg, i - seg, out, to_utf8) == -1)
+			if (rp_put_phrase(s + seg, i - seg, out, want) == -1)
 				return -1;
 			if (c == '<') {
 				size_t j = i;
@@ -754,6 +792,32 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
 	return 0;
 }
 
+/* rp_want - the charset encoded-words should be in (NULL: as they are) */
+static const char *
+rp_want(const struct rp_state *st)
+{
+	if (st->t_preserve)
+		return NULL;
+	return st->t_utf8 ? "utf-8" : st->t_mime;
+}
+
+/* rp_encode_words - UTF-8 text as encoded-words in the target charset, or in
+ * UTF-8 where the target cannot hold it (or is utf-8 or preserve) */
+static int
+rp_encode_words(const struct rp_state *st, const char *s, size_t n,
+    size_t name_len, struct buf *out)
+{
+	if (!st->t_utf8 && !st->t_preserve && st->t_mime != NULL &&
+	    st->t_enc != NULL) {
+		if (rfc2047_encode_charset(s, n, name_len, st->t_mime, st->t_enc,
+		    out) == 0)
+			return 0;
+		if (errno != EILSEQ)
+			return -1;
+	}
+	return rfc2047_encode(s, n, name_len, out);
+}
+
 /*
  * rp_word_odd - is an encoded-word's label not the standard one, or are
  * its bytes more than the label promises (iso-8859-1 with C1 bytes read as
@@ -762,7 +826,7 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
  */
 static int
 rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
-    size_t tlen, int to_utf8)
+    size_t tlen, const char *want)
 {
 	char name[CHARSET_NAME_SIZE];
 	struct charset_info ci;
@@ -803,10 +867,11 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 	    raw.data ? raw.data : "", raw.len, &u8, &errs) != CONVERT_OK ||
 	    errs > 0)
 		goto done;
-	/* Delivering in UTF-8: every word is written in UTF-8, so readers
-	 * that know only standard charsets (or stricter tables, like
-	 * Shift_JIS without the CP932 characters) read what was meant. */
-	odd = (to_utf8 && strcasecmp(mime, "utf-8") != 0 &&
+	/* Delivering in a charset (UTF-8 by default): every word is written
+	 * in it, so readers that know only standard charsets (or stricter
+	 * tables, like Shift_JIS without the CP932 characters) read what was
+	 * meant, and a partner that needs ISO-2022-JP gets it in headers too. */
+	odd = (want != NULL && strcasecmp(mime, want) != 0 &&
 	    strcasecmp(mime, "us-ascii") != 0) ||
 	    convert_encode_all(encoder, u8.data ? u8.data : "", u8.len,
 	    &back) != CONVERT_OK;
@@ -820,7 +885,7 @@ done:
 
 /* rp_words_label_odd - is some encoded-word in the text odd (above) */
 static int
-rp_words_label_odd(const char *s, size_t n, int to_utf8)
+rp_words_label_odd(const char *s, size_t n, const char *want)
 {
 	size_t i, cs, cse, e, t, te;
 
@@ -844,7 +909,7 @@ rp_words_label_odd(const char *s, size_t n, int to_utf8)
 		if (te + 1 >= n)
 			continue;
 		if (rp_word_odd(s + cs, cse - cs, s[e + 1], s + t, te - t,
-		    to_utf8))
+		    want))
 			return 1;
 		i = te + 1;
 	}
@@ -858,8 +923,8 @@ rp_words_label_odd(const char *s, size_t n, int to_utf8)
  * word decodes; *changed says whether out holds a new field.
  */
 static int
-rp_fix_words(const struct mime_event *ev, struct buf *out, int *changed,
-    int to_utf8,
+rp_fix_words(const struct rp_state *st, const struct mime_event *ev,
+    struct buf *out, int *changed,
     const char **note)
 {
 	struct buf dec, val;
@@ -869,7 +934,7 @@ rp_fix_words(const struct mime_event *ev, struct buf *out, int *changed,
 	*changed = 0;
 	if (memmem(ev->value, ev->value_len, "=?", 2) == NULL)
 		return 0;
-	odd = rp_words_label_odd(ev->value, ev->value_len, to_utf8);
+	odd = rp_words_label_odd(ev->value, ev->value_len, rp_want(st));
 	buf_init(&dec);
 	buf_init(&val);
 	if (rfc2047_decode(ev->value, ev->value_len, rp_to_utf8, &dec,
@@ -881,8 +946,8 @@ rp_fix_words(const struct mime_event *ev, struct buf *out, int *changed,
 	    RFC2047_BAD_PAYLOAD)) || !(flags & RFC2047_DECODED))
 		goto done;
 	rc = -1;
-	if (rfc2047_encode(dec.data ? dec.data : "", dec.len, ev->name_len,
-	    &val) == -1 || buf_append(out, ev->name, ev->name_len) == -1 ||
+	if (rp_encode_words(st, dec.data ? dec.data : "", dec.len,
+	    ev->name_len, &val) == -1 || buf_append(out, ev->name, ev->name_len) == -1 ||
 	    buf_putc(out, ':') == -1)
 		goto done;
 	if ((val.len == 0 || (val.data[0] != ' ' && val.data[0] != '\t')) &&
@@ -932,14 +997,14 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 	kind = rp_hkind(ev->name, ev->name_len);
 	if (!rp_has8(ev->value, ev->value_len)) {
 		if (kind == RP_H_UNSTRUCTURED) {
-			if (rp_fix_words(ev, out, changed, st->t_utf8, note) == -1)
+			if (rp_fix_words(st, ev, out, changed, note) == -1)
 				return -1;
 			if (*changed)
 				return 0;
 		}
 		if (kind != RP_H_ADDRESS || memmem(ev->value, ev->value_len,
 		    "=?", 2) == NULL ||
-		    !rp_words_label_odd(ev->value, ev->value_len, st->t_utf8))
+		    !rp_words_label_odd(ev->value, ev->value_len, rp_want(st)))
 			return rp_norm_field(ev->data, ev->len, out);
 		/* display names in a non-standard charset: as below */
 	}
@@ -978,7 +1043,7 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 	if (kind == RP_H_UNSTRUCTURED) {
 		if (rfc2047_decode(u8.data, u8.len, rp_to_utf8, &dec,
 		    &flags) == -1 ||
-		    rfc2047_encode(dec.data ? dec.data : "", dec.len,
+		    rp_encode_words(st, dec.data ? dec.data : "", dec.len,
 		    ev->name_len, &val) == -1)
 			goto done;
 		if (val.len == 0 || (val.data[0] != ' ' && val.data[0] != '\t'))
@@ -987,7 +1052,7 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 		if (buf_append(out, val.data, val.len) == -1)
 			goto done;
 	} else {
-		if (rp_fix_address(u8.data, u8.len, &val, &left8, st->t_utf8) == -1 ||
+		if (rp_fix_address(u8.data, u8.len, &val, &left8, rp_want(st)) == -1 ||
 		    rp_norm_field(val.data, val.len, out) == -1)
 			goto done;
 		if (left8) {

@@ -656,6 +656,45 @@ START_TEST(too_many_parts_are_left_unchanged)
 }
 END_TEST
 
+/* A partner that needs ISO-2022-JP gets its headers in ISO-2022-JP too;
+ * a character ISO-2022-JP cannot hold (circled one) keeps that header in
+ * UTF-8 rather than losing it. */
+START_TEST(headers_follow_a_legacy_target_charset)
+{
+	static const char jp[] = "From: \xe5\xb1\xb1\xe7\x94\xb0 <a@example.jp>\r\n"
+	    "Subject: \xe4\xbc\x9a\xe8\xad\xb0\r\n\r\nx\r\n";
+	static const char circled[] = "Subject: \xe2\x91\xa0 item\r\n\r\nx\r\n";
+	struct repair_opts o = { "windows-1252", "iso-2022-jp", false };
+	struct repair_report rep;
+	struct buf out, t;
+	unsigned fl = 0;
+	char *subj;
+
+	buf_init(&out);
+	buf_init(&t);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(jp, sizeof(jp) - 1, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    "Subject: =?iso-2022-jp?B?GyRCMnE1RBsoQg==?="));
+	ck_assert_ptr_nonnull(strstr(out.data, "From: =?iso-2022-jp?B?"));
+	ck_assert_ptr_null(strstr(out.data, "=?utf-8?"));
+	repair_report_fini(&rep);
+
+	buf_reset(&out);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(circled, sizeof(circled) - 1, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	ck_assert_ptr_nonnull(subj = strstr(out.data, "Subject: =?"));
+	ck_assert_int_eq(rfc2047_decode(subj + 8, strcspn(subj + 8, "\r"), NULL,
+	    &t, &fl), 0);
+	ck_assert_str_eq(t.data, " \xe2\x91\xa0 item");
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&t);
+}
+END_TEST
+
 /* Words whose bytes go beyond their label are written again in UTF-8:
  * C1 bytes under iso-8859-1 (windows-1252), GBK under gb2312. */
 START_TEST(encoded_words_beyond_their_label_are_rewritten)
@@ -734,6 +773,7 @@ repair_suite(void)
 	tcase_add_test(tc, address_display_names_only);
 	tcase_add_test(tc, encoded_word_labels_are_normalised);
 	tcase_add_test(tc, encoded_words_beyond_their_label_are_rewritten);
+	tcase_add_test(tc, headers_follow_a_legacy_target_charset);
 	tcase_add_test(tc, too_many_parts_are_left_unchanged);
 	tcase_add_test(tc, unknown_target_is_an_error);
 	suite_add_tcase(s, tc);
