@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
-	clang libclang-rt-14-dev procps python3 util-linux)
+	clang libclang-rt-14-dev procps python3 util-linux dnsmasq-base)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
