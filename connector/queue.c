@@ -177,6 +177,13 @@ queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 		if (rep.undecodable > 0 || rep.kept_utf8 > 0)
 			log_warnx("%s: %s: %s", qid, layout_name(dir),
 			    buf_cstr(&rep.explain));
+		/* One log line: the report's lines joined with "; ". */
+		while (rep.explain.len > 0 &&
+		    rep.explain.data[rep.explain.len - 1] == '\n')
+			rep.explain.data[--rep.explain.len] = '\0';
+		for (char *p = rep.explain.data; p != NULL &&
+		    (p = strchr(p, '\n')) != NULL; p++)
+			*p = ';';
 		tracklog_add(d->track, &(struct track_event){ .event = "repaired",
 		    .qid = qid, .from = sender, .size = *size,
 		    .status = layout_name(dir), .reason = buf_cstr(&rep.explain) });

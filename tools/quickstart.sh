@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # quickstart.sh - install, build, and show a message travel: a demo tree in
 # ./demo/Imcdata, the connector running on the built-in store (no network,
-# no other server), two sample messages dropped into Pickup (one plain, one
-# with X-Sender/X-Receiver lines) and where they arrived.
+# no other server), sample messages dropped into Pickup (one plain, one with
+# X-Sender/X-Receiver lines, one in 1998-style windows-1252) and where they
+# arrived.
 #
 #   tools/quickstart.sh          run the demo, then stop the connector
 #   tools/quickstart.sh --stay   leave the connector running in the
@@ -44,10 +45,14 @@ mv "$pickup/.plain.tmp" "$pickup/plain.eml"
 printf 'x-sender: app@example.org\r\nx-receiver: carol@example.org\r\nx-receiver: dave@example.com\r\nFrom: The Application <app@example.org>\r\nTo: staff@example.org\r\nSubject: Envelope from X-Sender/X-Receiver lines\r\n\r\nThe envelope came from the x-sender and x-receiver lines.\r\n' \
 	> "$pickup/.cdonts.tmp"
 mv "$pickup/.cdonts.tmp" "$pickup/cdonts.eml"
+# A 1998-style message: raw windows-1252 in the Subject and an unlabelled body.
+printf 'From: Legacy App <legacy@example.com>\r\nTo: erin@example.com\r\nSubject: Caf\xe9 menu \x96 \x93today\x94\r\n\r\nSoup: 5 \x80\r\n' \
+	> "$pickup/.legacy.tmp"
+mv "$pickup/.legacy.tmp" "$pickup/legacy.eml"
 
 for _ in $(seq 1 100); do
 	n=$(find demo/Imcdata/Store -type f | wc -l)
-	[ "$n" -ge 3 ] && break
+	[ "$n" -ge 4 ] && break
 	sleep 0.05
 done
 
@@ -57,6 +62,10 @@ echo
 first=$(find demo/Imcdata/Store/example.org/carol/new -type f | head -1)
 echo "== $first"
 cat "$first"
+echo
+legacy=$(find demo/Imcdata/Store/example.com/erin/new -type f | head -1)
+echo "== $legacy (repaired: the Subject as an encoded-word, the body labelled and in UTF-8)"
+cat "$legacy"
 echo
 echo "== tracking log (demo/Imcdata/Log)"
 cat demo/Imcdata/Log/*.log

@@ -94,5 +94,7 @@ for b in "${e2e[@]}"; do
 	check_out "connector: $b" "$f" "$DATA/$b.expect.json" --charset utf-8
 done
 check "connector: pickup empty" test "$(count_files "$ROOT/Pickup")" = 0
+check "connector: repairs are in the tracking log" \
+	grep -q 'event=repaired .*status=In reason=".*ks_c_5601-1987' "$ROOT"/Log/*.log
 [ "$FAILS" = 0 ] || { echo "# connector log:"; tail -n 20 "$T/once.log" 2>/dev/null | sed 's/^/#   /'; }
 finish
