@@ -505,8 +505,6 @@ encode_run(struct enc_out *o, const char *sep, size_t seplen,
     const unsigned char *p, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct buf word;
 	size_t i = 0, k, cl, avail, used, start, overhead = 12;
 	int useq, rc = -1;
@@ -571,23 +569,8 @@ encode_run(struct enc_out *o, const char *sep, size_t seplen,
 				if (rc == -1)
 					goto done;
 			}
-		} else {
-			for (k = start; k < i; k += 3) {
-				unsigned v = (unsigned)p[k] << 16;
-				char q[4];
-
-				if (k + 1 < i)
-					v |= (unsigned)p[k + 1] << 8;
-				if (k + 2 < i)
-					v |= p[k + 2];
-				q[0] = b64[v >> 18 & 63];
-				q[1] = b64[v >> 12 & 63];
-				q[2] = k + 1 < i ? b64[v >> 6 & 63] : '=';
-				q[3] = k + 2 < i ? b64[v & 63] : '=';
-				if (buf_append(&word, q, 4) == -1)
-					goto done;
-			}
-		}
+		} else if (b64_append(&word, p + start, i - start) == -1)
+			goto done;
 		if (buf_puts(&word, "?=") == -1)
 			goto done;
 		if (buf_append(o->out, sep, seplen) == -1 ||
