@@ -138,14 +138,14 @@ evloop_new(void)
 static int
 run_defers(struct evloop *loop)
 {
-	struct evloop_defer_list todo;
+	struct evloop_defer_list batch;
 	struct evloop_defer *d;
 	int n = 0;
 
-	STAILQ_INIT(&todo);
-	STAILQ_CONCAT(&todo, &loop->defers);
-	while ((d = STAILQ_FIRST(&todo)) != NULL) {
-		STAILQ_REMOVE_HEAD(&todo, link);
+	STAILQ_INIT(&batch);
+	STAILQ_CONCAT(&batch, &loop->defers);
+	while ((d = STAILQ_FIRST(&batch)) != NULL) {
+		STAILQ_REMOVE_HEAD(&batch, link);
 		d->fn(loop, d->arg);
 		free(d);
 		n++;
