@@ -114,10 +114,13 @@ bounce_lines(struct buf *o, const char *text, size_t len, bool stuff)
 /* bounce_write - write the notification for e's failed recipients */
 int
 bounce_write(int out_fd, const struct qenv *e, int eml_fd,
-    const char *hostname, const char *bqid, bool stuff_dots)
+    const struct bounce_opts *bo)
 {
+	const char *hostname = bo->hostname, *bqid = bo->bounce_qid;
+	bool stuff_dots = bo->stuff_dots, delayed = bo->kind == BOUNCE_DELAYED;
+	enum qrcpt_state which = delayed ? QRCPT_PENDING : QRCPT_FAILED;
 	struct buf hdr, subject, body, o;
-	char now[64], sent[64];
+	char now[64], sent[64], until[64];
 	size_t i;
 	int r = -1;
 
@@ -130,30 +133,39 @@ bounce_write(int out_fd, const struct qenv *e, int eml_fd,
 	bounce_subject(&hdr, &subject);
 	bounce_date(time(NULL), now, sizeof(now));
 	bounce_date((time_t)e->arrival, sent, sizeof(sent));
+	bounce_date(bo->retry_until, until, sizeof(until));
 
 	if (buf_printf(&o, "X-Sender: <>\r\nX-Receiver: <%s>\r\n", e->sender) ||
 	    buf_printf(&o, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
-	    "To: <%s>\r\nSubject: Undeliverable: %s\r\nDate: %s\r\n"
+	    "To: <%s>\r\nSubject: %s: %s\r\nDate: %s\r\n"
 	    "Message-ID: <%s.bounce@%s>\r\nAuto-Submitted: auto-replied\r\n"
 	    "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
 	    "report-type=delivery-status;\r\n\tboundary=\"%s/%s\"\r\n\r\n"
 	    "This is a MIME-encapsulated message.\r\n\r\n--%s/%s\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\n\r\n", hostname, e->sender,
-	    subject.len ? subject.data : "(no subject)", now, bqid, hostname,
+	    delayed ? "Delayed" : "Undeliverable", subject.len ? subject.data : "(no subject)", now, bqid, hostname,
 	    bqid, hostname, bqid, hostname))
 		goto out;
-	if (buf_printf(&body, "Your message did not reach some or all of the "
+	if (delayed ? buf_printf(&body, "Your message has not yet reached some "
+	    "of the intended recipients. Delivery is being retried until %s; "
+	    "you do not need to send it again.\n\n      Subject:  %s\n"
+	    "      Sent:     %s\n\nThe following recipient(s) have not been "
+	    "reached yet:\n\n", until,
+	    subject.len ? subject.data : "(no subject)", sent) :
+	    buf_printf(&body, "Your message did not reach some or all of the "
 	    "intended recipients.\n\n      Subject:  %s\n      Sent:     %s\n\n"
 	    "The following recipient(s) could not be reached:\n\n",
 	    subject.len ? subject.data : "(no subject)", sent))
 		goto out;
 	for (i = 0; i < e->n_rcpts; i++)
-		if (e->rcpts[i].state == QRCPT_FAILED &&
+		if (e->rcpts[i].state == which &&
 		    buf_printf(&body, "      '%s' on %s\n            %s\n"
 		    "            <%s #%s>\n\n", e->rcpts[i].addr, now,
-		    e->rcpts[i].text ? e->rcpts[i].text : "delivery failed",
-		    hostname, e->rcpts[i].dsn[0] ? e->rcpts[i].dsn : "5.0.0"))
+		    e->rcpts[i].text ? e->rcpts[i].text : delayed ?
+		    "not delivered yet" : "delivery failed", hostname,
+		    e->rcpts[i].dsn[0] ? e->rcpts[i].dsn : delayed ? "4.0.0" :
+		    "5.0.0"))
 			goto out;
 	if (bounce_lines(&o, body.data, body.len, stuff_dots) == -1)
 		goto out;
@@ -162,13 +174,19 @@ bounce_write(int out_fd, const struct qenv *e, int eml_fd,
 	    "Reporting-MTA: dns; %s\nX-IMC-Queue-ID: %s\nArrival-Date: %s\n",
 	    bqid, hostname, hostname, e->qid, sent))
 		goto out;
-	for (i = 0; i < e->n_rcpts; i++)
-		if (e->rcpts[i].state == QRCPT_FAILED &&
-		    buf_printf(&body, "\nFinal-Recipient: rfc822; %s\n"
-		    "Action: failed\nStatus: %s\nDiagnostic-Code: X-IMC; %s\n",
-		    e->rcpts[i].addr, e->rcpts[i].dsn[0] ? e->rcpts[i].dsn :
-		    "5.0.0", e->rcpts[i].text ? e->rcpts[i].text : "failed"))
+	for (i = 0; i < e->n_rcpts; i++) {
+		if (e->rcpts[i].state != which)
+			continue;
+		if (buf_printf(&body, "\nFinal-Recipient: rfc822; %s\n"
+		    "Action: %s\nStatus: %s\nDiagnostic-Code: X-IMC; %s\n",
+		    e->rcpts[i].addr, delayed ? "delayed" : "failed",
+		    e->rcpts[i].dsn[0] ? e->rcpts[i].dsn : delayed ? "4.0.0" :
+		    "5.0.0", e->rcpts[i].text ? e->rcpts[i].text : delayed ?
+		    "not delivered yet" : "failed"))
 			goto out;
+		if (delayed && buf_printf(&body, "Will-Retry-Until: %s\n", until))
+			goto out;
+	}
 	if (buf_printf(&body, "\n--%s/%s\nContent-Type: text/rfc822-headers\n\n",
 	    bqid, hostname))
 		goto out;

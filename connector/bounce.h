@@ -11,17 +11,34 @@
  * connector takes it through the same intake as any message, including
  * crash recovery from Work/. Leading dots are doubled when the connector
  * reads Pickup files the IIS way. Never called for a null sender: such a
- * message goes to Badmail instead.
+ * message goes to Badmail instead. A delay notice has the same shape; its
+ * subject starts "Delayed:" so that scripts looking for "Undeliverable:"
+ * do not count it as a failure.
  */
 #ifndef IMC_BOUNCE_H
 #define IMC_BOUNCE_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "qfile.h"
 
+enum bounce_kind {
+	BOUNCE_FAILED,	/* the FAILED recipients: Action: failed */
+	BOUNCE_DELAYED	/* the PENDING recipients: Action: delayed, with
+			   Will-Retry-Until (the delay notice, sent once) */
+};
+
+struct bounce_opts {
+	enum bounce_kind kind;
+	const char	*hostname;
+	const char	*bounce_qid;
+	bool		 stuff_dots;
+	time_t		 retry_until;	/* BOUNCE_DELAYED: when it gives up */
+};
+
 /* eml_fd: the original content (its header is copied, bounded). */
 int	bounce_write(int out_fd, const struct qenv *, int eml_fd,
-	    const char *hostname, const char *bounce_qid, bool stuff_dots);
+	    const struct bounce_opts *);
 
 #endif

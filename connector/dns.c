@@ -51,6 +51,7 @@ struct dns_query {
 	void	*arg;
 	char	 domain[DNS_NAME_MAX + 1];
 	int	 implicit_mx;
+	int	 host_only;		/* dns_resolve_host: no MX step */
 	unsigned outstanding;		/* c-ares lookups in flight (+1 hold) */
 	struct qhost *hosts;
 	size_t	 nhosts;
@@ -397,7 +398,11 @@ hosts_done(struct dns_query *q)
 			lasterr = ares_strerror(q->hosts[i].status);
 	}
 	if (n == 0) {
-		if (q->implicit_mx)
+		if (q->host_only)
+			mail_status_set(&q->status, MAIL_TEMP, "4.4.3",
+			    "host %s has no address%s%s", q->domain,
+			    lasterr ? ": " : "", lasterr ? lasterr : "");
+		else if (q->implicit_mx)
 			mail_status_set(&q->status, MAIL_TEMP, "4.4.3",
 			    "domain %s has no MX and no address%s%s",
 			    q->domain, lasterr ? ": " : "",
@@ -738,6 +743,49 @@ dns_resolve_mx(struct dns_ctx *ctx, const char *domain, dns_result_fn *cb,
 	}
 	q->outstanding = 1;
 	ares_query(ctx->ch, q->domain, ns_c_in, ns_t_mx, mx_cb, q);
+	return 0;
+}
+
+/* dns_resolve_host - A and AAAA of one host, no MX lookup (a relay given
+ * as [name]); the result has that one host, or TEMP 4.4.3 without an
+ * address: a relay that cannot be found is a local problem, not the
+ * recipient's, so it never bounces mail by itself. */
+int
+dns_resolve_host(struct dns_ctx *ctx, const char *name, dns_result_fn *cb,
+    void *arg)
+{
+	struct dns_query *q;
+
+	if (ctx == NULL || name == NULL || cb == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->ctx = ctx;
+	q->cb = cb;
+	q->arg = arg;
+	q->implicit_mx = 1;
+	ctx->nqueries++;
+	TAILQ_INSERT_TAIL(&ctx->pending, q, link);
+	if (!dns_valid_hostname(name) ||
+	    name_copy(q->domain, sizeof(q->domain), name) == -1) {
+		snprintf(q->domain, sizeof(q->domain), "%s", name);
+		mail_status_set(&q->status, MAIL_TEMP, "4.4.3",
+		    "invalid host name");
+		query_finish(q);
+		return 0;
+	}
+	if ((q->hosts = calloc(1, sizeof(*q->hosts))) == NULL) {
+		mail_status_set(&q->status, MAIL_TEMP, "4.3.0",
+		    "out of memory resolving %s", q->domain);
+		query_finish(q);
+		return 0;
+	}
+	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
+	q->nhosts = 1;
+	q->host_only = 1;
+	lookup_hosts(q);
 	return 0;
 }
 

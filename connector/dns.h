@@ -102,6 +102,10 @@ void	dns_set_sock_fn(struct dns_ctx *, dns_sock_fn *, void *arg);
 
 int	dns_resolve_mx(struct dns_ctx *, const char *domain, dns_result_fn *,
 	    void *arg);
+/* Addresses of one host without MX lookup (a relay written [name]); the
+ * result holds that host, or TEMP 4.4.3. */
+int	dns_resolve_host(struct dns_ctx *, const char *name, dns_result_fn *,
+	    void *arg);
 
 size_t	dns_fds(const struct dns_ctx *, struct pollfd *, size_t max);
 void	dns_process(struct dns_ctx *, int read_fd, int write_fd);

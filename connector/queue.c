@@ -392,7 +392,7 @@ queue_deliver(struct imc_daemon *d, struct qenv *e, bool recovering)
 
 /* Copy a message whose recipients failed for good into Badmail. */
 static void
-queue_badmail(struct imc_daemon *d, const struct qenv *e)
+queue_badmail(struct imc_daemon *d, enum layout_dir dir, const struct qenv *e)
 {
 	char eml[QID_SIZE + 16], bad[QID_SIZE + 16], bdr[QID_SIZE + 16];
 	struct buf text;
@@ -414,7 +414,7 @@ queue_badmail(struct imc_daemon *d, const struct qenv *e)
 			    "");
 	if (safe_atomic_write(d->dir[LAYOUT_BADMAIL], bdr, text.data, text.len,
 	    0600, 1) == -1 ||
-	    (linkat(d->dir[LAYOUT_IN], eml, d->dir[LAYOUT_BADMAIL], bad, 0) == -1 &&
+	    (linkat(d->dir[dir], eml, d->dir[LAYOUT_BADMAIL], bad, 0) == -1 &&
 	    errno != EEXIST) || safe_fsync_dir(d->dir[LAYOUT_BADMAIL]) == -1)
 		log_warn("%s: cannot write Badmail/%s", e->qid, bad);
 	for (i = 0; i < e->n_rcpts; i++)
@@ -467,7 +467,8 @@ queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
 /* Return the failed recipients to the sender: the notification is written
  * durably into Work/ first, so a crash before it is queued redoes it. */
 static int
-queue_bounce(struct imc_daemon *d, const struct qenv *e)
+queue_bounce(struct imc_daemon *d, enum layout_dir dir, const struct qenv *e,
+    enum bounce_kind kind, time_t retry_until)
 {
 	char bqid[QID_SIZE], eml[QID_SIZE + 16];
 	int in = -1, out = -1, r = -1;
@@ -476,12 +477,14 @@ queue_bounce(struct imc_daemon *d, const struct qenv *e)
 	if (qid_new(bqid) == -1)
 		return -1;
 	queue_name(eml, sizeof(eml), e->qid, QFILE_EML);
-	in = openat(d->dir[LAYOUT_IN], eml, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	in = openat(d->dir[dir], eml, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	out = openat(d->dir[LAYOUT_WORK], bqid, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (in == -1 || out == -1 ||
-	    bounce_write(out, e, in, d->cfg.hostname, bqid,
-	    d->cfg.pickup_dots == PICKUP_DOTS_IIS) == -1 ||
+	    bounce_write(out, e, in, &(struct bounce_opts){ .kind = kind,
+	    .hostname = d->cfg.hostname, .bounce_qid = bqid,
+	    .stuff_dots = d->cfg.pickup_dots == PICKUP_DOTS_IIS,
+	    .retry_until = retry_until }) == -1 ||
 	    fsync(out) == -1 || safe_fsync_dir(d->dir[LAYOUT_WORK]) == -1) {
 		log_warn("%s: cannot write the notification", e->qid);
 		if (out != -1)
@@ -489,13 +492,17 @@ queue_bounce(struct imc_daemon *d, const struct qenv *e)
 		goto out;
 	}
 	for (i = 0; i < e->n_rcpts; i++)
-		if (e->rcpts[i].state == QRCPT_FAILED) {
+		if (e->rcpts[i].state == (kind == BOUNCE_DELAYED ?
+		    QRCPT_PENDING : QRCPT_FAILED)) {
 			tracklog_add(d->track, &(struct track_event){
-			    .event = "bounced", .qid = e->qid, .from = e->sender,
+			    .event = kind == BOUNCE_DELAYED ? "delay-notice" :
+			    "bounced", .qid = e->qid, .from = e->sender,
 			    .to = e->rcpts[i].addr, .size = e->size,
-			    .status = "bounced", .dsn = e->rcpts[i].dsn,
+			    .status = kind == BOUNCE_DELAYED ? "delayed" :
+			    "bounced", .dsn = e->rcpts[i].dsn,
 			    .reason = e->rcpts[i].text, .orig = bqid });
-			d->stats.failed++;
+			if (kind != BOUNCE_DELAYED)
+				d->stats.failed++;
 		}
 	r = 0;
 out:
@@ -547,25 +554,56 @@ queue_defer(struct imc_daemon *d, struct qenv *e)
 		log_warn("%s: cannot record the deferral", e->qid);
 }
 
-/* A finished entry: tell the sender about failures, then remove it. */
-static void
-queue_done(struct imc_daemon *d, struct qenv *e)
+/* queue_finish - a finished entry of In/ or Out/: tell the sender about
+ * failures, then remove it */
+void
+queue_finish(struct imc_daemon *d, enum layout_dir dir, struct qenv *e)
 {
 	char name[QID_SIZE + 16];
 
 	/* A null sender cannot be told: Badmail. So is a notification that
 	 * cannot be written. */
 	if (qenv_count(e, QRCPT_FAILED) > 0 &&
-	    (e->sender[0] == '\0' || queue_bounce(d, e) == -1))
-		queue_badmail(d, e);
+	    (e->sender[0] == '\0' ||
+	    queue_bounce(d, dir, e, BOUNCE_FAILED, 0) == -1))
+		queue_badmail(d, dir, e);
 	/* The .env goes first: an .eml without one is an orphan that
 	 * recovery removes; the reverse would look like a torn entry. */
 	queue_name(name, sizeof(name), e->qid, QFILE_ENV);
-	if (unlinkat(d->dir[LAYOUT_IN], name, 0) == -1 && errno != ENOENT)
-		log_warn("In/%s", name);
+	if (unlinkat(d->dir[dir], name, 0) == -1 && errno != ENOENT)
+		log_warn("%s/%s", layout_name(dir), name);
 	queue_name(name, sizeof(name), e->qid, QFILE_EML);
-	if (unlinkat(d->dir[LAYOUT_IN], name, 0) == -1 && errno != ENOENT)
-		log_warn("In/%s", name);
+	if (unlinkat(d->dir[dir], name, 0) == -1 && errno != ENOENT)
+		log_warn("%s/%s", layout_name(dir), name);
+}
+
+/* queue_report_failed - tell the sender now about recipients that failed
+ * for good while others are still pending; they become BOUNCED so the
+ * final notification does not list them again */
+void
+queue_report_failed(struct imc_daemon *d, enum layout_dir dir, struct qenv *e)
+{
+	size_t i;
+
+	if (qenv_count(e, QRCPT_FAILED) == 0)
+		return;
+	if (e->sender[0] == '\0' ||
+	    queue_bounce(d, dir, e, BOUNCE_FAILED, 0) == -1)
+		queue_badmail(d, dir, e);
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED)
+			e->rcpts[i].state = QRCPT_BOUNCED;
+}
+
+/* queue_delay_notice - tell the sender that pending recipients are still
+ * being retried (one notice per message); -1 if it could not be queued */
+int
+queue_delay_notice(struct imc_daemon *d, enum layout_dir dir,
+    const struct qenv *e, time_t retry_until)
+{
+	if (e->sender[0] == '\0')
+		return 0;	/* nobody to tell */
+	return queue_bounce(d, dir, e, BOUNCE_DELAYED, retry_until);
 }
 
 /* queue_settle - after the barrier: drop a finished entry, else reschedule */
@@ -576,7 +614,7 @@ queue_settle(struct imc_daemon *d, struct qenv *e)
 	if (qenv_count(e, QRCPT_PENDING) > 0)
 		queue_defer(d, e);
 	else
-		queue_done(d, e);
+		queue_finish(d, LAYOUT_IN, e);
 }
 
 /*
@@ -612,15 +650,16 @@ queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
 	tracklog_flush(d->track);
 	if (any_in && queue_barrier(d) == -1)
 		return;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		queue_release_work(d, a[i].qid);
+	}
 	for (i = 0; i < n; i++)
 		if (a[i].has_in && qenv_count(&a[i].in, QRCPT_PENDING) == 0)
-			queue_done(d, &a[i].in);
+			queue_finish(d, LAYOUT_IN, &a[i].in);
 }
 
 /* Move a queue entry that cannot be read into Badmail with a reason. */
-static void
+void
 queue_quarantine(struct imc_daemon *d, enum layout_dir dir, const char *qid,
     const char *why)
 {

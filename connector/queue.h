@@ -28,6 +28,7 @@
 #include <stdbool.h>
 
 #include "intake.h"
+#include "layout.h"
 #include "qfile.h"
 
 struct imc_daemon;
@@ -50,6 +51,18 @@ void	queue_commit(struct imc_daemon *, struct accepted *, size_t n,
 /* Deliver pending recipients; returns how many were handed over. */
 size_t	queue_deliver(struct imc_daemon *, struct qenv *, bool recovering);
 void	queue_settle(struct imc_daemon *, struct qenv *);
+/* A finished In/ or Out/ entry: bounce or Badmail its failed recipients,
+ * then remove it. */
+void	queue_finish(struct imc_daemon *, enum layout_dir, struct qenv *);
+/* Notify now about FAILED recipients while others are pending (they
+ * become BOUNCED). */
+void	queue_report_failed(struct imc_daemon *, enum layout_dir, struct qenv *);
+/* Move an unreadable entry (.eml, .env) to Badmail with why. */
+void	queue_quarantine(struct imc_daemon *, enum layout_dir, const char *qid,
+	    const char *why);
+/* One delay notice for the pending recipients (none for a null sender). */
+int	queue_delay_notice(struct imc_daemon *, enum layout_dir,
+	    const struct qenv *, time_t retry_until);
 int	queue_recover(struct imc_daemon *);
 /* Deliver In/ entries whose next try is due; returns entries tried. */
 size_t	queue_run_in(struct imc_daemon *, bool all);

@@ -99,6 +99,8 @@ qrcpt_state_name(enum qrcpt_state s)
 		return "done";
 	case QRCPT_FAILED:
 		return "failed";
+	case QRCPT_BOUNCED:
+		return "bounced";
 	}
 	return "?";
 }
@@ -186,6 +188,8 @@ qenv_format(const struct qenv *e, struct buf *o)
 	    "\nerror ", e->size, e->attempts, e->next_try);
 	r |= qenv_escape(o, e->error);
 	r |= buf_putc(o, '\n');
+	if (e->warned != 0)
+		r |= buf_printf(o, "warned %" PRId64 "\n", e->warned);
 	for (i = 0; i < e->n_rcpts && r == 0; i++) {
 		r |= buf_printf(o, "rcpt %s %s ",
 		    qrcpt_state_name(e->rcpts[i].state),
@@ -253,6 +257,8 @@ qenv_state(const char *s, size_t len, bool *ok)
 		return QRCPT_DONE;
 	if (len == 6 && !memcmp(s, "failed", 6))
 		return QRCPT_FAILED;
+	if (len == 7 && !memcmp(s, "bounced", 7))
+		return QRCPT_BOUNCED;
 	*ok = false;
 	return QRCPT_PENDING;
 }
@@ -348,6 +354,8 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			e->attempts = (unsigned)num;
 		else if (TOKEQ(0, "next"))
 			e->next_try = num;
+		else if (TOKEQ(0, "warned"))
+			e->warned = num;
 		else
 			goto badline;
 		if (field != NULL) {

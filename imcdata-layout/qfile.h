@@ -20,7 +20,8 @@
  *	attempts 0
  *	next 0				(unix time of the next try)
  *	error <escaped>			(last temporary error, "=" if none)
- *	rcpt <pending|done|failed> <dsn|-> <escaped address> <escaped text>
+ *	warned 1732513200		(optional: when the delay notice went)
+ *	rcpt <pending|done|failed|bounced> <dsn|-> <escaped address> <escaped text>
  *	end
  *
  * Escaping: bytes up to 0x20, 0x7F, "%" and "=" become %XX; an empty value
@@ -35,7 +36,9 @@
 #include "buf.h"
 #include "qid.h"
 
-enum qrcpt_state { QRCPT_PENDING, QRCPT_DONE, QRCPT_FAILED };
+/* BOUNCED: failed, and the sender was already told (a notification went
+ * out while other recipients of the message were still pending). */
+enum qrcpt_state { QRCPT_PENDING, QRCPT_DONE, QRCPT_FAILED, QRCPT_BOUNCED };
 
 struct qrcpt {
 	char		*addr;
@@ -53,6 +56,7 @@ struct qenv {
 	unsigned	 attempts;
 	int64_t		 next_try;
 	char		*error;
+	int64_t		 warned;	/* delay notice sent at (0: not yet) */
 	struct qrcpt	*rcpts;
 	size_t		 n_rcpts;
 	size_t		 cap_rcpts;

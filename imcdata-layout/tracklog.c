@@ -106,6 +106,8 @@ tracklog_add(struct tracklog *t, const struct track_event *ev)
 		r |= tracklog_value(&t->pending, "dsn", ev->dsn, 0);
 	if (ev->relay)
 		r |= tracklog_value(&t->pending, "relay", ev->relay, 0);
+	if (ev->tls)
+		r |= tracklog_value(&t->pending, "tls", ev->tls, 0);
 	if (ev->orig)
 		r |= tracklog_value(&t->pending, "orig", ev->orig, 0);
 	if (ev->reason) {

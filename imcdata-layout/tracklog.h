@@ -6,7 +6,7 @@
  *
  *   2026-11-24T18:43:28.123Z event=delivered qid=0F3K... from=<a@b.example>
  *     to=<c@d.example> size=2311 status=sent dsn=2.0.0 relay=maildir
- *     reason="..." orig="name in Pickup"
+ *     tls=TLSv1.3/TLS_AES_256_GCM_SHA384 reason="..." orig="name in Pickup"
  *
  * (one line in the file). A value with a space, a quote or a control
  * character is written as a quoted string with backslash escapes. Lines are
@@ -31,7 +31,8 @@ struct track_event {
 	uint64_t	 size;		/* 0: left out */
 	const char	*status;
 	const char	*dsn;
-	const char	*relay;
+	const char	*relay;	/* "maildir", or "mx.example[192.0.2.7]:25" */
+	const char	*tls;	/* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "none" */
 	const char	*reason;
 	const char	*orig;
 };

@@ -595,6 +595,46 @@ START_TEST(test_mx_case)
 }
 END_TEST
 
+/* host_lookup_skips_mx - dns_resolve_host takes the name's own addresses,
+ * even where the name has MX records, and never fails permanently */
+START_TEST(host_lookup_skips_mx)
+{
+	struct dns_ctx *ctx = new_ctx();
+	struct got g;
+
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_host(ctx, "h.mxdual.test", got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_int_eq(g.calls, 1);
+	ck_assert_msg(g.kind == MAIL_OK, "%s", g.text);
+	ck_assert_str_eq(buf_cstr(&g.hosts), "h.mxdual.test/0=::1,127.0.0.7");
+	buf_fini(&g.hosts);
+
+	/* pref.test has MX records but no address of its own */
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_host(ctx, "pref.test", got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_msg(g.kind == MAIL_TEMP && strcmp(g.dsn, "4.4.3") == 0,
+	    "got %s %s %s", mail_kind_name(g.kind), g.dsn, g.text);
+	ck_assert_msg(strstr(g.text, "host pref.test has no address") != NULL,
+	    "%s", g.text);
+	buf_fini(&g.hosts);
+
+	/* a relay name that does not exist is a local problem: temporary */
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_host(ctx, "nx.test", got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_msg(g.kind == MAIL_TEMP, "got %s", mail_kind_name(g.kind));
+	buf_fini(&g.hosts);
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_host(ctx, "bad..name", got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_msg(g.kind == MAIL_TEMP, "got %s", mail_kind_name(g.kind));
+	buf_fini(&g.hosts);
+	dns_free(ctx);
+}
+END_TEST
+
 /* equal_preferences_are_tried_in_random_order - both orders show up */
 START_TEST(equal_preferences_are_tried_in_random_order)
 {
@@ -879,6 +919,7 @@ dns_suite(void)
 	tcase_add_loop_test(tc, test_mx_case, 0,
 	    (int)(sizeof(mx_cases) / sizeof(mx_cases[0])));
 	tcase_add_test(tc, equal_preferences_are_tried_in_random_order);
+	tcase_add_test(tc, host_lookup_skips_mx);
 	tcase_add_test(tc, at_most_64_hosts_and_32_addresses_are_kept);
 	tcase_add_test(tc, closed_server_port_is_temporary);
 	tcase_add_test(tc, callback_never_runs_inside_resolve);
