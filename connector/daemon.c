@@ -11,20 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "intake.h"
 #include "log.h"
+#include "outdest.h"
+#include "outq.h"
 #include "queue.h"
 #include "safeio.h"
 #include "store_maildir.h"
 
 /* How often the In/ queue is looked at for due deferred entries. */
 #define DAEMON_QUEUE_RUN	30
+#define DAEMON_PID_FILE		"imc-connector.pid"
+/* How long SIGTERM waits for SMTP transactions in hand. */
+#define DAEMON_STOP_GRACE	30
 
 static int
 daemon_drop_privileges(const struct imc_config *cfg, struct buf *err)
@@ -98,47 +102,52 @@ daemon_check_tree(struct imc_daemon *d, struct buf *err)
 	return 0;
 }
 
+static void daemon_read_inotify(struct evloop *, int, int, void *);
+static void daemon_signal(struct evloop *, int, void *);
+
 static int
 daemon_setup_loop(struct imc_daemon *d, struct buf *err)
 {
-	struct epoll_event ev;
-	sigset_t mask;
+	char path[64];
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
-	    (d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1 ||
-	    (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    (d->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
-		buf_printf(err, "event loop: %s", strerror(errno));
+	if ((d->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) == -1) {
+		buf_printf(err, "inotify: %s", strerror(errno));
 		return -1;
 	}
 	/* Watched by descriptor path so a renamed tree cannot redirect it. */
-	{
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d",
-		    d->dir[LAYOUT_PICKUP]);
-		if (inotify_add_watch(d->inotify_fd, path, IN_CLOSE_WRITE |
-		    IN_MOVED_TO | IN_ONLYDIR) == -1) {
-			buf_printf(err, "inotify on Pickup: %s", strerror(errno));
-			return -1;
-		}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", d->dir[LAYOUT_PICKUP]);
+	if (inotify_add_watch(d->inotify_fd, path, IN_CLOSE_WRITE |
+	    IN_MOVED_TO | IN_ONLYDIR) == -1) {
+		buf_printf(err, "inotify on Pickup: %s", strerror(errno));
+		return -1;
 	}
-	ev.events = EPOLLIN;
-	ev.data.fd = d->inotify_fd;
-	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->inotify_fd, &ev) == -1)
-		goto fail;
-	ev.data.fd = d->signal_fd;
-	if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &ev) == -1)
-		goto fail;
+	if (evloop_watch(d->loop, d->inotify_fd, EVLOOP_READ,
+	    daemon_read_inotify, d) == NULL ||
+	    evloop_signal(d->loop, SIGTERM, daemon_signal, d) == -1 ||
+	    evloop_signal(d->loop, SIGINT, daemon_signal, d) == -1 ||
+	    evloop_signal(d->loop, SIGHUP, daemon_signal, d) == -1 ||
+	    evloop_signal(d->loop, SIGUSR1, daemon_signal, d) == -1) {
+		buf_printf(err, "event loop: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
-fail:
-	buf_printf(err, "epoll: %s", strerror(errno));
-	return -1;
+}
+
+/* The SMTP side: DNS, TLS context, protocol log, destinations, Out/. */
+static int
+daemon_setup_smtp(struct imc_daemon *d, struct buf *err)
+{
+	if ((d->dests = outdest_new(d, err)) == NULL)
+		return -1;
+	if ((d->outq = outq_new(d)) == NULL) {
+		buf_puts(err, "out of memory");
+		return -1;
+	}
+	if (outq_load(d->outq) == -1) {
+		buf_printf(err, "cannot list Out: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* daemon_init - configuration, tree, logs, store; recovery of a crash */
@@ -151,7 +160,7 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	memset(d, 0, sizeof(*d));
 	for (i = 0; i < LAYOUT_NDIRS; i++)
 		d->dir[i] = -1;
-	d->epoll_fd = d->inotify_fd = d->signal_fd = -1;
+	d->inotify_fd = -1;
 	d->once = once;
 	strset_init(&d->pending_set);
 	strset_init(&d->reported);
@@ -176,12 +185,31 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		buf_puts(err, "out of memory");
 		return EX_OSERR;
 	}
+	/* A peer that closes while we write must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((d->loop = evloop_new()) == NULL) {
+		buf_printf(err, "event loop: %s", strerror(errno));
+		return EX_OSERR;
+	}
 	if (!once && daemon_setup_loop(d, err) == -1)
 		return EX_OSERR;
+	if (!once) {
+		/* imc-queue flush finds the daemon here. */
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+		if (safe_atomic_write(d->dir[LAYOUT_LOG], DAEMON_PID_FILE, pid,
+		    (size_t)n, 0644, 0) == -1)
+			log_warn("Log/%s", DAEMON_PID_FILE);
+		else
+			d->wrote_pid = true;
+	}
 	if (queue_recover(d) == -1) {
 		buf_printf(err, "recovery: %s", strerror(errno));
 		return EX_OSERR;
 	}
+	if (daemon_setup_smtp(d, err) == -1)
+		return EX_OSERR;
 	return 0;
 }
 
@@ -230,8 +258,9 @@ daemon_batch(struct imc_daemon *d)
 }
 
 static void
-daemon_read_inotify(struct imc_daemon *d)
+daemon_read_inotify(struct evloop *loop, int fd, int mask, void *arg)
 {
+	struct imc_daemon *d = arg;
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	ssize_t n;
@@ -257,25 +286,32 @@ daemon_read_inotify(struct imc_daemon *d)
 }
 
 static void
-daemon_read_signals(struct imc_daemon *d)
+daemon_signal(struct evloop *loop, int signo, void *arg)
 {
-	struct signalfd_siginfo si;
+	struct imc_daemon *d = arg;
 
-	while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("signal %u: finishing the step in hand, then "
-			    "stopping", si.ssi_signo);
-			d->stop = true;
-			break;
-		case SIGUSR1:
-			d->next_queue_run = 0;
-			d->rescan_due = true;
-			break;
-		default:
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		if (d->stop) {
+			log_info("signal %d again: stopping now", signo);
+			d->stop_deadline = 0;
 			break;
 		}
+		log_info("signal %d: finishing the step in hand, then "
+		    "stopping", signo);
+		d->stop = true;
+		d->stop_deadline = time(NULL) + DAEMON_STOP_GRACE;
+		outq_stop(d->outq);
+		break;
+	case SIGUSR1:
+		/* imc-queue flush: due times changed on disk */
+		d->next_queue_run = 0;
+		d->rescan_due = true;
+		d->flush_due = true;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -299,6 +335,24 @@ daemon_drain(struct imc_daemon *d)
 		daemon_batch(d);
 }
 
+/* Wait in the loop until every SMTP job in hand has ended (bounded by
+ * the sessions' own timeouts, and by the deadline when stopping). */
+static void
+daemon_finish_smtp(struct imc_daemon *d, time_t deadline)
+{
+	while (outq_active(d->outq) > 0 &&
+	    (deadline == 0 || time(NULL) < deadline)) {
+		if (evloop_run_once(d->loop, 1000) == -1 && errno != EINTR)
+			log_fatal(EX_OSERR, "event loop");
+		tracklog_flush(d->track);
+		outdest_flush_logs(d->dests);
+	}
+	if (outq_active(d->outq) > 0)
+		outdest_abort(d->dests, "the connector is stopping");
+	tracklog_flush(d->track);
+	outdest_flush_logs(d->dests);
+}
+
 /* Once: every Pickup file and every due entry, then return. */
 static int
 daemon_run_once(struct imc_daemon *d)
@@ -320,6 +374,8 @@ daemon_run_once(struct imc_daemon *d)
 			sleep((unsigned)(d->settle_retry - now));
 	}
 	(void)queue_run_in(d, false);
+	(void)outq_run(d->outq);
+	daemon_finish_smtp(d, 0);
 	daemon_log_stats(d);
 	return 0;
 }
@@ -328,14 +384,15 @@ daemon_run_once(struct imc_daemon *d)
 int
 daemon_run(struct imc_daemon *d)
 {
-	struct epoll_event evs[8];
 	time_t now, wake;
-	int i, n, timeout;
+	int64_t out_ms;
+	int timeout;
 
 	if (d->once)
 		return daemon_run_once(d);
 	d->rescan_due = true;
 	log_info("watching %s/Pickup", d->cfg.root);
+	(void)outq_run(d->outq);
 	while (!d->stop) {
 		now = time(NULL);
 		if (d->rescan_due || now >= d->next_rescan ||
@@ -346,12 +403,20 @@ daemon_run(struct imc_daemon *d)
 			if (intake_scan(d) == -1)
 				log_warn("cannot list Pickup");
 		}
-		if (d->head_pending < d->n_pending)
+		if (d->head_pending < d->n_pending) {
 			daemon_batch(d);
+			(void)outq_run(d->outq);
+		}
+		if (d->flush_due) {
+			d->flush_due = false;
+			outq_flush(d->outq);
+		}
 		if (now >= d->next_queue_run) {
 			d->next_queue_run = now + DAEMON_QUEUE_RUN;
 			(void)queue_run_in(d, false);
 		}
+		if ((out_ms = outq_next_due_ms(d->outq)) == 0)
+			(void)outq_run(d->outq);
 		if (d->head_pending < d->n_pending)
 			timeout = 0;
 		else {
@@ -360,17 +425,16 @@ daemon_run(struct imc_daemon *d)
 			if (d->settle_retry != 0 && d->settle_retry < wake)
 				wake = d->settle_retry;
 			timeout = wake <= now ? 0 : (int)(wake - now) * 1000;
+			out_ms = outq_next_due_ms(d->outq);
+			if (out_ms >= 0 && out_ms < timeout)
+				timeout = (int)out_ms;
 		}
-		n = epoll_wait(d->epoll_fd, evs, 8, timeout);
-		if (n == -1 && errno != EINTR)
-			log_fatal(EX_OSERR, "epoll_wait");
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.fd == d->inotify_fd)
-				daemon_read_inotify(d);
-			else if (evs[i].data.fd == d->signal_fd)
-				daemon_read_signals(d);
-		}
+		if (evloop_run_once(d->loop, timeout) == -1 && errno != EINTR)
+			log_fatal(EX_OSERR, "event loop");
+		tracklog_flush(d->track);
+		outdest_flush_logs(d->dests);
 	}
+	daemon_finish_smtp(d, d->stop_deadline);
 	daemon_log_stats(d);
 	return 0;
 }
@@ -387,16 +451,18 @@ daemon_fini(struct imc_daemon *d)
 	strset_fini(&d->pending_set);
 	strset_fini(&d->reported);
 	strset_fini(&d->events);
+	if (d->wrote_pid && d->dir[LAYOUT_LOG] != -1)
+		(void)unlinkat(d->dir[LAYOUT_LOG], DAEMON_PID_FILE, 0);
+	outq_free(d->outq);
+	outdest_free(d->dests);
 	maildir_close(d->store);
 	tracklog_free(d->track);
 	for (i = 0; i < LAYOUT_NDIRS; i++)
 		if (d->dir[i] != -1)
 			close(d->dir[i]);
-	if (d->epoll_fd != -1)
-		close(d->epoll_fd);
+	if (d->loop != NULL)
+		evloop_free(d->loop);
 	if (d->inotify_fd != -1)
 		close(d->inotify_fd);
-	if (d->signal_fd != -1)
-		close(d->signal_fd);
 	config_free(&d->cfg);
 }

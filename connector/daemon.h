@@ -3,8 +3,10 @@
  *
  * struct imc_daemon is the only mutable state of the process: the
  * configuration, a descriptor for every folder of the tree, the tracking
- * log, the store, and intake's lists. The loop is single-threaded epoll
- * over inotify (Pickup), a signalfd and the rescan and queue-run deadlines.
+ * log, the store, intake's lists, and the SMTP side (Out/ queue,
+ * destinations with their connections, DNS). The loop is the one evloop:
+ * inotify (Pickup), signals, DNS and SMTP sockets, and their timers; the
+ * rescan and queue-run deadlines are checked between its rounds.
  * Work is done in batches: claim up to DAEMON_BATCH files, commit their
  * queue entries, one filesystem barrier, hand the local ones to the store,
  * a second barrier, then drop what is finished. A crash anywhere is redone
@@ -25,6 +27,9 @@
 #define DAEMON_BATCH	256
 
 struct maildir_store;
+struct evloop;
+struct outq;
+struct outdest;
 
 struct daemon_stats {
 	uint64_t	picked_up;
@@ -50,12 +55,17 @@ struct imc_daemon {
 	struct strset	 reported;	/* files already logged as skipped */
 	struct strset	 events;	/* names an inotify close/move reported */
 	bool		 rescan_due;
+	bool		 flush_due;
+	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */	/* SIGUSR1: re-read Out/ due times */
 	time_t		 settle_retry;	/* earliest time a waiting file settles */
 	/* loop */
-	int		 epoll_fd;
+	struct evloop	*loop;
 	int		 inotify_fd;
-	int		 signal_fd;
 	bool		 stop;
+	time_t		 stop_deadline;	/* give up on sessions in hand */
+	/* SMTP delivery */
+	struct outq	*outq;
+	struct outdest	*dests;
 	time_t		 next_rescan;
 	time_t		 next_queue_run;
 	struct daemon_stats stats;

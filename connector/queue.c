@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "imc_limits.h"
 #include "log.h"
+#include "outq.h"
 #include "pickup_file.h"
 #include "safeio.h"
 #include "bounce.h"
@@ -652,6 +653,10 @@ queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
 		return;
 	for (i = 0; i < n; i++) {
 		queue_release_work(d, a[i].qid);
+		/* At start-up recovery runs before the Out/ queue exists;
+		 * outq_load then finds these entries on disk. */
+		if (a[i].has_out && d->outq != NULL)
+			(void)outq_add(d->outq, a[i].qid);
 	}
 	for (i = 0; i < n; i++)
 		if (a[i].has_in && qenv_count(&a[i].in, QRCPT_PENDING) == 0)

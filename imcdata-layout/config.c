@@ -3,7 +3,12 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -134,6 +139,10 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 	d->cs.legacy_charset = NULL;
 	d->cs.charset = NULL;
 	d->cs.encoding = ENCODING_UNSET;
+	d->relay.hosts = NULL;
+	d->relay.n = 0;
+	d->tls = IMC_TLS_UNSET;
+	d->auth = NULL;
 	cfg->n_domains++;
 	return 0;
 }
@@ -203,6 +212,593 @@ config_charset_key(struct imc_charset_conf *cs, const char *key,
 	return 1;
 }
 
+
+/* Split a comma list in place: trimmed, non-empty items. */
+static int
+config_list(const char *value, char ***items, size_t *n, struct buf *err)
+{
+	char *copy, *tok, *save = NULL, *t, *e, **v;
+
+	*items = NULL;
+	*n = 0;
+	if ((copy = strdup(value)) == NULL)
+		goto nomem;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		for (t = tok; isspace((unsigned char)*t); t++)
+			;
+		e = t + strlen(t);
+		while (e > t && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*t == '\0')
+			continue;
+		if ((v = realloc(*items, (*n + 1) * sizeof(*v))) == NULL)
+			goto nomem_copy;
+		*items = v;
+		if ((v[*n] = strdup(t)) == NULL)
+			goto nomem_copy;
+		(*n)++;
+	}
+	free(copy);
+	return 0;
+nomem_copy:
+	free(copy);
+nomem:
+	buf_puts(err, "out of memory");
+	return -1;
+}
+
+static void
+config_list_free(char **items, size_t n)
+{
+	while (n > 0)
+		free(items[--n]);
+	free(items);
+}
+
+static bool
+config_ip_literal(const char *s)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+static int
+config_port(const char *key, const char *s, uint16_t *port, struct buf *err)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v == 0 || v > 65535) {
+		buf_printf(err, "%s: \"%s\" is not a port (1-65535)", key, s);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static void
+config_relays_free(struct imc_relay_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->hosts[i].name);
+	free(l->hosts);
+	l->hosts = NULL;
+	l->n = 0;
+}
+
+/* "[name]", "[name]:port", "name", "name:port"; IPv6 only in brackets. */
+static int
+config_relays(const char *key, const char *value, struct imc_relay_list *l,
+    struct buf *err)
+{
+	char **items, *it, *close, *colon;
+	size_t n, i;
+	struct imc_relay_host *h;
+
+	config_relays_free(l);
+	if (config_list(value, &items, &n, err) == -1)
+		return -1;
+	if (n == 0) {
+		buf_printf(err, "%s: no host given", key);
+		goto fail;
+	}
+	if ((l->hosts = calloc(n, sizeof(*l->hosts))) == NULL) {
+		buf_puts(err, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		it = items[i];
+		h = &l->hosts[l->n];
+		h->port = 25;
+		if (it[0] == '[') {
+			if ((close = strchr(it, ']')) == NULL) {
+				buf_printf(err, "%s: \"%s\" has no closing ]", key,
+				    it);
+				goto fail;
+			}
+			*close = '\0';
+			if (close[1] == ':') {
+				if (config_port(key, close + 2, &h->port, err) ==
+				    -1)
+					goto fail;
+			} else if (close[1] != '\0') {
+				buf_printf(err, "%s: unexpected \"%s\" after ]",
+				    key, close + 1);
+				goto fail;
+			}
+			it++;
+			if (strncasecmp(it, "IPv6:", 5) == 0)
+				it += 5;
+			h->literal = true;
+		} else if ((colon = strchr(it, ':')) != NULL) {
+			if (strchr(colon + 1, ':') != NULL) {
+				buf_printf(err, "%s: \"%s\": write an IPv6 "
+				    "address in brackets, like [::1]:25", key, it);
+				goto fail;
+			}
+			*colon = '\0';
+			if (config_port(key, colon + 1, &h->port, err) == -1)
+				goto fail;
+		}
+		if (!config_ip_literal(it) && !config_domain_name_ok(it)) {
+			buf_printf(err, "%s: \"%s\" is not a host name or an IP "
+			    "address", key, it);
+			goto fail;
+		}
+		if (config_ip_literal(it) && !h->literal) {
+			buf_printf(err, "%s: \"%s\": write an IP address in "
+			    "brackets, like [%s]", key, it, it);
+			goto fail;
+		}
+		if ((h->name = strdup(it)) == NULL) {
+			buf_puts(err, "out of memory");
+			goto fail;
+		}
+		config_lower(h->name);
+		l->n++;
+	}
+	config_list_free(items, n);
+	return 0;
+fail:
+	config_list_free(items, n);
+	config_relays_free(l);
+	return -1;
+}
+
+static int
+config_tls(const char *value, enum imc_tls *out, struct buf *err)
+{
+	static const char *const names[] = { "none", "may", "encrypt",
+	    "verify", "implicit" };
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (!strcasecmp(value, names[i])) {
+			*out = (enum imc_tls)i;
+			return 0;
+		}
+	buf_printf(err, "tls: \"%s\" is not none, may, encrypt, verify or "
+	    "implicit", value);
+	return -1;
+}
+
+const char *
+config_tls_name(enum imc_tls t)
+{
+	static const char *const names[] = { "none", "may", "encrypt",
+	    "verify", "implicit" };
+
+	return t >= IMC_TLS_NONE && t <= IMC_TLS_IMPLICIT ? names[t] : "unset";
+}
+
+static int
+config_label(const char *key, const char *value, char **dst, struct buf *err)
+{
+	const char *p;
+
+	for (p = value; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.') {
+			buf_printf(err, "%s: \"%s\" is not a label (letters, "
+			    "digits, - _ .)", key, value);
+			return -1;
+		}
+	if (*value == '\0') {
+		buf_printf(err, "%s: empty label", key);
+		return -1;
+	}
+	return config_strdup(dst, value, err);
+}
+
+static int
+config_count(const char *key, const char *value, uint64_t min, uint64_t max,
+    uint64_t *out, struct buf *err)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+		buf_printf(err, "%s: \"%s\" is not a number from %llu to %llu",
+		    key, value, (unsigned long long)min,
+		    (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* dns_servers: ip, ip:port or [ipv6]:port, as c-ares takes them. */
+static int
+config_dns_servers(const char *value, char **out, struct buf *err)
+{
+	char **items, *it, *close, *colon, host[64];
+	size_t n, i, hl;
+	uint16_t port;
+	struct buf csv;
+
+	if (config_list(value, &items, &n, err) == -1)
+		return -1;
+	buf_init(&csv);
+	for (i = 0; i < n; i++) {
+		it = items[i];
+		port = 53;
+		if (it[0] == '[') {
+			if ((close = strchr(it, ']')) == NULL)
+				goto bad;
+			hl = (size_t)(close - it - 1);
+			if (close[1] == ':') {
+				if (config_port("dns_servers", close + 2, &port,
+				    err) == -1)
+					goto fail;
+			} else if (close[1] != '\0')
+				goto bad;
+			if (hl >= sizeof(host))
+				goto bad;
+			memcpy(host, it + 1, hl);
+			host[hl] = '\0';
+		} else {
+			if ((colon = strchr(it, ':')) != NULL &&
+			    strchr(colon + 1, ':') == NULL) {
+				if (config_port("dns_servers", colon + 1, &port,
+				    err) == -1)
+					goto fail;
+				*colon = '\0';
+			}
+			if (strlen(it) >= sizeof(host))
+				goto bad;
+			snprintf(host, sizeof(host), "%s", it);
+		}
+		if (!config_ip_literal(host))
+			goto bad;
+		if (strchr(host, ':') != NULL)
+			buf_printf(&csv, "%s[%s]:%u", csv.len ? "," : "", host,
+			    port);
+		else
+			buf_printf(&csv, "%s%s:%u", csv.len ? "," : "", host,
+			    port);
+	}
+	if (n == 0) {
+		buf_puts(err, "dns_servers: no server given");
+		goto fail;
+	}
+	config_list_free(items, n);
+	free(*out);
+	*out = buf_steal(&csv);
+	return *out == NULL ? -1 : 0;
+bad:
+	buf_printf(err, "dns_servers: \"%s\" is not an IP address, ip:port "
+	    "or [ipv6]:port", items[i]);
+fail:
+	buf_fini(&csv);
+	config_list_free(items, n);
+	return -1;
+}
+
+static int
+config_retry_schedule(const char *value, struct imc_config *cfg,
+    struct buf *err)
+{
+	char **items;
+	size_t n, i;
+	uint64_t *v;
+
+	if (config_list(value, &items, &n, err) == -1)
+		return -1;
+	if (n == 0 || n > 100) {
+		buf_puts(err, "retry_schedule: give 1 to 100 durations");
+		config_list_free(items, n);
+		return -1;
+	}
+	if ((v = calloc(n, sizeof(*v))) == NULL) {
+		buf_puts(err, "out of memory");
+		config_list_free(items, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (conf_parse_duration(items[i], &v[i]) == -1 || v[i] == 0) {
+			buf_printf(err, "retry_schedule: \"%s\" is not a "
+			    "duration above 0 (like 15m)", items[i]);
+			free(v);
+			config_list_free(items, n);
+			return -1;
+		}
+	config_list_free(items, n);
+	free(cfg->retry_schedule);
+	cfg->retry_schedule = v;
+	cfg->n_retry_schedule = n;
+	return 0;
+}
+
+static void
+config_auths_free(struct imc_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_auths; i++) {
+		free(cfg->auths[i].label);
+		free(cfg->auths[i].user);
+		if (cfg->auths[i].pass != NULL) {
+			explicit_bzero(cfg->auths[i].pass,
+			    strlen(cfg->auths[i].pass));
+			free(cfg->auths[i].pass);
+		}
+	}
+	free(cfg->auths);
+	cfg->auths = NULL;
+	cfg->n_auths = 0;
+}
+
+/* auth_file: a regular file, no group or other access, owned by us or
+ * root; lines "LABEL USERNAME PASSWORD", # comments. */
+static int
+config_auth_file(const char *path, struct imc_config *cfg, struct buf *err)
+{
+	struct stat st;
+	char *data = NULL, *line, *save = NULL, *f[4], *s2;
+	size_t lineno = 0;
+	ssize_t n;
+	int fd, k;
+	struct imc_auth *v;
+
+	config_auths_free(cfg);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		buf_printf(err, "auth_file: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		buf_printf(err, "auth_file: %s is not a regular file", path);
+		goto fail;
+	}
+	if ((st.st_mode & 077) != 0) {
+		buf_printf(err, "auth_file: %s is mode %04o; it must be 0600 (no "
+		    "access for group or others)", path,
+		    (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		buf_printf(err, "auth_file: %s belongs to uid %u; it must be "
+		    "root's or the connector's", path, (unsigned)st.st_uid);
+		goto fail;
+	}
+	if (st.st_size > 1024 * 1024) {
+		buf_printf(err, "auth_file: %s is too big", path);
+		goto fail;
+	}
+	if ((data = calloc(1, (size_t)st.st_size + 1)) == NULL) {
+		buf_puts(err, "out of memory");
+		goto fail;
+	}
+	if ((n = read(fd, data, (size_t)st.st_size)) != st.st_size) {
+		buf_printf(err, "auth_file: %s: cannot read it", path);
+		goto fail;
+	}
+	for (line = strtok_r(data, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if ((s2 = strchr(line, '#')) != NULL && (s2 == line ||
+		    isspace((unsigned char)s2[-1])))
+			*s2 = '\0';
+		for (k = 0; k < 4; k++) {
+			while (*line != '\0' && isspace((unsigned char)*line))
+				line++;
+			if (*line == '\0') {
+				f[k] = NULL;
+				break;
+			}
+			f[k] = line;
+			while (*line != '\0' && !isspace((unsigned char)*line))
+				line++;
+			if (*line != '\0')
+				*line++ = '\0';
+		}
+		if (k == 0 || f[0] == NULL)
+			continue;
+		if (k != 3) {
+			buf_printf(err, "auth_file: %s:%zu: want \"LABEL USERNAME "
+			    "PASSWORD\"", path, lineno);
+			goto fail;
+		}
+		if ((v = realloc(cfg->auths, (cfg->n_auths + 1) *
+		    sizeof(*v))) == NULL) {
+			buf_puts(err, "out of memory");
+			goto fail;
+		}
+		cfg->auths = v;
+		v = &cfg->auths[cfg->n_auths++];
+		v->label = strdup(f[0]);
+		v->user = strdup(f[1]);
+		v->pass = strdup(f[2]);
+		if (v->label == NULL || v->user == NULL || v->pass == NULL) {
+			buf_puts(err, "out of memory");
+			goto fail;
+		}
+	}
+	explicit_bzero(data, (size_t)st.st_size);
+	free(data);
+	close(fd);
+	return 0;
+fail:
+	if (data != NULL) {
+		explicit_bzero(data, (size_t)st.st_size);
+		free(data);
+	}
+	close(fd);
+	return -1;
+}
+
+const struct imc_auth *
+config_auth(const struct imc_config *cfg, const char *label)
+{
+	size_t i;
+
+	if (label == NULL)
+		return NULL;
+	for (i = 0; i < cfg->n_auths; i++)
+		if (!strcmp(cfg->auths[i].label, label))
+			return &cfg->auths[i];
+	return NULL;
+}
+
+/* SMTP keys valid in [domain] sections; 1 if not one of them. */
+static int
+config_domain_smtp_key(struct imc_domain_conf *d, const char *key,
+    const char *value, struct buf *err)
+{
+	if (!strcmp(key, "relay"))
+		return config_relays(key, value, &d->relay, err);
+	if (!strcmp(key, "tls"))
+		return config_tls(value, &d->tls, err);
+	if (!strcmp(key, "auth"))
+		return config_label(key, value, &d->auth, err);
+	return 1;
+}
+
+/* SMTP keys of the global part; 1 if not one of them. */
+static int
+config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
+    struct buf *err)
+{
+	uint64_t v;
+
+	if (!strcmp(key, "smarthost"))
+		return config_relays(key, value, &cfg->smarthost, err);
+	if (!strcmp(key, "dns_servers"))
+		return config_dns_servers(value, &cfg->dns_servers, err);
+	if (!strcmp(key, "mx_port"))
+		return config_port(key, value, &cfg->mx_port, err);
+	if (!strcmp(key, "prefer_family")) {
+		if (!strcasecmp(value, "ipv6"))
+			cfg->prefer_family = IMC_FAMILY_IPV6;
+		else if (!strcasecmp(value, "ipv4"))
+			cfg->prefer_family = IMC_FAMILY_IPV4;
+		else {
+			buf_printf(err, "prefer_family: \"%s\" is not ipv6 or "
+			    "ipv4", value);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "max_hops")) {
+		if (config_count(key, value, 1, 10000, &v, err) == -1)
+			return -1;
+		cfg->max_hops = (unsigned)v;
+		return 0;
+	}
+	if (!strcmp(key, "tls"))
+		return config_tls(value, &cfg->tls, err);
+	if (!strcmp(key, "tls_ca_file")) {
+		if (access(value, R_OK) == -1) {
+			buf_printf(err, "tls_ca_file: %s: %s", value,
+			    strerror(errno));
+			return -1;
+		}
+		return config_strdup(&cfg->tls_ca_file, value, err);
+	}
+	if (!strcmp(key, "auth"))
+		return config_label(key, value, &cfg->auth, err);
+	if (!strcmp(key, "auth_file")) {
+		if (config_auth_file(value, cfg, err) == -1)
+			return -1;
+		return config_strdup(&cfg->auth_file, value, err);
+	}
+	if (!strcmp(key, "retry_schedule"))
+		return config_retry_schedule(value, cfg, err);
+	if (!strcmp(key, "delay_warning"))
+		return config_duration(key, value, &cfg->delay_warning, err);
+	if (!strcmp(key, "protocol_log")) {
+		if (!strcasecmp(value, "none"))
+			cfg->protocol_log = PROTOLOG_NONE;
+		else if (!strcasecmp(value, "minimum"))
+			cfg->protocol_log = PROTOLOG_MINIMUM;
+		else if (!strcasecmp(value, "maximum"))
+			cfg->protocol_log = PROTOLOG_MAXIMUM;
+		else {
+			buf_printf(err, "protocol_log: \"%s\" is not none, "
+			    "minimum or maximum", value);
+			return -1;
+		}
+		return 0;
+	}
+	{
+		static const struct {
+			const char *key;
+			size_t off;
+		} durs[] = {
+			{ "timeout_connect", offsetof(struct imc_config,
+			    timeout_connect) },
+			{ "timeout_greeting", offsetof(struct imc_config,
+			    timeout_greeting) },
+			{ "timeout_command", offsetof(struct imc_config,
+			    timeout_command) },
+			{ "timeout_data_init", offsetof(struct imc_config,
+			    timeout_data_init) },
+			{ "timeout_data_block", offsetof(struct imc_config,
+			    timeout_data_block) },
+			{ "timeout_data_done", offsetof(struct imc_config,
+			    timeout_data_done) },
+		}, counts[] = {
+			{ "max_connections", offsetof(struct imc_config,
+			    max_connections) },
+			{ "max_per_destination", offsetof(struct imc_config,
+			    max_per_destination) },
+			{ "max_messages_per_connection", offsetof(struct
+			    imc_config, max_messages_per_connection) },
+			{ "max_rcpts_per_transaction", offsetof(struct
+			    imc_config, max_rcpts_per_transaction) },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
+			if (!strcmp(key, durs[i].key)) {
+				uint64_t *dst = (uint64_t *)((char *)cfg +
+				    durs[i].off);
+
+				if (config_duration(key, value, dst, err) == -1)
+					return -1;
+				if (*dst == 0 || *dst > 86400) {
+					buf_printf(err, "%s: must be from 1s to "
+					    "1d", key);
+					return -1;
+				}
+				return 0;
+			}
+		for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+			if (!strcmp(key, counts[i].key))
+				return config_count(key, value, 1, 100000,
+				    (uint64_t *)((char *)cfg + counts[i].off),
+				    err);
+	}
+	return 1;
+}
+
 static int
 config_entry(void *arg, const char *kind, const char *name, const char *key,
     const char *value, struct buf *err)
@@ -215,11 +811,16 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 		r = config_charset_key(&cfg->domains[cfg->n_domains - 1].cs, key,
 		    value, err);
 		if (r == 1)
+			r = config_domain_smtp_key(&cfg->domains[cfg->n_domains -
+			    1], key, value, err);
+		if (r == 1)
 			buf_printf(err, "unknown key \"%s\" in [%s %s]", key, kind,
 			    name);
 		return r == 0 ? 0 : -1;
 	}
 	if ((r = config_charset_key(&cfg->cs, key, value, err)) != 1)
+		return r;
+	if ((r = config_smtp_key(cfg, key, value, err)) != 1)
 		return r;
 	if (!strcmp(key, "detect")) {
 		if (conf_parse_bool(value, &cfg->detect) == -1) {
@@ -358,6 +959,76 @@ config_defaults(struct imc_config *cfg)
 	cfg->local_retry = 300;
 	cfg->max_lifetime = 2 * 86400;
 	cfg->cs.encoding = ENCODING_8BIT;
+	cfg->mx_port = 25;
+	cfg->prefer_family = IMC_FAMILY_IPV6;
+	cfg->max_hops = 100;
+	cfg->tls = IMC_TLS_MAY;
+	cfg->delay_warning = 12 * 3600;
+	cfg->protocol_log = PROTOLOG_NONE;
+	/* RFC 5321 section 4.5.3.2; connect: as Postfix */
+	cfg->timeout_connect = 30;
+	cfg->timeout_greeting = 300;
+	cfg->timeout_command = 300;
+	cfg->timeout_data_init = 120;
+	cfg->timeout_data_block = 180;
+	cfg->timeout_data_done = 600;
+	cfg->max_connections = 20;
+	cfg->max_per_destination = 4;
+	cfg->max_messages_per_connection = 100;
+	cfg->max_rcpts_per_transaction = 100;
+}
+
+static const uint64_t config_default_retry[] = { 900, 1800, 3600, 14400 };
+
+/* After the file: defaults that allocate, and checks across keys. */
+static int
+config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
+{
+	size_t i;
+
+	if (cfg->retry_schedule == NULL) {
+		if ((cfg->retry_schedule = malloc(sizeof(config_default_retry)))
+		    == NULL) {
+			buf_puts(err, "out of memory");
+			return -1;
+		}
+		memcpy(cfg->retry_schedule, config_default_retry,
+		    sizeof(config_default_retry));
+		cfg->n_retry_schedule = 4;
+	}
+	if (cfg->auth != NULL) {
+		if (config_auth(cfg, cfg->auth) == NULL) {
+			buf_printf(err, "%s: auth: no entry \"%s\" in %s", path,
+			    cfg->auth, cfg->auth_file ? cfg->auth_file :
+			    "auth_file (not set)");
+			return -1;
+		}
+		if (cfg->tls == IMC_TLS_NONE) {
+			buf_printf(err, "%s: auth is set with tls = none; "
+			    "credentials are only sent over TLS", path);
+			return -1;
+		}
+	}
+	for (i = 0; i < cfg->n_domains; i++) {
+		const struct imc_domain_conf *d = &cfg->domains[i];
+		enum imc_tls t = d->tls != IMC_TLS_UNSET ? d->tls : cfg->tls;
+
+		if (d->auth == NULL)
+			continue;
+		if (config_auth(cfg, d->auth) == NULL) {
+			buf_printf(err, "%s: [domain %s]: auth: no entry \"%s\" "
+			    "in %s", path, d->name, d->auth, cfg->auth_file ?
+			    cfg->auth_file : "auth_file (not set)");
+			return -1;
+		}
+		if (t == IMC_TLS_NONE) {
+			buf_printf(err, "%s: [domain %s]: auth is set with tls "
+			    "= none; credentials are only sent over TLS", path,
+			    d->name);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* config_load - defaults, then the file; -1 with "FILE:LINE: why" in err */
@@ -400,7 +1071,7 @@ config_load(struct imc_config *cfg, const char *path, struct buf *err)
 		}
 	}
 	config_lower(cfg->hostname);
-	return 0;
+	return config_finish_smtp(cfg, path, err);
 }
 
 /* config_free - release what config_load allocated */
@@ -421,7 +1092,16 @@ config_free(struct imc_config *cfg)
 		free(cfg->domains[i].name);
 		free(cfg->domains[i].cs.legacy_charset);
 		free(cfg->domains[i].cs.charset);
+		config_relays_free(&cfg->domains[i].relay);
+		free(cfg->domains[i].auth);
 	}
+	config_relays_free(&cfg->smarthost);
+	free(cfg->dns_servers);
+	free(cfg->tls_ca_file);
+	free(cfg->auth);
+	free(cfg->auth_file);
+	config_auths_free(cfg);
+	free(cfg->retry_schedule);
 	free(cfg->domains);
 	free(cfg->cs.legacy_charset);
 	free(cfg->cs.charset);

@@ -32,10 +32,45 @@ struct imc_charset_conf {
 	enum out_encoding encoding;	/* at delivery: 8bit or 7bit */
 };
 
+/* TLS for SMTP delivery; the order is smtp_proto's enum smtp_tls_mode. */
+enum imc_tls {
+	IMC_TLS_UNSET = -1,	/* [domain]: as the global setting */
+	IMC_TLS_NONE,
+	IMC_TLS_MAY,
+	IMC_TLS_ENCRYPT,
+	IMC_TLS_VERIFY,
+	IMC_TLS_IMPLICIT
+};
+enum imc_family { IMC_FAMILY_IPV6, IMC_FAMILY_IPV4 };
+enum imc_protocol_log { PROTOLOG_NONE, PROTOLOG_MINIMUM, PROTOLOG_MAXIMUM };
+
+/* One relay or smarthost: "[name]:port" (literal: no MX lookup; the name
+ * may be an IP address) or "name:port" (the MX of name). */
+struct imc_relay_host {
+	char	*name;
+	bool	 literal;
+	uint16_t port;
+};
+
+struct imc_relay_list {
+	struct imc_relay_host *hosts;
+	size_t	 n;
+};
+
+/* One entry of auth_file: "LABEL USERNAME PASSWORD". */
+struct imc_auth {
+	char	*label;
+	char	*user;
+	char	*pass;
+};
+
 struct imc_domain_conf {
 	char	*name;		/* "example.com" or "*.example.com" */
 	int	 line;
 	struct imc_charset_conf cs;
+	struct imc_relay_list relay;	/* n == 0: none */
+	enum imc_tls tls;		/* IMC_TLS_UNSET: the global one */
+	char	*auth;			/* label in auth_file, or NULL */
 };
 
 struct imc_config {
@@ -61,6 +96,32 @@ struct imc_config {
 	bool		 detect;	/* guess unlabelled charsets (not yet) */
 	struct imc_domain_conf *domains;
 	size_t		 n_domains;
+	/* SMTP delivery */
+	struct imc_relay_list smarthost; /* n == 0: by DNS MX */
+	char		*dns_servers;	/* c-ares CSV, NULL: the system's */
+	uint16_t	 mx_port;
+	enum imc_family	 prefer_family;
+	unsigned	 max_hops;
+	enum imc_tls	 tls;
+	char		*tls_ca_file;
+	char		*auth;		/* label for the smarthost, or NULL */
+	char		*auth_file;
+	struct imc_auth	*auths;
+	size_t		 n_auths;
+	uint64_t	*retry_schedule;	/* seconds, the last repeating */
+	size_t		 n_retry_schedule;
+	uint64_t	 delay_warning;	/* seconds; 0: no delay notice */
+	enum imc_protocol_log protocol_log;
+	uint64_t	 timeout_connect;
+	uint64_t	 timeout_greeting;
+	uint64_t	 timeout_command;
+	uint64_t	 timeout_data_init;
+	uint64_t	 timeout_data_block;
+	uint64_t	 timeout_data_done;
+	uint64_t	 max_connections;
+	uint64_t	 max_per_destination;
+	uint64_t	 max_messages_per_connection;
+	uint64_t	 max_rcpts_per_transaction;
 };
 
 void	config_defaults(struct imc_config *);
@@ -75,6 +136,9 @@ const struct imc_domain_conf *config_domain(const struct imc_config *,
  * destination domain for charset and encoding), defaults filled in. */
 void	config_charset_for(const struct imc_config *, const char *domain,
 	    struct imc_charset_conf *out);
+/* The auth_file entry of a label, NULL if none. */
+const struct imc_auth *config_auth(const struct imc_config *, const char *label);
+const char *config_tls_name(enum imc_tls);
 int	config_ids(const struct imc_config *, uid_t *, gid_t *service_gid,
 	    gid_t *writers_gid, struct buf *err);
 

@@ -2,17 +2,27 @@
  * imc-queue - look at the queue.
  *
  * imc-queue -c FILE list
+ * imc-queue -c FILE flush [QID...]
  *
- * One line per queue entry, oldest first: queue id, folder (Work, In,
- * Out), age, size, sender, recipients (with their state when not pending),
- * state (intake, queued, deferred) and the last error. An entry that cannot
- * be read is listed with state "unreadable" and the reason. Exit codes
- * from sysexits.h.
+ * list: one line per queue entry, oldest first: queue id, folder (Work,
+ * In, Out), age, size, sender, recipients (with their state when not
+ * pending), state (intake, queued, deferred) and the last error. An entry
+ * that cannot be read is listed with state "unreadable" and the reason.
+ *
+ * flush: make the deferred entries of In/ and Out/ (or only the named
+ * ones) due now, by rewriting their next-try time, then tell the running
+ * connector (SIGUSR1 to the PID in Log/imc-connector.pid, checked to be an
+ * imc-connector process) to look again. Run as root it writes as the
+ * configured service user, so the files stay the connector's. Exit codes
+ * from sysexits.h: 0 done, 67 (EX_NOUSER) a named entry does not exist.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +46,8 @@ static void usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: imc-queue -c FILE list\n");
+	fprintf(stderr, "usage: imc-queue -c FILE list\n"
+	    "       imc-queue -c FILE flush [QID...]\n");
 	exit(EX_USAGE);
 }
 
@@ -152,6 +163,177 @@ list_folder(int rootfd, enum layout_dir which, time_t now, struct row **rows,
 	return 0;
 }
 
+/* Become the service user (when root), so rewritten files stay its own. */
+static int
+become_service_user(const struct imc_config *cfg)
+{
+	uid_t uid;
+	gid_t gid, wgid;
+	struct buf err;
+
+	if (geteuid() != 0 || cfg->user == NULL)
+		return 0;
+	buf_init(&err);
+	if (config_ids(cfg, &uid, &gid, &wgid, &err) == -1) {
+		fprintf(stderr, "imc-queue: %s\n", buf_cstr(&err));
+		buf_fini(&err);
+		return -1;
+	}
+	buf_fini(&err);
+	if (uid == 0)
+		return 0;
+	if (setgroups(0, NULL) == -1 || setgid(gid) == -1 || setuid(uid) == -1) {
+		fprintf(stderr, "imc-queue: cannot become %s: %s\n", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Make one entry due now; 1 if changed, 0 if already due, -1 on error. */
+static int
+flush_entry(int dirfd, const char *folder, const char *qid)
+{
+	struct qenv e;
+	struct buf err;
+	int r = 0;
+
+	buf_init(&err);
+	if (qenv_load(dirfd, qid, &e, &err) == -1) {
+		if (errno != ENOENT)
+			fprintf(stderr, "imc-queue: %s/%s: %s\n", folder, qid,
+			    buf_cstr(&err));
+		buf_fini(&err);
+		return -1;
+	}
+	buf_fini(&err);
+	if (e.next_try > 0) {
+		e.next_try = 0;
+		if (qenv_store(dirfd, &e, false, true) == -1) {
+			fprintf(stderr, "imc-queue: %s/%s: %s\n", folder, qid,
+			    strerror(errno));
+			r = -1;
+		} else
+			r = 1;
+	}
+	qenv_free(&e);
+	return r;
+}
+
+/* SIGUSR1 to the running connector, if there is one. */
+static void
+wake_connector(int rootfd)
+{
+	char buf[64], path[64], comm[64];
+	ssize_t n;
+	long pid;
+	int fd;
+	FILE *f;
+
+	fd = openat(rootfd, "Log/imc-connector.pid", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		printf("the connector is not running: entries are due at its "
+		    "next start\n");
+		return;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if (pid <= 1 || (f = fopen(path, "r")) == NULL ||
+	    fgets(comm, sizeof(comm), f) == NULL ||
+	    strncmp(comm, "imc-connector", 13) != 0) {
+		if (pid > 1 && f != NULL)
+			fclose(f);
+		printf("the connector is not running (stale PID file): entries "
+		    "are due at its next start\n");
+		return;
+	}
+	fclose(f);
+	if (kill((pid_t)pid, SIGUSR1) == -1)
+		fprintf(stderr, "imc-queue: cannot signal the connector (PID "
+		    "%ld): %s\n", pid, strerror(errno));
+	else
+		printf("told the connector (PID %ld)\n", pid);
+}
+
+static int
+cmd_flush(const struct imc_config *cfg, int rootfd, char **qids, int n_qids)
+{
+	static const enum layout_dir folders[] = { LAYOUT_IN, LAYOUT_OUT };
+	int dirfd[2], i, j, r, rc = EX_OK;
+	unsigned changed = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	if (become_service_user(cfg) == -1)
+		return EX_NOPERM;
+	for (i = 0; i < 2; i++)
+		if ((dirfd[i] = openat(rootfd, layout_name(folders[i]),
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			fprintf(stderr, "imc-queue: %s: %s\n",
+			    layout_name(folders[i]), strerror(errno));
+			return EX_NOINPUT;
+		}
+	if (n_qids > 0) {
+		for (j = 0; j < n_qids; j++) {
+			bool found = false;
+
+			if (!qid_valid(qids[j])) {
+				fprintf(stderr, "imc-queue: %s: not a queue id\n",
+				    qids[j]);
+				rc = EX_USAGE;
+				continue;
+			}
+			for (i = 0; i < 2; i++) {
+				r = flush_entry(dirfd[i],
+				    layout_name(folders[i]), qids[j]);
+				if (r >= 0)
+					found = true;
+				if (r == 1)
+					changed++;
+			}
+			if (!found) {
+				fprintf(stderr, "imc-queue: %s: no such entry in "
+				    "In or Out\n", qids[j]);
+				if (rc == EX_OK)
+					rc = EX_NOUSER;
+			}
+		}
+	} else {
+		for (i = 0; i < 2; i++) {
+			int fd = dup(dirfd[i]);
+
+			if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
+				if (fd != -1)
+					close(fd);
+				rc = EX_IOERR;
+				continue;
+			}
+			while ((de = readdir(dir)) != NULL) {
+				char qid[QID_SIZE];
+
+				if (strlen(de->d_name) != QID_LEN + 4 ||
+				    strcmp(de->d_name + QID_LEN, QFILE_ENV) != 0)
+					continue;
+				memcpy(qid, de->d_name, QID_LEN);
+				qid[QID_LEN] = '\0';
+				if (qid_valid(qid) && flush_entry(dirfd[i],
+				    layout_name(folders[i]), qid) == 1)
+					changed++;
+			}
+			closedir(dir);
+		}
+	}
+	printf("%u entr%s made due now\n", changed, changed == 1 ? "y" : "ies");
+	wake_connector(rootfd);
+	close(dirfd[0]);
+	close(dirfd[1]);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -171,8 +353,10 @@ main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (config == NULL || optind + 1 != argc ||
-	    strcmp(argv[optind], "list") != 0)
+	if (config == NULL || optind >= argc ||
+	    (strcmp(argv[optind], "list") != 0 &&
+	    strcmp(argv[optind], "flush") != 0) ||
+	    (strcmp(argv[optind], "list") == 0 && optind + 1 != argc))
 		usage();
 	buf_init(&err);
 	if (config_load(&cfg, config, &err) == -1) {
@@ -186,6 +370,14 @@ main(int argc, char **argv)
 		buf_fini(&err);
 		config_free(&cfg);
 		return EX_NOINPUT;
+	}
+	if (strcmp(argv[optind], "flush") == 0) {
+		rc = cmd_flush(&cfg, rootfd, argv + optind + 1,
+		    argc - optind - 1);
+		close(rootfd);
+		config_free(&cfg);
+		buf_fini(&err);
+		return rc;
 	}
 	for (i = 0; i < 3; i++)
 		if (list_folder(rootfd, folders[i], now, &rows, &n, &cap) == -1)

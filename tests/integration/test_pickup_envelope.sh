@@ -58,7 +58,7 @@ check "log: delivered line with fields" grep -q 'event=delivered qid=[0-9A-Z]\{1
 check "log: queued for remote" grep -q 'event=queued .*to=<henry@remote.example.net>' <<<"$log"
 
 list=$("$IMC_BIN/imc-queue" -c "$CONF" list)
-check "imc-queue lists the Out entry" grep -q "^[0-9A-Z]\{16\} Out .* <app@example.org> <henry@remote.example.net> queued -" <<<"$list"
+check "imc-queue lists the Out entry, deferred with the reason" grep -q "^[0-9A-Z]\{16\} Out .* <app@example.org> <henry@remote.example.net> deferred .*127.0.0.1.*[Rr]efused" <<<"$list"
 check "imc-queue lists one entry" test "$(wc -l <<<"$list")" = 1
 
 # 6. pickup_dots = literal keeps dots as written.

@@ -1,0 +1,667 @@
+/*
+ * outdest - destinations, their targets and connections (see outdest.h).
+ */
+#include "outdest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "daemon.h"
+#include "dns.h"
+#include "evloop.h"
+#include "log.h"
+#include "outq.h"
+#include "protolog.h"
+#include "route.h"
+#include "netconn.h"
+#include "smtp_conn.h"
+#include "smtp_proto.h"
+
+/* How long a connection waits for another job before QUIT. */
+#define DEST_IDLE_MS		2000
+/* DNS: per try, and tries, before a lookup counts as failed (4.4.3). */
+#define DEST_DNS_TIMEOUT_MS	5000
+#define DEST_DNS_TRIES		2
+/* Targets kept per destination. */
+#define DEST_MAX_TARGETS	64
+
+enum dest_state { DEST_NEW, DEST_RESOLVING, DEST_READY, DEST_FAILED };
+
+struct dest_conn {
+	LIST_ENTRY(dest_conn) link;
+	struct dest	*dest;
+	struct smtp_conn *conn;
+};
+
+struct dest {
+	TAILQ_ENTRY(dest) link;		/* all destinations */
+	TAILQ_ENTRY(dest) wait_link;	/* waiting for a connection slot */
+	bool		 waiting;
+	struct outdest	*od;
+	char		*key;
+	/* how to reach it, from the route (pointers into the config) */
+	int		 kind;		/* enum route_kind */
+	char		*domain;	/* ROUTE_MX: the domain */
+	const struct imc_relay_host *hosts;
+	size_t		 n_hosts;
+	size_t		 first_host;	/* smarthost rotation */
+	uint16_t	 port;
+	int		 tls_mode;	/* enum smtp_tls_mode */
+	const char	*auth_user;
+	const char	*auth_pass;
+	/* what DNS said */
+	enum dest_state	 state;
+	size_t		 resolving_host;	/* relay list: the one in hand */
+	struct smtp_target *targets;
+	size_t		 n_targets;
+	struct mail_status failure;	/* DEST_FAILED: why */
+	/* work */
+	TAILQ_HEAD(, out_job) jobs;
+	size_t		 n_jobs;
+	LIST_HEAD(, dest_conn) conns;
+	size_t		 n_conns;
+	bool		 freeing;
+};
+
+struct outdest {
+	struct imc_daemon *d;
+	struct dns_ctx	*dns;
+	struct tls_client *tls;
+	struct protolog	*protolog;
+	TAILQ_HEAD(, dest) dests;
+	TAILQ_HEAD(, dest) waiting;	/* need a slot, in turn */
+	size_t		 n_conns;	/* all destinations */
+	/* c-ares sockets on the loop */
+	struct dns_watch {
+		int	 fd;
+		struct evloop_io *io;
+	}		*watches;
+	size_t		 n_watches;
+	uint64_t	 dns_timer;
+};
+
+static void dest_pump(struct dest *);
+static void dest_resolve_next(struct dest *);
+
+/* ------------------------------------------------------------------ DNS */
+
+static void outdest_dns_timer(struct evloop *, uint64_t, void *);
+
+static void
+outdest_dns_arm(struct outdest *od)
+{
+	int ms;
+
+	if (od->dns_timer != 0)
+		evloop_timer_cancel(od->d->loop, od->dns_timer);
+	od->dns_timer = 0;
+	if (dns_pending(od->dns) == 0)
+		return;
+	ms = dns_timeout_ms(od->dns);
+	if (ms < 0 || ms > 1000)
+		ms = 1000;
+	od->dns_timer = evloop_timer_add(od->d->loop, (uint64_t)ms,
+	    outdest_dns_timer, od);
+}
+
+static void
+outdest_dns_io(struct evloop *loop, int fd, int mask, void *arg)
+{
+	struct outdest *od = arg;
+
+	dns_process(od->dns, (mask & EVLOOP_READ) ? fd : -1,
+	    (mask & EVLOOP_WRITE) ? fd : -1);
+	outdest_dns_arm(od);
+}
+
+static void
+outdest_dns_timer(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct outdest *od = arg;
+
+	od->dns_timer = 0;
+	dns_process(od->dns, -1, -1);
+	outdest_dns_arm(od);
+}
+
+/* c-ares says which sockets it wants watched */
+static void
+outdest_dns_sock(void *arg, int fd, int readable, int writable)
+{
+	struct outdest *od = arg;
+	int mask = (readable ? EVLOOP_READ : 0) | (writable ? EVLOOP_WRITE : 0);
+	size_t i;
+
+	for (i = 0; i < od->n_watches; i++)
+		if (od->watches[i].fd == fd)
+			break;
+	if (i < od->n_watches) {
+		if (mask == 0) {
+			evloop_unwatch(od->watches[i].io);
+			od->watches[i] = od->watches[--od->n_watches];
+		} else
+			evloop_modify(od->watches[i].io, mask);
+		return;
+	}
+	if (mask == 0)
+		return;
+	{
+		struct dns_watch *v = realloc(od->watches,
+		    (od->n_watches + 1) * sizeof(*v));
+
+		if (v == NULL) {
+			log_warnx("dns: out of memory watching a socket");
+			return;
+		}
+		od->watches = v;
+	}
+	od->watches[od->n_watches].fd = fd;
+	od->watches[od->n_watches].io = evloop_watch(od->d->loop, fd, mask,
+	    outdest_dns_io, od);
+	if (od->watches[od->n_watches].io != NULL)
+		od->n_watches++;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct outdest *
+outdest_new(struct imc_daemon *d, struct buf *err)
+{
+	const struct imc_config *cfg = &d->cfg;
+	struct outdest *od;
+
+	if ((od = calloc(1, sizeof(*od))) == NULL) {
+		buf_puts(err, "out of memory");
+		return NULL;
+	}
+	od->d = d;
+	TAILQ_INIT(&od->dests);
+	TAILQ_INIT(&od->waiting);
+	if ((od->dns = dns_new(cfg->dns_servers)) == NULL) {
+		buf_printf(err, "DNS: cannot set up the resolver%s%s",
+		    cfg->dns_servers ? " for dns_servers " : "",
+		    cfg->dns_servers ? cfg->dns_servers : "");
+		goto fail;
+	}
+	dns_set_timeout(od->dns, DEST_DNS_TIMEOUT_MS, DEST_DNS_TRIES);
+	dns_set_self(od->dns, cfg->hostname);
+	dns_set_family_order(od->dns, cfg->prefer_family == IMC_FAMILY_IPV4 ?
+	    DNS_PREFER_IPV4 : DNS_PREFER_IPV6);
+	dns_set_sock_fn(od->dns, outdest_dns_sock, od);
+	if ((od->tls = tls_client_new(cfg->tls_ca_file, err)) == NULL)
+		goto fail;
+	if (cfg->protocol_log != PROTOLOG_NONE) {
+		char logdir[4096];
+
+		snprintf(logdir, sizeof(logdir), "%s/Log", cfg->root);
+		if ((od->protolog = protolog_open(logdir, cfg->protocol_log,
+		    err)) == NULL)
+			goto fail;
+	}
+	return od;
+fail:
+	outdest_free(od);
+	return NULL;
+}
+
+static void
+dest_free(struct dest *dst)
+{
+	struct outdest *od = dst->od;
+
+	TAILQ_REMOVE(&od->dests, dst, link);
+	if (dst->waiting)
+		TAILQ_REMOVE(&od->waiting, dst, wait_link);
+	free(dst->targets);
+	free(dst->domain);
+	free(dst->key);
+	free(dst);
+}
+
+void
+outdest_free(struct outdest *od)
+{
+	struct dest *dst;
+	size_t i;
+
+	if (od == NULL)
+		return;
+	/* Connections were ended by outdest_abort; what is left is only
+	 * bookkeeping. */
+	while ((dst = TAILQ_FIRST(&od->dests)) != NULL)
+		dest_free(dst);
+	for (i = 0; i < od->n_watches; i++)
+		evloop_unwatch(od->watches[i].io);
+	free(od->watches);
+	if (od->dns_timer != 0)
+		evloop_timer_cancel(od->d->loop, od->dns_timer);
+	if (od->dns != NULL)
+		dns_free(od->dns);
+	tls_client_free(od->tls);
+	protolog_free(od->protolog);
+	free(od);
+}
+
+void
+outdest_flush_logs(struct outdest *od)
+{
+	if (od != NULL && od->protolog != NULL)
+		protolog_flush(od->protolog);
+}
+
+/* Forget a destination with nothing left to do. */
+static void
+dest_maybe_free(struct dest *dst)
+{
+	if (dst->n_jobs == 0 && dst->n_conns == 0 &&
+	    dst->state != DEST_RESOLVING)
+		dest_free(dst);
+}
+
+/* End one job with a status for all its recipients. */
+static void
+dest_fail_job(struct dest *dst, struct out_job *job,
+    const struct mail_status *st)
+{
+	size_t i;
+
+	for (i = 0; i < job->n; i++)
+		job->res[i] = *st;
+	outq_job_done(dst->od->d->outq, job);
+}
+
+/* End every queued job of a destination with one status. */
+static void
+dest_fail_all(struct dest *dst, const struct mail_status *st)
+{
+	struct out_job *job;
+
+	while ((job = TAILQ_FIRST(&dst->jobs)) != NULL) {
+		TAILQ_REMOVE(&dst->jobs, job, link);
+		dst->n_jobs--;
+		dest_fail_job(dst, job, st);
+	}
+}
+
+/* --------------------------------------------------------------- targets */
+
+static int
+dest_add_target(struct dest *dst, const char *host, const struct dns_addr *a,
+    uint16_t port)
+{
+	struct smtp_target *v, *t;
+
+	if (dst->n_targets >= DEST_MAX_TARGETS)
+		return 0;
+	if ((v = realloc(dst->targets, (dst->n_targets + 1) * sizeof(*v))) ==
+	    NULL)
+		return -1;
+	dst->targets = v;
+	t = &v[dst->n_targets++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	t->addr = *a;
+	t->port = port;
+	return 0;
+}
+
+static void
+dest_resolved(struct dest *dst)
+{
+	if (dst->n_targets == 0 && dst->state != DEST_FAILED) {
+		dst->state = DEST_FAILED;
+		if (dst->failure.dsn[0] == '\0')
+			mail_status_set(&dst->failure, MAIL_TEMP, "4.4.3",
+			    "no address to connect to for %s", dst->key);
+	} else if (dst->n_targets > 0)
+		dst->state = DEST_READY;
+	if (dst->state == DEST_FAILED) {
+		log_info("%s: %s %s", dst->key, dst->failure.dsn,
+		    dst->failure.text);
+		dest_fail_all(dst, &dst->failure);
+		dest_maybe_free(dst);
+		return;
+	}
+	dest_pump(dst);
+}
+
+static void
+dest_dns_done(const struct dns_result *r, void *arg)
+{
+	struct dest *dst = arg;
+	uint16_t port = dst->kind == ROUTE_MX ? dst->port :
+	    dst->hosts[(dst->first_host + dst->resolving_host) %
+	    dst->n_hosts].port;
+	size_t i, j;
+
+	if (r->status.kind != MAIL_OK) {
+		/* For a relay list, one name that fails is skipped as long
+		 * as another gives targets; its status is kept for the case
+		 * that none does. */
+		dst->failure = r->status;
+		if (dst->kind == ROUTE_MX)
+			dst->state = DEST_FAILED;
+	} else {
+		for (i = 0; i < r->nhosts; i++)
+			for (j = 0; j < r->hosts[i].naddrs; j++)
+				if (dest_add_target(dst, r->hosts[i].name,
+				    &r->hosts[i].addrs[j], port) == -1) {
+					mail_status_set(&dst->failure, MAIL_TEMP,
+					    "4.3.0", "out of memory");
+					dst->state = DEST_FAILED;
+				}
+	}
+	if (dst->kind != ROUTE_MX && dst->state != DEST_FAILED &&
+	    ++dst->resolving_host < dst->n_hosts) {
+		dest_resolve_next(dst);
+		return;
+	}
+	if (dst->state == DEST_RESOLVING)
+		dst->state = DEST_NEW;	/* dest_resolved decides */
+	dest_resolved(dst);
+}
+
+/* An IP literal needs no DNS. */
+static int
+dest_literal(const char *text, struct dns_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, text, &a->u.v4) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &a->u.v6) == 1)
+		a->family = AF_INET6;
+	else
+		return -1;
+	snprintf(a->text, sizeof(a->text), "%s", text);
+	return 0;
+}
+
+/* Resolve the relay host in hand; IP literals go straight in. */
+static void
+dest_resolve_next(struct dest *dst)
+{
+	struct outdest *od = dst->od;
+	const struct imc_relay_host *h;
+	struct dns_addr a;
+	int rc;
+
+	while (dst->resolving_host < dst->n_hosts) {
+		h = &dst->hosts[(dst->first_host + dst->resolving_host) %
+		    dst->n_hosts];
+		if (dest_literal(h->name, &a) == 0) {
+			if (dest_add_target(dst, h->name, &a, h->port) == -1) {
+				mail_status_set(&dst->failure, MAIL_TEMP,
+				    "4.3.0", "out of memory");
+				dst->state = DEST_FAILED;
+				break;
+			}
+			dst->resolving_host++;
+			continue;
+		}
+		rc = h->literal ? dns_resolve_host(od->dns, h->name,
+		    dest_dns_done, dst) : dns_resolve_mx(od->dns, h->name,
+		    dest_dns_done, dst);
+		if (rc == -1) {
+			mail_status_set(&dst->failure, MAIL_TEMP, "4.3.0",
+			    "DNS lookup of %s: %s", h->name, strerror(errno));
+			dst->state = DEST_FAILED;
+			break;
+		}
+		dst->state = DEST_RESOLVING;
+		outdest_dns_arm(od);
+		return;
+	}
+	if (dst->state == DEST_RESOLVING)
+		dst->state = DEST_NEW;
+	dest_resolved(dst);
+}
+
+static void
+dest_resolve(struct dest *dst)
+{
+	dst->state = DEST_RESOLVING;
+	dst->resolving_host = 0;
+	if (dst->kind == ROUTE_MX) {
+		if (dns_resolve_mx(dst->od->dns, dst->domain, dest_dns_done,
+		    dst) == -1) {
+			mail_status_set(&dst->failure, MAIL_TEMP, "4.3.0",
+			    "DNS lookup of %s: %s", dst->domain,
+			    strerror(errno));
+			dst->state = DEST_FAILED;
+			dest_resolved(dst);
+			return;
+		}
+		outdest_dns_arm(dst->od);
+		return;
+	}
+	dest_resolve_next(dst);
+}
+
+/* ----------------------------------------------------------- connections */
+
+static struct out_job *
+dest_next_job(void *arg, struct smtp_conn *conn)
+{
+	struct dest_conn *dc = arg;
+	struct dest *dst = dc->dest;
+	struct out_job *job;
+
+	if ((job = TAILQ_FIRST(&dst->jobs)) == NULL)
+		return NULL;
+	TAILQ_REMOVE(&dst->jobs, job, link);
+	dst->n_jobs--;
+	return job;
+}
+
+static void
+dest_job_done(void *arg, struct smtp_conn *conn, struct out_job *job)
+{
+	struct dest_conn *dc = arg;
+
+	outq_job_done(dc->dest->od->d->outq, job);
+}
+
+/* Give waiting destinations a freed slot, in turn. */
+static void
+outdest_serve_waiting(struct outdest *od)
+{
+	struct dest *dst;
+
+	while (od->n_conns < od->d->cfg.max_connections &&
+	    (dst = TAILQ_FIRST(&od->waiting)) != NULL) {
+		TAILQ_REMOVE(&od->waiting, dst, wait_link);
+		dst->waiting = false;
+		dest_pump(dst);
+	}
+}
+
+static void
+dest_conn_closed(void *arg, struct smtp_conn *conn, bool reached,
+    const struct mail_status *why)
+{
+	struct dest_conn *dc = arg;
+	struct dest *dst = dc->dest;
+	struct outdest *od = dst->od;
+
+	LIST_REMOVE(dc, link);
+	dst->n_conns--;
+	od->n_conns--;
+	free(dc);
+	if (!reached && why != NULL) {
+		/* No target answered: the jobs queued here would meet the
+		 * same; they are deferred now rather than each trying every
+		 * host again. */
+		dest_fail_all(dst, why);
+	}
+	if (!dst->freeing)
+		dest_pump(dst);
+	if (!dst->freeing)
+		dest_maybe_free(dst);
+	outdest_serve_waiting(od);
+}
+
+static const struct smtp_conn_ops dest_conn_ops = {
+	dest_next_job, dest_job_done, dest_conn_closed
+};
+
+static void
+dest_open_conn(struct dest *dst)
+{
+	struct outdest *od = dst->od;
+	const struct imc_config *cfg = &od->d->cfg;
+	struct smtp_conn_params p;
+	struct dest_conn *dc;
+
+	if ((dc = calloc(1, sizeof(*dc))) == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.helo_name = cfg->hostname;
+	p.tls_mode = dst->tls_mode;
+	p.tls = od->tls;
+	p.auth_user = dst->auth_user;
+	p.auth_pass = dst->auth_pass;
+	p.out_dirfd = od->d->dir[LAYOUT_OUT];
+	p.cfg = cfg;
+	p.protolog = od->protolog;
+	p.max_messages = (unsigned)cfg->max_messages_per_connection;
+	p.idle_ms = DEST_IDLE_MS;
+	p.targets = dst->targets;
+	p.n_targets = dst->n_targets;
+	dc->dest = dst;
+	LIST_INSERT_HEAD(&dst->conns, dc, link);
+	dst->n_conns++;
+	od->n_conns++;
+	if ((dc->conn = smtp_conn_new(od->d->loop, &p, &dest_conn_ops, dc)) ==
+	    NULL) {
+		LIST_REMOVE(dc, link);
+		dst->n_conns--;
+		od->n_conns--;
+		free(dc);
+		log_warn("%s: cannot open a connection", dst->key);
+	}
+}
+
+/* Move jobs along: resolve, wake idle connections, open new ones. */
+static void
+dest_pump(struct dest *dst)
+{
+	struct outdest *od = dst->od;
+	const struct imc_config *cfg = &od->d->cfg;
+	struct dest_conn *dc;
+	size_t idle = 0;
+
+	if (dst->n_jobs == 0)
+		return;
+	switch (dst->state) {
+	case DEST_NEW:
+		dest_resolve(dst);
+		return;
+	case DEST_RESOLVING:
+		return;
+	case DEST_FAILED:
+		dest_fail_all(dst, &dst->failure);
+		return;
+	case DEST_READY:
+		break;
+	}
+	LIST_FOREACH(dc, &dst->conns, link)
+		if (smtp_conn_idle(dc->conn)) {
+			idle++;
+			smtp_conn_wake(dc->conn);
+			if (dst->n_jobs == 0)
+				return;
+		}
+	/* One new connection per queued job beyond what is open, within
+	 * the limits; connections not yet ready will take jobs too. */
+	while (dst->n_jobs > dst->n_conns - idle &&
+	    dst->n_conns < cfg->max_per_destination) {
+		if (od->n_conns >= cfg->max_connections) {
+			if (!dst->waiting) {
+				TAILQ_INSERT_TAIL(&od->waiting, dst, wait_link);
+				dst->waiting = true;
+			}
+			return;
+		}
+		dest_open_conn(dst);
+		if (dst->n_conns == 0)
+			break;	/* could not open one */
+	}
+	if (dst->n_conns == 0 && dst->n_jobs > 0) {
+		struct mail_status st;
+
+		mail_status_set(&st, MAIL_TEMP, "4.3.0", "cannot open a "
+		    "connection: %s", strerror(errno));
+		dest_fail_all(dst, &st);
+	}
+}
+
+/* outdest_submit - queue a job at its destination */
+void
+outdest_submit(struct outdest *od, const struct route *r, struct out_job *job)
+{
+	struct dest *dst;
+	struct mail_status st;
+
+	TAILQ_FOREACH(dst, &od->dests, link)
+		if (strcmp(dst->key, r->key) == 0)
+			break;
+	if (dst == NULL) {
+		if ((dst = calloc(1, sizeof(*dst))) == NULL ||
+		    (dst->key = strdup(r->key)) == NULL ||
+		    (r->kind == ROUTE_MX &&
+		    (dst->domain = strdup(r->domain)) == NULL)) {
+			if (dst != NULL) {
+				free(dst->key);
+				free(dst);
+			}
+			mail_status_set(&st, MAIL_TEMP, "4.3.0", "out of memory");
+			job->n = job->n;	/* results below */
+			{
+				size_t i;
+
+				for (i = 0; i < job->n; i++)
+					job->res[i] = st;
+			}
+			outq_job_done(od->d->outq, job);
+			return;
+		}
+		dst->od = od;
+		dst->kind = r->kind;
+		dst->hosts = r->hosts;
+		dst->n_hosts = r->n_hosts;
+		dst->first_host = r->first_host;
+		dst->port = r->port;
+		dst->tls_mode = (int)r->tls;
+		dst->auth_user = r->auth_user;
+		dst->auth_pass = r->auth_pass;
+		TAILQ_INIT(&dst->jobs);
+		LIST_INIT(&dst->conns);
+		TAILQ_INSERT_TAIL(&od->dests, dst, link);
+	}
+	TAILQ_INSERT_TAIL(&dst->jobs, job, link);
+	dst->n_jobs++;
+	dest_pump(dst);
+}
+
+/* outdest_abort - shutdown: every connection ends, every job is deferred */
+void
+outdest_abort(struct outdest *od, const char *why)
+{
+	struct dest *dst, *next;
+	struct dest_conn *dc;
+	struct mail_status st;
+
+	mail_status_set(&st, MAIL_TEMP, "4.3.2", "%s", why);
+	for (dst = TAILQ_FIRST(&od->dests); dst != NULL; dst = next) {
+		next = TAILQ_NEXT(dst, link);
+		dst->freeing = true;
+		dest_fail_all(dst, &st);
+		while ((dc = LIST_FIRST(&dst->conns)) != NULL)
+			smtp_conn_abort(dc->conn, why);	/* closed() frees dc */
+		dest_free(dst);
+	}
+}

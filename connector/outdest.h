@@ -1,0 +1,41 @@
+/*
+ * outdest - destinations: where jobs wait for a connection.
+ *
+ * A destination is everything sent the same way: the MX hosts of one
+ * domain, or one relay or smarthost list (route.h gives the key). It
+ * resolves its targets once (c-ares, on the daemon's loop: MX lookup, or
+ * the addresses of [relay] names, or IP literals as they are), keeps a
+ * queue of jobs, and opens connections (smtp_conn) within two limits:
+ * max_per_destination and max_connections overall; a destination waiting
+ * for a free slot is served in turn. Connections take jobs one after the
+ * other (connection reuse) and linger briefly for more.
+ *
+ * Failures that concern the whole destination end every job queued for
+ * it at once with the same status: a DNS answer (null MX 5.1.10, NXDOMAIN
+ * 5.1.2, SERVFAIL 4.4.3, mail loop 4.4.6) or no target reachable. A
+ * destination without jobs or connections is forgotten, so the next job
+ * resolves afresh.
+ *
+ * outdest also owns what every connection shares: the DNS channel, the
+ * TLS client context, the protocol log.
+ */
+#ifndef IMC_OUTDEST_H
+#define IMC_OUTDEST_H
+
+#include "buf.h"
+
+struct imc_daemon;
+struct out_job;
+struct outdest;
+struct route;
+
+struct outdest *outdest_new(struct imc_daemon *, struct buf *err);
+void	outdest_free(struct outdest *);
+/* Queue a job for its route; its results come through outq_job_done. */
+void	outdest_submit(struct outdest *, const struct route *, struct out_job *);
+/* End every connection and job now (shutdown): jobs deferred with why. */
+void	outdest_abort(struct outdest *, const char *why);
+/* Write buffered protocol-log lines (end of a loop round). */
+void	outdest_flush_logs(struct outdest *);
+
+#endif

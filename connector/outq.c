@@ -1,0 +1,623 @@
+/*
+ * outq - the Out/ queue (see outq.h).
+ */
+#include "outq.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "daemon.h"
+#include "evloop.h"
+#include "log.h"
+#include "outdest.h"
+#include "queue.h"
+#include "route.h"
+#include "strset.h"
+
+struct out_wait {
+	char	 qid[QID_SIZE];
+	int64_t	 next;		/* unix time of the next try */
+};
+
+struct out_msg {
+	struct outq	*q;
+	struct qenv	 env;
+	struct out_job	*jobs;
+	size_t		 n_jobs;
+	size_t		 jobs_left;
+};
+
+struct outq {
+	struct imc_daemon *d;
+	struct out_wait	*waiting;	/* in the order they came */
+	size_t		 n_waiting;
+	size_t		 cap_waiting;
+	struct strset	 active_set;	/* qids loaded now */
+	size_t		 active;
+	unsigned	 turn;		/* smarthost rotation, per message */
+	bool		 stopping;
+	bool		 run_deferred;
+};
+
+static void outq_settle(struct out_msg *);
+
+struct outq *
+outq_new(struct imc_daemon *d)
+{
+	struct outq *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->d = d;
+	strset_init(&q->active_set);
+	return q;
+}
+
+void
+outq_free(struct outq *q)
+{
+	if (q == NULL)
+		return;
+	free(q->waiting);
+	strset_fini(&q->active_set);
+	free(q);
+}
+
+static int
+outq_wait(struct outq *q, const char *qid, int64_t next)
+{
+	struct out_wait *v;
+
+	if (q->n_waiting == q->cap_waiting) {
+		size_t cap = q->cap_waiting ? q->cap_waiting * 2 : 256;
+
+		if ((v = realloc(q->waiting, cap * sizeof(*v))) == NULL)
+			return -1;
+		q->waiting = v;
+		q->cap_waiting = cap;
+	}
+	memcpy(q->waiting[q->n_waiting].qid, qid, QID_SIZE);
+	q->waiting[q->n_waiting].next = next;
+	q->n_waiting++;
+	return 0;
+}
+
+int
+outq_add(struct outq *q, const char *qid)
+{
+	if (outq_wait(q, qid, 0) == -1) {
+		log_warnx("%s: out of memory; the entry waits for the next "
+		    "start", qid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The .env's next-try time, or -1 (then the entry is quarantined). */
+static int64_t
+outq_read_next(struct outq *q, const char *qid)
+{
+	struct qenv e;
+	struct buf err;
+	int64_t next;
+
+	buf_init(&err);
+	qenv_init(&e);
+	if (qenv_load(q->d->dir[LAYOUT_OUT], qid, &e, &err) == -1) {
+		if (errno == ENOENT && err.len == 0) {
+			buf_fini(&err);
+			return -1;	/* gone meanwhile */
+		}
+		queue_quarantine(q->d, LAYOUT_OUT, qid, buf_cstr(&err));
+		buf_fini(&err);
+		return -1;
+	}
+	next = e.next_try;
+	qenv_free(&e);
+	buf_fini(&err);
+	return next;
+}
+
+/* outq_load - list Out/ at start-up */
+int
+outq_load(struct outq *q)
+{
+	int fd = openat(q->d->dir[LAYOUT_OUT], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	DIR *dir;
+	struct dirent *de;
+	char qid[QID_SIZE], name[QID_SIZE + 8];
+	size_t len;
+	int64_t next;
+
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (len != QID_LEN + 4)
+			continue;
+		memcpy(qid, de->d_name, QID_LEN);
+		qid[QID_LEN] = '\0';
+		if (!qid_valid(qid))
+			continue;
+		if (strcmp(de->d_name + QID_LEN, QFILE_EML) == 0) {
+			/* An .eml without its .env is a finished entry whose
+			 * removal a crash interrupted. */
+			snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
+			if (faccessat(q->d->dir[LAYOUT_OUT], name, F_OK,
+			    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
+				unlinkat(q->d->dir[LAYOUT_OUT], de->d_name, 0);
+			continue;
+		}
+		if (strcmp(de->d_name + QID_LEN, QFILE_ENV) != 0)
+			continue;
+		if ((next = outq_read_next(q, qid)) < 0)
+			continue;
+		if (outq_wait(q, qid, next) == -1) {
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	tracklog_flush(q->d->track);
+	log_info("Out: %zu entries queued", q->n_waiting);
+	return 0;
+}
+
+/* outq_flush - imc-queue flush rewrote some next-try times: look again */
+void
+outq_flush(struct outq *q)
+{
+	size_t i, kept = 0;
+	int64_t next;
+
+	for (i = 0; i < q->n_waiting; i++) {
+		if ((next = outq_read_next(q, q->waiting[i].qid)) < 0)
+			continue;
+		q->waiting[i].next = next;
+		q->waiting[kept++] = q->waiting[i];
+	}
+	q->n_waiting = kept;
+	(void)outq_run(q);
+}
+
+/* Facts about the content that decide the transaction: the number of
+ * Received: header fields (hop count) and whether any byte is 8-bit. */
+struct content_facts {
+	unsigned	 received;
+	bool		 eightbit;
+};
+
+static int
+outq_scan_content(struct outq *q, const char *qid, struct content_facts *cf)
+{
+	static const char want[] = "received:";
+	char name[QID_SIZE + 8], chunk[64 * 1024];
+	bool in_header = true, line_start = true, prev_lf = false;
+	size_t match = 0;	/* chars of "received:" seen at line start */
+	ssize_t n, i;
+	int fd;
+
+	memset(cf, 0, sizeof(*cf));
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
+	fd = openat(q->d->dir[LAYOUT_OUT], name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)chunk[i];
+
+			if (c & 0x80)
+				cf->eightbit = true;
+			if (!in_header)
+				continue;
+			if (c == '\n') {
+				if (prev_lf)
+					in_header = false;
+				prev_lf = true;
+				line_start = true;
+				match = 0;
+				continue;
+			}
+			if (c != '\r')
+				prev_lf = false;
+			if (!line_start)
+				continue;
+			if (match < sizeof(want) - 1 &&
+			    tolower(c) == want[match]) {
+				if (++match == sizeof(want) - 1) {
+					cf->received++;
+					line_start = false;
+				}
+			} else if (c != '\r')
+				line_start = false;
+		}
+		if (!in_header && cf->eightbit)
+			break;
+	}
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static bool
+outq_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s & 0x80)
+			return false;
+	return true;
+}
+
+static void
+outq_fail_pending(struct qenv *e, const char *dsn, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_PENDING) {
+			e->rcpts[i].state = QRCPT_FAILED;
+			snprintf(e->rcpts[i].dsn, sizeof(e->rcpts[i].dsn), "%s",
+			    dsn);
+			qenv_set(&e->rcpts[i].text, text);
+		}
+}
+
+/* Expire the pending recipients of an entry past max_lifetime. */
+static bool
+outq_expire(struct outq *q, struct qenv *e, time_t now)
+{
+	char text[512];
+
+	if (now - e->arrival < (int64_t)q->d->cfg.max_lifetime ||
+	    qenv_count(e, QRCPT_PENDING) == 0)
+		return false;
+	snprintf(text, sizeof(text), "message expired after %llus in the "
+	    "queue; last error: %s",
+	    (unsigned long long)q->d->cfg.max_lifetime,
+	    e->error ? e->error : "none");
+	outq_fail_pending(e, "4.4.7", text);
+	return true;
+}
+
+static void
+outq_free_msg(struct out_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_jobs; i++) {
+		free(m->jobs[i].rcpts);
+		free(m->jobs[i].idx);
+		free(m->jobs[i].res);
+	}
+	free(m->jobs);
+	qenv_free(&m->env);
+	free(m);
+}
+
+/* Group the pending recipients by destination into jobs. */
+static int
+outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf,
+    struct route *routes)
+{
+	const struct imc_config *cfg = &q->d->cfg;
+	struct qenv *e = &m->env;
+	size_t i, j, max = cfg->max_rcpts_per_transaction;
+	bool sender_utf8 = !outq_ascii(e->sender);
+	unsigned turn = q->turn++;
+
+	if ((m->jobs = calloc(e->n_rcpts, sizeof(*m->jobs))) == NULL)
+		return -1;
+	for (i = 0; i < e->n_rcpts; i++) {
+		struct qrcpt *r = &e->rcpts[i];
+		const char *dom;
+		struct out_job *job = NULL;
+
+		if (r->state != QRCPT_PENDING)
+			continue;
+		if ((dom = addr_domain(r->addr)) == NULL || *dom == '\0') {
+			r->state = QRCPT_FAILED;
+			snprintf(r->dsn, sizeof(r->dsn), "5.1.3");
+			qenv_set(&r->text, "recipient address has no domain");
+			continue;
+		}
+		if (route_for(cfg, dom, turn, &routes[m->n_jobs]) == -1)
+			return -1;
+		for (j = 0; j < m->n_jobs; j++)
+			if (m->jobs[j].n < max &&
+			    strcmp(routes[j].key, routes[m->n_jobs].key) == 0) {
+				job = &m->jobs[j];
+				route_free(&routes[m->n_jobs]);
+				break;
+			}
+		if (job == NULL) {
+			job = &m->jobs[m->n_jobs++];
+			job->msg = m;
+			job->qid = e->qid;
+			job->sender = e->sender;
+			job->size = e->size;
+			job->body_8bit = cf->eightbit;
+			job->needs_smtputf8 = sender_utf8;
+			if ((job->rcpts = calloc(max, sizeof(*job->rcpts))) ==
+			    NULL || (job->idx = calloc(max, sizeof(*job->idx))) ==
+			    NULL || (job->res = calloc(max, sizeof(*job->res))) ==
+			    NULL)
+				return -1;
+		}
+		job->rcpts[job->n] = r->addr;
+		job->idx[job->n] = i;
+		job->n++;
+		if (!outq_ascii(r->addr))
+			job->needs_smtputf8 = true;
+	}
+	return 0;
+}
+
+/* Load one entry and hand its jobs to the destinations. */
+static void
+outq_start(struct outq *q, const char *qid)
+{
+	struct imc_daemon *d = q->d;
+	struct out_msg *m;
+	struct content_facts cf;
+	struct route *routes = NULL;
+	struct buf err;
+	time_t now = time(NULL);
+	size_t i;
+	char text[256];
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		outq_wait(q, qid, (int64_t)now + 60);
+		return;
+	}
+	m->q = q;
+	qenv_init(&m->env);
+	buf_init(&err);
+	if (qenv_load(d->dir[LAYOUT_OUT], qid, &m->env, &err) == -1) {
+		if (!(errno == ENOENT && err.len == 0))
+			queue_quarantine(d, LAYOUT_OUT, qid, buf_cstr(&err));
+		buf_fini(&err);
+		free(m);
+		return;
+	}
+	buf_fini(&err);
+	if (strset_add(&q->active_set, qid) == -1) {
+		outq_free_msg(m);
+		outq_wait(q, qid, (int64_t)now + 60);
+		return;
+	}
+	q->active++;
+	if (outq_expire(q, &m->env, now)) {
+		outq_settle(m);
+		return;
+	}
+	if (outq_scan_content(q, qid, &cf) == -1) {
+		log_warn("%s: cannot read Out/%s.eml", qid, qid);
+		m->env.attempts++;
+		outq_settle(m);
+		return;
+	}
+	if (cf.received > d->cfg.max_hops) {
+		snprintf(text, sizeof(text), "too many hops: %u Received: header "
+		    "fields, more than max_hops %u (a mail loop?)", cf.received,
+		    (unsigned)d->cfg.max_hops);
+		outq_fail_pending(&m->env, "5.4.6", text);
+		outq_settle(m);
+		return;
+	}
+	if ((routes = calloc(m->env.n_rcpts + 1, sizeof(*routes))) == NULL ||
+	    outq_make_jobs(q, m, &cf, routes) == -1) {
+		log_warnx("%s: out of memory; tried again later", qid);
+		for (i = 0; i < m->n_jobs; i++)
+			route_free(&routes[i]);
+		free(routes);
+		for (i = 0; i < m->n_jobs; i++)
+			m->jobs[i].n = 0;
+		m->n_jobs = 0;
+		outq_settle(m);
+		return;
+	}
+	m->jobs_left = m->n_jobs;
+	if (m->n_jobs == 0) {
+		free(routes);
+		outq_settle(m);
+		return;
+	}
+	/* Submitting can finish a job at once (a cached DNS failure): keep
+	 * one count back until every job is handed over. */
+	m->jobs_left++;
+	for (i = 0; i < m->n_jobs; i++) {
+		outdest_submit(d->dests, &routes[i], &m->jobs[i]);
+		route_free(&routes[i]);
+	}
+	free(routes);
+	if (--m->jobs_left == 0)
+		outq_settle(m);
+}
+
+static void
+outq_run_deferred(struct evloop *loop, void *arg)
+{
+	struct outq *q = arg;
+
+	q->run_deferred = false;
+	(void)outq_run(q);
+}
+
+/* outq_run - start due entries while there is room */
+size_t
+outq_run(struct outq *q)
+{
+	time_t now = time(NULL);
+	size_t i, kept = 0, n_due = 0, room;
+	struct out_wait *due;
+
+	if (q->stopping || q->active >= OUTQ_MAX_ACTIVE || q->n_waiting == 0)
+		return 0;
+	room = OUTQ_MAX_ACTIVE - q->active;
+	if ((due = calloc(room < q->n_waiting ? room : q->n_waiting,
+	    sizeof(*due))) == NULL)
+		return 0;
+	/* Take the due ones out first: starting one may settle it at once
+	 * and append it to the waiting list again. */
+	for (i = 0; i < q->n_waiting; i++) {
+		if (n_due < room && q->waiting[i].next <= (int64_t)now &&
+		    !strset_has(&q->active_set, q->waiting[i].qid))
+			due[n_due++] = q->waiting[i];
+		else
+			q->waiting[kept++] = q->waiting[i];
+	}
+	q->n_waiting = kept;
+	for (i = 0; i < n_due; i++)
+		outq_start(q, due[i].qid);
+	free(due);
+	tracklog_flush(q->d->track);
+	return n_due;
+}
+
+/* Record one job's results in the envelope. */
+void
+outq_job_done(struct outq *q, struct out_job *job)
+{
+	struct imc_daemon *d = q->d;
+	struct out_msg *m = job->msg;
+	size_t i;
+
+	for (i = 0; i < job->n; i++) {
+		struct qrcpt *r = &m->env.rcpts[job->idx[i]];
+		const struct mail_status *st = &job->res[i];
+
+		snprintf(r->dsn, sizeof(r->dsn), "%s", st->dsn);
+		qenv_set(&r->text, st->text);
+		switch (st->kind) {
+		case MAIL_OK:
+			r->state = QRCPT_DONE;
+			d->stats.delivered++;
+			tracklog_add(d->track, &(struct track_event){
+			    .event = "delivered", .qid = m->env.qid,
+			    .from = m->env.sender, .to = r->addr,
+			    .size = m->env.size, .status = "sent",
+			    .dsn = st->dsn, .relay = job->relay,
+			    .tls = job->tls[0] ? job->tls : NULL,
+			    .reason = st->text });
+			break;
+		case MAIL_PERM:
+			r->state = QRCPT_FAILED;
+			tracklog_add(d->track, &(struct track_event){
+			    .event = "failed", .qid = m->env.qid,
+			    .from = m->env.sender, .to = r->addr,
+			    .size = m->env.size, .status = "failed",
+			    .dsn = st->dsn, .relay = job->relay[0] ?
+			    job->relay : NULL, .tls = job->tls[0] ? job->tls :
+			    NULL, .reason = st->text });
+			break;
+		case MAIL_TEMP:
+			d->stats.deferred++;
+			qenv_set(&m->env.error, st->text);
+			tracklog_add(d->track, &(struct track_event){
+			    .event = "deferred", .qid = m->env.qid,
+			    .from = m->env.sender, .to = r->addr,
+			    .size = m->env.size, .status = "deferred",
+			    .dsn = st->dsn, .relay = job->relay[0] ?
+			    job->relay : NULL, .tls = job->tls[0] ? job->tls :
+			    NULL, .reason = st->text });
+			break;
+		}
+	}
+	if (--m->jobs_left == 0)
+		outq_settle(m);
+}
+
+/* The wait before the next try: retry_schedule, the last step repeating,
+ * but never past the end of the message's lifetime. */
+static int64_t
+outq_next_try(const struct outq *q, const struct qenv *e, time_t now)
+{
+	const struct imc_config *cfg = &q->d->cfg;
+	size_t step = e->attempts == 0 ? 0 : e->attempts - 1;
+	int64_t next, end = e->arrival + (int64_t)cfg->max_lifetime;
+
+	if (cfg->n_retry_schedule == 0)
+		next = (int64_t)now + 900;
+	else {
+		if (step >= cfg->n_retry_schedule)
+			step = cfg->n_retry_schedule - 1;
+		next = (int64_t)now + (int64_t)cfg->retry_schedule[step];
+	}
+	return next > end ? end : next;
+}
+
+/* An attempt has ended for every recipient: record it. */
+static void
+outq_settle(struct out_msg *m)
+{
+	struct outq *q = m->q;
+	struct imc_daemon *d = q->d;
+	struct qenv *e = &m->env;
+	time_t now = time(NULL);
+
+	(void)outq_expire(q, e, now);
+	if (qenv_count(e, QRCPT_PENDING) == 0) {
+		queue_finish(d, LAYOUT_OUT, e);
+	} else {
+		queue_report_failed(d, LAYOUT_OUT, e);
+		e->attempts++;
+		e->next_try = outq_next_try(q, e, now);
+		if (d->cfg.delay_warning > 0 && e->warned == 0 &&
+		    now - e->arrival >= (int64_t)d->cfg.delay_warning &&
+		    queue_delay_notice(d, LAYOUT_OUT, e,
+		    (time_t)(e->arrival + (int64_t)d->cfg.max_lifetime)) == 0)
+			e->warned = (int64_t)now;
+		if (qenv_store(d->dir[LAYOUT_OUT], e, false, true) == -1)
+			log_warn("%s: cannot record the attempt in Out/%s.env; "
+			    "it is tried again as it was", e->qid, e->qid);
+		if (outq_wait(q, e->qid, e->next_try) == -1)
+			log_warnx("%s: out of memory; the entry waits for the "
+			    "next start", e->qid);
+	}
+	strset_del(&q->active_set, e->qid);
+	q->active--;
+	outq_free_msg(m);
+	if (!q->run_deferred && !q->stopping &&
+	    evloop_defer(d->loop, outq_run_deferred, q) == 0)
+		q->run_deferred = true;
+}
+
+size_t
+outq_active(const struct outq *q)
+{
+	return q->active;
+}
+
+int64_t
+outq_next_due_ms(const struct outq *q)
+{
+	int64_t best = -1, now = (int64_t)time(NULL);
+	size_t i;
+
+	for (i = 0; i < q->n_waiting; i++)
+		if (!strset_has(&q->active_set, q->waiting[i].qid) &&
+		    (best == -1 || q->waiting[i].next < best))
+			best = q->waiting[i].next;
+	if (best == -1)
+		return -1;
+	return best <= now ? 0 : (best - now) * 1000;
+}
+
+void
+outq_stop(struct outq *q)
+{
+	q->stopping = true;
+}

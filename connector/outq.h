@@ -1,0 +1,73 @@
+/*
+ * outq - the Out/ queue: which entries are due, what each attempt found,
+ * retries, delay notices, expiry and bounces.
+ *
+ * Every Out/ entry is known in memory by its queue id and the time of its
+ * next try; the content and envelope stay on disk. A due entry is loaded,
+ * checked (lifetime, hop count), and its pending recipients are grouped by
+ * route (route.h) into jobs, one SMTP transaction each, of at most
+ * max_rcpts_per_transaction recipients; the jobs go to outdest, which runs
+ * the connections. When the last job of an entry reports back, the entry
+ * is settled: accepted recipients are done, refused ones failed (reported
+ * to the sender at once), the rest wait for the next step of
+ * retry_schedule, with one delay notice after delay_warning; an entry with
+ * nothing pending is finished (queue_finish) and removed.
+ *
+ * At most OUTQ_MAX_ACTIVE entries are loaded at a time, so memory stays
+ * flat however long the queue is. outq_flush re-reads the next-try times
+ * from disk (imc-queue flush rewrites them) and starts what is due.
+ */
+#ifndef IMC_OUTQ_H
+#define IMC_OUTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "mailstatus.h"
+#include "qfile.h"
+
+#define OUTQ_MAX_ACTIVE	2000	/* entries loaded and in delivery */
+
+struct imc_daemon;
+struct outq;
+struct out_msg;
+
+/* One transaction: some recipients of one message, to one destination. */
+struct out_job {
+	TAILQ_ENTRY(out_job) link;	/* in its destination's queue */
+	struct out_msg	*msg;
+	const char	*qid;
+	const char	*sender;	/* "" is the null sender */
+	uint64_t	 size;		/* bytes of Out/<qid>.eml */
+	bool		 body_8bit;	/* a byte above 127 in the content */
+	bool		 needs_smtputf8; /* a non-ASCII address */
+	size_t		 n;
+	const char	**rcpts;	/* addresses */
+	size_t		*idx;		/* their index in the envelope */
+	struct mail_status *res;	/* filled by the delivery, per rcpt */
+	char		 relay[320];	/* "mx.example[192.0.2.7]:25" */
+	char		 tls[128];	/* "TLSv1.3/TLS_AES_..." or "none" */
+};
+
+struct outq *outq_new(struct imc_daemon *);
+void	outq_free(struct outq *);
+/* List Out/ at start-up: every entry with its next try. */
+int	outq_load(struct outq *);
+/* A new entry (just committed): due now. */
+int	outq_add(struct outq *, const char *qid);
+/* Re-read next-try times from disk (imc-queue flush) and start. */
+void	outq_flush(struct outq *);
+/* Start what is due, within the limits; returns entries started. */
+size_t	outq_run(struct outq *);
+/* Called by the delivery layer when a job's results are filled in. */
+void	outq_job_done(struct outq *, struct out_job *);
+/* Entries loaded and not yet settled. */
+size_t	outq_active(const struct outq *);
+/* Milliseconds until the next entry is due (-1: none waiting). */
+int64_t	outq_next_due_ms(const struct outq *);
+/* Stop starting entries (SIGTERM); jobs in hand finish. */
+void	outq_stop(struct outq *);
+
+#endif

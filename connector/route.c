@@ -1,0 +1,73 @@
+/*
+ * route - where mail for a recipient domain goes (see route.h).
+ */
+#include "route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+int
+route_for(const struct imc_config *cfg, const char *domain,
+    unsigned message_turn, struct route *r)
+{
+	const struct imc_domain_conf *dc = config_domain(cfg, domain);
+	const struct imc_relay_list *relays = NULL;
+	const struct imc_auth *auth;
+	const char *label = cfg->auth;
+	struct buf key;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->domain = domain;
+	r->tls = cfg->tls;
+	if (dc != NULL && dc->tls != IMC_TLS_UNSET)
+		r->tls = dc->tls;
+	buf_init(&key);
+	if (dc != NULL && dc->relay.n > 0) {
+		relays = &dc->relay;
+		label = dc->auth;
+		buf_printf(&key, "relay[%s]:", dc->name);
+	} else if (cfg->smarthost.n > 0) {
+		relays = &cfg->smarthost;
+		if (dc != NULL && dc->auth != NULL)
+			label = dc->auth;
+		buf_puts(&key, "smarthost:");
+	} else {
+		label = dc != NULL ? dc->auth : NULL;
+		r->kind = ROUTE_MX;
+		r->port = cfg->mx_port;
+		buf_printf(&key, "mx:%s", domain);
+	}
+	if (relays != NULL) {
+		r->kind = ROUTE_RELAY;
+		r->hosts = relays->hosts;
+		r->n_hosts = relays->n;
+		r->first_host = message_turn % relays->n;
+		for (i = 0; i < relays->n; i++)
+			buf_printf(&key, "%s%s%s%s:%u", i ? "," : "",
+			    relays->hosts[i].literal ? "[" : "",
+			    relays->hosts[i].name,
+			    relays->hosts[i].literal ? "]" : "",
+			    relays->hosts[i].port);
+	}
+	/* Different TLS or credentials are different destinations. */
+	buf_printf(&key, " tls=%s", config_tls_name(r->tls));
+	if ((auth = config_auth(cfg, label)) != NULL) {
+		r->auth_user = auth->user;
+		r->auth_pass = auth->pass;
+		buf_printf(&key, " auth=%s", auth->label);
+	}
+	if ((r->key = buf_steal(&key)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+route_free(struct route *r)
+{
+	free(r->key);
+	r->key = NULL;
+}
