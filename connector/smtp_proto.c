@@ -550,8 +550,9 @@ smtp_proto_begin(struct smtp_proto *p, const struct smtp_txn *t)
 		proto_txn_done(p);
 		return 0;
 	}
-	p->txns++;
-	if (p->need_rset) {
+	/* RSET between transactions on a reused connection, as the IMC did:
+	 * every transaction starts from a known state. */
+	if (p->txns++ > 0 || p->need_rset) {
 		proto_send(p, "RSET");
 		proto_expect(p, T_RSET, 0);
 		p->need_rset = false;

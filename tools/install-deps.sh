@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
-	clang libclang-rt-14-dev procps python3 util-linux dnsmasq-base)
+	clang libclang-rt-14-dev procps python3 util-linux dnsmasq-base
+	openssl python3-aiosmtpd postfix)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -17,8 +18,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 77
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# Postfix is a test peer and the benchmark's yardstick, never the
+	# machine's MTA: no configuration, and no system instance left running.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# A system Postfix started by the package would hold port 25 on loopback.
+if [ "$(id -u)" = 0 ] && [ -x /usr/sbin/postfix ] &&
+	pgrep -x master >/dev/null 2>&1 && [ -f /etc/postfix/main.cf ]; then
+	postfix stop >/dev/null 2>&1 || true
 fi
 
 # Accounts for the tests that check what a non-root service user and a
