@@ -349,6 +349,10 @@ daemon_finish_smtp(struct imc_daemon *d, time_t deadline)
 	}
 	if (outq_active(d->outq) > 0)
 		outdest_abort(d->dests, "the connector is stopping");
+	/* Calls deferred to the end of the round (freeing connections,
+	 * starting due entries) run now, while everything still exists. */
+	outq_stop(d->outq);
+	(void)evloop_run_once(d->loop, 0);
 	tracklog_flush(d->track);
 	outdest_flush_logs(d->dests);
 }
