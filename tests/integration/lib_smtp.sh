@@ -147,33 +147,61 @@ start_postfix_receiver() {
 	mkdir -p "$PF_DIR/etc" "$PF_DIR/spool" "$PF_DIR/data" "$T/pf-mail"
 	chown postfix "$PF_DIR/data"
 	chmod 1777 "$T/pf-mail"
-	cp /etc/postfix/master.cf "$PF_DIR/etc/master.cf" 2>/dev/null ||
-		cp /usr/share/postfix/master.cf.dist "$PF_DIR/etc/master.cf"
-	# only our listener: the smtp service on ADDR:PORT
-	sed -i "s/^smtp      inet/${addr}:${port} inet/" "$PF_DIR/etc/master.cf"
-	cat >> "$PF_DIR/etc/master.cf" <<EOF
+	chmod 755 "$PF_DIR"
+	# pipe(8) expands \$ macros in argv: the file name is made in a script
+	printf '#!/bin/sh\ncat > %s/pf-mail/$(date +%%s%%N).$$.msg\n' "$T" > "$PF_DIR/deliver.sh"
+	chmod 755 "$PF_DIR/deliver.sh"
+	# every service unchrooted; one inet service: smtpd on ADDR:PORT
+	cat > "$PF_DIR/etc/master.cf" <<EOF
+${addr}:${port} inet n -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+postlog   unix-dgram n  -       n       -       1       postlogd
 tofile    unix  -       n       n       -       -       pipe
-  flags=F user=nobody argv=/bin/sh -c "cat > $T/pf-mail/\$(date +%s%N).\$\$.msg"
+  flags=F user=nobody argv=$PF_DIR/deliver.sh
 EOF
 	cat > "$PF_DIR/etc/main.cf" <<EOF
 compatibility_level = 3.6
+config_directory = $PF_DIR/etc
 queue_directory = $PF_DIR/spool
 data_directory = $PF_DIR/data
 mail_owner = postfix
 setgid_group = postdrop
 myhostname = mx1.lab.test
 mydomain = lab.test
-inet_interfaces = $addr
+inet_interfaces = loopback-only
 inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
 mydestination =
+local_recipient_maps =
 relay_domains = static:ALL
+relay_recipient_maps =
 transport_maps = static:tofile:
 default_transport = tofile:
 smtpd_tls_cert_file = $ca/server.pem
 smtpd_tls_key_file = $ca/server.key
 smtpd_tls_security_level = may
-smtpd_relay_restrictions = permit
+smtpd_tls_loglevel = 1
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtputf8_enable = no
+biff = no
 maillog_file = $PF_DIR/postfix.log
+maillog_file_prefixes = /var, /dev/stdout, /tmp
 alias_maps =
 alias_database =
 EOF
@@ -186,6 +214,13 @@ EOF
 	done
 	echo "postfix did not listen: $(cat "$T/pf.err" "$PF_DIR/postfix.log" 2>/dev/null)" >&2
 	return 1
+}
+
+# abort_test WHY - a peer the rest depends on did not start
+abort_test() {
+	not_ok "$1"
+	finish
+	exit 1
 }
 
 # tracklog - the tracking log lines so far

@@ -140,7 +140,7 @@ def run_aiosmtpd(args, rec):
         ok = (isinstance(auth_data, LoginPassword) and
               auth_data.login.decode() == want_user and
               auth_data.password.decode() == want_pass)
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     class PeerSMTP(SMTP):
         def connection_made(self, transport):

@@ -8,7 +8,7 @@
 
 PORT=$(free_port)
 start_peer p1 127.0.0.2:$PORT --rcpt-reply 'nobody@remote.test=550 5.1.1 no such user here' ||
-	{ not_ok "peer starts"; finish; }
+	abort_test "peer starts"
 write_conf "smarthost = [127.0.0.2]:$PORT" "tls = none" "protocol_log = maximum" "max_per_destination = 1" \
 	"retry_schedule = 1s"
 "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null

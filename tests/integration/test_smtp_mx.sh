@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib_smtp.sh"
 
 PORT=$(free_port)
-start_peer mx2 127.0.0.4:$PORT || { not_ok "peer starts"; finish; }
+start_peer mx2 127.0.0.4:$PORT || abort_test "peer starts"
 start_dnsmasq \
 	--host-record=ready.test,127.0.0.1 \
 	--mx-host=lab.test,mx1.lab.test,10 --mx-host=lab.test,mx2.lab.test,20 \
@@ -17,7 +17,7 @@ start_dnsmasq \
 	--mx-host=nullmx.test,.,0 \
 	--mx-host=loop.test,mx.test.example,10 \
 	--server=/servfail.test/127.0.0.1#9 ||
-	{ not_ok "dnsmasq starts"; finish; }
+	abort_test "dnsmasq starts"
 write_conf "dns_servers = 127.0.0.1:$DNS_PORT" "mx_port = $PORT" "tls = none" \
 	"max_hops = 3" "prefer_family = ipv4" "timeout_connect = 5s"
 "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null
