@@ -19,7 +19,8 @@
  *
  * What is refused: a NUL byte; unbalanced "<", "\"", "(", "["; comments
  * nested deeper than ADDR_MAX_COMMENT_DEPTH; "@" with no domain; 8-bit bytes
- * or control characters in an addr-spec (no SMTPUTF8, no U-labels); an
+ * that are not UTF-8, or control characters, in an addr-spec (UTF-8 local
+ * parts and U-labels are kept, RFC 6532: SMTP needs SMTPUTF8 for them); an
  * address longer than IMC_MAX_ADDRESS in canonical form; "<>" in a list
  * (only addr_parse_path knows the null sender); a group inside a group.
  *
@@ -326,17 +327,58 @@ addr_unexpected(const struct addr_tok *t)
 	}
 }
 
-/* addr_check_bytes - local part or domain bytes: printable ASCII only */
+/* The length of a valid UTF-8 sequence of non-ASCII at s (RFC 3629: no
+ * overlongs, no surrogates, at most U+10FFFF), 0 if it is not one. */
+static size_t
+addr_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, k;
+	unsigned min;
+	unsigned long cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* addr_check_bytes - local part or domain bytes: printable ASCII, or
+ * UTF-8 (RFC 6532 addresses, which need SMTPUTF8 to leave) */
 static int
 addr_check_bytes(struct addr_parser *p, const unsigned char *s, size_t n,
     bool atext_only)
 {
-	size_t i;
+	size_t i, u;
 
 	for (i = 0; i < n; i++) {
 		if (s[i] >= 0x80) {
-			p->why = "8-bit character in address";
-			return ADDR_NOMATCH;
+			if ((u = addr_utf8_len(s + i, n - i)) == 0) {
+				p->why = "8-bit character in address that is "
+				    "not UTF-8";
+				return ADDR_NOMATCH;
+			}
+			i += u - 1;
+			continue;
 		}
 		if (s[i] < 32 || s[i] == 127 ||
 		    (atext_only && !addr_is_atext(s[i]))) {
@@ -382,6 +424,9 @@ addr_is_dot_atom(const char *s, size_t n)
 		if (s[i] == '.') {
 			if (s[i + 1] == '.')
 				return false;
+		} else if ((unsigned char)s[i] >= 0x80) {
+			/* RFC 6532: UTF-8 is atext (checked valid before) */
+			continue;
 		} else if (!addr_is_atext((unsigned char)s[i]))
 			return false;
 	}

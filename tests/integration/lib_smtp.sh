@@ -216,6 +216,11 @@ EOF
 	return 1
 }
 
+# has PATTERN TEXT / lacks PATTERN TEXT - grep -q on a variable's text,
+# for check (a "bash -c" would not see the caller's variables)
+has() { grep -q -e "$1" <<<"$2"; }
+lacks() { ! grep -q -e "$1" <<<"$2"; }
+
 # abort_test WHY - a peer the rest depends on did not start
 abort_test() {
 	not_ok "$1"

@@ -78,7 +78,7 @@ def run_aiosmtpd(args, rec):
     for item in args.rcpt_reply or []:
         addr, _, reply = item.partition("=")
         rcpt_replies[addr.lower()] = reply
-    state = {"connections": 0}
+    state = {"mails": 0}
 
     class Handler:
         async def handle_EHLO(self, server, session, envelope, hostname,
@@ -104,6 +104,10 @@ def run_aiosmtpd(args, rec):
             rec.note("> MAIL FROM:<%s> %s" % (address, " ".join(mail_options)))
             if args.mail_reply:
                 return args.mail_reply
+            # --fail-first counts transactions: a client may reuse one
+            # connection for its retry
+            state["mails"] += 1
+            session.fail_all = state["mails"] <= args.fail_first
             envelope.mail_from = address
             envelope.mail_options.extend(mail_options)
             return "250 2.1.0 OK"
@@ -143,12 +147,6 @@ def run_aiosmtpd(args, rec):
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     class PeerSMTP(SMTP):
-        def connection_made(self, transport):
-            state["connections"] += 1
-            super().connection_made(transport)
-            if state["connections"] <= args.fail_first:
-                self.session.fail_all = True
-
         async def push(self, status):
             rec.note("< " + status)
             await super().push(status)
@@ -275,7 +273,8 @@ def main():
     ap.add_argument("--rcpt-reply", action="append")
     ap.add_argument("--mail-reply")
     ap.add_argument("--data-reply")
-    ap.add_argument("--fail-first", type=int, default=0)
+    ap.add_argument("--fail-first", type=int, default=0,
+                    help="451 to every RCPT of the first N transactions")
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--no-8bitmime", action="store_true")
     ap.add_argument("--no-smtputf8", action="store_true")

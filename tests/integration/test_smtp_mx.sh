@@ -40,7 +40,7 @@ check "null MX bounces 5.1.10" grep -q 'event=bounced .*to=<dave@nullmx.test> .*
 check "NXDOMAIN bounces 5.1.2" grep -q 'event=bounced .*to=<erin@nx.test> .*dsn=5.1.2' <<<"$log"
 check "failing DNS upstream defers 4.4.3" grep -q 'event=deferred .*to=<frank@servfail.test> .*dsn=4.4.3' <<<"$log"
 check "MX pointing to this host defers: mail loops back to myself" grep -q 'event=deferred .*to=<gina@loop.test> .*dsn=4.4.6 .*loops back to myself' <<<"$log"
-check "three Received: fields with max_hops 3: sent" bash -c "! grep -q 'to=<hank@lab.test> .*dsn=5.4.6' <<<\"\$log\""
+check "three Received: fields with max_hops 3: sent" lacks 'to=<hank@lab.test> .*dsn=5.4.6' "$log"
 check "peer got bob, carol and hank" peer_has mx2 3
 check "two bounces in the sender's mailbox" mailbox_has example.com alice 2
 check "two entries still in Out (deferred)" test "$(ls "$ROOT/Out" | grep -c '\.env$')" = 2

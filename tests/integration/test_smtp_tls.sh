@@ -75,7 +75,8 @@ check "the peer saw the login" grep -q 'X-Peer-Auth: relayuser' "$T"/peer-auth/*
 check "the peer saw TLS" bash -c "! grep -q 'X-Peer-TLS: none' $T/peer-auth/*.msg"
 plog=$(cat "$ROOT"/Log/smtp-*.log)
 check "protocol log shows AUTH PLAIN ****" grep -q ' > AUTH PLAIN \*\*\*\*' <<<"$plog"
-check "protocol log never shows the password or its base64" bash -c "! grep -q -e s3cret -e 'AHJlbGF5dXNlcgBzM2NyZXQ' <<<\"\$plog\""
+check "protocol log never shows the password" lacks 's3cret' "$plog"
+check "protocol log never shows the credentials' base64" lacks 'AHJlbGF5dXNlcgBzM2NyZXQ' "$plog"
 
 # 6. auth with tls = none is a configuration error
 write_conf "smarthost = [127.0.0.8]:$PORT3" "tls = none" "auth = relay1" "auth_file = $T/auth" "timeout_greeting = 20s" "retry_schedule = 1h"
