@@ -1,0 +1,614 @@
+/*
+ * check_smtp_proto - the SMTP client engine without sockets: scripted
+ * server replies in, exact commands and events out. Every multi-reply
+ * script is also fed one byte at a time, since a reply may arrive split
+ * anywhere. Dot-stuffing is checked at every split point of a sample.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "smtp_proto.h"
+
+struct run {
+	struct smtp_proto *p;
+	struct buf sent;	/* every byte the engine asked to send */
+	struct buf log;		/* the transcript */
+	struct buf events;	/* "READY TXN(OK,PERM) FAILED(4.7.4) ..." */
+	struct mail_status last_fail;
+	struct mail_status results[8];
+	size_t	 n_results;
+};
+
+static void
+log_cb(void *arg, char dir, const char *line)
+{
+	struct run *r = arg;
+
+	buf_printf(&r->log, "%c %s\n", dir, line);
+}
+
+static void
+run_init(struct run *r, const struct smtp_proto_params *pp0)
+{
+	struct smtp_proto_params pp = *pp0;
+
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->sent);
+	buf_init(&r->log);
+	buf_init(&r->events);
+	pp.log = log_cb;
+	pp.log_arg = r;
+	if (pp.helo_name == NULL)
+		pp.helo_name = "client.example";
+	if (pp.peer_name == NULL)
+		pp.peer_name = "mx.test";
+	r->p = smtp_proto_new(&pp);
+	ck_assert_ptr_nonnull(r->p);
+}
+
+static void
+run_fini(struct run *r)
+{
+	smtp_proto_free(r->p);
+	buf_fini(&r->sent);
+	buf_fini(&r->log);
+	buf_fini(&r->events);
+}
+
+/* Take the output and the events after some input. */
+static void
+drain(struct run *r)
+{
+	struct smtp_event ev;
+	const char *out;
+	size_t len, i;
+
+	out = smtp_proto_output(r->p, &len);
+	buf_append(&r->sent, out, len);
+	smtp_proto_output_consumed(r->p, len);
+	while (smtp_proto_next_event(r->p, &ev) == 1) {
+		switch (ev.kind) {
+		case SMTP_EV_NEED_TLS:
+			buf_puts(&r->events, "NEED_TLS ");
+			break;
+		case SMTP_EV_READY:
+			buf_puts(&r->events, "READY ");
+			break;
+		case SMTP_EV_SEND_BODY:
+			buf_puts(&r->events, "BODY ");
+			break;
+		case SMTP_EV_TXN_DONE:
+			buf_puts(&r->events, "TXN(");
+			r->n_results = ev.n_results;
+			for (i = 0; i < ev.n_results && i < 8; i++) {
+				r->results[i] = ev.results[i];
+				buf_printf(&r->events, "%s%s", i ? "," : "",
+				    ev.results[i].dsn);
+			}
+			buf_puts(&r->events, ") ");
+			break;
+		case SMTP_EV_FAILED:
+			r->last_fail = ev.status;
+			buf_printf(&r->events, "FAILED(%s%s) ", ev.status.dsn,
+			    ev.before_ready ? ",early" : "");
+			break;
+		case SMTP_EV_CLOSED:
+			buf_puts(&r->events, "CLOSED ");
+			break;
+		}
+	}
+	out = smtp_proto_output(r->p, &len);
+	buf_append(&r->sent, out, len);
+	smtp_proto_output_consumed(r->p, len);
+}
+
+static void
+feed(struct run *r, const char *s)
+{
+	smtp_proto_feed(r->p, s, strlen(s));
+	drain(r);
+}
+
+static void
+feed_bytewise(struct run *r, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		smtp_proto_feed(r->p, s + i, 1);
+	drain(r);
+}
+
+static const char *rcpts2[] = { "bob@x.test", "carol@x.test" };
+
+static struct smtp_txn
+txn2(void)
+{
+	struct smtp_txn t;
+
+	memset(&t, 0, sizeof(t));
+	t.sender = "alice@example.com";
+	t.rcpts = rcpts2;
+	t.n_rcpts = 2;
+	t.size = 1234;
+	return t;
+}
+
+#define EHLO_PIPE "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 10000\r\n" \
+	"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n"
+
+/* one whole pipelined session, fed whole or byte by byte */
+static void
+pipelined_session(bool bytewise)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+	void (*f)(struct run *, const char *) = bytewise ? feed_bytewise : feed;
+
+	run_init(&r, &pp);
+	f(&r, "220-mx.test ESMTP\r\n220 welcome\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent), "EHLO client.example\r\n");
+	f(&r, EHLO_PIPE);
+	ck_assert_str_eq(buf_cstr(&r.events), "READY ");
+	ck_assert(smtp_proto_has(r.p, SMTP_CAP_PIPELINING));
+	ck_assert_uint_eq(smtp_proto_max_size(r.p), 10000);
+	buf_reset(&r.sent);
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "MAIL FROM:<alice@example.com> "
+	    "SIZE=1234\r\nRCPT TO:<bob@x.test>\r\nRCPT TO:<carol@x.test>\r\n"
+	    "DATA\r\n");
+	f(&r, "250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n"
+	    "354 go\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY BODY ");
+	ck_assert_int_eq(smtp_proto_stage(r.p), SMTP_STAGE_DATA_BLOCK);
+	smtp_proto_body_done(r.p);
+	ck_assert_int_eq(smtp_proto_stage(r.p), SMTP_STAGE_DATA_DONE);
+	f(&r, "250 2.0.0 queued as X\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY BODY TXN(2.0.0,5.1.1) "
+	    "READY ");
+	ck_assert_int_eq(r.results[0].kind, MAIL_OK);
+	ck_assert_int_eq(r.results[1].kind, MAIL_PERM);
+	ck_assert_msg(strstr(r.results[1].text, "mx.test said: 550 5.1.1 no "
+	    "such user (in reply to RCPT TO)") != NULL, "%s", r.results[1].text);
+	/* reuse: RSET first, in the same pipelined write */
+	buf_reset(&r.sent);
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	ck_assert_msg(strncmp(buf_cstr(&r.sent), "RSET\r\nMAIL FROM:", 16) == 0,
+	    "%s", buf_cstr(&r.sent));
+	run_fini(&r);
+}
+
+START_TEST(pipelined_session_whole)
+{
+	pipelined_session(false);
+}
+END_TEST
+
+START_TEST(pipelined_session_byte_by_byte)
+{
+	pipelined_session(true);
+}
+END_TEST
+
+START_TEST(without_pipelining_one_command_at_a_time)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 SIZE\r\n");
+	buf_reset(&r.sent);
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "MAIL FROM:<alice@example.com> "
+	    "SIZE=1234\r\n");
+	feed(&r, "250 ok\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent) + 41, "RCPT TO:<bob@x.test>\r\n");
+	feed(&r, "550 no\r\n");
+	feed(&r, "550 no\r\n");
+	/* nobody accepted: no DATA, the transaction ends */
+	ck_assert_str_eq(buf_cstr(&r.events), "READY TXN(5.0.0,5.0.0) READY ");
+	ck_assert_ptr_null(strstr(buf_cstr(&r.sent), "DATA"));
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(ehlo_refused_falls_back_to_helo)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_MAY };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 old\r\n502 what\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent), "EHLO client.example\r\n"
+	    "HELO client.example\r\n");
+	feed(&r, "250 hello\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY ");
+	ck_assert(!smtp_proto_has(r.p, SMTP_CAP_8BITMIME));
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(refused_greeting_is_temporary_and_early)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "554 go away\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.4.1,early) ");
+	ck_assert_int_eq(r.last_fail.kind, MAIL_TEMP);
+	run_fini(&r);
+	run_init(&r, &pp);
+	feed(&r, "421 4.3.2 busy\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.3.2,early) ");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(mail_refused_fails_every_recipient)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n" EHLO_PIPE);
+	smtp_proto_begin(r.p, &t);
+	drain(&r);
+	feed(&r, "552 message too big\r\n503 no mail\r\n503 no mail\r\n"
+	    "503 no mail\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY TXN(5.3.4,5.3.4) READY ");
+	ck_assert_msg(strstr(r.results[1].text, "in reply to MAIL FROM") !=
+	    NULL, "%s", r.results[1].text);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(final_reply_applies_to_accepted_recipients)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n" EHLO_PIPE);
+	smtp_proto_begin(r.p, &t);
+	drain(&r);
+	feed(&r, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_proto_body_done(r.p);
+	feed(&r, "451 4.3.0 try later\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY BODY TXN(4.3.0,4.3.0) "
+	    "READY ");
+	ck_assert_int_eq(r.results[0].kind, MAIL_TEMP);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(size_smtputf8_and_8bit_are_decided_before_mail)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250-SIZE 1000\r\n250 PIPELINING\r\n");
+	buf_reset(&r.sent);
+	smtp_proto_begin(r.p, &t);	/* 1234 > 1000 */
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY TXN(5.3.4,5.3.4) READY ");
+	t.size = 100;
+	t.needs_smtputf8 = true;
+	smtp_proto_begin(r.p, &t);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "");
+	ck_assert_msg(strstr(buf_cstr(&r.events), "TXN(5.6.7,5.6.7)") != NULL,
+	    "%s", buf_cstr(&r.events));
+	t.needs_smtputf8 = false;
+	t.body_8bit = true;	/* no 8BITMIME: the driver must downgrade */
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), -1);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(dsn_parameters_only_when_offered_and_as_xtext)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	const char *notify[] = { "SUCCESS,FAILURE", NULL };
+	const char *orcpt[] = { "rfc822;bob+x=y@x.test", NULL };
+	struct run r;
+
+	t.notify = notify;
+	t.orcpt = orcpt;
+	t.ret = "HDRS";
+	t.envid = "id 1";
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250-DSN\r\n250 PIPELINING\r\n");
+	buf_reset(&r.sent);
+	smtp_proto_begin(r.p, &t);
+	drain(&r);
+	ck_assert_msg(strstr(buf_cstr(&r.sent), "MAIL FROM:<alice@example.com> "
+	    "RET=HDRS ENVID=id+201\r\n") != NULL, "%s", buf_cstr(&r.sent));
+	ck_assert_msg(strstr(buf_cstr(&r.sent), "RCPT TO:<bob@x.test> "
+	    "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx+3Dy@x.test\r\n") !=
+	    NULL, "%s", buf_cstr(&r.sent));
+	run_fini(&r);
+	/* not offered: plain commands */
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 PIPELINING\r\n");
+	buf_reset(&r.sent);
+	smtp_proto_begin(r.p, &t);
+	drain(&r);
+	ck_assert_ptr_null(strstr(buf_cstr(&r.sent), "NOTIFY"));
+	ck_assert_ptr_null(strstr(buf_cstr(&r.sent), "RET="));
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(starttls_then_ehlo_again)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_MAY };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent), "EHLO client.example\r\n"
+	    "STARTTLS\r\n");
+	feed(&r, "220 go ahead\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "NEED_TLS ");
+	smtp_proto_tls_done(r.p, true, NULL);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent) + 31, "EHLO client.example\r\n");
+	/* what was learnt before TLS is forgotten */
+	ck_assert(!smtp_proto_has(r.p, SMTP_CAP_8BITMIME));
+	feed(&r, "250-mx\r\n250 PIPELINING\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "NEED_TLS READY ");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(starttls_required_but_not_offered)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_ENCRYPT };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 8BITMIME\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.7.4,early) ");
+	run_fini(&r);
+	/* with "may" it goes on in clear */
+	pp.tls_mode = SMTP_TLS_MAY;
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 8BITMIME\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY ");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(starttls_injection_is_refused)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_MAY };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 STARTTLS\r\n");
+	feed(&r, "220 go ahead\r\n250 injected\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.7.5,early) ");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(auth_plain_and_login_with_masked_log)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_IMPLICIT,
+	    .tls_active = true, .auth_user = "user", .auth_pass = "pw" };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 AUTH PLAIN LOGIN\r\n");
+	ck_assert_msg(strstr(buf_cstr(&r.sent), "AUTH PLAIN AHVzZXIAcHc=\r\n")
+	    != NULL, "%s", buf_cstr(&r.sent));
+	feed(&r, "235 ok\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY ");
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&r.log), "> AUTH PLAIN ****"));
+	ck_assert_ptr_null(strstr(buf_cstr(&r.log), "AHVzZXIAcHc="));
+	run_fini(&r);
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 AUTH LOGIN\r\n");
+	feed(&r, "334 VXNlcm5hbWU6\r\n");
+	feed(&r, "334 UGFzc3dvcmQ6\r\n");
+	ck_assert_msg(strstr(buf_cstr(&r.sent), "AUTH LOGIN\r\ndXNlcg==\r\n"
+	    "cHc=\r\n") != NULL, "%s", buf_cstr(&r.sent));
+	feed(&r, "235 ok\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY ");
+	ck_assert_ptr_null(strstr(buf_cstr(&r.log), "dXNlcg=="));
+	ck_assert_ptr_null(strstr(buf_cstr(&r.log), "cHc="));
+	run_fini(&r);
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 AUTH PLAIN\r\n");
+	feed(&r, "535 5.7.8 bad credentials\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.7.8,early) ");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(auth_is_never_sent_without_tls)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_MAY,
+	    .auth_user = "user", .auth_pass = "pw" };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 AUTH PLAIN LOGIN\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.7.10,early) ");
+	ck_assert_ptr_null(strstr(buf_cstr(&r.sent), "AUTH"));
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(lost_after_the_dot_is_a_possible_duplicate)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n" EHLO_PIPE);
+	smtp_proto_begin(r.p, &t);
+	drain(&r);
+	feed(&r, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_proto_body_done(r.p);
+	smtp_proto_lost(r.p, "connection closed");
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.events), "READY BODY FAILED(4.4.2) ");
+	ck_assert_ptr_nonnull(strstr(r.last_fail.text, "possible duplicate"));
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(malformed_replies_end_the_session)
+{
+	static const char *const bad[] = {
+		"hello there\r\n",			/* no code */
+		"22 short\r\n",				/* two digits */
+		"620 out of range\r\n",			/* class 6 */
+		"220-first\r\n221 other code\r\n",	/* mixed codes */
+		"220x no separator\r\n",
+	};
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE,
+	    .max_line = 64, .max_lines = 5 };
+	struct run r;
+	char big[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		run_init(&r, &pp);
+		feed(&r, bad[i]);
+		ck_assert_msg(strstr(buf_cstr(&r.events), "FAILED(4.5.0") !=
+		    NULL, "%s: %s", bad[i], buf_cstr(&r.events));
+		run_fini(&r);
+	}
+	/* a line over the limit, without a line end yet */
+	run_init(&r, &pp);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	feed(&r, "220");
+	feed(&r, big);
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.5.0,early) ");
+	run_fini(&r);
+	/* too many lines */
+	run_init(&r, &pp);
+	feed(&r, "220-a\r\n220-b\r\n220-c\r\n220-d\r\n220-e\r\n220-f\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.5.0,early) ");
+	run_fini(&r);
+	/* bare LF line ends are accepted */
+	run_init(&r, &pp);
+	feed(&r, "220 hi\n250 mx\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY ");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(quit_closes)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250 mx\r\n");
+	buf_reset(&r.sent);
+	smtp_proto_quit(r.p);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "QUIT\r\n");
+	feed(&r, "221 bye\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "READY CLOSED ");
+	run_fini(&r);
+}
+END_TEST
+
+/* dot-stuffing at every split of a sample into two chunks */
+START_TEST(dotstuff_every_split)
+{
+	static const char in[] = ".a\r\nb\r\n..c\r\n.\r\nd.\r\n.";
+	static const char want[] = "..a\r\nb\r\n...c\r\n..\r\nd.\r\n.."
+	    "\r\n.\r\n";
+	size_t split;
+
+	for (split = 0; split <= sizeof(in) - 1; split++) {
+		struct smtp_dotstuff ds;
+		struct buf out;
+
+		memset(&ds, 0, sizeof(ds));
+		buf_init(&out);
+		ck_assert_int_eq(smtp_dotstuff(&ds, in, split, &out), 0);
+		ck_assert_int_eq(smtp_dotstuff(&ds, in + split,
+		    sizeof(in) - 1 - split, &out), 0);
+		ck_assert_int_eq(smtp_dotstuff_end(&ds, &out), 0);
+		ck_assert_msg(strcmp(buf_cstr(&out), want) == 0, "split %zu: %s",
+		    split, buf_cstr(&out));
+		buf_fini(&out);
+	}
+	{
+		struct smtp_dotstuff ds;
+		struct buf out;
+
+		memset(&ds, 0, sizeof(ds));
+		buf_init(&out);
+		smtp_dotstuff(&ds, "x\r\n", 3, &out);
+		smtp_dotstuff_end(&ds, &out);
+		ck_assert_str_eq(buf_cstr(&out), "x\r\n.\r\n");
+		buf_fini(&out);
+	}
+}
+END_TEST
+
+static Suite *
+smtp_proto_suite(void)
+{
+	Suite *s = suite_create("smtp_proto");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, pipelined_session_whole);
+	tcase_add_test(tc, pipelined_session_byte_by_byte);
+	tcase_add_test(tc, without_pipelining_one_command_at_a_time);
+	tcase_add_test(tc, ehlo_refused_falls_back_to_helo);
+	tcase_add_test(tc, refused_greeting_is_temporary_and_early);
+	tcase_add_test(tc, mail_refused_fails_every_recipient);
+	tcase_add_test(tc, final_reply_applies_to_accepted_recipients);
+	tcase_add_test(tc, size_smtputf8_and_8bit_are_decided_before_mail);
+	tcase_add_test(tc, dsn_parameters_only_when_offered_and_as_xtext);
+	tcase_add_test(tc, starttls_then_ehlo_again);
+	tcase_add_test(tc, starttls_required_but_not_offered);
+	tcase_add_test(tc, starttls_injection_is_refused);
+	tcase_add_test(tc, auth_plain_and_login_with_masked_log);
+	tcase_add_test(tc, auth_is_never_sent_without_tls);
+	tcase_add_test(tc, lost_after_the_dot_is_a_possible_duplicate);
+	tcase_add_test(tc, malformed_replies_end_the_session);
+	tcase_add_test(tc, quit_closes);
+	tcase_add_test(tc, dotstuff_every_split);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(smtp_proto_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
