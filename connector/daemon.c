@@ -347,7 +347,17 @@ daemon_finish_smtp(struct imc_daemon *d, time_t deadline)
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
 	}
-	if (outq_active(d->outq) > 0)
+	/* Idle connections say QUIT; a peer gets a few seconds to answer. */
+	if (outdest_quit_idle(d->dests) > 0) {
+		time_t quit_end = time(NULL) + 3;
+
+		while (outdest_connections(d->dests) > 0 &&
+		    outq_active(d->outq) == 0 && time(NULL) < quit_end)
+			if (evloop_run_once(d->loop, 500) == -1 &&
+			    errno != EINTR)
+				break;
+	}
+	if (outq_active(d->outq) > 0 || outdest_connections(d->dests) > 0)
 		outdest_abort(d->dests, "the connector is stopping");
 	/* Calls deferred to the end of the round (freeing connections,
 	 * starting due entries) run now, while everything still exists. */

@@ -647,6 +647,25 @@ outdest_submit(struct outdest *od, const struct route *r, struct out_job *job)
 	dest_pump(dst);
 }
 
+/* outdest_quit_idle - polite end: idle connections send QUIT now */
+size_t
+outdest_quit_idle(struct outdest *od)
+{
+	struct dest *dst;
+	struct dest_conn *dc;
+
+	TAILQ_FOREACH(dst, &od->dests, link)
+		LIST_FOREACH(dc, &dst->conns, link)
+			smtp_conn_quit_idle(dc->conn);
+	return od->n_conns;
+}
+
+size_t
+outdest_connections(const struct outdest *od)
+{
+	return od->n_conns;
+}
+
 /* outdest_abort - shutdown: every connection ends, every job is deferred */
 void
 outdest_abort(struct outdest *od, const char *why)

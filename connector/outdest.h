@@ -22,6 +22,8 @@
 #ifndef IMC_OUTDEST_H
 #define IMC_OUTDEST_H
 
+#include <stddef.h>
+
 #include "buf.h"
 
 struct imc_daemon;
@@ -33,6 +35,10 @@ struct outdest *outdest_new(struct imc_daemon *, struct buf *err);
 void	outdest_free(struct outdest *);
 /* Queue a job for its route; its results come through outq_job_done. */
 void	outdest_submit(struct outdest *, const struct route *, struct out_job *);
+/* Idle connections say QUIT (at the end of --once or a stop); returns the
+ * connections still open. */
+size_t	outdest_quit_idle(struct outdest *);
+size_t	outdest_connections(const struct outdest *);
 /* End every connection and job now (shutdown): jobs deferred with why. */
 void	outdest_abort(struct outdest *, const char *why);
 /* Write buffered protocol-log lines (end of a loop round). */

@@ -699,6 +699,16 @@ smtp_conn_wake(struct smtp_conn *c)
 	conn_arm_timeout(c);
 }
 
+void
+smtp_conn_quit_idle(struct smtp_conn *c)
+{
+	if (!c->idle || c->finished)
+		return;
+	conn_quit(c);
+	conn_flush(c);
+	conn_arm_timeout(c);
+}
+
 bool
 smtp_conn_idle(const struct smtp_conn *c)
 {

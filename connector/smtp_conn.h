@@ -78,6 +78,8 @@ struct smtp_conn *smtp_conn_new(struct evloop *, const struct smtp_conn_params *
 /* A job arrived for an idle connection: ask next_job again. */
 void	smtp_conn_wake(struct smtp_conn *);
 bool	smtp_conn_idle(const struct smtp_conn *);
+/* An idle connection ends politely: QUIT, then closed(). */
+void	smtp_conn_quit_idle(struct smtp_conn *);
 /* End now: jobs in hand deferred with why; ops->closed follows. */
 void	smtp_conn_abort(struct smtp_conn *, const char *why);
 
