@@ -12,6 +12,8 @@
 #include <check.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -426,7 +428,46 @@ config_dump(const struct imc_config *cfg, struct buf *o)
 	buf_puts(o, "domains=");
 	for (i = 0; i < cfg->n_domains; i++)
 		buf_printf(o, "%s%s", i ? "," : "", cfg->domains[i].name);
-	buf_puts(o, "\n");
+	buf_puts(o, "\nsmarthost=");
+	for (i = 0; i < cfg->smarthost.n; i++)
+		buf_printf(o, "%s%s%s%s:%u", i ? "," : "",
+		    cfg->smarthost.hosts[i].literal ? "[" : "",
+		    cfg->smarthost.hosts[i].name,
+		    cfg->smarthost.hosts[i].literal ? "]" : "",
+		    cfg->smarthost.hosts[i].port);
+	buf_printf(o, "\ndns_servers=%s\n", cfg->dns_servers ? cfg->dns_servers :
+	    "(null)");
+	buf_printf(o, "mx_port=%u\n", cfg->mx_port);
+	buf_printf(o, "prefer_family=%s\n", cfg->prefer_family ==
+	    IMC_FAMILY_IPV4 ? "ipv4" : "ipv6");
+	buf_printf(o, "max_hops=%u\n", cfg->max_hops);
+	buf_printf(o, "tls=%s\n", config_tls_name(cfg->tls));
+	buf_puts(o, "retry_schedule=");
+	for (i = 0; i < cfg->n_retry_schedule; i++)
+		buf_printf(o, "%s%" PRIu64, i ? "," : "", cfg->retry_schedule[i]);
+	buf_printf(o, "\ndelay_warning=%" PRIu64 "\n", cfg->delay_warning);
+	buf_printf(o, "protocol_log=%d\n", (int)cfg->protocol_log);
+	buf_printf(o, "timeouts=%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+	    ",%" PRIu64 ",%" PRIu64 "\n", cfg->timeout_connect,
+	    cfg->timeout_greeting, cfg->timeout_command, cfg->timeout_data_init,
+	    cfg->timeout_data_block, cfg->timeout_data_done);
+	buf_printf(o, "limits=%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+	    cfg->max_connections, cfg->max_per_destination,
+	    cfg->max_messages_per_connection, cfg->max_rcpts_per_transaction);
+	for (i = 0; i < cfg->n_domains; i++) {
+		const struct imc_domain_conf *d = &cfg->domains[i];
+		size_t j;
+
+		buf_printf(o, "domain %s relay=", d->name);
+		for (j = 0; j < d->relay.n; j++)
+			buf_printf(o, "%s%s%s%s:%u", j ? "," : "",
+			    d->relay.hosts[j].literal ? "[" : "",
+			    d->relay.hosts[j].name,
+			    d->relay.hosts[j].literal ? "]" : "",
+			    d->relay.hosts[j].port);
+		buf_printf(o, " tls=%s auth=%s\n", config_tls_name(d->tls),
+		    d->auth ? d->auth : "-");
+	}
 }
 
 #define MAXWANT 5
@@ -465,6 +506,35 @@ static const struct good_case good_cases[] = {
 	{ "local_domains_empty_value_gives_none", ROOT "local_domains =\n",
 	    { "local_domains=" } },
 	{ "store_maildir", ROOT "store = maildir\n", { "store=maildir" } },
+	{ "smtp_defaults", ROOT,
+	    { "smarthost=", "mx_port=25", "max_hops=100", "tls=may",
+	      "retry_schedule=900,1800,3600,14400" } },
+	{ "smtp_defaults_timeouts_and_limits", ROOT,
+	    { "timeouts=30,300,300,120,180,600", "limits=20,4,100,100",
+	      "delay_warning=43200", "protocol_log=0", "dns_servers=(null)" } },
+	{ "smarthost_forms", ROOT "smarthost = [192.0.2.7]:2525, Relay.Example,"
+	    " [::1], relay2.example:587, [IPv6:2001:db8::1]:26\n",
+	    { "smarthost=[192.0.2.7]:2525,relay.example:25,[::1]:25,"
+	      "relay2.example:587,[2001:db8::1]:26" } },
+	{ "dns_servers_forms", ROOT "dns_servers = 127.0.0.1:5353, ::1, "
+	    "[::1]:53, 192.0.2.1\n",
+	    { "dns_servers=127.0.0.1:5353,[::1]:53,[::1]:53,192.0.2.1:53" } },
+	{ "smtp_keys_set", ROOT "mx_port = 2525\nprefer_family = ipv4\n"
+	    "max_hops = 15\ntls = verify\nretry_schedule = 1m, 2h\n",
+	    { "mx_port=2525", "prefer_family=ipv4", "max_hops=15", "tls=verify",
+	      "retry_schedule=60,7200" } },
+	{ "timeouts_and_limits_set", ROOT "timeout_connect = 5s\n"
+	    "timeout_greeting = 1m\ntimeout_command = 2m\ntimeout_data_init = 3m\n"
+	    "timeout_data_block = 4m\ntimeout_data_done = 5m\n"
+	    "max_connections = 7\nmax_per_destination = 2\n"
+	    "max_messages_per_connection = 20\nmax_rcpts_per_transaction = 50\n"
+	    "delay_warning = 0\nprotocol_log = maximum\n",
+	    { "timeouts=5,60,120,180,240,300", "limits=7,2,20,50",
+	      "delay_warning=0", "protocol_log=2" } },
+	{ "domain_relay_tls", ROOT "[domain a.example]\nrelay = [10.0.0.1]:25\n"
+	    "tls = none\n[domain *.b.example]\nrelay = mx.b.example\n",
+	    { "domain a.example relay=[10.0.0.1]:25 tls=none auth=-",
+	      "domain *.b.example relay=mx.b.example:25 tls=unset auth=-" } },
 	{ "max_message_size_plain", ROOT "max_message_size = 2048\n",
 	    { "max_message_size=2048" } },
 	{ "max_message_size_k", ROOT "max_message_size = 512K\n",
@@ -626,6 +696,43 @@ static const struct bad_case bad_cases[] = {
 	    "must be above 0" },
 	{ "bad_lifetime_is_refused", ROOT "max_lifetime = -1\n", 2,
 	    "not a duration" },
+	{ "smarthost_unclosed_bracket", ROOT "smarthost = [192.0.2.7:25\n", 2,
+	    "no closing ]" },
+	{ "smarthost_bad_port", ROOT "smarthost = [192.0.2.7]:99999\n", 2,
+	    "not a port" },
+	{ "smarthost_bare_ip_needs_brackets", ROOT "smarthost = 192.0.2.7\n", 2,
+	    "in brackets" },
+	{ "smarthost_bare_ipv6_needs_brackets", ROOT "smarthost = ::1\n", 2,
+	    "in brackets" },
+	{ "smarthost_bad_name", ROOT "smarthost = bad!host\n", 2,
+	    "not a host name" },
+	{ "smarthost_empty", ROOT "smarthost = ,\n", 2, "no host" },
+	{ "dns_servers_name_is_refused", ROOT "dns_servers = ns.example\n", 2,
+	    "not an IP address" },
+	{ "mx_port_zero", ROOT "mx_port = 0\n", 2, "not a port" },
+	{ "tls_other", ROOT "tls = always\n", 2,
+	    "not none, may, encrypt, verify or implicit" },
+	{ "tls_in_domain_other", ROOT "[domain a.example]\ntls = yes\n", 3,
+	    "not none, may" },
+	{ "max_hops_zero", ROOT "max_hops = 0\n", 2, "not a number from 1" },
+	{ "retry_schedule_zero", ROOT "retry_schedule = 15m, 0\n", 2,
+	    "not a duration above 0" },
+	{ "protocol_log_other", ROOT "protocol_log = full\n", 2,
+	    "not none, minimum or maximum" },
+	{ "timeout_zero", ROOT "timeout_command = 0\n", 2, "must be from 1s" },
+	{ "limit_zero", ROOT "max_connections = 0\n", 2, "not a number from 1" },
+	{ "prefer_family_other", ROOT "prefer_family = ipx\n", 2,
+	    "not ipv6 or ipv4" },
+	{ "tls_ca_file_missing", ROOT "tls_ca_file = /nonexistent/ca.pem\n", 2,
+	    "tls_ca_file: /nonexistent/ca.pem" },
+	{ "auth_file_missing", ROOT "auth_file = /nonexistent/auth\n", 2,
+	    "auth_file: /nonexistent/auth" },
+	{ "auth_without_file", ROOT "auth = relay1\n", 0,
+	    "auth: no entry \"relay1\" in auth_file (not set)" },
+	{ "domain_auth_without_file", ROOT "[domain a.example]\nauth = x\n", 0,
+	    "[domain a.example]: auth: no entry" },
+	{ "relay_outside_a_domain_section", ROOT "relay = [10.0.0.1]\n", 2,
+	    "unknown key \"relay\"" },
 	{ "error_after_many_lines_has_exact_line",
 	    "# 1\n# 2\n" ROOT "\n\n# 6\narchive = no\n\n\npickup_mode = x\n", 10,
 	    "pickup_mode" },
@@ -763,6 +870,83 @@ START_TEST(config_ids_default_to_the_running_ids)
 }
 END_TEST
 
+/* The credentials file: mode, owner, format, labels. */
+START_TEST(auth_file_rules)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char conf[PATH_MAX], auth[PATH_MAX + 16], text[PATH_MAX * 2];
+	int fd;
+
+	snprintf(auth, sizeof(auth), "%s/auth", tmpdir);
+	fd = open(auth, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ne(fd, -1);
+	ck_assert(write(fd, "# label user password\nrelay1 u1 p1\n\n"
+	    "relay2 u2 p2 # note\n", 55) == 55);
+	close(fd);
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nauth = relay2\n"
+	    "[domain a.example]\nauth = relay1\n", auth);
+	write_conf(conf, sizeof(conf), "auth_ok", text, strlen(text));
+	buf_init(&err);
+	ck_assert_msg(config_load(&cfg, conf, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_uint_eq(cfg.n_auths, 2);
+	ck_assert_str_eq(config_auth(&cfg, "relay2")->user, "u2");
+	ck_assert_str_eq(config_auth(&cfg, "relay2")->pass, "p2");
+	ck_assert_ptr_null(config_auth(&cfg, "relay3"));
+	config_free(&cfg);
+
+	/* group or other access: refused, with the mode in the message */
+	chmod(auth, 0640);
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), "is mode 0640; it must be 0600") !=
+	    NULL, "%s", buf_cstr(&err));
+	config_free(&cfg);
+	chmod(auth, 0600);
+
+	/* a label the file lacks */
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nauth = nope\n", auth);
+	write_conf(conf, sizeof(conf), "auth_label", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), "no entry \"nope\"") != NULL, "%s",
+	    buf_cstr(&err));
+	config_free(&cfg);
+
+	/* auth over tls = none */
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nauth = relay1\n"
+	    "tls = none\n", auth);
+	write_conf(conf, sizeof(conf), "auth_notls", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), "only sent over TLS") != NULL, "%s",
+	    buf_cstr(&err));
+	config_free(&cfg);
+
+	/* a line without a password */
+	fd = open(auth, O_WRONLY | O_TRUNC);
+	ck_assert(write(fd, "relay1 u1\n", 10) == 10);
+	close(fd);
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\n", auth);
+	write_conf(conf, sizeof(conf), "auth_short", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), ":1: want \"LABEL USERNAME "
+	    "PASSWORD\"") != NULL, "%s", buf_cstr(&err));
+	config_free(&cfg);
+
+	/* a symbolic link is not followed */
+	unlink(auth);
+	ck_assert_int_eq(symlink("/etc/hostname", auth), 0);
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	config_free(&cfg);
+	unlink(auth);
+	unlink(conf);
+	buf_fini(&err);
+}
+END_TEST
+
 START_TEST(defaults_without_a_file)
 {
 	struct imc_config cfg;
@@ -816,6 +1000,7 @@ conf_suite(void)
 	tcase_add_test(tc, config_ids_give_the_named_user_and_group);
 	tcase_add_test(tc, config_ids_default_to_the_running_ids);
 	tcase_add_test(tc, defaults_without_a_file);
+	tcase_add_test(tc, auth_file_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }
