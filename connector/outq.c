@@ -315,6 +315,7 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 	const struct imc_config *cfg = &q->d->cfg;
 	struct qenv *e = &m->env;
 	size_t i, j, max = cfg->max_rcpts_per_transaction;
+	size_t pending = qenv_count(e, QRCPT_PENDING);
 	bool sender_utf8 = !outq_ascii(e->sender);
 	unsigned turn = q->turn++;
 
@@ -350,9 +351,13 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			job->size = e->size;
 			job->body_8bit = cf->eightbit;
 			job->needs_smtputf8 = sender_utf8;
-			if ((job->rcpts = calloc(max, sizeof(*job->rcpts))) ==
-			    NULL || (job->idx = calloc(max, sizeof(*job->idx))) ==
-			    NULL || (job->res = calloc(max, sizeof(*job->res))) ==
+			/* Sized for what can land here: most messages
+			 * have one recipient, and results are big. */
+			size_t cap = pending < max ? pending : max;
+
+			if ((job->rcpts = calloc(cap, sizeof(*job->rcpts))) ==
+			    NULL || (job->idx = calloc(cap, sizeof(*job->idx))) ==
+			    NULL || (job->res = calloc(cap, sizeof(*job->res))) ==
 			    NULL)
 				return -1;
 		}

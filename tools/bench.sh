@@ -47,11 +47,18 @@
 #      output is marked WRONG in the table, never given as a clean figure.
 #      BENCH_RUNS applies (medians).
 #
-# Usage: tools/bench.sh [--quick] [--charset-only] [-h]
+#   5. Pickup to SMTP (tools/bench/smtp.sh): BENCH_SMTP_N (10,000) messages
+#      of BENCH_SMALL_SIZE to Postfix's smtp-sink on loopback, the connector
+#      (smarthost) side by side with a private Postfix relaying the same
+#      messages to the same sink; msg/s, ratio, peak RSS, and the
+#      connector's peak RSS with every message queued (sink down).
+#
+# Usage: tools/bench.sh [--quick] [--charset-only] [--smtp-only] [-h]
 #   --quick   a small run (1,000 + 100 messages, 300 for strace) unless the
 #             sizes are set in the environment; charset: 5 MB mix, 50 MB
 #             huge message.
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
+#   --smtp-only     only part 5.
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -60,6 +67,7 @@
 #   BENCH_POSTFIX [1] (0: connector only)  BENCH_STRACE [1] (0: skip part 2)
 #   BENCH_CHARSET [1] (0: skip part 4)  BENCH_CHARSET_MB [50; quick 5]
 #   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
+#   BENCH_SMTP [1] (0: skip part 5)  BENCH_SMTP_N [10000; quick 1000]
 #
 # It installs what it lacks (apt-get, as root), builds the project in
 # Release mode in build-bench/, works only in a mktemp folder under /tmp that
@@ -77,10 +85,12 @@ DRIVER=$ROOT/tools/bench/driver.py
 
 QUICK=0
 CHARSET_ONLY=0
+SMTP_ONLY=0
 for arg in "$@"; do
 	case $arg in
 	--quick) QUICK=1 ;;
 	--charset-only) CHARSET_ONLY=1 ;;
+	--smtp-only) SMTP_ONLY=1 ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
 	esac
@@ -115,6 +125,13 @@ fi
 CS_TIMEOUT=${BENCH_CHARSET_TIMEOUT:-3600}
 if [[ $CHARSET_ONLY == 1 ]]; then
 	DO_CHARSET=1; DO_POSTFIX=0; DO_STRACE=0
+fi
+DO_SMTP=${BENCH_SMTP:-1}
+if [[ $QUICK == 1 ]]; then
+	export BENCH_SMTP_N=${BENCH_SMTP_N:-1000}
+fi
+if [[ $SMTP_ONLY == 1 ]]; then
+	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
 fi
 for v in CS_MB CS_HUGE_MB CS_TIMEOUT; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
@@ -158,7 +175,7 @@ done
 if [[ $DO_STRACE == 1 ]] && ! command -v strace >/dev/null; then
 	need+=(strace)
 fi
-if [[ $DO_POSTFIX == 1 ]] && ! dpkg -s postfix >/dev/null 2>&1; then
+if [[ $DO_POSTFIX == 1 || $DO_SMTP == 1 ]] && ! dpkg -s postfix >/dev/null 2>&1; then
 	echo "postfix postfix/main_mailer_type select No configuration" |
 	    debconf-set-selections
 	need+=(postfix)
@@ -260,6 +277,16 @@ charset_part() {
 }
 if [[ $CHARSET_ONLY == 1 ]]; then
 	charset_part
+	exit 0
+fi
+# ---------------------------------------------------------------- part 5
+smtp_part() {
+	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
+	    BENCH_SMALL_SIZE=$SMALL_SIZE BENCH_RCPTS=$RCPTS \
+	    bash "$ROOT/tools/bench/smtp.sh" || die "part 5 (SMTP) failed"
+}
+if [[ $SMTP_ONLY == 1 ]]; then
+	smtp_part
 	exit 0
 fi
 
@@ -623,5 +650,6 @@ RUNS=$RUNS RCPTS=$RCPTS PF_PAR=$PF_PAR STRACE_N=$STRACE_N LAT_N=$LAT_N \
 PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
 
+[[ $DO_SMTP == 1 ]] && smtp_part
 [[ $DO_CHARSET == 1 ]] && charset_part
 exit 0
