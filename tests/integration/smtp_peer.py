@@ -172,8 +172,13 @@ def run_aiosmtpd(args, rec):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     host, port = args.listen.rsplit(":", 1)
+    implicit = None
+    if args.implicit_tls:
+        implicit = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        implicit.load_cert_chain(args.implicit_tls[0], args.implicit_tls[1])
     server = loop.run_until_complete(
-        loop.create_server(factory, host=host.strip("[]"), port=int(port)))
+        loop.create_server(factory, host=host.strip("[]"), port=int(port),
+                           ssl=implicit))
     return loop, server
 
 
@@ -281,6 +286,8 @@ def main():
     ap.add_argument("--no-pipelining", action="store_true")
     ap.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--require-tls", action="store_true")
+    ap.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="TLS from the first byte (port 465 style)")
     ap.add_argument("--auth")
     # raw engine
     ap.add_argument("--greeting")

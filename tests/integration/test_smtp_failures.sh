@@ -98,6 +98,19 @@ log=$(tracklog)
 check "lost after the dot: deferred 4.4.2, possible duplicate" grep -q 'event=deferred .*to=<frank@remote.test> .*dsn=4.4.2 .*possible duplicate' <<<"$log"
 check "the entry stays in Out" grep -q 'frank@remote.test' <<<"$("$IMC_BIN/imc-queue" -c "$CONF" list)"
 
+# 6b. the connection drops in the middle of DATA (a 4 MB body: more than
+#     the socket buffers hold, so the client is still writing): deferred,
+#     and not marked as a possible duplicate since the dot never went
+P10=$(free_port)
+start_peer middrop 127.0.0.11:$P10 --disconnect-in-data || abort_test "mid-DATA peer starts"
+conf "smarthost = [127.0.0.11]:$P10"
+/usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(b"From: alice@example.com\r\nTo: ivan@remote.test\r\nSubject: mid data\r\n\r\n" + b"0123456789" * 6 + b"\r\n" * 1 + (b"x" * 78 + b"\r\n") * 52000)' > "$ROOT/Pickup/.d2.tmp"
+mv "$ROOT/Pickup/.d2.tmp" "$ROOT/Pickup/d2.eml"
+timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+log=$(tracklog)
+check "lost during DATA: deferred 4.4.2" has 'event=deferred .*to=<ivan@remote.test> .*dsn=4.4.2' "$log"
+check "lost during DATA: not marked as a possible duplicate" lacks 'to=<ivan@remote.test> .*possible duplicate' "$log"
+
 # 7. garbage replies: deferred as a protocol error
 P7=$(free_port)
 start_peer junk 127.0.0.8:$P7 --garbage || abort_test "garbage peer starts"

@@ -78,7 +78,19 @@ check "protocol log shows AUTH PLAIN ****" grep -q ' > AUTH PLAIN \*\*\*\*' <<<"
 check "protocol log never shows the password" lacks 's3cret' "$plog"
 check "protocol log never shows the credentials' base64" lacks 'AHJlbGF5dXNlcgBzM2NyZXQ' "$plog"
 
-# 6. auth with tls = none is a configuration error
+# 6. implicit TLS (port 465 style), verified with the test CA
+PORT4=$(free_port)
+start_peer implicit 127.0.0.9:$PORT4 --implicit-tls "$CA/server.pem" "$CA/server.key" ||
+	not_ok "implicit-TLS peer starts"
+write_conf "smarthost = [127.0.0.9]:$PORT4" "tls = implicit" \
+	"tls_ca_file = $CA/ca.pem" "timeout_greeting = 20s" "retry_schedule = 1h"
+drop v6.eml 'From: alice@example.com\r\nTo: gina@remote.test\r\nSubject: implicit\r\n\r\nx\r\n'
+timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+check "implicit TLS: delivered" peer_has implicit 1
+log=$(tracklog)
+check "implicit TLS: the tracking log has the TLS version" has 'event=delivered .*to=<gina@remote.test> .*tls=TLSv1\.[23]/' "$log"
+
+# 7. auth with tls = none is a configuration error
 write_conf "smarthost = [127.0.0.8]:$PORT3" "tls = none" "auth = relay1" "auth_file = $T/auth" "timeout_greeting = 20s" "retry_schedule = 1h"
 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>"$T/refuse2.log"
 check "auth with tls = none: exit 78" test $? = 78
