@@ -715,6 +715,26 @@ mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	query_finish(q);
 }
 
+/* query_new - a pending query (its callback runs once, from dns_process) */
+static struct dns_query *
+query_new(struct dns_ctx *ctx, const char *name, dns_result_fn *cb, void *arg)
+{
+	struct dns_query *q;
+
+	if (ctx == NULL || name == NULL || cb == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->ctx = ctx;
+	q->cb = cb;
+	q->arg = arg;
+	ctx->nqueries++;
+	TAILQ_INSERT_TAIL(&ctx->pending, q, link);
+	return q;
+}
+
 /* dns_resolve_mx - start the lookup; cb is called once, later; -1 on error */
 int
 dns_resolve_mx(struct dns_ctx *ctx, const char *domain, dns_result_fn *cb,
@@ -722,17 +742,8 @@ dns_resolve_mx(struct dns_ctx *ctx, const char *domain, dns_result_fn *cb,
 {
 	struct dns_query *q;
 
-	if (ctx == NULL || domain == NULL || cb == NULL) {
-		errno = EINVAL;
+	if ((q = query_new(ctx, domain, cb, arg)) == NULL)
 		return -1;
-	}
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return -1;
-	q->ctx = ctx;
-	q->cb = cb;
-	q->arg = arg;
-	ctx->nqueries++;
-	TAILQ_INSERT_TAIL(&ctx->pending, q, link);
 	if (!dns_valid_hostname(domain) ||
 	    name_copy(q->domain, sizeof(q->domain), domain) == -1) {
 		snprintf(q->domain, sizeof(q->domain), "%s", domain);
@@ -756,18 +767,9 @@ dns_resolve_host(struct dns_ctx *ctx, const char *name, dns_result_fn *cb,
 {
 	struct dns_query *q;
 
-	if (ctx == NULL || name == NULL || cb == NULL) {
-		errno = EINVAL;
+	if ((q = query_new(ctx, name, cb, arg)) == NULL)
 		return -1;
-	}
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return -1;
-	q->ctx = ctx;
-	q->cb = cb;
-	q->arg = arg;
 	q->implicit_mx = 1;
-	ctx->nqueries++;
-	TAILQ_INSERT_TAIL(&ctx->pending, q, link);
 	if (!dns_valid_hostname(name) ||
 	    name_copy(q->domain, sizeof(q->domain), name) == -1) {
 		snprintf(q->domain, sizeof(q->domain), "%s", name);

@@ -432,28 +432,11 @@ pf_setup() {
 	chown postfix "$PF/data"
 	chown "$NOBODY_UID:$NOBODY_GID" "$PF/vmail"
 	# Every service unchrooted; no inet service at all (listens on no port).
-	cat >"$PF/etc/master.cf" <<'EOF'
-# service type  private unpriv  chroot  wakeup  maxproc command
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+	{
+		cat "$ROOT/tools/postfix-services.cf"
+		echo "local     unix  -       n       n       -       -       local"
+		echo "virtual   unix  -       n       n       -       -       virtual"
+	} >"$PF/etc/master.cf"
 	local i
 	: >"$PF/etc/vmailbox"
 	for ((i = 1; i <= RCPTS; i++)); do

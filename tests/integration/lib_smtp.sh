@@ -152,29 +152,13 @@ start_postfix_receiver() {
 	printf '#!/bin/sh\ncat > %s/pf-mail/$(date +%%s%%N).$$.msg\n' "$T" > "$PF_DIR/deliver.sh"
 	chmod 755 "$PF_DIR/deliver.sh"
 	# every service unchrooted; one inet service: smtpd on ADDR:PORT
-	cat > "$PF_DIR/etc/master.cf" <<EOF
-${addr}:${port} inet n -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-postlog   unix-dgram n  -       n       -       1       postlogd
-tofile    unix  -       n       n       -       -       pipe
-  flags=F user=nobody argv=$PF_DIR/deliver.sh
-EOF
+	{
+		echo "${addr}:${port} inet n -       n       -       -       smtpd"
+		cat "$IMC_SRC/tools/postfix-services.cf"
+		echo "tlsmgr    unix  -       -       n       1000?   1       tlsmgr"
+		echo "tofile    unix  -       n       n       -       -       pipe"
+		echo "  flags=F user=nobody argv=$PF_DIR/deliver.sh"
+	} > "$PF_DIR/etc/master.cf"
 	cat > "$PF_DIR/etc/main.cf" <<EOF
 compatibility_level = 3.6
 config_directory = $PF_DIR/etc

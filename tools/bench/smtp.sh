@@ -149,28 +149,12 @@ P=$S/pf
 mkdir -p "$P/etc" "$P/queue" "$P/data"
 chmod 755 "$P"
 chown postfix "$P/data"
-cat >"$P/etc/master.cf" <<EOF
-127.0.0.3:$PFPORT inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-EOF
+{
+	echo "127.0.0.3:$PFPORT inet n - n - - smtpd"
+	cat "$(dirname "${BASH_SOURCE[0]}")/../postfix-services.cf"
+	echo "smtp      unix  -       -       n       -       -       smtp"
+	echo "relay     unix  -       -       n       -       -       smtp"
+} >"$P/etc/master.cf"
 cat >"$P/etc/main.cf" <<EOF
 compatibility_level = 3.6
 config_directory = $P/etc
