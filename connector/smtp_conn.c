@@ -43,7 +43,8 @@ struct smtp_conn {
 	struct smtp_proto *proto;
 	bool		 reached;	/* a session was ready on some target */
 	bool		 ready_here;	/* ... on the target in hand */
-	bool		 tls_failed_here;
+	bool		 plain_retry;	/* tls = may: this target again, in
+					   clear, after a failed handshake */
 	struct mail_status last_failure;
 	char		 session[QID_SIZE + 8];
 	unsigned	 session_no;
@@ -210,6 +211,7 @@ conn_target_failed(struct smtp_conn *c, const struct mail_status *why)
 	}
 	conn_drop_transport(c);
 	c->target++;
+	c->plain_retry = false;
 	conn_try_target(c);
 }
 
@@ -577,6 +579,18 @@ conn_net_event(struct netconn *nc, int event, const char *why, void *arg)
 			smtp_proto_tls_done(c->proto, true, NULL);
 		} else {
 			conn_note(c, false, "TLS failed: %s", why);
+			if (c->p.tls_mode == SMTP_TLS_MAY && !c->plain_retry &&
+			    c->job == NULL) {
+				/* Opportunistic TLS must not stop mail: the
+				 * same host again without STARTTLS, as
+				 * Postfix does. */
+				conn_note(c, false, "tls = may: trying %s again "
+				    "without TLS", c->relay);
+				c->plain_retry = true;
+				conn_drop_transport(c);
+				conn_try_target(c);
+				return;
+			}
 			smtp_proto_tls_done(c->proto, false, why);
 		}
 		conn_events(c);
@@ -622,7 +636,7 @@ conn_try_target(struct smtp_conn *c)
 	pp.helo_name = c->p.helo_name;
 	pp.peer_name = c->relay;
 	pp.tls_active = false;
-	pp.tls_mode = c->p.tls_mode;
+	pp.tls_mode = c->plain_retry ? SMTP_TLS_NONE : c->p.tls_mode;
 	pp.auth_user = c->p.auth_user;
 	pp.auth_pass = c->p.auth_pass;
 	pp.log = conn_log;
@@ -637,6 +651,7 @@ conn_try_target(struct smtp_conn *c)
 		    "%s: cannot connect: %s", c->relay, strerror(errno));
 		conn_drop_transport(c);
 		c->target++;
+		c->plain_retry = false;
 		conn_try_target(c);
 	}
 }

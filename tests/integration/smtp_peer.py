@@ -64,6 +64,10 @@ def tls_context(args):
         return None
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(args.starttls[0], args.starttls[1])
+    if args.old_tls_only:
+        # a server stuck before TLS 1.2: the handshake with the connector
+        # (TLS 1.2 at least) cannot succeed
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     return ctx
 
 
@@ -286,6 +290,8 @@ def main():
     ap.add_argument("--no-pipelining", action="store_true")
     ap.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--require-tls", action="store_true")
+    ap.add_argument("--old-tls-only", action="store_true",
+                    help="STARTTLS offered, but only TLS 1.0/1.1 spoken")
     ap.add_argument("--implicit-tls", nargs=2, metavar=("CERT", "KEY"),
                     help="TLS from the first byte (port 465 style)")
     ap.add_argument("--auth")

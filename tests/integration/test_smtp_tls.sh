@@ -90,7 +90,29 @@ check "implicit TLS: delivered" peer_has implicit 1
 log=$(tracklog)
 check "implicit TLS: the tracking log has the TLS version" has 'event=delivered .*to=<gina@remote.test> .*tls=TLSv1\.[23]/' "$log"
 
-# 7. auth with tls = none is a configuration error
+# 7. STARTTLS offered but the handshake fails (the peer stops at TLS 1.1):
+#    tls = may sends in clear on a second connection; tls = encrypt defers
+PORT5=$(free_port)
+start_peer oldtls 127.0.0.10:$PORT5 --starttls "$CA/server.pem" "$CA/server.key" \
+	--old-tls-only || not_ok "old-TLS peer starts"
+write_conf "smarthost = [127.0.0.10]:$PORT5" "tls = may" "timeout_greeting = 20s" \
+	"retry_schedule = 1h" "protocol_log = minimum"
+drop v7.eml 'From: alice@example.com\r\nTo: hank@remote.test\r\nSubject: may\r\n\r\nx\r\n'
+timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+check "tls = may, failed handshake: delivered in clear" peer_has oldtls 1
+plog=$(cat "$ROOT"/Log/smtp-*.log)
+check "the transcript says TLS failed, then tried without TLS" has 'tls = may: trying 127.0.0.10.* again without TLS' "$plog"
+log=$(tracklog)
+check "delivered line without tls=" has 'event=delivered .*to=<hank@remote.test> .*relay=127.0.0.10' "$log"
+write_conf "smarthost = [127.0.0.10]:$PORT5" "tls = encrypt" "timeout_greeting = 20s" \
+	"retry_schedule = 1h"
+drop v8.eml 'From: alice@example.com\r\nTo: ivan@remote.test\r\nSubject: encrypt\r\n\r\nx\r\n'
+timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+log=$(tracklog)
+check "tls = encrypt, failed handshake: deferred 4.7.5" has 'event=deferred .*to=<ivan@remote.test> .*dsn=4.7.5 .*TLS' "$log"
+check "nothing more reached the peer" peer_has oldtls 1
+
+# 8. auth with tls = none is a configuration error
 write_conf "smarthost = [127.0.0.8]:$PORT3" "tls = none" "auth = relay1" "auth_file = $T/auth" "timeout_greeting = 20s" "retry_schedule = 1h"
 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>"$T/refuse2.log"
 check "auth with tls = none: exit 78" test $? = 78
