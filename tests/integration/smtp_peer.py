@@ -49,7 +49,9 @@ class Recorder:
         name = "%d.%d.%d.msg" % (time.time_ns(), os.getpid(), self.count)
         tmp = os.path.join(self.args.maildir, "." + name)
         with open(tmp, "wb") as f:
-            f.write(("X-Peer-Mail-From: <%s>\r\n" % mail_from).encode())
+            # aiosmtpd gives the null sender as "<>"
+            f.write(("X-Peer-Mail-From: <%s>\r\n" %
+                     (mail_from or "").strip("<>")).encode())
             for r in rcpts:
                 f.write(("X-Peer-Rcpt-To: <%s>\r\n" % r).encode())
             f.write(("X-Peer-Mail-Options: %s\r\n" % " ".join(mail_opts)).encode())

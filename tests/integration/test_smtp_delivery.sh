@@ -46,6 +46,22 @@ check "protocol log has the multi-line EHLO reply (maximum)" grep -q ' < 250-PIP
 check "protocol log has the refused RCPT" grep -q ' < 550 5.1.1 no such user here' <<<"$plog"
 check "protocol log has no body" lacks 'leading dot' "$plog"
 
+# a remote sender's failed recipient: the bounce is queued in Out/ and sent
+# over SMTP from the null sender; a null sender's failure goes to Badmail
+drop m5.eml 'From: zoe@partner.test\r\nTo: nobody@remote.test\r\nSubject: five\r\n\r\nfifth\r\n'
+drop m6.eml 'X-Sender: <>\r\nX-Receiver: <nobody@remote.test>\r\nFrom: MAILER-DAEMON@example.com\r\nSubject: six\r\n\r\nsixth\r\n'
+timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+log=$(tracklog)
+check "remote sender: bounce queued for Out" has 'event=queued .*from=<> to=<zoe@partner.test>' "$log"
+check "remote sender: the bounce was delivered over SMTP" has 'event=delivered .*from=<> to=<zoe@partner.test> .*relay=127.0.0.2' "$log"
+bmsg=$(grep -l 'X-Peer-Rcpt-To: <zoe@partner.test>' "$T"/peer-p1/*.msg | head -1)
+check "the bounce went out from the null sender (MAIL FROM:<>)" grep -q '^X-Peer-Mail-From: <>' "$bmsg"
+check "the bounce names the refused recipient" grep -q "'nobody@remote.test'" "$bmsg"
+check "null sender: the failure is in Badmail" test "$(ls "$ROOT/Badmail" | grep -c '\.bad$')" = 1
+check "Badmail reason names the recipient and the peer's words" grep -q 'nobody@remote.test.*no such user here' "$ROOT"/Badmail/*.bdr
+check "badmail tracking line" has 'event=badmail .*to=<nobody@remote.test>' "$log"
+check "Out is empty again" test "$(count_files "$ROOT/Out")" = 0
+
 # a peer that is down: deferred; brought up, imc-queue flush delivers
 stop_peer p1
 drop m4.eml 'From: alice@example.com\r\nTo: frank@remote.test\r\nSubject: four\r\n\r\nfourth\r\n'
@@ -57,8 +73,8 @@ check "pid file written" test -s "$ROOT/Log/imc-connector.pid"
 start_peer p1 127.0.0.2:$PORT || not_ok "peer restarts"
 out=$("$IMC_BIN/imc-queue" -c "$CONF" flush 2>&1)
 check "imc-queue flush made it due and told the daemon" grep -q 'told the connector' <<<"$out"
-wait_for 10 peer_has p1 4
-check "delivered after flush" peer_has p1 4
+wait_for 10 peer_has p1 5
+check "delivered after flush" peer_has p1 5
 stop_daemon
 check "pid file removed at stop" test ! -e "$ROOT/Log/imc-connector.pid"
 check "no errors from the connector" bash -c "! grep -q 'imc-connector\[error\]' $T/once.log $T/daemon.log"
