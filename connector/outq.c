@@ -299,6 +299,8 @@ outq_free_msg(struct out_msg *m)
 
 	for (i = 0; i < m->n_jobs; i++) {
 		free(m->jobs[i].rcpts);
+		free(m->jobs[i].notify);
+		free(m->jobs[i].orcpt);
 		free(m->jobs[i].idx);
 		free(m->jobs[i].res);
 	}
@@ -358,10 +360,16 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			if ((job->rcpts = calloc(cap, sizeof(*job->rcpts))) ==
 			    NULL || (job->idx = calloc(cap, sizeof(*job->idx))) ==
 			    NULL || (job->res = calloc(cap, sizeof(*job->res))) ==
-			    NULL)
+			    NULL || (job->notify = calloc(cap,
+			    sizeof(*job->notify))) == NULL || (job->orcpt =
+			    calloc(cap, sizeof(*job->orcpt))) == NULL)
 				return -1;
+			job->ret = e->ret;
+			job->envid = e->envid;
 		}
 		job->rcpts[job->n] = r->addr;
+		job->notify[job->n] = r->notify;
+		job->orcpt[job->n] = r->orcpt;
 		job->idx[job->n] = i;
 		job->n++;
 		if (!outq_ascii(r->addr))

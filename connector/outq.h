@@ -45,6 +45,10 @@ struct out_job {
 	bool		 needs_smtputf8; /* a non-ASCII address */
 	size_t		 n;
 	const char	**rcpts;	/* addresses */
+	const char	**notify;	/* DSN NOTIFY per rcpt, or NULL */
+	const char	**orcpt;	/* DSN ORCPT per rcpt, or NULL */
+	const char	*ret;		/* DSN RET, ENVID of the message */
+	const char	*envid;
 	size_t		*idx;		/* their index in the envelope */
 	struct mail_status *res;	/* filled by the delivery, per rcpt */
 	char		 relay[320];	/* "mx.example[192.0.2.7]:25" */

@@ -45,6 +45,13 @@ struct pickup_file {
 	bool		 header_only;	/* the file ended inside the header */
 	char		*sender;
 	struct addr_list rcpts;
+	/* DSN parameters from the X- lines (RFC 3461), as given: rcpt_notify
+	 * and rcpt_orcpt run parallel to rcpts (NULL: none) */
+	char		**rcpt_notify;
+	char		**rcpt_orcpt;
+	size_t		 n_rcpt_dsn;	/* entries in the two arrays */
+	char		*ret;
+	char		*envid;
 	struct strset	 rcpt_keys;	/* for de-duplication */
 	/* body transform state */
 	bool		 at_line_start;
@@ -291,6 +298,127 @@ add_rcpt(struct pickup_file *pf, const char *addr, struct mail_status *why)
 	return r;
 }
 
+/* xtext (RFC 3461): printable ASCII without "=" and space, "+XX" hex */
+static bool
+dsn_xtext_ok(const char *v, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > IMC_MAX_ADDRESS)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c < 33 || c > 126 || c == '=')
+			return false;
+		if (c == '+' && (i + 2 >= len || !isxdigit((unsigned char)v[i + 1])
+		    || !isxdigit((unsigned char)v[i + 2])))
+			return false;
+	}
+	return true;
+}
+
+static bool
+dsn_notify_ok(const char *v, size_t len)
+{
+	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
+	size_t i = 0, w, k;
+
+	if (len == 5 && strncasecmp(v, "NEVER", 5) == 0)
+		return true;
+	while (i < len) {
+		for (w = 0; i + w < len && v[i + w] != ','; w++)
+			;
+		for (k = 0; k < 3; k++)
+			if (w == strlen(words[k]) &&
+			    strncasecmp(v + i, words[k], w) == 0)
+				break;
+		if (k == 3)
+			return false;
+		i += w + 1;
+	}
+	return len > 0 && v[len - 1] != ',';
+}
+
+/* The ESMTP parameters after the "<addr>" of an X- line: NOTIFY and ORCPT
+ * of a recipient, RET and ENVID of the sender, kept as given when valid
+ * (passed on to SMTP peers that offer DSN); others are ignored. */
+static int
+dsn_params(const char *v, size_t vlen, bool sender, char **notify,
+    char **orcpt, char **ret, char **envid)
+{
+	const char *gt = NULL, *p, *end = v + vlen, *eq, *we;
+	char **dst;
+	size_t i;
+
+	for (i = 0; i < vlen; i++)
+		if (v[i] == '>')
+			gt = v + i;
+	if (gt == NULL)
+		return 0;
+	for (p = gt + 1; p < end; p = we) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+			p++;
+		for (we = p; we < end && *we != ' ' && *we != '\t' &&
+		    *we != '\r'; we++)
+			;
+		if (we == p || (eq = memchr(p, '=', (size_t)(we - p))) == NULL)
+			continue;
+		dst = NULL;
+		if (!sender && eq - p == 6 && strncasecmp(p, "NOTIFY", 6) == 0 &&
+		    dsn_notify_ok(eq + 1, (size_t)(we - eq - 1)))
+			dst = notify;
+		else if (!sender && eq - p == 5 && strncasecmp(p, "ORCPT", 5) ==
+		    0 && dsn_xtext_ok(eq + 1, (size_t)(we - eq - 1)) &&
+		    memchr(eq + 1, ';', (size_t)(we - eq - 1)) != NULL)
+			dst = orcpt;
+		else if (sender && eq - p == 3 && strncasecmp(p, "RET", 3) == 0 &&
+		    ((we - eq - 1 == 4 && (strncasecmp(eq + 1, "FULL", 4) == 0 ||
+		    strncasecmp(eq + 1, "HDRS", 4) == 0))))
+			dst = ret;
+		else if (sender && eq - p == 5 && strncasecmp(p, "ENVID", 5) ==
+		    0 && we - eq - 1 <= 100 &&
+		    dsn_xtext_ok(eq + 1, (size_t)(we - eq - 1)))
+			dst = envid;
+		if (dst == NULL)
+			continue;
+		free(*dst);
+		if ((*dst = strndup(eq + 1, (size_t)(we - eq - 1))) == NULL)
+			return -1;
+		if (dst == notify || dst == ret)
+			for (char *c = *dst; *c; c++)
+				*c = (char)toupper((unsigned char)*c);
+	}
+	return 0;
+}
+
+/* Keep the DSN parameters of the recipient just added (the last one). */
+static int
+dsn_keep_rcpt(struct pickup_file *pf, size_t before, char **notify,
+    char **orcpt)
+{
+	char **v;
+	size_t n = pf->rcpts.n;
+
+	if (n == before)
+		return 0;	/* a duplicate: the first one's parameters */
+	if ((v = realloc(pf->rcpt_notify, n * sizeof(*v))) == NULL)
+		return -1;
+	pf->rcpt_notify = v;
+	if ((v = realloc(pf->rcpt_orcpt, n * sizeof(*v))) == NULL)
+		return -1;
+	pf->rcpt_orcpt = v;
+	for (before = pf->n_rcpt_dsn; before < n - 1; before++) {
+		pf->rcpt_notify[before] = NULL;
+		pf->rcpt_orcpt[before] = NULL;
+	}
+	pf->rcpt_notify[n - 1] = *notify;
+	pf->rcpt_orcpt[n - 1] = *orcpt;
+	pf->n_rcpt_dsn = n;
+	*notify = *orcpt = NULL;
+	return 0;
+}
+
 static int
 envelope_from_xlines(struct pickup_file *pf, struct buf *xlines,
     struct mail_status *why)
@@ -319,13 +447,28 @@ envelope_from_xlines(struct pickup_file *pf, struct buf *xlines,
 		if (name_is(p, (size_t)(v - p), "x-sender")) {
 			free(pf->sender);
 			pf->sender = NULL;
-			if (qualify(pf, addr, &pf->sender) == -1) {
+			if (qualify(pf, addr, &pf->sender) == -1 ||
+			    dsn_params(v + 1, vlen, true, NULL, NULL, &pf->ret,
+			    &pf->envid) == -1) {
 				mail_status_set(why, MAIL_TEMP, "4.3.0",
 				    "out of memory");
 				r = -1;
 			}
-		} else
+		} else {
+			char *notify = NULL, *orcpt = NULL;
+			size_t before = pf->rcpts.n;
+
 			r = add_rcpt(pf, addr, why);
+			if (r == 0 && (dsn_params(v + 1, vlen, false, &notify,
+			    &orcpt, NULL, NULL) == -1 ||
+			    dsn_keep_rcpt(pf, before, &notify, &orcpt) == -1)) {
+				mail_status_set(why, MAIL_TEMP, "4.3.0",
+				    "out of memory");
+				r = -1;
+			}
+			free(notify);
+			free(orcpt);
+		}
 		free(addr);
 	}
 	buf_fini(&err);
@@ -523,6 +666,31 @@ const char *
 pickup_sender(const struct pickup_file *pf)
 {
 	return pf->sender;
+}
+
+/* DSN parameters given on the X- lines, NULL when none */
+const char *
+pickup_rcpt_notify(const struct pickup_file *pf, size_t i)
+{
+	return i < pf->n_rcpt_dsn ? pf->rcpt_notify[i] : NULL;
+}
+
+const char *
+pickup_rcpt_orcpt(const struct pickup_file *pf, size_t i)
+{
+	return i < pf->n_rcpt_dsn ? pf->rcpt_orcpt[i] : NULL;
+}
+
+const char *
+pickup_ret(const struct pickup_file *pf)
+{
+	return pf->ret;
+}
+
+const char *
+pickup_envid(const struct pickup_file *pf)
+{
+	return pf->envid;
 }
 
 /* pickup_recipients - the envelope recipients, canonical and unique */
@@ -729,5 +897,13 @@ pickup_free(struct pickup_file *pf)
 	free(pf->sender);
 	addr_list_free(&pf->rcpts);
 	strset_fini(&pf->rcpt_keys);
+	for (size_t i = 0; i < pf->n_rcpt_dsn; i++) {
+		free(pf->rcpt_notify[i]);
+		free(pf->rcpt_orcpt[i]);
+	}
+	free(pf->rcpt_notify);
+	free(pf->rcpt_orcpt);
+	free(pf->ret);
+	free(pf->envid);
 	free(pf);
 }

@@ -50,6 +50,14 @@ struct pickup_file *pickup_read(int fd, const struct pickup_opts *,
 	    struct mail_status *why);
 const char *pickup_sender(const struct pickup_file *);	/* "" null sender */
 const struct addr_list *pickup_recipients(const struct pickup_file *);
+/* DSN parameters (RFC 3461) written after the address on X-Receiver: and
+ * X-Sender: lines ("X-Receiver: <a@b> NOTIFY=FAILURE ORCPT=rfc822;a@b",
+ * "X-Sender: <c@d> RET=HDRS ENVID=x"), as given when valid, else NULL;
+ * per recipient by its index in pickup_recipients. */
+const char *pickup_rcpt_notify(const struct pickup_file *, size_t);
+const char *pickup_rcpt_orcpt(const struct pickup_file *, size_t);
+const char *pickup_ret(const struct pickup_file *);
+const char *pickup_envid(const struct pickup_file *);
 int	pickup_write(struct pickup_file *, struct pickup_out *, size_t nout,
 	    struct mail_status *why);
 void	pickup_free(struct pickup_file *);

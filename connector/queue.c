@@ -277,11 +277,24 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	    pickup_sender(pf), outs[nout].written) == -1)
 		goto ioerr;
 	for (i = 0; i < rcpts->n; i++) {
+		struct qenv *to;
+
 		dom = addr_domain(rcpts->items[i]);
-		if (qenv_add_rcpt(dom != NULL && config_is_local_domain(&d->cfg,
-		    dom) ? &a->in : &out_env, rcpts->items[i]) == -1)
+		to = dom != NULL && config_is_local_domain(&d->cfg, dom) ?
+		    &a->in : &out_env;
+		if (qenv_add_rcpt(to, rcpts->items[i]) == -1)
+			goto ioerr;
+		/* DSN parameters travel with remote recipients */
+		if (to == &out_env &&
+		    (qenv_set(&to->rcpts[to->n_rcpts - 1].notify,
+		    pickup_rcpt_notify(pf, i)) == -1 ||
+		    qenv_set(&to->rcpts[to->n_rcpts - 1].orcpt,
+		    pickup_rcpt_orcpt(pf, i)) == -1))
 			goto ioerr;
 	}
+	if (a->has_out && (qenv_set(&out_env.ret, pickup_ret(pf)) == -1 ||
+	    qenv_set(&out_env.envid, pickup_envid(pf)) == -1))
+		goto ioerr;
 	/* The In/ entry's .env is written only if a delivery is deferred:
 	 * until the batch ends the Work file is the entry (queue_commit). */
 	if (a->has_out &&
@@ -555,6 +568,36 @@ queue_defer(struct imc_daemon *d, struct qenv *e)
 		log_warn("%s: cannot record the deferral", e->qid);
 }
 
+/* NOTIFY (RFC 3461) without the word: this recipient wants no such
+ * notice. A recipient without NOTIFY gets the default (failures). */
+static bool
+queue_notify_wants(const struct qrcpt *r, const char *word)
+{
+	return r->notify == NULL || strcasestr(r->notify, word) != NULL;
+}
+
+/* Failed recipients whose NOTIFY asked for no failure notice count as
+ * reported (BOUNCED) without one; the tracking log says so. */
+static void
+queue_notify_filter(struct imc_daemon *d, struct qenv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_rcpts; i++) {
+		struct qrcpt *r = &e->rcpts[i];
+
+		if (r->state != QRCPT_FAILED || queue_notify_wants(r, "FAILURE"))
+			continue;
+		r->state = QRCPT_BOUNCED;
+		tracklog_add(d->track, &(struct track_event){
+		    .event = "not-notified", .qid = e->qid, .from = e->sender,
+		    .to = r->addr, .size = e->size, .status = "failed",
+		    .dsn = r->dsn, .reason = "NOTIFY asked for no failure "
+		    "notice" });
+		d->stats.failed++;
+	}
+}
+
 /* queue_finish - a finished entry of In/ or Out/: tell the sender about
  * failures, then remove it */
 void
@@ -564,6 +607,7 @@ queue_finish(struct imc_daemon *d, enum layout_dir dir, struct qenv *e)
 
 	/* A null sender cannot be told: Badmail. So is a notification that
 	 * cannot be written. */
+	queue_notify_filter(d, e);
 	if (qenv_count(e, QRCPT_FAILED) > 0 &&
 	    (e->sender[0] == '\0' ||
 	    queue_bounce(d, dir, e, BOUNCE_FAILED, 0) == -1))
@@ -586,6 +630,7 @@ queue_report_failed(struct imc_daemon *d, enum layout_dir dir, struct qenv *e)
 {
 	size_t i;
 
+	queue_notify_filter(d, e);
 	if (qenv_count(e, QRCPT_FAILED) == 0)
 		return;
 	if (e->sender[0] == '\0' ||
@@ -602,8 +647,16 @@ int
 queue_delay_notice(struct imc_daemon *d, enum layout_dir dir,
     const struct qenv *e, time_t retry_until)
 {
+	size_t i;
+
 	if (e->sender[0] == '\0')
 		return 0;	/* nobody to tell */
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_PENDING &&
+		    queue_notify_wants(&e->rcpts[i], "DELAY"))
+			break;
+	if (i == e->n_rcpts)
+		return 0;	/* NOTIFY asked for no delay notice */
 	return queue_bounce(d, dir, e, BOUNCE_DELAYED, retry_until);
 }
 

@@ -399,6 +399,10 @@ conn_start_job(struct smtp_conn *c, struct out_job *job)
 	txn.sender = job->sender;
 	txn.rcpts = job->rcpts;
 	txn.n_rcpts = job->n;
+	txn.notify = job->notify;
+	txn.orcpt = job->orcpt;
+	txn.ret = job->ret;
+	txn.envid = job->envid;
 	txn.size = size;
 	txn.body_8bit = eightbit;
 	txn.needs_smtputf8 = job->needs_smtputf8;

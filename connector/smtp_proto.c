@@ -178,18 +178,18 @@ proto_status(struct smtp_proto *p, struct mail_status *st, const char *dflt,
 	    buf_cstr(&p->reply), in_reply_to);
 }
 
-/* xtext (RFC 3461): '+', '=' and bytes outside 33..126 as +XX. */
-static void
-proto_xtext(struct buf *b, const char *s)
+/* A DSN parameter value is passed on as the writer gave it (xtext, RFC
+ * 3461); anything that could break the command line is left out. */
+static bool
+proto_param_ok(const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 33 || c > 126 || c == '+' || c == '=')
-			buf_printf(b, "+%02X", c);
-		else
-			buf_putc(b, c);
-	}
+	if (*s == '\0' || strlen(s) > 500)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 33 || (unsigned char)*s > 126 ||
+		    *s == '=')
+			return false;
+	return true;
 }
 
 static int
@@ -440,12 +440,10 @@ proto_send_mail(struct smtp_proto *p)
 	if (t->needs_smtputf8)
 		buf_puts(&b, " SMTPUTF8");
 	if (p->caps & SMTP_CAP_DSN) {
-		if (t->ret != NULL)
+		if (t->ret != NULL && proto_param_ok(t->ret))
 			buf_printf(&b, " RET=%s", t->ret);
-		if (t->envid != NULL) {
-			buf_puts(&b, " ENVID=");
-			proto_xtext(&b, t->envid);
-		}
+		if (t->envid != NULL && proto_param_ok(t->envid))
+			buf_printf(&b, " ENVID=%s", t->envid);
 	}
 	proto_send(p, "%s", buf_cstr(&b));
 	buf_fini(&b);
@@ -461,12 +459,12 @@ proto_send_rcpt(struct smtp_proto *p, size_t i)
 	buf_init(&b);
 	buf_printf(&b, "RCPT TO:<%s>", t->rcpts[i]);
 	if (p->caps & SMTP_CAP_DSN) {
-		if (t->notify != NULL && t->notify[i] != NULL)
+		if (t->notify != NULL && t->notify[i] != NULL &&
+		    proto_param_ok(t->notify[i]))
 			buf_printf(&b, " NOTIFY=%s", t->notify[i]);
-		if (t->orcpt != NULL && t->orcpt[i] != NULL) {
-			buf_puts(&b, " ORCPT=");
-			proto_xtext(&b, t->orcpt[i]);
-		}
+		if (t->orcpt != NULL && t->orcpt[i] != NULL &&
+		    proto_param_ok(t->orcpt[i]))
+			buf_printf(&b, " ORCPT=%s", t->orcpt[i]);
 	}
 	proto_send(p, "%s", buf_cstr(&b));
 	buf_fini(&b);

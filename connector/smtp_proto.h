@@ -21,8 +21,8 @@
  * (a message over the peer's limit fails 5.3.4 before MAIL), 8BITMIME
  * (BODY=8BITMIME; an 8-bit body to a peer without it is refused by
  * smtp_proto_begin: the driver downgrades first), SMTPUTF8 (needed but not
- * offered: 5.6.7), DSN (RET, ENVID, NOTIFY, ORCPT, as xtext, only when
- * offered), STARTTLS per tls_mode, and AUTH PLAIN or LOGIN, only once TLS
+ * offered: 5.6.7), DSN (RET, ENVID, NOTIFY, ORCPT passed on as given, in
+ * xtext, only when offered), STARTTLS per tls_mode, and AUTH PLAIN or LOGIN, only once TLS
  * is active. Replies are parsed with limits on line length and line count;
  * anything malformed ends the session (4.5.0). Bytes that arrive after the
  * 220 to STARTTLS and before the handshake end it too (command injection,
@@ -110,9 +110,10 @@ struct smtp_txn {
 	const char	**rcpts;
 	size_t		 n_rcpts;
 	const char	**notify;	/* per rcpt or NULL: NOTIFY= values */
-	const char	**orcpt;	/* per rcpt or NULL: "rfc822;addr" */
+	const char	**orcpt;	/* per rcpt or NULL: "rfc822;a+2Bb@x",
+					   xtext as the writer gave it */
 	const char	*ret;		/* "FULL", "HDRS" or NULL */
-	const char	*envid;		/* or NULL */
+	const char	*envid;		/* xtext, or NULL */
 	uint64_t	 size;		/* bytes as they will be sent */
 	bool		 body_8bit;
 	bool		 needs_smtputf8;

@@ -33,9 +33,13 @@ qenv_free(struct qenv *e)
 	free(e->origname);
 	free(e->sender);
 	free(e->error);
+	free(e->ret);
+	free(e->envid);
 	for (i = 0; i < e->n_rcpts; i++) {
 		free(e->rcpts[i].addr);
 		free(e->rcpts[i].text);
+		free(e->rcpts[i].notify);
+		free(e->rcpts[i].orcpt);
 	}
 	free(e->rcpts);
 	qenv_init(e);
@@ -190,6 +194,16 @@ qenv_format(const struct qenv *e, struct buf *o)
 	r |= buf_putc(o, '\n');
 	if (e->warned != 0)
 		r |= buf_printf(o, "warned %" PRId64 "\n", e->warned);
+	if (e->ret != NULL) {
+		r |= buf_puts(o, "ret ");
+		r |= qenv_escape(o, e->ret);
+		r |= buf_putc(o, '\n');
+	}
+	if (e->envid != NULL) {
+		r |= buf_puts(o, "envid ");
+		r |= qenv_escape(o, e->envid);
+		r |= buf_putc(o, '\n');
+	}
 	for (i = 0; i < e->n_rcpts && r == 0; i++) {
 		r |= buf_printf(o, "rcpt %s %s ",
 		    qrcpt_state_name(e->rcpts[i].state),
@@ -197,6 +211,19 @@ qenv_format(const struct qenv *e, struct buf *o)
 		r |= qenv_escape(o, e->rcpts[i].addr);
 		r |= buf_putc(o, ' ');
 		r |= qenv_escape(o, e->rcpts[i].text);
+		if (e->rcpts[i].notify != NULL || e->rcpts[i].orcpt != NULL) {
+			/* DSN parameters as given ("-": none) */
+			r |= buf_putc(o, ' ');
+			if (e->rcpts[i].notify != NULL)
+				r |= qenv_escape(o, e->rcpts[i].notify);
+			else
+				r |= buf_putc(o, '-');
+			r |= buf_putc(o, ' ');
+			if (e->rcpts[i].orcpt != NULL)
+				r |= qenv_escape(o, e->rcpts[i].orcpt);
+			else
+				r |= buf_putc(o, '-');
+		}
 		r |= buf_putc(o, '\n');
 	}
 	r |= buf_puts(o, "end\n");
@@ -269,8 +296,8 @@ qenv_state(const char *s, size_t len, bool *ok)
 int
 qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 {
-	const char *line, *nl, *tok[5];
-	size_t tlen[5], n, pos = 0;
+	const char *line, *nl, *tok[7];
+	size_t tlen[7], n, pos = 0;
 	int64_t num;
 	bool ended = false, ok, have_qid = false;
 	long lineno = 0;
@@ -290,7 +317,7 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			buf_printf(err, "line %ld: data after \"end\"", lineno);
 			goto bad;
 		}
-		n = qenv_tokens(line, (size_t)(nl - line), tok, tlen, 5);
+		n = qenv_tokens(line, (size_t)(nl - line), tok, tlen, 7);
 		if (lineno == 1) {
 			if (n != 2 || !TOKEQ(0, "IMCQ") || !TOKEQ(1, "1")) {
 				buf_puts(err, "not a queue envelope (IMCQ 1)");
@@ -302,7 +329,7 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			ended = true;
 			continue;
 		}
-		if (n == 5 && TOKEQ(0, "rcpt")) {
+		if ((n == 5 || n == 7) && TOKEQ(0, "rcpt")) {
 			enum qrcpt_state st = qenv_state(tok[1], tlen[1], &ok);
 			char *addr;
 
@@ -325,6 +352,14 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			    (e->rcpts[e->n_rcpts - 1].text =
 			    qenv_unescape(tok[4], tlen[4])) == NULL)
 				goto badline;
+			if (n == 7 && !(tlen[5] == 1 && tok[5][0] == '-') &&
+			    (e->rcpts[e->n_rcpts - 1].notify =
+			    qenv_unescape(tok[5], tlen[5])) == NULL)
+				goto badline;
+			if (n == 7 && !(tlen[6] == 1 && tok[6][0] == '-') &&
+			    (e->rcpts[e->n_rcpts - 1].orcpt =
+			    qenv_unescape(tok[6], tlen[6])) == NULL)
+				goto badline;
 			continue;
 		}
 		if (n != 2)
@@ -344,6 +379,10 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			field = &e->sender;
 		else if (TOKEQ(0, "error"))
 			field = &e->error;
+		else if (TOKEQ(0, "ret"))
+			field = &e->ret;
+		else if (TOKEQ(0, "envid"))
+			field = &e->envid;
 		else if (qenv_number(tok[1], tlen[1], &num) == -1)
 			goto badline;
 		else if (TOKEQ(0, "arrival"))

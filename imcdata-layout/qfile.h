@@ -21,7 +21,10 @@
  *	next 0				(unix time of the next try)
  *	error <escaped>			(last temporary error, "=" if none)
  *	warned 1732513200		(optional: when the delay notice went)
+ *	ret HDRS			(optional: DSN RET as given)
+ *	envid <escaped>			(optional: DSN ENVID as given)
  *	rcpt <pending|done|failed|bounced> <dsn|-> <escaped address> <escaped text>
+ *	    [<notify|-> <orcpt|->]	(DSN parameters, when any was given)
  *	end
  *
  * Escaping: bytes up to 0x20, 0x7F, "%" and "=" become %XX; an empty value
@@ -45,6 +48,8 @@ struct qrcpt {
 	enum qrcpt_state state;
 	char		 dsn[16];	/* "" until a result is known */
 	char		*text;		/* last result text, may be NULL */
+	char		*notify;	/* DSN NOTIFY as given, or NULL */
+	char		*orcpt;		/* DSN ORCPT as given (xtext), or NULL */
 };
 
 struct qenv {
@@ -57,6 +62,8 @@ struct qenv {
 	int64_t		 next_try;
 	char		*error;
 	int64_t		 warned;	/* delay notice sent at (0: not yet) */
+	char		*ret;		/* DSN RET (FULL, HDRS) or NULL */
+	char		*envid;		/* DSN ENVID (xtext) or NULL */
 	struct qrcpt	*rcpts;
 	size_t		 n_rcpts;
 	size_t		 cap_rcpts;

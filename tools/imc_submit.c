@@ -1,7 +1,8 @@
 /*
  * imc-submit - sendmail-compatible injection into Pickup.
  *
- * imc-submit -c FILE [-f SENDER] [-t] [-i] [-oi] [RCPT...]
+ * imc-submit -c FILE [-f SENDER] [-t] [-i] [-oi] [-N NOTIFY] [-R RET]
+ *     [-V ENVID] [RCPT...]
  *
  * Reads a message on standard input and publishes it into Pickup
  * atomically: it writes a hidden temp name (".submit-XXXX.tmp", which the
@@ -15,6 +16,12 @@
  * arrives as it was given. It needs only search and write access to
  * Pickup (a writers' group member who cannot list it). Exit codes are
  * from sysexits.h.
+ *
+ * -N (NEVER, or a comma list of SUCCESS, FAILURE, DELAY), -R (full or
+ * hdrs) and -V (an envelope id) are sendmail's DSN options (RFC 3461):
+ * they go on the X- lines as ESMTP parameters (NOTIFY and an ORCPT per
+ * recipient, RET and ENVID for the sender), which the connector passes on
+ * to peers that offer DSN and obeys for its own notices.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +59,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: imc-submit -c FILE [-f SENDER] [-t] [-i] "
-	    "[RCPT...]\n");
+	    "[-N NOTIFY] [-R full|hdrs] [-V ENVID] [RCPT...]\n");
 	exit(EX_USAGE);
 }
 
@@ -128,6 +135,39 @@ add_rcpt(struct submit *s, struct addr_list *rcpts, const char *text,
 	buf_fini(&err);
 }
 
+/* xtext (RFC 3461): "+", "=" and bytes outside 33..126 as +XX */
+static void
+xtext(struct buf *b, const char *v)
+{
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c < 33 || c > 126 || c == '+' || c == '=')
+			buf_printf(b, "+%02X", c);
+		else
+			buf_putc(b, c);
+	}
+}
+
+static bool
+notify_ok(const char *v)
+{
+	char *copy, *w, *save = NULL;
+	bool ok = true;
+
+	if (strcasecmp(v, "never") == 0)
+		return true;
+	if (*v == '\0' || v[strlen(v) - 1] == ',' || (copy = strdup(v)) == NULL)
+		return false;
+	for (w = strtok_r(copy, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save))
+		if (strcasecmp(w, "success") != 0 &&
+		    strcasecmp(w, "failure") != 0 && strcasecmp(w, "delay") != 0)
+			ok = false;
+	free(copy);
+	return ok;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +180,7 @@ main(int argc, char **argv)
 	size_t cap = 0, i, hlen;
 	ssize_t n;
 	bool from_headers = false, eof_by_dot = false;
+	const char *dsn_notify = NULL, *dsn_ret = NULL, *dsn_envid = NULL;
 	int ch;
 	struct passwd *pw;
 
@@ -173,7 +214,16 @@ main(int argc, char **argv)
 				if (strcmp(optarg, "i") == 0)
 					s.dot_ends = false;
 				break;
-			case 'F': case 'B': case 'N': case 'R': case 'V':
+			case 'N':
+				dsn_notify = optarg;
+				break;
+			case 'R':
+				dsn_ret = optarg;
+				break;
+			case 'V':
+				dsn_envid = optarg;
+				break;
+			case 'F': case 'B':
 				break;	/* sendmail options with no meaning here */
 			default:
 				usage();
@@ -181,6 +231,16 @@ main(int argc, char **argv)
 		}
 		if (config == NULL)
 			usage();
+		if (dsn_notify != NULL && !notify_ok(dsn_notify))
+			fail(NULL, EX_USAGE, "-N %s: want NEVER or a list of "
+			    "SUCCESS, FAILURE, DELAY", dsn_notify);
+		if (dsn_ret != NULL && strcasecmp(dsn_ret, "full") != 0 &&
+		    strcasecmp(dsn_ret, "hdrs") != 0)
+			fail(NULL, EX_USAGE, "-R %s: want full or hdrs", dsn_ret);
+		if (dsn_envid != NULL && (strlen(dsn_envid) == 0 ||
+		    strlen(dsn_envid) > 100))
+			fail(NULL, EX_USAGE, "-V: an envelope id of 1 to 100 "
+			    "characters");
 		if (config_load(&s.cfg, config, &err) == -1)
 			fail(NULL, EX_CONFIG, "%s", buf_cstr(&err));
 	}
@@ -260,11 +320,24 @@ main(int argc, char **argv)
 		    strerror(errno));
 	fchmod(s.fd, 0644);
 
-	buf_printf(&line, "X-Sender: <%s>\r\n", sender);
+	buf_printf(&line, "X-Sender: <%s>", sender);
+	if (dsn_ret != NULL)
+		buf_printf(&line, " RET=%s", strcasecmp(dsn_ret, "full") == 0 ?
+		    "FULL" : "HDRS");
+	if (dsn_envid != NULL) {
+		buf_puts(&line, " ENVID=");
+		xtext(&line, dsn_envid);
+	}
+	buf_puts(&line, "\r\n");
 	emit(&s, line.data, line.len);
 	for (i = 0; i < rcpts.n; i++) {
 		buf_reset(&line);
-		buf_printf(&line, "X-Receiver: <%s>\r\n", rcpts.items[i]);
+		buf_printf(&line, "X-Receiver: <%s>", rcpts.items[i]);
+		if (dsn_notify != NULL) {
+			buf_printf(&line, " NOTIFY=%s ORCPT=rfc822;", dsn_notify);
+			xtext(&line, rcpts.items[i]);
+		}
+		buf_puts(&line, "\r\n");
 		emit(&s, line.data, line.len);
 	}
 	{

@@ -7,7 +7,9 @@ Run with Debian's /usr/bin/python3. Two engines:
   replies, a final reply after DATA, temporary failures for the first N
   connections, SIZE, STARTTLS, AUTH (only after TLS), and extensions
   taken away (8BITMIME, SMTPUTF8, PIPELINING) as old servers lacked them;
-- a small raw asyncio server for misbehaving peers aiosmtpd cannot play:
+- a small raw asyncio server for what aiosmtpd cannot play: a peer that
+  offers DSN and records the parameters (aiosmtpd refuses them), and
+  misbehaving peers:
   a refused greeting, garbage replies, a connection dropped during DATA or
   after the final dot, slow replies.
 
@@ -53,7 +55,10 @@ class Recorder:
             f.write(("X-Peer-Mail-From: <%s>\r\n" %
                      (mail_from or "").strip("<>")).encode())
             for r in rcpts:
-                f.write(("X-Peer-Rcpt-To: <%s>\r\n" % r).encode())
+                # the raw engine passes (address, parameters)
+                addr, opts = r if isinstance(r, tuple) else (r, "")
+                f.write(("X-Peer-Rcpt-To: <%s>%s\r\n" %
+                         (addr, " " + opts if opts else "")).encode())
             f.write(("X-Peer-Mail-Options: %s\r\n" % " ".join(mail_opts)).encode())
             f.write(("X-Peer-TLS: %s\r\n" % (tls or "none")).encode())
             f.write(("X-Peer-Auth: %s\r\n" % (auth or "none")).encode())
@@ -212,7 +217,7 @@ def run_raw(args, rec):
                     return
             else:
                 await reply(writer, "220 %s ESMTP raw peer" % args.hostname)
-            mail_from, rcpts = None, []
+            mail_from, rcpts, mail_opts = None, [], []
             while True:
                 line = await asyncio.wait_for(reader.readline(), 60)
                 if not line:
@@ -225,13 +230,16 @@ def run_raw(args, rec):
                         writer.write(b"this is not smtp\r\n250 ok\r\n")
                         await writer.drain()
                         continue
-                    await reply(writer, "250-%s\r\n250-8BITMIME\r\n250 SIZE 100000000" % args.hostname)
+                    await reply(writer, "250-%s\r\n250-8BITMIME\r\n%s250 SIZE 100000000" % (args.hostname, "250-DSN\r\n" if args.dsn else ""))
                 elif verb == "MAIL":
-                    mail_from = cmd[10:].strip().split(" ")[0].strip("<>")
+                    words = cmd[10:].strip().split(" ")
+                    mail_from = words[0].strip("<>")
+                    mail_opts = words[1:]
                     rcpts = []
                     await reply(writer, "250 2.1.0 OK")
                 elif verb == "RCPT":
-                    rcpts.append(cmd[8:].strip().split(" ")[0].strip("<>"))
+                    words = cmd[8:].strip().split(" ")
+                    rcpts.append((words[0].strip("<>"), " ".join(words[1:])))
                     await reply(writer, "250 2.1.5 OK")
                 elif verb == "DATA":
                     await reply(writer, "354 go ahead")
@@ -250,7 +258,7 @@ def run_raw(args, rec):
                         rec.note("* dropping the connection after the dot")
                         writer.transport.abort()
                         return
-                    rec.save(mail_from, rcpts, [], None, None, data)
+                    rec.save(mail_from, rcpts, mail_opts, None, None, data)
                     await reply(writer, "250 2.0.0 queued")
                 elif verb == "RSET" or verb == "NOOP":
                     await reply(writer, "250 2.0.0 OK")
@@ -303,11 +311,13 @@ def main():
     ap.add_argument("--disconnect-in-data", action="store_true")
     ap.add_argument("--disconnect-after-dot", action="store_true")
     ap.add_argument("--slow", type=float, default=0)
+    ap.add_argument("--dsn", action="store_true",
+                    help="raw engine offering DSN; records MAIL/RCPT parameters")
     args = ap.parse_args()
 
     rec = Recorder(args)
     raw = (args.greeting or args.garbage or args.disconnect_in_data or
-           args.disconnect_after_dot or args.slow)
+           args.disconnect_after_dot or args.slow or args.dsn)
     loop, server = (run_raw if raw else run_aiosmtpd)(args, rec)
     if args.pidfile:
         with open(args.pidfile + ".tmp", "w") as f:

@@ -511,6 +511,45 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Built inputs */
 
+/* dsn_parameters_on_x_lines - NOTIFY/ORCPT per recipient, RET/ENVID of
+ * the sender, kept as given when valid, others ignored; duplicates keep
+ * the first recipient's */
+START_TEST(dsn_parameters_on_x_lines)
+{
+	static const char input[] =
+	    "X-Sender: <s@x.example> RET=hdrs ENVID=a+2Bb SIZE=9\r\n"
+	    "X-Receiver: <r1@y.example> NOTIFY=success,Delay "
+	    "ORCPT=rfc822;r1@y.example\r\n"
+	    "X-Receiver: <r2@y.example>\r\n"
+	    "X-Receiver: <r3@y.example> NOTIFY=sometimes ORCPT=no-type\r\n"
+	    "X-Receiver: <r1@y.example> NOTIFY=NEVER\r\n"
+	    "X-Receiver: <r4@y.example> NOTIFY=NEVER ORCPT=rfc822;+zz\r\n"
+	    "Subject: s\r\n\r\nbody\r\n";
+	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_file *pf;
+	struct mail_status why;
+	int in;
+
+	in = memfd_with(input, strlen(input));
+	pf = pickup_read(in, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	ck_assert_uint_eq(pickup_recipients(pf)->n, 4);
+	ck_assert_str_eq(pickup_ret(pf), "HDRS");
+	ck_assert_str_eq(pickup_envid(pf), "a+2Bb");
+	ck_assert_str_eq(pickup_rcpt_notify(pf, 0), "SUCCESS,DELAY");
+	ck_assert_str_eq(pickup_rcpt_orcpt(pf, 0), "rfc822;r1@y.example");
+	ck_assert_ptr_null(pickup_rcpt_notify(pf, 1));
+	ck_assert_ptr_null(pickup_rcpt_orcpt(pf, 1));
+	ck_assert_ptr_null(pickup_rcpt_notify(pf, 2));	/* not a NOTIFY */
+	ck_assert_ptr_null(pickup_rcpt_orcpt(pf, 2));	/* no "type;" */
+	ck_assert_str_eq(pickup_rcpt_notify(pf, 3), "NEVER");
+	ck_assert_ptr_null(pickup_rcpt_orcpt(pf, 3));	/* bad xtext */
+	ck_assert_ptr_null(pickup_rcpt_notify(pf, 4));	/* out of range */
+	pickup_free(pf);
+	close(in);
+}
+END_TEST
+
 START_TEST(nul_bytes_in_the_body_pass_through)
 {
 	static const char in[] = NULIN;
@@ -999,6 +1038,7 @@ pickup_file_suite(void)
 	tcase_add_loop_test(tc, test_ok_case, 0,
 	    (int)(sizeof(ok_cases) / sizeof(ok_cases[0])));
 	tcase_add_test(tc, nul_bytes_in_the_body_pass_through);
+	tcase_add_test(tc, dsn_parameters_on_x_lines);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");

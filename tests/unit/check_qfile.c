@@ -293,6 +293,45 @@ START_TEST(full_envelope_round_trips)
 }
 END_TEST
 
+/* dsn_fields_round_trip - RET, ENVID, NOTIFY and ORCPT survive the file */
+START_TEST(dsn_fields_round_trip)
+{
+	struct qenv e, back;
+	struct buf text, err;
+
+	qenv_init(&e);
+	memcpy(e.qid, "0F3K2J9A1B2XY7QZ", QID_SIZE);
+	ck_assert_int_eq(qenv_set(&e.sender, "a@x.example"), 0);
+	ck_assert_int_eq(qenv_set(&e.ret, "HDRS"), 0);
+	ck_assert_int_eq(qenv_set(&e.envid, "job+2D1"), 0);
+	ck_assert_int_eq(qenv_add_rcpt(&e, "b@y.example"), 0);
+	ck_assert_int_eq(qenv_set(&e.rcpts[0].notify, "NEVER"), 0);
+	ck_assert_int_eq(qenv_add_rcpt(&e, "c@y.example"), 0);
+	ck_assert_int_eq(qenv_set(&e.rcpts[1].orcpt, "rfc822;c@y.example"), 0);
+	ck_assert_int_eq(qenv_add_rcpt(&e, "d@y.example"), 0);
+	buf_init(&text);
+	buf_init(&err);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	ck_assert_msg(strstr(buf_cstr(&text), "rcpt pending - b@y.example = NEVER -\n")
+	    != NULL, "%s", buf_cstr(&text));
+	ck_assert_msg(strstr(buf_cstr(&text), "rcpt pending - d@y.example =\n")
+	    != NULL, "%s", buf_cstr(&text));
+	ck_assert_msg(qenv_parse(text.data, text.len, &back, &err) == 0, "%s",
+	    buf_cstr(&err));
+	ck_assert_str_eq(back.ret, "HDRS");
+	ck_assert_str_eq(back.envid, "job+2D1");
+	ck_assert_str_eq(back.rcpts[0].notify, "NEVER");
+	ck_assert_ptr_null(back.rcpts[0].orcpt);
+	ck_assert_ptr_null(back.rcpts[1].notify);
+	ck_assert_str_eq(back.rcpts[1].orcpt, "rfc822;c@y.example");
+	ck_assert_ptr_null(back.rcpts[2].notify);
+	qenv_free(&e);
+	qenv_free(&back);
+	buf_fini(&text);
+	buf_fini(&err);
+}
+END_TEST
+
 START_TEST(format_writes_the_documented_lines)
 {
 	static const char want[] =
@@ -959,6 +998,7 @@ qfile_suite(void)
 	tcase_add_loop_test(tc, test_escape_case, 0,
 	    (int)(sizeof(escape_cases) / sizeof(escape_cases[0])));
 	tcase_add_test(tc, full_envelope_round_trips);
+	tcase_add_test(tc, dsn_fields_round_trip);
 	tcase_add_test(tc, format_writes_the_documented_lines);
 	tcase_add_test(tc, null_sender_round_trips_as_empty);
 	tcase_add_test(tc, extreme_numbers_round_trip);
