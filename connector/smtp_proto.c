@@ -893,7 +893,14 @@ smtp_proto_feed(struct smtp_proto *p, const char *data, size_t len)
 			/* STARTTLS: what follows the 220 must not be read
 			 * as plain text; proto_reply checks p->in. */
 			if (p->state == P_STARTTLS) {
-				char *copy = strndup(line, ll);
+				/* a copy of exactly ll bytes: the line may
+				 * hold NUL bytes, so not strndup */
+				char *copy = malloc(ll + 1);
+
+				if (copy != NULL) {
+					memcpy(copy, line, ll);
+					copy[ll] = '\0';
+				}
 
 				buf_consume(&p->in, used);
 				used = 0;

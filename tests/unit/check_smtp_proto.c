@@ -410,6 +410,23 @@ START_TEST(starttls_injection_is_refused)
 }
 END_TEST
 
+/* a NUL byte inside the reply to STARTTLS (found by fuzz_smtp_proto: the
+ * line was copied with strndup, which stops at the NUL, then read whole) */
+START_TEST(nul_byte_in_the_starttls_reply)
+{
+	static const char reply[] = "220 go\0ahead and read past me\r\n";
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_MAY };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 STARTTLS\r\n");
+	smtp_proto_feed(r.p, reply, sizeof(reply) - 1);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.events), "NEED_TLS ");
+	run_fini(&r);
+}
+END_TEST
+
 START_TEST(auth_plain_and_login_with_masked_log)
 {
 	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_IMPLICIT,
@@ -594,6 +611,7 @@ smtp_proto_suite(void)
 	tcase_add_test(tc, starttls_then_ehlo_again);
 	tcase_add_test(tc, starttls_required_but_not_offered);
 	tcase_add_test(tc, starttls_injection_is_refused);
+	tcase_add_test(tc, nul_byte_in_the_starttls_reply);
 	tcase_add_test(tc, auth_plain_and_login_with_masked_log);
 	tcase_add_test(tc, auth_is_never_sent_without_tls);
 	tcase_add_test(tc, lost_after_the_dot_is_a_possible_duplicate);
