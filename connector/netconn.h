@@ -1,24 +1,58 @@
 /*
  * netconn - one outbound TCP connection on the event loop, with optional
- * TLS (OpenSSL, non-blocking), for the SMTP client.
+ * TLS (OpenSSL, non-blocking), for the SMTP client. It owns the socket,
+ * the output buffer, the TLS state and the connection's timers; the
+ * protocol above it only sees bytes and events.
  *
- * netconn_connect starts a non-blocking connect; the callback hears
- * CONNECTED, then READ when data can be read (drain it with netconn_read
- * until it returns 0), DRAINED when the output buffer has been written out,
- * TLS_DONE when a handshake ends (why NULL: ok, else the reason), EOF,
- * ERROR (why says what), and TIMEOUT when the stage timer set with
- * netconn_set_timeout runs out. netconn_write never blocks: it appends to
- * an output buffer that the loop writes as the socket allows.
+ * netconn_connect() starts a non-blocking connect (with an optional source
+ * address and a connect timeout). Everything that happens afterwards is
+ * an event to the callback, always called from the loop, never from
+ * inside a netconn_* call:
+ *   CONNECTED  the connect succeeded (once).
+ *   READ       data may be there: call netconn_read() until it returns 0
+ *              or -1. Data OpenSSL has already decrypted is announced even
+ *              when the socket is not readable again.
+ *   DRAINED    the output buffer has become empty after it had to wait
+ *              for the socket (flow control for a big body: write while
+ *              netconn_out_pending() is below a mark, go on at DRAINED).
+ *              A netconn_write() that goes out at once gives no DRAINED.
+ *   TLS_DONE   the handshake ended: why NULL means TLS is up, else the
+ *              reason it failed ("certificate verify failed: hostname
+ *              mismatch"); after a failure only netconn_free() is left.
+ *   EOF        the peer closed the connection (why: a short text).
+ *   ERROR      the connection failed (why: "connect: Connection refused",
+ *              "connect: timed out after 30000 ms", "read: Connection
+ *              reset by peer", ...).
+ *   TIMEOUT    the stage timer of netconn_set_timeout() ran out; the
+ *              connection is left as it is (free it or go on).
+ * EOF and ERROR end a connection: one of them (or a failed TLS_DONE) is
+ * reported, once, unless the owner frees the connection first; then
+ * nothing but netconn_free() is left to do. why is valid until the
+ * callback returns.
  *
- * TLS: netconn_start_tls begins a client handshake on the connected
- * socket (STARTTLS, or implicit TLS right after CONNECTED), with SNI for a
- * host name and, when verify is set, the chain and the host name checked
- * (SSL_set1_host). Data OpenSSL has already decrypted is delivered even
- * when the socket is not readable again.
+ * Output: netconn_write() never blocks. It appends to the output buffer
+ * (unbounded: the caller keeps it in check with netconn_out_pending())
+ * and writes what the socket takes at once; the loop writes the rest.
+ * Data written while connecting or during the handshake goes out when the
+ * connection (or TLS) is up. netconn_free() drops what was not sent.
  *
- * The caller must ignore SIGPIPE (the daemon does). netconn_free may be
- * called from inside the callback: the memory goes at the end of the loop
- * round and no further callback is made.
+ * TLS: netconn_start_tls() starts a client handshake on the connected
+ * socket, for STARTTLS (after plain data) or implicit TLS (right after
+ * CONNECTED). The output buffer must be empty and no plain input must be
+ * waiting unread (bytes after the server's "220 go ahead" would be taken
+ * into the TLS session: RFC 3207 injection), else it refuses.
+ *
+ * Freeing: netconn_free() may be called at any time, also from inside the
+ * connection's own callback: no callback follows, the socket is closed at
+ * once (close_notify sent if it can be, never waited for), and the memory
+ * goes when the callback returns.
+ *
+ * Signals: the connection never raises SIGPIPE (MSG_NOSIGNAL, also under
+ * TLS), so the caller need not ignore it.
+ *
+ * Errors: netconn_connect returns NULL with errno for local failures (no
+ * memory, no socket, source address unusable); a failed connect is an
+ * ERROR event. Other calls: -1 with errno.
  */
 #ifndef IMC_NETCONN_H
 #define IMC_NETCONN_H
@@ -28,12 +62,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "buf.h"
 #include "dns.h"
+#include "tls_client.h"
 
 struct evloop;
 struct netconn;
-struct tls_client;
 
 enum netconn_event {
 	NETCONN_EV_CONNECTED,
@@ -44,33 +77,59 @@ enum netconn_event {
 	NETCONN_EV_ERROR,
 	NETCONN_EV_TIMEOUT
 };
+#define NETCONN_EV_COUNT	7
 
+/* event: an enum netconn_event; why: see above, NULL for most events */
 typedef void netconn_event_fn(struct netconn *, int event, const char *why,
 	    void *arg);
 
+/* Zero-initialise: a field left 0 or NULL means "not used". */
 struct netconn_params {
-	int	 connect_timeout_ms;	/* 0: none */
+	int	 connect_timeout_ms;		/* 0: the kernel's (minutes) */
+	const struct dns_addr *bind_addr;	/* source address; NULL: the
+						   kernel's. Must have the
+						   target's family, else
+						   EAFNOSUPPORT. */
 };
 
-struct netconn *netconn_connect(struct evloop *, const struct dns_addr *,
+/* "127.0.0.2:2525", "[::1]:25" */
+#define NETCONN_PEER_MAX	(INET6_ADDRSTRLEN + 8)
+
+struct netconn *netconn_connect(struct evloop *, const struct dns_addr *addr,
 	    uint16_t port, const struct netconn_params *, netconn_event_fn *,
 	    void *arg);
 void	netconn_free(struct netconn *);
-/* >0 bytes; 0 nothing now (or the end: EOF/ERROR is reported). */
-ssize_t	netconn_read(struct netconn *, void *, size_t);
-int	netconn_write(struct netconn *, const void *, size_t);
+
+/* >0: bytes read; 0: nothing now (or still connecting or in the
+ * handshake); -1: the connection has ended, errno ENOTCONN (the EOF or
+ * ERROR event reports it). */
+ssize_t	netconn_read(struct netconn *, void *buf, size_t len);
+/* 0: taken; -1: not taken (ENOMEM), or the connection has ended or has
+ * just failed (errno says why; the ERROR event follows too). */
+int	netconn_write(struct netconn *, const void *data, size_t len);
 size_t	netconn_out_pending(const struct netconn *);
-/* (Re)arm the stage timer; 0 cancels. */
-void	netconn_set_timeout(struct netconn *, int ms);
+
+/* (Re)arm the one stage timer: TIMEOUT after ms; 0 cancels. */
+int	netconn_set_timeout(struct netconn *, int ms);
+
+/* -1: EBUSY output pending, EPROTO plain input unread, ENOTCONN not an
+ * open plain connection, EINVAL/ENOMEM from tls_client_ssl_new. */
 int	netconn_start_tls(struct netconn *, struct tls_client *,
-	    const char *server_name, bool verify);
+	    const char *server_name, enum tls_verify);
 bool	netconn_tls_active(const struct netconn *);
+/* After TLS_DONE (ok): "TLSv1.3", "TLS_AES_256_GCM_SHA384"; NULL when TLS
+ * is not up (also once the connection has ended): copy them at TLS_DONE
+ * for logs. */
 const char *netconn_tls_version(const struct netconn *);
 const char *netconn_tls_cipher(const struct netconn *);
+/* The chain and name were checked (TLS_VERIFY_PEER) and TLS is up. */
+bool	netconn_tls_verified(const struct netconn *);
+/* The peer certificate's subject CN for logs, printable ASCII only
+ * (others shown as '?'); NULL when there is none. */
+const char *netconn_tls_peer_cn(const struct netconn *);
 
-/* One SSL_CTX for every connection: TLS 1.2 at least; ca_file NULL: the
- * system's CAs. */
-struct tls_client *tls_client_new(const char *ca_file, struct buf *err);
-void	tls_client_free(struct tls_client *);
+/* The peer as "127.0.0.2:2525" or "[::1]:25", for logs. */
+const char *netconn_peer(const struct netconn *);
+const char *netconn_event_name(int event);
 
 #endif
