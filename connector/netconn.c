@@ -235,8 +235,9 @@ nc_kick_arm(struct netconn *c)
 {
 	if (c->kick_timer == 0)
 		c->kick_timer = evloop_timer_add(c->loop, 0, nc_kick, c);
-	/* XXX without memory for the timer the news waits for the next
-	 * socket event or the owner's stage timer. */
+	/* Without memory for the timer the news waits for the next socket
+	 * event or the owner's stage timer, which smtp_conn always arms: late,
+	 * never lost. */
 }
 
 /*

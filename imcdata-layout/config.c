@@ -371,30 +371,44 @@ fail:
 	return -1;
 }
 
+/* One of a fixed set of words (any case): its index in out. */
+static int
+config_choice(const char *key, const char *value, const char *const *names,
+    int n, int *out, struct buf *err)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(value, names[i])) {
+			*out = i;
+			return 0;
+		}
+	buf_printf(err, "%s: \"%s\" is not ", key, value);
+	for (i = 0; i < n; i++)
+		buf_printf(err, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+		    names[i]);
+	return -1;
+}
+
+static const char *const config_tls_names[] = { "none", "may", "encrypt",
+    "verify", "implicit" };
+
 static int
 config_tls(const char *value, enum imc_tls *out, struct buf *err)
 {
-	static const char *const names[] = { "none", "may", "encrypt",
-	    "verify", "implicit" };
 	int i;
 
-	for (i = 0; i < 5; i++)
-		if (!strcasecmp(value, names[i])) {
-			*out = (enum imc_tls)i;
-			return 0;
-		}
-	buf_printf(err, "tls: \"%s\" is not none, may, encrypt, verify or "
-	    "implicit", value);
-	return -1;
+	if (config_choice("tls", value, config_tls_names, 5, &i, err) == -1)
+		return -1;
+	*out = (enum imc_tls)i;
+	return 0;
 }
 
 const char *
 config_tls_name(enum imc_tls t)
 {
-	static const char *const names[] = { "none", "may", "encrypt",
-	    "verify", "implicit" };
-
-	return t >= IMC_TLS_NONE && t <= IMC_TLS_IMPLICIT ? names[t] : "unset";
+	return t >= IMC_TLS_NONE && t <= IMC_TLS_IMPLICIT ?
+	    config_tls_names[t] : "unset";
 }
 
 static int
@@ -695,15 +709,12 @@ config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
 	if (!strcmp(key, "mx_port"))
 		return config_port(key, value, &cfg->mx_port, err);
 	if (!strcmp(key, "prefer_family")) {
-		if (!strcasecmp(value, "ipv6"))
-			cfg->prefer_family = IMC_FAMILY_IPV6;
-		else if (!strcasecmp(value, "ipv4"))
-			cfg->prefer_family = IMC_FAMILY_IPV4;
-		else {
-			buf_printf(err, "prefer_family: \"%s\" is not ipv6 or "
-			    "ipv4", value);
+		static const char *const names[] = { "ipv6", "ipv4" };
+		int i;
+
+		if (config_choice(key, value, names, 2, &i, err) == -1)
 			return -1;
-		}
+		cfg->prefer_family = i == 1 ? IMC_FAMILY_IPV4 : IMC_FAMILY_IPV6;
 		return 0;
 	}
 	if (!strcmp(key, "max_hops")) {
@@ -734,17 +745,14 @@ config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
 	if (!strcmp(key, "delay_warning"))
 		return config_duration(key, value, &cfg->delay_warning, err);
 	if (!strcmp(key, "protocol_log")) {
-		if (!strcasecmp(value, "none"))
-			cfg->protocol_log = PROTOLOG_NONE;
-		else if (!strcasecmp(value, "minimum"))
-			cfg->protocol_log = PROTOLOG_MINIMUM;
-		else if (!strcasecmp(value, "maximum"))
-			cfg->protocol_log = PROTOLOG_MAXIMUM;
-		else {
-			buf_printf(err, "protocol_log: \"%s\" is not none, "
-			    "minimum or maximum", value);
+		/* in the order of enum imc_protocol_log */
+		static const char *const names[] = { "none", "minimum",
+		    "maximum" };
+		int i;
+
+		if (config_choice(key, value, names, 3, &i, err) == -1)
 			return -1;
-		}
+		cfg->protocol_log = (enum imc_protocol_log)i;
 		return 0;
 	}
 	{
