@@ -44,6 +44,7 @@ struct imc_daemon {
 	struct imc_config cfg;
 	bool		 once;
 	int		 dir[LAYOUT_NDIRS];
+	int		 lock_fd;	/* Log/imc-connector.lock, held */
 	struct tracklog	*track;
 	struct maildir_store *store;
 	/* intake */

@@ -367,6 +367,10 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			job->ret = e->ret;
 			job->envid = e->envid;
 		}
+		/* Until the delivery layer reports a reply, nothing was
+		 * attempted for this recipient. */
+		mail_status_set(&job->res[job->n], MAIL_TEMP, "4.4.0",
+		    "not attempted");
 		job->rcpts[job->n] = r->addr;
 		job->notify[job->n] = r->notify;
 		job->orcpt[job->n] = r->orcpt;
