@@ -25,6 +25,7 @@
 #include "outdest.h"
 #include "outq.h"
 #include "queue.h"
+#include "requests.h"
 #include "safeio.h"
 #include "store_maildir.h"
 
@@ -379,7 +380,7 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		outq_stop(d->outq);
 		break;
 	case SIGUSR1:
-		/* imc-queue flush: due times changed on disk */
+		/* imc-queue flush: a request waits in Log/ */
 		d->next_queue_run = 0;
 		d->rescan_due = true;
 		d->flush_due = true;
@@ -461,7 +462,7 @@ daemon_run_once(struct imc_daemon *d)
 		if (d->settle_retry > now)
 			sleep((unsigned)(d->settle_retry - now));
 	}
-	(void)queue_run_in(d, false);
+	(void)queue_run_in(d, false, false);
 	(void)outq_run(d->outq);
 	daemon_finish_smtp(d, 0);
 	daemon_log_stats(d);
@@ -476,6 +477,8 @@ daemon_run(struct imc_daemon *d)
 	int64_t out_ms;
 	int timeout;
 
+	/* Requests left while no connector ran (imc-queue flush). */
+	(void)requests_apply(d);
 	if (d->once)
 		return daemon_run_once(d);
 	d->rescan_due = true;
@@ -497,11 +500,11 @@ daemon_run(struct imc_daemon *d)
 		}
 		if (d->flush_due) {
 			d->flush_due = false;
-			outq_flush(d->outq);
+			(void)requests_apply(d);
 		}
 		if (now >= d->next_queue_run) {
 			d->next_queue_run = now + DAEMON_QUEUE_RUN;
-			(void)queue_run_in(d, false);
+			(void)queue_run_in(d, false, false);
 		}
 		if ((out_ms = outq_next_due_ms(d->outq)) == 0)
 			(void)outq_run(d->outq);

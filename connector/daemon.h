@@ -56,8 +56,8 @@ struct imc_daemon {
 	struct strset	 reported;	/* files already logged as skipped */
 	struct strset	 events;	/* names an inotify close/move reported */
 	bool		 rescan_due;
-	bool		 flush_due;
-	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */	/* SIGUSR1: re-read Out/ due times */
+	bool		 flush_due;	/* SIGUSR1: apply requests in Log/ */
+	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */
 	time_t		 settle_retry;	/* earliest time a waiting file settles */
 	/* loop */
 	struct evloop	*loop;
