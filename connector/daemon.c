@@ -170,8 +170,11 @@ daemon_setup_loop(struct imc_daemon *d, struct buf *err)
 	}
 	/* Watched by descriptor path so a renamed tree cannot redirect it. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", d->dir[LAYOUT_PICKUP]);
+	/* Create and modify say a writer has a file open; close-write and
+	 * moved-to that it is done; delete and moved-from that it is gone. */
 	if (inotify_add_watch(d->inotify_fd, path, IN_CLOSE_WRITE |
-	    IN_MOVED_TO | IN_ONLYDIR) == -1) {
+	    IN_MOVED_TO | IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM |
+	    IN_ONLYDIR) == -1) {
 		buf_printf(err, "inotify on Pickup: %s", strerror(errno));
 		return -1;
 	}
@@ -218,9 +221,6 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	d->inotify_fd = -1;
 	d->lock_fd = -1;
 	d->once = once;
-	strset_init(&d->pending_set);
-	strset_init(&d->reported);
-	strset_init(&d->events);
 	if (config_load(&d->cfg, config_path, err) == -1 ||
 	    daemon_check_root(&d->cfg, err) == -1)
 		return EX_CONFIG;
@@ -250,6 +250,14 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		snprintf(logdir, sizeof(logdir), "%s/Log", d->cfg.root);
 		if ((d->track = tracklog_open(logdir, err)) == NULL)
 			return EX_OSFILE;
+	}
+	if ((d->intake = intake_new(&(struct intake_ctx){ .cfg = &d->cfg,
+	    .pickup_fd = d->dir[LAYOUT_PICKUP],
+	    .archive_fd = d->dir[LAYOUT_PICKUP_ARCHIVE],
+	    .work_fd = d->dir[LAYOUT_WORK], .track = d->track,
+	    .archived = &d->stats.archived })) == NULL) {
+		buf_puts(err, "out of memory");
+		return EX_OSERR;
 	}
 	if ((d->store = maildir_open(d->dir[LAYOUT_STORE], d->cfg.hostname)) ==
 	    NULL) {
@@ -295,14 +303,14 @@ daemon_batch(struct imc_daemon *d)
 	struct claimed c[DAEMON_BATCH];
 	struct accepted a[DAEMON_BATCH];
 	enum accept_result ar[DAEMON_BATCH];
-	size_t n = 0, i, queued = 0, queued_at = 0;
+	size_t n = 0, i, queued = 0;
 	enum claim_result cr;
 	char *name;
 	bool from_event;
 
-	while (n < DAEMON_BATCH && (name = intake_next(d)) != NULL) {
-		from_event = strset_del(&d->events, name);
-		cr = intake_claim(d, name, from_event, &c[n]);
+	while (n < DAEMON_BATCH && (name = intake_next(d->intake,
+	    &from_event)) != NULL) {
+		cr = intake_claim(d->intake, name, from_event, &c[n]);
 		if (cr == CLAIM_OK)
 			n++;
 		else if (cr == CLAIM_ERROR)
@@ -312,23 +320,29 @@ daemon_batch(struct imc_daemon *d)
 	for (i = 0; i < n; i++) {
 		ar[i] = queue_accept(d, &c[i], &a[i]);
 		close(c[i].fd);
-		free(c[i].origname);
-		if (ar[i] == ACCEPT_QUEUED)
+		/* The queued ones to the front, to commit them together. */
+		if (ar[i] == ACCEPT_QUEUED) {
+			/* origname travels along, for a hold if the commit
+			 * fails; the slots between are already empty */
+			if (queued != i) {
+				a[queued] = a[i];
+				c[queued].origname = c[i].origname;
+				c[i].origname = NULL;
+			}
 			queued++;
+		} else {
+			free(c[i].origname);
+			c[i].origname = NULL;
+		}
 	}
-	/* Compact the queued ones to the front and commit them together. */
-	for (i = 0; i < n; i++)
-		if (ar[i] == ACCEPT_QUEUED && i != queued_at) {
-			a[queued_at] = a[i];
-			ar[queued_at] = ACCEPT_QUEUED;
-			ar[i] = ACCEPT_FAILED;
-			queued_at++;
-		} else if (ar[i] == ACCEPT_QUEUED)
-			queued_at++;
-	queue_commit(d, a, queued, false);
-	for (i = 0; i < n; i++)
-		if (ar[i] == ACCEPT_QUEUED)
-			qenv_free(&a[i].in);
+	if (queue_commit(d, a, queued, false) == -1)
+		for (i = 0; i < queued; i++)
+			queue_hold_work(d, a[i].qid, c[i].origname, "the queue "
+			    "files could not be made durable");
+	for (i = 0; i < queued; i++) {
+		qenv_free(&a[i].in);
+		free(c[i].origname);
+	}
 	tracklog_flush(d->track);
 }
 
@@ -348,14 +362,12 @@ daemon_read_inotify(struct evloop *loop, int fd, int mask, void *arg)
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW) {
-				d->rescan_due = true;
+				intake_overflow(d->intake);
 				continue;
 			}
-			if (ev->len == 0 || !intake_name_wanted(ev->name))
+			if (ev->len == 0)
 				continue;
-			if (strset_add(&d->events, ev->name) == -1 ||
-			    intake_note(d, ev->name) == -1)
-				d->rescan_due = true;	/* out of memory: rescan */
+			intake_event(d->intake, ev->mask, ev->name);
 		}
 	}
 }
@@ -382,7 +394,7 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 	case SIGUSR1:
 		/* imc-queue flush: a request waits in Log/ */
 		d->next_queue_run = 0;
-		d->rescan_due = true;
+		d->next_rescan = 0;
 		d->flush_due = true;
 		break;
 	default:
@@ -394,19 +406,20 @@ static void
 daemon_log_stats(const struct imc_daemon *d)
 {
 	log_info("stats: picked_up=%llu archived=%llu delivered=%llu "
-	    "deferred=%llu failed=%llu barriers=%llu",
+	    "deferred=%llu failed=%llu barriers=%llu rescans=%llu",
 	    (unsigned long long)d->stats.picked_up,
 	    (unsigned long long)d->stats.archived,
 	    (unsigned long long)d->stats.delivered,
 	    (unsigned long long)d->stats.deferred,
 	    (unsigned long long)d->stats.failed,
-	    (unsigned long long)d->stats.barriers);
+	    (unsigned long long)d->stats.barriers,
+	    (unsigned long long)d->stats.rescans);
 }
 
 static void
 daemon_drain(struct imc_daemon *d)
 {
-	while (d->head_pending < d->n_pending && !d->stop)
+	while (intake_pending(d->intake) && !d->stop)
 		daemon_batch(d);
 }
 
@@ -442,26 +455,36 @@ daemon_finish_smtp(struct imc_daemon *d, time_t deadline)
 	outdest_flush_logs(d->dests);
 }
 
+/* --once waits this long at most for files still being written (or
+ * settling, without a lease) before it leaves them for the next run. */
+#define DAEMON_ONCE_WAIT_MS	5000
+
 /* Once: every Pickup file and every due entry, then return. */
 static int
 daemon_run_once(struct imc_daemon *d)
 {
-	time_t now;
-	int round;
+	int64_t wait, waited = 0, limit;
 
-	/* A file written just now, whose writer cannot be asked for through a
-	 * lease, settles for pickup_settle seconds: wait for it, a few times. */
-	for (round = 0; round < 3; round++) {
-		d->settle_retry = 0;
-		if (intake_scan(d) == -1)
-			log_warn("cannot list Pickup");
+	limit = (int64_t)(d->cfg.pickup_settle > 3600 ? 3600 :
+	    d->cfg.pickup_settle) * 1000 + DAEMON_ONCE_WAIT_MS;
+	d->stats.rescans++;
+	if (intake_scan(d->intake) == -1)
+		log_warn("cannot list Pickup");
+	daemon_drain(d);
+	/* Files still being written, or settling without a lease, are
+	 * asked again one by one when due, within a bound. */
+	while (!d->stop && (wait = intake_retry_ms(d->intake)) >= 0 &&
+	    waited + wait <= limit) {
+		if (wait > 0)
+			usleep((useconds_t)(wait > 1000 ? 1000 : wait) * 1000);
+		waited += wait > 1000 ? 1000 : wait;
+		(void)intake_run_retries(d->intake);
 		daemon_drain(d);
-		if (d->settle_retry == 0 || d->stop)
-			break;
-		now = time(NULL);
-		if (d->settle_retry > now)
-			sleep((unsigned)(d->settle_retry - now));
 	}
+	if (intake_retry_ms(d->intake) >= 0)
+		log_info("files still being written are left in Pickup for "
+		    "the next run");
+	(void)queue_retry_held(d);
 	(void)queue_run_in(d, false, false);
 	(void)outq_run(d->outq);
 	daemon_finish_smtp(d, 0);
@@ -469,33 +492,54 @@ daemon_run_once(struct imc_daemon *d)
 	return 0;
 }
 
+/* Milliseconds until the loop has something to do: the earliest of the
+ * rescan, the In/ queue run, a Pickup retry, a held Work file, an Out/
+ * entry; capped at a minute. */
+static int
+daemon_wait_ms(struct imc_daemon *d, time_t now)
+{
+	time_t wake = d->next_rescan < d->next_queue_run ? d->next_rescan :
+	    d->next_queue_run;
+	int64_t ms, t;
+
+	ms = wake <= now ? 0 : (int64_t)(wake - now) * 1000;
+	if ((t = intake_retry_ms(d->intake)) >= 0 && t < ms)
+		ms = t;
+	if ((t = queue_held_ms(d)) >= 0 && t < ms)
+		ms = t;
+	if ((t = outq_next_due_ms(d->outq)) >= 0 && t < ms)
+		ms = t;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
 /* daemon_run - the main loop, until SIGTERM (or one pass with --once) */
 int
 daemon_run(struct imc_daemon *d)
 {
-	time_t now, wake;
-	int64_t out_ms;
-	int timeout;
+	time_t now;
 
 	/* Requests left while no connector ran (imc-queue flush). */
 	(void)requests_apply(d);
 	if (d->once)
 		return daemon_run_once(d);
-	d->rescan_due = true;
 	log_info("watching %s/Pickup", d->cfg.root);
 	(void)outq_run(d->outq);
 	while (!d->stop) {
 		now = time(NULL);
-		if (d->rescan_due || now >= d->next_rescan ||
-		    (d->settle_retry != 0 && now >= d->settle_retry)) {
-			d->rescan_due = false;
-			d->settle_retry = 0;
+		if (intake_take_rescan(d->intake) || now >= d->next_rescan) {
 			d->next_rescan = now + (time_t)d->cfg.pickup_rescan;
-			if (intake_scan(d) == -1)
+			d->stats.rescans++;
+			if (intake_scan(d->intake) == -1)
 				log_warn("cannot list Pickup");
 		}
-		if (d->head_pending < d->n_pending) {
+		if (intake_retry_ms(d->intake) == 0)
+			(void)intake_run_retries(d->intake);
+		if (intake_pending(d->intake)) {
 			daemon_batch(d);
+			(void)outq_run(d->outq);
+		}
+		if (queue_held_ms(d) == 0) {
+			(void)queue_retry_held(d);
 			(void)outq_run(d->outq);
 		}
 		if (d->flush_due) {
@@ -506,21 +550,10 @@ daemon_run(struct imc_daemon *d)
 			d->next_queue_run = now + DAEMON_QUEUE_RUN;
 			(void)queue_run_in(d, false, false);
 		}
-		if ((out_ms = outq_next_due_ms(d->outq)) == 0)
+		if (outq_next_due_ms(d->outq) == 0)
 			(void)outq_run(d->outq);
-		if (d->head_pending < d->n_pending)
-			timeout = 0;
-		else {
-			wake = d->next_rescan < d->next_queue_run ? d->next_rescan :
-			    d->next_queue_run;
-			if (d->settle_retry != 0 && d->settle_retry < wake)
-				wake = d->settle_retry;
-			timeout = wake <= now ? 0 : (int)(wake - now) * 1000;
-			out_ms = outq_next_due_ms(d->outq);
-			if (out_ms >= 0 && out_ms < timeout)
-				timeout = (int)out_ms;
-		}
-		if (evloop_run_once(d->loop, timeout) == -1 && errno != EINTR)
+		if (evloop_run_once(d->loop, intake_pending(d->intake) ? 0 :
+		    daemon_wait_ms(d, now)) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
@@ -536,12 +569,8 @@ daemon_fini(struct imc_daemon *d)
 {
 	int i;
 
-	while (d->head_pending < d->n_pending)
-		free(d->pending[d->head_pending++]);
-	free(d->pending);
-	strset_fini(&d->pending_set);
-	strset_fini(&d->reported);
-	strset_fini(&d->events);
+	intake_free(d->intake);
+	queue_held_free(d);
 	if (d->wrote_pid && d->dir[LAYOUT_LOG] != -1)
 		(void)unlinkat(d->dir[LAYOUT_LOG], DAEMON_PID_FILE, 0);
 	/* The lock goes last, with the process's last queue change. */

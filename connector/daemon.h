@@ -21,11 +21,13 @@
 
 #include "config.h"
 #include "layout.h"
+#include "qid.h"
 #include "strset.h"
 #include "tracklog.h"
 
 #define DAEMON_BATCH	256
 
+struct intake;
 struct maildir_store;
 struct evloop;
 struct outq;
@@ -38,6 +40,15 @@ struct daemon_stats {
 	uint64_t	deferred;	/* recipient attempts */
 	uint64_t	failed;		/* recipients */
 	uint64_t	barriers;	/* filesystem syncs */
+	uint64_t	rescans;	/* listings of Pickup */
+};
+
+/* A Work file that could not be queued, tried again (queue.c). */
+struct held_work {
+	char		 qid[QID_SIZE];
+	char		*origname;
+	unsigned	 tries;
+	int64_t		 due_ms;	/* CLOCK_MONOTONIC */
 };
 
 struct imc_daemon {
@@ -47,18 +58,11 @@ struct imc_daemon {
 	int		 lock_fd;	/* Log/imc-connector.lock, held */
 	struct tracklog	*track;
 	struct maildir_store *store;
-	/* intake */
-	char		**pending;	/* Pickup names waiting, FIFO */
-	size_t		 n_pending;
-	size_t		 cap_pending;
-	size_t		 head_pending;
-	struct strset	 pending_set;
-	struct strset	 reported;	/* files already logged as skipped */
-	struct strset	 events;	/* names an inotify close/move reported */
-	bool		 rescan_due;
+	struct intake	*intake;
+	struct held_work *held;		/* Work files to try again */
+	size_t		 n_held, cap_held;
 	bool		 flush_due;	/* SIGUSR1: apply requests in Log/ */
 	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */
-	time_t		 settle_retry;	/* earliest time a waiting file settles */
 	/* loop */
 	struct evloop	*loop;
 	int		 inotify_fd;

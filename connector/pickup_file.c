@@ -24,6 +24,8 @@ struct line_reader {
 	size_t	 end;
 	bool	 eof;
 	bool	 mid_line;	/* a piece of a line was handed out */
+	bool	 bounded;
+	uint64_t left;		/* bounded: bytes still to read */
 };
 
 struct header_field {
@@ -63,6 +65,7 @@ enum { LR_ERROR = -1, LR_EOF = 0, LR_SEGMENT = 1 };
 static int
 lr_fill(struct line_reader *lr)
 {
+	size_t want;
 	ssize_t n;
 
 	if (lr->start > 0) {
@@ -70,13 +73,21 @@ lr_fill(struct line_reader *lr)
 		lr->end -= lr->start;
 		lr->start = 0;
 	}
-	do
-		n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
-	while (n == -1 && errno == EINTR);
+	want = lr->cap - lr->end;
+	if (lr->bounded && want > lr->left)
+		want = (size_t)lr->left;
+	if (want == 0)
+		n = 0;
+	else
+		do
+			n = read(lr->fd, lr->buf + lr->end, want);
+		while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return -1;
 	if (n == 0)
 		lr->eof = true;
+	if (lr->bounded)
+		lr->left -= (uint64_t)n;
 	lr->end += (size_t)n;
 	return 0;
 }
@@ -559,6 +570,8 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	pf->opts = *opts;
 	pf->lr.fd = fd;
 	pf->lr.cap = IMC_IO_CHUNK;
+	pf->lr.bounded = opts->max_bytes > 0;
+	pf->lr.left = opts->max_bytes;
 	pf->at_line_start = true;
 	buf_init(&pf->hdr);
 	buf_init(&pf->first_body);

@@ -34,6 +34,9 @@ struct pickup_opts {
 	const char	*hostname;
 	const char	*qid;
 	time_t		 now;
+	uint64_t	 max_bytes;	/* read no more than this (0: to EOF):
+					   the size intake checked, so a writer
+					   that grows the file is not followed */
 };
 
 struct pickup_file;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -197,8 +199,9 @@ queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 enum accept_result
 queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 {
-	struct pickup_opts opts = { d->cfg.pickup_dots, d->cfg.hostname, c->qid,
-	    c->claimed_at };
+	struct pickup_opts opts = { .dots = d->cfg.pickup_dots,
+	    .hostname = d->cfg.hostname, .qid = c->qid, .now = c->claimed_at,
+	    .max_bytes = c->size };
 	struct mail_status why;
 	struct pickup_file *pf;
 	const struct addr_list *rcpts;
@@ -216,12 +219,11 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	buf_init(&rp);
 	if ((pf = pickup_read(c->fd, &opts, &why)) == NULL) {
 		if (why.kind == MAIL_PERM) {
-			if (intake_archive(d, d->dir[LAYOUT_WORK], c->qid, c->qid,
-			    c->origname, why.text) == 0)
+			if (intake_archive(d->intake, d->dir[LAYOUT_WORK], c->qid,
+			    c->qid, c->origname, why.text) == 0)
 				return ACCEPT_ARCHIVED;
 		}
-		log_warnx("%s: %s: %s; left in Work for a later try", c->qid,
-		    c->origname, why.text);
+		queue_hold_work(d, c->qid, c->origname, why.text);
 		return ACCEPT_FAILED;
 	}
 	rcpts = pickup_recipients(pf);
@@ -252,6 +254,21 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 		goto ioerr;
 	}
 	in_out = out_out = -1;
+	/* Only the size checked at the claim was read; a file that moved on
+	 * meanwhile (a writer that kept a descriptor) is not queued half old,
+	 * half new: it goes back to Pickup. */
+	if (intake_changed(c)) {
+		queue_remove_entries(d, c->qid);
+		qenv_free(&out_env);
+		buf_fini(&rp);
+		pickup_free(pf);
+		if (intake_put_back(d->intake, c, "changed while it was being "
+		    "read") == 0)
+			return ACCEPT_RETURNED;
+		queue_hold_work(d, c->qid, c->origname, "changed while it was "
+		    "being read, and cannot be put back into Pickup");
+		return ACCEPT_FAILED;
+	}
 	if (a->has_in) {
 		const char *first_local = NULL;
 
@@ -326,8 +343,7 @@ fail:
 	if (out_out != -1)
 		close(out_out);
 	queue_remove_entries(d, c->qid);
-	log_warnx("%s: %s: cannot queue (%s); left in Work for a later try",
-	    c->qid, c->origname, why.text);
+	queue_hold_work(d, c->qid, c->origname, why.text);
 	qenv_free(&a->in);
 	qenv_free(&out_env);
 	buf_fini(&rp);
@@ -446,24 +462,27 @@ queue_badmail(struct imc_daemon *d, enum layout_dir dir, const struct qenv *e)
 /* Take a file already in Work/<qid> through the whole path: entries,
  * barrier, release, store, barrier, settle. Used for recovery and for
  * notifications, which are written into Work first. */
-static void
+enum accept_result
 queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
     bool recovering)
 {
 	struct claimed c;
 	struct accepted a;
 	struct stat st;
+	enum accept_result r;
 	int fd;
 
 	queue_remove_entries(d, qid);
 	fd = openat(d->dir[LAYOUT_WORK], qid, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		return ACCEPT_ARCHIVED;	/* gone: nothing to do */
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		log_warnx("%s: Work/%s is not a regular file; left for a person",
 		    qid, qid);
 		if (fd != -1)
 			close(fd);
-		return;
+		return ACCEPT_FAILED;
 	}
 	memset(&c, 0, sizeof(c));
 	memcpy(c.qid, qid, QID_SIZE);
@@ -471,11 +490,17 @@ queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
 	c.fd = fd;
 	c.size = (uint64_t)st.st_size;
 	c.claimed_at = (time_t)qid_time(qid);
-	if (queue_accept(d, &c, &a) == ACCEPT_QUEUED) {
-		queue_commit(d, &a, 1, recovering);
+	c.st = st;
+	if ((r = queue_accept(d, &c, &a)) == ACCEPT_QUEUED) {
+		if (queue_commit(d, &a, 1, recovering) == -1) {
+			queue_hold_work(d, qid, origname, "the queue files could "
+			    "not be made durable");
+			r = ACCEPT_FAILED;
+		}
 		qenv_free(&a.in);
 	}
 	close(fd);
+	return r;
 }
 
 /* Return the failed recipients to the sender: the notification is written
@@ -525,7 +550,8 @@ out:
 	if (out != -1)
 		close(out);
 	if (r == 0)
-		queue_take_work(d, bqid, "(delivery status notification)", false);
+		(void)queue_take_work(d, bqid, "(delivery status "
+		    "notification)", false);
 	return r;
 }
 
@@ -679,7 +705,7 @@ queue_settle(struct imc_daemon *d, struct qenv *e)
  * crash before the Work files go redoes the batch with the same queue ids
  * and store names, so nothing is lost or delivered twice.
  */
-void
+int
 queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
     bool recovering)
 {
@@ -687,8 +713,10 @@ queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
 	bool any_in = false;
 	size_t i;
 
-	if (n == 0 || queue_barrier(d) == -1)
-		return;		/* Work files stay: redone at the next start */
+	if (n == 0)
+		return 0;
+	if (queue_barrier(d) == -1)
+		return -1;	/* Work files stay: the caller holds them */
 	for (i = 0; i < n; i++) {
 		if (!a[i].has_in)
 			continue;
@@ -703,7 +731,7 @@ queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
 	 * redone) but never loses one. */
 	tracklog_flush(d->track);
 	if (any_in && queue_barrier(d) == -1)
-		return;
+		return -1;
 	for (i = 0; i < n; i++) {
 		queue_release_work(d, a[i].qid);
 		/* At start-up recovery runs before the Out/ queue exists;
@@ -714,6 +742,7 @@ queue_commit(struct imc_daemon *d, struct accepted *a, size_t n,
 	for (i = 0; i < n; i++)
 		if (a[i].has_in && qenv_count(&a[i].in, QRCPT_PENDING) == 0)
 			queue_finish(d, LAYOUT_IN, &a[i].in);
+	return 0;
 }
 
 /* Move a queue entry that cannot be read into Badmail with a reason. */
@@ -814,7 +843,7 @@ queue_recover(struct imc_daemon *d)
 		return -1;
 	for (i = 0; i < n; i++) {
 		log_info("%s: redoing an interrupted intake", names[i]);
-		queue_take_work(d, names[i], names[i], true);
+		(void)queue_take_work(d, names[i], names[i], true);
 	}
 	queue_free_list(names, n);
 
@@ -886,4 +915,181 @@ queue_run_in(struct imc_daemon *d, bool all, bool recovering)
 	free(envs);
 	queue_free_list(names, n);
 	return tried;
+}
+
+/* ------------------------------------------------------ held Work files */
+
+/* A Work file that could not be queued (a full disk, a folder removed
+ * under the daemon) is tried again by the running daemon, 1 s, 2 s, 4 s
+ * ... at most QUEUE_HOLD_MAX_WAIT apart: it never waits for a restart. */
+#define QUEUE_HOLD_MAX_WAIT	300
+
+static int64_t
+queue_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* queue_hold_work - remember a Work file to try again, and say so */
+void
+queue_hold_work(struct imc_daemon *d, const char *qid, const char *origname,
+    const char *why)
+{
+	struct held_work *h = NULL, *v;
+	unsigned wait;
+	size_t i;
+	char text[512];
+
+	for (i = 0; i < d->n_held; i++)
+		if (strcmp(d->held[i].qid, qid) == 0) {
+			h = &d->held[i];
+			break;
+		}
+	if (h == NULL) {
+		if (d->n_held == d->cap_held) {
+			size_t cap = d->cap_held ? d->cap_held * 2 : 16;
+
+			if ((v = realloc(d->held, cap * sizeof(*v))) == NULL)
+				log_fatal(EX_OSERR, "out of memory");
+			d->held = v;
+			d->cap_held = cap;
+		}
+		h = &d->held[d->n_held++];
+		memset(h, 0, sizeof(*h));
+		memcpy(h->qid, qid, QID_SIZE);
+		if ((h->origname = strdup(origname ? origname : qid)) == NULL)
+			log_fatal(EX_OSERR, "out of memory");
+	}
+	wait = h->tries >= 9 ? QUEUE_HOLD_MAX_WAIT : 1u << h->tries;
+	if (wait > QUEUE_HOLD_MAX_WAIT)
+		wait = QUEUE_HOLD_MAX_WAIT;
+	h->tries++;
+	h->due_ms = queue_now_ms() + (int64_t)wait * 1000;
+	snprintf(text, sizeof(text), "%s; kept in Work, tried again in %us",
+	    why, wait);
+	log_warnx("%s: %s: %s", qid, h->origname, text);
+	tracklog_add(d->track, &(struct track_event){ .event = "held",
+	    .qid = qid, .orig = h->origname, .status = "work",
+	    .reason = text });
+	tracklog_flush(d->track);
+}
+
+/* queue_held_ms - milliseconds until a held Work file is due (-1: none) */
+int64_t
+queue_held_ms(const struct imc_daemon *d)
+{
+	int64_t best = -1, now = queue_now_ms();
+	size_t i;
+
+	for (i = 0; i < d->n_held; i++)
+		if (best == -1 || d->held[i].due_ms < best)
+			best = d->held[i].due_ms;
+	if (best == -1)
+		return -1;
+	return best <= now ? 0 : best - now;
+}
+
+/* A queue folder removed while the daemon runs leaves it a descriptor of
+ * a deleted folder: make the folder again and put it in place under the
+ * same descriptor number, which every module holds. */
+static void
+queue_reopen_deleted(struct imc_daemon *d)
+{
+	struct layout_want want;
+	struct buf err;
+	struct stat st;
+	int i, fd;
+
+	buf_init(&err);
+	for (i = LAYOUT_ROOT + 1; i < LAYOUT_NDIRS; i++) {
+		if (d->dir[i] == -1 || fstat(d->dir[i], &st) == -1 ||
+		    st.st_nlink > 0)
+			continue;
+		buf_reset(&err);
+		if (layout_want_from_config(&d->cfg, &want, &err) == -1 ||
+		    (mkdirat(d->dir[LAYOUT_ROOT], layout_name(i),
+		    layout_mode(i, &want)) == -1 && errno != EEXIST) ||
+		    (fd = safe_open_dir(d->dir[LAYOUT_ROOT], layout_name(i))) ==
+		    -1) {
+			log_warn("%s was removed and cannot be made again",
+			    layout_name(i));
+			continue;
+		}
+		if (dup2(fd, d->dir[i]) == -1)
+			log_warn("%s: dup2", layout_name(i));
+		else
+			log_warnx("%s was removed while the connector ran; "
+			    "made again", layout_name(i));
+		close(fd);
+	}
+	buf_fini(&err);
+}
+
+static ssize_t
+queue_held_find(const struct imc_daemon *d, const char *qid)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_held; i++)
+		if (strcmp(d->held[i].qid, qid) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* queue_retry_held - try the due held Work files again */
+size_t
+queue_retry_held(struct imc_daemon *d)
+{
+	int64_t now = queue_now_ms();
+	char (*due)[QID_SIZE];
+	size_t i, n = 0;
+	ssize_t k;
+	enum accept_result r;
+	char *origname;
+
+	if (d->n_held == 0)
+		return 0;
+	/* The due ones first: a retry may hold new files (a notification). */
+	if ((due = calloc(d->n_held, sizeof(*due))) == NULL)
+		log_fatal(EX_OSERR, "out of memory");
+	for (i = 0; i < d->n_held; i++)
+		if (d->held[i].due_ms <= now)
+			memcpy(due[n++], d->held[i].qid, QID_SIZE);
+	if (n > 0)
+		queue_reopen_deleted(d);
+	for (i = 0; i < n; i++) {
+		if ((k = queue_held_find(d, due[i])) == -1)
+			continue;
+		if ((origname = strdup(d->held[k].origname)) == NULL)
+			log_fatal(EX_OSERR, "out of memory");
+		log_info("%s: trying the held Work file again", due[i]);
+		r = queue_take_work(d, due[i], origname, true);
+		if ((k = queue_held_find(d, due[i])) != -1) {
+			if (r != ACCEPT_FAILED) {
+				free(d->held[k].origname);
+				d->held[k] = d->held[--d->n_held];
+			} else if (d->held[k].due_ms <= now)
+				queue_hold_work(d, due[i], origname,
+				    "still cannot be queued");
+		}
+		free(origname);
+	}
+	free(due);
+	tracklog_flush(d->track);
+	return n;
+}
+
+void
+queue_held_free(struct imc_daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_held; i++)
+		free(d->held[i].origname);
+	free(d->held);
+	d->held = NULL;
+	d->n_held = d->cap_held = 0;
 }

@@ -33,7 +33,10 @@
 
 struct imc_daemon;
 
-enum accept_result { ACCEPT_QUEUED, ACCEPT_ARCHIVED, ACCEPT_FAILED };
+/* FAILED: kept in Work and held for a retry (queue_hold_work);
+ * RETURNED: put back into Pickup (it changed while it was read). */
+enum accept_result { ACCEPT_QUEUED, ACCEPT_ARCHIVED, ACCEPT_FAILED,
+	ACCEPT_RETURNED };
 
 struct accepted {
 	char		 qid[QID_SIZE];
@@ -46,8 +49,20 @@ enum accept_result queue_accept(struct imc_daemon *, struct claimed *,
 	    struct accepted *);
 int	queue_barrier(struct imc_daemon *);
 void	queue_release_work(struct imc_daemon *, const char *qid);
-void	queue_commit(struct imc_daemon *, struct accepted *, size_t n,
+/* -1: a barrier failed; the Work files stay, the caller holds them. */
+int	queue_commit(struct imc_daemon *, struct accepted *, size_t n,
 	    bool recovering);
+/* Take a file already in Work/<qid> through the whole path (recovery,
+ * notifications, held files). */
+enum accept_result queue_take_work(struct imc_daemon *, const char *qid,
+	    const char *origname, bool recovering);
+/* A Work file that could not be queued now: logged (tracking log "held")
+ * and tried again by the running daemon with a growing wait. */
+void	queue_hold_work(struct imc_daemon *, const char *qid,
+	    const char *origname, const char *why);
+int64_t	queue_held_ms(const struct imc_daemon *);
+size_t	queue_retry_held(struct imc_daemon *);
+void	queue_held_free(struct imc_daemon *);
 /* Deliver pending recipients; returns how many were handed over. */
 size_t	queue_deliver(struct imc_daemon *, struct qenv *, bool recovering);
 void	queue_settle(struct imc_daemon *, struct qenv *);

@@ -45,13 +45,11 @@ instlock_acquire(int log_dirfd, pid_t *holder)
 		errno = saved;
 		return -1;
 	}
+	/* The PID text is for people; the lock is what counts, so a full
+	 * disk that refuses the text does not stop the connector. */
 	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, text, (size_t)n, 0) != n) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, text, (size_t)n, 0);
 	return fd;
 }
 

@@ -17,8 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pickup_opts opts = { PICKUP_DOTS_IIS, "fuzz.example", "0000000000000000",
-	    0 };
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS,
+	    .hostname = "fuzz.example", .qid = "0000000000000000", .now = 0 };
 	struct mail_status why;
 	struct pickup_file *pf;
 	struct pickup_out outs[2];

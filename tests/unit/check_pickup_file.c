@@ -100,7 +100,8 @@ static void
 run_pickup(const char *input, size_t len, enum pickup_dots dots,
     struct run *r)
 {
-	struct pickup_opts opts = { dots, HOST, QID, NOW };
+	struct pickup_opts opts = { .dots = dots, .hostname = HOST, .qid = QID,
+	    .now = NOW };
 	struct pickup_out out;
 	struct pickup_file *pf;
 	const struct addr_list *l;
@@ -525,7 +526,8 @@ START_TEST(dsn_parameters_on_x_lines)
 	    "X-Receiver: <r1@y.example> NOTIFY=NEVER\r\n"
 	    "X-Receiver: <r4@y.example> NOTIFY=NEVER ORCPT=rfc822;+zz\r\n"
 	    "Subject: s\r\n\r\nbody\r\n";
-	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
 	struct pickup_file *pf;
 	struct mail_status why;
 	int in;
@@ -906,7 +908,8 @@ START_TEST(two_outputs_get_the_same_copy_first_with_prefix)
 	    "X-Receiver: r@y.example\n" HD "\nbody\n..dot\n.\n";
 	static const char prefix[] = "Return-Path: <s@x.example>\r\n";
 	static const char want[] = RECEIVED HDO "\r\nbody\r\n.dot\r\n";
-	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
 	struct pickup_out outs[2];
 	struct pickup_file *pf;
 	struct mail_status why;
@@ -944,7 +947,8 @@ END_TEST
 
 START_TEST(two_outputs_agree_on_a_large_body)
 {
-	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
 	struct pickup_out outs[2];
 	struct pickup_file *pf;
 	struct mail_status why;
@@ -988,7 +992,8 @@ END_TEST
 
 START_TEST(read_error_is_temporary)
 {
-	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
 	struct pickup_file *pf;
 	struct mail_status why;
 	int fd;
@@ -1007,7 +1012,8 @@ END_TEST
 START_TEST(write_error_is_temporary)
 {
 	static const char input[] = HD "\nbody\n";
-	struct pickup_opts opts = { PICKUP_DOTS_IIS, HOST, QID, NOW };
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
 	struct pickup_out out;
 	struct pickup_file *pf;
 	struct mail_status why;
@@ -1021,6 +1027,39 @@ START_TEST(write_error_is_temporary)
 	ck_assert(out.fd != -1);
 	ck_assert_int_eq(pickup_write(pf, &out, 1, &why), -1);
 	ck_assert_int_eq(why.kind, MAIL_TEMP);
+	close(out.fd);
+	pickup_free(pf);
+	close(in);
+}
+END_TEST
+
+/* issue 13.5: only the size intake checked is read, whatever the file
+ * has grown to since (a writer that kept a descriptor). */
+START_TEST(reads_no_more_than_max_bytes)
+{
+	static const char input[] = HD "\nchecked part\nGROWN AFTER THE CHECK\n";
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
+	struct pickup_out out;
+	struct pickup_file *pf;
+	struct mail_status why;
+	char got[4096];
+	ssize_t n;
+	int in;
+
+	in = memfd_with(input, strlen(input));
+	opts.max_bytes = (uint64_t)(strstr(input, "GROWN") - input);
+	pf = pickup_read(in, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	out.fd = memfd_create("out", MFD_CLOEXEC);
+	out.prefix = NULL;
+	ck_assert(out.fd != -1);
+	ck_assert_int_eq(pickup_write(pf, &out, 1, &why), 0);
+	n = pread(out.fd, got, sizeof(got) - 1, 0);
+	ck_assert(n > 0);
+	got[n] = '\0';
+	ck_assert_msg(strstr(got, "checked part") != NULL, "%s", got);
+	ck_assert_msg(strstr(got, "GROWN") == NULL, "%s", got);
 	close(out.fd);
 	pickup_free(pf);
 	close(in);
@@ -1052,6 +1091,7 @@ pickup_file_suite(void)
 	tcase_add_test(tc, recipients_over_the_limit_are_refused);
 	tcase_add_test(tc, recipients_at_the_limit_are_accepted);
 	tcase_add_test(tc, read_error_is_temporary);
+	tcase_add_test(tc, reads_no_more_than_max_bytes);
 	tcase_add_test(tc, write_error_is_temporary);
 	suite_add_tcase(s, tc);
 
