@@ -146,8 +146,14 @@ intake_archive(struct imc_daemon *d, int from_dirfd, const char *from_name,
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	buf_init(&text);
-	if (buf_printf(&text, "reason: %s\r\noriginal-name: %s\r\ntime: %s\r\n"
-	    "queue-id: %s\r\n", reason, origname, stamp, qid) == -1) {
+	/* One field a line: the name is the writer's and the reason may
+	 * quote it, so their control bytes are escaped. */
+	if (buf_puts(&text, "reason: ") == -1 ||
+	    log_escape(&text, reason, strlen(reason)) == -1 ||
+	    buf_puts(&text, "\r\noriginal-name: ") == -1 ||
+	    log_escape(&text, origname, strlen(origname)) == -1 ||
+	    buf_printf(&text, "\r\ntime: %s\r\nqueue-id: %s\r\n", stamp,
+	    qid) == -1) {
 		buf_fini(&text);
 		return -1;
 	}
