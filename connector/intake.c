@@ -3,9 +3,11 @@
  */
 #include "intake.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,24 @@ intake_report(struct imc_daemon *d, const char *name, const struct stat *st,
 	    .event = "skipped", .orig = name, .status = "left-in-pickup",
 	    .reason = detail });
 	tracklog_flush(d->track);
+}
+
+/* intake_user_name - the login name of a file's owner, when plain */
+const char *
+intake_user_name(uid_t uid, char *buf, size_t size)
+{
+	const struct passwd *pw = getpwuid(uid);
+	size_t i, n;
+
+	if (pw == NULL || pw->pw_name == NULL || (n = strlen(pw->pw_name)) == 0 ||
+	    n >= size)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)pw->pw_name[i]) &&
+		    strchr("._-@$+", pw->pw_name[i]) == NULL)
+			return NULL;
+	memcpy(buf, pw->pw_name, n + 1);
+	return buf;
 }
 
 /* intake_archive - move a file that cannot be taken to Pickup/Archive */
@@ -308,5 +328,7 @@ intake_claim(struct imc_daemon *d, const char *name, bool from_event,
 	c->fd = fd;
 	c->size = (uint64_t)st.st_size;
 	c->claimed_at = now;
+	c->has_uid = true;
+	c->uid = st.st_uid;
 	return CLAIM_OK;
 }

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "qid.h"
@@ -39,6 +40,8 @@ struct claimed {
 	int		 fd;
 	uint64_t	 size;
 	time_t		 claimed_at;
+	bool		 has_uid;	/* uid is the writer's (the file's owner) */
+	uid_t		 uid;
 };
 
 bool	intake_name_wanted(const char *name);
@@ -48,6 +51,10 @@ int	intake_scan(struct imc_daemon *);
 char	*intake_next(struct imc_daemon *);
 enum claim_result intake_claim(struct imc_daemon *, const char *name,
 	    bool from_event, struct claimed *);
+/* The login name of a uid for logs and Received: lines, in buf; NULL when
+ * it has none, or one too long or with bytes other than letters, digits
+ * and ._-@$+ (a name from NSS is not trusted to be plain). */
+const char *intake_user_name(uid_t, char *buf, size_t size);
 /* Move a file (from_dirfd/from_name) to Pickup/Archive/<qid>.eml with
  * <qid>.reason, as the IMC did with its event 4164, and log it. */
 int	intake_archive(struct imc_daemon *, int from_dirfd, const char *from_name,

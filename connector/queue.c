@@ -197,8 +197,10 @@ queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 enum accept_result
 queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 {
+	char user[64];
 	struct pickup_opts opts = { d->cfg.pickup_dots, d->cfg.hostname, c->qid,
-	    c->claimed_at };
+	    c->claimed_at, c->has_uid, c->uid, c->has_uid ?
+	    intake_user_name(c->uid, user, sizeof(user)) : NULL };
 	struct mail_status why;
 	struct pickup_file *pf;
 	const struct addr_list *rcpts;
@@ -307,7 +309,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 
 	tracklog_add(d->track, &(struct track_event){ .event = "picked-up",
 	    .qid = c->qid, .from = pickup_sender(pf), .size = c->size,
-	    .orig = c->origname, .status = "accepted" });
+	    .orig = c->origname, .status = "accepted",
+	    .has_uid = opts.has_uid, .uid = opts.uid, .user = opts.user });
 	for (i = 0; i < out_env.n_rcpts; i++)
 		tracklog_add(d->track, &(struct track_event){ .event = "queued",
 		    .qid = c->qid, .from = out_env.sender,
@@ -481,6 +484,10 @@ queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
 	c.fd = fd;
 	c.size = (uint64_t)st.st_size;
 	c.claimed_at = (time_t)qid_time(qid);
+	/* A recovered Work file is still the writer's; a notification is
+	 * the connector's own. */
+	c.has_uid = recovering;
+	c.uid = st.st_uid;
 	if (queue_accept(d, &c, &a) == ACCEPT_QUEUED) {
 		queue_commit(d, &a, 1, recovering);
 		qenv_free(&a.in);

@@ -125,7 +125,7 @@ add_rcpt(struct submit *s, struct addr_list *rcpts, const char *text,
 			fail(s, EX_DATAERR, "bad recipient address: %s",
 			    buf_cstr(&err));
 	} else {
-		if (addr_parse_path(text, len, &one, &err) == -1)
+		if (addr_parse_arg(text, &one, &err) == -1)
 			fail(s, EX_DATAERR, "bad recipient address: %s",
 			    buf_cstr(&err));
 		if (one[0] == '\0' || addr_list_add(rcpts, one) == -1)
@@ -175,7 +175,7 @@ main(int argc, char **argv)
 	struct buf err, header, line;
 	struct addr_list rcpts;
 	const char *sender = NULL;
-	char *lineptr = NULL, finalname[64];
+	char *sender_addr = NULL, *lineptr = NULL, finalname[64];
 	unsigned char rnd[12];
 	size_t cap = 0, i, hlen;
 	ssize_t n;
@@ -231,6 +231,13 @@ main(int argc, char **argv)
 		}
 		if (config == NULL)
 			usage();
+		/* Parsed like a recipient and written in canonical form: a
+		 * web application passing its user's words to -f must not be
+		 * able to add envelope lines (a CR or LF is refused). */
+		if (sender != NULL && addr_parse_arg(sender, &sender_addr,
+		    &err) == -1)
+			fail(NULL, EX_DATAERR, "bad sender address (-f): %s",
+			    buf_cstr(&err));
 		if (dsn_notify != NULL && !notify_ok(dsn_notify))
 			fail(NULL, EX_USAGE, "-N %s: want NEVER or a list of "
 			    "SUCCESS, FAILURE, DELAY", dsn_notify);
@@ -247,10 +254,13 @@ main(int argc, char **argv)
 	s.stuff_dots = s.cfg.pickup_dots == PICKUP_DOTS_IIS;
 	for (i = (size_t)optind; i < (size_t)argc; i++)
 		add_rcpt(&s, &rcpts, argv[i], strlen(argv[i]), false);
-	if (sender == NULL) {
+	if (sender_addr == NULL) {
 		if ((pw = getpwuid(getuid())) == NULL)
 			fail(NULL, EX_NOUSER, "%s", "who are you? (no passwd entry)");
-		sender = pw->pw_name;
+		if (addr_parse_arg(pw->pw_name, &sender_addr, &err) == -1 ||
+		    sender_addr[0] == '\0')
+			fail(NULL, EX_NOUSER, "login name \"%s\" is not usable "
+			    "as a sender; give one with -f", pw->pw_name);
 	}
 
 	/* The header is read first: -t needs its recipients before the
@@ -320,7 +330,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 	fchmod(s.fd, 0644);
 
-	buf_printf(&line, "X-Sender: <%s>", sender);
+	buf_printf(&line, "X-Sender: <%s>", sender_addr);
 	if (dsn_ret != NULL)
 		buf_printf(&line, " RET=%s", strcasecmp(dsn_ret, "full") == 0 ?
 		    "FULL" : "HDRS");
@@ -372,6 +382,7 @@ main(int argc, char **argv)
 		fail(&s, EX_CANTCREAT, "cannot publish into Pickup: %s",
 		    strerror(errno));
 	free(lineptr);
+	free(sender_addr);
 	addr_list_free(&rcpts);
 	buf_fini(&s.out);
 	buf_fini(&err);

@@ -18,7 +18,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pickup_opts opts = { PICKUP_DOTS_IIS, "fuzz.example", "0000000000000000",
-	    0 };
+	    0, false, 0, NULL };
 	struct mail_status why;
 	struct pickup_file *pf;
 	struct pickup_out outs[2];
