@@ -24,6 +24,7 @@
 struct config_parse {
 	struct imc_config *cfg;
 	bool	seen_root;
+	enum config_mode mode;
 };
 
 static int
@@ -826,6 +827,12 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 	}
 	if ((r = config_charset_key(&cfg->cs, key, value, err)) != 1)
 		return r;
+	/* A writer may not read the credentials (nor a CA file kept
+	 * private): the paths are kept, nothing is opened. */
+	if (cp->mode == CONFIG_SUBMIT && !strcmp(key, "auth_file"))
+		return config_strdup(&cfg->auth_file, value, err);
+	if (cp->mode == CONFIG_SUBMIT && !strcmp(key, "tls_ca_file"))
+		return config_strdup(&cfg->tls_ca_file, value, err);
 	if ((r = config_smtp_key(cfg, key, value, err)) != 1)
 		return r;
 	if (!strcmp(key, "detect")) {
@@ -996,7 +1003,8 @@ static const uint64_t config_default_retry[] = { 900, 1800, 3600, 14400 };
 
 /* After the file: defaults that allocate, and checks across keys. */
 static int
-config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
+config_finish_smtp(struct imc_config *cfg, const char *path,
+    enum config_mode mode, struct buf *err)
 {
 	size_t i;
 
@@ -1011,7 +1019,7 @@ config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
 		cfg->n_retry_schedule = 4;
 	}
 	if (cfg->auth != NULL) {
-		if (config_auth(cfg, cfg->auth) == NULL) {
+		if (mode == CONFIG_ALL && config_auth(cfg, cfg->auth) == NULL) {
 			buf_printf(err, "%s: auth: no entry \"%s\" in %s", path,
 			    cfg->auth, cfg->auth_file ? cfg->auth_file :
 			    "auth_file (not set)");
@@ -1029,7 +1037,7 @@ config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
 
 		if (d->auth == NULL)
 			continue;
-		if (config_auth(cfg, d->auth) == NULL) {
+		if (mode == CONFIG_ALL && config_auth(cfg, d->auth) == NULL) {
 			buf_printf(err, "%s: [domain %s]: auth: no entry \"%s\" "
 			    "in %s", path, d->name, d->auth, cfg->auth_file ?
 			    cfg->auth_file : "auth_file (not set)");
@@ -1070,7 +1078,15 @@ config_check_auth_owner(const struct imc_config *cfg, const char *path,
 int
 config_load(struct imc_config *cfg, const char *path, struct buf *err)
 {
-	struct config_parse cp = { cfg, false };
+	return config_load_mode(cfg, path, CONFIG_ALL, err);
+}
+
+/* config_load_mode - config_load, reading only what the mode allows */
+int
+config_load_mode(struct imc_config *cfg, const char *path,
+    enum config_mode mode, struct buf *err)
+{
+	struct config_parse cp = { cfg, false, mode };
 	char host[HOST_NAME_MAX + 1];
 
 	config_defaults(cfg);
@@ -1106,9 +1122,10 @@ config_load(struct imc_config *cfg, const char *path, struct buf *err)
 		}
 	}
 	config_lower(cfg->hostname);
-	if (config_check_auth_owner(cfg, path, err) == -1)
+	/* a writer's run never read the file: nothing to compare */
+	if (mode == CONFIG_ALL && config_check_auth_owner(cfg, path, err) == -1)
 		return -1;
-	return config_finish_smtp(cfg, path, err);
+	return config_finish_smtp(cfg, path, mode, err);
 }
 
 /* config_free - release what config_load allocated */

@@ -10,7 +10,11 @@
  * file starts with an X-Sender: line (-f, else the caller's login name,
  * which the connector qualifies with its hostname) and one X-Receiver:
  * line per recipient: the arguments, plus with -t the To, Cc and Bcc
- * addresses of the header. Without -i a line holding only "." ends the
+ * addresses of the header. Addresses are parsed and written in canonical
+ * form: a control character or an unparsable address exits 65, so the
+ * words a web application passes to -f cannot add envelope lines. The
+ * configuration is read as a writer may read it (CONFIG_SUBMIT: auth_file
+ * is never opened). Without -i a line holding only "." ends the
  * input, as with sendmail. Leading dots are doubled when the connector
  * reads Pickup files the IIS way (pickup_dots = iis), so the message
  * arrives as it was given. It needs only search and write access to
@@ -248,7 +252,8 @@ main(int argc, char **argv)
 		    strlen(dsn_envid) > 100))
 			fail(NULL, EX_USAGE, "-V: an envelope id of 1 to 100 "
 			    "characters");
-		if (config_load(&s.cfg, config, &err) == -1)
+		/* Only what a writer needs and may read: not auth_file. */
+		if (config_load_mode(&s.cfg, config, CONFIG_SUBMIT, &err) == -1)
 			fail(NULL, EX_CONFIG, "%s", buf_cstr(&err));
 	}
 	s.stuff_dots = s.cfg.pickup_dots == PICKUP_DOTS_IIS;

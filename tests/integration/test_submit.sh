@@ -9,6 +9,7 @@ if [ "$(id -u)" != 0 ] || ! getent passwd imcwriter >/dev/null || ! command -v s
 	exit 0
 fi
 as_user() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"; }
+export -f as_user
 
 write_conf "user = imcsvc" "group = imcwriters" "pickup_settle = 1s"
 chmod 644 "$CONF"
@@ -79,4 +80,19 @@ printf 'Subject: x\n\nx\n' | as_user imcother "$IMC_BIN/imc-submit" -c "$CONF" f
 check "a user outside the writers' group: EX_CANTCREAT" test $? = 73
 "$IMC_BIN/imc-submit" -c "$T/none.conf" a@example.com </dev/null 2>/dev/null
 check "missing config: EX_CONFIG" test $? = 78
+
+# With auth_file set (root's, 0600: writers cannot read it) a writer can
+# still submit: imc-submit reads only what it needs.
+printf 'relay1 user secret\n' > "$T/auth"
+chmod 600 "$T/auth"
+{ cat "$CONF"; echo "auth_file = $T/auth"; echo "auth = relay1"; } > "$T/auth.conf"
+chmod 644 "$T/auth.conf"
+check "auth_file is unreadable for the writer" bash -c "! as_user imcwriter cat '$T/auth' >/dev/null 2>&1"
+before=$(find "$P" -maxdepth 1 -type f -name '*.eml' | wc -l)
+printf 'Subject: with auth_file\n\nx\n' |
+	as_user imcwriter "$IMC_BIN/imc-submit" -c "$T/auth.conf" -f app@example.org gus@example.com 2>"$T/auth.err"
+check "auth_file set: a writer's submission exits 0" test $? = 0
+check "auth_file set: no error text" test ! -s "$T/auth.err"
+check "auth_file set: the file is in Pickup" test "$(find "$P" -maxdepth 1 -type f -name '*.eml' | wc -l)" = $((before + 1))
+check "auth_file set: the full configuration still loads" bash -c "'$IMC_BIN/imc-layout' -c '$T/auth.conf' check >/dev/null"
 finish

@@ -1002,6 +1002,63 @@ START_TEST(auth_file_owned_by_the_service_user_is_accepted)
 }
 END_TEST
 
+/* imc-submit's mode: auth_file and tls_ca_file are named, never opened
+ * (a writer may not read them), and auth labels are not looked up; every
+ * other key is still checked. */
+START_TEST(submit_mode_never_opens_the_credentials)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char conf[PATH_MAX], auth[PATH_MAX + 16], text[PATH_MAX * 3];
+	int fd;
+
+	/* group-readable: the daemon refuses it; a missing CA file too */
+	snprintf(auth, sizeof(auth), "%s/auth-submit", tmpdir);
+	fd = open(auth, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	ck_assert_int_ne(fd, -1);
+	ck_assert(write(fd, "relay1 u1 p1\n", 13) == 13);
+	close(fd);
+	chmod(auth, 0640);
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nauth = relay1\n"
+	    "tls_ca_file = %s/no-such-ca.pem\n[domain a.example]\n"
+	    "auth = other\n", auth, tmpdir);
+	write_conf(conf, sizeof(conf), "submit_mode", text, strlen(text));
+	buf_init(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	config_free(&cfg);
+	buf_reset(&err);
+	ck_assert_msg(config_load_mode(&cfg, conf, CONFIG_SUBMIT, &err) == 0,
+	    "%s", buf_cstr(&err));
+	ck_assert_str_eq(cfg.root, "/srv/imcdata");
+	ck_assert_str_eq(cfg.auth_file, auth);
+	ck_assert_uint_eq(cfg.n_auths, 0);
+	ck_assert_ptr_null(config_auth(&cfg, "relay1"));
+	config_free(&cfg);
+
+	/* a missing auth_file, likewise */
+	unlink(auth);
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	config_free(&cfg);
+	buf_reset(&err);
+	ck_assert_msg(config_load_mode(&cfg, conf, CONFIG_SUBMIT, &err) == 0,
+	    "%s", buf_cstr(&err));
+	config_free(&cfg);
+
+	/* other keys are still checked */
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nnosuchkey = 1\n",
+	    auth);
+	write_conf(conf, sizeof(conf), "submit_mode_bad", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_int_eq(config_load_mode(&cfg, conf, CONFIG_SUBMIT, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), ":3: unknown key") != NULL, "%s",
+	    buf_cstr(&err));
+	config_free(&cfg);
+	unlink(conf);
+	buf_fini(&err);
+}
+END_TEST
+
 START_TEST(defaults_without_a_file)
 {
 	struct imc_config cfg;
@@ -1057,6 +1114,7 @@ conf_suite(void)
 	tcase_add_test(tc, defaults_without_a_file);
 	tcase_add_test(tc, auth_file_rules);
 	tcase_add_test(tc, auth_file_owned_by_the_service_user_is_accepted);
+	tcase_add_test(tc, submit_mode_never_opens_the_credentials);
 	suite_add_tcase(s, tc);
 	return s;
 }
