@@ -51,6 +51,11 @@ static const struct diag_case diag_cases[] = {
 	    "from mx.test[192.0.2.1]:25", "4.5.0",
 	    "X-IMC; protocol error: malformed reply line from "
 	    "mx.test[192.0.2.1]:25" },
+	{ "wrong_class_reply_is_a_protocol_error_of_ours",
+	    "protocol error: mx.test[192.0.2.1]:25 said: 354 go ahead "
+	    "(in reply to MAIL FROM)", "4.5.0",
+	    "X-IMC; protocol error: mx.test[192.0.2.1]:25 said: 354 go ahead "
+	    "(in reply to MAIL FROM)" },
 	{ "said_without_a_code_is_ours", "mx said: hello (in reply to RCPT TO)",
 	    "5.0.0", "X-IMC; mx said: hello (in reply to RCPT TO)" },
 	{ "said_without_in_reply_to_is_ours", "mx said: 550 5.1.1 x", "5.1.1",
