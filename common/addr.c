@@ -1047,6 +1047,31 @@ fail:
 	return addr_fail(&p, err);
 }
 
+/* addr_parse_arg - parse an address given on a command line */
+int
+addr_parse_arg(const char *text, char **out, struct buf *err)
+{
+	const unsigned char *s;
+
+	*out = NULL;
+	for (s = (const unsigned char *)text; *s != '\0'; s++)
+		if (*s < 0x20 || *s == 0x7f) {
+			if (err != NULL)
+				buf_printf(err, "control character 0x%02x in "
+				    "address", *s);
+			return -1;
+		}
+	if (text[0] == '\0') {
+		if ((*out = strdup("")) == NULL) {
+			if (err != NULL)
+				buf_puts(err, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	return addr_parse_path(text, strlen(text), out, err);
+}
+
 /* addr_domain - the part after the last "@" outside quotes, or NULL */
 const char *
 addr_domain(const char *addr)

@@ -43,6 +43,11 @@ int	addr_parse_list(const char *text, size_t len, struct addr_list *out,
 	    struct buf *err);
 int	addr_parse_path(const char *text, size_t len, char **out,
 	    struct buf *err);
+/* One address given as a command-line argument (sendmail's -f sender, a
+ * recipient): read as addr_parse_path, after refusing any control byte
+ * (below 0x20, or 0x7f), since the caller writes it on an envelope line
+ * that a CR or LF would end. "" and "<>" give "" (the null sender). */
+int	addr_parse_arg(const char *text, char **out, struct buf *err);
 /* The domain part (after the last "@" outside quotes), or NULL. */
 const char *addr_domain(const char *addr);
 

@@ -24,27 +24,81 @@ log_init(const char *progname, enum log_level level)
 	log_min = level;
 }
 
+/* log_escape - append text with its control bytes made visible */
+int
+log_escape(struct buf *out, const char *s, size_t len)
+{
+	size_t i, keep = out->len;
+	unsigned char c;
+	int r = 0;
+
+	for (i = 0; i < len && r == 0; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\n')
+			r = buf_puts(out, "\\n");
+		else if (c == '\r')
+			r = buf_puts(out, "\\r");
+		else if (c == '\t')
+			r = buf_puts(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			r = buf_printf(out, "\\x%02x", c);
+		else
+			r = buf_putc(out, c);
+	}
+	if (r == -1) {
+		out->len = keep;
+		if (out->data != NULL)
+			out->data[keep] = '\0';
+	}
+	return r;
+}
+
 static void log_emit(const char *, int, int, const char *, va_list)
     __attribute__((format(printf, 4, 0)));
 
+/* One line, written with one call so that lines of several processes
+ * sharing stderr do not interleave. */
 static void
 log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap)
 {
 	char stamp[32];
 	struct timespec ts;
 	struct tm tm;
+	struct buf msg, line;
+	unsigned char *p;
+	int r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	if (strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 		stamp[0] = '\0';
-	fprintf(stderr, "%s.%03ldZ %s[%s]: ", stamp, ts.tv_nsec / 1000000,
-	    log_progname, tag);
-	vfprintf(stderr, fmt, ap);
-	if (with_errno)
-		fprintf(stderr, ": %s", strerror(saved));
-	fputc('\n', stderr);
+	buf_init(&msg);
+	buf_init(&line);
+	r = buf_vprintf(&msg, fmt, ap);
+	if (r == 0 && with_errno)
+		r = buf_printf(&msg, ": %s", strerror(saved));
+	if (r == 0)
+		r = buf_printf(&line, "%s.%03ldZ %s[%s]: ", stamp,
+		    ts.tv_nsec / 1000000, log_progname, tag);
+	if (r == 0)
+		r = log_escape(&line, msg.data ? msg.data : "", msg.len);
+	if (r == 0)
+		r = buf_putc(&line, '\n');
+	if (r == 0)
+		fwrite(line.data, 1, line.len, stderr);
+	else {
+		/* Out of memory: what was formatted, control bytes blanked
+		 * in place, still on one line. */
+		for (p = (unsigned char *)msg.data; p != NULL && *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		fprintf(stderr, "%s %s[%s]: %s (out of memory while "
+		    "logging)\n", stamp, log_progname, tag,
+		    msg.data ? msg.data : "");
+	}
 	fflush(stderr);
+	buf_fini(&msg);
+	buf_fini(&line);
 }
 
 #define LOG_BODY(tag, minlevel, with_errno)			\

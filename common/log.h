@@ -5,9 +5,19 @@
  * service manager collects them. log_warn adds strerror(errno); the x
  * variants do not. log_fatal and log_fatalx exit with the given sysexits
  * code. Never pass message bodies or credentials.
+ *
+ * Every line is one line: control bytes in the formatted message (a file
+ * name or a peer's words holding a newline) are written as \n, \r, \t or
+ * \xNN, so no argument can forge a line of its own. log_escape is that
+ * rule for other text files that hold untrusted words one field a line
+ * (Archive .reason and Badmail .bdr files).
  */
 #ifndef IMC_LOG_H
 #define IMC_LOG_H
+
+#include <stddef.h>
+
+#include "buf.h"
 
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN };
 
@@ -20,5 +30,8 @@ void	log_fatal(int code, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 void	log_fatalx(int code, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
+/* Append len bytes of s with bytes below 0x20 and 0x7f escaped; -1 when
+ * out of memory (out unchanged). */
+int	log_escape(struct buf *out, const char *s, size_t len);
 
 #endif

@@ -90,6 +90,46 @@ bounce_subject(const struct buf *hdr, struct buf *out)
 	}
 }
 
+/* The Diagnostic-Code of a recipient (RFC 3464 section 2.3.6): "smtp; "
+ * and the reply when the text is a peer's SMTP reply, as smtp_proto
+ * writes it ("PEER said: 550 5.1.1 words (in reply to RCPT TO)", PEER a
+ * host[address]:port without spaces); "X-IMC; " and the text for reasons
+ * of our own. One line: control bytes become spaces. */
+static int
+bounce_diagnostic(struct buf *o, const char *text)
+{
+	const char *sp = strchr(text, ' '), *reply, *end, *tail;
+	size_t len;
+	int r;
+
+	reply = sp != NULL && sp > text && strncmp(sp, " said: ", 7) == 0 ?
+	    sp + 7 : NULL;
+	tail = reply != NULL ? strstr(reply, " (in reply to ") : NULL;
+	/* the last " (in reply to": the peer's words may hold one too */
+	while (tail != NULL && (end = strstr(tail + 1, " (in reply to ")) != NULL)
+		tail = end;
+	if (tail != NULL && (tail[strlen(tail) - 1] != ')' ||
+	    strchr(tail + 14, '(') != NULL))
+		tail = NULL;
+	if (tail != NULL && tail - reply >= 3 && reply[0] >= '2' &&
+	    reply[0] <= '5' && reply[1] >= '0' && reply[1] <= '9' &&
+	    reply[2] >= '0' && reply[2] <= '9' && (tail - reply == 3 ||
+	    reply[3] == ' ')) {
+		r = buf_puts(o, "smtp; ");
+		len = (size_t)(tail - reply);
+		while (len > 3 && reply[len - 1] == ' ')
+			len--;
+	} else {
+		r = buf_puts(o, "X-IMC; ");
+		reply = text;
+		len = strlen(text);
+	}
+	for (end = reply + len; r == 0 && reply < end; reply++)
+		r = buf_putc(o, (unsigned char)*reply < 0x20 ||
+		    *reply == 0x7f ? ' ' : *reply);
+	return r == 0 ? buf_putc(o, '\n') : -1;
+}
+
 /* Add text line by line with CRLF, doubling leading dots if asked. */
 static int
 bounce_lines(struct buf *o, const char *text, size_t len, bool stuff)
@@ -178,11 +218,11 @@ bounce_write(int out_fd, const struct qenv *e, int eml_fd,
 		if (e->rcpts[i].state != which)
 			continue;
 		if (buf_printf(&body, "\nFinal-Recipient: rfc822; %s\n"
-		    "Action: %s\nStatus: %s\nDiagnostic-Code: X-IMC; %s\n",
+		    "Action: %s\nStatus: %s\nDiagnostic-Code: ",
 		    e->rcpts[i].addr, delayed ? "delayed" : "failed",
 		    e->rcpts[i].dsn[0] ? e->rcpts[i].dsn : delayed ? "4.0.0" :
-		    "5.0.0", e->rcpts[i].text ? e->rcpts[i].text : delayed ?
-		    "not delivered yet" : "failed"))
+		    "5.0.0") || bounce_diagnostic(&body, e->rcpts[i].text ?
+		    e->rcpts[i].text : delayed ? "not delivered yet" : "failed"))
 			goto out;
 		if (delayed && buf_printf(&body, "Will-Retry-Until: %s\n", until))
 			goto out;

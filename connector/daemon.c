@@ -144,8 +144,9 @@ daemon_check_tree(struct imc_daemon *d, struct buf *err)
 			buf_printf(err, "%s%s", err->len ? "\n" : "",
 			    rep.items[i].message);
 		else
-			log_warnx("layout: %s (imc-layout fix repairs it)",
-			    rep.items[i].message);
+			log_warnx("layout: %s%s", rep.items[i].message,
+			    rep.items[i].kind == DRIFT_FOREIGN ? "" :
+			    " (imc-layout fix repairs it)");
 	if (layout_report_unsafe(&rep)) {
 		buf_puts(err, "\nthe Imcdata tree fails the safety rules; not "
 		    "starting (see imc-layout check)");

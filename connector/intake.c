@@ -3,9 +3,11 @@
  */
 #include "intake.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +528,24 @@ intake_report(struct intake *in, const char *name, const struct stat *st,
 	tracklog_flush(in->ctx.track);
 }
 
+/* intake_user_name - the login name of a file's owner, when plain */
+const char *
+intake_user_name(uid_t uid, char *buf, size_t size)
+{
+	const struct passwd *pw = getpwuid(uid);
+	size_t i, n;
+
+	if (pw == NULL || pw->pw_name == NULL || (n = strlen(pw->pw_name)) == 0 ||
+	    n >= size)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)pw->pw_name[i]) &&
+		    strchr("._-@$+", pw->pw_name[i]) == NULL)
+			return NULL;
+	memcpy(buf, pw->pw_name, n + 1);
+	return buf;
+}
+
 /* intake_archive - move a file that cannot be taken to Pickup/Archive */
 int
 intake_archive(struct intake *in, int from_dirfd, const char *from_name,
@@ -540,8 +560,14 @@ intake_archive(struct intake *in, int from_dirfd, const char *from_name,
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	buf_init(&text);
-	if (buf_printf(&text, "reason: %s\r\noriginal-name: %s\r\ntime: %s\r\n"
-	    "queue-id: %s\r\n", reason, origname, stamp, qid) == -1) {
+	/* One field a line: the name is the writer's and the reason may
+	 * quote it, so their control bytes are escaped. */
+	if (buf_puts(&text, "reason: ") == -1 ||
+	    log_escape(&text, reason, strlen(reason)) == -1 ||
+	    buf_puts(&text, "\r\noriginal-name: ") == -1 ||
+	    log_escape(&text, origname, strlen(origname)) == -1 ||
+	    buf_printf(&text, "\r\ntime: %s\r\nqueue-id: %s\r\n", stamp,
+	    qid) == -1) {
 		buf_fini(&text);
 		return -1;
 	}
@@ -733,6 +759,8 @@ intake_claim(struct intake *in, const char *name, bool from_event,
 	c->fd = fd;
 	c->size = (uint64_t)st.st_size;
 	c->claimed_at = time(NULL);
+	c->has_uid = true;
+	c->uid = st.st_uid;
 	/* The reference for intake_changed is taken after the rename and
 	 * the chmod, which change ctime; a write since the checks above
 	 * shows as another size or mtime. */

@@ -69,6 +69,8 @@ struct claimed {
 	uint64_t	 size;		/* read no more than this */
 	time_t		 claimed_at;
 	struct stat	 st;		/* as claimed; st_ino 0: not checked */
+	bool		 has_uid;	/* uid is the writer's (the file's owner) */
+	uid_t		 uid;
 };
 
 struct intake *intake_new(const struct intake_ctx *);
@@ -87,6 +89,10 @@ bool	intake_pending(const struct intake *);
 char	*intake_next(struct intake *, bool *from_event);
 enum claim_result intake_claim(struct intake *, const char *name,
 	    bool from_event, struct claimed *);
+/* The login name of a uid for logs and Received: lines, in buf; NULL when
+ * it has none, or one too long or with bytes other than letters, digits
+ * and ._-@$+ (a name from NSS is not trusted to be plain). */
+const char *intake_user_name(uid_t, char *buf, size_t size);
 /* Did the claimed file change since the claim (size, times)? */
 bool	intake_changed(const struct claimed *);
 /* A claimed file changed while it was read: back into Pickup (its name,

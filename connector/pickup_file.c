@@ -850,8 +850,15 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 		outs[i].written = outs[i].prefix ? strlen(outs[i].prefix) : 0;
 	}
 	rfc5322_date(pf->opts.now, date, sizeof(date));
-	if (buf_printf(&o.pending, "Received: by %s (imc-connector) id %s;\r\n"
-	    "\t%s\r\n", pf->opts.hostname, pf->opts.qid, date) == -1)
+	/* The writer's uid goes in the comment, where Postfix puts it: the
+	 * "from" clause is for the SMTP client's host name. */
+	if (buf_printf(&o.pending, "Received: by %s (imc-connector",
+	    pf->opts.hostname) == -1 || (pf->opts.has_uid &&
+	    buf_printf(&o.pending, ", from userid %lu",
+	    (unsigned long)pf->opts.uid) == -1) || (pf->opts.has_uid &&
+	    pf->opts.user != NULL && buf_printf(&o.pending, " (%s)",
+	    pf->opts.user) == -1) || buf_printf(&o.pending, ") id %s;\r\n"
+	    "\t%s\r\n", pf->opts.qid, date) == -1)
 		goto nomem;
 	for (i = 0; i < pf->n_fields; i++)
 		if (!pf->fields[i].drop && out_field(&o,

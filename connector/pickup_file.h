@@ -6,7 +6,9 @@
  * by IMC_MAX_HEADER_BLOCK), and works out the envelope: the X- lines win;
  * else recipients from To, Cc and Bcc and the sender from Sender, else From.
  * Unqualified addresses get "@hostname". pickup_write then writes the
- * message as the queue keeps it: a Received: line, the header without the
+ * message as the queue keeps it: a Received: line (naming the uid that
+ * wrote the file when known, in a comment as Postfix does: "by HOST
+ * (imc-connector, from userid 1001 (alice)) id QID"), the header without the
  * envelope lines and without Bcc, Resent-Bcc, Return-Path and
  * Content-Length (Date, Message-ID and From added when missing), a blank
  * line, and the body streamed from the file with CRLF line ends, one
@@ -22,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "addr.h"
@@ -37,6 +40,9 @@ struct pickup_opts {
 	uint64_t	 max_bytes;	/* read no more than this (0: to EOF):
 					   the size intake checked, so a writer
 					   that grows the file is not followed */
+	bool		 has_uid;	/* the Received: line names the writer */
+	uid_t		 uid;
+	const char	*user;		/* its login name, or NULL */
 };
 
 struct pickup_file;

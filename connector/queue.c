@@ -199,9 +199,12 @@ queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 enum accept_result
 queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 {
+	char user[64];
 	struct pickup_opts opts = { .dots = d->cfg.pickup_dots,
 	    .hostname = d->cfg.hostname, .qid = c->qid, .now = c->claimed_at,
-	    .max_bytes = c->size };
+	    .max_bytes = c->size, .has_uid = c->has_uid, .uid = c->uid,
+	    .user = c->has_uid ? intake_user_name(c->uid, user, sizeof(user)) :
+	    NULL };
 	struct mail_status why;
 	struct pickup_file *pf;
 	const struct addr_list *rcpts;
@@ -324,7 +327,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 
 	tracklog_add(d->track, &(struct track_event){ .event = "picked-up",
 	    .qid = c->qid, .from = pickup_sender(pf), .size = c->size,
-	    .orig = c->origname, .status = "accepted" });
+	    .orig = c->origname, .status = "accepted",
+	    .has_uid = opts.has_uid, .uid = opts.uid, .user = opts.user });
 	for (i = 0; i < out_env.n_rcpts; i++)
 		tracklog_add(d->track, &(struct track_event){ .event = "queued",
 		    .qid = c->qid, .from = out_env.sender,
@@ -432,16 +436,26 @@ queue_badmail(struct imc_daemon *d, enum layout_dir dir, const struct qenv *e)
 	queue_name(bad, sizeof(bad), e->qid, ".bad");
 	queue_name(bdr, sizeof(bdr), e->qid, ".bdr");
 	buf_init(&text);
-	buf_printf(&text, "Queue id: %s\r\nSender: <%s>\r\nOriginal name: %s\r\n"
-	    "These recipients failed permanently and the sender cannot be told "
-	    "(it is the null sender, or the notification could not be "
-	    "written):\r\n", e->qid,
-	    e->sender, e->origname ? e->origname : "");
+	/* One field a line: names and a peer's words are escaped. */
+	buf_printf(&text, "Queue id: %s\r\nSender: <", e->qid);
+	log_escape(&text, e->sender, strlen(e->sender));
+	buf_puts(&text, ">\r\nOriginal name: ");
+	if (e->origname != NULL)
+		log_escape(&text, e->origname, strlen(e->origname));
+	buf_puts(&text, "\r\nThese recipients failed permanently and the "
+	    "sender cannot be told (it is the null sender, or the notification "
+	    "could not be written):\r\n");
 	for (i = 0; i < e->n_rcpts; i++)
-		if (e->rcpts[i].state == QRCPT_FAILED)
-			buf_printf(&text, "  <%s>: %s %s\r\n", e->rcpts[i].addr,
-			    e->rcpts[i].dsn, e->rcpts[i].text ? e->rcpts[i].text :
-			    "");
+		if (e->rcpts[i].state == QRCPT_FAILED) {
+			buf_puts(&text, "  <");
+			log_escape(&text, e->rcpts[i].addr,
+			    strlen(e->rcpts[i].addr));
+			buf_printf(&text, ">: %s ", e->rcpts[i].dsn);
+			if (e->rcpts[i].text != NULL)
+				log_escape(&text, e->rcpts[i].text,
+				    strlen(e->rcpts[i].text));
+			buf_puts(&text, "\r\n");
+		}
 	if (safe_atomic_write(d->dir[LAYOUT_BADMAIL], bdr, text.data, text.len,
 	    0600, 1) == -1 ||
 	    (linkat(d->dir[dir], eml, d->dir[LAYOUT_BADMAIL], bad, 0) == -1 &&
@@ -491,6 +505,10 @@ queue_take_work(struct imc_daemon *d, const char *qid, const char *origname,
 	c.size = (uint64_t)st.st_size;
 	c.claimed_at = (time_t)qid_time(qid);
 	c.st = st;
+	/* A recovered Work file is still the writer's; a notification is
+	 * the connector's own. */
+	c.has_uid = recovering;
+	c.uid = st.st_uid;
 	if ((r = queue_accept(d, &c, &a)) == ACCEPT_QUEUED) {
 		if (queue_commit(d, &a, 1, recovering) == -1) {
 			queue_hold_work(d, qid, origname, "the queue files could "
@@ -755,8 +773,10 @@ queue_quarantine(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 
 	buf_init(&text);
 	buf_printf(&text, "Queue id: %s\r\nThe queue entry in %s could not be "
-	    "read: %s\r\nThe content is in %s.bad, the envelope in %s.env.bad.\r\n",
-	    qid, layout_name(dir), why, qid, qid);
+	    "read: ", qid, layout_name(dir));
+	log_escape(&text, why, strlen(why));
+	buf_printf(&text, "\r\nThe content is in %s.bad, the envelope in "
+	    "%s.env.bad.\r\n", qid, qid);
 	queue_name(to, sizeof(to), qid, ".bdr");
 	(void)safe_atomic_write(d->dir[LAYOUT_BADMAIL], to, text.data, text.len,
 	    0600, 1);

@@ -178,6 +178,9 @@ proto_status(struct smtp_proto *p, struct mail_status *st, const char *dflt,
 	else
 		snprintf(dsn, sizeof(dsn), "%c.0.0", kind == MAIL_TEMP ? '4' :
 		    '5');
+	/* bounce.c reads this shape back for the DSN's "Diagnostic-Code:
+	 * smtp; ..." (the peer name has no spaces; a "protocol error: "
+	 * prefix makes it a reason of our own): keep them in step. */
 	mail_status_set(st, kind, dsn, "%s%s said: %d %s (in reply to %s)",
 	    wrong_class ? "protocol error: " : "",
 	    p->p.peer_name ? p->p.peer_name : "peer", p->reply_code,

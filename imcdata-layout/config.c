@@ -24,6 +24,7 @@
 struct config_parse {
 	struct imc_config *cfg;
 	bool	seen_root;
+	enum config_mode mode;
 };
 
 static int
@@ -805,6 +806,159 @@ config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
 	return 1;
 }
 
+/* Folders of the system: a root may be neither one of them nor inside one
+ * (imc-layout would hand it to the service user). */
+static const char *const config_system_trees[] = {
+	"/bin", "/boot", "/dev", "/efi", "/etc", "/lib", "/lib32", "/lib64",
+	"/libx32", "/lost+found", "/proc", "/root", "/run", "/sbin", "/snap",
+	"/sys", "/usr", "/var/lock", "/var/run",
+};
+/* Folders shared by many: a root may be inside them, never one of them. */
+static const char *const config_shared_dirs[] = {
+	"/", "/home", "/media", "/mnt", "/opt", "/srv", "/tmp", "/var",
+	"/var/backups", "/var/cache", "/var/lib", "/var/local", "/var/log",
+	"/var/mail", "/var/opt", "/var/spool", "/var/tmp",
+};
+
+/* "/a/./b//../c/" as "/a/c": the path's meaning without the filesystem. */
+static int
+config_path_clean(const char *in, struct buf *out)
+{
+	const char *p = in, *e;
+	size_t n;
+
+	buf_reset(out);
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		e = strchr(p, '/');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (out->len > 0 && out->data[out->len - 1] != '/')
+				out->len--;
+			if (out->len > 0)
+				out->len--;	/* the "/" before it */
+			if (out->data != NULL)
+				out->data[out->len] = '\0';
+		} else if (!(n == 1 && p[0] == '.') &&
+		    (buf_putc(out, '/') == -1 || buf_append(out, p, n) == -1))
+			return -1;
+		p += n;
+	}
+	if (out->len == 0 && buf_putc(out, '/') == -1)
+		return -1;
+	return 0;
+}
+
+/* The path with symbolic links resolved as far as it exists: realpath of
+ * the deepest existing folder, then the rest as written. */
+static int
+config_path_resolve(const char *clean, struct buf *out)
+{
+	char *head, *real, *slash;
+	size_t cut;
+	int r = -1;
+
+	if ((head = strdup(clean)) == NULL)
+		return -1;
+	for (;;) {
+		if ((real = realpath(head, NULL)) != NULL)
+			break;
+		if (errno == ENOMEM || strcmp(head, "/") == 0) {
+			free(head);
+			return errno == ENOMEM ? -1 : config_path_clean(clean, out);
+		}
+		slash = strrchr(head, '/');
+		*slash = '\0';
+		if (head[0] == '\0')
+			head[0] = '/', head[1] = '\0';
+	}
+	cut = strcmp(head, "/") == 0 ? 0 : strlen(head);
+	buf_reset(out);
+	if (buf_puts(out, real) == 0 && (clean[cut] == '\0' ||
+	    ((strcmp(real, "/") == 0 || buf_putc(out, '/') == 0) &&
+	    buf_puts(out, clean + cut + (clean[cut] == '/')) == 0)))
+		r = 0;
+	free(real);
+	free(head);
+	return r;
+}
+
+/* Is path dir itself (exact) or inside it. */
+static bool
+config_path_within(const char *path, const char *dir, bool exact)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(path, dir) == 0)
+		return true;
+	return !exact && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* The system folder a root would be or be inside, or NULL. */
+static const char *
+config_root_system_dir(const char *path, bool *inside)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_shared_dirs) /
+	    sizeof(config_shared_dirs[0]); i++)
+		if (config_path_within(path, config_shared_dirs[i], true)) {
+			*inside = false;
+			return config_shared_dirs[i];
+		}
+	for (i = 0; i < sizeof(config_system_trees) /
+	    sizeof(config_system_trees[0]); i++)
+		if (config_path_within(path, config_system_trees[i], false)) {
+			*inside = strcmp(path, config_system_trees[i]) != 0;
+			return config_system_trees[i];
+		}
+	return NULL;
+}
+
+/* root: absolute, and neither a system folder nor inside one, as written
+ * (after "." and ".."), nor once symbolic links are resolved. */
+static int
+config_root(const char *value, struct buf *err)
+{
+	struct buf clean, real;
+	const char *sys = NULL, *shown = NULL;
+	bool inside = false;
+	int r = -1;
+
+	if (value[0] != '/') {
+		buf_printf(err, "root: \"%s\" is not an absolute path", value);
+		return -1;
+	}
+	buf_init(&clean);
+	buf_init(&real);
+	if (config_path_clean(value, &clean) == -1 ||
+	    config_path_resolve(buf_cstr(&clean), &real) == -1) {
+		buf_puts(err, "out of memory");
+		goto out;
+	}
+	if ((sys = config_root_system_dir(buf_cstr(&clean), &inside)) != NULL)
+		shown = buf_cstr(&clean);
+	else if ((sys = config_root_system_dir(buf_cstr(&real), &inside)) != NULL)
+		shown = buf_cstr(&real);
+	if (sys == NULL)
+		r = 0;
+	else
+		buf_printf(err, "root: \"%s\"%s%s%s is %s system folder %s; the "
+		    "tree needs a folder of its own (such as /var/lib/imcdata), "
+		    "because imc-layout gives the root to the service user",
+		    value, strcmp(shown, value) != 0 ? " (that is " : "",
+		    strcmp(shown, value) != 0 ? shown : "",
+		    strcmp(shown, value) != 0 ? ")" : "",
+		    inside ? "inside the" : "the", sys);
+out:
+	buf_fini(&clean);
+	buf_fini(&real);
+	return r;
+}
+
 static int
 config_entry(void *arg, const char *kind, const char *name, const char *key,
     const char *value, struct buf *err)
@@ -826,6 +980,12 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 	}
 	if ((r = config_charset_key(&cfg->cs, key, value, err)) != 1)
 		return r;
+	/* A writer may not read the credentials (nor a CA file kept
+	 * private): the paths are kept, nothing is opened. */
+	if (cp->mode == CONFIG_SUBMIT && !strcmp(key, "auth_file"))
+		return config_strdup(&cfg->auth_file, value, err);
+	if (cp->mode == CONFIG_SUBMIT && !strcmp(key, "tls_ca_file"))
+		return config_strdup(&cfg->tls_ca_file, value, err);
 	if ((r = config_smtp_key(cfg, key, value, err)) != 1)
 		return r;
 	if (!strcmp(key, "detect")) {
@@ -841,10 +1001,8 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "root")) {
-		if (value[0] != '/') {
-			buf_printf(err, "root: \"%s\" is not an absolute path", value);
+		if (config_root(value, err) == -1)
 			return -1;
-		}
 		cp->seen_root = true;
 		return config_strdup(&cfg->root, value, err);
 	}
@@ -996,7 +1154,8 @@ static const uint64_t config_default_retry[] = { 900, 1800, 3600, 14400 };
 
 /* After the file: defaults that allocate, and checks across keys. */
 static int
-config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
+config_finish_smtp(struct imc_config *cfg, const char *path,
+    enum config_mode mode, struct buf *err)
 {
 	size_t i;
 
@@ -1011,7 +1170,7 @@ config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
 		cfg->n_retry_schedule = 4;
 	}
 	if (cfg->auth != NULL) {
-		if (config_auth(cfg, cfg->auth) == NULL) {
+		if (mode == CONFIG_ALL && config_auth(cfg, cfg->auth) == NULL) {
 			buf_printf(err, "%s: auth: no entry \"%s\" in %s", path,
 			    cfg->auth, cfg->auth_file ? cfg->auth_file :
 			    "auth_file (not set)");
@@ -1029,7 +1188,7 @@ config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
 
 		if (d->auth == NULL)
 			continue;
-		if (config_auth(cfg, d->auth) == NULL) {
+		if (mode == CONFIG_ALL && config_auth(cfg, d->auth) == NULL) {
 			buf_printf(err, "%s: [domain %s]: auth: no entry \"%s\" "
 			    "in %s", path, d->name, d->auth, cfg->auth_file ?
 			    cfg->auth_file : "auth_file (not set)");
@@ -1070,7 +1229,15 @@ config_check_auth_owner(const struct imc_config *cfg, const char *path,
 int
 config_load(struct imc_config *cfg, const char *path, struct buf *err)
 {
-	struct config_parse cp = { cfg, false };
+	return config_load_mode(cfg, path, CONFIG_ALL, err);
+}
+
+/* config_load_mode - config_load, reading only what the mode allows */
+int
+config_load_mode(struct imc_config *cfg, const char *path,
+    enum config_mode mode, struct buf *err)
+{
+	struct config_parse cp = { cfg, false, mode };
 	char host[HOST_NAME_MAX + 1];
 
 	config_defaults(cfg);
@@ -1106,9 +1273,10 @@ config_load(struct imc_config *cfg, const char *path, struct buf *err)
 		}
 	}
 	config_lower(cfg->hostname);
-	if (config_check_auth_owner(cfg, path, err) == -1)
+	/* a writer's run never read the file: nothing to compare */
+	if (mode == CONFIG_ALL && config_check_auth_owner(cfg, path, err) == -1)
 		return -1;
-	return config_finish_smtp(cfg, path, err);
+	return config_finish_smtp(cfg, path, mode, err);
 }
 
 /* config_free - release what config_load allocated */

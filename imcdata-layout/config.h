@@ -7,6 +7,11 @@
  * a bad value or a missing required key gives "FILE:LINE: message" (or
  * "FILE: message") in err and -1; programs then exit 78 (EX_CONFIG).
  * README.md has the table of keys; keep both in step.
+ *
+ * config_load_mode with CONFIG_SUBMIT reads what a submitting writer needs
+ * and may read (imc-submit runs as any writer): the credentials file and
+ * the CA file are only named, never opened, and auth labels are not looked
+ * up in them. Everything else is read and checked as for the daemon.
  */
 #ifndef IMC_CONFIG_H
 #define IMC_CONFIG_H
@@ -126,8 +131,15 @@ struct imc_config {
 	uint64_t	 max_rcpts_per_transaction;
 };
 
+enum config_mode {
+	CONFIG_ALL,	/* the daemon and the admin tools */
+	CONFIG_SUBMIT	/* a writer: no credentials, no private files */
+};
+
 void	config_defaults(struct imc_config *);
 int	config_load(struct imc_config *, const char *path, struct buf *err);
+int	config_load_mode(struct imc_config *, const char *path, enum config_mode,
+	    struct buf *err);
 void	config_free(struct imc_config *);
 bool	config_is_local_domain(const struct imc_config *, const char *domain);
 /* The [domain] section for a domain: the longest match, "*.x" covering

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -132,6 +134,79 @@ layout_add(struct layout_report *r, enum layout_drift_kind kind, bool unsafe,
 	return 0;
 }
 
+/* Is the entry one the tree puts in its root (or a filesystem's own). */
+static bool
+layout_root_entry_known(const char *name)
+{
+	int d;
+
+	if (!strcmp(name, ".") || !strcmp(name, "..") ||
+	    !strcmp(name, "lost+found"))
+		return true;
+	for (d = 1; d < LAYOUT_NDIRS; d++)
+		if (strchr(layout_table[d].name, '/') == NULL &&
+		    !strcmp(name, layout_table[d].name))
+			return true;
+	return false;
+}
+
+/* The root is foreign when it exists, is not the service user's, and
+ * holds something the tree does not: the tree did not make it, so no tool
+ * of ours may give it away. *what is the first such entry (the caller's
+ * to free). 1 foreign, 0 not, -1 error. */
+static int
+layout_root_foreign(const char *root, const struct layout_want *w,
+    const struct stat *st, char **what)
+{
+	DIR *dir;
+	struct dirent *de;
+	int fd, r = 0;
+
+	*what = NULL;
+	if (!S_ISDIR(st->st_mode) || st->st_uid == w->uid)
+		return 0;
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (!layout_root_entry_known(de->d_name)) {
+			r = (*what = strdup(de->d_name)) == NULL ? -1 : 1;
+			break;
+		}
+	closedir(dir);
+	return r;
+}
+
+/* Report a foreign root with the commands that would hand it over. */
+static int
+layout_add_foreign(struct layout_report *r, const char *root,
+    const struct layout_want *w, const struct stat *st, const char *what)
+{
+	const struct passwd *pw = getpwuid(w->uid);
+	const struct group *gr = getgrgid(w->writers_gid);
+	char user[32], group[32];
+
+	if (pw != NULL && strlen(pw->pw_name) < sizeof(user))
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof(user), "%u", (unsigned)w->uid);
+	if (gr != NULL && strlen(gr->gr_name) < sizeof(group))
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof(group), "%u", (unsigned)w->writers_gid);
+	return layout_add(r, DRIFT_FOREIGN, false, root,
+	    "root: %s belongs to uid %u and holds other things (\"%s\"), so it "
+	    "is not a folder the tree made; imc-layout leaves it as it is. If "
+	    "this folder is meant for the connector, run \"chown %s:%s %s\" "
+	    "and \"chmod %04o %s\" yourself; else set root to a new or empty "
+	    "folder", root, (unsigned)st->st_uid, what, user, group, root,
+	    (unsigned)layout_mode(LAYOUT_ROOT, w), root);
+}
+
 /* layout_create - make every missing folder with its owner and mode */
 int
 layout_create(const char *root, const struct layout_want *w, struct buf *err)
@@ -238,7 +313,7 @@ layout_check(const char *root, const struct layout_want *w, bool deep,
 	struct stat st;
 	dev_t pickup_dev = 0;
 	mode_t want, have;
-	bool have_pickup = false;
+	bool have_pickup = false, foreign = false;
 	int d, rc = 0;
 
 	r->items = NULL;
@@ -256,6 +331,22 @@ layout_check(const char *root, const struct layout_want *w, bool deep,
 				rc = layout_add(r, DRIFT_ERROR, true, path,
 				    "%s: %s", label, strerror(errno));
 			continue;
+		}
+		if (d == LAYOUT_ROOT && S_ISDIR(st.st_mode)) {
+			char *what;
+			int f = layout_root_foreign(root, w, &st, &what);
+
+			if (f == 1) {
+				rc = layout_add_foreign(r, root, w, &st, what);
+				foreign = true;
+			}
+			else if (f == -1)
+				rc = layout_add(r, DRIFT_ERROR, true, path,
+				    "root: cannot read %s: %s", path,
+				    strerror(errno));
+			free(what);
+			if (f != 0)
+				continue;
 		}
 		if (S_ISLNK(st.st_mode)) {
 			rc = layout_add(r, DRIFT_SYMLINK, true, path,
@@ -292,7 +383,9 @@ layout_check(const char *root, const struct layout_want *w, bool deep,
 			    "%s: on another filesystem than Pickup; messages move "
 			    "by rename, so the tree must be on one filesystem", label);
 	}
-	if (rc == 0 && deep && lstat(root, &st) == 0 && S_ISDIR(st.st_mode)) {
+	/* Someone else's folder is not walked: its links are not ours. */
+	if (rc == 0 && deep && !foreign && lstat(root, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
 		struct buf walk_path;
 		int fd;
 
@@ -321,6 +414,15 @@ layout_fix(const char *root, const struct layout_want *w,
 	int d, fd;
 	char path[PATH_MAX];
 
+	if (layout_check(root, w, false, &r) == -1)
+		return -1;
+	/* Someone else's folder: nothing is made in it, nothing changed. */
+	for (i = 0; i < r.n; i++)
+		if (r.items[i].kind == DRIFT_FOREIGN) {
+			layout_report_free(&r);
+			return layout_check(root, w, true, remaining);
+		}
+	layout_report_free(&r);
 	buf_init(&err);
 	if (layout_create(root, w, &err) == -1) {
 		buf_fini(&err);

@@ -10,6 +10,13 @@
  * from starting: a symbolic link anywhere in the tree, a world-writable
  * queue folder, a folder that is not a folder, and a queue folder on
  * another filesystem than Pickup (claims and commits must be renames).
+ *
+ * The tree is the root and the folders of the table. An existing root that
+ * belongs to someone other than the service user and holds anything else
+ * (it does not look like an Imcdata tree: a system or web folder named by
+ * mistake) is reported as DRIFT_FOREIGN, and layout_fix leaves it exactly
+ * as it is (no chown, no chmod, no folders made in it): the message says
+ * what to run if the folder really is meant for the connector.
  */
 #ifndef IMC_LAYOUT_H
 #define IMC_LAYOUT_H
@@ -43,7 +50,8 @@ enum layout_drift_kind {
 	DRIFT_MODE,
 	DRIFT_WORLD_WRITABLE,
 	DRIFT_OTHER_FS,
-	DRIFT_ERROR
+	DRIFT_ERROR,
+	DRIFT_FOREIGN	/* the root is someone else's folder: left alone */
 };
 
 struct layout_drift {

@@ -110,6 +110,10 @@ tracklog_add(struct tracklog *t, const struct track_event *ev)
 		r |= tracklog_value(&t->pending, "tls", ev->tls, 0);
 	if (ev->orig)
 		r |= tracklog_value(&t->pending, "orig", ev->orig, 0);
+	if (ev->has_uid)
+		r |= buf_printf(&t->pending, " uid=%lu", (unsigned long)ev->uid);
+	if (ev->has_uid && ev->user)
+		r |= tracklog_value(&t->pending, "user", ev->user, 0);
 	if (ev->reason) {
 		r |= buf_puts(&t->pending, " reason=");
 		r |= buf_putc(&t->pending, '"');

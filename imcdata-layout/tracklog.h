@@ -8,7 +8,9 @@
  *     to=<c@d.example> size=2311 status=sent dsn=2.0.0 relay=maildir
  *     tls=TLSv1.3/TLS_AES_256_GCM_SHA384 reason="..." orig="name in Pickup"
  *
- * (one line in the file). A value with a space, a quote or a control
+ * (one line in the file). A picked-up line also names who wrote the
+ * Pickup file: uid=1001 user=alice (the file's owner; user only when the
+ * uid has a name). A value with a space, a quote or a control
  * character is written as a quoted string with backslash escapes. Lines are
  * collected in memory and written by tracklog_flush, which the daemon calls
  * at the end of every batch, so a line never appears before the event it
@@ -17,7 +19,9 @@
 #ifndef IMC_TRACKLOG_H
 #define IMC_TRACKLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -35,6 +39,9 @@ struct track_event {
 	const char	*tls;	/* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "none" */
 	const char	*reason;
 	const char	*orig;
+	bool		 has_uid;	/* uid (and user, if not NULL) logged */
+	uid_t		 uid;
+	const char	*user;
 };
 
 struct tracklog *tracklog_open(const char *logdir, struct buf *err);

@@ -10,7 +10,11 @@
  * file starts with an X-Sender: line (-f, else the caller's login name,
  * which the connector qualifies with its hostname) and one X-Receiver:
  * line per recipient: the arguments, plus with -t the To, Cc and Bcc
- * addresses of the header. Without -i a line holding only "." ends the
+ * addresses of the header. Addresses are parsed and written in canonical
+ * form: a control character or an unparsable address exits 65, so the
+ * words a web application passes to -f cannot add envelope lines. The
+ * configuration is read as a writer may read it (CONFIG_SUBMIT: auth_file
+ * is never opened). Without -i a line holding only "." ends the
  * input, as with sendmail. Leading dots are doubled when the connector
  * reads Pickup files the IIS way (pickup_dots = iis), so the message
  * arrives as it was given. It needs only search and write access to
@@ -125,7 +129,7 @@ add_rcpt(struct submit *s, struct addr_list *rcpts, const char *text,
 			fail(s, EX_DATAERR, "bad recipient address: %s",
 			    buf_cstr(&err));
 	} else {
-		if (addr_parse_path(text, len, &one, &err) == -1)
+		if (addr_parse_arg(text, &one, &err) == -1)
 			fail(s, EX_DATAERR, "bad recipient address: %s",
 			    buf_cstr(&err));
 		if (one[0] == '\0' || addr_list_add(rcpts, one) == -1)
@@ -175,7 +179,7 @@ main(int argc, char **argv)
 	struct buf err, header, line;
 	struct addr_list rcpts;
 	const char *sender = NULL;
-	char *lineptr = NULL, finalname[64];
+	char *sender_addr = NULL, *lineptr = NULL, finalname[64];
 	unsigned char rnd[12];
 	size_t cap = 0, i, hlen;
 	ssize_t n;
@@ -231,6 +235,13 @@ main(int argc, char **argv)
 		}
 		if (config == NULL)
 			usage();
+		/* Parsed like a recipient and written in canonical form: a
+		 * web application passing its user's words to -f must not be
+		 * able to add envelope lines (a CR or LF is refused). */
+		if (sender != NULL && addr_parse_arg(sender, &sender_addr,
+		    &err) == -1)
+			fail(NULL, EX_DATAERR, "bad sender address (-f): %s",
+			    buf_cstr(&err));
 		if (dsn_notify != NULL && !notify_ok(dsn_notify))
 			fail(NULL, EX_USAGE, "-N %s: want NEVER or a list of "
 			    "SUCCESS, FAILURE, DELAY", dsn_notify);
@@ -241,16 +252,20 @@ main(int argc, char **argv)
 		    strlen(dsn_envid) > 100))
 			fail(NULL, EX_USAGE, "-V: an envelope id of 1 to 100 "
 			    "characters");
-		if (config_load(&s.cfg, config, &err) == -1)
+		/* Only what a writer needs and may read: not auth_file. */
+		if (config_load_mode(&s.cfg, config, CONFIG_SUBMIT, &err) == -1)
 			fail(NULL, EX_CONFIG, "%s", buf_cstr(&err));
 	}
 	s.stuff_dots = s.cfg.pickup_dots == PICKUP_DOTS_IIS;
 	for (i = (size_t)optind; i < (size_t)argc; i++)
 		add_rcpt(&s, &rcpts, argv[i], strlen(argv[i]), false);
-	if (sender == NULL) {
+	if (sender_addr == NULL) {
 		if ((pw = getpwuid(getuid())) == NULL)
 			fail(NULL, EX_NOUSER, "%s", "who are you? (no passwd entry)");
-		sender = pw->pw_name;
+		if (addr_parse_arg(pw->pw_name, &sender_addr, &err) == -1 ||
+		    sender_addr[0] == '\0')
+			fail(NULL, EX_NOUSER, "login name \"%s\" is not usable "
+			    "as a sender; give one with -f", pw->pw_name);
 	}
 
 	/* The header is read first: -t needs its recipients before the
@@ -320,7 +335,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 	fchmod(s.fd, 0644);
 
-	buf_printf(&line, "X-Sender: <%s>", sender);
+	buf_printf(&line, "X-Sender: <%s>", sender_addr);
 	if (dsn_ret != NULL)
 		buf_printf(&line, " RET=%s", strcasecmp(dsn_ret, "full") == 0 ?
 		    "FULL" : "HDRS");
@@ -372,6 +387,7 @@ main(int argc, char **argv)
 		fail(&s, EX_CANTCREAT, "cannot publish into Pickup: %s",
 		    strerror(errno));
 	free(lineptr);
+	free(sender_addr);
 	addr_list_free(&rcpts);
 	buf_fini(&s.out);
 	buf_fini(&err);

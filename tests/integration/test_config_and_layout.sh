@@ -32,6 +32,52 @@ expect_config_error "bad yes/no" "$B:2: archive: \"maybe\" is not yes or no" \
 expect_config_error "bad pickup_dots" "$B:2: pickup_dots: \"some\"" "root = $ROOT" "pickup_dots = some"
 expect_config_error "missing root" "$B: missing required key \"root\"" "hostname = a.example"
 expect_config_error "relative root" "$B:1: root: \"rel/dir\" is not an absolute path" "root = rel/dir"
+# A root that is or is inside a system folder. Only tools that never write
+# run against the real paths (a connector or a fix that let one through
+# would chown or fill /etc); those two run in a private mount namespace
+# where /etc is a scratch copy.
+expect_root_refused() { # NAME LINE-REGEX CONTENT...
+	local name=$1 want=$2; shift 2
+	printf '%s\n' "$@" > "$T/bad.conf"
+	local out rc prog
+	for prog in imc-layout imc-queue; do
+		case $prog in
+		imc-layout) out=$("$IMC_BIN/$prog" -c "$T/bad.conf" check 2>&1) ;;
+		imc-queue) out=$("$IMC_BIN/$prog" -c "$T/bad.conf" list 2>&1) ;;
+		esac
+		rc=$?
+		if [ "$rc" != 78 ] || ! grep -q "$want" <<<"$out"; then
+			not_ok "$name ($prog: rc=$rc, said: $(head -c 300 <<<"$out"))"
+			return
+		fi
+	done
+	ok "$name"
+}
+expect_root_refused "root = /etc is refused" "$B:1: root: \"/etc\" is the system folder /etc;" "root = /etc"
+expect_root_refused "root = / is refused" "$B:2: root: \"/\" is the system folder /;" "# c" "root = /"
+expect_root_refused "root through .. into /etc is refused" "$B:1: root: \"/usr/../etc\" (that is /etc) is the system folder /etc" "root = /usr/../etc"
+expect_root_refused "root inside /usr is refused" "$B:1: root: \"/usr/lib/imc\" is inside the system folder /usr" "root = /usr/lib/imc"
+expect_root_refused "root = /var/lib itself is refused" "$B:1: root: \"/var/lib\" is the system folder /var/lib" "root = /var/lib"
+ln -s /etc "$T/etc-link"
+expect_root_refused "root through a symbolic link into /etc is refused" "$B:1: root: .* (that is /etc/imcdata) is inside the system folder /etc" "root = $T/etc-link/imcdata"
+if [ "$(id -u)" = 0 ]; then
+	fake=$T/fake-etc
+	mkdir -m 755 "$fake" && cp -a /etc/passwd /etc/group /etc/nsswitch.conf "$fake/"
+	printf 'root = /etc\nuser = imcsvc\nhostname = mx.test.example\n' > "$T/etc.conf"
+	fake_before=$(stat -c '%u:%g %a' "$fake"; ls -A "$fake")
+	out=$(unshare --mount --propagation private bash -c '
+		mount --bind "$1" /etc || exit 99
+		"$2/imc-layout" -c "$3" fix >/dev/null 2>&1; echo "fix=$?"
+		"$2/imc-connector" -c "$3" --once >/dev/null 2>&1; echo "once=$?"
+	' _ "$fake" "$IMC_BIN" "$T/etc.conf" 2>&1)
+	check "namespace with a scratch /etc" grep -q '^fix=' <<<"$out"
+	check "imc-layout fix with root = /etc exits 78" grep -q '^fix=78$' <<<"$out"
+	check "the connector with root = /etc exits 78" grep -q '^once=78$' <<<"$out"
+	check "/etc (the scratch copy) keeps its owner, mode and entries" \
+		test "$(stat -c '%u:%g %a' "$fake"; ls -A "$fake")" = "$fake_before"
+else
+	echo "# skip: fix and the connector against root = /etc need root (a mount namespace)"
+fi
 expect_config_error "line without =" "$B:2: expected \"key = value\"" "root = $ROOT" "just words"
 expect_config_error "unknown section kind" "$B:2: unknown section kind" "root = $ROOT" "[relay x]"
 expect_config_error "unknown key in domain section" "$B:3: unknown key \"speed\" in \[domain example.net\]" \
@@ -98,4 +144,26 @@ mv "$ROOT/Work" "$T/Work.real"; ln -s "$T/Work.real" "$ROOT/Work"
 out=$("$IMC_BIN/imc-connector" -c "$CONF" --once 2>&1); rc=$?
 check "connector refuses a symlinked Work" test $rc = 78
 check "refusal names the symlink" grep -q 'Work: is a symbolic link' <<<"$out"
+
+# A root that is someone else's non-empty folder (a web root named by
+# mistake): fix must not give it to the service user, nor make folders in
+# it; it says what to run if the folder really is meant for the connector.
+F=$T/foreign
+mkdir -m 755 "$F"; echo '<html>' > "$F/index.html"
+printf 'root = %s\nuser = imcsvc\ngroup = imcwriters\n' "$F" > "$T/foreign.conf"
+f_before=$(stat -c '%u:%g %a' "$F")
+out=$("$IMC_BIN/imc-layout" -c "$T/foreign.conf" fix 2>&1); rc=$?
+check "fix on a foreign folder exits 1 (drift left)" test $rc = 1
+check "the foreign folder keeps its owner and mode" test "$(stat -c '%u:%g %a' "$F")" = "$f_before"
+check "the foreign folder still belongs to root" test "$(stat -c %U "$F")" = "$(id -un)"
+check "no tree folders made in it" test "$(ls -A "$F")" = index.html
+check "fix says what to do instead" grep -q "drift: root: $F belongs to uid $(id -u) and holds other things (\"index.html\").*run \"chown imcsvc:imcwriters $F\" and \"chmod 0710 $F\" yourself" <<<"$out"
+out=$("$IMC_BIN/imc-layout" -c "$T/foreign.conf" check 2>&1); rc=$?
+check "check reports the foreign folder" test $rc = 1
+check "check names it" grep -q "drift: root: $F belongs to uid" <<<"$out"
+# the same folder empty is the admin's new root: fix takes it
+rm "$F/index.html"
+"$IMC_BIN/imc-layout" -c "$T/foreign.conf" fix >/dev/null; rc=$?
+check "fix on an empty folder exits 0" test $rc = 0
+check "the empty folder now belongs to the service user" test "$(stat -c %U "$F")" = imcsvc
 finish

@@ -342,6 +342,60 @@ START_TEST(test_path_case)
 }
 END_TEST
 
+/* Command-line addresses: like paths, but one line with no control
+ * byte, and "" is the null sender. */
+static const struct path_case arg_cases[] = {
+	{ "arg_plain_address", "app@example.org", 0, "app@example.org" },
+	{ "arg_in_angles", "<app@example.org>", 0, "app@example.org" },
+	{ "arg_empty_is_null_sender", "", 0, "" },
+	{ "arg_angles_are_null_sender", "<>", 0, "" },
+	{ "arg_bare_login_name", "www-data", 0, "www-data" },
+	{ "arg_quoted_local_part", "\"a b\"@example.org", 0,
+	    "\"a b\"@example.org" },
+	{ "arg_display_name_form", "App <app@example.org>", 0,
+	    "app@example.org" },
+	{ "arg_crlf_injection_fails",
+	    "a@example.com\r\nX-Receiver: <evil@remote.test>", 0, NULL },
+	{ "arg_lone_lf_fails", "a@example.com\nX-Receiver: <e@r.test>", 0,
+	    NULL },
+	{ "arg_trailing_crlf_fails", "a@example.com\r\n", 0, NULL },
+	{ "arg_lf_with_parameters_fails", "<a@example.com>\nSIZE=1", 0,
+	    NULL },
+	{ "arg_cr_inside_quotes_fails", "\"a\rb\"@example.com", 0, NULL },
+	{ "arg_tab_fails", "a@example.com\tx", 0, NULL },
+	{ "arg_del_fails", "a\x7f@example.com", 0, NULL },
+	{ "arg_unparsable_fails", "<<bad", 0, NULL },
+	{ "arg_two_addresses_fail", "a@b, c@d", 0, NULL },
+	{ "arg_blank_fails", " ", 0, NULL },
+};
+
+/* test_arg_case - run one addr_parse_arg case */
+START_TEST(test_arg_case)
+{
+	const struct path_case *c = &arg_cases[_i];
+	struct buf err;
+	char *out = (char *)"unset";
+	int r;
+
+	buf_init(&err);
+	r = addr_parse_arg(c->input, &out, &err);
+	if (c->want == NULL) {
+		ck_assert_msg(r == -1, "%s: parsed as \"%s\", should fail",
+		    c->name, r == 0 ? out : "");
+		ck_assert_msg(out == NULL, "%s: out not NULL on failure",
+		    c->name);
+		ck_assert_msg(err.len > 0, "%s: no reason given", c->name);
+	} else {
+		ck_assert_msg(r == 0, "%s: failed: %s", c->name,
+		    buf_cstr(&err));
+		ck_assert_msg(strcmp(out, c->want) == 0,
+		    "%s: got \"%s\", want \"%s\"", c->name, out, c->want);
+		free(out);
+	}
+	buf_fini(&err);
+}
+END_TEST
+
 struct domain_case {
 	const char *name;
 	const char *input;
@@ -583,6 +637,11 @@ addr_suite(void)
 	tc = tcase_create("parse_path");
 	tcase_add_loop_test(tc, test_path_case, 0,
 	    (int)(sizeof(path_cases) / sizeof(path_cases[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parse_arg");
+	tcase_add_loop_test(tc, test_arg_case, 0,
+	    (int)(sizeof(arg_cases) / sizeof(arg_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("domain");

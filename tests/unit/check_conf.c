@@ -491,6 +491,14 @@ static const struct good_case good_cases[] = {
 	    { "user=(null)", "group=(null)", "local_domains=", "domains=" } },
 	{ "root_is_kept", "root = /var/lib/imc data\n",
 	    { "root=/var/lib/imc data" } },
+	{ "root_inside_var_lib_is_allowed", "root = /var/lib/imcdata\n",
+	    { "root=/var/lib/imcdata" } },
+	{ "root_inside_tmp_is_allowed", "root = /tmp/imc-x/Imcdata\n",
+	    { "root=/tmp/imc-x/Imcdata" } },
+	{ "root_named_like_a_system_folder_is_allowed",
+	    "root = /etcetera/imc\n", { "root=/etcetera/imc" } },
+	{ "root_dotdot_within_srv_is_allowed", "root = /srv/a/../imc\n",
+	    { "root=/srv/a/../imc" } },
 	{ "hostname_is_lowercased", ROOT "hostname = Mail.Example.COM\n",
 	    { "hostname=mail.example.com" } },
 	{ "hostname_with_dash_and_underscore", ROOT "hostname = mx-1_a.example\n",
@@ -637,6 +645,34 @@ static const struct bad_case bad_cases[] = {
 	{ "relative_root_is_refused", "# c\nroot = srv/imc\n", 2,
 	    "not an absolute path" },
 	{ "empty_root_is_refused", "root =\n", 1, "not an absolute path" },
+	{ "root_slash_is_refused", "root = /\n", 1,
+	    "root: \"/\" is the system folder /;" },
+	{ "root_etc_is_refused", "# c\nroot = /etc\n", 2,
+	    "root: \"/etc\" is the system folder /etc;" },
+	{ "root_inside_etc_is_refused", "root = /etc/imcdata\n", 1,
+	    "is inside the system folder /etc" },
+	{ "root_dotdot_into_etc_is_refused", "root = /usr/../etc\n", 1,
+	    "root: \"/usr/../etc\" (that is /etc) is the system folder /etc" },
+	{ "root_with_slashes_and_dots_is_refused", "root = //etc/./\n", 1,
+	    "system folder /etc" },
+	{ "root_dotdot_above_slash_is_refused", "root = /../../\n", 1,
+	    "system folder /;" },
+	{ "root_usr_local_is_refused", "root = /usr/local/imc\n", 1,
+	    "inside the system folder /usr" },
+	{ "root_var_lib_itself_is_refused", "root = /var/lib/\n", 1,
+	    "the system folder /var/lib;" },
+	{ "root_var_itself_is_refused", "root = /var\n", 1,
+	    "the system folder /var;" },
+	{ "root_home_itself_is_refused", "root = /home\n", 1,
+	    "the system folder /home;" },
+	{ "root_tmp_itself_is_refused", "root = /tmp\n", 1,
+	    "the system folder /tmp;" },
+	{ "root_proc_is_refused", "root = /proc/self\n", 1,
+	    "inside the system folder /proc" },
+	{ "root_dev_shm_is_refused", "root = /dev/shm/imc\n", 1,
+	    "inside the system folder /dev" },
+	{ "root_in_root_home_is_refused", "root = /root/imcdata\n", 1,
+	    "inside the system folder /root" },
 	{ "unknown_key_is_refused", ROOT "\ncolour = blue\n", 3,
 	    "unknown key \"colour\"" },
 	{ "key_names_are_case_sensitive", ROOT "Root = /x\n", 2,
@@ -1002,6 +1038,102 @@ START_TEST(auth_file_owned_by_the_service_user_is_accepted)
 }
 END_TEST
 
+/* imc-submit's mode: auth_file and tls_ca_file are named, never opened
+ * (a writer may not read them), and auth labels are not looked up; every
+ * other key is still checked. */
+START_TEST(submit_mode_never_opens_the_credentials)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char conf[PATH_MAX], auth[PATH_MAX + 16], text[PATH_MAX * 3];
+	int fd;
+
+	/* group-readable: the daemon refuses it; a missing CA file too */
+	snprintf(auth, sizeof(auth), "%s/auth-submit", tmpdir);
+	fd = open(auth, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	ck_assert_int_ne(fd, -1);
+	ck_assert(write(fd, "relay1 u1 p1\n", 13) == 13);
+	close(fd);
+	chmod(auth, 0640);
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nauth = relay1\n"
+	    "tls_ca_file = %s/no-such-ca.pem\n[domain a.example]\n"
+	    "auth = other\n", auth, tmpdir);
+	write_conf(conf, sizeof(conf), "submit_mode", text, strlen(text));
+	buf_init(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	config_free(&cfg);
+	buf_reset(&err);
+	ck_assert_msg(config_load_mode(&cfg, conf, CONFIG_SUBMIT, &err) == 0,
+	    "%s", buf_cstr(&err));
+	ck_assert_str_eq(cfg.root, "/srv/imcdata");
+	ck_assert_str_eq(cfg.auth_file, auth);
+	ck_assert_uint_eq(cfg.n_auths, 0);
+	ck_assert_ptr_null(config_auth(&cfg, "relay1"));
+	config_free(&cfg);
+
+	/* a missing auth_file, likewise */
+	unlink(auth);
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	config_free(&cfg);
+	buf_reset(&err);
+	ck_assert_msg(config_load_mode(&cfg, conf, CONFIG_SUBMIT, &err) == 0,
+	    "%s", buf_cstr(&err));
+	config_free(&cfg);
+
+	/* other keys are still checked */
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nnosuchkey = 1\n",
+	    auth);
+	write_conf(conf, sizeof(conf), "submit_mode_bad", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_int_eq(config_load_mode(&cfg, conf, CONFIG_SUBMIT, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), ":3: unknown key") != NULL, "%s",
+	    buf_cstr(&err));
+	config_free(&cfg);
+	unlink(conf);
+	buf_fini(&err);
+}
+END_TEST
+
+/* A root reached through a symbolic link into a system folder: refused
+ * once the link is resolved, whether the root itself exists or not. */
+START_TEST(root_through_a_link_into_etc_is_refused)
+{
+	struct imc_config cfg;
+	struct buf err;
+	char conf[PATH_MAX], link[PATH_MAX + 16], text[PATH_MAX * 2];
+	const char *tails[] = { "", "/imcdata", "/no/such/sub" };
+	size_t i;
+
+	snprintf(link, sizeof(link), "%s/etc-link", tmpdir);
+	ck_assert_int_eq(symlink("/etc", link), 0);
+	buf_init(&err);
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(text, sizeof(text), "root = %s%s\n", link, tails[i]);
+		write_conf(conf, sizeof(conf), "root_link", text, strlen(text));
+		buf_reset(&err);
+		ck_assert_msg(config_load(&cfg, conf, &err) == -1,
+		    "%s%s accepted", link, tails[i]);
+		ck_assert_msg(strstr(buf_cstr(&err), ":1: root: ") != NULL &&
+		    strstr(buf_cstr(&err), "(that is /etc") != NULL &&
+		    strstr(buf_cstr(&err), "system folder /etc") != NULL,
+		    "%s", buf_cstr(&err));
+		config_free(&cfg);
+	}
+	/* a link to a folder of its own is fine */
+	unlink(link);
+	ck_assert_int_eq(symlink(tmpdir, link), 0);
+	snprintf(text, sizeof(text), "root = %s/imcdata\n", link);
+	write_conf(conf, sizeof(conf), "root_link_ok", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_msg(config_load(&cfg, conf, &err) == 0, "%s", buf_cstr(&err));
+	config_free(&cfg);
+	unlink(link);
+	unlink(conf);
+	buf_fini(&err);
+}
+END_TEST
+
 START_TEST(defaults_without_a_file)
 {
 	struct imc_config cfg;
@@ -1057,6 +1189,8 @@ conf_suite(void)
 	tcase_add_test(tc, defaults_without_a_file);
 	tcase_add_test(tc, auth_file_rules);
 	tcase_add_test(tc, auth_file_owned_by_the_service_user_is_accepted);
+	tcase_add_test(tc, root_through_a_link_into_etc_is_refused);
+	tcase_add_test(tc, submit_mode_never_opens_the_credentials);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -446,6 +446,162 @@ START_TEST(test_drift_case)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* A root the tree did not make */
+
+/* Someone else's folder named as root: the service user wanted here is
+ * not the folder's owner, so the test needs no privileges. */
+static struct layout_want
+want_someone_else(void)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+
+	w.uid = geteuid() + 1;
+	return w;
+}
+
+static void
+make_foreign_root(const char *entry, bool entry_is_dir)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	ck_assert_int_eq(chmod(root, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s", root, entry);
+	if (entry_is_dir)
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	else {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		ck_assert(fd != -1);
+		close(fd);
+	}
+}
+
+static size_t
+count_kind(const struct layout_report *r, enum layout_drift_kind k)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n; i++)
+		n += r->items[i].kind == k;
+	return n;
+}
+
+START_TEST(foreign_root_is_reported_with_what_to_do)
+{
+	struct layout_want w = want_someone_else();
+	struct layout_report r;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b);
+	make_foreign_root("index.html", false);
+	ck_assert_int_eq(layout_check(root, &w, true, &r), 0);
+	ck_assert_msg(count_kind(&r, DRIFT_FOREIGN) == 1 &&
+	    count_kind(&r, DRIFT_OWNER) == 0 && count_kind(&r, DRIFT_MODE) == 0,
+	    "%s", report_text(&r, &b));
+	for (i = 0; i < r.n; i++)
+		if (r.items[i].kind == DRIFT_FOREIGN) {
+			ck_assert_str_eq(r.items[i].path, root);
+			ck_assert(!r.items[i].unsafe);
+			ck_assert_msg(strstr(r.items[i].message, "\"index.html\"")
+			    && strstr(r.items[i].message, "chown ") &&
+			    strstr(r.items[i].message, root) &&
+			    strstr(r.items[i].message, "yourself"), "%s",
+			    r.items[i].message);
+		}
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+START_TEST(fix_leaves_a_foreign_root_as_it_is)
+{
+	struct layout_want w = want_someone_else();
+	struct layout_report r;
+	struct stat before, after;
+	struct buf b;
+	char pickup[PATH_MAX];
+
+	buf_init(&b);
+	make_foreign_root("data", true);
+	ck_assert_int_eq(stat(root, &before), 0);
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	ck_assert_msg(count_kind(&r, DRIFT_FOREIGN) == 1, "%s",
+	    report_text(&r, &b));
+	layout_report_free(&r);
+	ck_assert_int_eq(stat(root, &after), 0);
+	ck_assert_uint_eq(after.st_uid, before.st_uid);
+	ck_assert_uint_eq(after.st_gid, before.st_gid);
+	ck_assert_uint_eq(after.st_mode & 07777, 0755);
+	path_of(pickup, sizeof(pickup), "Pickup");
+	ck_assert_msg(access(pickup, F_OK) == -1, "fix made Pickup inside");
+	buf_fini(&b);
+}
+END_TEST
+
+/* What the tree itself holds does not make a root foreign: an empty root,
+ * one with only the tree's folders or lost+found, one already the
+ * service user's. */
+START_TEST(a_root_holding_only_the_tree_is_not_foreign)
+{
+	struct layout_want w = want_someone_else();
+	struct layout_want mine = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct buf b;
+	char path[PATH_MAX];
+
+	buf_init(&b);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(count_kind(&r, DRIFT_FOREIGN) == 0, "empty:%s",
+	    report_text(&r, &b));
+	layout_report_free(&r);
+	path_of(path, sizeof(path), "lost+found");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	path_of(path, sizeof(path), "Pickup");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	path_of(path, sizeof(path), "Store");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(layout_check(root, &w, false, &r), 0);
+	ck_assert_msg(count_kind(&r, DRIFT_FOREIGN) == 0 &&
+	    count_kind(&r, DRIFT_OWNER) >= 1, "tree only:%s",
+	    report_text(&r, &b));
+	layout_report_free(&r);
+	/* the service user's own folder with other things: its to give */
+	path_of(path, sizeof(path), "README");
+	ck_assert_int_eq(close(open(path, O_WRONLY | O_CREAT, 0644)), 0);
+	ck_assert_int_eq(layout_check(root, &mine, false, &r), 0);
+	ck_assert_msg(count_kind(&r, DRIFT_FOREIGN) == 0, "own:%s",
+	    report_text(&r, &b));
+	layout_report_free(&r);
+	buf_fini(&b);
+}
+END_TEST
+
+/* As root: a tree whose root lost its owner is still given back. */
+START_TEST(fix_gives_back_a_tree_root_of_another_owner)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct layout_report r;
+	struct stat st;
+	struct buf b;
+
+	if (geteuid() != 0)
+		return;		/* only root can give a folder away */
+	buf_init(&b);
+	make_tree(&w);
+	ck_assert_int_eq(chown(root, geteuid() + 1, getegid() + 1), 0);
+	ck_assert_int_eq(layout_fix(root, &w, &r), 0);
+	ck_assert_msg(r.n == 0, "%s", report_text(&r, &b));
+	layout_report_free(&r);
+	ck_assert_int_eq(stat(root, &st), 0);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	buf_fini(&b);
+}
+END_TEST
+
 START_TEST(fix_of_mode_drift_sets_the_table_mode)
 {
 	struct layout_want w = want_of(PICKUP_MODE_GROUP);
@@ -722,6 +878,10 @@ layout_suite(void)
 	tcase_add_test(tc, symlink_to_a_folder_in_store_is_found_not_followed);
 	tcase_add_test(tc, fix_leaves_a_deep_symlink_reported);
 	tcase_add_test(tc, deep_walk_reports_folders_nested_too_deep);
+	tcase_add_test(tc, foreign_root_is_reported_with_what_to_do);
+	tcase_add_test(tc, fix_leaves_a_foreign_root_as_it_is);
+	tcase_add_test(tc, a_root_holding_only_the_tree_is_not_foreign);
+	tcase_add_test(tc, fix_gives_back_a_tree_root_of_another_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -945,6 +945,64 @@ START_TEST(two_outputs_get_the_same_copy_first_with_prefix)
 }
 END_TEST
 
+/* Who wrote the file, in the Received: comment as Postfix writes it. */
+struct writer_case {
+	const char *name;
+	bool	 has_uid;
+	uid_t	 uid;
+	const char *user;
+	const char *want;	/* the Received: line's first line */
+};
+
+static const struct writer_case writer_cases[] = {
+	{ "writer_uid_and_name_in_comment", true, 1001, "alice",
+	    "Received: by " HOST " (imc-connector, from userid 1001 (alice)) "
+	    "id " QID ";\r\n" },
+	{ "writer_uid_without_name", true, 4242, NULL,
+	    "Received: by " HOST " (imc-connector, from userid 4242) id " QID
+	    ";\r\n" },
+	{ "writer_root_is_uid_0", true, 0, "root",
+	    "Received: by " HOST " (imc-connector, from userid 0 (root)) id "
+	    QID ";\r\n" },
+	{ "no_writer_keeps_the_old_line", false, 1001, "alice",
+	    "Received: by " HOST " (imc-connector) id " QID ";\r\n" },
+};
+
+START_TEST(test_writer_case)
+{
+	const struct writer_case *c = &writer_cases[_i];
+	static const char input[] = HD "\nbody\n";
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW, .has_uid = c->has_uid, .uid = c->uid,
+	    .user = c->user };
+	struct pickup_out out;
+	struct pickup_file *pf;
+	struct mail_status why;
+	struct buf o;
+	int in;
+
+	buf_init(&o);
+	in = memfd_with(input, strlen(input));
+	pf = pickup_read(in, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	out.fd = memfd_create("out", MFD_CLOEXEC);
+	out.prefix = NULL;
+	ck_assert(out.fd != -1);
+	ck_assert_int_eq(pickup_write(pf, &out, 1, &why), 0);
+	read_back(out.fd, &o);
+	ck_assert_msg(o.len > strlen(c->want) &&
+	    strncmp(o.data, c->want, strlen(c->want)) == 0 &&
+	    strncmp(o.data + strlen(c->want), "\t" DATE "\r\n" HDO,
+	    strlen("\t" DATE "\r\n" HDO)) == 0, "%s: got %.*s", c->name,
+	    (int)(o.len < 200 ? o.len : 200), o.data);
+	ck_assert_uint_eq(out.written, o.len);
+	close(out.fd);
+	pickup_free(pf);
+	close(in);
+	buf_fini(&o);
+}
+END_TEST
+
 START_TEST(two_outputs_agree_on_a_large_body)
 {
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
@@ -1109,6 +1167,8 @@ pickup_file_suite(void)
 	tc = tcase_create("outputs");
 	tcase_add_test(tc, two_outputs_get_the_same_copy_first_with_prefix);
 	tcase_add_test(tc, two_outputs_agree_on_a_large_body);
+	tcase_add_loop_test(tc, test_writer_case, 0,
+	    (int)(sizeof(writer_cases) / sizeof(writer_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
