@@ -776,11 +776,19 @@ smtp_conn_idle(const struct smtp_conn *c)
 	return c->idle && !c->finished;
 }
 
+bool
+smtp_conn_busy(const struct smtp_conn *c)
+{
+	return c->job != NULL && !c->finished;
+}
+
 void
 smtp_conn_abort(struct smtp_conn *c, const char *why)
 {
 	struct mail_status st;
 
 	mail_status_set(&st, MAIL_TEMP, "4.3.2", "%s", why);
+	if (!c->finished)
+		conn_note(c, false, "closing: %s", why);
 	conn_finish(c, &st);
 }

@@ -82,6 +82,8 @@ struct smtp_conn *smtp_conn_new(struct evloop *, const struct smtp_conn_params *
 /* A job arrived for an idle connection: ask next_job again. */
 void	smtp_conn_wake(struct smtp_conn *);
 bool	smtp_conn_idle(const struct smtp_conn *);
+/* A job is in hand (a transaction under way). */
+bool	smtp_conn_busy(const struct smtp_conn *);
 /* An idle connection ends politely: QUIT, then closed(). */
 void	smtp_conn_quit_idle(struct smtp_conn *);
 /* End now: jobs in hand deferred with why; ops->closed follows. */
