@@ -239,8 +239,11 @@ static int
 config_number(const char *key, const char *value, uint64_t *out,
     struct buf *err)
 {
-	static const char *const what[] = { "a number", "a duration (like "
-	    "30s, 15m, 4h, 2d)", "a size (like 10M, 512K)" };
+	static const char *const what[] = {
+		"a number",
+		"a duration (like 30s, 15m, 4h, 2d)",
+		"a size (like 10M, 512K)",
+	};
 	const struct config_bound *b = config_bound(key);
 	unsigned long long n;
 	uint64_t v = 0;
