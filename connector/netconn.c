@@ -27,9 +27,9 @@
  * is a deadline: nothing moves it but the owner. One armed by
  * netconn_set_write_timeout (RFC 5321 4.5.3.2's timer per block of a
  * body) looks four times a period whether the output moved: more bytes
- * taken by send or SSL_write, or the kernel's send queue (SIOCOUTQ: bytes
- * not yet acknowledged) changed; it runs out a period (up to a quarter
- * more) after the last move. The kernel queue matters: with a slow
+ * taken by send or SSL_write, or fewer in the kernel's send queue
+ * (SIOCOUTQ: bytes not yet acknowledged) than ever since; it runs out a
+ * period (up to a quarter more) after the last move. The kernel queue matters: with a slow
  * reader the socket holds megabytes, and the loop sees no writable socket
  * for seconds while the peer takes them.
  *
@@ -104,8 +104,9 @@ struct netconn {
 	int		 stage_ms;
 	bool		 stage_on_write;	/* output moving restarts it */
 	uint64_t	 written;	/* bytes send/SSL_write took, in all */
-	uint64_t	 mark_written;	/* written and the kernel's queue at */
-	int		 mark_outq;	/* the last look */
+	uint64_t	 mark_written;	/* written at the last look */
+	int		 low_outq;	/* the kernel's queue: lowest since
+					   the last write; -1 unknown */
 	uint64_t	 moved_ms;	/* the loop's time output last moved */
 	uint64_t	 kick_timer;
 
@@ -592,16 +593,30 @@ nc_outq(const struct netconn *c)
 	return n;
 }
 
-/* nc_output_moved - has output gone anywhere since the marks? New marks */
+/*
+ * nc_output_moved - has our output moved since the last look? More taken
+ * by send or SSL_write, or the peer has acknowledged more of it: the
+ * kernel's queue fell below its lowest since our last write. A queue that
+ * grows without a write of ours (OpenSSL answering a KeyUpdate inside
+ * SSL_read) and shrinks back is no progress: a peer cannot buy time so.
+ */
 static bool
 nc_output_moved(struct netconn *c)
 {
 	int outq = nc_outq(c);
-	bool moved = c->written != c->mark_written || outq != c->mark_outq;
 
-	c->mark_written = c->written;
-	c->mark_outq = outq;
-	return moved;
+	if (c->written != c->mark_written) {
+		c->mark_written = c->written;
+		c->low_outq = outq;
+		return true;
+	}
+	if (outq >= 0 && c->low_outq >= 0 && outq < c->low_outq) {
+		c->low_outq = outq;
+		return true;
+	}
+	if (c->low_outq < 0)
+		c->low_outq = outq;
+	return false;
 }
 
 /* nc_stage_timer - the owner's stage timer ran out, or a write timer's
@@ -867,7 +882,8 @@ nc_set_stage(struct netconn *c, int ms, bool on_write)
 	if (ms == 0 || c->freed || c->state == NC_ENDED)
 		return 0;
 	if (on_write) {
-		(void)nc_output_moved(c);	/* marks from now */
+		c->mark_written = c->written;	/* marks from now */
+		c->low_outq = nc_outq(c);
 		c->moved_ms = evloop_now_ms(c->loop);
 	}
 	if ((c->stage_timer = evloop_timer_add(c->loop, on_write ?

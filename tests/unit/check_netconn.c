@@ -1161,6 +1161,9 @@ struct tls_plan {
 	bool	 reset_after_handshake;	/* RST right after the handshake */
 	size_t	 echo_bytes;		/* echo this many, then close_notify */
 	bool	 hold_after_echo;	/* then wait for the client to go */
+	int	 key_update_ms;		/* this long: every 20 ms a TLS 1.3
+					   KeyUpdate the client must answer
+					   and a byte, then close_notify */
 };
 
 /* Exit codes of the child, for the test's assertions. */
@@ -1256,6 +1259,14 @@ tls_child(int lfd, const struct tls_plan *plan)
 		close(fd);
 		_exit(CHILD_OK);
 	}
+	for (r = 0; r < plan->key_update_ms / 20; r++) {
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		if (SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) != 1 ||
+		    SSL_write(ssl, "k", 1) != 1)
+			_exit(CHILD_ECHO);
+		nanosleep(&pause, NULL);
+	}
 	while (echoed < plan->echo_bytes) {
 		if ((r = SSL_read(ssl, chunk, sizeof(chunk))) <= 0)
 			_exit(CHILD_ECHO);
@@ -1323,6 +1334,8 @@ struct tls_case {
 					   the reason it fails */
 	const char *or_why;		/* another acceptable reason */
 	bool	 free_in_tls_done;	/* netconn_free inside TLS_DONE */
+	int	 write_timer_ms;	/* netconn_set_write_timeout at
+					   TLS_DONE */
 	size_t	 sip;			/* read at most this much per READ
 					   event and stop at the full echo;
 					   0: read all, wait for the end */
@@ -1340,6 +1353,8 @@ struct tls_run {
 	bool	 tls_ok;
 	unsigned char *sent;		/* the echo's pattern */
 	pid_t	 held;			/* the server, if it waits for us */
+	double	 tls_at;		/* when TLS_DONE came */
+	double	 timeout_at;		/* when the first TIMEOUT came */
 	int	 start_rc;
 	int	 start_errno;
 };
@@ -1419,9 +1434,17 @@ tls_hook(struct probe *p, int event)
 		s = netconn_tls_peer_cn(p->nc);
 		snprintf(run->cn, sizeof(run->cn), "%s", s != NULL ? s : "");
 		run->verified = netconn_tls_verified(p->nc);
+		run->tls_at = mono_ms();
+		if (c->write_timer_ms > 0)
+			ck_assert_int_eq(netconn_set_write_timeout(p->nc,
+			    c->write_timer_ms), 0);
 		if (c->plan.echo_bytes > 0 && !c->free_in_tls_done)
 			ck_assert_int_eq(netconn_write(p->nc, run->sent,
 			    c->plan.echo_bytes), 0);
+		break;
+	case NETCONN_EV_TIMEOUT:
+		if (run->timeout_at == 0)
+			run->timeout_at = mono_ms();
 		break;
 	default:
 		break;
@@ -1594,6 +1617,35 @@ START_TEST(tls_exchange_of_a_megabyte_both_ways)
 	ck_assert_mem_eq(p.got.data, run.sent, c.plan.echo_bytes);
 	ck_assert_int_eq(p.events[NETCONN_EV_EOF], 1);
 	ck_assert_int_eq(status, CHILD_OK);
+	tls_run_fini(&p, &run);
+}
+END_TEST
+
+/* A TLS 1.3 peer that sends KeyUpdate requests (which OpenSSL answers by
+ * writing inside SSL_read) and a byte every 20 ms, for 1.5 s: a write
+ * timer with nothing of ours to send still runs out 300 ms (and up to a
+ * quarter more) after it was set; input and TLS's own answers are no
+ * progress of our output. */
+START_TEST(tls_key_updates_do_not_feed_a_write_timer)
+{
+	static const struct tls_case c = { .name = "key updates",
+	    .plan = { .key_update_ms = 1500 }, .trust_test_ca = true,
+	    .server_name = "localhost", .verify = TLS_VERIFY_PEER,
+	    .write_timer_ms = 300 };
+	struct tls_run run;
+	struct probe p;
+	double after;
+	int status;
+
+	run_tls_case(&c, &p, &run, &status);
+	ck_assert_msg(run.tls_ok, "%s", p.why);
+	ck_assert_str_eq(run.version, "TLSv1.3");
+	ck_assert_int_eq(status, CHILD_OK);	/* every update was sent */
+	ck_assert_uint_ge(p.got.len, 30);	/* and the bytes read */
+	ck_assert_int_eq(p.events[NETCONN_EV_TIMEOUT], 1);
+	after = run.timeout_at - run.tls_at;
+	ck_assert_msg(after >= 295.0 && after < 500.0, "timeout after %.0f ms",
+	    after);
 	tls_run_fini(&p, &run);
 }
 END_TEST
@@ -1941,6 +1993,7 @@ netconn_suite(void)
 	    (int)(sizeof(tls_cases) / sizeof(tls_cases[0])));
 	tcase_add_test(tc, starttls_upgrade_after_plain_lines);
 	tcase_add_test(tc, tls_exchange_of_a_megabyte_both_ways);
+	tcase_add_test(tc, tls_key_updates_do_not_feed_a_write_timer);
 	tcase_add_test(tc,
 	    tls_data_held_by_openssl_is_announced_without_socket_input);
 	tcase_add_test(tc, starttls_refused_when_plain_bytes_follow_the_reply);
