@@ -1643,8 +1643,11 @@ START_TEST(tls_key_updates_do_not_feed_a_write_timer)
 	ck_assert_int_eq(status, CHILD_OK);	/* every update was sent */
 	ck_assert_uint_ge(p.got.len, 30);	/* and the bytes read */
 	ck_assert_int_eq(p.events[NETCONN_EV_TIMEOUT], 1);
+	/* The timer counts from the loop round's time, which is taken
+	 * before TLS_DONE is handled: a slow round (ASan) makes it look
+	 * early by that much. */
 	after = run.timeout_at - run.tls_at;
-	ck_assert_msg(after >= 295.0 && after < 500.0, "timeout after %.0f ms",
+	ck_assert_msg(after >= 250.0 && after < 500.0, "timeout after %.0f ms",
 	    after);
 	tls_run_fini(&p, &run);
 }
