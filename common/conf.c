@@ -157,11 +157,11 @@ conf_parse_size(const char *s, uint64_t *out)
 	uint64_t mult = 1;
 
 	if (!isdigit((unsigned char)*s))
-		return -1;
+		goto bad;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno != 0)
-		return -1;
+		goto big;
 	switch (toupper((unsigned char)*end)) {
 	case '\0':
 		break;
@@ -178,14 +178,22 @@ conf_parse_size(const char *s, uint64_t *out)
 		end++;
 		break;
 	default:
-		return -1;
+		goto bad;
 	}
 	if (toupper((unsigned char)*end) == 'B')
 		end++;
-	if (*end != '\0' || (v != 0 && mult > UINT64_MAX / v))
-		return -1;
+	if (*end != '\0')
+		goto bad;
+	if (v != 0 && mult > UINT64_MAX / v)
+		goto big;
 	*out = v * mult;
 	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+big:
+	errno = ERANGE;
+	return -1;
 }
 
 /* conf_parse_duration - "90", "90s", "15m", "4h", "2d" into seconds */
@@ -197,11 +205,11 @@ conf_parse_duration(const char *s, uint64_t *out)
 	uint64_t mult = 1;
 
 	if (!isdigit((unsigned char)*s))
-		return -1;
+		goto bad;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno != 0)
-		return -1;
+		goto big;
 	switch (*end) {
 	case '\0':
 	case 's':
@@ -216,14 +224,20 @@ conf_parse_duration(const char *s, uint64_t *out)
 		mult = 86400;
 		break;
 	default:
-		return -1;
+		goto bad;
 	}
 	if (*end != '\0' && end[1] != '\0')
-		return -1;
+		goto bad;
 	if (v != 0 && mult > UINT64_MAX / v)
-		return -1;
+		goto big;
 	*out = v * mult;
 	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+big:
+	errno = ERANGE;
+	return -1;
 }
 
 /* conf_parse_bool - yes/no, true/false, on/off, 1/0 */

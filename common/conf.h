@@ -7,7 +7,9 @@
  * and name NULL before the first section header); the
  * callback says whether the key and value are acceptable. Any error stops
  * the parse and leaves "FILE:LINE: message" in err. The value parsers below
- * return 0, or -1 for a malformed value.
+ * return 0, or -1 for a malformed value: errno ERANGE when the number
+ * does not fit in 64 bits (by itself or times its unit), else EINVAL. They
+ * know no ranges; imcdata-layout/config.c bounds each key.
  */
 #ifndef IMC_CONF_H
 #define IMC_CONF_H

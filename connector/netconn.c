@@ -23,7 +23,15 @@
  * readable again (the owner stopped reading before 0).
  *
  * Timers: one for the connect timeout, one stage timer for the owner, one
- * kick; all are cancelled by netconn_free and at the end.
+ * kick; all are cancelled by netconn_free and at the end. The stage timer
+ * is a deadline: nothing moves it but the owner. One armed by
+ * netconn_set_write_timeout (RFC 5321 4.5.3.2's timer per block of a
+ * body) looks four times a period whether the output moved: more bytes
+ * taken by send or SSL_write, or fewer in the kernel's send queue
+ * (SIOCOUTQ: bytes not yet acknowledged) than ever since; it runs out a
+ * period (up to a quarter more) after the last move. The kernel queue matters: with a slow
+ * reader the socket holds megabytes, and the loop sees no writable socket
+ * for seconds while the peer takes them.
  *
  * Diagnostics: none logged here; reasons go to the owner in the events.
  */
@@ -38,8 +46,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -90,6 +101,13 @@ struct netconn {
 	int		 connect_timeout_ms;
 	uint64_t	 connect_timer;
 	uint64_t	 stage_timer;
+	int		 stage_ms;
+	bool		 stage_on_write;	/* output moving restarts it */
+	uint64_t	 written;	/* bytes send/SSL_write took, in all */
+	uint64_t	 mark_written;	/* written at the last look */
+	int		 low_outq;	/* the kernel's queue: lowest since
+					   the last write; -1 unknown */
+	uint64_t	 moved_ms;	/* the loop's time output last moved */
 	uint64_t	 kick_timer;
 
 	int		 end_event;	/* EOF or ERROR, once state is ENDED */
@@ -341,6 +359,7 @@ nc_flush(struct netconn *c)
 			    len > NC_SSL_IO_MAX ? NC_SSL_IO_MAX : (int)len);
 			if (r > 0) {
 				c->out_off += (size_t)r;
+				c->written += (uint64_t)r;
 				continue;
 			}
 			err = errno;
@@ -358,6 +377,7 @@ nc_flush(struct netconn *c)
 		n = send(c->fd, c->out.data + c->out_off, len, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
+			c->written += (uint64_t)n;
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -561,15 +581,71 @@ nc_connect_timer(struct evloop *loop, uint64_t id, void *arg)
 	(void)nc_report_end(c);
 }
 
-/* nc_stage_timer - the owner's stage timer ran out */
+/* nc_outq - bytes in the kernel's send queue not yet acknowledged; -1
+ * when it cannot say */
+static int
+nc_outq(const struct netconn *c)
+{
+	int n;
+
+	if (c->fd == -1 || ioctl(c->fd, SIOCOUTQ, &n) == -1)
+		return -1;
+	return n;
+}
+
+/*
+ * nc_output_moved - has our output moved since the last look? More taken
+ * by send or SSL_write, or the peer has acknowledged more of it: the
+ * kernel's queue fell below its lowest since our last write. A queue that
+ * grows without a write of ours (OpenSSL answering a KeyUpdate inside
+ * SSL_read) and shrinks back is no progress: a peer cannot buy time so.
+ */
+static bool
+nc_output_moved(struct netconn *c)
+{
+	int outq = nc_outq(c);
+
+	if (c->written != c->mark_written) {
+		c->mark_written = c->written;
+		c->low_outq = outq;
+		return true;
+	}
+	if (outq >= 0 && c->low_outq >= 0 && outq < c->low_outq) {
+		c->low_outq = outq;
+		return true;
+	}
+	if (c->low_outq < 0)
+		c->low_outq = outq;
+	return false;
+}
+
+/* nc_stage_timer - the owner's stage timer ran out, or a write timer's
+ * look: did the output move? */
 static void
 nc_stage_timer(struct evloop *loop, uint64_t id, void *arg)
 {
 	struct netconn *c = arg;
+	uint64_t now, step, left;
 
 	c->stage_timer = 0;
-	if (c->state != NC_ENDED)
-		(void)nc_emit(c, NETCONN_EV_TIMEOUT, NULL);
+	if (c->state == NC_ENDED)
+		return;
+	if (c->stage_on_write) {
+		now = evloop_now_ms(loop);
+		if ((c->state == NC_OPEN || c->state == NC_TLS) &&
+		    nc_output_moved(c))
+			c->moved_ms = now;
+		if (c->moved_ms + (uint64_t)c->stage_ms > now) {
+			left = c->moved_ms + (uint64_t)c->stage_ms - now;
+			step = (uint64_t)c->stage_ms / 4 + 1;
+			c->stage_timer = evloop_timer_add(loop, left < step ?
+			    left : step, nc_stage_timer, c);
+			if (c->stage_timer != 0)
+				return;
+			/* without memory for the timer: the timeout, now */
+		}
+	}
+	(void)nc_emit(c, NETCONN_EV_TIMEOUT, NULL);
 }
 
 /* ------------------------------------------------------------------ public */
@@ -792,21 +868,42 @@ netconn_out_pending(const struct netconn *c)
 	return c->out.len - c->out_off;
 }
 
-/* netconn_set_timeout - (re)arm the stage timer; 0 cancels */
-int
-netconn_set_timeout(struct netconn *c, int ms)
+/* nc_set_stage - (re)arm the stage timer, a deadline or a write timeout */
+static int
+nc_set_stage(struct netconn *c, int ms, bool on_write)
 {
 	if (ms < 0) {
 		errno = EINVAL;
 		return -1;
 	}
 	nc_cancel(c, &c->stage_timer);
+	c->stage_ms = ms;
+	c->stage_on_write = on_write;
 	if (ms == 0 || c->freed || c->state == NC_ENDED)
 		return 0;
-	if ((c->stage_timer = evloop_timer_add(c->loop, (uint64_t)ms,
-	    nc_stage_timer, c)) == 0)
+	if (on_write) {
+		c->mark_written = c->written;	/* marks from now */
+		c->low_outq = nc_outq(c);
+		c->moved_ms = evloop_now_ms(c->loop);
+	}
+	if ((c->stage_timer = evloop_timer_add(c->loop, on_write ?
+	    (uint64_t)ms / 4 + 1 : (uint64_t)ms, nc_stage_timer, c)) == 0)
 		return -1;
 	return 0;
+}
+
+/* netconn_set_timeout - (re)arm the stage timer as a deadline; 0 cancels */
+int
+netconn_set_timeout(struct netconn *c, int ms)
+{
+	return nc_set_stage(c, ms, false);
+}
+
+/* netconn_set_write_timeout - the same, restarted by output progress */
+int
+netconn_set_write_timeout(struct netconn *c, int ms)
+{
+	return nc_set_stage(c, ms, true);
 }
 
 /* netconn_start_tls - begin the client handshake on the open socket */

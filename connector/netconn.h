@@ -23,8 +23,9 @@
  *   ERROR      the connection failed (why: "connect: Connection refused",
  *              "connect: timed out after 30000 ms", "read: Connection
  *              reset by peer", ...).
- *   TIMEOUT    the stage timer of netconn_set_timeout() ran out; the
- *              connection is left as it is (free it or go on).
+ *   TIMEOUT    the stage timer of netconn_set_timeout() or
+ *              netconn_set_write_timeout() ran out; the connection is
+ *              left as it is (free it or go on).
  * EOF and ERROR end a connection: one of them (or a failed TLS_DONE) is
  * reported, once, unless the owner frees the connection first; then
  * nothing but netconn_free() is left to do. why is valid until the
@@ -109,8 +110,15 @@ ssize_t	netconn_read(struct netconn *, void *buf, size_t len);
 int	netconn_write(struct netconn *, const void *data, size_t len);
 size_t	netconn_out_pending(const struct netconn *);
 
-/* (Re)arm the one stage timer: TIMEOUT after ms; 0 cancels. */
+/* (Re)arm the one stage timer: TIMEOUT after ms; 0 cancels. It is a
+ * deadline: data coming in or going out does not move it (a peer that
+ * sends a reply a line at a time gets no more time). */
 int	netconn_set_timeout(struct netconn *, int ms);
+/* The same, except that it counts from the last time the output moved
+ * (taken from the buffer, or acknowledged by the peer from the kernel's
+ * send queue): TIMEOUT after ms (up to a quarter more) without progress
+ * of the output; RFC 5321 4.5.3.2's timer per block of a body sent. */
+int	netconn_set_write_timeout(struct netconn *, int ms);
 
 /* -1: EBUSY output pending, EPROTO plain input unread, ENOTCONN not an
  * open plain connection, EINVAL/ENOMEM from tls_client_ssl_new. */

@@ -35,6 +35,7 @@ struct dest_conn {
 	LIST_ENTRY(dest_conn) link;
 	struct dest	*dest;
 	struct smtp_conn *conn;
+	bool		 giving_way;	/* closed for a waiting destination */
 };
 
 struct dest {
@@ -64,6 +65,7 @@ struct dest {
 	size_t		 n_jobs;
 	LIST_HEAD(, dest_conn) conns;
 	size_t		 n_conns;
+	size_t		 n_giving_way;	/* of n_conns, closing for others */
 	bool		 freeing;
 };
 
@@ -75,6 +77,11 @@ struct outdest {
 	TAILQ_HEAD(, dest) dests;
 	TAILQ_HEAD(, dest) waiting;	/* need a slot, in turn */
 	size_t		 n_conns;	/* all destinations */
+	size_t		 n_giving_way;	/* of n_conns, closing for others */
+	size_t		 n_waiting;	/* destinations in waiting */
+	size_t		 n_active;	/* destinations with a connection or
+					   waiting for one */
+	uint64_t	 rebalance_timer;	/* outdest_rebalance is due */
 	/* c-ares sockets on the loop */
 	struct dns_watch {
 		int	 fd;
@@ -86,6 +93,7 @@ struct outdest {
 
 static void dest_pump(struct dest *);
 static void dest_resolve_next(struct dest *);
+static bool dest_active(const struct dest *);
 
 /* ------------------------------------------------------------------ DNS */
 
@@ -214,8 +222,12 @@ dest_free(struct dest *dst)
 	struct outdest *od = dst->od;
 
 	TAILQ_REMOVE(&od->dests, dst, link);
-	if (dst->waiting)
+	if (dest_active(dst))
+		od->n_active--;
+	if (dst->waiting) {
 		TAILQ_REMOVE(&od->waiting, dst, wait_link);
+		od->n_waiting--;
+	}
 	free(dst->targets);
 	free(dst->domain);
 	free(dst->key);
@@ -239,6 +251,8 @@ outdest_free(struct outdest *od)
 	free(od->watches);
 	if (od->dns_timer != 0)
 		evloop_timer_cancel(od->d->loop, od->dns_timer);
+	if (od->rebalance_timer != 0)
+		evloop_timer_cancel(od->d->loop, od->rebalance_timer);
 	if (od->dns != NULL)
 		dns_free(od->dns);
 	tls_client_free(od->tls);
@@ -443,15 +457,149 @@ dest_resolve(struct dest *dst)
 
 /* ----------------------------------------------------------- connections */
 
+/*
+ * Fairness. max_connections slots are shared by all destinations. While
+ * none waits, a destination opens what its jobs need (up to
+ * max_per_destination). Once one waits, each has a fair share: the slots
+ * divided by the destinations that hold a connection or wait for one, at
+ * least 1. A destination below its share is "needy"; while one is, no
+ * other may open a connection beyond its share, a freed slot goes to the
+ * waiting list first (in turn), a connection of a destination over its
+ * share takes no further job, and outdest_rebalance frees slots for the
+ * needy at once: idle connections say QUIT, and connections of a
+ * destination over its share that hold no job yet (connecting, in the
+ * greeting, EHLO, TLS) are closed; their destination's jobs stay queued.
+ * So a few destinations whose peers drip their greetings cannot hold
+ * every slot while others wait (issue 13 item 14); and once every
+ * destination holds its share, a dripping peer is bounded by the stage
+ * deadlines (smtp_conn).
+ */
+
+/* dest_active - holds a connection or waits for one */
+static bool
+dest_active(const struct dest *dst)
+{
+	return dst->n_conns > 0 || dst->waiting;
+}
+
+/* dest_note_active - keep od->n_active right after a change of dst */
+static void
+dest_note_active(struct dest *dst, bool was_active)
+{
+	bool now = dest_active(dst);
+
+	if (now && !was_active)
+		dst->od->n_active++;
+	else if (!now && was_active)
+		dst->od->n_active--;
+}
+
+static void
+dest_set_waiting(struct dest *dst, bool waiting)
+{
+	struct outdest *od = dst->od;
+	bool was = dest_active(dst);
+
+	if (dst->waiting == waiting)
+		return;
+	if (waiting) {
+		TAILQ_INSERT_TAIL(&od->waiting, dst, wait_link);
+		od->n_waiting++;
+	} else {
+		TAILQ_REMOVE(&od->waiting, dst, wait_link);
+		od->n_waiting--;
+	}
+	dst->waiting = waiting;
+	dest_note_active(dst, was);
+}
+
+/* outdest_share - a destination's fair share of the slots */
+static size_t
+outdest_share(const struct outdest *od)
+{
+	size_t share = od->n_active > 0 ?
+	    (size_t)od->d->cfg.max_connections / od->n_active : 0;
+
+	return share > 0 ? share : 1;
+}
+
+/* dest_kept - connections not on their way out */
+static size_t
+dest_kept(const struct dest *dst)
+{
+	return dst->n_conns - dst->n_giving_way;
+}
+
+/* outdest_needy - a waiting destination other than except below its
+ * share, or NULL */
+static struct dest *
+outdest_needy(const struct outdest *od, const struct dest *except)
+{
+	size_t share = outdest_share(od);
+	struct dest *w;
+
+	TAILQ_FOREACH(w, &od->waiting, wait_link)
+		if (w != except && dest_kept(w) < share)
+			return w;
+	return NULL;
+}
+
+/* outdest_n_needy - waiting destinations below their share */
+static size_t
+outdest_n_needy(const struct outdest *od)
+{
+	size_t share = outdest_share(od), n = 0;
+	const struct dest *w;
+
+	TAILQ_FOREACH(w, &od->waiting, wait_link)
+		if (dest_kept(w) < share)
+			n++;
+	return n;
+}
+
+/* dest_may_open - a free slot, and not one a needy destination should get */
+static bool
+dest_may_open(const struct dest *dst)
+{
+	const struct outdest *od = dst->od;
+
+	if (od->n_conns >= od->d->cfg.max_connections)
+		return false;
+	return dest_kept(dst) < outdest_share(od) ||
+	    outdest_needy(od, dst) == NULL;
+}
+
+static void outdest_rebalance(struct evloop *, uint64_t, void *);
+
+/* outdest_rebalance_soon - run outdest_rebalance at the next round, out
+ * of any connection's callback */
+static void
+outdest_rebalance_soon(struct outdest *od)
+{
+	if (od->rebalance_timer == 0)
+		od->rebalance_timer = evloop_timer_add(od->d->loop, 0,
+		    outdest_rebalance, od);
+	/* Without memory for the timer, slots come free by themselves,
+	 * later: the stage deadlines bound every connection. */
+}
+
 static struct out_job *
 dest_next_job(void *arg, struct smtp_conn *conn)
 {
 	struct dest_conn *dc = arg;
 	struct dest *dst = dc->dest;
+	struct outdest *od = dst->od;
 	struct out_job *job;
 
-	if ((job = TAILQ_FIRST(&dst->jobs)) == NULL)
+	if (dc->giving_way || (job = TAILQ_FIRST(&dst->jobs)) == NULL)
 		return NULL;
+	/* Over its share while another waits below it: this connection
+	 * ends (idle, then QUIT) and the slot goes to the other. */
+	if (dest_kept(dst) > outdest_share(od) &&
+	    outdest_needy(od, dst) != NULL) {
+		outdest_rebalance_soon(od);
+		return NULL;
+	}
 	TAILQ_REMOVE(&dst->jobs, job, link);
 	dst->n_jobs--;
 	return job;
@@ -465,17 +613,85 @@ dest_job_done(void *arg, struct smtp_conn *conn, struct out_job *job)
 	outq_job_done(dc->dest->od->d->outq, job);
 }
 
-/* Give waiting destinations a freed slot, in turn. */
+/* Give freed slots to waiting destinations, each once, in turn (one that
+ * still lacks a slot goes to the end of the list). */
 static void
 outdest_serve_waiting(struct outdest *od)
 {
 	struct dest *dst;
+	size_t n, turns = od->n_waiting;
 
-	while (od->n_conns < od->d->cfg.max_connections &&
-	    (dst = TAILQ_FIRST(&od->waiting)) != NULL) {
-		TAILQ_REMOVE(&od->waiting, dst, wait_link);
-		dst->waiting = false;
+	for (n = 0; n < turns && (dst = TAILQ_FIRST(&od->waiting)) != NULL;
+	    n++) {
+		if (od->n_conns >= od->d->cfg.max_connections)
+			break;
+		dest_set_waiting(dst, false);
 		dest_pump(dst);
+	}
+}
+
+/* outdest_victim - a connection to close for a needy destination: an
+ * idle one, else one without a job of the destination most over its
+ * share; NULL when there is none */
+static struct dest_conn *
+outdest_victim(struct outdest *od, const struct dest *needy)
+{
+	size_t share = outdest_share(od), most = share;
+	struct dest_conn *dc, *pick = NULL;
+	struct dest *dst;
+
+	TAILQ_FOREACH(dst, &od->dests, link) {
+		if (dst == needy)
+			continue;
+		LIST_FOREACH(dc, &dst->conns, link) {
+			if (dc->giving_way)
+				continue;
+			if (smtp_conn_idle(dc->conn))
+				return dc;
+			if (dest_kept(dst) > most &&
+			    !smtp_conn_busy(dc->conn)) {
+				most = dest_kept(dst);
+				pick = dc;
+			}
+		}
+	}
+	return pick;
+}
+
+/* outdest_rebalance - free slots for needy destinations (see above) */
+static void
+outdest_rebalance(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct outdest *od = arg;
+	const struct imc_config *cfg = &od->d->cfg;
+	struct dest_conn *dc;
+	struct dest *needy;
+	size_t guard, coming;
+
+	od->rebalance_timer = 0;
+	/* Each round closes one connection or stops; the scan starts
+	 * afresh, as closing runs callbacks that change the lists. */
+	for (guard = 0; guard < cfg->max_connections; guard++) {
+		outdest_serve_waiting(od);
+		if ((needy = outdest_needy(od, NULL)) == NULL)
+			return;
+		/* slots free now or once the connections giving way end */
+		coming = od->n_conns - od->n_giving_way < cfg->max_connections ?
+		    cfg->max_connections - (od->n_conns - od->n_giving_way) : 0;
+		if (outdest_n_needy(od) <= coming)
+			return;
+		if ((dc = outdest_victim(od, needy)) == NULL)
+			return;
+		log_info("%s: a connection makes way for %s, waiting for a "
+		    "slot", dc->dest->key, needy->key);
+		dc->giving_way = true;
+		dc->dest->n_giving_way++;
+		od->n_giving_way++;
+		if (smtp_conn_idle(dc->conn))
+			smtp_conn_quit_idle(dc->conn);	/* closed() follows */
+		else
+			smtp_conn_abort(dc->conn, "making way for a "
+			    "destination waiting for a slot");
 	}
 }
 
@@ -486,22 +702,30 @@ dest_conn_closed(void *arg, struct smtp_conn *conn, bool reached,
 	struct dest_conn *dc = arg;
 	struct dest *dst = dc->dest;
 	struct outdest *od = dst->od;
+	bool was = dest_active(dst);
 
 	LIST_REMOVE(dc, link);
 	dst->n_conns--;
 	od->n_conns--;
-	free(dc);
-	if (!reached && why != NULL) {
+	if (dc->giving_way) {
+		dst->n_giving_way--;
+		od->n_giving_way--;
+	}
+	dest_note_active(dst, was);
+	if (!reached && why != NULL && !dc->giving_way) {
 		/* No target answered: the jobs queued here would meet the
 		 * same; they are deferred now rather than each trying every
-		 * host again. */
+		 * host again. A connection closed to make way tells nothing
+		 * of the destination. */
 		dest_fail_all(dst, why);
 	}
-	if (!dst->freeing)
+	free(dc);
+	/* The slot goes to those waiting first, then to this one. */
+	if (!dst->freeing) {
+		outdest_serve_waiting(od);
 		dest_pump(dst);
-	if (!dst->freeing)
 		dest_maybe_free(dst);
-	outdest_serve_waiting(od);
+	}
 }
 
 static const struct smtp_conn_ops dest_conn_ops = {
@@ -515,6 +739,7 @@ dest_open_conn(struct dest *dst)
 	const struct imc_config *cfg = &od->d->cfg;
 	struct smtp_conn_params p;
 	struct dest_conn *dc;
+	bool was = dest_active(dst);
 
 	if ((dc = calloc(1, sizeof(*dc))) == NULL)
 		return;
@@ -543,14 +768,14 @@ dest_open_conn(struct dest *dst)
 		free(dc);
 		log_warn("%s: cannot open a connection", dst->key);
 	}
+	dest_note_active(dst, was);
 }
 
 /* Move jobs along: resolve, wake idle connections, open new ones. */
 static void
 dest_pump(struct dest *dst)
 {
-	struct outdest *od = dst->od;
-	const struct imc_config *cfg = &od->d->cfg;
+	const struct imc_config *cfg = &dst->od->d->cfg;
 	struct dest_conn *dc;
 	size_t idle = 0;
 
@@ -569,7 +794,7 @@ dest_pump(struct dest *dst)
 		break;
 	}
 	LIST_FOREACH(dc, &dst->conns, link)
-		if (smtp_conn_idle(dc->conn)) {
+		if (smtp_conn_idle(dc->conn) && !dc->giving_way) {
 			idle++;
 			smtp_conn_wake(dc->conn);
 			if (dst->n_jobs == 0)
@@ -577,13 +802,13 @@ dest_pump(struct dest *dst)
 		}
 	/* One new connection per queued job beyond what is open, within
 	 * the limits; connections not yet ready will take jobs too. */
-	while (dst->n_jobs > dst->n_conns - idle &&
+	while (dst->n_jobs > dest_kept(dst) - idle &&
 	    dst->n_conns < cfg->max_per_destination) {
-		if (od->n_conns >= cfg->max_connections) {
-			if (!dst->waiting) {
-				TAILQ_INSERT_TAIL(&od->waiting, dst, wait_link);
-				dst->waiting = true;
-			}
+		if (!dest_may_open(dst)) {
+			dest_set_waiting(dst, true);
+			/* Others may hold more than their share now. */
+			if (outdest_needy(dst->od, NULL) != NULL)
+				outdest_rebalance_soon(dst->od);
 			return;
 		}
 		dest_open_conn(dst);

@@ -6,9 +6,13 @@
  * resolves its targets once (c-ares, on the daemon's loop: MX lookup, or
  * the addresses of [relay] names, or IP literals as they are), keeps a
  * queue of jobs, and opens connections (smtp_conn) within two limits:
- * max_per_destination and max_connections overall; a destination waiting
- * for a free slot is served in turn. Connections take jobs one after the
- * other (connection reuse) and linger briefly for more.
+ * max_per_destination and max_connections overall. While destinations
+ * wait for a slot, the slots are shared fairly: none opens more than its
+ * share (max_connections over the destinations in play, at least 1), a
+ * freed slot goes to those waiting first, in turn, and a destination over
+ * its share gives up a connection that holds no job yet (or an idle one)
+ * to one below it. Connections take jobs one after the other (connection
+ * reuse) and linger briefly for more.
  *
  * Failures that concern the whole destination end every job queued for
  * it at once with the same status: a DNS answer (null MX 5.1.10, NXDOMAIN

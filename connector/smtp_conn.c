@@ -63,6 +63,10 @@ struct smtp_conn {
 	bool		 quitting;
 	bool		 finished;	/* closed() was called */
 	bool		 in_reply;	/* protocol log: inside a multi-line reply */
+	/* the stage timer: what it was armed for (conn_arm_timeout) */
+	int		 timer_stage;	/* enum smtp_stage; -1: not armed */
+	uint64_t	 timer_replies;	/* smtp_proto_replies() then */
+	bool		 sent;		/* commands written since */
 };
 
 static void conn_try_target(struct smtp_conn *);
@@ -103,6 +107,7 @@ conn_note(struct smtp_conn *c, bool detail, const char *fmt, ...)
 	protolog_line(c->p.protolog, c->session, '*', text, detail);
 }
 
+/* conn_timeout_ms - the stage's timeout from the config, in ms */
 static int
 conn_timeout_ms(const struct smtp_conn *c)
 {
@@ -171,6 +176,8 @@ conn_drop_transport(struct smtp_conn *c)
 		evloop_timer_cancel(c->loop, c->idle_timer);
 	c->idle_timer = 0;
 	c->idle = false;
+	c->timer_stage = -1;
+	c->sent = false;
 }
 
 static void
@@ -237,12 +244,40 @@ conn_flush(struct smtp_conn *c)
 		return;
 	}
 	smtp_proto_output_consumed(c->proto, len);
+	c->sent = true;
 }
 
+/*
+ * conn_arm_timeout - the stage timer, as a deadline (RFC 5321 4.5.3.2).
+ * It starts when a stage starts, when commands go out, and when a whole
+ * reply has come while more are awaited (pipelined replies: each has the
+ * full time from the one before). Input alone never starts it again, so
+ * a peer that drips a reply a line at a time is cut at the deadline; it
+ * used to start again on every read and held a connection slot for as
+ * long as the peer liked (issue 13 item 14). The body's blocks are timed
+ * apart (conn_send_body).
+ */
 static void
 conn_arm_timeout(struct smtp_conn *c)
 {
-	if (c->nc != NULL && c->proto != NULL)
+	enum smtp_stage stage;
+	uint64_t replies;
+
+	if (c->nc == NULL || c->proto == NULL)
+		return;
+	stage = smtp_proto_stage(c->proto);
+	replies = smtp_proto_replies(c->proto);
+	if (!c->sent && (int)stage == c->timer_stage &&
+	    replies == c->timer_replies)
+		return;		/* the same wait: its deadline stands */
+	c->sent = false;
+	c->timer_stage = (int)stage;
+	c->timer_replies = replies;
+	/* After the dot the deadline counts from when the peer has taken
+	 * the end of the body: the kernel may still hold megabytes of it. */
+	if (stage == SMTP_STAGE_DATA_DONE)
+		netconn_set_write_timeout(c->nc, conn_timeout_ms(c));
+	else
 		netconn_set_timeout(c->nc, conn_timeout_ms(c));
 }
 
@@ -288,7 +323,13 @@ conn_send_body(struct smtp_conn *c)
 			return;
 		}
 	}
-	netconn_set_timeout(c->nc, (int)(c->p.cfg->timeout_data_block * 1000));
+	/* Each block of the body has its time while the peer takes it:
+	 * the write timer starts again as long as the output moves. */
+	c->timer_stage = SMTP_STAGE_DATA_BLOCK;
+	c->timer_replies = smtp_proto_replies(c->proto);
+	c->sent = false;
+	netconn_set_write_timeout(c->nc,
+	    (int)(c->p.cfg->timeout_data_block * 1000));
 }
 
 /* Open what is sent for a job: the queue file, or a converted copy when
@@ -690,6 +731,7 @@ smtp_conn_new(struct evloop *loop, const struct smtp_conn_params *p,
 	c->ops = ops;
 	c->arg = arg;
 	c->body_fd = -1;
+	c->timer_stage = -1;
 	buf_init(&c->chunk);
 	mail_status_set(&c->last_failure, MAIL_TEMP, "4.4.1",
 	    "no host to connect to");
@@ -734,11 +776,19 @@ smtp_conn_idle(const struct smtp_conn *c)
 	return c->idle && !c->finished;
 }
 
+bool
+smtp_conn_busy(const struct smtp_conn *c)
+{
+	return c->job != NULL && !c->finished;
+}
+
 void
 smtp_conn_abort(struct smtp_conn *c, const char *why)
 {
 	struct mail_status st;
 
 	mail_status_set(&st, MAIL_TEMP, "4.3.2", "%s", why);
+	if (!c->finished)
+		conn_note(c, false, "closing: %s", why);
 	conn_finish(c, &st);
 }

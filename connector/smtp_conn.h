@@ -16,7 +16,11 @@
  * Per job, before MAIL: a content with 8-bit bytes to a peer without
  * 8BITMIME, or a destination that wants 7bit or another charset, is
  * converted (repair.h) into an unnamed file first and that is sent.
- * Timeouts are the RFC 5321 section 4.5.3.2 stages, from the config.
+ * Timeouts are the RFC 5321 section 4.5.3.2 stages, from the config, each
+ * a deadline from the start of its wait (a command sent, the reply before
+ * it complete): input alone never extends one. The body is timed by its
+ * progress instead, and the reply to the final dot from when the peer has
+ * taken the whole body.
  * Every job ends with results: a connection lost after the final dot and
  * before the reply is a deferral the text marks as a possible duplicate.
  *
@@ -78,6 +82,8 @@ struct smtp_conn *smtp_conn_new(struct evloop *, const struct smtp_conn_params *
 /* A job arrived for an idle connection: ask next_job again. */
 void	smtp_conn_wake(struct smtp_conn *);
 bool	smtp_conn_idle(const struct smtp_conn *);
+/* A job is in hand (a transaction under way). */
+bool	smtp_conn_busy(const struct smtp_conn *);
 /* An idle connection ends politely: QUIT, then closed(). */
 void	smtp_conn_quit_idle(struct smtp_conn *);
 /* End now: jobs in hand deferred with why; ops->closed follows. */

@@ -46,6 +46,7 @@ struct smtp_proto {
 	struct buf	 reply;		/* lines of the current reply, joined */
 	int		 reply_code;
 	size_t		 reply_lines;
+	uint64_t	 replies;	/* complete replies so far */
 	char		 reply_enh[16];
 	/* output */
 	struct buf	 out;
@@ -919,6 +920,7 @@ proto_line(struct smtp_proto *p, const char *l, size_t len)
 	if (!last)
 		return 0;
 	p->reply_lines = 0;
+	p->replies++;
 	proto_reply(p);
 	return p->state == P_DONE ? -1 : 0;
 }
@@ -1100,6 +1102,12 @@ smtp_proto_stage(const struct smtp_proto *p)
 	default:
 		return SMTP_STAGE_COMMAND;
 	}
+}
+
+uint64_t
+smtp_proto_replies(const struct smtp_proto *p)
+{
+	return p->replies;
 }
 
 const char *

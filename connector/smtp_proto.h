@@ -137,6 +137,9 @@ void	smtp_proto_quit(struct smtp_proto *);
 /* The transport ended (EOF, error, timeout): why for the status. */
 void	smtp_proto_lost(struct smtp_proto *, const char *why);
 enum smtp_stage smtp_proto_stage(const struct smtp_proto *);
+/* Complete replies parsed so far (lines of an unfinished one do not
+ * count): the driver starts a reply's deadline when this moves. */
+uint64_t smtp_proto_replies(const struct smtp_proto *);
 const char *smtp_proto_stage_name(const struct smtp_proto *);
 bool	smtp_proto_has(const struct smtp_proto *, enum smtp_cap);
 uint64_t smtp_proto_max_size(const struct smtp_proto *);

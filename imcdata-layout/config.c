@@ -148,26 +148,144 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 	return 0;
 }
 
-static int
-config_size(const char *key, const char *value, uint64_t *out, struct buf *err)
+/*
+ * The range of every number the file sets, in one place; config_number
+ * refuses a value outside it and names the range. Why bound them: the
+ * code adds durations to the clock and turns them into milliseconds, so a
+ * value near 2^64 wrapped (pickup_rescan = 18446744073709551615 made every
+ * rescan due at once: a daemon spinning; such a max_lifetime bounced every
+ * message at its first deferral). The limits are what an admin could mean:
+ * timeouts from 1s to a day (RFC 5321 asks minutes), waits and lifetimes
+ * up to a year, counts up to 10000 (each connection and recipient costs
+ * memory and descriptors), messages up to 2G. README.md lists the same.
+ */
+enum config_unit { CONFIG_COUNT, CONFIG_SECONDS, CONFIG_BYTES };
+
+#define CONFIG_DAY	86400ull
+#define CONFIG_YEAR	(365 * CONFIG_DAY)
+
+static const struct config_bound {
+	const char	*key;
+	enum config_unit unit;
+	uint64_t	 min, max;
+} config_bounds[] = {
+	{ "max_message_size", CONFIG_BYTES, 1024, 2ull << 30 },
+	{ "pickup_settle", CONFIG_SECONDS, 0, 3600 },
+	{ "pickup_rescan", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "local_retry", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "max_lifetime", CONFIG_SECONDS, 1, CONFIG_YEAR },
+	{ "delay_warning", CONFIG_SECONDS, 0, CONFIG_YEAR },	/* 0: never */
+	{ "retry_schedule", CONFIG_SECONDS, 1, 7 * CONFIG_DAY },	/* a step */
+	{ "timeout_connect", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "timeout_greeting", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "timeout_command", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "timeout_data_init", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "timeout_data_block", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "timeout_data_done", CONFIG_SECONDS, 1, CONFIG_DAY },
+	{ "max_hops", CONFIG_COUNT, 1, 10000 },
+	{ "max_connections", CONFIG_COUNT, 1, 10000 },
+	{ "max_per_destination", CONFIG_COUNT, 1, 10000 },
+	{ "max_messages_per_connection", CONFIG_COUNT, 1, 10000 },
+	{ "max_rcpts_per_transaction", CONFIG_COUNT, 1, 10000 },
+};
+
+/* config_bound - the range of a numeric key; NULL if it has none */
+static const struct config_bound *
+config_bound(const char *key)
 {
-	if (conf_parse_size(value, out) == -1) {
-		buf_printf(err, "%s: \"%s\" is not a size (like 10M, 512K)",
-		    key, value);
-		return -1;
-	}
-	return 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(config_bounds) / sizeof(config_bounds[0]); i++)
+		if (!strcmp(config_bounds[i].key, key))
+			return &config_bounds[i];
+	return NULL;
 }
 
+/* config_put_value - a value as the file would write it: 1d, 2G, 100 */
+static void
+config_put_value(struct buf *b, enum config_unit unit, uint64_t v)
+{
+	static const struct {
+		uint64_t mult;
+		char	 suffix;
+	} secs[] = { { CONFIG_DAY, 'd' }, { 3600, 'h' }, { 60, 'm' },
+	    { 1, 's' } }, bytes[] = { { 1ull << 30, 'G' }, { 1ull << 20, 'M' },
+	    { 1ull << 10, 'K' } };
+	size_t i;
+
+	if (unit == CONFIG_SECONDS) {
+		for (i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+			if (v % secs[i].mult == 0 && (v > 0 || secs[i].mult == 1)) {
+				buf_printf(b, "%llu%c", (unsigned long long)(v /
+				    secs[i].mult), secs[i].suffix);
+				return;
+			}
+	}
+	if (unit == CONFIG_BYTES)
+		for (i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++)
+			if (v > 0 && v % bytes[i].mult == 0) {
+				buf_printf(b, "%llu%c", (unsigned long long)(v /
+				    bytes[i].mult), bytes[i].suffix);
+				return;
+			}
+	buf_printf(b, "%llu", (unsigned long long)v);
+}
+
+/*
+ * config_number - a count, duration (seconds) or size (bytes) for a key
+ * of config_bounds, inside its range. A number too big for 64 bits (by
+ * itself or times its unit) is out of range like any other.
+ */
 static int
-config_duration(const char *key, const char *value, uint64_t *out,
+config_number(const char *key, const char *value, uint64_t *out,
     struct buf *err)
 {
-	if (conf_parse_duration(value, out) == -1) {
-		buf_printf(err, "%s: \"%s\" is not a duration (like 30s, 15m, 4h, 2d)",
-		    key, value);
+	static const char *const what[] = {
+		"a number",
+		"a duration (like 30s, 15m, 4h, 2d)",
+		"a size (like 10M, 512K)",
+	};
+	const struct config_bound *b = config_bound(key);
+	unsigned long long n;
+	uint64_t v = 0;
+	char *end;
+	int r;
+
+	if (b == NULL)
+		abort();	/* a key missing from config_bounds */
+	if (b->unit == CONFIG_SECONDS)
+		r = conf_parse_duration(value, &v);
+	else if (b->unit == CONFIG_BYTES)
+		r = conf_parse_size(value, &v);
+	else {
+		/* strtoull would take "-1" or " 5": digits only */
+		errno = EINVAL;
+		r = -1;
+		if (isdigit((unsigned char)*value)) {
+			errno = 0;
+			n = strtoull(value, &end, 10);
+			if (*end != '\0')
+				errno = EINVAL;
+			else if (errno == 0) {
+				v = n;
+				r = 0;
+			}
+		}
+	}
+	if (r == -1 && errno != ERANGE) {
+		buf_printf(err, "%s: \"%s\" is not %s", key, value,
+		    what[b->unit]);
 		return -1;
 	}
+	if (r == -1 || v < b->min || v > b->max) {
+		buf_printf(err, "%s: \"%s\" is out of range: from ", key,
+		    value);
+		config_put_value(err, b->unit, b->min);
+		buf_puts(err, " to ");
+		config_put_value(err, b->unit, b->max);
+		return -1;
+	}
+	*out = v;
 	return 0;
 }
 
@@ -431,25 +549,6 @@ config_label(const char *key, const char *value, char **dst, struct buf *err)
 	return config_strdup(dst, value, err);
 }
 
-static int
-config_count(const char *key, const char *value, uint64_t min, uint64_t max,
-    uint64_t *out, struct buf *err)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (*value == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
-		buf_printf(err, "%s: \"%s\" is not a number from %llu to %llu",
-		    key, value, (unsigned long long)min,
-		    (unsigned long long)max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* dns_servers: ip, ip:port or [ipv6]:port, as c-ares takes them. */
 static int
 config_dns_servers(const char *value, char **out, struct buf *err)
@@ -538,9 +637,8 @@ config_retry_schedule(const char *value, struct imc_config *cfg,
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		if (conf_parse_duration(items[i], &v[i]) == -1 || v[i] == 0) {
-			buf_printf(err, "retry_schedule: \"%s\" is not a "
-			    "duration above 0 (like 15m)", items[i]);
+		if (config_number("retry_schedule", items[i], &v[i], err) ==
+		    -1) {
 			free(v);
 			config_list_free(items, n);
 			return -1;
@@ -717,7 +815,7 @@ config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
 		return 0;
 	}
 	if (!strcmp(key, "max_hops")) {
-		if (config_count(key, value, 1, 10000, &v, err) == -1)
+		if (config_number(key, value, &v, err) == -1)
 			return -1;
 		cfg->max_hops = (unsigned)v;
 		return 0;
@@ -742,7 +840,7 @@ config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
 	if (!strcmp(key, "retry_schedule"))
 		return config_retry_schedule(value, cfg, err);
 	if (!strcmp(key, "delay_warning"))
-		return config_duration(key, value, &cfg->delay_warning, err);
+		return config_number(key, value, &cfg->delay_warning, err);
 	if (!strcmp(key, "protocol_log")) {
 		/* in the order of enum imc_protocol_log */
 		static const char *const names[] = { "none", "minimum",
@@ -788,18 +886,11 @@ config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
 				uint64_t *dst = (uint64_t *)((char *)cfg +
 				    durs[i].off);
 
-				if (config_duration(key, value, dst, err) == -1)
-					return -1;
-				if (*dst == 0 || *dst > 86400) {
-					buf_printf(err, "%s: must be from 1s to "
-					    "1d", key);
-					return -1;
-				}
-				return 0;
+				return config_number(key, value, dst, err);
 			}
 		for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 			if (!strcmp(key, counts[i].key))
-				return config_count(key, value, 1, 100000,
+				return config_number(key, value,
 				    (uint64_t *)((char *)cfg + counts[i].off),
 				    err);
 	}
@@ -1024,13 +1115,7 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "max_message_size")) {
-		if (config_size(key, value, &cfg->max_message_size, err) == -1)
-			return -1;
-		if (cfg->max_message_size == 0) {
-			buf_puts(err, "max_message_size: must be above 0");
-			return -1;
-		}
-		return 0;
+		return config_number(key, value, &cfg->max_message_size, err);
 	}
 	if (!strcmp(key, "archive")) {
 		if (conf_parse_bool(value, &cfg->archive) == -1) {
@@ -1084,34 +1169,13 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 		return config_strdup(&cfg->group, value, err);
 	}
 	if (!strcmp(key, "pickup_settle"))
-		return config_duration(key, value, &cfg->pickup_settle, err);
-	if (!strcmp(key, "pickup_rescan")) {
-		if (config_duration(key, value, &cfg->pickup_rescan, err) == -1)
-			return -1;
-		if (cfg->pickup_rescan == 0) {
-			buf_puts(err, "pickup_rescan: must be above 0");
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "local_retry")) {
-		if (config_duration(key, value, &cfg->local_retry, err) == -1)
-			return -1;
-		if (cfg->local_retry == 0) {
-			buf_puts(err, "local_retry: must be above 0");
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "max_lifetime")) {
-		if (config_duration(key, value, &cfg->max_lifetime, err) == -1)
-			return -1;
-		if (cfg->max_lifetime == 0) {
-			buf_puts(err, "max_lifetime: must be above 0");
-			return -1;
-		}
-		return 0;
-	}
+		return config_number(key, value, &cfg->pickup_settle, err);
+	if (!strcmp(key, "pickup_rescan"))
+		return config_number(key, value, &cfg->pickup_rescan, err);
+	if (!strcmp(key, "local_retry"))
+		return config_number(key, value, &cfg->local_retry, err);
+	if (!strcmp(key, "max_lifetime"))
+		return config_number(key, value, &cfg->max_lifetime, err);
 	buf_printf(err, "unknown key \"%s\"", key);
 	return -1;
 }

@@ -11,7 +11,8 @@ Run with Debian's /usr/bin/python3. Two engines:
   offers DSN and records the parameters (aiosmtpd refuses them), and
   misbehaving peers:
   a refused greeting, garbage replies, a connection dropped during DATA or
-  after the final dot, slow replies.
+  after the final dot, slow replies, a greeting dripped as many "220-"
+  lines, one every --drip seconds (--drip-lines of them, then "220 ").
 
 Every accepted message is written to --maildir as one file: envelope lines
 (X-Peer-Mail-From, X-Peer-Rcpt-To per recipient, X-Peer-Mail-Options,
@@ -210,6 +211,13 @@ def run_raw(args, rec):
 
     async def client(reader, writer):
         try:
+            if args.drip:
+                rec.note("* connection from %s:%d" % writer.get_extra_info("peername")[:2])
+                for i in range(args.drip_lines):
+                    writer.write(b"220-%s drip %d\r\n" % (args.hostname.encode(), i))
+                    await writer.drain()
+                    await asyncio.sleep(args.drip)
+                rec.note("* drip done")
             if args.greeting:
                 await reply(writer, args.greeting)
                 if not args.greeting.startswith("220"):
@@ -321,6 +329,9 @@ def main():
     ap.add_argument("--slow", type=float, default=0)
     ap.add_argument("--raw-reply", action="append",
                     help="VERB=REPLY: the raw engine answers VERB so")
+    ap.add_argument("--drip", type=float, default=0,
+                    help="greeting: a 220- line every DRIP seconds first")
+    ap.add_argument("--drip-lines", type=int, default=1000)
     ap.add_argument("--dsn", action="store_true",
                     help="raw engine offering DSN; records MAIL/RCPT parameters")
     args = ap.parse_args()
@@ -328,7 +339,7 @@ def main():
     rec = Recorder(args)
     raw = (args.greeting or args.garbage or args.disconnect_in_data or
            args.disconnect_after_dot or args.slow or args.dsn or
-           args.raw_reply)
+           args.raw_reply or args.drip)
     loop, server = (run_raw if raw else run_aiosmtpd)(args, rec)
     if args.pidfile:
         with open(args.pidfile + ".tmp", "w") as f:

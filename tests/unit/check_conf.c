@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,48 @@ static const struct num_case duration_cases[] = {
 	{ "duration_largest_days_fit", "213503982334601d", true,
 	    213503982334601ull * 86400 },
 };
+
+/* A failed parse says why: ERANGE for a number past 64 bits (alone or
+ * times its unit), EINVAL for anything malformed. */
+struct errno_case {
+	const char *name;
+	bool	 duration;	/* else a size */
+	const char *input;
+	int	 want_errno;
+};
+
+static const struct errno_case errno_cases[] = {
+	{ "duration_2_to_64_is_erange", true, "18446744073709551616", ERANGE },
+	{ "duration_huge_is_erange", true, "99999999999999999999999d", ERANGE },
+	{ "duration_days_overflow_is_erange", true, "213503982334602d",
+	    ERANGE },
+	{ "duration_u64_max_minutes_is_erange", true, "18446744073709551615m",
+	    ERANGE },
+	{ "duration_word_is_einval", true, "soon", EINVAL },
+	{ "duration_bad_unit_is_einval", true, "5w", EINVAL },
+	{ "duration_negative_is_einval", true, "-1", EINVAL },
+	{ "size_2_to_64_is_erange", false, "18446744073709551616", ERANGE },
+	{ "size_k_overflow_is_erange", false, "18014398509481984K", ERANGE },
+	{ "size_g_overflow_is_erange", false, "17179869184G", ERANGE },
+	{ "size_word_is_einval", false, "ten", EINVAL },
+	{ "size_bad_suffix_is_einval", false, "10X", EINVAL },
+};
+
+START_TEST(test_errno_case)
+{
+	const struct errno_case *c = &errno_cases[_i];
+	uint64_t got = 4242;
+	int r;
+
+	errno = 0;
+	r = c->duration ? conf_parse_duration(c->input, &got) :
+	    conf_parse_size(c->input, &got);
+	ck_assert_msg(r == -1, "%s: \"%s\" accepted", c->name, c->input);
+	ck_assert_msg(errno == c->want_errno, "%s: errno %d (%s), want %d",
+	    c->name, errno, strerror(errno), c->want_errno);
+	ck_assert_uint_eq(got, 4242);
+}
+END_TEST
 
 struct bool_case {
 	const char *name;
@@ -708,7 +751,7 @@ static const struct bad_case bad_cases[] = {
 	{ "size_word_is_refused", ROOT "max_message_size = ten\n", 2,
 	    "not a size" },
 	{ "zero_size_is_refused", ROOT "max_message_size = 0\n", 2,
-	    "must be above 0" },
+	    "\"0\" is out of range: from 1K to 2G" },
 	{ "archive_maybe_is_refused", ROOT "archive = maybe\n", 2,
 	    "not yes or no" },
 	{ "pickup_dots_other_is_refused", ROOT "pickup_dots = smtp\n", 2,
@@ -724,13 +767,13 @@ static const struct bad_case bad_cases[] = {
 	{ "rescan_fraction_is_refused", ROOT "pickup_rescan = 1.5h\n", 2,
 	    "not a duration" },
 	{ "zero_rescan_is_refused", ROOT "pickup_rescan = 0\n", 2,
-	    "must be above 0" },
+	    "out of range: from 1s to 1d" },
 	{ "zero_local_retry_is_refused", ROOT "local_retry = 0s\n", 2,
-	    "must be above 0" },
+	    "out of range: from 1s to 1d" },
 	{ "bad_local_retry_is_refused", ROOT "local_retry = soon\n", 2,
 	    "not a duration" },
 	{ "zero_lifetime_is_refused", ROOT "max_lifetime = 0d\n", 2,
-	    "must be above 0" },
+	    "out of range: from 1s to 365d" },
 	{ "bad_lifetime_is_refused", ROOT "max_lifetime = -1\n", 2,
 	    "not a duration" },
 	{ "smarthost_unclosed_bracket", ROOT "smarthost = [192.0.2.7:25\n", 2,
@@ -751,13 +794,27 @@ static const struct bad_case bad_cases[] = {
 	    "not none, may, encrypt, verify or implicit" },
 	{ "tls_in_domain_other", ROOT "[domain a.example]\ntls = yes\n", 3,
 	    "not none, may" },
-	{ "max_hops_zero", ROOT "max_hops = 0\n", 2, "not a number from 1" },
+	{ "max_hops_zero", ROOT "max_hops = 0\n", 2,
+	    "max_hops: \"0\" is out of range: from 1 to 10000" },
+	{ "max_hops_word", ROOT "max_hops = many\n", 2,
+	    "max_hops: \"many\" is not a number" },
+	{ "max_hops_negative", ROOT "max_hops = -1\n", 2,
+	    "max_hops: \"-1\" is not a number" },
 	{ "retry_schedule_zero", ROOT "retry_schedule = 15m, 0\n", 2,
-	    "not a duration above 0" },
+	    "retry_schedule: \"0\" is out of range: from 1s to 7d" },
+	{ "retry_schedule_not_a_duration", ROOT "retry_schedule = 15m, 1w\n",
+	    2, "retry_schedule: \"1w\" is not a duration" },
+	{ "retry_schedule_step_overflow",
+	    ROOT "retry_schedule = 1m,\t18446744073709551615s\n", 2,
+	    "retry_schedule: \"18446744073709551615s\" is out of range" },
 	{ "protocol_log_other", ROOT "protocol_log = full\n", 2,
 	    "not none, minimum or maximum" },
-	{ "timeout_zero", ROOT "timeout_command = 0\n", 2, "must be from 1s" },
-	{ "limit_zero", ROOT "max_connections = 0\n", 2, "not a number from 1" },
+	{ "timeout_zero", ROOT "timeout_command = 0\n", 2,
+	    "timeout_command: \"0\" is out of range: from 1s to 1d" },
+	{ "limit_zero", ROOT "max_connections = 0\n", 2,
+	    "max_connections: \"0\" is out of range: from 1 to 10000" },
+	{ "limit_with_space_inside", ROOT "max_connections = 1 0\n", 2,
+	    "is not a number" },
 	{ "prefer_family_other", ROOT "prefer_family = ipx\n", 2,
 	    "not ipv6 or ipv4" },
 	{ "tls_ca_file_missing", ROOT "tls_ca_file = /nonexistent/ca.pem\n", 2,
@@ -801,6 +858,154 @@ START_TEST(test_bad_case)
 	config_free(&cfg);
 	unlink(path);
 	buf_fini(&err);
+}
+END_TEST
+
+/*
+ * Every bounded key at the edges of its range: min-1 (when min is above
+ * 0) and max+1 are refused naming the range, min and max are taken; and
+ * the values of issue 13 item 15, 2^64-1 (which used to wrap) and 2^64
+ * (which overflows the parse), are out of range too, never accepted.
+ */
+struct bound_case {
+	const char *key;
+	const char *below;	/* min-1, or NULL when min is 0 */
+	const char *at_min;
+	uint64_t want_min;
+	const char *at_max;
+	uint64_t want_max;
+	const char *above;	/* max+1 */
+	const char *range;	/* as the message says it */
+};
+
+static const struct bound_case bound_cases[] = {
+	{ "max_message_size", "1023", "1K", 1024, "2G", 2147483648ull,
+	    "2147483649", "from 1K to 2G" },
+	{ "pickup_settle", NULL, "0", 0, "1h", 3600, "3601",
+	    "from 0s to 1h" },
+	{ "pickup_rescan", "0", "1s", 1, "1d", 86400, "86401",
+	    "from 1s to 1d" },
+	{ "local_retry", "0", "1", 1, "24h", 86400, "1441m",
+	    "from 1s to 1d" },
+	{ "max_lifetime", "0", "1s", 1, "365d", 31536000, "31536001",
+	    "from 1s to 365d" },
+	{ "delay_warning", NULL, "0", 0, "365d", 31536000, "366d",
+	    "from 0s to 365d" },
+	{ "retry_schedule", "0", "1s", 1, "7d", 604800, "604801",
+	    "from 1s to 7d" },
+	{ "timeout_connect", "0", "1s", 1, "1d", 86400, "86401",
+	    "from 1s to 1d" },
+	{ "timeout_greeting", "0s", "1", 1, "1440m", 86400, "86401s",
+	    "from 1s to 1d" },
+	{ "timeout_command", "0", "1s", 1, "1d", 86400, "25h",
+	    "from 1s to 1d" },
+	{ "timeout_data_init", "0", "1s", 1, "1d", 86400, "86401",
+	    "from 1s to 1d" },
+	{ "timeout_data_block", "0", "1s", 1, "1d", 86400, "86401",
+	    "from 1s to 1d" },
+	{ "timeout_data_done", "0", "1s", 1, "1d", 86400, "86401",
+	    "from 1s to 1d" },
+	{ "max_hops", "0", "1", 1, "10000", 10000, "10001",
+	    "from 1 to 10000" },
+	{ "max_connections", "0", "1", 1, "10000", 10000, "10001",
+	    "from 1 to 10000" },
+	{ "max_per_destination", "0", "1", 1, "10000", 10000, "10001",
+	    "from 1 to 10000" },
+	{ "max_messages_per_connection", "0", "1", 1, "10000", 10000, "10001",
+	    "from 1 to 10000" },
+	{ "max_rcpts_per_transaction", "0", "1", 1, "10000", 10000, "10001",
+	    "from 1 to 10000" },
+};
+
+/* bound_value - the loaded value of a bounded key */
+static uint64_t
+bound_value(const struct imc_config *cfg, const char *key)
+{
+	static const struct {
+		const char *key;
+		size_t	 off;
+	} fields[] = {
+#define F(k)	{ #k, offsetof(struct imc_config, k) }
+		F(max_message_size), F(pickup_settle), F(pickup_rescan),
+		F(local_retry), F(max_lifetime), F(delay_warning),
+		F(timeout_connect), F(timeout_greeting), F(timeout_command),
+		F(timeout_data_init), F(timeout_data_block),
+		F(timeout_data_done), F(max_connections),
+		F(max_per_destination), F(max_messages_per_connection),
+		F(max_rcpts_per_transaction),
+#undef F
+	};
+	size_t i;
+
+	if (!strcmp(key, "max_hops"))
+		return cfg->max_hops;
+	if (!strcmp(key, "retry_schedule")) {
+		ck_assert_uint_eq(cfg->n_retry_schedule, 1);
+		return cfg->retry_schedule[0];
+	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(fields[i].key, key))
+			return *(const uint64_t *)(const void *)((const char *)
+			    cfg + fields[i].off);
+	ck_abort_msg("no field for %s", key);
+	return 0;
+}
+
+/* bound_try - load "KEY = VALUE" on line 2; want it taken as want, or
+ * (want_ok false) refused on line 2 as out of range, naming the range */
+static void
+bound_try(const struct bound_case *c, const char *value, bool want_ok,
+    uint64_t want)
+{
+	struct imc_config cfg;
+	struct buf err, text, msg;
+	char path[PATH_MAX];
+
+	buf_init(&err);
+	buf_init(&text);
+	buf_init(&msg);
+	buf_printf(&text, ROOT "%s = %s\n", c->key, value);
+	write_conf(path, sizeof(path), c->key, text.data, text.len);
+	if (want_ok) {
+		ck_assert_msg(config_load(&cfg, path, &err) == 0,
+		    "%s = %s refused: %s", c->key, value, buf_cstr(&err));
+		ck_assert_msg(bound_value(&cfg, c->key) == want,
+		    "%s = %s gave %" PRIu64 ", want %" PRIu64, c->key, value,
+		    bound_value(&cfg, c->key), want);
+	} else {
+		ck_assert_msg(config_load(&cfg, path, &err) == -1,
+		    "%s = %s accepted", c->key, value);
+		buf_printf(&msg, "%s:2: %s: \"%s\" is out of range: %s", path,
+		    c->key, value, c->range);
+		ck_assert_msg(strcmp(buf_cstr(&err), buf_cstr(&msg)) == 0,
+		    "%s = %s: error \"%s\", want \"%s\"", c->key, value,
+		    buf_cstr(&err), buf_cstr(&msg));
+	}
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+	buf_fini(&text);
+	buf_fini(&msg);
+}
+
+START_TEST(test_bound_edges)
+{
+	const struct bound_case *c = &bound_cases[_i];
+
+	if (c->below != NULL)
+		bound_try(c, c->below, false, 0);
+	bound_try(c, c->at_min, true, c->want_min);
+	bound_try(c, c->at_max, true, c->want_max);
+	bound_try(c, c->above, false, 0);
+}
+END_TEST
+
+START_TEST(test_bound_u64)
+{
+	const struct bound_case *c = &bound_cases[_i];
+
+	bound_try(c, "18446744073709551615", false, 0);	/* 2^64-1 */
+	bound_try(c, "18446744073709551616", false, 0);	/* 2^64 */
 }
 END_TEST
 
@@ -1164,6 +1369,8 @@ conf_suite(void)
 	    (int)(sizeof(duration_cases) / sizeof(duration_cases[0])));
 	tcase_add_loop_test(tc, test_bool_case, 0,
 	    (int)(sizeof(bool_cases) / sizeof(bool_cases[0])));
+	tcase_add_loop_test(tc, test_errno_case, 0,
+	    (int)(sizeof(errno_cases) / sizeof(errno_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("syntax");
@@ -1181,6 +1388,10 @@ conf_suite(void)
 	    (int)(sizeof(good_cases) / sizeof(good_cases[0])));
 	tcase_add_loop_test(tc, test_bad_case, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_loop_test(tc, test_bound_edges, 0,
+	    (int)(sizeof(bound_cases) / sizeof(bound_cases[0])));
+	tcase_add_loop_test(tc, test_bound_u64, 0,
+	    (int)(sizeof(bound_cases) / sizeof(bound_cases[0])));
 	tcase_add_test(tc, default_hostname_is_the_system_name_lowercased);
 	tcase_add_test(tc, missing_config_file_names_the_file);
 	tcase_add_test(tc, local_domain_match_ignores_case);

@@ -291,8 +291,14 @@ enum ts_mode {
 	TS_BYE,			/* say "bye\r\n" and close */
 	TS_SILENT,		/* accept, then nothing */
 	TS_SLOW_SINK,		/* read a little every ms, check the pattern */
-	TS_RESET_ON_DATA	/* reset the connection when data arrives */
+	TS_RESET_ON_DATA,	/* reset the connection when data arrives */
+	TS_DRIP,		/* a line every TS_DRIP_MS, never more */
+	TS_CRAWL_SINK		/* read TS_CRAWL_BYTES every TS_CRAWL_MS */
 };
+
+#define TS_DRIP_MS	20
+#define TS_CRAWL_BYTES	(8 * 1024)
+#define TS_CRAWL_MS	5
 
 struct tserver {
 	struct evloop	*loop;
@@ -306,6 +312,8 @@ struct tserver {
 	size_t		 received;
 	size_t		 mismatches;	/* TS_SLOW_SINK: bytes off pattern */
 	uint64_t	 slow_timer;
+	uint64_t	 drip_timer;
+	unsigned	 dripped;	/* TS_DRIP: lines sent */
 	bool		 peer_closed;
 	char		 peer[INET6_ADDRSTRLEN];	/* the client's address */
 };
@@ -328,16 +336,33 @@ ts_echo_flush(struct tserver *ts)
 	    (ts->echo.len > 0 ? EVLOOP_WRITE : 0)), 0);
 }
 
-/* ts_slow_read - the slow sink's tick: one read, then wait a ms */
+/* ts_drip - TS_DRIP's tick: one line, then wait */
+static void
+ts_drip(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct tserver *ts = arg;
+
+	ts->drip_timer = 0;
+	if (send(ts->fd, "250-more\r\n", 10, MSG_NOSIGNAL) != 10)
+		return;		/* the client has gone */
+	ts->dripped++;
+	ts->drip_timer = evloop_timer_add(loop, TS_DRIP_MS, ts_drip, ts);
+	ck_assert_uint_ne(ts->drip_timer, 0);
+}
+
+/* ts_slow_read - the slow sink's tick: one read, then wait (a ms, or
+ * TS_CRAWL_MS for the crawling sink, which reads less each time) */
 static void
 ts_slow_read(struct evloop *loop, uint64_t id, void *arg)
 {
 	struct tserver *ts = arg;
 	unsigned char chunk[64 * 1024];
 	ssize_t n, i;
+	bool crawl = ts->mode == TS_CRAWL_SINK;
 
 	ts->slow_timer = 0;
-	n = recv(ts->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+	n = recv(ts->fd, chunk, crawl ? TS_CRAWL_BYTES : sizeof(chunk),
+	    MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		ts->peer_closed = true;
 		return;
@@ -347,7 +372,8 @@ ts_slow_read(struct evloop *loop, uint64_t id, void *arg)
 			ts->mismatches++;
 	if (n > 0)
 		ts->received += (size_t)n;
-	ts->slow_timer = evloop_timer_add(loop, 1, ts_slow_read, ts);
+	ts->slow_timer = evloop_timer_add(loop, crawl ? TS_CRAWL_MS : 1,
+	    ts_slow_read, ts);
 	ck_assert_uint_ne(ts->slow_timer, 0);
 }
 
@@ -382,8 +408,13 @@ ts_accept(struct evloop *loop, int lfd, int mask, void *arg)
 	case TS_SILENT:
 		break;
 	case TS_SLOW_SINK:
+	case TS_CRAWL_SINK:
 		ts->slow_timer = evloop_timer_add(loop, 1, ts_slow_read, ts);
 		ck_assert_uint_ne(ts->slow_timer, 0);
+		break;
+	case TS_DRIP:
+		ts->drip_timer = evloop_timer_add(loop, 1, ts_drip, ts);
+		ck_assert_uint_ne(ts->drip_timer, 0);
 		break;
 	}
 }
@@ -439,7 +470,7 @@ ts_start(struct tserver *ts, struct evloop *loop, const char *text,
 		return false;
 	/* A small receive window (inherited by the accepted socket) makes
 	 * the client's big writes wait for the slow reader. */
-	if (mode == TS_SLOW_SINK)
+	if (mode == TS_SLOW_SINK || mode == TS_CRAWL_SINK)
 		ck_assert_int_eq(setsockopt(ts->lfd, SOL_SOCKET, SO_RCVBUF,
 		    &small, sizeof(small)), 0);
 	ck_assert_int_eq(listen(ts->lfd, 4), 0);
@@ -454,6 +485,8 @@ ts_stop(struct tserver *ts)
 {
 	if (ts->slow_timer != 0)
 		evloop_timer_cancel(ts->loop, ts->slow_timer);
+	if (ts->drip_timer != 0)
+		evloop_timer_cancel(ts->loop, ts->drip_timer);
 	if (ts->lio != NULL)
 		evloop_unwatch(ts->lio);
 	if (ts->io != NULL)
@@ -754,6 +787,112 @@ START_TEST(stage_timer_fires_on_a_silent_peer_and_can_be_cancelled)
 }
 END_TEST
 
+/* deadline_hook - a 200 ms deadline from CONNECTED */
+static void
+deadline_hook(struct probe *p, int event)
+{
+	if (event == NETCONN_EV_CONNECTED)
+		ck_assert_int_eq(netconn_set_timeout(p->nc, 200), 0);
+}
+
+/* A peer that drips input (a reply line every 20 ms) does not move the
+ * deadline: it fires 200 ms after it was set, after many reads. */
+START_TEST(stage_deadline_is_not_moved_by_input)
+{
+	struct tserver ts;
+	struct probe p;
+	double start, took;
+
+	probe_init(&p);
+	ck_assert(ts_start(&ts, p.loop, "127.0.0.1", TS_DRIP));
+	p.hook = deadline_hook;
+	start = mono_ms();
+	probe_connect(&p, "127.0.0.1", ts.port, NULL);
+	ck_assert(run_until(&p, timed_out, DEADLINE_MS));
+	took = mono_ms() - start;
+	ck_assert_int_eq(p.events[NETCONN_EV_TIMEOUT], 1);
+	ck_assert_msg(took >= 195.0 && took < 600.0, "took %.1f ms", took);
+	ck_assert_int_ge(p.events[NETCONN_EV_READ], 3);
+	ck_assert_uint_ge(p.got.len, 30);
+	ts_stop(&ts);
+	probe_fini(&p);
+}
+END_TEST
+
+struct crawl {
+	int	 ms;		/* the timer */
+	bool	 write_timer;	/* netconn_set_write_timeout, else a deadline */
+	unsigned char *big;
+	size_t	 len;
+};
+
+/* crawl_hook - at CONNECTED: the timer, then one big write */
+static void
+crawl_hook(struct probe *p, int event)
+{
+	struct crawl *cr = p->ctx;
+
+	if (event != NETCONN_EV_CONNECTED)
+		return;
+	ck_assert_int_eq(cr->write_timer ? netconn_set_write_timeout(p->nc,
+	    cr->ms) : netconn_set_timeout(p->nc, cr->ms), 0);
+	ck_assert_int_eq(netconn_write(p->nc, cr->big, cr->len), 0);
+}
+
+/* A body to a reader that takes 8 KB every 5 ms: the transfer lasts far
+ * longer than the 300 ms timer. As a write timeout it does not run out
+ * while the data moves (much of it from the kernel's send buffer, with no
+ * writable event for the loop), and does once nothing moves any more; as
+ * a deadline it runs out mid-transfer. */
+START_TEST(write_timeout_restarts_while_output_moves_a_deadline_does_not)
+{
+	struct crawl cr = { 300, true, NULL, 2u * 1024 * 1024 };
+	struct tserver ts;
+	struct probe p;
+	double start, took, end;
+	int round;
+
+	ck_assert_ptr_nonnull(cr.big = malloc(cr.len));
+	pattern_fill(cr.big, 0, cr.len);
+	for (round = 0; round < 2; round++) {
+		cr.write_timer = round == 0;
+		probe_init(&p);
+		ck_assert(ts_start(&ts, p.loop, "127.0.0.1", TS_CRAWL_SINK));
+		p.hook = crawl_hook;
+		p.ctx = &cr;
+		start = mono_ms();
+		probe_connect(&p, "127.0.0.1", ts.port, NULL);
+		end = start + 20000;
+		while (ts.received < cr.len && !timed_out(&p) &&
+		    mono_ms() < end)
+			ck_assert_int_ge(evloop_run_once(p.loop, ROUND_MS), 0);
+		took = mono_ms() - start;
+		if (cr.write_timer) {
+			ck_assert_msg(p.events[NETCONN_EV_TIMEOUT] == 0,
+			    "write timeout ran out after %.0f ms with %zu of "
+			    "%zu bytes taken", took, ts.received, cr.len);
+			ck_assert_uint_eq(ts.received, cr.len);
+			/* it did last longer than the timer */
+			ck_assert_msg(took > 3.0 * cr.ms, "took %.0f ms", took);
+			/* all taken: nothing moves, so it runs out */
+			ck_assert(run_until(&p, timed_out, 3 * cr.ms));
+			ck_assert_int_eq(p.events[NETCONN_EV_TIMEOUT], 1);
+			ck_assert(!p.done);
+		} else {
+			ck_assert_int_eq(p.events[NETCONN_EV_TIMEOUT], 1);
+			ck_assert_msg(took >= cr.ms - 5 && took < cr.ms + 400,
+			    "deadline after %.0f ms", took);
+			ck_assert_uint_gt(ts.received, 0);	/* it moved */
+			ck_assert_uint_lt(ts.received, cr.len);
+		}
+		ck_assert_uint_eq(ts.mismatches, 0);
+		ts_stop(&ts);
+		probe_fini(&p);
+	}
+	free(cr.big);
+}
+END_TEST
+
 START_TEST(peer_close_is_read_then_eof)
 {
 	struct tserver ts;
@@ -1022,6 +1161,9 @@ struct tls_plan {
 	bool	 reset_after_handshake;	/* RST right after the handshake */
 	size_t	 echo_bytes;		/* echo this many, then close_notify */
 	bool	 hold_after_echo;	/* then wait for the client to go */
+	int	 key_update_ms;		/* this long: every 20 ms a TLS 1.3
+					   KeyUpdate the client must answer
+					   and a byte, then close_notify */
 };
 
 /* Exit codes of the child, for the test's assertions. */
@@ -1117,6 +1259,14 @@ tls_child(int lfd, const struct tls_plan *plan)
 		close(fd);
 		_exit(CHILD_OK);
 	}
+	for (r = 0; r < plan->key_update_ms / 20; r++) {
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		if (SSL_key_update(ssl, SSL_KEY_UPDATE_REQUESTED) != 1 ||
+		    SSL_write(ssl, "k", 1) != 1)
+			_exit(CHILD_ECHO);
+		nanosleep(&pause, NULL);
+	}
 	while (echoed < plan->echo_bytes) {
 		if ((r = SSL_read(ssl, chunk, sizeof(chunk))) <= 0)
 			_exit(CHILD_ECHO);
@@ -1184,6 +1334,8 @@ struct tls_case {
 					   the reason it fails */
 	const char *or_why;		/* another acceptable reason */
 	bool	 free_in_tls_done;	/* netconn_free inside TLS_DONE */
+	int	 write_timer_ms;	/* netconn_set_write_timeout at
+					   TLS_DONE */
 	size_t	 sip;			/* read at most this much per READ
 					   event and stop at the full echo;
 					   0: read all, wait for the end */
@@ -1201,6 +1353,8 @@ struct tls_run {
 	bool	 tls_ok;
 	unsigned char *sent;		/* the echo's pattern */
 	pid_t	 held;			/* the server, if it waits for us */
+	double	 tls_at;		/* when TLS_DONE came */
+	double	 timeout_at;		/* when the first TIMEOUT came */
 	int	 start_rc;
 	int	 start_errno;
 };
@@ -1280,9 +1434,17 @@ tls_hook(struct probe *p, int event)
 		s = netconn_tls_peer_cn(p->nc);
 		snprintf(run->cn, sizeof(run->cn), "%s", s != NULL ? s : "");
 		run->verified = netconn_tls_verified(p->nc);
+		run->tls_at = mono_ms();
+		if (c->write_timer_ms > 0)
+			ck_assert_int_eq(netconn_set_write_timeout(p->nc,
+			    c->write_timer_ms), 0);
 		if (c->plan.echo_bytes > 0 && !c->free_in_tls_done)
 			ck_assert_int_eq(netconn_write(p->nc, run->sent,
 			    c->plan.echo_bytes), 0);
+		break;
+	case NETCONN_EV_TIMEOUT:
+		if (run->timeout_at == 0)
+			run->timeout_at = mono_ms();
 		break;
 	default:
 		break;
@@ -1455,6 +1617,38 @@ START_TEST(tls_exchange_of_a_megabyte_both_ways)
 	ck_assert_mem_eq(p.got.data, run.sent, c.plan.echo_bytes);
 	ck_assert_int_eq(p.events[NETCONN_EV_EOF], 1);
 	ck_assert_int_eq(status, CHILD_OK);
+	tls_run_fini(&p, &run);
+}
+END_TEST
+
+/* A TLS 1.3 peer that sends KeyUpdate requests (which OpenSSL answers by
+ * writing inside SSL_read) and a byte every 20 ms, for 1.5 s: a write
+ * timer with nothing of ours to send still runs out 300 ms (and up to a
+ * quarter more) after it was set; input and TLS's own answers are no
+ * progress of our output. */
+START_TEST(tls_key_updates_do_not_feed_a_write_timer)
+{
+	static const struct tls_case c = { .name = "key updates",
+	    .plan = { .key_update_ms = 1500 }, .trust_test_ca = true,
+	    .server_name = "localhost", .verify = TLS_VERIFY_PEER,
+	    .write_timer_ms = 300 };
+	struct tls_run run;
+	struct probe p;
+	double after;
+	int status;
+
+	run_tls_case(&c, &p, &run, &status);
+	ck_assert_msg(run.tls_ok, "%s", p.why);
+	ck_assert_str_eq(run.version, "TLSv1.3");
+	ck_assert_int_eq(status, CHILD_OK);	/* every update was sent */
+	ck_assert_uint_ge(p.got.len, 30);	/* and the bytes read */
+	ck_assert_int_eq(p.events[NETCONN_EV_TIMEOUT], 1);
+	/* The timer counts from the loop round's time, which is taken
+	 * before TLS_DONE is handled: a slow round (ASan) makes it look
+	 * early by that much. */
+	after = run.timeout_at - run.tls_at;
+	ck_assert_msg(after >= 250.0 && after < 500.0, "timeout after %.0f ms",
+	    after);
 	tls_run_fini(&p, &run);
 }
 END_TEST
@@ -1784,6 +1978,9 @@ netconn_suite(void)
 	tcase_add_test(tc, connect_timeout_when_the_listen_queue_is_full);
 	tcase_add_test(tc,
 	    stage_timer_fires_on_a_silent_peer_and_can_be_cancelled);
+	tcase_add_test(tc, stage_deadline_is_not_moved_by_input);
+	tcase_add_test(tc,
+	    write_timeout_restarts_while_output_moves_a_deadline_does_not);
 	tcase_add_test(tc, peer_close_is_read_then_eof);
 	tcase_add_test(tc, big_body_with_flow_control_reaches_a_slow_reader);
 	tcase_add_test(tc, single_big_write_waits_then_drains_once);
@@ -1799,6 +1996,7 @@ netconn_suite(void)
 	    (int)(sizeof(tls_cases) / sizeof(tls_cases[0])));
 	tcase_add_test(tc, starttls_upgrade_after_plain_lines);
 	tcase_add_test(tc, tls_exchange_of_a_megabyte_both_ways);
+	tcase_add_test(tc, tls_key_updates_do_not_feed_a_write_timer);
 	tcase_add_test(tc,
 	    tls_data_held_by_openssl_is_announced_without_socket_input);
 	tcase_add_test(tc, starttls_refused_when_plain_bytes_follow_the_reply);
