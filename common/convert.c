@@ -59,6 +59,7 @@ struct convert {
 	enum convert_u7_kind u7;	/* a glibc UTF-7 decoder */
 	int	 u7_on;		/* the mirror agrees with glibc so far */
 	struct convert_u7 u7st;	/* glibc's state after the input so far */
+	int	 again;		/* an error was counted here: retrying */
 	enum convert_result stop;	/* sticky failure, CONVERT_OK if none */
 	unsigned char tail[CONVERT_TAIL_MAX];
 	size_t	 tail_len;
@@ -168,6 +169,7 @@ convert_reset(struct convert *c)
 	c->stop = CONVERT_OK;
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	memset(&c->u7st, 0, sizeof(c->u7st));
+	c->again = 0;
 	c->tail_len = 0;
 	c->offset = 0;
 	c->errors = 0;
@@ -506,6 +508,8 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 			c->stop = CONVERT_EUNMAPPABLE;
 			return c->stop;
 		}
+		if (part > left)
+			c->again = 0;
 		if (rc == -1) {
 			pos += part - left;
 			if (errno == EINVAL && bestfit == NULL)
@@ -514,14 +518,23 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 				c->stop = CONVERT_ESYS;
 				return c->stop;
 			}
+			if (c->again) {
+				/* stuck where the error was counted: this
+				 * byte is the bad one */
+				c->again = 0;
+				pos++;
+				continue;
+			}
 			/* EINVAL before a best-fit cut is a broken sequence */
 			if ((r = convert_bad(c, in + pos, len - pos,
 			    c->offset + pos, out)) != CONVERT_OK)
 				return r;
-			/* glibc's ISO-2022-CN-EXT reports EILSEQ after it
-			 * consumed the bad byte (a final SO): nothing to skip */
-			if (pos < len)
-				pos++;
+			/* glibc stops at a bad byte, but some decoders report
+			 * it after consuming it (UHC the unmapped pair A2 E8,
+			 * ISO-2022-CN-EXT a final SO): try again here, and
+			 * skip a byte only if that does not move on. The flag
+			 * outlives the chunk, so chunk ends change nothing. */
+			c->again = 1;
 			continue;
 		}
 		pos += part;
@@ -548,6 +561,7 @@ convert_keep(struct convert *c, const unsigned char *p, size_t n,
 	while (n > CONVERT_TAIL_MAX) {
 		if ((r = convert_bad(c, p, n, c->offset, out)) != CONVERT_OK)
 			return r;
+		c->again = 0;
 		c->offset++;
 		p++;
 		n--;
@@ -600,6 +614,7 @@ convert_feed(struct convert *c, const void *data, size_t len, struct buf *out)
 		if ((r = convert_bad(c, joint + used, total - used, c->offset,
 		    out)) != CONVERT_OK)
 			return r;
+		c->again = 0;
 		c->offset++;
 		c->tail_len -= used + 1;
 		memmove(c->tail, joint + used + 1, c->tail_len);

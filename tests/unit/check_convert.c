@@ -140,6 +140,11 @@ static const struct dec_case dec_cases[] = {
 	    1, 5 },
 	{ "iso_2022_jp_half_a_kanji_at_the_end", "iso-2022-jp",
 	    IN("a\x1b$BF|K"), "a\xe6\x97\xa5" FFFD, 1, 6 },
+	/* fuzz finding: glibc's UHC decoder consumes the unmapped pair
+	 * A2 E8 before it reports it; the byte after it was skipped, and
+	 * only when both were in one chunk */
+	{ "cp949_unmapped_pair_keeps_the_byte_after_it", "ks_c_5601-1987",
+	    IN("\xa2\xe8'x\xa2\xe8"), FFFD "'x" FFFD, 2, 2 },
 	{ "shift_jis_bad_byte_and_lead_byte_at_end", "shift_jis",
 	    IN("\x82\xa0\x82\xa2\xff\x82"),
 	    "\xe3\x81\x82\xe3\x81\x84" FFFD FFFD, 2, 4 },
@@ -415,6 +420,8 @@ static const struct split_case split_cases[] = {
 	{ "SHIFT_JIS", IN("\x82\xa0\x5c\x7e\x82\x82\xa2\x80\xa0") },
 	{ "GB18030", IN("a\x81\x30\x81\x30" "b\x81\x30\x81\x81\x30") },
 	{ "EUC-JP", IN("\xc6\xfc\xcb\xdc\x8e\xb1\x8f\xb0\xa1\xc6") },
+	{ "CP949", IN("a\xa2\xe8'b\xa2\xe8\xff\xb1\xa2\xe8\xb0\xa1\xa2\xe8") },
+	{ "WINDOWS-1252", IN("a\x81\x9d\x80\x8d" "b\x90") },
 };
 
 #define NSPLIT (sizeof(split_cases) / sizeof(split_cases[0]))
