@@ -10,6 +10,20 @@
  * A tail is completed by copying it and the start of the next chunk into a
  * small joint buffer on the stack; once iconv has consumed past the tail,
  * the rest of the chunk is converted in place, without copies.
+ *
+ * UTF-7 needs more. glibc's decoder never reports an unfinished base64 run
+ * as incomplete: it takes the bits into its shift state. And when a run
+ * decodes to a lone low surrogate, which its UTF-8 step refuses, glibc backs
+ * up to just after the last character it put out in that call and reports
+ * the bad byte there, in the state it had there: "+3fk" in one call is a bad
+ * '+' followed by "3fk", but "+3f" then "k" is a bad 'k'. So a UTF-7 decoder
+ * follows glibc's state in a mirror (struct convert_u7, the same shift and
+ * pending bits glibc keeps) and ends each iconv call of a chunk just after
+ * the last character put out, keeping the rest as the tail: every call then
+ * starts where glibc would have backed up to, and chunk ends change nothing.
+ * glibc still does the decoding; the mirror only picks where calls end, and
+ * it is switched off for the rest of the stream if it ever disagrees with
+ * what glibc did.
  */
 #include "convert.h"
 
@@ -19,12 +33,33 @@
 #include <string.h>
 #include <strings.h>
 
+/* glibc's UTF-7 decoder state: shift 0 is direct text; in base64, shift is
+ * 32 minus the number of pending bits, held from bit 31 down in bits
+ * (a pending high surrogate included). told is ours: an error was counted
+ * since the pending bits began, so a run cut short at the end of the input
+ * is not counted twice. */
+struct convert_u7 {
+	unsigned shift;
+	uint32_t bits;
+	int	 told;
+};
+
+enum convert_u7_kind {
+	CONVERT_U7_NONE = 0,
+	CONVERT_U7_PLAIN,
+	CONVERT_U7_IMAP
+};
+
 struct convert {
 	iconv_t	 cd;
 	int	 encode;	/* UTF-8 -> target; else source -> UTF-8 */
 	enum convert_mode mode;
 	int	 c1_pass;	/* windows-125x: undefined C1 bytes pass */
 	int	 no_bestfit;	/* CP932: refuse U+00A5 and U+203E */
+	enum convert_u7_kind u7;	/* a glibc UTF-7 decoder */
+	int	 u7_on;		/* the mirror agrees with glibc so far */
+	struct convert_u7 u7st;	/* glibc's state after the input so far */
+	int	 again;		/* an error was counted here: retrying */
 	enum convert_result stop;	/* sticky failure, CONVERT_OK if none */
 	unsigned char tail[CONVERT_TAIL_MAX];
 	size_t	 tail_len;
@@ -59,6 +94,17 @@ convert_is_cp932(const char *name)
 	    strcasecmp(name, "MS932") == 0 || strcasecmp(name, "IBM-943") == 0;
 }
 
+/* convert_u7_kind_of - the glibc UTF-7 module's names */
+static enum convert_u7_kind
+convert_u7_kind_of(const char *name)
+{
+	if (strcasecmp(name, "UTF-7") == 0 || strcasecmp(name, "UTF7") == 0)
+		return CONVERT_U7_PLAIN;
+	if (strcasecmp(name, "UTF-7-IMAP") == 0)
+		return CONVERT_U7_IMAP;
+	return CONVERT_U7_NONE;
+}
+
 /* convert_new - common part of the constructors */
 static struct convert *
 convert_new(const char *to, const char *from, int encode,
@@ -85,6 +131,8 @@ convert_new(const char *to, const char *from, int encode,
 	c->mode = encode ? CONVERT_STRICT : mode;
 	c->c1_pass = !encode && convert_is_windows(from);
 	c->no_bestfit = encode && convert_is_cp932(to);
+	c->u7 = encode ? CONVERT_U7_NONE : convert_u7_kind_of(from);
+	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	c->first_error = CONVERT_NO_ERROR;
 	return c;
 }
@@ -119,6 +167,9 @@ convert_reset(struct convert *c)
 {
 	iconv(c->cd, NULL, NULL, NULL, NULL);
 	c->stop = CONVERT_OK;
+	c->u7_on = c->u7 != CONVERT_U7_NONE;
+	memset(&c->u7st, 0, sizeof(c->u7st));
+	c->again = 0;
 	c->tail_len = 0;
 	c->offset = 0;
 	c->errors = 0;
@@ -251,30 +302,215 @@ convert_iconv(struct convert *c, char **ip, size_t *ileft, struct buf *out)
 	}
 }
 
+/* convert_u7_direct - a byte glibc's UTF-7 decoder passes as itself */
+static int
+convert_u7_direct(unsigned char ch, enum convert_u7_kind kind)
+{
+	static const char punct[] = "'(),-./:? \t\r\n!\"#$%&*;<=>@[]^_`{|}";
+
+	if (kind == CONVERT_U7_IMAP)
+		return ch >= 0x20 && ch <= 0x7E && ch != '&';
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9') ||
+	    (ch != '\0' && memchr(punct, ch, sizeof(punct) - 1) != NULL);
+}
+
+/* convert_u7_b64 - value of a base64 digit, -1 for any other byte */
+static int
+convert_u7_b64(unsigned char ch, enum convert_u7_kind kind)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == (kind == CONVERT_U7_IMAP ? ',' : '/'))
+		return 63;
+	return -1;
+}
+
+/* How one iconv call over some UTF-7 input ends, as the mirror sees it. */
+enum convert_u7_end { CONVERT_U7_END, CONVERT_U7_INCOMPLETE, CONVERT_U7_BAD };
+
+struct convert_u7_sim {
+	enum convert_u7_end how;
+	size_t	 stop;		/* where iconv stops (len at END) */
+	struct convert_u7 at_stop;	/* glibc's state there */
+	size_t	 mark;		/* just after the last character put out */
+	struct convert_u7 at_mark;
+};
+
+/* convert_u7_sim - what one glibc iconv call over p[0..len) does */
+static void
+convert_u7_sim(const struct convert *c, const unsigned char *p, size_t len,
+    struct convert_u7_sim *sim)
+{
+	struct convert_u7 st = c->u7st;
+	unsigned char shift_char = c->u7 == CONVERT_U7_IMAP ? '&' : '+';
+	uint32_t bits, unit;
+	unsigned shift;
+	size_t i = 0;
+	int v, put;
+
+	sim->mark = 0;
+	sim->at_mark = st;
+	while (i < len) {
+		put = 0;
+		unit = 0;
+		if (st.shift == 0) {
+			if (convert_u7_direct(p[i], c->u7)) {
+				i++;
+				put = 1;
+			} else if (p[i] == shift_char) {
+				/* glibc needs the next byte to tell "+-" */
+				if (i + 1 == len) {
+					sim->how = CONVERT_U7_INCOMPLETE;
+					goto stop;
+				}
+				if (p[i + 1] == '-') {
+					i += 2;
+					put = 1;
+				} else {
+					st.shift = 32;
+					st.bits = 0;
+					st.told = 0;
+					i++;
+				}
+			} else {
+				sim->how = CONVERT_U7_BAD;
+				goto stop;
+			}
+		} else if ((v = convert_u7_b64(p[i], c->u7)) < 0) {
+			/* end of a run: only with nothing pending; glibc
+			 * reads any byte but '-' again as direct text */
+			if (st.bits != 0 || st.shift <= 26 ||
+			    (c->u7 == CONVERT_U7_IMAP && p[i] != '-')) {
+				sim->how = CONVERT_U7_BAD;
+				goto stop;
+			}
+			st.shift = 0;
+			if (p[i] == '-')
+				i++;
+		} else if (st.shift > 6) {
+			shift = st.shift - 6;
+			bits = st.bits | (uint32_t)v << shift;
+			if (shift > 10 && shift <= 16) {
+				/* 16 bits complete; a high surrogate waits
+				 * for its low half */
+				unit = bits >> 16;
+				if (unit < 0xD800 || unit >= 0xDC00) {
+					bits <<= 16;
+					shift += 16;
+					put = 1;
+				}
+			} else if (shift > 4 && shift <= 10 &&
+			    ((bits & 0xFFFF) < 0xDC00 ||
+			    (bits & 0xFFFF) >= 0xE000)) {
+				/* the first 6 bits after a high surrogate
+				 * already tell it is not followed by a low */
+				sim->how = CONVERT_U7_BAD;
+				goto stop;
+			}
+			st.shift = shift;
+			st.bits = bits;
+			i++;
+		} else {
+			/* the low half of a surrogate pair is complete */
+			st.bits = ((uint32_t)v << st.shift) << 26;
+			st.shift += 26;
+			put = 1;
+			i++;
+		}
+		if (put && unit >= 0xDC00 && unit < 0xE000) {
+			/* a lone low surrogate: glibc's UTF-8 step refuses
+			 * it and the call backs up to the mark */
+			sim->how = CONVERT_U7_BAD;
+			sim->stop = sim->mark;
+			sim->at_stop = sim->at_mark;
+			return;
+		}
+		if (put) {
+			st.told = 0;
+			sim->mark = i;
+			sim->at_mark = st;
+		}
+	}
+	sim->how = CONVERT_U7_END;
+stop:
+	sim->stop = i;
+	sim->at_stop = st;
+}
+
+/* convert_u7_follow - glibc consumed n bytes (err: its errno, or 0) */
+static void
+convert_u7_follow(struct convert *c, const struct convert_u7_sim *sim,
+    size_t n, int err)
+{
+	if (err == 0 && n == sim->mark)
+		c->u7st = sim->at_mark;
+	else if ((err == 0 && sim->how == CONVERT_U7_END) ||
+	    (err == EILSEQ && sim->how == CONVERT_U7_BAD) ||
+	    (err == EINVAL && sim->how == CONVERT_U7_INCOMPLETE)) {
+		if (n != sim->stop)
+			c->u7_on = 0;
+		else
+			c->u7st = sim->at_stop;
+		/* the caller counts this error */
+		if (err == EILSEQ)
+			c->u7st.told = 1;
+	} else
+		/* not the glibc the mirror knows: stop cutting, decode on */
+		c->u7_on = 0;
+}
+
 /* convert_run - convert what is complete in in[0..len); *used: consumed */
 static enum convert_result
 convert_run(struct convert *c, const unsigned char *in, size_t len,
-    struct buf *out, size_t *used)
+    int final, struct buf *out, size_t *used)
 {
+	struct convert_u7_sim sim;
 	const unsigned char *bestfit;
 	enum convert_result r;
 	size_t pos = 0, part, left;
 	char *ip;
-	int rc = 0;
+	int rc = 0, cut;
 
+	memset(&sim, 0, sizeof(sim));
 	while (pos < len) {
 		bestfit = c->no_bestfit ?
 		    convert_find_bestfit(in + pos, len - pos) : NULL;
 		part = bestfit != NULL ? (size_t)(bestfit - in) - pos :
 		    len - pos;
+		cut = 0;
+		if (c->u7_on) {
+			convert_u7_sim(c, in + pos, len - pos, &sim);
+			if (!final && sim.how != CONVERT_U7_BAD &&
+			    sim.mark < part) {
+				/* end the call where glibc would back up to;
+				 * the rest waits for more input */
+				part = sim.mark;
+				cut = 1;
+				if (part == 0)
+					break;
+			}
+		}
 		/* iconv takes char ** but does not write through it */
 		ip = (char *)(uintptr_t)(in + pos);
 		left = part;
-		if (part > 0 && (rc = convert_iconv(c, &ip, &left, out)) == 1) {
+		rc = part > 0 ? convert_iconv(c, &ip, &left, out) : 0;
+		if (c->u7_on)
+			convert_u7_follow(c, &sim, part - left,
+			    rc == -1 ? errno : 0);
+		if (rc == 1) {
 			c->stop = CONVERT_EUNMAPPABLE;
 			return c->stop;
 		}
-		if (part > 0 && rc == -1) {
+		if (part > left)
+			c->again = 0;
+		if (rc == -1) {
 			pos += part - left;
 			if (errno == EINVAL && bestfit == NULL)
 				break;	/* incomplete: the caller keeps it */
@@ -282,14 +518,23 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 				c->stop = CONVERT_ESYS;
 				return c->stop;
 			}
+			if (c->again) {
+				/* stuck where the error was counted: this
+				 * byte is the bad one */
+				c->again = 0;
+				pos++;
+				continue;
+			}
 			/* EINVAL before a best-fit cut is a broken sequence */
 			if ((r = convert_bad(c, in + pos, len - pos,
 			    c->offset + pos, out)) != CONVERT_OK)
 				return r;
-			/* glibc's ISO-2022-CN-EXT reports EILSEQ after it
-			 * consumed the bad byte (a final SO): nothing to skip */
-			if (pos < len)
-				pos++;
+			/* glibc stops at a bad byte, but some decoders report
+			 * it after consuming it (UHC the unmapped pair A2 E8,
+			 * ISO-2022-CN-EXT a final SO): try again here, and
+			 * skip a byte only if that does not move on. The flag
+			 * outlives the chunk, so chunk ends change nothing. */
+			c->again = 1;
 			continue;
 		}
 		pos += part;
@@ -297,6 +542,8 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 			c->stop = CONVERT_EUNMAPPABLE;
 			return c->stop;
 		}
+		if (cut)
+			break;
 	}
 	*used = pos;
 	return CONVERT_OK;
@@ -314,10 +561,11 @@ convert_keep(struct convert *c, const unsigned char *p, size_t n,
 	while (n > CONVERT_TAIL_MAX) {
 		if ((r = convert_bad(c, p, n, c->offset, out)) != CONVERT_OK)
 			return r;
+		c->again = 0;
 		c->offset++;
 		p++;
 		n--;
-		if ((r = convert_run(c, p, n, out, &used)) != CONVERT_OK)
+		if ((r = convert_run(c, p, n, 0, out, &used)) != CONVERT_OK)
 			return r;
 		c->offset += used;
 		p += used;
@@ -345,7 +593,7 @@ convert_feed(struct convert *c, const void *data, size_t len, struct buf *out)
 		memcpy(joint, c->tail, c->tail_len);
 		memcpy(joint + c->tail_len, p, n);
 		total = c->tail_len + n;
-		if ((r = convert_run(c, joint, total, out, &used)) !=
+		if ((r = convert_run(c, joint, total, 0, out, &used)) !=
 		    CONVERT_OK)
 			return r;
 		if (used >= c->tail_len) {
@@ -366,13 +614,14 @@ convert_feed(struct convert *c, const void *data, size_t len, struct buf *out)
 		if ((r = convert_bad(c, joint + used, total - used, c->offset,
 		    out)) != CONVERT_OK)
 			return r;
+		c->again = 0;
 		c->offset++;
 		c->tail_len -= used + 1;
 		memmove(c->tail, joint + used + 1, c->tail_len);
 	}
 	if (len == 0)
 		return CONVERT_OK;
-	if ((r = convert_run(c, p, len, out, &used)) != CONVERT_OK)
+	if ((r = convert_run(c, p, len, 0, out, &used)) != CONVERT_OK)
 		return r;
 	c->offset += used;
 	if (used < len)
@@ -385,9 +634,31 @@ enum convert_result
 convert_finish(struct convert *c, struct buf *out)
 {
 	enum convert_result r;
+	uint64_t start;
+	size_t used;
 
 	if (c->stop != CONVERT_OK)
 		return c->stop;
+	start = c->offset;
+	if (c->tail_len > 0 && c->u7 != CONVERT_U7_NONE) {
+		/* an unfinished UTF-7 run kept back from iconv: give it now,
+		 * as one call over the whole input would have */
+		if ((r = convert_run(c, c->tail, c->tail_len, 1, out, &used)) !=
+		    CONVERT_OK)
+			return r;
+		c->offset += used;
+		c->tail_len -= used;
+		memmove(c->tail, c->tail + used, c->tail_len);
+	}
+	if (c->u7_on && c->u7st.shift != 0 && !c->u7st.told &&
+	    (c->u7st.bits != 0 || c->u7st.shift <= 26)) {
+		/* glibc drops a base64 run that ends inside a character;
+		 * count it as the incomplete character it is, just as a
+		 * '-' there would be */
+		if ((r = convert_bad(c, c->tail, 0, start, out)) != CONVERT_OK)
+			return r;
+		memset(&c->u7st, 0, sizeof(c->u7st));
+	}
 	if (c->tail_len > 0) {
 		/* iconv called the tail the start of one character that never
 		 * ended: one bad sequence, one U+FFFD */

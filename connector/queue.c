@@ -195,6 +195,39 @@ queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 	return rr == REPAIR_ERROR ? -1 : 0;
 }
 
+/*
+ * A copy that charset repair made too big is neither cut nor delivered:
+ * when the file's size plus what repair added to this copy is over
+ * max_message_size, its recipients fail 5.3.4 with both sizes in the
+ * reason, and the normal path returns it (a report to the sender, Badmail
+ * for the null sender). The connector's own changes (trace lines, CRLF)
+ * are not counted: before is the copy's size before repair.
+ */
+static int
+queue_check_grown(struct imc_daemon *d, enum layout_dir dir, struct qenv *e,
+    uint64_t before, uint64_t original)
+{
+	uint64_t grown = e->size > before ? e->size - before : 0;
+	char text[256];
+	size_t i;
+
+	if (grown == 0 || original + grown <= d->cfg.max_message_size)
+		return 0;
+	snprintf(text, sizeof(text), "message too big after charset repair: "
+	    "%llu bytes in %s/ (%llu bytes as written), over max_message_size "
+	    "(%llu)", (unsigned long long)e->size, layout_name(dir),
+	    (unsigned long long)original,
+	    (unsigned long long)d->cfg.max_message_size);
+	for (i = 0; i < e->n_rcpts; i++) {
+		e->rcpts[i].state = QRCPT_FAILED;
+		snprintf(e->rcpts[i].dsn, sizeof(e->rcpts[i].dsn), "5.3.4");
+		if (qenv_set(&e->rcpts[i].text, text) == -1)
+			return -1;
+	}
+	log_warnx("%s: %s", e->qid, text);
+	return 0;
+}
+
 /* queue_accept - parse one claimed file and write its queue entries */
 enum accept_result
 queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
@@ -213,6 +246,7 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	struct buf rp;
 	const char *dom;
 	size_t i, nout = 0, n_local = 0;
+	uint64_t before[2];
 	int in_out = -1, out_out = -1;
 
 	memset(a, 0, sizeof(*a));
@@ -272,6 +306,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 		    "being read, and cannot be put back into Pickup");
 		return ACCEPT_FAILED;
 	}
+	for (i = 0; i < nout; i++)
+		before[i] = outs[i].written;
 	if (a->has_in) {
 		const char *first_local = NULL;
 
@@ -314,6 +350,10 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	}
 	if (a->has_out && (qenv_set(&out_env.ret, pickup_ret(pf)) == -1 ||
 	    qenv_set(&out_env.envid, pickup_envid(pf)) == -1))
+		goto ioerr;
+	if ((a->has_in && queue_check_grown(d, LAYOUT_IN, &a->in, before[0],
+	    c->size) == -1) || (a->has_out && queue_check_grown(d, LAYOUT_OUT,
+	    &out_env, before[a->has_in ? 1 : 0], c->size) == -1))
 		goto ioerr;
 	/* The In/ entry's .env is written only if a delivery is deferred:
 	 * until the batch ends the Work file is the entry (queue_commit). */

@@ -317,9 +317,20 @@ rp_ostat_finish(struct rp_ostat *o)
 		(void)codec_enc_finish(&o->qp, NULL);
 }
 
-/* rp_smaller_7bit - quoted-printable or base64, whichever is smaller */
+/*
+ * rp_qp_or_base64 - the transfer encoding for a body that must be encoded:
+ * quoted-printable while it is no larger than base64, else base64.
+ *
+ * QP writes an escaped byte as three characters and soft-breaks long lines
+ * (about 4% more); base64 writes every byte as 4/3 of a character plus line
+ * breaks (about 1.37 in all). The two meet when about 1/6 of the bytes need
+ * escaping: below that QP is smaller and keeps mostly-ASCII text readable,
+ * above it QP grows up to three times (six for Latin-1 read into UTF-8),
+ * which is how a 3 MB Latin-1 line became 18.7 MB. The QP size is counted
+ * exactly in pass 1, so the comparison is exact rather than a guessed share.
+ */
 static enum codec_cte
-rp_smaller_7bit(const struct rp_ostat *o)
+rp_qp_or_base64(const struct rp_ostat *o)
 {
 	return o->qp.total <= codec_b64_encoded_len((size_t)o->total) ?
 	    CODEC_CTE_QP : CODEC_CTE_BASE64;
@@ -1560,12 +1571,13 @@ static enum codec_cte
 rp_cte_for(const struct rp_state *st, const struct rp_ostat *o,
     enum codec_cte in, int reencoding)
 {
-	if (reencoding && (in == CODEC_CTE_QP || in == CODEC_CTE_BASE64))
+	/* converted content was encoded: it stays encoded, base64 as it
+	 * was, quoted-printable unless converting made base64 smaller */
+	if (reencoding && in == CODEC_CTE_BASE64)
 		return in;
-	if (o->has8 && st->opts->seven_bit)
-		return rp_smaller_7bit(o);
-	if (o->maxline > RP_LINE_MAX)
-		return CODEC_CTE_QP;
+	if ((reencoding && in == CODEC_CTE_QP) ||
+	    (o->has8 && st->opts->seven_bit) || o->maxline > RP_LINE_MAX)
+		return rp_qp_or_base64(o);
 	return o->has8 ? CODEC_CTE_8BIT : CODEC_CTE_7BIT;
 }
 
@@ -1603,7 +1615,7 @@ rp_decide_transfer(struct rp_state *st, const struct mime_part *mp,
 			pl->action = RP_REENCODE;
 			pl->enc_flags = pl->kind == RP_K_TEXT ? 0 :
 			    CODEC_ENC_BINARY;
-			pl->out_cte = (unsigned char)rp_smaller_7bit(&sc->d);
+			pl->out_cte = (unsigned char)rp_qp_or_base64(&sc->d);
 			pl->set_cte = 1;
 			pl->out8 = 0;
 			(void)buf_printf(why, "; downgraded to %s",

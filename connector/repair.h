@@ -21,7 +21,8 @@
  *  - content that does not decode in its declared charset is left byte for
  *    byte, labelled as it was, and reported;
  *  - bare LF becomes CRLF; a part with lines over 998 octets is re-encoded
- *    as quoted-printable instead of being cut.
+ *    instead of being cut: as quoted-printable, or as base64 when that is
+ *    smaller (when about 1/6 of the bytes or more would need escaping).
  * Conversion (per destination, from opts):
  *  - target "utf-8": text parts are converted to UTF-8; "preserve": left in
  *    their (normalised) charset; any other name: converted to that charset,
@@ -30,6 +31,8 @@
  *  - seven_bit: every 8-bit part (and 8-bit header text, as encoded-words)
  *    is downgraded to quoted-printable or base64, whichever is smaller,
  *    without changing the decoded content.
+ * A converted part that was quoted-printable or base64 stays encoded; a
+ * quoted-printable one becomes base64 when that is smaller.
  * Non-text parts (attachments) pass through byte for byte.
  *
  * Memory is bounded: parts are streamed; only header blocks (bounded by

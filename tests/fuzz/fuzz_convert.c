@@ -2,11 +2,13 @@
  * fuzz_convert - libFuzzer target for the streaming converter and labels.
  *
  * Input: byte 0 picks a charset (and strict or replace mode), byte 1 seeds
- * the chunk sizes, the rest is the text. The text is decoded to UTF-8 in
- * pseudo-random chunks, checked against a one-shot decode (chunking must
- * not change the result), and the UTF-8 is encoded back into the charset.
- * The first bytes are also looked up as a charset label. Everything is
- * freed before returning.
+ * the chunk ends, the rest is the text. The text is decoded to UTF-8 in
+ * one piece, then in pseudo-random chunks of 1 to 23 bytes, in two pieces
+ * split at a pseudo-random offset, and one byte at a time: every chunked
+ * decode must give the one-piece result (output, result, error count and
+ * first error offset), else the target aborts. The UTF-8 is then encoded
+ * back into the charset. The first bytes are also looked up as a charset
+ * label. Everything is freed before returning.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,7 @@ static const char *const fuzz_charsets[] = {
 	"ISO-2022-CN", "ISO-2022-CN-EXT", "UTF-7", "UTF-16", "UTF-16LE",
 	"UTF-32", "KOI8-R", "KOI8-RU", "WINDOWS-1251", "ISO-8859-8", "CP874",
 	"JOHAB", "EUC-KR", "SHIFT_JIS", "MAC-CYRILLIC", "EUC-TW", "ASCII",
+	"UTF-7-IMAP",
 };
 
 #define NCHARSETS (sizeof(fuzz_charsets) / sizeof(fuzz_charsets[0]))
@@ -40,24 +43,54 @@ fuzz_chunk_exact(const char *name)
 	return strcmp(name, "ISO-2022-CN-EXT") != 0;
 }
 
-/* fuzz_next - the next chunk size from a small generator */
-static size_t
+/* fuzz_next - the next value of a small generator */
+static uint32_t
 fuzz_next(uint32_t *state)
 {
 	*state = *state * 1103515245u + 12345u;
-	return (*state >> 16) % 23 + 1;
+	return *state >> 16;
 }
 
-/* fuzz_chunks - run the text through c in chunks; the result */
+/* How a decode run cuts its input. */
+enum fuzz_cut {
+	FUZZ_WHOLE,		/* one piece */
+	FUZZ_RANDOM,		/* pieces of 1 to 23 bytes */
+	FUZZ_SPLIT,		/* two pieces at one random offset */
+	FUZZ_BYTES		/* one byte at a time */
+};
+
+/* One decode run: what came out. */
+struct fuzz_run {
+	enum convert_result r;
+	struct buf out;
+	size_t	 errors;
+	uint64_t first;
+};
+
+/* fuzz_feed - run the text through c cut as asked; the result */
 static enum convert_result
-fuzz_chunks(struct convert *c, const uint8_t *p, size_t len, uint32_t seed,
-    struct buf *out)
+fuzz_feed(struct convert *c, const uint8_t *p, size_t len, enum fuzz_cut how,
+    uint32_t seed, struct buf *out)
 {
 	enum convert_result r = CONVERT_OK;
-	size_t pos, n;
+	size_t pos, n, at;
 
+	at = len > 0 ? fuzz_next(&seed) % (len + 1) : 0;
 	for (pos = 0; pos < len && r == CONVERT_OK; pos += n) {
-		n = fuzz_next(&seed);
+		switch (how) {
+		case FUZZ_WHOLE:
+			n = len;
+			break;
+		case FUZZ_RANDOM:
+			n = fuzz_next(&seed) % 23 + 1;
+			break;
+		case FUZZ_SPLIT:
+			n = pos < at ? at - pos : len - pos;
+			break;
+		default:
+			n = 1;
+			break;
+		}
 		if (n > len - pos)
 			n = len - pos;
 		r = convert_feed(c, p + pos, n, out);
@@ -67,17 +100,51 @@ fuzz_chunks(struct convert *c, const uint8_t *p, size_t len, uint32_t seed,
 	return r;
 }
 
+/* fuzz_decode - decode the text cut as asked into run */
+static void
+fuzz_decode(const char *name, enum convert_mode mode, const uint8_t *p,
+    size_t len, enum fuzz_cut how, uint32_t seed, struct fuzz_run *run)
+{
+	struct convert *c;
+
+	buf_init(&run->out);
+	if ((c = convert_decoder_new(name, mode)) == NULL)
+		abort();
+	run->r = fuzz_feed(c, p, len, how, seed, &run->out);
+	run->errors = convert_errors(c);
+	run->first = convert_first_error(c);
+	convert_free(c);
+	/* an error has an offset, and only an error */
+	if (run->r == CONVERT_OK && mode == CONVERT_REPLACE &&
+	    (run->errors == 0) != (run->first == CONVERT_NO_ERROR))
+		abort();
+}
+
+/* fuzz_same - two runs gave the same result */
+static int
+fuzz_same(const struct fuzz_run *a, const struct fuzz_run *b)
+{
+	if (a->r != b->r || a->errors != b->errors || a->first != b->first)
+		return 0;
+	/* after a stop the output is a partial result to discard */
+	return a->r != CONVERT_OK || (a->out.len == b->out.len &&
+	    memcmp(buf_cstr(&a->out), buf_cstr(&b->out), a->out.len) == 0);
+}
+
 /* LLVMFuzzerTestOneInput - one fuzz input */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const enum fuzz_cut cuts[] = { FUZZ_RANDOM, FUZZ_SPLIT,
+	    FUZZ_BYTES };
 	struct charset_info ci;
 	struct convert *c;
-	struct buf out, whole, back;
-	enum convert_result r, r1;
+	struct fuzz_run whole, run;
+	struct buf all, back;
+	enum convert_result r;
 	enum convert_mode mode;
 	const char *name;
-	size_t errors;
+	size_t errors, i;
 	uint32_t seed;
 
 	if (size < 2)
@@ -91,37 +158,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 
-	buf_init(&out);
-	buf_init(&whole);
-	buf_init(&back);
-	if ((c = convert_decoder_new(name, mode)) == NULL)
+	fuzz_decode(name, mode, data, size, FUZZ_WHOLE, seed, &whole);
+	/* convert_decode_all is the same one-piece decode */
+	buf_init(&all);
+	r = convert_decode_all(name, mode, data, size, &all, &errors);
+	if (r != whole.r || errors != whole.errors || (r == CONVERT_OK &&
+	    (all.len != whole.out.len ||
+	    memcmp(buf_cstr(&all), buf_cstr(&whole.out), all.len) != 0)))
 		abort();
-	r = fuzz_chunks(c, data, size, seed, &out);
-	r1 = convert_decode_all(name, mode, data, size, &whole, &errors);
+	buf_fini(&all);
 	/* chunk ends must not change what comes out */
-	if (fuzz_chunk_exact(name) && (r != r1 || (r == CONVERT_OK &&
-	    (out.len != whole.len ||
-	    memcmp(buf_cstr(&out), buf_cstr(&whole), out.len) != 0 ||
-	    errors != convert_errors(c)))))
-		abort();
-	if (r == CONVERT_OK && mode == CONVERT_REPLACE && errors == 0 &&
-	    convert_first_error(c) != CONVERT_NO_ERROR)
-		abort();
-	convert_free(c);
+	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		if (cuts[i] == FUZZ_BYTES && size > 512)
+			continue;
+		fuzz_decode(name, mode, data, size, cuts[i], seed, &run);
+		if (fuzz_chunk_exact(name) && !fuzz_same(&whole, &run))
+			abort();
+		buf_fini(&run.out);
+	}
 
 	/* decoder output is valid UTF-8: the encoder may only refuse
 	 * characters, never call the input bad */
-	if (r == CONVERT_OK) {
+	buf_init(&back);
+	if (whole.r == CONVERT_OK) {
 		if ((c = convert_encoder_new(name)) == NULL)
 			abort();
-		r = fuzz_chunks(c, (const uint8_t *)buf_cstr(&out), out.len,
-		    seed + 1, &back);
+		r = fuzz_feed(c, (const uint8_t *)buf_cstr(&whole.out),
+		    whole.out.len, FUZZ_RANDOM, seed + 1, &back);
 		if (r == CONVERT_EBADINPUT || r == CONVERT_ESYS)
 			abort();
 		convert_free(c);
 	}
-	buf_fini(&out);
-	buf_fini(&whole);
+	buf_fini(&whole.out);
 	buf_fini(&back);
 	return 0;
 }

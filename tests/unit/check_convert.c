@@ -109,6 +109,45 @@ static const struct dec_case dec_cases[] = {
 	{ "gb18030_incomplete_at_end", "gb18030", IN("a\x81\x30\x81"),
 	    "a" FFFD, 1, 1 },
 	{ "cp949_lead_byte_at_end", "cp949", IN("a\xb1"), "a" FFFD, 1, 1 },
+	/* UTF-7: glibc takes unfinished base64 into its state, and a lone
+	 * low surrogate makes it back up to just after the last character
+	 * put out; the result must not depend on where chunks end */
+	{ "utf_7_lone_low_surrogate_is_a_bad_shift", "utf-7", IN("+3fk"),
+	    FFFD "3fk", 1, 0 },
+	{ "utf_7_lone_low_surrogate_after_text", "utf-7", IN("a+3fk-b"),
+	    "a" FFFD "3fk-b", 1, 1 },
+	{ "utf_7_lone_low_surrogate_backs_up_to_the_last_character", "utf-7",
+	    IN("ab+AGEAYgBj3fk"), "ababc" FFFD, 1, 11 },
+	{ "utf_7_lone_low_surrogate_after_a_closed_run", "utf-7",
+	    IN("+AGE-+3fk"), "a" FFFD "\xe3\xbb\x9d" FFFD, 2, 4 },
+	{ "utf_7_surrogate_pair", "utf-7", IN("x+2D3eAA-y"),
+	    "x\xf0\x9f\x98\x80y", CLEAN },
+	{ "utf_7_high_surrogate_cut_short_at_the_end", "utf-7", IN("+2D3"),
+	    FFFD, 1, 0 },
+	{ "utf_7_run_cut_short_at_the_end", "utf-7", IN("x+AG"), "x" FFFD,
+	    1, 1 },
+	{ "utf_7_unfinished_bits_at_the_end", "utf-7", IN("+AGEA"), "a" FFFD,
+	    1, 4 },
+	{ "utf_7_bad_end_of_run_counted_once", "utf-7", IN("+2D3-"), FFFD, 1,
+	    4 },
+	{ "utf_7_shift_at_the_end", "utf-7", IN("a+"), "a" FFFD, 1, 1 },
+	{ "utf_7_imap_lone_low_surrogate", "utf-7-imap", IN("&3fk-x"),
+	    FFFD "3fk-x", 1, 0 },
+	{ "utf_7_imap_run_must_end_with_a_dash", "utf-7-imap", IN("a&AGE."),
+	    "aa" FFFD, 1, 5 },
+	{ "iso_2022_jp_bad_byte_inside_kanji", "iso-2022-jp",
+	    IN("\x1b$BF|\x80K\\\x1b(B"), "\xe6\x97\xa5" FFFD "\xe6\x9c\xac",
+	    1, 5 },
+	{ "iso_2022_jp_half_a_kanji_at_the_end", "iso-2022-jp",
+	    IN("a\x1b$BF|K"), "a\xe6\x97\xa5" FFFD, 1, 6 },
+	/* fuzz finding: glibc's UHC decoder consumes the unmapped pair
+	 * A2 E8 before it reports it; the byte after it was skipped, and
+	 * only when both were in one chunk */
+	{ "cp949_unmapped_pair_keeps_the_byte_after_it", "ks_c_5601-1987",
+	    IN("\xa2\xe8'x\xa2\xe8"), FFFD "'x" FFFD, 2, 2 },
+	{ "shift_jis_bad_byte_and_lead_byte_at_end", "shift_jis",
+	    IN("\x82\xa0\x82\xa2\xff\x82"),
+	    "\xe3\x81\x82\xe3\x81\x84" FFFD FFFD, 2, 4 },
 };
 
 #define NDEC (sizeof(dec_cases) / sizeof(dec_cases[0]))
@@ -356,6 +395,167 @@ START_TEST(a_bad_byte_iconv_already_consumed_is_counted_not_skipped)
 }
 END_TEST
 
+/* Inputs whose chunked decoding is compared with the whole-buffer decode
+ * (convert_decode_all): stateful and multibyte charsets, each with a
+ * character, escape or base64 run that a chunk end can split, and bad
+ * bytes. */
+struct split_case {
+	const char *decoder;	/* iconv name */
+	const char *in;
+	size_t	 inlen;
+};
+
+static const struct split_case split_cases[] = {
+	{ "UTF-7", IN("Hi Mom -+Jjo--! A+ImIDkQ. +-") },
+	{ "UTF-7", IN("+3fk") },
+	{ "UTF-7", IN("a+3fk-b+AGEAYgBj3fk x+2D3eAA-y+AGE-+3fk") },
+	{ "UTF-7", IN("+2D3-+2D3\x80" "AA+AG.+AGEA\\+") },
+	{ "UTF-7", IN("+ZeVnLIqe-, +ZeVnLIqe.\r\n+AKM-1 +AAAAAAAA-") },
+	{ "UTF-7-IMAP", IN("&Jjo-&3fk-x&AGE.&2D3eAA-") },
+	{ "ISO-2022-JP", IN("a\x1b$BF|K\\8l\x1b(Bb\x1b$BF|\x80K\\\x1b(B") },
+	{ "ISO-2022-JP", IN("\x1b$B\x1b(B\x1b$BF\x1b(Bx\x1b$") },
+	{ "UTF-8", IN("x\xf0\x9f\x98\x80y\xc3\xa9\xe2\x82\xac\xe2\x82"
+	    "\xff\xc0\xaf\xed\xa0\x80z") },
+	{ "CP932", IN("\x82\xa0\x82\xa2\x87\x40\xff\x82\x82\xa0\x81") },
+	{ "SHIFT_JIS", IN("\x82\xa0\x5c\x7e\x82\x82\xa2\x80\xa0") },
+	{ "GB18030", IN("a\x81\x30\x81\x30" "b\x81\x30\x81\x81\x30") },
+	{ "EUC-JP", IN("\xc6\xfc\xcb\xdc\x8e\xb1\x8f\xb0\xa1\xc6") },
+	{ "CP949", IN("a\xa2\xe8'b\xa2\xe8\xff\xb1\xa2\xe8\xb0\xa1\xa2\xe8") },
+	{ "WINDOWS-1252", IN("a\x81\x9d\x80\x8d" "b\x90") },
+};
+
+#define NSPLIT (sizeof(split_cases) / sizeof(split_cases[0]))
+
+/* decode_pieces - decode in with chunk ends at cut[0..ncut); r: result */
+static enum convert_result
+decode_pieces(const char *decoder, enum convert_mode mode, const char *in,
+    size_t inlen, const size_t *cut, size_t ncut, struct buf *out,
+    size_t *errors, uint64_t *first)
+{
+	struct convert *c = convert_decoder_new(decoder, mode);
+	enum convert_result r = CONVERT_OK;
+	size_t start = 0, i, end;
+
+	ck_assert_msg(c != NULL, "decoder %s", decoder);
+	for (i = 0; i <= ncut && r == CONVERT_OK; i++) {
+		end = i < ncut ? cut[i] : inlen;
+		r = convert_feed(c, in + start, end - start, out);
+		start = end;
+	}
+	if (r == CONVERT_OK)
+		r = convert_finish(c, out);
+	*errors = convert_errors(c);
+	*first = convert_first_error(c);
+	convert_free(c);
+	return r;
+}
+
+/* The one-piece decode that chunked decodes are compared with. */
+struct whole_decode {
+	const char *decoder;
+	enum convert_mode mode;
+	const char *in;
+	size_t	 inlen;
+	enum convert_result r;
+	struct buf out;
+	size_t	 errors;
+	uint64_t first;
+};
+
+/* same_as_whole - decoding with chunk ends at cut[] gives what w gave */
+static void
+same_as_whole(const struct whole_decode *w, const size_t *cut, size_t ncut)
+{
+	struct buf out;
+	enum convert_result r;
+	size_t errors;
+	uint64_t first;
+
+	buf_init(&out);
+	r = decode_pieces(w->decoder, w->mode, w->in, w->inlen, cut, ncut,
+	    &out, &errors, &first);
+	ck_assert_msg(r == w->r && errors == w->errors && first == w->first,
+	    "%s mode %d, %zu cuts from %zu: result %d/%d, errors %zu/%zu",
+	    w->decoder, w->mode, ncut, ncut > 0 ? cut[0] : 0, r, w->r, errors,
+	    w->errors);
+	ck_assert_msg(r != CONVERT_OK || (out.len == w->out.len &&
+	    memcmp(out.data, w->out.data, out.len) == 0),
+	    "%s mode %d, %zu cuts from %zu: \"%s\", not \"%s\"", w->decoder,
+	    w->mode, ncut, ncut > 0 ? cut[0] : 0, buf_cstr(&out),
+	    buf_cstr(&w->out));
+	buf_fini(&out);
+}
+
+/* check_splits - every two-way split, every three-way split (when asked)
+ * and the bytewise feed give what one piece gives, in both modes */
+static void
+check_splits(const char *decoder, const char *in, size_t inlen, int three)
+{
+	struct whole_decode w;
+	struct buf tmp;
+	size_t i, j, errors, cut[64];
+	int m;
+
+	ck_assert_uint_lt(inlen, 64);
+	for (m = CONVERT_REPLACE; m <= CONVERT_STRICT; m++) {
+		w.decoder = decoder;
+		w.mode = m;
+		w.in = in;
+		w.inlen = inlen;
+		buf_init(&w.out);
+		w.r = convert_decode_all(decoder, w.mode, in, inlen, &w.out,
+		    &w.errors);
+		/* the same through feed and finish, for first_error */
+		buf_init(&tmp);
+		ck_assert_int_eq(decode_pieces(decoder, w.mode, in, inlen,
+		    NULL, 0, &tmp, &errors, &w.first), w.r);
+		ck_assert_uint_eq(errors, w.errors);
+		buf_fini(&tmp);
+		for (i = 0; i <= inlen; i++) {
+			cut[0] = i;
+			same_as_whole(&w, cut, 1);
+			for (j = i; three && j <= inlen; j++) {
+				cut[1] = j;
+				same_as_whole(&w, cut, 2);
+			}
+		}
+		for (i = 1; i < inlen; i++)
+			cut[i - 1] = i;
+		same_as_whole(&w, cut, inlen > 0 ? inlen - 1 : 0);
+		buf_fini(&w.out);
+	}
+}
+
+START_TEST(every_split_decodes_as_the_whole_buffer)
+{
+	check_splits(split_cases[_i].decoder, split_cases[_i].in,
+	    split_cases[_i].inlen, 1);
+}
+END_TEST
+
+START_TEST(generated_utf_7_decodes_the_same_at_every_split)
+{
+	/* bytes that matter to glibc's UTF-7 decoder: shifts, base64
+	 * digits that make high and low surrogates, ends of runs, bytes
+	 * it refuses */
+	static const char alpha[] = "+-&,/AGEgz3fk2D9.\\ \x80";
+	static const char *const decoders[] = { "UTF-7", "UTF-7-IMAP" };
+	char in[16];
+	uint32_t seed = 12345;
+	size_t n, len, k;
+
+	for (n = 0; n < 3000; n++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % 12 + 1;
+		for (k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			in[k] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		check_splits(decoders[n % 2], in, len, 0);
+	}
+}
+END_TEST
+
 START_TEST(unknown_charsets_are_refused)
 {
 	errno = 0;
@@ -522,6 +722,9 @@ convert_suite(void)
 	tcase_add_test(tc, a_run_of_bad_bytes_never_grows_the_tail);
 	tcase_add_test(tc,
 	    a_bad_byte_iconv_already_consumed_is_counted_not_skipped);
+	tcase_add_loop_test(tc, every_split_decodes_as_the_whole_buffer, 0,
+	    (int)NSPLIT);
+	tcase_add_test(tc, generated_utf_7_decodes_the_same_at_every_split);
 	tcase_add_test(tc, unknown_charsets_are_refused);
 	tcase_add_loop_test(tc, encodes_or_reports_what_the_target_cannot_hold,
 	    0, (int)NENC);

@@ -270,12 +270,14 @@ static const struct rcase cases[] = {
 	    "preserve", 0, REPAIR_CHANGED,
 	    0, "windows-1252", T("d\xc3\xa9j\xc3\xa0\r\n"), CODEC_CTE_8BIT,
 	    "x", 0, 0, NOLEAF2 },
+	/* QP converted to UTF-8 stays QP unless base64 is smaller: here
+	 * over a third of the UTF-8 bytes would need escaping */
 	{ "iso_8859_1_label_with_smart_quotes_reads_as_windows_1252",
 	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
 	    "charset=\"ISO-8859-1\"\r\nContent-Transfer-Encoding: "
 	    "quoted-printable\r\n\r\n=93Hi=94 =96 caf=E9\r\n"), NULL, 0,
 	    REPAIR_CHANGED, 0, UTF8, T("\xe2\x80\x9cHi\xe2\x80\x9d \xe2\x80"
-	    "\x93 caf\xc3\xa9\r\n"), CODEC_CTE_QP, NULL, 0, 0, NOLEAF2 },
+	    "\x93 caf\xc3\xa9\r\n"), CODEC_CTE_BASE64, NULL, 0, 0, NOLEAF2 },
 	{ "ks_c_5601_1987_body_converts_to_utf8_with_uhc_syllables",
 	    S("MIME-Version: 1.0\r\nContent-Type: text/plain; "
 	    "charset=ks_c_5601-1987\r\nContent-Transfer-Encoding: 8bit\r\n"
@@ -343,7 +345,7 @@ static const struct rcase cases[] = {
 	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>=93quoted"
 	    "=94 caf=E9</p>\r\n--=_alt--\r\n"), NULL, 0, REPAIR_CHANGED,
 	    1, UTF8, T("<p>\xe2\x80\x9cquoted\xe2\x80\x9d caf\xc3\xa9</p>"),
-	    CODEC_CTE_QP, NULL, 0, 0, 0, UTF8,
+	    CODEC_CTE_BASE64, NULL, 0, 0, 0, UTF8,
 	    "\xe2\x80\x9cquoted\xe2\x80\x9d" },
 	{ "nested_multipart_and_enclosed_message",
 	    S("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=out"
@@ -760,11 +762,150 @@ START_TEST(unknown_target_is_an_error)
 END_TEST
 
 /* repair_suite - the cases */
+/* latin1_line - a message whose body is one line of n Latin-1 bytes,
+ * permille of them 8-bit (accented letters), the rest ASCII letters and
+ * spaces; want: the same text in UTF-8 */
+static void
+latin1_line(size_t n, unsigned permille, struct buf *msg, struct buf *want)
+{
+	static const char ascii[] = "the quick brown fox ";
+	size_t i, acc = 0;
+	unsigned char ch;
+	int rc = 0;
+
+	buf_reset(msg);
+	buf_reset(want);
+	rc |= buf_puts(msg, "From: a@example.org\r\nTo: b@example.org\r\n"
+	    "Subject: one long line\r\n\r\n");
+	/* one check at the end: Check writes a record for every assert */
+	for (i = 0; i < n; i++) {
+		acc += permille;
+		if (acc >= 1000) {
+			acc -= 1000;
+			/* U+00E0-U+00FF: the same in Latin-1 and cp1252 */
+			ch = (unsigned char)(0xE0 + i % 32);
+			rc |= buf_putc(msg, (char)ch);
+			rc |= buf_putc(want, (char)(0xC0 | (ch >> 6)));
+			rc |= buf_putc(want, (char)(0x80 | (ch & 0x3F)));
+		} else {
+			rc |= buf_putc(msg, ascii[i % 20]);
+			rc |= buf_putc(want, ascii[i % 20]);
+		}
+	}
+	rc |= buf_puts(msg, "\r\n");
+	rc |= buf_puts(want, "\r\n");
+	ck_assert_int_eq(rc, 0);
+}
+
+/* repaired_line - repair m for target; check the body's transfer
+ * encoding and text; the size of the output */
+static size_t
+repaired_line(const struct buf *m, const struct buf *want,
+    const char *target, int cte)
+{
+	struct repair_opts o = { "windows-1252", target, false };
+	struct repair_report rep;
+	struct buf out, t;
+	struct parsed p;
+	size_t len;
+
+	buf_init(&out);
+	buf_init(&t);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(m->data, m->len, &o, &rep, &out),
+	    REPAIR_CHANGED);
+	parse(out.data, out.len, &p);
+	ck_assert_uint_eq(p.n, 1);
+	ck_assert_msg((int)p.leaves[0].cte == cte, "%s, %zu bytes: %s, not %s",
+	    target, m->len, codec_cte_name(p.leaves[0].cte),
+	    codec_cte_name((enum codec_cte)cte));
+	leaf_text(&p.leaves[0], &t);
+	ck_assert_uint_eq(t.len, want->len);
+	ck_assert(memcmp(t.data, want->data, t.len) == 0);
+	len = out.len;
+	parsed_free(&p);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&t);
+	return len;
+}
+
+/* A line over 998 octets is re-encoded: quoted-printable while it is the
+ * smaller, base64 once about 1/6 of the bytes would need escaping. */
+static const struct {
+	unsigned permille;	/* 8-bit share of the Latin-1 line */
+	const char *target;
+	int	 cte;
+} long_lines[] = {
+	{ 0, "utf-8", CODEC_CTE_QP },
+	{ 50, "preserve", CODEC_CTE_QP },
+	{ 100, "preserve", CODEC_CTE_QP },
+	{ 250, "preserve", CODEC_CTE_BASE64 },
+	{ 1000, "preserve", CODEC_CTE_BASE64 },
+	/* in UTF-8 each of them is two bytes to escape */
+	{ 50, "utf-8", CODEC_CTE_QP },
+	{ 100, "utf-8", CODEC_CTE_BASE64 },
+	{ 1000, "utf-8", CODEC_CTE_BASE64 },
+};
+
+START_TEST(long_lines_are_qp_or_base64_whichever_is_smaller)
+{
+	struct buf m, want;
+
+	buf_init(&m);
+	buf_init(&want);
+	latin1_line(5000, long_lines[_i].permille, &m, &want);
+	(void)repaired_line(&m, &want, long_lines[_i].target,
+	    long_lines[_i].cte);
+	buf_fini(&m);
+	buf_fini(&want);
+}
+END_TEST
+
+/* Issue 13 item 16: a 3 MB single-line Latin-1 body became 18.7 MB (QP of
+ * UTF-8) in the store and 9.4 MB (QP) in Out/. Kept in its charset it now
+ * grows by less than 1.4 (base64); read into UTF-8, by less than 1.4 for
+ * text with a few accents and 2 x 1.4 when every byte is 8-bit (UTF-8
+ * itself doubles those). */
+START_TEST(three_megabyte_latin1_line_grows_by_less_than_1_4)
+{
+	static const struct {
+		unsigned permille;
+		const char *target;
+		int	 cte;
+		double	 limit;
+	} runs[] = {
+		{ 1000, "preserve", CODEC_CTE_BASE64, 1.4 },
+		{ 30, "utf-8", CODEC_CTE_QP, 1.4 },
+		{ 1000, "utf-8", CODEC_CTE_BASE64, 2.8 },
+	};
+	struct buf m, want;
+	size_t i, out;
+
+	buf_init(&m);
+	buf_init(&want);
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		latin1_line(3000000, runs[i].permille, &m, &want);
+		out = repaired_line(&m, &want, runs[i].target, runs[i].cte);
+		printf("# %u/1000 8-bit, target %s: %zu -> %zu bytes (%.2fx)\n",
+		    runs[i].permille, runs[i].target, m.len, out,
+		    (double)out / (double)m.len);
+		ck_assert_msg((double)out < runs[i].limit * (double)m.len,
+		    "%s: %zu bytes grew to %zu", runs[i].target, m.len, out);
+	}
+	buf_fini(&m);
+	buf_fini(&want);
+}
+END_TEST
+
 static Suite *
 repair_suite(void)
 {
 	Suite *s = suite_create("repair");
 	TCase *tc = tcase_create("repair");
+
+	/* the 3 MB message takes a few seconds under the sanitizers */
+	tcase_set_timeout(tc, 60);
 
 	tcase_add_loop_test(tc, table, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
@@ -776,6 +917,9 @@ repair_suite(void)
 	tcase_add_test(tc, headers_follow_a_legacy_target_charset);
 	tcase_add_test(tc, too_many_parts_are_left_unchanged);
 	tcase_add_test(tc, unknown_target_is_an_error);
+	tcase_add_loop_test(tc, long_lines_are_qp_or_base64_whichever_is_smaller,
+	    0, (int)(sizeof(long_lines) / sizeof(long_lines[0])));
+	tcase_add_test(tc, three_megabyte_latin1_line_grows_by_less_than_1_4);
 	suite_add_tcase(s, tc);
 	return s;
 }
