@@ -4,6 +4,17 @@
 # and must stop whatever it starts. Waits are bounded in count and time.
 # IMC_BIN (the build's bin/ folder) comes from ctest; run by hand as
 #   IMC_BIN=build/bin bash tests/integration/test_x.sh
+#
+# What every script gets from here, so that no check is left to chance:
+# - the connector runs through run_once, start_daemon/stop_daemon or
+#   connector/expect_exit; any exit status but the expected one (0 unless a
+#   test says otherwise) is a failure, and so is a daemon that needs SIGKILL;
+# - finish scans $T/*.log for sanitizer reports (ASan, LeakSanitizer,
+#   UBSan) and fails, listing them;
+# - finish fails a script in which no check ran;
+# - skip NAME WHY marks a part that cannot run here: the script then exits
+#   77, which ctest reports as skipped (SKIP_RETURN_CODE), and skip_all ends
+#   the script at once with 77 when none of it can run.
 
 set -u
 : "${IMC_BIN:?IMC_BIN must name the bin folder of the build}"
@@ -14,7 +25,15 @@ CONF=$T/imc.conf
 ROOT=$T/Imcdata
 FAILS=0
 PASSES=0
+SKIPS=0
 DAEMON_PID=
+DAEMON_RC=		# exit status of the last daemon that ended
+DAEMON_KILLED=		# 1 if it needed SIGKILL
+RC=			# exit status of the last connector / run_once
+OUT=			# its stderr
+CONNECTOR_TIMEOUT=${CONNECTOR_TIMEOUT:-120}	# seconds, for one --once run
+WRAP=()			# a command the connector runs under (time, strace)
+SVC_USER=imcsvc		# the service user the connector runs as
 
 cleanup() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -49,47 +68,138 @@ write_conf() {
 ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
 
+# skip NAME WHY - a part of the test that cannot run on this machine; the
+# script still runs the rest, then exits 77 (skipped) if nothing failed
+skip() { SKIPS=$((SKIPS + 1)); echo "skip - $1: $2"; }
+
+# skip_all WHY - none of the test can run here (no root, no account, no
+# package): exit 77 now, before anything is started
+skip_all() {
+	echo "skip - the whole test: $1"
+	exit 77
+}
+
 # check NAME COMMAND... - run a command, count pass or fail
 check() {
 	local name=$1; shift
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
+# abort_test WHY - something the rest of the test depends on failed
+abort_test() {
+	not_ok "$1"
+	finish
+	exit 1
+}
+
+# has PATTERN TEXT / lacks PATTERN TEXT - grep -q on a variable's text,
+# for check (a "bash -c" would not see the caller's variables)
+has() { grep -q -e "$1" <<<"$2"; }
+lacks() { ! grep -q -e "$1" <<<"$2"; }
+
 # drop NAME CONTENT - publish a Pickup file atomically (temp name, rename)
 drop() {
 	printf '%b' "$2" > "$ROOT/Pickup/.$1.tmp" && mv "$ROOT/Pickup/.$1.tmp" "$ROOT/Pickup/$1"
 }
 
-# run_once - one pass of the connector; stderr kept in $T/once.log
+# connector LOG ARGS... - run imc-connector with ARGS, bounded by
+# CONNECTOR_TIMEOUT seconds and under the WRAP command if one is set, its
+# stderr appended to $T/LOG; RC is its exit status and OUT this run's stderr. It checks nothing: run_once wants exit
+# 0, expect_exit a status the test names.
+connector() {
+	local log=$T/$1 before; shift
+	before=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	timeout "$CONNECTOR_TIMEOUT" "${WRAP[@]}" "$IMC_BIN/imc-connector" "$@" 2>>"$log"
+	RC=$?
+	OUT=$(tail -c +"$((before + 1))" "$log")
+	return "$RC"
+}
+
+# run_once [ARGS...] - one --once pass; stderr appended to $T/once.log.
+# Any exit status but 0 is counted as a failure here (with the run's last
+# lines); the status is returned and kept in RC, the output in OUT.
 run_once() {
-	"$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+	connector once.log -c "$CONF" --once "$@" && return 0
+	not_ok "imc-connector --once exited $RC (want 0)"
+	tail -n 5 <<<"$OUT" | sed 's/^/#   /'
+	return "$RC"
 }
 
-# start_daemon - the connector in the background, output in $T/daemon.log
+# expect_exit WANT NAME LOG ARGS... - a connector run that must end with
+# status WANT (a refusal, a configuration error): one check, named NAME;
+# stderr appended to $T/LOG, RC and OUT set as by connector
+expect_exit() {
+	local want=$1 name=$2; shift 2
+	connector "$@"
+	if [ "$RC" = "$want" ]; then
+		ok "$name"
+	else
+		not_ok "$name (exit $RC, want $want)"
+		tail -n 5 <<<"$OUT" | sed 's/^/#   /'
+	fi
+}
+
+# start_daemon [ARGS...] - the connector in the background, output in
+# $T/daemon.log; one check: it starts watching Pickup (bounded wait). A
+# daemon that ends during start-up is a failure with its exit status.
 start_daemon() {
-	"$IMC_BIN/imc-connector" -c "$CONF" 2>>"$T/daemon.log" &
+	local before i
+	[ -z "$DAEMON_PID" ] || stop_daemon "daemon left running stopped before a new start"
+	before=$(stat -c %s "$T/daemon.log" 2>/dev/null || echo 0)
+	"$IMC_BIN/imc-connector" -c "$CONF" "$@" 2>>"$T/daemon.log" &
 	DAEMON_PID=$!
-	# bounded wait until it watches Pickup
-	local i
-	for i in $(seq 1 100); do
-		grep -q 'watching' "$T/daemon.log" 2>/dev/null && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-stop_daemon() {
-	[ -n "$DAEMON_PID" ] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null
-	local i
-	for i in $(seq 1 100); do
+	DAEMON_RC= DAEMON_KILLED=
+	# only this start's lines: an earlier run's "watching" does not count
+	for i in $(seq 1 200); do
+		if tail -c +"$((before + 1))" "$T/daemon.log" 2>/dev/null | grep -q 'watching'; then
+			ok "daemon started (pid $DAEMON_PID)"
+			return 0
+		fi
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -KILL "$DAEMON_PID" 2>/dev/null
-	wait "$DAEMON_PID" 2>/dev/null
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		not_ok "daemon $DAEMON_PID not watching Pickup after 10 s"
+		return 1
+	fi
+	wait "$DAEMON_PID"
+	DAEMON_RC=$? DAEMON_KILLED=0
 	DAEMON_PID=
+	not_ok "daemon ended during start-up with status $DAEMON_RC"
+	tail -c +"$((before + 1))" "$T/daemon.log" | tail -n 5 | sed 's/^/#   /'
+	return 1
+}
+
+# stop_daemon [NAME] - SIGTERM, then a bounded wait (30 s: an ASan build
+# looks for leaks at exit) and SIGKILL only if it has not ended. One check,
+# NAME: it ended by itself, with status 0. DAEMON_RC is the exit status
+# (137 after SIGKILL), DAEMON_KILLED 1 if SIGKILL was needed.
+stop_daemon() {
+	local name=${1:-daemon stopped by SIGTERM} pid=$DAEMON_PID i
+	[ -n "$pid" ] || return 0
+	DAEMON_KILLED=0
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 600); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		DAEMON_KILLED=1
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	DAEMON_RC=$?
+	DAEMON_PID=
+	if [ "$DAEMON_KILLED" = 1 ]; then
+		not_ok "$name (still running 30 s after SIGTERM: SIGKILL)"
+	elif [ "$DAEMON_RC" != 0 ]; then
+		not_ok "$name (exit status $DAEMON_RC, want 0)"
+		tail -n 5 "$T/daemon.log" | sed 's/^/#   /'
+	else
+		ok "$name (exit 0)"
+		return 0
+	fi
+	return 1
 }
 
 # wait_for SECONDS COMMAND... - poll until the command succeeds (bounded)
@@ -127,8 +237,30 @@ mailbox_one() {
 	echo "$f"
 }
 
-# finish - the closing line ctest and CI read; exit status
+# sanitizer_reports - "file:line: text" of every sanitizer report in the
+# logs of this test ($T/*.log: the connector's stderr, peers, tools)
+sanitizer_reports() {
+	grep -H -n -e 'ERROR: AddressSanitizer' -e 'LeakSanitizer' \
+		-e 'runtime error:' -e 'ERROR: UndefinedBehaviorSanitizer' \
+		"$T"/*.log 2>/dev/null | sed "s|^$T/||"
+}
+
+# finish - stop a daemon still running, look for sanitizer reports, and
+# print the closing line ctest and CI read; exit status 0 (all passed), 1
+# (a failure, or no check at all ran) or 77 (a part was skipped)
 finish() {
-	echo "$PASSES passed, $FAILS failed"
-	[ "$FAILS" = 0 ]
+	local reports
+	[ -z "$DAEMON_PID" ] || stop_daemon "daemon still running at the end stopped by SIGTERM"
+	reports=$(sanitizer_reports)
+	if [ -n "$reports" ]; then
+		not_ok "sanitizer reports in the logs ($(grep -c . <<<"$reports") lines)"
+		head -n 20 <<<"$reports" | sed 's/^/#   /'
+	fi
+	if [ $((PASSES + FAILS)) = 0 ]; then
+		not_ok "no check ran"
+	fi
+	echo "$PASSES passed, $FAILS failed, $SKIPS skipped"
+	[ "$FAILS" = 0 ] || return 1
+	[ "$SKIPS" = 0 ] || return 77
+	return 0
 }

@@ -200,18 +200,6 @@ EOF
 	return 1
 }
 
-# has PATTERN TEXT / lacks PATTERN TEXT - grep -q on a variable's text,
-# for check (a "bash -c" would not see the caller's variables)
-has() { grep -q -e "$1" <<<"$2"; }
-lacks() { ! grep -q -e "$1" <<<"$2"; }
-
-# abort_test WHY - a peer the rest depends on did not start
-abort_test() {
-	not_ok "$1"
-	finish
-	exit 1
-}
-
 # tracklog - the tracking log lines so far
 tracklog() {
 	cat "$ROOT"/Log/[0-9]*.log 2>/dev/null
