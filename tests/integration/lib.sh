@@ -26,7 +26,8 @@ ROOT=$T/Imcdata
 FAILS=0
 PASSES=0
 SKIPS=0
-DAEMON_PID=
+DAEMON_PID=		# the daemon, or the WRAP command running it
+DAEMON_SIG_PID=		# the daemon itself, which SIGTERM goes to
 DAEMON_RC=		# exit status of the last daemon that ended
 DAEMON_KILLED=		# 1 if it needed SIGKILL
 RC=			# exit status of the last connector / run_once
@@ -36,6 +37,9 @@ WRAP=()			# a command the connector runs under (time, strace)
 SVC_USER=imcsvc		# the service user the connector runs as
 
 cleanup() {
+	if [ -n "$DAEMON_SIG_PID" ] && [ "$DAEMON_SIG_PID" != "$DAEMON_PID" ]; then
+		kill -KILL "$DAEMON_SIG_PID" 2>/dev/null
+	fi
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -KILL "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
@@ -77,6 +81,16 @@ skip() { SKIPS=$((SKIPS + 1)); echo "skip - $1: $2"; }
 skip_all() {
 	echo "skip - the whole test: $1"
 	exit 77
+}
+
+# need PROGRAM... - skip the whole test unless every program is there
+# (tools/install-deps.sh installs them all)
+need() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 ||
+			skip_all "needs $p (tools/install-deps.sh installs it)"
+	done
 }
 
 # check NAME COMMAND... - run a command, count pass or fail
@@ -139,20 +153,28 @@ expect_exit() {
 	fi
 }
 
-# start_daemon [ARGS...] - the connector in the background, output in
-# $T/daemon.log; one check: it starts watching Pickup (bounded wait). A
-# daemon that ends during start-up is a failure with its exit status.
+# start_daemon [ARGS...] - the connector in the background (under the
+# WRAP command if one is set), output in $T/daemon.log; one check: it
+# starts watching Pickup (bounded wait). A daemon that ends during start-up
+# is a failure with its exit status.
 start_daemon() {
 	local before i
 	[ -z "$DAEMON_PID" ] || stop_daemon "daemon left running stopped before a new start"
 	before=$(stat -c %s "$T/daemon.log" 2>/dev/null || echo 0)
-	"$IMC_BIN/imc-connector" -c "$CONF" "$@" 2>>"$T/daemon.log" &
-	DAEMON_PID=$!
+	"${WRAP[@]}" "$IMC_BIN/imc-connector" -c "$CONF" "$@" 2>>"$T/daemon.log" &
+	DAEMON_PID=$! DAEMON_SIG_PID=$!
 	DAEMON_RC= DAEMON_KILLED=
 	# only this start's lines: an earlier run's "watching" does not count
 	for i in $(seq 1 200); do
 		if tail -c +"$((before + 1))" "$T/daemon.log" 2>/dev/null | grep -q 'watching'; then
-			ok "daemon started (pid $DAEMON_PID)"
+			# under WRAP the daemon is the wrapper's child
+			[ ${#WRAP[@]} = 0 ] ||
+				DAEMON_SIG_PID=$(pgrep -P "$DAEMON_PID" -x imc-connector | head -1)
+			if [ -z "$DAEMON_SIG_PID" ]; then
+				not_ok "daemon started under ${WRAP[0]}, but its pid is not found"
+				return 1
+			fi
+			ok "daemon started (pid $DAEMON_SIG_PID)"
 			return 0
 		fi
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
@@ -164,7 +186,7 @@ start_daemon() {
 	fi
 	wait "$DAEMON_PID"
 	DAEMON_RC=$? DAEMON_KILLED=0
-	DAEMON_PID=
+	DAEMON_PID= DAEMON_SIG_PID=
 	not_ok "daemon ended during start-up with status $DAEMON_RC"
 	tail -c +"$((before + 1))" "$T/daemon.log" | tail -n 5 | sed 's/^/#   /'
 	return 1
@@ -178,7 +200,8 @@ stop_daemon() {
 	local name=${1:-daemon stopped by SIGTERM} pid=$DAEMON_PID i
 	[ -n "$pid" ] || return 0
 	DAEMON_KILLED=0
-	kill -TERM "$pid" 2>/dev/null
+	# the daemon gets the signal; a wrapper ends with its status
+	kill -TERM "${DAEMON_SIG_PID:-$pid}" 2>/dev/null
 	for i in $(seq 1 600); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
@@ -189,7 +212,7 @@ stop_daemon() {
 	fi
 	wait "$pid" 2>/dev/null
 	DAEMON_RC=$?
-	DAEMON_PID=
+	DAEMON_PID= DAEMON_SIG_PID=
 	if [ "$DAEMON_KILLED" = 1 ]; then
 		not_ok "$name (still running 30 s after SIGTERM: SIGKILL)"
 	elif [ "$DAEMON_RC" != 0 ]; then

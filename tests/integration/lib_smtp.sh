@@ -6,6 +6,8 @@
 
 PY=/usr/bin/python3		# Debian's, with python3-aiosmtpd
 PEER=$IMC_SRC/tests/integration/smtp_peer.py
+"$PY" -c 'import aiosmtpd' 2>/dev/null ||
+	skip_all "needs $PY with python3-aiosmtpd (tools/install-deps.sh installs it)"
 PEER_PIDS=()
 DNSMASQ_PID=
 PF_DIR=

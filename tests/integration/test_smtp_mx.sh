@@ -6,6 +6,7 @@
 # too many Received: fields (5.4.6).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_smtp.sh"
+need /usr/sbin/dnsmasq
 
 PORT=$(free_port)
 start_peer mx2 127.0.0.4:$PORT || abort_test "peer starts"

@@ -6,6 +6,7 @@
 # the credentials file's mode is enforced.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_smtp.sh"
+need openssl /usr/sbin/postfix
 
 CA=$T/ca
 make_test_ca "$CA" || abort_test "test CA made with openssl"
