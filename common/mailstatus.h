@@ -8,7 +8,9 @@
 #ifndef IMC_MAILSTATUS_H
 #define IMC_MAILSTATUS_H
 
-enum mail_kind { MAIL_OK, MAIL_TEMP, MAIL_PERM };
+/* TEMP is zero on purpose: a status nobody set (calloc, memset) reads as
+ * "try again", never as delivered. */
+enum mail_kind { MAIL_TEMP, MAIL_OK, MAIL_PERM };
 
 struct mail_status {
 	enum mail_kind	kind;

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 /* safe_write_all - write every byte or fail */
@@ -100,21 +102,31 @@ safe_open_dir(int atfd, const char *path)
  * safe_atomic_write - replace name in dirfd with the given content.
  * With sync, the file and the folder are fsynced, so the new content is
  * durable when this returns 0; a crash leaves the old or the new file.
+ * The temp name is unique (random, created with O_EXCL), so two writers
+ * of the same name never share one temp file: the last rename wins whole.
  */
 int
 safe_atomic_write(int dirfd, const char *name, const void *data, size_t len,
     mode_t mode, int sync)
 {
 	char tmp[PATH_MAX];
-	int fd, n, saved;
+	uint32_t rnd[2];
+	int fd = -1, n, saved, tries;
 
-	n = snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	for (tries = 0; tries < 8 && fd == -1; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -1;
+		n = snprintf(tmp, sizeof(tmp), ".%s.%08x%08x.tmp", name,
+		    rnd[0], rnd[1]);
+		if (n < 0 || (size_t)n >= sizeof(tmp)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
 	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, mode);
 	if (fd == -1)
 		return -1;
 	if (safe_write_all(fd, data, len) == -1 ||

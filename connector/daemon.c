@@ -11,16 +11,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "evloop.h"
+#include "instlock.h"
 #include "intake.h"
 #include "log.h"
 #include "outdest.h"
 #include "outq.h"
 #include "queue.h"
+#include "requests.h"
 #include "safeio.h"
 #include "store_maildir.h"
 
@@ -30,9 +35,46 @@
 /* How long SIGTERM waits for SMTP transactions in hand. */
 #define DAEMON_STOP_GRACE	30
 
+/*
+ * A connector started as root reads files any local user wrote with code
+ * that parses MIME, charsets, DNS and TLS: that must not run as root.
+ * Without "user" it refuses, unless allow_root = yes says a person wants
+ * exactly that (a lab).
+ */
+static int
+daemon_check_root(const struct imc_config *cfg, struct buf *err)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || cfg->allow_root)
+		return 0;
+	if (cfg->user == NULL) {
+		buf_printf(err, "%s: started as root without \"user\": the "
+		    "connector would parse every writer's files as root; set "
+		    "user = the service account (or allow_root = yes, for a "
+		    "lab only)", cfg->path);
+		return -1;
+	}
+	if ((pw = getpwnam(cfg->user)) != NULL && pw->pw_uid == 0) {
+		buf_printf(err, "%s: user = %s is root; set a service account "
+		    "(or allow_root = yes, for a lab only)", cfg->path,
+		    cfg->user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Become the service user, keeping CAP_LEASE only: a read lease is how
+ * intake asks whether a writer still has a Pickup file open, and a lease
+ * on another user's file needs that capability (fcntl(2), F_SETLEASE).
+ * Without it intake falls back to inotify and the settle time.
+ */
 static int
 daemon_drop_privileges(const struct imc_config *cfg, struct buf *err)
 {
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 	struct passwd *pw;
 
 	if (cfg->user == NULL || geteuid() != 0)
@@ -43,12 +85,24 @@ daemon_drop_privileges(const struct imc_config *cfg, struct buf *err)
 	}
 	if (pw->pw_uid == 0)
 		return 0;
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) == -1)
+		log_warn("prctl(PR_SET_KEEPCAPS)");
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
 		buf_printf(err, "cannot become user %s: %s", cfg->user,
 		    strerror(errno));
 		return -1;
 	}
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	data[CAP_TO_INDEX(CAP_LEASE)].permitted = CAP_TO_MASK(CAP_LEASE);
+	data[CAP_TO_INDEX(CAP_LEASE)].effective = CAP_TO_MASK(CAP_LEASE);
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		log_warn("cannot keep CAP_LEASE as %s; files still being "
+		    "written are recognised by inotify and pickup_settle only",
+		    cfg->user);
+	(void)prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
 	return 0;
 }
 
@@ -155,17 +209,20 @@ int
 daemon_init(struct imc_daemon *d, const char *config_path, bool once,
     struct buf *err)
 {
+	pid_t holder;
 	int i;
 
 	memset(d, 0, sizeof(*d));
 	for (i = 0; i < LAYOUT_NDIRS; i++)
 		d->dir[i] = -1;
 	d->inotify_fd = -1;
+	d->lock_fd = -1;
 	d->once = once;
 	strset_init(&d->pending_set);
 	strset_init(&d->reported);
 	strset_init(&d->events);
-	if (config_load(&d->cfg, config_path, err) == -1)
+	if (config_load(&d->cfg, config_path, err) == -1 ||
+	    daemon_check_root(&d->cfg, err) == -1)
 		return EX_CONFIG;
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
@@ -173,6 +230,20 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		return EX_NOPERM;
 	if (daemon_open_tree(d, err) == -1)
 		return EX_OSFILE;
+	/* One connector per tree: a second one (a cron --once beside the
+	 * daemon, a double start) would take the first one's Work files for
+	 * interrupted intakes. */
+	if ((d->lock_fd = instlock_acquire(d->dir[LAYOUT_LOG], &holder)) ==
+	    -1) {
+		if (errno == EWOULDBLOCK) {
+			buf_printf(err, "another imc-connector (pid %ld) is "
+			    "running on %s (it holds Log/%s); not starting",
+			    (long)holder, d->cfg.root, INSTLOCK_FILE);
+			return EX_TEMPFAIL;
+		}
+		buf_printf(err, "Log/%s: %s", INSTLOCK_FILE, strerror(errno));
+		return EX_OSFILE;
+	}
 	{
 		char logdir[4096];
 
@@ -187,6 +258,10 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	}
 	/* A peer that closes while we write must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
+	/* imc-queue signals whoever holds the lock; an --once run picks its
+	 * requests up at its next start instead of dying of SIGUSR1. */
+	if (once)
+		signal(SIGUSR1, SIG_IGN);
 	if ((d->loop = evloop_new()) == NULL) {
 		buf_printf(err, "event loop: %s", strerror(errno));
 		return EX_OSERR;
@@ -305,7 +380,7 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		outq_stop(d->outq);
 		break;
 	case SIGUSR1:
-		/* imc-queue flush: due times changed on disk */
+		/* imc-queue flush: a request waits in Log/ */
 		d->next_queue_run = 0;
 		d->rescan_due = true;
 		d->flush_due = true;
@@ -387,7 +462,7 @@ daemon_run_once(struct imc_daemon *d)
 		if (d->settle_retry > now)
 			sleep((unsigned)(d->settle_retry - now));
 	}
-	(void)queue_run_in(d, false);
+	(void)queue_run_in(d, false, false);
 	(void)outq_run(d->outq);
 	daemon_finish_smtp(d, 0);
 	daemon_log_stats(d);
@@ -402,6 +477,8 @@ daemon_run(struct imc_daemon *d)
 	int64_t out_ms;
 	int timeout;
 
+	/* Requests left while no connector ran (imc-queue flush). */
+	(void)requests_apply(d);
 	if (d->once)
 		return daemon_run_once(d);
 	d->rescan_due = true;
@@ -423,11 +500,11 @@ daemon_run(struct imc_daemon *d)
 		}
 		if (d->flush_due) {
 			d->flush_due = false;
-			outq_flush(d->outq);
+			(void)requests_apply(d);
 		}
 		if (now >= d->next_queue_run) {
 			d->next_queue_run = now + DAEMON_QUEUE_RUN;
-			(void)queue_run_in(d, false);
+			(void)queue_run_in(d, false, false);
 		}
 		if ((out_ms = outq_next_due_ms(d->outq)) == 0)
 			(void)outq_run(d->outq);
@@ -467,6 +544,9 @@ daemon_fini(struct imc_daemon *d)
 	strset_fini(&d->events);
 	if (d->wrote_pid && d->dir[LAYOUT_LOG] != -1)
 		(void)unlinkat(d->dir[LAYOUT_LOG], DAEMON_PID_FILE, 0);
+	/* The lock goes last, with the process's last queue change. */
+	if (d->lock_fd != -1)
+		close(d->lock_fd);
 	outq_free(d->outq);
 	outdest_free(d->dests);
 	maildir_close(d->store);

@@ -44,6 +44,7 @@ struct imc_daemon {
 	struct imc_config cfg;
 	bool		 once;
 	int		 dir[LAYOUT_NDIRS];
+	int		 lock_fd;	/* Log/imc-connector.lock, held */
 	struct tracklog	*track;
 	struct maildir_store *store;
 	/* intake */
@@ -55,8 +56,8 @@ struct imc_daemon {
 	struct strset	 reported;	/* files already logged as skipped */
 	struct strset	 events;	/* names an inotify close/move reported */
 	bool		 rescan_due;
-	bool		 flush_due;
-	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */	/* SIGUSR1: re-read Out/ due times */
+	bool		 flush_due;	/* SIGUSR1: apply requests in Log/ */
+	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */
 	time_t		 settle_retry;	/* earliest time a waiting file settles */
 	/* loop */
 	struct evloop	*loop;

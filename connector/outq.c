@@ -176,21 +176,20 @@ outq_load(struct outq *q)
 	return 0;
 }
 
-/* outq_flush - imc-queue flush rewrote some next-try times: look again */
-void
-outq_flush(struct outq *q)
+/* outq_make_due - a flush request: the named entry (NULL: every one) is
+ * due now; returns how many waiting entries changed */
+size_t
+outq_make_due(struct outq *q, const char *qid)
 {
-	size_t i, kept = 0;
-	int64_t next;
+	size_t i, n = 0;
 
-	for (i = 0; i < q->n_waiting; i++) {
-		if ((next = outq_read_next(q, q->waiting[i].qid)) < 0)
-			continue;
-		q->waiting[i].next = next;
-		q->waiting[kept++] = q->waiting[i];
-	}
-	q->n_waiting = kept;
-	(void)outq_run(q);
+	for (i = 0; i < q->n_waiting; i++)
+		if ((qid == NULL || strcmp(q->waiting[i].qid, qid) == 0) &&
+		    q->waiting[i].next > 0) {
+			q->waiting[i].next = 0;
+			n++;
+		}
+	return n;
 }
 
 /* Facts about the content that decide the transaction: the number of
@@ -367,6 +366,10 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			job->ret = e->ret;
 			job->envid = e->envid;
 		}
+		/* Until the delivery layer reports a reply, nothing was
+		 * attempted for this recipient. */
+		mail_status_set(&job->res[job->n], MAIL_TEMP, "4.4.0",
+		    "not attempted");
 		job->rcpts[job->n] = r->addr;
 		job->notify[job->n] = r->notify;
 		job->orcpt[job->n] = r->orcpt;

@@ -14,8 +14,8 @@
  * nothing pending is finished (queue_finish) and removed.
  *
  * At most OUTQ_MAX_ACTIVE entries are loaded at a time, so memory stays
- * flat however long the queue is. outq_flush re-reads the next-try times
- * from disk (imc-queue flush rewrites them) and starts what is due.
+ * flat however long the queue is. A flush request (imc-queue flush) makes
+ * waiting entries due in memory; the next outq_run starts them.
  */
 #ifndef IMC_OUTQ_H
 #define IMC_OUTQ_H
@@ -61,8 +61,9 @@ void	outq_free(struct outq *);
 int	outq_load(struct outq *);
 /* A new entry (just committed): due now. */
 int	outq_add(struct outq *, const char *qid);
-/* Re-read next-try times from disk (imc-queue flush) and start. */
-void	outq_flush(struct outq *);
+/* A flush request (qrequest.h): the entry (NULL: all) is due now;
+ * returns how many changed. outq_run starts them. */
+size_t	outq_make_due(struct outq *, const char *qid);
 /* Start what is due, within the limits; returns entries started. */
 size_t	outq_run(struct outq *);
 /* Called by the delivery layer when a job's results are filled in. */

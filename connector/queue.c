@@ -833,13 +833,14 @@ queue_recover(struct imc_daemon *d)
 	tracklog_flush(d->track);
 
 	/* 3. Every In/ entry is tried now, in recovery mode. */
-	(void)queue_run_in(d, true);
+	(void)queue_run_in(d, true, true);
 	return 0;
 }
 
-/* queue_run_in - deliver due In/ entries (all of them when all) */
+/* queue_run_in - deliver due In/ entries (all of them when all; in
+ * recovery mode the store checks for copies a crash left) */
 size_t
-queue_run_in(struct imc_daemon *d, bool all)
+queue_run_in(struct imc_daemon *d, bool all, bool recovering)
 {
 	char **names;
 	size_t n, i, tried = 0, delivered = 0, j;
@@ -871,7 +872,7 @@ queue_run_in(struct imc_daemon *d, bool all)
 			continue;
 		}
 		tried++;
-		delivered += queue_deliver(d, &envs[i], all);
+		delivered += queue_deliver(d, &envs[i], recovering);
 	}
 	if (delivered > 0)
 		queue_barrier(d);

@@ -64,7 +64,8 @@ void	queue_quarantine(struct imc_daemon *, enum layout_dir, const char *qid,
 int	queue_delay_notice(struct imc_daemon *, enum layout_dir,
 	    const struct qenv *, time_t retry_until);
 int	queue_recover(struct imc_daemon *);
-/* Deliver In/ entries whose next try is due; returns entries tried. */
-size_t	queue_run_in(struct imc_daemon *, bool all);
+/* Deliver In/ entries whose next try is due (all: every one); returns
+ * entries tried. */
+size_t	queue_run_in(struct imc_daemon *, bool all, bool recovering);
 
 #endif

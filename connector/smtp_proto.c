@@ -156,26 +156,55 @@ proto_fail(struct smtp_proto *p, enum mail_kind kind, const char *dsn,
 	proto_event(p, &e);
 }
 
-/* The reply as a status: kind by class, the enhanced code the peer gave
- * (or one from the class), and "peer said: ..." with what it answered. */
+/* The reply as a failure status: TEMP for 4xx, PERM for 5xx, the enhanced
+ * code the peer gave (or one from the class), and "peer said: ..." with
+ * what it answered. A reply of the success classes reaching here is one
+ * the command does not allow (250 to DATA, 354 to MAIL): a protocol
+ * error, temporary, never a success. */
 static void
 proto_status(struct smtp_proto *p, struct mail_status *st, const char *dflt,
     const char *in_reply_to)
 {
-	enum mail_kind kind = p->reply_code < 400 ? MAIL_OK :
-	    p->reply_code < 500 ? MAIL_TEMP : MAIL_PERM;
+	enum mail_kind kind = p->reply_code < 500 ? MAIL_TEMP : MAIL_PERM;
+	bool wrong_class = p->reply_code < 400;
 	char dsn[16];
 
-	if (p->reply_enh[0] != '\0')
+	if (wrong_class)
+		snprintf(dsn, sizeof(dsn), "4.5.0");
+	else if (p->reply_enh[0] != '\0')
 		snprintf(dsn, sizeof(dsn), "%s", p->reply_enh);
 	else if (dflt != NULL && kind == MAIL_PERM)
 		snprintf(dsn, sizeof(dsn), "%s", dflt);
 	else
-		snprintf(dsn, sizeof(dsn), "%c.0.0", kind == MAIL_OK ? '2' :
-		    kind == MAIL_TEMP ? '4' : '5');
-	mail_status_set(st, kind, dsn, "%s said: %d %s (in reply to %s)",
+		snprintf(dsn, sizeof(dsn), "%c.0.0", kind == MAIL_TEMP ? '4' :
+		    '5');
+	mail_status_set(st, kind, dsn, "%s%s said: %d %s (in reply to %s)",
+	    wrong_class ? "protocol error: " : "",
 	    p->p.peer_name ? p->p.peer_name : "peer", p->reply_code,
 	    buf_cstr(&p->reply), in_reply_to);
+}
+
+/* The peer's success reply to the final dot, as a status. */
+static void
+proto_ok_status(struct smtp_proto *p, struct mail_status *st,
+    const char *in_reply_to)
+{
+	mail_status_set(st, MAIL_OK, p->reply_enh[0] != '\0' ? p->reply_enh :
+	    "2.0.0", "%s said: %d %s (in reply to %s)",
+	    p->p.peer_name ? p->p.peer_name : "peer", p->reply_code,
+	    buf_cstr(&p->reply), in_reply_to);
+}
+
+/* A reply of a class the command never gets (250 to DATA, 354 to MAIL):
+ * the session cannot be trusted any more; every recipient of the
+ * transaction in hand is deferred by the driver. */
+static void
+proto_wrong_reply(struct smtp_proto *p, const char *in_reply_to)
+{
+	struct mail_status st;
+
+	proto_status(p, &st, NULL, in_reply_to);
+	proto_fail(p, MAIL_TEMP, "4.5.0", "%s", st.text);
 }
 
 /* A DSN parameter value is passed on as the writer gave it (xtext, RFC
@@ -524,10 +553,15 @@ smtp_proto_begin(struct smtp_proto *p, const struct smtp_txn *t)
 	p->txn_copy = *t;
 	p->txn = &p->txn_copy;
 	memset(p->accepted, 0, t->n_rcpts * sizeof(*p->accepted));
-	memset(p->results, 0, t->n_rcpts * sizeof(*p->results));
+	/* Only a reply may make a recipient anything but "not attempted". */
+	for (i = 0; i < t->n_rcpts; i++)
+		mail_status_set(&p->results[i], MAIL_TEMP, "4.4.0", "%s sent "
+		    "no reply for this recipient (not attempted)",
+		    p->p.peer_name ? p->p.peer_name : "the peer");
 	p->n_accepted = 0;
 	p->mail_failed = false;
 	p->expect_n = p->expect_head = 0;
+	p->next_rcpt = 0;
 	p->state = P_TXN;
 	/* Decisions that need no command. */
 	if ((p->caps & SMTP_CAP_SIZE) && p->max_size > 0 &&
@@ -564,8 +598,7 @@ smtp_proto_begin(struct smtp_proto *p, const struct smtp_txn *t)
 		proto_send(p, "DATA");
 		proto_expect(p, T_DATA, 0);
 		p->next_rcpt = t->n_rcpts;
-	} else
-		p->next_rcpt = 0;
+	}
 	return 0;
 }
 
@@ -618,9 +651,18 @@ proto_txn_reply(struct smtp_proto *p)
 	p->expect_n--;
 	switch (c) {
 	case T_RSET:
+		if (p->reply_code != 250) {
+			proto_wrong_reply(p, "RSET");
+			return;
+		}
 		break;
 	case T_MAIL:
-		if (p->reply_code / 100 != 2) {
+		if (p->reply_code < 400 && p->reply_code != 250 &&
+		    p->reply_code != 251) {
+			proto_wrong_reply(p, "MAIL FROM");
+			return;
+		}
+		if (p->reply_code >= 400) {
 			proto_status(p, &st, p->reply_code == 552 ? "5.3.4" :
 			    NULL, "MAIL FROM");
 			p->mail_failed = true;
@@ -629,9 +671,14 @@ proto_txn_reply(struct smtp_proto *p)
 		}
 		break;
 	case T_RCPT:
+		if (p->reply_code < 400 && p->reply_code != 250 &&
+		    p->reply_code != 251) {
+			proto_wrong_reply(p, "RCPT TO");
+			return;
+		}
 		if (p->mail_failed)
 			break;
-		if (p->reply_code / 100 == 2) {
+		if (p->reply_code < 400) {
 			p->accepted[r] = true;
 			p->n_accepted++;
 		} else {
@@ -649,6 +696,10 @@ proto_txn_reply(struct smtp_proto *p)
 			}
 			p->state = P_BODY;
 			proto_simple_event(p, SMTP_EV_SEND_BODY);
+			return;
+		}
+		if (p->reply_code < 400) {
+			proto_wrong_reply(p, "DATA");
 			return;
 		}
 		if (!p->mail_failed && p->n_accepted > 0) {
@@ -674,7 +725,13 @@ proto_dot_reply(struct smtp_proto *p)
 	struct mail_status st;
 	size_t i;
 
-	proto_status(p, &st, NULL, "end of data");
+	if (p->reply_code == 250)
+		proto_ok_status(p, &st, "end of data");
+	else if (p->reply_code < 400) {
+		proto_wrong_reply(p, "end of data");
+		return;
+	} else
+		proto_status(p, &st, NULL, "end of data");
 	for (i = 0; i < p->txn_copy.n_rcpts; i++)
 		if (p->accepted[i])
 			p->results[i] = st;

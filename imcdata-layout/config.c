@@ -597,11 +597,9 @@ config_auth_file(const char *path, struct imc_config *cfg, struct buf *err)
 		    (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		buf_printf(err, "auth_file: %s belongs to uid %u; it must be "
-		    "root's or the connector's", path, (unsigned)st.st_uid);
-		goto fail;
-	}
+	/* The owner is checked against the service user once the whole
+	 * file is read (config_check_auth_owner): "user" may come later. */
+	cfg->auth_file_uid = st.st_uid;
 	if (st.st_size > 1024 * 1024) {
 		buf_printf(err, "auth_file: %s is too big", path);
 		goto fail;
@@ -912,6 +910,14 @@ config_entry(void *arg, const char *kind, const char *name, const char *key,
 		}
 		return config_strdup(&cfg->user, value, err);
 	}
+	if (!strcmp(key, "allow_root")) {
+		if (conf_parse_bool(value, &cfg->allow_root) == -1) {
+			buf_printf(err, "allow_root: \"%s\" is not yes or no",
+			    value);
+			return -1;
+		}
+		return 0;
+	}
 	if (!strcmp(key, "group")) {
 		if (getgrnam(value) == NULL) {
 			buf_printf(err, "group: no such group \"%s\"", value);
@@ -1039,6 +1045,27 @@ config_finish_smtp(struct imc_config *cfg, const char *path, struct buf *err)
 	return 0;
 }
 
+/* auth_file must belong to root or to the user the connector runs as:
+ * the configured service user, else the one running it now. */
+static int
+config_check_auth_owner(const struct imc_config *cfg, const char *path,
+    struct buf *err)
+{
+	struct passwd *pw;
+	uid_t svc = geteuid();
+
+	if (cfg->auth_file == NULL || cfg->auth_file_uid == 0)
+		return 0;
+	if (cfg->user != NULL && (pw = getpwnam(cfg->user)) != NULL)
+		svc = pw->pw_uid;
+	if (cfg->auth_file_uid == svc)
+		return 0;
+	buf_printf(err, "%s: auth_file: %s belongs to uid %u; it must be "
+	    "root's or the service user's (uid %u)", path, cfg->auth_file,
+	    (unsigned)cfg->auth_file_uid, (unsigned)svc);
+	return -1;
+}
+
 /* config_load - defaults, then the file; -1 with "FILE:LINE: why" in err */
 int
 config_load(struct imc_config *cfg, const char *path, struct buf *err)
@@ -1079,6 +1106,8 @@ config_load(struct imc_config *cfg, const char *path, struct buf *err)
 		}
 	}
 	config_lower(cfg->hostname);
+	if (config_check_auth_owner(cfg, path, err) == -1)
+		return -1;
 	return config_finish_smtp(cfg, path, err);
 }
 

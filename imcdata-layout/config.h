@@ -84,6 +84,7 @@ struct imc_config {
 	bool		 archive;
 	enum pickup_dots pickup_dots;
 	char		*user;		/* service user, NULL: the running one */
+	bool		 allow_root;	/* run as root without "user" (labs) */
 	char		*group;		/* writers' group, NULL: the user's */
 	enum pickup_mode pickup_mode;
 	uint64_t	 pickup_settle;	/* seconds a rescanned file must rest */
@@ -106,6 +107,7 @@ struct imc_config {
 	char		*tls_ca_file;
 	char		*auth;		/* label for the smarthost, or NULL */
 	char		*auth_file;
+	uid_t		 auth_file_uid;	/* its owner, checked after the file */
 	struct imc_auth	*auths;
 	size_t		 n_auths;
 	uint64_t	*retry_schedule;	/* seconds, the last repeating */

@@ -352,6 +352,7 @@ mkdir -p "$C"
 cat >"$C/imc.conf" <<EOF
 root = $C_ROOT
 hostname = mx.bench.example
+allow_root = yes
 local_domains = example.com
 EOF
 "$BIN/imc-layout" -c "$C/imc.conf" create >/dev/null

@@ -9,12 +9,15 @@
  * pending), state (intake, queued, deferred) and the last error. An entry
  * that cannot be read is listed with state "unreadable" and the reason.
  *
- * flush: make the deferred entries of In/ and Out/ (or only the named
- * ones) due now, by rewriting their next-try time, then tell the running
- * connector (SIGUSR1 to the PID in Log/imc-connector.pid, checked to be an
- * imc-connector process) to look again. Run as root it writes as the
- * configured service user, so the files stay the connector's. Exit codes
- * from sysexits.h: 0 done, 67 (EX_NOUSER) a named entry does not exist.
+ * flush: ask the connector to make the deferred entries of In/ and Out/
+ * (or only the named ones) due now. The connector is the only writer of
+ * queue state: this writes a request into Log/ (qrequest.h) and sends
+ * SIGUSR1 to the process holding the tree's lock (instlock.h), checked to
+ * be an imc-connector; with none running, the request waits for the next
+ * start. Run as root it writes as the configured service user, so the
+ * file stays the connector's. Exit codes from sysexits.h: 0 done, 67
+ * (EX_NOUSER) a named entry does not exist, 73 the request could not be
+ * written.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +35,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "instlock.h"
 #include "layout.h"
+#include "qrequest.h"
 #include "qfile.h"
 #include "qid.h"
 
@@ -190,147 +195,122 @@ become_service_user(const struct imc_config *cfg)
 	return 0;
 }
 
-/* Make one entry due now; 1 if changed, 0 if already due, -1 on error. */
-static int
-flush_entry(int dirfd, const char *folder, const char *qid)
+/* Does In/ or Out/ hold an entry of this qid? */
+static bool
+entry_exists(int rootfd, const char *qid)
 {
-	struct qenv e;
-	struct buf err;
-	int r = 0;
+	static const enum layout_dir folders[] = { LAYOUT_IN, LAYOUT_OUT };
+	char name[QID_SIZE + 16];
+	size_t i;
 
-	buf_init(&err);
-	if (qenv_load(dirfd, qid, &e, &err) == -1) {
-		if (errno != ENOENT)
-			fprintf(stderr, "imc-queue: %s/%s: %s\n", folder, qid,
-			    buf_cstr(&err));
-		buf_fini(&err);
-		return -1;
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
+	for (i = 0; i < 2; i++) {
+		int dirfd = openat(rootfd, layout_name(folders[i]), O_RDONLY |
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bool found;
+
+		if (dirfd == -1)
+			continue;
+		found = faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		close(dirfd);
+		if (found)
+			return true;
 	}
-	buf_fini(&err);
-	if (e.next_try > 0) {
-		e.next_try = 0;
-		if (qenv_store(dirfd, &e, false, true) == -1) {
-			fprintf(stderr, "imc-queue: %s/%s: %s\n", folder, qid,
-			    strerror(errno));
-			r = -1;
-		} else
-			r = 1;
-	}
-	qenv_free(&e);
-	return r;
+	return false;
 }
 
-/* SIGUSR1 to the running connector, if there is one. */
+/* SIGUSR1 to the connector that holds the tree's lock, if one does. */
 static void
-wake_connector(int rootfd)
+wake_connector(int logfd)
 {
-	char buf[64], path[64], comm[64];
-	ssize_t n;
-	long pid;
-	int fd;
+	char path[64], comm[64];
+	pid_t pid;
 	FILE *f;
 
-	fd = openat(rootfd, "Log/imc-connector.pid", O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		printf("the connector is not running: entries are due at its "
+	if ((pid = instlock_holder(logfd)) <= 0) {
+		printf("no connector is running: the request is applied at its "
 		    "next start\n");
 		return;
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	pid = strtol(buf, NULL, 10);
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	if (pid <= 1 || (f = fopen(path, "r")) == NULL ||
-	    fgets(comm, sizeof(comm), f) == NULL ||
-	    strncmp(comm, "imc-connector", 13) != 0) {
-		if (pid > 1 && f != NULL)
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((f = fopen(path, "r")) == NULL || fgets(comm, sizeof(comm), f) ==
+	    NULL || strncmp(comm, "imc-connector", 13) != 0) {
+		if (f != NULL)
 			fclose(f);
-		printf("the connector is not running (stale PID file): entries "
-		    "are due at its next start\n");
+		printf("the lock holder (PID %ld) is not an imc-connector this "
+		    "tool can see: the request waits for the connector\n",
+		    (long)pid);
 		return;
 	}
 	fclose(f);
-	if (kill((pid_t)pid, SIGUSR1) == -1)
+	if (kill(pid, SIGUSR1) == -1)
 		fprintf(stderr, "imc-queue: cannot signal the connector (PID "
-		    "%ld): %s\n", pid, strerror(errno));
+		    "%ld): %s; the request waits for its next start\n",
+		    (long)pid, strerror(errno));
 	else
-		printf("told the connector (PID %ld)\n", pid);
+		printf("told the connector (PID %ld)\n", (long)pid);
 }
 
+/* flush: the connector is the only writer of queue state, so this asks
+ * it (a request in Log/, then a signal) instead of rewriting entries. */
 static int
 cmd_flush(const struct imc_config *cfg, int rootfd, char **qids, int n_qids)
 {
-	static const enum layout_dir folders[] = { LAYOUT_IN, LAYOUT_OUT };
-	int dirfd[2], i, j, r, rc = EX_OK;
-	unsigned changed = 0;
-	struct dirent *de;
-	DIR *dir;
+	struct qrequest rq;
+	char name[QREQUEST_NAME_LEN + 1];
+	int j, logfd, rc = EX_OK;
 
 	if (become_service_user(cfg) == -1)
 		return EX_NOPERM;
-	for (i = 0; i < 2; i++)
-		if ((dirfd[i] = openat(rootfd, layout_name(folders[i]),
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-			fprintf(stderr, "imc-queue: %s: %s\n",
-			    layout_name(folders[i]), strerror(errno));
-			return EX_NOINPUT;
-		}
-	if (n_qids > 0) {
-		for (j = 0; j < n_qids; j++) {
-			bool found = false;
-
-			if (!qid_valid(qids[j])) {
-				fprintf(stderr, "imc-queue: %s: not a queue id\n",
-				    qids[j]);
-				rc = EX_USAGE;
-				continue;
-			}
-			for (i = 0; i < 2; i++) {
-				r = flush_entry(dirfd[i],
-				    layout_name(folders[i]), qids[j]);
-				if (r >= 0)
-					found = true;
-				if (r == 1)
-					changed++;
-			}
-			if (!found) {
-				fprintf(stderr, "imc-queue: %s: no such entry in "
-				    "In or Out\n", qids[j]);
-				if (rc == EX_OK)
-					rc = EX_NOUSER;
-			}
-		}
-	} else {
-		for (i = 0; i < 2; i++) {
-			int fd = dup(dirfd[i]);
-
-			if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
-				if (fd != -1)
-					close(fd);
-				rc = EX_IOERR;
-				continue;
-			}
-			while ((de = readdir(dir)) != NULL) {
-				char qid[QID_SIZE];
-
-				if (strlen(de->d_name) != QID_LEN + 4 ||
-				    strcmp(de->d_name + QID_LEN, QFILE_ENV) != 0)
-					continue;
-				memcpy(qid, de->d_name, QID_LEN);
-				qid[QID_LEN] = '\0';
-				if (qid_valid(qid) && flush_entry(dirfd[i],
-				    layout_name(folders[i]), qid) == 1)
-					changed++;
-			}
-			closedir(dir);
-		}
+	memset(&rq, 0, sizeof(rq));
+	rq.verb = QREQUEST_FLUSH;
+	rq.all = n_qids == 0;
+	if (n_qids > 0 && (rq.qids = calloc((size_t)n_qids,
+	    sizeof(*rq.qids))) == NULL) {
+		fprintf(stderr, "imc-queue: out of memory\n");
+		return EX_OSERR;
 	}
-	printf("%u entr%s made due now\n", changed, changed == 1 ? "y" : "ies");
-	wake_connector(rootfd);
-	close(dirfd[0]);
-	close(dirfd[1]);
+	for (j = 0; j < n_qids; j++) {
+		if (!qid_valid(qids[j])) {
+			fprintf(stderr, "imc-queue: %s: not a queue id\n",
+			    qids[j]);
+			rc = EX_USAGE;
+			continue;
+		}
+		if (!entry_exists(rootfd, qids[j])) {
+			fprintf(stderr, "imc-queue: %s: no such entry in In or "
+			    "Out\n", qids[j]);
+			if (rc == EX_OK)
+				rc = EX_NOUSER;
+			continue;
+		}
+		memcpy(rq.qids[rq.n_qids++], qids[j], QID_SIZE);
+	}
+	if (n_qids > 0 && rq.n_qids == 0) {
+		qrequest_free(&rq);
+		return rc;
+	}
+	if ((logfd = openat(rootfd, layout_name(LAYOUT_LOG), O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "imc-queue: Log: %s\n", strerror(errno));
+		qrequest_free(&rq);
+		return EX_NOINPUT;
+	}
+	if (qrequest_write(logfd, &rq, name) == -1) {
+		fprintf(stderr, "imc-queue: cannot write a request into Log: "
+		    "%s\n", strerror(errno));
+		close(logfd);
+		qrequest_free(&rq);
+		return EX_CANTCREAT;
+	}
+	if (rq.all)
+		printf("flush of every entry requested (Log/%s)\n", name);
+	else
+		printf("flush of %zu entr%s requested (Log/%s)\n", rq.n_qids,
+		    rq.n_qids == 1 ? "y" : "ies", name);
+	wake_connector(logfd);
+	close(logfd);
+	qrequest_free(&rq);
 	return rc;
 }
 

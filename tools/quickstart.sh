@@ -26,6 +26,16 @@ mkdir -p demo
 sed -e "s|^root = .*|root = $top/demo/Imcdata|" \
     -e "s|^hostname = .*|hostname = demo.example.com|" \
     tools/imc.conf.example > demo/imc.conf
+# Started as root, the connector runs as a service user (imcsvc, made by
+# install-deps.sh) when that user can reach the demo tree; else this demo
+# says allow_root = yes, which a real installation never needs.
+if [ "$(id -u)" = 0 ]; then
+	if id imcsvc >/dev/null 2>&1 && runuser -u imcsvc -- test -x "$top/demo"; then
+		echo "user = imcsvc" >> demo/imc.conf
+	else
+		echo "allow_root = yes" >> demo/imc.conf
+	fi
+fi
 "$bin/imc-layout" -c demo/imc.conf create
 
 echo "== connector (log in demo/connector.log)"

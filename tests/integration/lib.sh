@@ -64,6 +64,8 @@ write_conf() {
 		echo "root = $ROOT"
 		echo "hostname = mx.test.example"
 		echo "local_domains = example.com, example.org"
+		# the connector refuses root without "user" (a lab override)
+		[ "$(id -u)" != 0 ] || echo "allow_root = yes"
 		[ $routed = 1 ] || echo "smarthost = [127.0.0.1]:9"
 		for l in "$@"; do echo "$l"; done
 	} > "$CONF"

@@ -197,6 +197,10 @@ def run_aiosmtpd(args, rec):
 
 
 def run_raw(args, rec):
+    overrides = {}
+    for item in args.raw_reply or []:
+        verb, _, text = item.partition("=")
+        overrides[verb.upper()] = text
     async def reply(writer, text):
         if args.slow:
             await asyncio.sleep(args.slow)
@@ -225,6 +229,10 @@ def run_raw(args, rec):
                 cmd = line.decode(errors="replace").rstrip("\r\n")
                 rec.note("> " + cmd)
                 verb = cmd.split(" ")[0].upper()
+                if verb in overrides:
+                    # a misbehaving peer: this reply, whatever it means
+                    await reply(writer, overrides[verb])
+                    continue
                 if verb in ("EHLO", "HELO"):
                     if args.garbage:
                         writer.write(b"this is not smtp\r\n250 ok\r\n")
@@ -311,13 +319,16 @@ def main():
     ap.add_argument("--disconnect-in-data", action="store_true")
     ap.add_argument("--disconnect-after-dot", action="store_true")
     ap.add_argument("--slow", type=float, default=0)
+    ap.add_argument("--raw-reply", action="append",
+                    help="VERB=REPLY: the raw engine answers VERB so")
     ap.add_argument("--dsn", action="store_true",
                     help="raw engine offering DSN; records MAIL/RCPT parameters")
     args = ap.parse_args()
 
     rec = Recorder(args)
     raw = (args.greeting or args.garbage or args.disconnect_in_data or
-           args.disconnect_after_dot or args.slow or args.dsn)
+           args.disconnect_after_dot or args.slow or args.dsn or
+           args.raw_reply)
     loop, server = (run_raw if raw else run_aiosmtpd)(args, rec)
     if args.pidfile:
         with open(args.pidfile + ".tmp", "w") as f:

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -947,6 +948,60 @@ START_TEST(auth_file_rules)
 }
 END_TEST
 
+/* issue 13.10: the owner is compared with the configured service user,
+ * not with the euid of a connector started as root. */
+START_TEST(auth_file_owned_by_the_service_user_is_accepted)
+{
+	struct imc_config cfg;
+	struct buf err;
+	struct passwd *svc, *other;
+	char conf[PATH_MAX], auth[PATH_MAX + 16], text[PATH_MAX * 2];
+	int fd;
+
+	ck_assert_msg(geteuid() == 0, "this case needs root (CI runs as root)");
+	svc = getpwnam("imcsvc");
+	ck_assert_msg(svc != NULL, "needs the imcsvc account "
+	    "(tools/install-deps.sh makes it)");
+	snprintf(auth, sizeof(auth), "%s/auth_svc", tmpdir);
+	fd = open(auth, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ne(fd, -1);
+	ck_assert(write(fd, "relay1 u1 p1\n", 13) == 13);
+	close(fd);
+	ck_assert_int_eq(chown(auth, svc->pw_uid, svc->pw_gid), 0);
+	buf_init(&err);
+
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\nuser = imcsvc\n",
+	    auth);
+	write_conf(conf, sizeof(conf), "auth_svc", text, strlen(text));
+	ck_assert_msg(config_load(&cfg, conf, &err) == 0, "%s", buf_cstr(&err));
+	config_free(&cfg);
+
+	/* without "user" the connector runs as root: imcsvc's file is not
+	 * its own, and the message names the uid */
+	snprintf(text, sizeof(text), ROOT "auth_file = %s\n", auth);
+	write_conf(conf, sizeof(conf), "auth_svc2", text, strlen(text));
+	buf_reset(&err);
+	ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+	ck_assert_msg(strstr(buf_cstr(&err), "root's or the service user's") !=
+	    NULL, "%s", buf_cstr(&err));
+	config_free(&cfg);
+
+	/* another user's file is refused whatever "user" says */
+	if ((other = getpwnam("imcother")) != NULL) {
+		ck_assert_int_eq(chown(auth, other->pw_uid, other->pw_gid), 0);
+		snprintf(text, sizeof(text), ROOT "auth_file = %s\n"
+		    "user = imcsvc\n", auth);
+		write_conf(conf, sizeof(conf), "auth_svc3", text, strlen(text));
+		buf_reset(&err);
+		ck_assert_int_eq(config_load(&cfg, conf, &err), -1);
+		config_free(&cfg);
+	}
+	unlink(auth);
+	unlink(conf);
+	buf_fini(&err);
+}
+END_TEST
+
 START_TEST(defaults_without_a_file)
 {
 	struct imc_config cfg;
@@ -1001,6 +1056,7 @@ conf_suite(void)
 	tcase_add_test(tc, config_ids_default_to_the_running_ids);
 	tcase_add_test(tc, defaults_without_a_file);
 	tcase_add_test(tc, auth_file_rules);
+	tcase_add_test(tc, auth_file_owned_by_the_service_user_is_accepted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
  * anywhere. Dot-stuffing is checked at every split point of a sample.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,161 @@ START_TEST(without_pipelining_one_command_at_a_time)
 	/* nobody accepted: no DATA, the transaction ends */
 	ck_assert_str_eq(buf_cstr(&r.events), "READY TXN(5.0.0,5.0.0) READY ");
 	ck_assert_ptr_null(strstr(buf_cstr(&r.sent), "DATA"));
+	run_fini(&r);
+}
+END_TEST
+
+/* issue 13.1: a reused connection to a peer without PIPELINING: the
+ * second transaction sends RSET, MAIL, then every RCPT again, and no
+ * recipient counts as delivered without the peer's replies. */
+START_TEST(without_pipelining_every_transaction_sends_its_rcpts)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+	int k;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-mx\r\n250 8BITMIME\r\n");
+	for (k = 0; k < 3; k++) {
+		buf_reset(&r.sent);
+		buf_reset(&r.events);
+		ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+		drain(&r);
+		if (k > 0) {
+			ck_assert_str_eq(buf_cstr(&r.sent), "RSET\r\n");
+			feed(&r, "250 flushed\r\n");
+		}
+		ck_assert_msg(strstr(buf_cstr(&r.sent), "MAIL FROM:<alice@"
+		    "example.com>\r\n") != NULL, "%d: %s", k, buf_cstr(&r.sent));
+		feed(&r, "250 ok\r\n");
+		ck_assert_msg(strstr(buf_cstr(&r.sent), "RCPT TO:<bob@x.test>"
+		    "\r\n") != NULL, "transaction %d: %s", k, buf_cstr(&r.sent));
+		/* no result before the replies */
+		ck_assert_str_eq(buf_cstr(&r.events), "");
+		feed(&r, "250 ok\r\n");
+		ck_assert_msg(strstr(buf_cstr(&r.sent), "RCPT TO:<carol@x.test>"
+		    "\r\n") != NULL, "transaction %d: %s", k, buf_cstr(&r.sent));
+		feed(&r, "250 ok\r\n");
+		ck_assert_msg(strstr(buf_cstr(&r.sent), "DATA\r\n") != NULL,
+		    "%s", buf_cstr(&r.sent));
+		feed(&r, "354 go\r\n");
+		smtp_proto_body_done(r.p);
+		feed(&r, "250 2.0.0 queued\r\n");
+		ck_assert_str_eq(buf_cstr(&r.events), "BODY TXN(2.0.0,2.0.0) "
+		    "READY ");
+	}
+	run_fini(&r);
+}
+END_TEST
+
+/* issue 13.1: results start as "not attempted" (temporary): a status the
+ * engine hands over before any reply for a recipient is never OK. */
+START_TEST(results_start_temporary)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250 mx\r\n");
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	/* the peer goes away before answering MAIL */
+	smtp_proto_lost(r.p, "connection closed");
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.events), "READY FAILED(4.4.2) ");
+	ck_assert_int_eq(r.last_fail.kind, MAIL_TEMP);
+	run_fini(&r);
+	/* a zeroed status is temporary, never delivered */
+	{
+		struct mail_status z;
+
+		memset(&z, 0, sizeof(z));
+		ck_assert_int_eq(z.kind, MAIL_TEMP);
+	}
+}
+END_TEST
+
+/* issue 13.2: a reply of a class the command never gets is a protocol
+ * error (temporary, the peer's words kept), never a delivery. */
+struct wrong_reply_case {
+	const char *name;
+	bool	 pipelining;
+	const char *replies;	/* after begin, fed whole */
+	const char *in_reply_to;
+};
+
+static const struct wrong_reply_case wrong_reply_cases[] = {
+	{ "250_to_DATA_pipelined", true,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n250 2.0.0 fine\r\n", "DATA" },
+	{ "250_to_DATA", false,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n250 2.0.0 fine\r\n", "DATA" },
+	{ "354_to_MAIL", false, "354 go on\r\n", "MAIL FROM" },
+	{ "300_to_MAIL", false, "300 hmm\r\n", "MAIL FROM" },
+	{ "354_to_RCPT", false, "250 ok\r\n354 go on\r\n", "RCPT TO" },
+	{ "354_to_RCPT_pipelined", true, "250 ok\r\n354 go\r\n", "RCPT TO" },
+	{ "220_to_RCPT", false, "250 ok\r\n250 ok\r\n220 what\r\n",
+	  "RCPT TO" },
+	{ "354_after_the_dot", false,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n|354 again\r\n",
+	  "end of data" },
+	{ "251_after_the_dot", true,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n|251 forwarded\r\n",
+	  "end of data" },
+};
+
+START_TEST(test_wrong_reply_case)
+{
+	const struct wrong_reply_case *c = &wrong_reply_cases[_i];
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE };
+	struct smtp_txn t = txn2();
+	struct run r;
+	char *copy = strdup(c->replies), *bar;
+
+	ck_assert_ptr_nonnull(copy);
+	run_init(&r, &pp);
+	feed(&r, c->pipelining ? "220 hi\r\n250-mx\r\n250 PIPELINING\r\n" :
+	    "220 hi\r\n250 mx\r\n");
+	buf_reset(&r.events);
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	/* '|' marks where the body is sent */
+	if ((bar = strchr(copy, '|')) != NULL)
+		*bar = '\0';
+	if (c->pipelining)
+		feed(&r, copy);
+	else {
+		/* one reply at a time, as the engine sends one command */
+		char *line = copy, *nl;
+
+		while (*line != '\0' && (nl = strstr(line, "\r\n")) != NULL) {
+			char save = nl[2];
+
+			nl[2] = '\0';
+			feed(&r, line);
+			nl[2] = save;
+			line = nl + 2;
+		}
+	}
+	if (bar != NULL) {
+		ck_assert_msg(strstr(buf_cstr(&r.events), "BODY") != NULL, "%s: %s",
+		    c->name, buf_cstr(&r.events));
+		smtp_proto_body_done(r.p);
+		feed(&r, bar + 1);
+	}
+	ck_assert_msg(strstr(buf_cstr(&r.events), "TXN") == NULL, "%s: %s",
+	    c->name, buf_cstr(&r.events));
+	ck_assert_msg(strstr(buf_cstr(&r.events), "FAILED(4.5.0)") != NULL,
+	    "%s: %s", c->name, buf_cstr(&r.events));
+	ck_assert_int_eq(r.last_fail.kind, MAIL_TEMP);
+	ck_assert_msg(strstr(r.last_fail.text, "protocol error") != NULL &&
+	    strstr(r.last_fail.text, c->in_reply_to) != NULL, "%s: %s",
+	    c->name, r.last_fail.text);
+	/* the body is never sent after a 250 to DATA */
+	if (strstr(c->name, "250_to_DATA") != NULL)
+		ck_assert_ptr_null(strstr(buf_cstr(&r.events), "BODY"));
+	free(copy);
 	run_fini(&r);
 }
 END_TEST
@@ -602,6 +758,10 @@ smtp_proto_suite(void)
 	tcase_add_test(tc, pipelined_session_whole);
 	tcase_add_test(tc, pipelined_session_byte_by_byte);
 	tcase_add_test(tc, without_pipelining_one_command_at_a_time);
+	tcase_add_test(tc, without_pipelining_every_transaction_sends_its_rcpts);
+	tcase_add_test(tc, results_start_temporary);
+	tcase_add_loop_test(tc, test_wrong_reply_case, 0,
+	    (int)(sizeof(wrong_reply_cases) / sizeof(wrong_reply_cases[0])));
 	tcase_add_test(tc, ehlo_refused_falls_back_to_helo);
 	tcase_add_test(tc, refused_greeting_is_temporary_and_early);
 	tcase_add_test(tc, mail_refused_fails_every_recipient);

@@ -1,0 +1,95 @@
+/*
+ * requests - apply what tools asked for (see requests.h).
+ */
+#include "requests.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "outq.h"
+#include "qrequest.h"
+#include "queue.h"
+
+static void
+requests_flush(struct imc_daemon *d, const struct qrequest *rq)
+{
+	size_t i, n = 0;
+
+	if (d->outq != NULL) {
+		if (rq->all)
+			n = outq_make_due(d->outq, NULL);
+		else
+			for (i = 0; i < rq->n_qids; i++)
+				n += outq_make_due(d->outq, rq->qids[i]);
+	}
+	/* In/ entries are few (a store that failed for a while): all are
+	 * tried now, which covers the named ones. */
+	(void)queue_run_in(d, true, false);
+	log_info("flush request: %zu Out entr%s made due", n,
+	    n == 1 ? "y" : "ies");
+	if (d->outq != NULL)
+		(void)outq_run(d->outq);
+}
+
+/* requests_apply - every request in Log/, oldest name order irrelevant */
+size_t
+requests_apply(struct imc_daemon *d)
+{
+	struct qrequest rq;
+	struct buf err;
+	struct dirent *de;
+	DIR *dir;
+	char **names = NULL, **v;
+	size_t n = 0, cap = 0, i, applied = 0;
+	int fd;
+
+	if ((fd = openat(d->dir[LAYOUT_LOG], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_warn("cannot list Log for requests");
+		return 0;
+	}
+	/* Names first: applying a request must not race the listing. */
+	while ((de = readdir(dir)) != NULL) {
+		if (!qrequest_name_valid(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((v = realloc(names, cap * sizeof(*v))) == NULL)
+				log_fatal(EX_OSERR, "out of memory");
+			names = v;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			log_fatal(EX_OSERR, "out of memory");
+		n++;
+	}
+	closedir(dir);
+	buf_init(&err);
+	for (i = 0; i < n; i++) {
+		buf_reset(&err);
+		if (qrequest_read(d->dir[LAYOUT_LOG], names[i], &rq, &err) ==
+		    -1)
+			log_warnx("Log/%s: request ignored: %s", names[i],
+			    buf_cstr(&err));
+		else {
+			requests_flush(d, &rq);
+			qrequest_free(&rq);
+			applied++;
+		}
+		if (unlinkat(d->dir[LAYOUT_LOG], names[i], 0) == -1 &&
+		    errno != ENOENT)
+			log_warn("Log/%s", names[i]);
+		free(names[i]);
+	}
+	free(names);
+	buf_fini(&err);
+	return applied;
+}
