@@ -34,10 +34,12 @@ RC=			# exit status of the last connector / run_once
 OUT=			# its stderr
 CONNECTOR_TIMEOUT=${CONNECTOR_TIMEOUT:-120}	# seconds, for one --once run
 WRAP=()			# a command the connector runs under (time, strace)
-SVC_USER=imcsvc		# the service user the connector runs as
+SVC_USER=imcsvc		# the service user of the deployment
+RUN_AS=$SVC_USER		# who the connector runs as (root: see write_conf)
 
 cleanup() {
-	if [ -n "$DAEMON_SIG_PID" ] && [ "$DAEMON_SIG_PID" != "$DAEMON_PID" ]; then
+	if [ -n "$DAEMON_PID" ] && [ -n "$DAEMON_SIG_PID" ] &&
+		[ "$DAEMON_SIG_PID" != "$DAEMON_PID" ]; then
 		kill -KILL "$DAEMON_SIG_PID" 2>/dev/null
 	fi
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -55,20 +57,43 @@ trap cleanup EXIT
 # lines route remote mail themselves (smarthost, dns_servers), remote
 # recipients go to a loopback port nothing listens on: they stay in Out/,
 # deferred, and no test ever asks the real DNS.
+# Run as root, the tests run the connector as deployed: "user = imcsvc"
+# (the tree is made by imc-layout create as root, owned by imcsvc), unless
+# the lines name a user or a test about root sets RUN_AS=root, which
+# writes "allow_root = yes" instead. Run as another user, the connector
+# runs as that user and the config names none.
 write_conf() {
-	local l routed=0
+	local l routed=0 named=0 as=
 	for l in "$@"; do
-		case $l in smarthost*|dns_servers*) routed=1 ;; esac
+		case $l in
+		smarthost*|dns_servers*) routed=1 ;;
+		user\ *|user=*) named=1 ;;
+		esac
 	done
+	if [ "$(id -u)" = 0 ] && [ $named = 0 ]; then
+		if [ "$RUN_AS" = root ]; then
+			as="allow_root = yes"
+		else
+			getent passwd "$RUN_AS" >/dev/null ||
+				skip_all "needs the $RUN_AS account (tools/install-deps.sh makes it)"
+			as="user = $RUN_AS"
+		fi
+	fi
 	{
 		echo "root = $ROOT"
 		echo "hostname = mx.test.example"
 		echo "local_domains = example.com, example.org"
-		# the connector refuses root without "user" (a lab override)
-		[ "$(id -u)" != 0 ] || echo "allow_root = yes"
+		[ -z "$as" ] || echo "$as"
 		[ $routed = 1 ] || echo "smarthost = [127.0.0.1]:9"
 		for l in "$@"; do echo "$l"; done
 	} > "$CONF"
+}
+
+# svc_own PATH... - hand folders a test made inside the tree (as root) to
+# the user the connector runs as, as imc-layout would have
+svc_own() {
+	[ "$(id -u)" = 0 ] && [ "$RUN_AS" != root ] || return 0
+	chown -R "$RUN_AS:" "$@"
 }
 
 ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }

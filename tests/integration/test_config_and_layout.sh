@@ -66,7 +66,7 @@ expect_exit 78 "connector refuses a world-writable Work" refused.log -c "$CONF" 
 check "refusal carries the same message" has 'Work: world-writable' "$OUT"
 chmod 700 "$ROOT/Work"
 
-mkdir -p "$ROOT/Store/example.com/bob"
+mkdir -p "$ROOT/Store/example.com/bob" && svc_own "$ROOT/Store/example.com"
 ln -s /tmp "$ROOT/Store/example.com/bob/new"
 out=$("$IMC_BIN/imc-layout" -c "$CONF" check)
 check "symlink deep in the tree is found" grep -q "UNSAFE: $ROOT/Store/example.com/bob/new: symbolic link" <<<"$out"

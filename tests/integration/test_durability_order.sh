@@ -64,7 +64,7 @@ trace_checks "--once" "$T/once.trace"
 # 2. The daemon: files taken as they come, and a local delivery deferred
 # (its mailbox folder is a symbolic link, which the store refuses) then
 # retried by imc-queue flush once the link is gone.
-mkdir -p "$ROOT/Store/example.com/stuck"
+mkdir -p "$ROOT/Store/example.com/stuck" && svc_own "$ROOT/Store/example.com"
 ln -s /tmp "$ROOT/Store/example.com/stuck/new"
 WRAP=("${STRACE[@]}" -o "$T/daemon.trace")
 start_daemon || abort_test "the rest needs the daemon"

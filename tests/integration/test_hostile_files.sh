@@ -88,6 +88,9 @@ holder=$!
 sleep 0.3
 run_once
 check "open-for-write file left in Pickup" test -f "$P/open.eml"
+# that run looked at Pickup again while the file stayed open
+check "a run that scans Pickup several times logs a skipped file once" \
+	test "$(grep -c 'symlink.eml' <<<"$OUT")" = 1
 check "open-for-write file not delivered" test "$(mailbox_count example.com open)" = 0
 kill "$holder"; wait "$holder" 2>/dev/null
 run_once
