@@ -21,6 +21,12 @@ set -u
 IMC_BIN=$(cd "$IMC_BIN" && pwd)
 T=$(mktemp -d /tmp/imc-test.XXXXXX)
 chmod 755 "$T"
+# Sanitizer reports of every program a test runs (the connector and the
+# tools, as whatever user they run) are written into $T/sanitizer/, which
+# finish reads; a report on stderr lands in $T/*.log, which it reads too.
+mkdir -m 1777 "$T/sanitizer"
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer/ubsan
 CONF=$T/imc.conf
 ROOT=$T/Imcdata
 FAILS=0
@@ -145,8 +151,9 @@ drop() {
 
 # connector LOG ARGS... - run imc-connector with ARGS, bounded by
 # CONNECTOR_TIMEOUT seconds and under the WRAP command if one is set, its
-# stderr appended to $T/LOG; RC is its exit status and OUT this run's stderr. It checks nothing: run_once wants exit
-# 0, expect_exit a status the test names.
+# stderr appended to $T/LOG; RC is its exit status and OUT this run's
+# stderr. It checks nothing: run_once wants exit 0, expect_exit a status
+# the test names.
 connector() {
 	local log=$T/$1 before; shift
 	before=$(stat -c %s "$log" 2>/dev/null || echo 0)
@@ -287,24 +294,34 @@ mailbox_one() {
 	echo "$f"
 }
 
-# sanitizer_reports - "file:line: text" of every sanitizer report in the
-# logs of this test ($T/*.log: the connector's stderr, peers, tools)
+# sanitizer_reports - "file:line: text" of every sanitizer report of this
+# test: the report files in $T/sanitizer/ and reports on stderr in the logs
+# ($T/*.log: the connector's stderr, peers, tools)
 sanitizer_reports() {
 	grep -H -n -e 'ERROR: AddressSanitizer' -e 'LeakSanitizer' \
 		-e 'runtime error:' -e 'ERROR: UndefinedBehaviorSanitizer' \
 		"$T"/*.log 2>/dev/null | sed "s|^$T/||"
+	find "$T/sanitizer" -type f 2>/dev/null | sort | while read -r f; do
+		grep -H -n -m 3 -e 'ERROR: ' -e 'runtime error:' -e 'SUMMARY: ' "$f" |
+			sed "s|^$T/||"
+		grep -q -e 'ERROR: ' -e 'runtime error:' -e 'SUMMARY: ' "$f" ||
+			echo "${f#"$T"/}: $(head -c 200 "$f" | tr '\n' ' ')"
+	done
 }
 
 # finish - stop a daemon still running, look for sanitizer reports, and
 # print the closing line ctest and CI read; exit status 0 (all passed), 1
 # (a failure, or no check at all ran) or 77 (a part was skipped)
 finish() {
-	local reports
+	local reports f
 	[ -z "$DAEMON_PID" ] || stop_daemon "daemon still running at the end stopped by SIGTERM"
 	reports=$(sanitizer_reports)
 	if [ -n "$reports" ]; then
-		not_ok "sanitizer reports in the logs ($(grep -c . <<<"$reports") lines)"
+		not_ok "sanitizer reports ($(grep -c . <<<"$reports") lines)"
 		head -n 20 <<<"$reports" | sed 's/^/#   /'
+		# the first report whole, for the stack
+		f=$(find "$T/sanitizer" -type f 2>/dev/null | sort | head -1)
+		[ -z "$f" ] || head -n 40 "$f" | sed 's/^/#   | /'
 	fi
 	if [ $((PASSES + FAILS)) = 0 ]; then
 		not_ok "no check ran"
