@@ -50,11 +50,20 @@ check "every remote message queued in Out ($((n / 2)))" \
 check "nothing in Badmail" test "$(count_files "$ROOT/Badmail")" = 0
 
 # imc-queue flush writes a request and signals; it changes no queue file.
-envs_before=$(stat -c '%n %Y %s' "$ROOT"/Out/*.env | md5sum)
+# The daemon's own attempts rewrite envelopes: wait for its first attempts
+# (retry_schedule = 1h: no other comes by itself), and hold it stopped
+# while the tool runs, so that only the tool could have changed a file.
+first_tries() { [ "$(grep -c 'event=deferred' "$ROOT"/Log/[0-9]*.log)" -ge $((n / 2)) ]; }
+wait_for 30 first_tries
+check "the daemon tried every Out entry once" first_tries
 attempts_before=$(grep -c 'event=deferred' "$ROOT"/Log/[0-9]*.log)
+kill -STOP "$DAEMON_PID"
+envs_before=$(stat -c '%n %Y %s' "$ROOT"/Out/*.env | md5sum)
 out=$("$IMC_BIN/imc-queue" -c "$CONF" flush 2>&1)
+envs_after=$(stat -c '%n %Y %s' "$ROOT"/Out/*.env | md5sum)
+kill -CONT "$DAEMON_PID"
 check "flush: told the connector" grep -q "told the connector (PID $DAEMON_PID)" <<<"$out"
-check "flush: the tool rewrote no envelope" test "$(stat -c '%n %Y %s' "$ROOT"/Out/*.env | md5sum)" = "$envs_before"
+check "flush: the tool rewrote no envelope" test "$envs_after" = "$envs_before"
 more_attempts() { [ "$(grep -c 'event=deferred' "$ROOT"/Log/[0-9]*.log)" -ge $((attempts_before + n / 2)) ]; }
 wait_for 20 more_attempts
 check "flush: the daemon tried every Out entry again" more_attempts
