@@ -383,14 +383,16 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 	case SIGINT:
 		if (d->stop) {
 			log_info("signal %d again: stopping now", signo);
-			d->stop_deadline = 0;
+			d->stop_deadline = time(NULL);
 			break;
 		}
-		log_info("signal %d: finishing the step in hand, then "
+		log_info("signal %d: finishing the transactions in hand, then "
 		    "stopping", signo);
 		d->stop = true;
 		d->stop_deadline = time(NULL) + DAEMON_STOP_GRACE;
 		outq_stop(d->outq);
+		/* Jobs not begun wait for the next start as they are. */
+		outdest_stop(d->dests, "the connector is stopping");
 		break;
 	case SIGUSR1:
 		/* imc-queue flush: a request waits in Log/ */
@@ -427,11 +429,13 @@ daemon_drain(struct imc_daemon *d)
 /* Wait in the loop until every SMTP job in hand has ended (bounded by
  * the sessions' own timeouts, and by the deadline when stopping). */
 static void
-daemon_finish_smtp(struct imc_daemon *d, time_t deadline)
+daemon_finish_smtp(struct imc_daemon *d, bool bounded)
 {
-	while (outq_active(d->outq) > 0 &&
-	    (deadline == 0 || time(NULL) < deadline)) {
-		if (evloop_run_once(d->loop, 1000) == -1 && errno != EINTR)
+	/* d->stop_deadline is read at every round: a second SIGTERM moves
+	 * it to now. */
+#define DAEMON_IN_TIME() (!bounded || time(NULL) < d->stop_deadline)
+	while (outq_active(d->outq) > 0 && DAEMON_IN_TIME()) {
+		if (evloop_run_once(d->loop, 200) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
@@ -441,11 +445,13 @@ daemon_finish_smtp(struct imc_daemon *d, time_t deadline)
 		time_t quit_end = time(NULL) + 3;
 
 		while (outdest_connections(d->dests) > 0 &&
-		    outq_active(d->outq) == 0 && time(NULL) < quit_end)
-			if (evloop_run_once(d->loop, 500) == -1 &&
+		    outq_active(d->outq) == 0 && time(NULL) < quit_end &&
+		    DAEMON_IN_TIME())
+			if (evloop_run_once(d->loop, 200) == -1 &&
 			    errno != EINTR)
 				break;
 	}
+#undef DAEMON_IN_TIME
 	if (outq_active(d->outq) > 0 || outdest_connections(d->dests) > 0)
 		outdest_abort(d->dests, "the connector is stopping");
 	/* Calls deferred to the end of the round (freeing connections,
@@ -488,7 +494,7 @@ daemon_run_once(struct imc_daemon *d)
 	(void)queue_retry_held(d);
 	(void)queue_run_in(d, false, false);
 	(void)outq_run(d->outq);
-	daemon_finish_smtp(d, 0);
+	daemon_finish_smtp(d, false);
 	daemon_log_stats(d);
 	return 0;
 }
@@ -559,7 +565,7 @@ daemon_run(struct imc_daemon *d)
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
 	}
-	daemon_finish_smtp(d, d->stop_deadline);
+	daemon_finish_smtp(d, true);
 	daemon_log_stats(d);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/queue.h>
 
 #include "daemon.h"
@@ -889,6 +890,44 @@ size_t
 outdest_connections(const struct outdest *od)
 {
 	return od->n_conns;
+}
+
+/* outdest_stop - the first SIGTERM: jobs still queued are given back
+ * unstarted, connections not in a transaction end (idle ones with QUIT);
+ * transactions in hand go on, within the daemon's grace period */
+void
+outdest_stop(struct outdest *od, const char *why)
+{
+	struct dest *dst;
+	struct dest_conn *dc;
+	struct out_job *job;
+	struct mail_status st;
+	struct smtp_conn **v = NULL;
+	size_t n = 0, i;
+
+	mail_status_set(&st, MAIL_TEMP, "4.3.2", "%s", why);
+	TAILQ_FOREACH(dst, &od->dests, link)
+		while ((job = TAILQ_FIRST(&dst->jobs)) != NULL) {
+			TAILQ_REMOVE(&dst->jobs, job, link);
+			dst->n_jobs--;
+			job->not_started = true;
+			dest_fail_job(dst, job, &st);
+		}
+	/* The connections to end, first: ending one may free others'
+	 * bookkeeping (dest_conn), never another connection. */
+	if (od->n_conns > 0 && (v = calloc(od->n_conns, sizeof(*v))) == NULL)
+		log_fatal(EX_OSERR, "out of memory");
+	TAILQ_FOREACH(dst, &od->dests, link)
+		LIST_FOREACH(dc, &dst->conns, link)
+			if (n < od->n_conns && !smtp_conn_busy(dc->conn))
+				v[n++] = dc->conn;
+	for (i = 0; i < n; i++) {
+		if (smtp_conn_idle(v[i]))
+			smtp_conn_quit_idle(v[i]);
+		else
+			smtp_conn_abort(v[i], why);
+	}
+	free(v);
 }
 
 /* outdest_abort - shutdown: every connection ends, every job is deferred */

@@ -43,6 +43,9 @@ void	outdest_submit(struct outdest *, const struct route *, struct out_job *);
  * connections still open. */
 size_t	outdest_quit_idle(struct outdest *);
 size_t	outdest_connections(const struct outdest *);
+/* A stop begins: queued jobs go back unstarted (job->not_started), and
+ * connections not in a transaction end; transactions in hand go on. */
+void	outdest_stop(struct outdest *, const char *why);
 /* End every connection and job now (shutdown): jobs deferred with why. */
 void	outdest_abort(struct outdest *, const char *why);
 /* Write buffered protocol-log lines (end of a loop round). */

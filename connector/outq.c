@@ -34,6 +34,7 @@ struct out_msg {
 	struct out_job	*jobs;
 	size_t		 n_jobs;
 	size_t		 jobs_left;
+	bool		 attempted;	/* some job met a peer (or a DNS answer) */
 };
 
 struct outq {
@@ -511,6 +512,15 @@ outq_job_done(struct outq *q, struct out_job *job)
 	struct out_msg *m = job->msg;
 	size_t i;
 
+	/* A job that never left its destination's queue because the
+	 * connector is stopping is no attempt: nothing about it is
+	 * recorded, and the entry is due again at the next start. */
+	if (job->not_started && q->stopping) {
+		if (--m->jobs_left == 0)
+			outq_settle(m);
+		return;
+	}
+	m->attempted = true;
 	for (i = 0; i < job->n; i++) {
 		struct qrcpt *r = &m->env.rcpts[job->idx[i]];
 		const struct mail_status *st = &job->res[i];
@@ -584,8 +594,11 @@ outq_settle(struct out_msg *m)
 	struct qenv *e = &m->env;
 	time_t now = time(NULL);
 
-	(void)outq_expire(q, e, now);
-	if (qenv_count(e, QRCPT_PENDING) == 0) {
+	if (q->stopping && !m->attempted && m->n_jobs > 0) {
+		/* every job was called back unstarted: the entry is left as
+		 * it is on disk */
+	} else if ((void)outq_expire(q, e, now),
+	    qenv_count(e, QRCPT_PENDING) == 0) {
 		queue_finish(d, LAYOUT_OUT, e);
 	} else {
 		queue_report_failed(d, LAYOUT_OUT, e);

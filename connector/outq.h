@@ -51,6 +51,7 @@ struct out_job {
 	const char	*envid;
 	size_t		*idx;		/* their index in the envelope */
 	struct mail_status *res;	/* filled by the delivery, per rcpt */
+	bool		 not_started;	/* called back unstarted (a stop) */
 	char		 relay[320];	/* "mx.example[192.0.2.7]:25" */
 	char		 tls[128];	/* "TLSv1.3/TLS_AES_..." or "none" */
 };

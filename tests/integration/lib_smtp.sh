@@ -6,6 +6,8 @@
 
 PY=/usr/bin/python3		# Debian's, with python3-aiosmtpd
 PEER=$IMC_SRC/tests/integration/smtp_peer.py
+"$PY" -c 'import aiosmtpd' 2>/dev/null ||
+	skip_all "needs $PY with python3-aiosmtpd (tools/install-deps.sh installs it)"
 PEER_PIDS=()
 DNSMASQ_PID=
 PF_DIR=
@@ -113,16 +115,20 @@ make_test_ca() {
 # SERVFAIL (forwarded to a port nothing answers: dnsmasq says SERVFAIL
 # once its upstream times out... use the REFUSED path instead: no server).
 start_dnsmasq() {
-	DNS_PORT=$($PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	timeout 300 /usr/sbin/dnsmasq --keep-in-foreground --log-facility=- \
-		--no-resolv --no-hosts --port="$DNS_PORT" \
-		--listen-address=127.0.0.1 --bind-interfaces \
-		--conf-file=/dev/null --pid-file= --cache-size=0 \
-		--local=/test/ "$@" 2>>"$T/dnsmasq.log" &
-	DNSMASQ_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		if $PY - "$DNS_PORT" <<'EOF' 2>/dev/null
+	local attempt i
+	# The port is free when chosen, but another program may take it (UDP
+	# or TCP) before dnsmasq binds it: then dnsmasq ends, and another port
+	# is tried (bounded).
+	for attempt in 1 2 3 4 5; do
+		DNS_PORT=$($PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		timeout 300 /usr/sbin/dnsmasq --keep-in-foreground --log-facility=- \
+			--no-resolv --no-hosts --port="$DNS_PORT" \
+			--listen-address=127.0.0.1 --bind-interfaces \
+			--conf-file=/dev/null --pid-file= --cache-size=0 \
+			--local=/test/ "$@" 2>>"$T/dnsmasq.log" &
+		DNSMASQ_PID=$!
+		for i in $(seq 1 100); do
+			if $PY - "$DNS_PORT" <<'EOF' 2>/dev/null
 import socket, struct, sys
 q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
 q += b"\x05ready\x04test\x00" + struct.pack(">HH", 1, 1)
@@ -131,8 +137,15 @@ s.settimeout(0.2)
 s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
 s.recv(512)
 EOF
-		then return 0; fi
-		sleep 0.05
+			then return 0; fi
+			kill -0 "$DNSMASQ_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		# running but silent: no other port would help
+		kill -0 "$DNSMASQ_PID" 2>/dev/null && break
+		wait "$DNSMASQ_PID" 2>/dev/null
+		DNSMASQ_PID=
+		echo "# dnsmasq ended at start (attempt $attempt, port $DNS_PORT)"
 	done
 	echo "dnsmasq did not answer: $(cat "$T/dnsmasq.log")" >&2
 	return 1
@@ -198,18 +211,6 @@ EOF
 	done
 	echo "postfix did not listen: $(cat "$T/pf.err" "$PF_DIR/postfix.log" 2>/dev/null)" >&2
 	return 1
-}
-
-# has PATTERN TEXT / lacks PATTERN TEXT - grep -q on a variable's text,
-# for check (a "bash -c" would not see the caller's variables)
-has() { grep -q -e "$1" <<<"$2"; }
-lacks() { ! grep -q -e "$1" <<<"$2"; }
-
-# abort_test WHY - a peer the rest depends on did not start
-abort_test() {
-	not_ok "$1"
-	finish
-	exit 1
 }
 
 # tracklog - the tracking log lines so far

@@ -270,6 +270,10 @@ def run_raw(args, rec):
                         if chunk == b".\r\n":
                             break
                         data += chunk
+                    if args.stall_after_dot:
+                        rec.note("* stalling after the dot")
+                        await asyncio.sleep(3600)
+                        return
                     if args.disconnect_after_dot:
                         rec.note("* dropping the connection after the dot")
                         writer.transport.abort()
@@ -326,6 +330,8 @@ def main():
     ap.add_argument("--garbage", action="store_true")
     ap.add_argument("--disconnect-in-data", action="store_true")
     ap.add_argument("--disconnect-after-dot", action="store_true")
+    ap.add_argument("--stall-after-dot", action="store_true",
+                    help="never answer the final dot")
     ap.add_argument("--slow", type=float, default=0)
     ap.add_argument("--raw-reply", action="append",
                     help="VERB=REPLY: the raw engine answers VERB so")
@@ -339,7 +345,7 @@ def main():
     rec = Recorder(args)
     raw = (args.greeting or args.garbage or args.disconnect_in_data or
            args.disconnect_after_dot or args.slow or args.dsn or
-           args.raw_reply or args.drip)
+           args.raw_reply or args.drip or args.stall_after_dot)
     loop, server = (run_raw if raw else run_aiosmtpd)(args, rec)
     if args.pidfile:
         with open(args.pidfile + ".tmp", "w") as f:

@@ -26,7 +26,7 @@ check "badmail event logged" grep -q 'event=badmail' "$ROOT"/Log/*.log
 check "queue empty" test "$(count_files "$ROOT/In")$(count_files "$ROOT/Work")" = 00
 
 # Expiry: a delivery that keeps failing for a while bounces.
-mkdir -p "$ROOT/Store/example.com/stuck"
+mkdir -p "$ROOT/Store/example.com/stuck" && svc_own "$ROOT/Store/example.com"
 ln -s /tmp "$ROOT/Store/example.com/stuck/new"
 drop stuck.eml 'X-Sender: alice@example.com\r\nX-Receiver: stuck@example.com\r\nSubject: stuck\r\n\r\nbody\r\n'
 run_once

@@ -81,9 +81,8 @@ for in in $cases; do
 	e2e+=("$b")
 	n=$((n + 1))
 done
-timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
-rc=$?
-check "connector: --once exits 0 (rc $rc)" test "$rc" = 0
+run_once
+check "connector: --once exits 0 (rc $RC)" test "$RC" = 0
 for b in "${e2e[@]}"; do
 	box=c${b%%-*}
 	f=$(mailbox_one example.com "$box")

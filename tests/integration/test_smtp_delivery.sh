@@ -16,8 +16,7 @@ write_conf "smarthost = [127.0.0.2]:$PORT" "tls = none" "protocol_log = maximum"
 drop m1.eml 'From: alice@example.com\r\nTo: bob@remote.test, carol@remote.test\r\nSubject: one\r\n\r\nfirst\r\n'
 drop m2.eml 'From: alice@example.com\r\nTo: dave@other.test, nobody@remote.test\r\nSubject: two\r\n\r\nsecond\r\n'
 drop m3.eml 'From: alice@example.com\r\nTo: erin@remote.test\r\nSubject: three\r\n\r\n..leading dot\r\nthird\r\n'
-timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
-check "--once returns" test $? = 0
+check "--once returns" run_once
 
 check "peer got 3 messages" peer_has p1 3
 all=$(peer_all p1)
@@ -51,7 +50,7 @@ check "protocol log has no body" lacks 'leading dot' "$plog"
 # over SMTP from the null sender; a null sender's failure goes to Badmail
 drop m5.eml 'From: zoe@partner.test\r\nTo: nobody@remote.test\r\nSubject: five\r\n\r\nfifth\r\n'
 drop m6.eml 'X-Sender: <>\r\nX-Receiver: <nobody@remote.test>\r\nFrom: MAILER-DAEMON@example.com\r\nSubject: six\r\n\r\nsixth\r\n'
-timeout 60 "$IMC_BIN/imc-connector" -c "$CONF" --once 2>>"$T/once.log"
+run_once
 log=$(tracklog)
 check "remote sender: bounce queued for Out" has 'event=queued .*from=<> to=<zoe@partner.test>' "$log"
 check "remote sender: the bounce was delivered over SMTP" has 'event=delivered .*from=<> to=<zoe@partner.test> .*relay=127.0.0.2' "$log"
@@ -67,7 +66,7 @@ check "Out is empty again" test "$(count_files "$ROOT/Out")" = 0
 stop_peer p1
 drop m4.eml 'From: alice@example.com\r\nTo: frank@remote.test\r\nSubject: four\r\n\r\nfourth\r\n'
 write_conf "smarthost = [127.0.0.2]:$PORT" "tls = none" "retry_schedule = 1h"
-start_daemon || not_ok "daemon starts"
+start_daemon
 wait_for 10 grep -q 'event=deferred .*frank@remote.test' "$ROOT"/Log/[0-9]*.log
 check "deferred while the peer is down" grep -q 'event=deferred .*frank@remote.test' "$ROOT"/Log/[0-9]*.log
 check "pid file written" test -s "$ROOT/Log/imc-connector.pid"
