@@ -327,6 +327,7 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 		struct qrcpt *r = &e->rcpts[i];
 		const char *dom;
 		struct out_job *job = NULL;
+		struct delivery_conv conv;
 
 		if (r->state != QRCPT_PENDING)
 			continue;
@@ -338,9 +339,13 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 		}
 		if (route_for(cfg, dom, turn, &routes[m->n_jobs]) == -1)
 			return -1;
+		/* One transaction carries one copy: recipients share a job when
+		 * they share the route and the conversion for their domain. */
+		config_delivery_conv(cfg, dom, DELIVERY_SMTP, &conv);
 		for (j = 0; j < m->n_jobs; j++)
 			if (m->jobs[j].n < max &&
-			    strcmp(routes[j].key, routes[m->n_jobs].key) == 0) {
+			    strcmp(routes[j].key, routes[m->n_jobs].key) == 0 &&
+			    config_delivery_conv_eq(&m->jobs[j].conv, &conv)) {
 				job = &m->jobs[j];
 				route_free(&routes[m->n_jobs]);
 				break;
@@ -366,6 +371,7 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 				return -1;
 			job->ret = e->ret;
 			job->envid = e->envid;
+			job->conv = conv;
 		}
 		/* Until the delivery layer reports a reply, nothing was
 		 * attempted for this recipient. */

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "config.h"
 #include "mailstatus.h"
 #include "qfile.h"
 
@@ -52,6 +53,7 @@ struct out_job {
 	size_t		*idx;		/* their index in the envelope */
 	struct mail_status *res;	/* filled by the delivery, per rcpt */
 	bool		 not_started;	/* called back unstarted (a stop) */
+	struct delivery_conv conv;	/* what the copy becomes for them */
 	char		 relay[320];	/* "mx.example[192.0.2.7]:25" */
 	char		 tls[128];	/* "TLSv1.3/TLS_AES_..." or "none" */
 };

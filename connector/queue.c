@@ -24,6 +24,7 @@
 #include "bounce.h"
 #include "repair.h"
 #include "store_maildir.h"
+#include "strset.h"
 
 static void
 queue_name(char *out, size_t size, const char *qid, const char *suffix)
@@ -83,6 +84,38 @@ queue_archive_copy(struct imc_daemon *d, enum layout_dir from,
 		log_warn("%s: archive copy in %s", qid, layout_name(to));
 }
 
+/* The Out/ copy keeps its charsets: SMTP converts per destination. */
+static const struct delivery_conv queue_keep = { "preserve", false };
+
+/* The conversion of an In/ entry's content: the one its recipients share,
+ * or, when their domains want different ones, none (the labelled charsets
+ * kept) and every recipient gets a copy converted at delivery. Derived
+ * from the recipient list alone, so intake and every later delivery agree. */
+struct queue_base {
+	struct delivery_conv conv;
+	bool	 any;
+};
+
+static void
+queue_base_init(struct queue_base *b)
+{
+	b->conv = queue_keep;
+	b->any = false;
+}
+
+static void
+queue_base_add(struct imc_daemon *d, struct queue_base *b, const char *rcpt)
+{
+	struct delivery_conv c;
+
+	config_delivery_conv(&d->cfg, addr_domain(rcpt), DELIVERY_STORE, &c);
+	if (!b->any)
+		b->conv = c;
+	else if (!config_delivery_conv_eq(&b->conv, &c))
+		b->conv = queue_keep;
+	b->any = true;
+}
+
 /* Messages below this size are repaired in memory. */
 #define REPAIR_IN_MEMORY	(4 * 1024 * 1024)
 
@@ -137,9 +170,9 @@ queue_publish(int dirfd, int fd, bool in_memory, const char *tmp,
  */
 static int
 queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
-    const char *sender, const char *dest_domain, uint64_t *size)
+    const char *sender, const struct delivery_conv *to, uint64_t *size)
 {
-	struct imc_charset_conf from, to;
+	struct imc_charset_conf from;
 	struct repair_opts opts;
 	struct repair_report rep;
 	enum repair_result rr;
@@ -148,10 +181,10 @@ queue_repair(struct imc_daemon *d, enum layout_dir dir, const char *qid,
 	int in, out;
 
 	config_charset_for(&d->cfg, addr_domain(sender), &from);
-	config_charset_for(&d->cfg, dest_domain, &to);
+	memset(&opts, 0, sizeof(opts));
 	opts.legacy_charset = from.legacy_charset;
-	opts.target = dest_domain != NULL ? to.charset : "preserve";
-	opts.seven_bit = dest_domain != NULL && to.encoding == ENCODING_7BIT;
+	opts.target = to->charset;
+	opts.seven_bit = to->seven_bit;
 	queue_name(name, sizeof(name), qid, QFILE_EML);
 	snprintf(tmp, sizeof(tmp), ".%s.repair", name);
 	if ((in = openat(d->dir[dir], name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
@@ -243,7 +276,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	const struct addr_list *rcpts;
 	struct pickup_out outs[2];
 	struct qenv out_env;
-	struct buf rp;
+	struct buf rp, rp_key;
+	struct strset mailboxes;
 	const char *dom;
 	size_t i, nout = 0, n_local = 0;
 	uint64_t before[2];
@@ -254,6 +288,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	qenv_init(&a->in);
 	qenv_init(&out_env);
 	buf_init(&rp);
+	buf_init(&rp_key);
+	strset_init(&mailboxes);
 	if ((pf = pickup_read(c->fd, &opts, &why)) == NULL) {
 		if (why.kind == MAIL_PERM) {
 			if (intake_archive(d->intake, d->dir[LAYOUT_WORK], c->qid,
@@ -298,6 +334,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 		queue_remove_entries(d, c->qid);
 		qenv_free(&out_env);
 		buf_fini(&rp);
+		buf_fini(&rp_key);
+		strset_fini(&mailboxes);
 		pickup_free(pf);
 		if (intake_put_back(d->intake, c, "changed while it was being "
 		    "read") == 0)
@@ -309,19 +347,20 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	for (i = 0; i < nout; i++)
 		before[i] = outs[i].written;
 	if (a->has_in) {
-		const char *first_local = NULL;
+		struct queue_base base;
 
-		for (i = 0; i < rcpts->n && first_local == NULL; i++) {
+		queue_base_init(&base);
+		for (i = 0; i < rcpts->n; i++) {
 			dom = addr_domain(rcpts->items[i]);
 			if (dom != NULL && config_is_local_domain(&d->cfg, dom))
-				first_local = dom;
+				queue_base_add(d, &base, rcpts->items[i]);
 		}
 		if (queue_repair(d, LAYOUT_IN, c->qid, pickup_sender(pf),
-		    first_local, &outs[0].written) == -1)
+		    &base.conv, &outs[0].written) == -1)
 			goto ioerr;
 	}
 	if (a->has_out && queue_repair(d, LAYOUT_OUT, c->qid, pickup_sender(pf),
-	    NULL, &outs[a->has_in ? 1 : 0].written) == -1)
+	    &queue_keep, &outs[a->has_in ? 1 : 0].written) == -1)
 		goto ioerr;
 	nout = 0;
 	if (a->has_in) {
@@ -338,6 +377,24 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 		dom = addr_domain(rcpts->items[i]);
 		to = dom != NULL && config_is_local_domain(&d->cfg, dom) ?
 		    &a->in : &out_env;
+		/* Two addresses for one mailbox (Bob@ and bob@) are one
+		 * delivery: the store's key decides, not the spelling. */
+		if (to == &a->in) {
+			char *local, *domain;
+			int fresh;
+
+			if (maildir_key(rcpts->items[i], &local, &domain) == -1)
+				log_fatal(EX_OSERR, "out of memory");
+			buf_reset(&rp_key);
+			buf_printf(&rp_key, "%s@%s", local, domain);
+			free(local);
+			free(domain);
+			if ((fresh = strset_add(&mailboxes, buf_cstr(&rp_key))) ==
+			    -1)
+				log_fatal(EX_OSERR, "out of memory");
+			if (fresh == 0)
+				continue;
+		}
 		if (qenv_add_rcpt(to, rcpts->items[i]) == -1)
 			goto ioerr;
 		/* DSN parameters travel with remote recipients */
@@ -377,6 +434,8 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 	d->stats.picked_up++;
 	qenv_free(&out_env);
 	buf_fini(&rp);
+	buf_fini(&rp_key);
+	strset_fini(&mailboxes);
 	pickup_free(pf);
 	return ACCEPT_QUEUED;
 ioerr:
@@ -391,6 +450,8 @@ fail:
 	qenv_free(&a->in);
 	qenv_free(&out_env);
 	buf_fini(&rp);
+	buf_fini(&rp_key);
+	strset_fini(&mailboxes);
 	pickup_free(pf);
 	return ACCEPT_FAILED;
 }
@@ -418,26 +479,113 @@ queue_release_work(struct imc_daemon *d, const char *qid)
 		log_warn("Work/%s", qid);
 }
 
+/* The In/ content has the entry's base conversion (queue_base); a
+ * recipient whose domain wants another gets a copy converted from it,
+ * In/.<qid>.<k>.conv, linked into its mailbox and removed after the
+ * delivery. Into out: the name to link from. */
+static int
+queue_store_copy(struct imc_daemon *d, const struct qenv *e,
+    const struct delivery_conv *conv, unsigned k, char *out, size_t size)
+{
+	struct imc_charset_conf from;
+	struct repair_opts opts;
+	struct repair_report rep;
+	enum repair_result rr;
+	char eml[QID_SIZE + 16], tmp[QID_SIZE + 32];
+	struct stat st;
+	uint64_t written;
+	int in, cfd;
+
+	queue_name(eml, sizeof(eml), e->qid, QFILE_EML);
+	config_charset_for(&d->cfg, addr_domain(e->sender), &from);
+	memset(&opts, 0, sizeof(opts));
+	opts.legacy_charset = from.legacy_charset;
+	opts.target = conv->charset;
+	opts.seven_bit = conv->seven_bit;
+	if ((in = openat(d->dir[LAYOUT_IN], eml, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fstat(in, &st) == -1) {
+		if (in != -1)
+			close(in);
+		return -1;
+	}
+	cfd = st.st_size < REPAIR_IN_MEMORY ? memfd_create("conv", MFD_CLOEXEC) :
+	    openat(d->dir[LAYOUT_IN], ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (cfd == -1) {
+		close(in);
+		return -1;
+	}
+	repair_report_init(&rep);
+	rr = repair_message(in, cfd, &opts, &rep);
+	repair_report_fini(&rep);
+	close(in);
+	snprintf(out, size, "%s", eml);
+	if (rr == REPAIR_CHANGED) {
+		snprintf(out, size, ".%s.%u.conv", e->qid, k);
+		snprintf(tmp, sizeof(tmp), ".%s.%u.tmp", e->qid, k);
+		if (queue_publish(d->dir[LAYOUT_IN], cfd,
+		    st.st_size < REPAIR_IN_MEMORY, tmp, out, &written) == -1)
+			rr = REPAIR_ERROR;
+	}
+	close(cfd);
+	return rr == REPAIR_ERROR ? -1 : 0;
+}
+
+#define QUEUE_MAX_CONVS	8	/* distinct conversions in one entry */
+
 /* queue_deliver - hand pending recipients of an In/ entry to the store */
 size_t
 queue_deliver(struct imc_daemon *d, struct qenv *e, bool recovering)
 {
 	char eml[QID_SIZE + 16], unique[QID_SIZE + 32], name[512];
+	struct {
+		struct delivery_conv conv;
+		char	 src[QID_SIZE + 32];
+		bool	 ok;
+	} copies[QUEUE_MAX_CONVS];
+	struct delivery_conv conv0, conv;
+	struct queue_base base;
 	struct mail_status st;
 	struct qrcpt *r;
-	size_t i, n = 0;
+	const char *src;
+	size_t i, k, n = 0, n_copies = 0;
 
 	queue_name(eml, sizeof(eml), e->qid, QFILE_EML);
+	queue_base_init(&base);
+	for (i = 0; i < e->n_rcpts; i++)
+		queue_base_add(d, &base, e->rcpts[i].addr);
+	conv0 = base.conv;
 	for (i = 0; i < e->n_rcpts; i++) {
 		r = &e->rcpts[i];
 		if (r->state != QRCPT_PENDING)
 			continue;
+		src = eml;
+		config_delivery_conv(&d->cfg, addr_domain(r->addr),
+		    DELIVERY_STORE, &conv);
+		if (!config_delivery_conv_eq(&conv, &conv0)) {
+			for (k = 0; k < n_copies; k++)
+				if (config_delivery_conv_eq(&copies[k].conv,
+				    &conv))
+					break;
+			if (k == n_copies && n_copies < QUEUE_MAX_CONVS) {
+				copies[k].conv = conv;
+				copies[k].ok = queue_store_copy(d, e, &conv,
+				    (unsigned)k, copies[k].src,
+				    sizeof(copies[k].src)) == 0;
+				n_copies++;
+			}
+			src = k < n_copies && copies[k].ok ? copies[k].src :
+			    NULL;
+		}
 		snprintf(unique, sizeof(unique), "Q%s_%zu", e->qid, i);
-		if (maildir_name(d->store, (long long)e->arrival, unique, name,
-		    sizeof(name)) == -1) {
+		if (src == NULL)
+			mail_status_set(&st, MAIL_TEMP, "4.3.0", "cannot convert "
+			    "the message to %s%s for this mailbox",
+			    conv.charset, conv.seven_bit ? " (7bit)" : "");
+		else if (maildir_name(d->store, (long long)e->arrival, unique,
+		    name, sizeof(name)) == -1)
 			mail_status_set(&st, MAIL_TEMP, "4.3.0", "name too long");
-		} else
-			(void)maildir_deliver(d->store, d->dir[LAYOUT_IN], eml,
+		else
+			(void)maildir_deliver(d->store, d->dir[LAYOUT_IN], src,
 			    r->addr, name, recovering, &st);
 		snprintf(r->dsn, sizeof(r->dsn), "%s", st.dsn);
 		free(r->text);
@@ -461,6 +609,10 @@ queue_deliver(struct imc_daemon *d, struct qenv *e, bool recovering)
 		else if (st.kind == MAIL_TEMP)
 			d->stats.deferred++;
 	}
+	/* The mailboxes hold their own links; the converted names go. */
+	for (k = 0; k < n_copies; k++)
+		if (copies[k].ok && copies[k].src[0] == '.')
+			(void)unlinkat(d->dir[LAYOUT_IN], copies[k].src, 0);
 	return n;
 }
 
@@ -890,6 +1042,38 @@ queue_free_list(char **v, size_t n)
 	free(v);
 }
 
+/* Remove ".<...>.tmp", ".<...>.conv" and ".<...>.repair" names. */
+static void
+queue_sweep_temps(struct imc_daemon *d, enum layout_dir dir)
+{
+	static const char *const ends[] = { ".tmp", ".conv", ".repair" };
+	struct dirent *de;
+	DIR *dh;
+	size_t i, len, el;
+	int fd;
+
+	if ((fd = openat(d->dir[dir], ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (dh = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dh)) != NULL) {
+		if (de->d_name[0] != '.' || de->d_type == DT_DIR)
+			continue;
+		len = strlen(de->d_name);
+		for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+			el = strlen(ends[i]);
+			if (len > el + 1 &&
+			    strcmp(de->d_name + len - el, ends[i]) == 0) {
+				(void)unlinkat(d->dir[dir], de->d_name, 0);
+				break;
+			}
+		}
+	}
+	closedir(dh);
+}
+
 /* queue_recover - redo what a crash interrupted (at start-up) */
 int
 queue_recover(struct imc_daemon *d)
@@ -907,7 +1091,12 @@ queue_recover(struct imc_daemon *d)
 	}
 	queue_free_list(names, n);
 
-	/* 2. Orphan .eml files (their .env was removed first): finished. */
+	/* 2. Temp names a crash left (atomic writes, converted store
+	 * copies): only this process writes them, under the lock. */
+	queue_sweep_temps(d, LAYOUT_IN);
+	queue_sweep_temps(d, LAYOUT_OUT);
+
+	/* Orphan .eml files (their .env was removed first): finished. */
 	if (queue_list(d->dir[LAYOUT_IN], QFILE_EML, &names, &n) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {

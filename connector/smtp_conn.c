@@ -339,13 +339,10 @@ conn_open_body(struct smtp_conn *c, struct out_job *job, uint64_t *size,
     bool *eightbit, struct mail_status *st)
 {
 	const struct imc_config *cfg = c->p.cfg;
-	const struct imc_domain_conf *dc;
-	const char *dom = addr_domain(job->rcpts[0]);
 	struct repair_opts opts;
 	struct repair_report rep;
 	struct imc_charset_conf from;
 	enum repair_result rr;
-	enum out_encoding enc;
 	char name[QID_SIZE + 8];
 	struct stat sb;
 	int in, out;
@@ -361,13 +358,13 @@ conn_open_body(struct smtp_conn *c, struct out_job *job, uint64_t *size,
 	}
 	*size = (uint64_t)sb.st_size;
 	*eightbit = job->body_8bit;
-	dc = dom != NULL ? config_domain(cfg, dom) : NULL;
-	enc = dc != NULL && dc->cs.encoding != ENCODING_UNSET ?
-	    dc->cs.encoding : cfg->cs.encoding;
+	/* The job's recipients share one conversion (outq groups them so,
+	 * config_delivery_conv decides it); a peer without 8BITMIME adds
+	 * the 7-bit downgrade. */
 	memset(&opts, 0, sizeof(opts));
-	opts.target = dc != NULL && dc->cs.charset != NULL ? dc->cs.charset :
+	opts.target = job->conv.charset != NULL ? job->conv.charset :
 	    "preserve";
-	opts.seven_bit = enc == ENCODING_7BIT || (job->body_8bit &&
+	opts.seven_bit = job->conv.seven_bit || (job->body_8bit &&
 	    !smtp_proto_has(c->proto, SMTP_CAP_8BITMIME));
 	if (!opts.seven_bit && strcmp(opts.target, "preserve") == 0)
 		return in;

@@ -232,27 +232,26 @@ out:
 	return r;
 }
 
-/* maildir_deliver - put one copy in the recipient's mailbox */
+/* maildir_key - the mailbox an address lands in: the local part without
+ * the quotes of a quoted one, both parts lowercased */
 int
-maildir_deliver(struct maildir_store *s, int src_dirfd, const char *src_name,
-    const char *rcpt, const char *name, bool recovering, struct mail_status *st)
+maildir_key(const char *rcpt, char **local_out, char **domain_out)
 {
 	const char *at = addr_domain(rcpt);
-	char *local = NULL, *domain = NULL, *p;
-	struct maildir_box *b;
-	int r = -1;
+	char *local, *domain, *p;
 
+	*local_out = *domain_out = NULL;
 	if (at == NULL) {
-		mail_status_set(st, MAIL_PERM, "5.1.3", "address has no domain");
+		errno = EINVAL;
 		return -1;
 	}
 	local = strndup(rcpt, (size_t)(at - 1 - rcpt));
 	domain = strdup(at);
 	if (local == NULL || domain == NULL) {
-		mail_status_set(st, MAIL_TEMP, "4.3.0", "out of memory");
-		goto out;
+		free(local);
+		free(domain);
+		return -1;
 	}
-	/* A quoted local part is stored without its quotes. */
 	if (local[0] == '"') {
 		size_t i, j, n = strlen(local);
 
@@ -267,6 +266,28 @@ maildir_deliver(struct maildir_store *s, int src_dirfd, const char *src_name,
 		*p = (char)tolower((unsigned char)*p);
 	for (p = domain; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+	*local_out = local;
+	*domain_out = domain;
+	return 0;
+}
+
+/* maildir_deliver - put one copy in the recipient's mailbox */
+int
+maildir_deliver(struct maildir_store *s, int src_dirfd, const char *src_name,
+    const char *rcpt, const char *name, bool recovering, struct mail_status *st)
+{
+	char *local = NULL, *domain = NULL;
+	struct maildir_box *b;
+	int r = -1;
+
+	if (addr_domain(rcpt) == NULL) {
+		mail_status_set(st, MAIL_PERM, "5.1.3", "address has no domain");
+		return -1;
+	}
+	if (maildir_key(rcpt, &local, &domain) == -1) {
+		mail_status_set(st, MAIL_TEMP, "4.3.0", "out of memory");
+		goto out;
+	}
 	if (!maildir_name_ok(local, strlen(local)) ||
 	    !maildir_name_ok(domain, strlen(domain))) {
 		mail_status_set(st, MAIL_PERM, "5.1.3",

@@ -30,6 +30,10 @@ struct maildir_store *maildir_open(int store_dirfd, const char *hostname);
 int	maildir_deliver(struct maildir_store *, int src_dirfd,
 	    const char *src_name, const char *rcpt, const char *unique,
 	    bool recovering, struct mail_status *);
+/* The mailbox of an address, as two new strings (the caller frees them):
+ * the local part unquoted, both lowercased. Two addresses with the same
+ * key are one mailbox. -1: no domain (EINVAL), or out of memory. */
+int	maildir_key(const char *rcpt, char **local, char **domain);
 /* The file name a delivery uses: "<time>.<unique>.<host>". */
 int	maildir_name(const struct maildir_store *, long long time,
 	    const char *unique, char *out, size_t size);

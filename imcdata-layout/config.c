@@ -1434,6 +1434,37 @@ config_charset_for(const struct imc_config *cfg, const char *domain,
 		out->encoding = d->cs.encoding;
 }
 
+/* config_delivery_conv - the conversion of a copy delivered to domain */
+void
+config_delivery_conv(const struct imc_config *cfg, const char *domain,
+    enum delivery_side side, struct delivery_conv *out)
+{
+	const struct imc_domain_conf *d = domain ? config_domain(cfg, domain) :
+	    NULL;
+	enum out_encoding enc = cfg->cs.encoding;
+
+	out->charset = "preserve";
+	out->seven_bit = false;
+	if (domain == NULL)
+		return;
+	if (d != NULL && d->cs.encoding != ENCODING_UNSET)
+		enc = d->cs.encoding;
+	out->seven_bit = enc == ENCODING_7BIT;
+	if (d != NULL && d->cs.charset != NULL)
+		out->charset = d->cs.charset;
+	else if (side == DELIVERY_STORE)
+		out->charset = cfg->cs.charset != NULL ? cfg->cs.charset :
+		    "utf-8";	/* config_defaults alone (imc-convert) */
+}
+
+bool
+config_delivery_conv_eq(const struct delivery_conv *a,
+    const struct delivery_conv *b)
+{
+	return a->seven_bit == b->seven_bit &&
+	    strcasecmp(a->charset, b->charset) == 0;
+}
+
 /* config_ids - the numeric service user, its group and the writers' group */
 int
 config_ids(const struct imc_config *cfg, uid_t *uid, gid_t *service_gid,

@@ -150,6 +150,22 @@ const struct imc_domain_conf *config_domain(const struct imc_config *,
  * destination domain for charset and encoding), defaults filled in. */
 void	config_charset_for(const struct imc_config *, const char *domain,
 	    struct imc_charset_conf *out);
+/* The one rule for what a copy becomes at delivery to a domain (the
+ * connector's store and SMTP sides and imc-convert all ask here). The
+ * store applies the domain's charset and encoding, else the global ones;
+ * SMTP keeps the labelled charsets ("preserve") unless the domain sets a
+ * charset, and takes the domain's encoding, else the global one. A NULL
+ * domain (the Out/ queue copy) keeps everything. charset points into the
+ * configuration. */
+enum delivery_side { DELIVERY_STORE, DELIVERY_SMTP };
+struct delivery_conv {
+	const char	*charset;	/* "utf-8", "preserve", "iso-2022-jp" */
+	bool		 seven_bit;
+};
+void	config_delivery_conv(const struct imc_config *, const char *domain,
+	    enum delivery_side, struct delivery_conv *);
+bool	config_delivery_conv_eq(const struct delivery_conv *,
+	    const struct delivery_conv *);
 /* The auth_file entry of a label, NULL if none. */
 const struct imc_auth *config_auth(const struct imc_config *, const char *label);
 const char *config_tls_name(enum imc_tls);

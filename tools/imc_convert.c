@@ -1,14 +1,17 @@
 /*
  * imc-convert - run the connector's charset repair and conversion on a file.
  *
- * imc-convert [-c FILE] [--domain D] [--sender-domain D] [--legacy NAME]
- *             [--charset NAME] [--7bit] [--explain] IN [OUT]
+ * imc-convert [-c FILE] [--domain D] [--smtp] [--sender-domain D]
+ *             [--legacy NAME] [--charset NAME] [--7bit] [--explain] IN [OUT]
  *
  * Applies exactly what the connector applies to a message delivered to
- * domain D (connector/repair.h): the charset and encoding settings come
- * from the configuration's [domain] section for D (config_charset_for),
- * the global settings, or, without -c, the defaults (utf-8, 8bit, legacy
- * charset windows-1252). The legacy charset is the global one unless
+ * domain D (connector/repair.h), by the same rule (config_delivery_conv):
+ * for the store (the default) the [domain] section's charset and
+ * encoding, else the global ones; with --smtp what the SMTP side sends to
+ * D: the labelled charsets kept unless the [domain] section sets one, the
+ * encoding of the [domain] section, else the global one. Without -c the
+ * defaults (utf-8, 8bit, legacy charset windows-1252). The legacy charset
+ * is the global one unless
  * --sender-domain names a sender domain (its [domain] setting) or --legacy
  * names a charset. --charset overrides the target (utf-8, preserve or a
  * label), --7bit forces the downgrade for a peer without 8BITMIME.
@@ -47,7 +50,7 @@ static void usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: imc-convert [-c FILE] [--domain D] "
+	fprintf(stderr, "usage: imc-convert [-c FILE] [--domain D] [--smtp] "
 	    "[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
 	    "[--explain] IN [OUT]\n");
 	exit(EX_USAGE);
@@ -125,15 +128,17 @@ main(int argc, char **argv)
 		{ "legacy", required_argument, NULL, 'l' },
 		{ "charset", required_argument, NULL, 't' },
 		{ "7bit", no_argument, NULL, '7' },
+		{ "smtp", no_argument, NULL, 'S' },
 		{ "explain", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *domain = NULL, *sdomain = NULL;
 	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
-	int seven = 0, explain = 0, ch, in_fd, out_fd, rc = EX_OK;
+	int seven = 0, explain = 0, smtp = 0, ch, in_fd, out_fd, rc = EX_OK;
 	struct imc_config cfg;
-	struct imc_charset_conf dst, snd;
+	struct imc_charset_conf snd;
+	struct delivery_conv dst;
 	struct repair_opts o;
 	struct repair_report rep;
 	enum repair_result res;
@@ -149,6 +154,7 @@ main(int argc, char **argv)
 		case 'l': legacy = optarg; break;
 		case 't': charset = optarg; break;
 		case '7': seven = 1; break;
+		case 'S': smtp = 1; break;
 		case 'e': explain = 1; break;
 		default: usage();
 		}
@@ -172,14 +178,15 @@ main(int argc, char **argv)
 	} else
 		config_defaults(&cfg);
 	buf_fini(&err);
-	config_charset_for(&cfg, domain, &dst);
+	/* No --domain: a domain without a [domain] section. */
+	config_delivery_conv(&cfg, domain != NULL ? domain : "",
+	    smtp ? DELIVERY_SMTP : DELIVERY_STORE, &dst);
 	config_charset_for(&cfg, sdomain, &snd);
 	memset(&o, 0, sizeof(o));
 	o.legacy_charset = legacy != NULL ? legacy : snd.legacy_charset ?
 	    snd.legacy_charset : "windows-1252";
-	o.target = charset != NULL ? charset : dst.charset ? dst.charset :
-	    "utf-8";
-	o.seven_bit = seven || dst.encoding == ENCODING_7BIT;
+	o.target = charset != NULL ? charset : dst.charset;
+	o.seven_bit = seven || dst.seven_bit;
 	if (!known_target(o.target)) {
 		fprintf(stderr, "imc-convert: unknown target charset \"%s\"\n",
 		    o.target);

@@ -410,6 +410,7 @@ START_TEST(test_conn_case)
 	r.job.n = 1;
 	r.job.rcpts = r.rcpts;
 	r.job.res = r.res;
+	r.job.conv = (struct delivery_conv){ "preserve", false };
 	mail_status_set(&r.res[0], MAIL_PERM, "5.9.9", "never filled in");
 
 	pid = peer_start(&c->plan, &port);
