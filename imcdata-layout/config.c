@@ -23,7 +23,6 @@
 
 struct config_parse {
 	struct imc_config *cfg;
-	bool	seen_root;
 	enum config_mode mode;
 };
 
@@ -62,15 +61,18 @@ config_domain_name_ok(const char *s)
 	return s[0] != '.' && s[strlen(s) - 1] != '.';
 }
 
+/* A comma list of domain names, lowercased, into *list and *n; empty
+ * items are skipped, an empty value gives none. */
 static int
-config_local_domains(struct imc_config *cfg, const char *value, struct buf *err)
+config_domains(const char *key, const char *value, char ***list, size_t *n,
+    struct buf *err)
 {
 	char *copy, *tok, *save = NULL, *t, *e, **v;
 	size_t i;
 
-	for (i = 0; i < cfg->n_local_domains; i++)
-		free(cfg->local_domains[i]);
-	cfg->n_local_domains = 0;
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	*n = 0;
 	if ((copy = strdup(value)) == NULL) {
 		buf_puts(err, "out of memory");
 		return -1;
@@ -86,21 +88,20 @@ config_local_domains(struct imc_config *cfg, const char *value, struct buf *err)
 			continue;
 		config_lower(t);
 		if (!config_domain_name_ok(t)) {
-			buf_printf(err, "local_domains: \"%s\" is not a domain name", t);
+			buf_printf(err, "%s: \"%s\" is not a domain name", key, t);
 			free(copy);
 			return -1;
 		}
-		v = realloc(cfg->local_domains,
-		    (cfg->n_local_domains + 1) * sizeof(*v));
+		v = realloc(*list, (*n + 1) * sizeof(*v));
 		if (v == NULL || (t = strdup(t)) == NULL) {
 			if (v != NULL)
-				cfg->local_domains = v;
+				*list = v;
 			buf_puts(err, "out of memory");
 			free(copy);
 			return -1;
 		}
-		cfg->local_domains = v;
-		cfg->local_domains[cfg->n_local_domains++] = t;
+		*list = v;
+		(*list)[(*n)++] = t;
 	}
 	free(copy);
 	return 0;
@@ -149,56 +150,73 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 }
 
 /*
- * The range of every number the file sets, in one place; config_number
- * refuses a value outside it and names the range. Why bound them: the
- * code adds durations to the clock and turns them into milliseconds, so a
- * value near 2^64 wrapped (pickup_rescan = 18446744073709551615 made every
- * rescan due at once: a daemon spinning; such a max_lifetime bounced every
- * message at its first deferral). The limits are what an admin could mean:
- * timeouts from 1s to a day (RFC 5321 asks minutes), waits and lifetimes
- * up to a year, counts up to 10000 (each connection and recipient costs
- * memory and descriptors), messages up to 2G. README.md lists the same.
+ * Every key of the file is one row of config_keys (below): what its value
+ * is (the type, which picks the parser), where it may be written, the
+ * field it sets, the range of a number, the words of a choice, its
+ * default as the file would write it, and a handler for a key with a rule
+ * of its own. config_entry looks a key up there and nowhere else.
  */
+enum config_type {
+	CONFIG_T_STRING,	/* char *: the value as written */
+	CONFIG_T_PATH,		/* char *: a file name */
+	CONFIG_T_LABEL,		/* char *: letters, digits, - _ . */
+	CONFIG_T_BOOL,		/* bool: yes/no, true/false, on/off, 1/0 */
+	CONFIG_T_COUNT,		/* an unsigned integer, bounded */
+	CONFIG_T_DURATION,	/* uint64_t seconds, bounded */
+	CONFIG_T_SIZE,		/* uint64_t bytes, bounded */
+	CONFIG_T_PORT,		/* uint16_t, 1 to 65535 */
+	CONFIG_T_CHOICE,	/* an enum: the index of one of the words */
+	CONFIG_T_HOSTS,		/* struct imc_relay_list */
+	CONFIG_T_DURATIONS,	/* uint64_t *, its count at noff; each bounded */
+	CONFIG_T_DOMAINS	/* char **, its count at noff; lowercased */
+};
+
+#define CONFIG_F_REQUIRED	0x1	/* the file must set it */
+#define CONFIG_F_CASE		0x2	/* choice words match in case only */
+
+struct config_key;
+/* A key's own rule: check the value, then store it into field (usually
+ * through config_value); 0, or -1 with a message in err. */
+typedef int config_handler_fn(struct config_parse *,
+    const struct config_key *, void *field, const char *value,
+    struct buf *err);
+
+struct config_key {
+	const char	*name;
+	enum config_type type;
+	unsigned	 where;		/* CONFIG_GLOBAL | CONFIG_DOMAIN */
+	size_t		 off, size;	/* the field in struct imc_config */
+	size_t		 noff;		/* lists: their size_t count there */
+	size_t		 doff;		/* the field in struct imc_domain_conf */
+	uint64_t	 min, max;	/* numbers, and each item of a list */
+	const char *const *words;	/* choices, in the enum's order, NULL
+					   at the end */
+	unsigned	 flags;		/* CONFIG_F_* */
+	const char	*def;		/* the default as the file writes it */
+	const char	*doc;		/* README's default when it is no value */
+	config_handler_fn *handler;	/* instead of the type's parser */
+};
+
 enum config_unit { CONFIG_COUNT, CONFIG_SECONDS, CONFIG_BYTES };
 
 #define CONFIG_DAY	86400ull
 #define CONFIG_YEAR	(365 * CONFIG_DAY)
 
-static const struct config_bound {
-	const char	*key;
-	enum config_unit unit;
-	uint64_t	 min, max;
-} config_bounds[] = {
-	{ "max_message_size", CONFIG_BYTES, 1024, 2ull << 30 },
-	{ "pickup_settle", CONFIG_SECONDS, 0, 3600 },
-	{ "pickup_rescan", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "local_retry", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "max_lifetime", CONFIG_SECONDS, 1, CONFIG_YEAR },
-	{ "delay_warning", CONFIG_SECONDS, 0, CONFIG_YEAR },	/* 0: never */
-	{ "retry_schedule", CONFIG_SECONDS, 1, 7 * CONFIG_DAY },	/* a step */
-	{ "timeout_connect", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "timeout_greeting", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "timeout_command", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "timeout_data_init", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "timeout_data_block", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "timeout_data_done", CONFIG_SECONDS, 1, CONFIG_DAY },
-	{ "max_hops", CONFIG_COUNT, 1, 10000 },
-	{ "max_connections", CONFIG_COUNT, 1, 10000 },
-	{ "max_per_destination", CONFIG_COUNT, 1, 10000 },
-	{ "max_messages_per_connection", CONFIG_COUNT, 1, 10000 },
-	{ "max_rcpts_per_transaction", CONFIG_COUNT, 1, 10000 },
-};
-
-/* config_bound - the range of a numeric key; NULL if it has none */
-static const struct config_bound *
-config_bound(const char *key)
+/* config_unit - how a bounded key's numbers are written */
+static enum config_unit
+config_unit(const struct config_key *k)
 {
-	size_t i;
+	if (k->type == CONFIG_T_DURATION || k->type == CONFIG_T_DURATIONS)
+		return CONFIG_SECONDS;
+	return k->type == CONFIG_T_SIZE ? CONFIG_BYTES : CONFIG_COUNT;
+}
 
-	for (i = 0; i < sizeof(config_bounds) / sizeof(config_bounds[0]); i++)
-		if (!strcmp(config_bounds[i].key, key))
-			return &config_bounds[i];
-	return NULL;
+/* config_bounded - does the key have a range (min, max) */
+static bool
+config_bounded(const struct config_key *k)
+{
+	return k->type == CONFIG_T_COUNT || k->type == CONFIG_T_DURATION ||
+	    k->type == CONFIG_T_SIZE || k->type == CONFIG_T_DURATIONS;
 }
 
 /* config_put_value - a value as the file would write it: 1d, 2G, 100 */
@@ -232,12 +250,12 @@ config_put_value(struct buf *b, enum config_unit unit, uint64_t v)
 }
 
 /*
- * config_number - a count, duration (seconds) or size (bytes) for a key
- * of config_bounds, inside its range. A number too big for 64 bits (by
- * itself or times its unit) is out of range like any other.
+ * config_number - a count, duration (seconds) or size (bytes) for a
+ * bounded key, inside its range. A number too big for 64 bits (by itself
+ * or times its unit) is out of range like any other.
  */
 static int
-config_number(const char *key, const char *value, uint64_t *out,
+config_number(const struct config_key *k, const char *value, uint64_t *out,
     struct buf *err)
 {
 	static const char *const what[] = {
@@ -245,17 +263,15 @@ config_number(const char *key, const char *value, uint64_t *out,
 		"a duration (like 30s, 15m, 4h, 2d)",
 		"a size (like 10M, 512K)",
 	};
-	const struct config_bound *b = config_bound(key);
+	enum config_unit unit = config_unit(k);
 	unsigned long long n;
 	uint64_t v = 0;
 	char *end;
 	int r;
 
-	if (b == NULL)
-		abort();	/* a key missing from config_bounds */
-	if (b->unit == CONFIG_SECONDS)
+	if (unit == CONFIG_SECONDS)
 		r = conf_parse_duration(value, &v);
-	else if (b->unit == CONFIG_BYTES)
+	else if (unit == CONFIG_BYTES)
 		r = conf_parse_size(value, &v);
 	else {
 		/* strtoull would take "-1" or " 5": digits only */
@@ -273,64 +289,21 @@ config_number(const char *key, const char *value, uint64_t *out,
 		}
 	}
 	if (r == -1 && errno != ERANGE) {
-		buf_printf(err, "%s: \"%s\" is not %s", key, value,
-		    what[b->unit]);
+		buf_printf(err, "%s: \"%s\" is not %s", k->name, value,
+		    what[unit]);
 		return -1;
 	}
-	if (r == -1 || v < b->min || v > b->max) {
-		buf_printf(err, "%s: \"%s\" is out of range: from ", key,
+	if (r == -1 || v < k->min || v > k->max) {
+		buf_printf(err, "%s: \"%s\" is out of range: from ", k->name,
 		    value);
-		config_put_value(err, b->unit, b->min);
+		config_put_value(err, unit, k->min);
 		buf_puts(err, " to ");
-		config_put_value(err, b->unit, b->max);
+		config_put_value(err, unit, k->max);
 		return -1;
 	}
 	*out = v;
 	return 0;
 }
-
-/* Charset keys, valid globally and in [domain] sections; 1 if not one. */
-static int
-config_charset_key(struct imc_charset_conf *cs, const char *key,
-    const char *value, struct buf *err)
-{
-	struct charset_info ci;
-
-	if (!strcmp(key, "legacy_charset")) {
-		if (charset_lookup(value, strlen(value), &ci) == CHARSET_UNKNOWN) {
-			buf_printf(err, "legacy_charset: unknown charset \"%s\"",
-			    value);
-			return -1;
-		}
-		return config_strdup(&cs->legacy_charset, value, err);
-	}
-	if (!strcmp(key, "charset")) {
-		if (strcasecmp(value, "utf-8") != 0 &&
-		    strcasecmp(value, "preserve") != 0 &&
-		    charset_encoder(value) == NULL) {
-			buf_printf(err, "charset: \"%s\" is not utf-8, preserve or "
-			    "a charset this connector can write", value);
-			return -1;
-		}
-		if (config_strdup(&cs->charset, value, err) == -1)
-			return -1;
-		config_lower(cs->charset);
-		return 0;
-	}
-	if (!strcmp(key, "encoding")) {
-		if (!strcasecmp(value, "8bit"))
-			cs->encoding = ENCODING_8BIT;
-		else if (!strcasecmp(value, "7bit"))
-			cs->encoding = ENCODING_7BIT;
-		else {
-			buf_printf(err, "encoding: \"%s\" is not 8bit or 7bit", value);
-			return -1;
-		}
-		return 0;
-	}
-	return 1;
-}
-
 
 /* Split a comma list in place: trimmed, non-empty items. */
 static int
@@ -490,38 +463,58 @@ fail:
 	return -1;
 }
 
-/* One of a fixed set of words (any case): its index in out. */
+/* config_put_words - a choice's words as a message lists them: a, b or c */
+static void
+config_put_words(struct buf *b, const char *const *words)
+{
+	size_t i;
+
+	for (i = 0; words[i] != NULL; i++)
+		buf_printf(b, "%s%s", i == 0 ? "" : words[i + 1] == NULL ?
+		    " or " : ", ", words[i]);
+}
+
+/* config_choice - one of the key's words (in any case unless the key
+ * says CONFIG_F_CASE): its index in out */
 static int
-config_choice(const char *key, const char *value, const char *const *names,
-    int n, int *out, struct buf *err)
+config_choice(const struct config_key *k, const char *value, int *out,
+    struct buf *err)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (!strcasecmp(value, names[i])) {
+	for (i = 0; k->words[i] != NULL; i++)
+		if ((k->flags & CONFIG_F_CASE) ? !strcmp(value, k->words[i]) :
+		    !strcasecmp(value, k->words[i])) {
 			*out = i;
 			return 0;
 		}
-	buf_printf(err, "%s: \"%s\" is not ", key, value);
-	for (i = 0; i < n; i++)
-		buf_printf(err, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
-		    names[i]);
+	buf_printf(err, "%s: \"%s\" is not ", k->name, value);
+	config_put_words(err, k->words);
 	return -1;
 }
 
+/* The words of the choice keys, in the order of their enums. */
 static const char *const config_tls_names[] = { "none", "may", "encrypt",
-    "verify", "implicit" };
+    "verify", "implicit", NULL };
+static const char *const config_store_names[] = { "maildir", NULL };
+static const char *const config_dots_names[] = { "iis", "literal", NULL };
+static const char *const config_mode_names[] = { "group", "open", NULL };
+static const char *const config_encoding_names[] = { "8bit", "7bit", NULL };
+static const char *const config_family_names[] = { "ipv6", "ipv4", NULL };
+static const char *const config_protolog_names[] = { "none", "minimum",
+    "maximum", NULL };
 
-static int
-config_tls(const char *value, enum imc_tls *out, struct buf *err)
-{
-	int i;
-
-	if (config_choice("tls", value, config_tls_names, 5, &i, err) == -1)
-		return -1;
-	*out = (enum imc_tls)i;
-	return 0;
-}
+_Static_assert(IMC_TLS_NONE == 0 && IMC_TLS_IMPLICIT == 4, "tls words");
+_Static_assert(STORE_MAILDIR == 0, "store words");
+_Static_assert(PICKUP_DOTS_IIS == 0 && PICKUP_DOTS_LITERAL == 1,
+    "pickup_dots words");
+_Static_assert(PICKUP_MODE_GROUP == 0 && PICKUP_MODE_OPEN == 1,
+    "pickup_mode words");
+_Static_assert(ENCODING_8BIT == 0 && ENCODING_7BIT == 1, "encoding words");
+_Static_assert(IMC_FAMILY_IPV6 == 0 && IMC_FAMILY_IPV4 == 1,
+    "prefer_family words");
+_Static_assert(PROTOLOG_NONE == 0 && PROTOLOG_MAXIMUM == 2,
+    "protocol_log words");
 
 const char *
 config_tls_name(enum imc_tls t)
@@ -616,9 +609,10 @@ fail:
 	return -1;
 }
 
+/* A comma list of 1 to 100 bounded durations into *list and *n. */
 static int
-config_retry_schedule(const char *value, struct imc_config *cfg,
-    struct buf *err)
+config_durations(const struct config_key *k, const char *value,
+    uint64_t **list, size_t *nlist, struct buf *err)
 {
 	char **items;
 	size_t n, i;
@@ -627,7 +621,7 @@ config_retry_schedule(const char *value, struct imc_config *cfg,
 	if (config_list(value, &items, &n, err) == -1)
 		return -1;
 	if (n == 0 || n > 100) {
-		buf_puts(err, "retry_schedule: give 1 to 100 durations");
+		buf_printf(err, "%s: give 1 to 100 durations", k->name);
 		config_list_free(items, n);
 		return -1;
 	}
@@ -637,16 +631,15 @@ config_retry_schedule(const char *value, struct imc_config *cfg,
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		if (config_number("retry_schedule", items[i], &v[i], err) ==
-		    -1) {
+		if (config_number(k, items[i], &v[i], err) == -1) {
 			free(v);
 			config_list_free(items, n);
 			return -1;
 		}
 	config_list_free(items, n);
-	free(cfg->retry_schedule);
-	cfg->retry_schedule = v;
-	cfg->n_retry_schedule = n;
+	free(*list);
+	*list = v;
+	*nlist = n;
 	return 0;
 }
 
@@ -776,125 +769,6 @@ config_auth(const struct imc_config *cfg, const char *label)
 		if (!strcmp(cfg->auths[i].label, label))
 			return &cfg->auths[i];
 	return NULL;
-}
-
-/* SMTP keys valid in [domain] sections; 1 if not one of them. */
-static int
-config_domain_smtp_key(struct imc_domain_conf *d, const char *key,
-    const char *value, struct buf *err)
-{
-	if (!strcmp(key, "relay"))
-		return config_relays(key, value, &d->relay, err);
-	if (!strcmp(key, "tls"))
-		return config_tls(value, &d->tls, err);
-	if (!strcmp(key, "auth"))
-		return config_label(key, value, &d->auth, err);
-	return 1;
-}
-
-/* SMTP keys of the global part; 1 if not one of them. */
-static int
-config_smtp_key(struct imc_config *cfg, const char *key, const char *value,
-    struct buf *err)
-{
-	uint64_t v;
-
-	if (!strcmp(key, "smarthost"))
-		return config_relays(key, value, &cfg->smarthost, err);
-	if (!strcmp(key, "dns_servers"))
-		return config_dns_servers(value, &cfg->dns_servers, err);
-	if (!strcmp(key, "mx_port"))
-		return config_port(key, value, &cfg->mx_port, err);
-	if (!strcmp(key, "prefer_family")) {
-		static const char *const names[] = { "ipv6", "ipv4" };
-		int i;
-
-		if (config_choice(key, value, names, 2, &i, err) == -1)
-			return -1;
-		cfg->prefer_family = i == 1 ? IMC_FAMILY_IPV4 : IMC_FAMILY_IPV6;
-		return 0;
-	}
-	if (!strcmp(key, "max_hops")) {
-		if (config_number(key, value, &v, err) == -1)
-			return -1;
-		cfg->max_hops = (unsigned)v;
-		return 0;
-	}
-	if (!strcmp(key, "tls"))
-		return config_tls(value, &cfg->tls, err);
-	if (!strcmp(key, "tls_ca_file")) {
-		if (access(value, R_OK) == -1) {
-			buf_printf(err, "tls_ca_file: %s: %s", value,
-			    strerror(errno));
-			return -1;
-		}
-		return config_strdup(&cfg->tls_ca_file, value, err);
-	}
-	if (!strcmp(key, "auth"))
-		return config_label(key, value, &cfg->auth, err);
-	if (!strcmp(key, "auth_file")) {
-		if (config_auth_file(value, cfg, err) == -1)
-			return -1;
-		return config_strdup(&cfg->auth_file, value, err);
-	}
-	if (!strcmp(key, "retry_schedule"))
-		return config_retry_schedule(value, cfg, err);
-	if (!strcmp(key, "delay_warning"))
-		return config_number(key, value, &cfg->delay_warning, err);
-	if (!strcmp(key, "protocol_log")) {
-		/* in the order of enum imc_protocol_log */
-		static const char *const names[] = { "none", "minimum",
-		    "maximum" };
-		int i;
-
-		if (config_choice(key, value, names, 3, &i, err) == -1)
-			return -1;
-		cfg->protocol_log = (enum imc_protocol_log)i;
-		return 0;
-	}
-	{
-		static const struct {
-			const char *key;
-			size_t off;
-		} durs[] = {
-			{ "timeout_connect", offsetof(struct imc_config,
-			    timeout_connect) },
-			{ "timeout_greeting", offsetof(struct imc_config,
-			    timeout_greeting) },
-			{ "timeout_command", offsetof(struct imc_config,
-			    timeout_command) },
-			{ "timeout_data_init", offsetof(struct imc_config,
-			    timeout_data_init) },
-			{ "timeout_data_block", offsetof(struct imc_config,
-			    timeout_data_block) },
-			{ "timeout_data_done", offsetof(struct imc_config,
-			    timeout_data_done) },
-		}, counts[] = {
-			{ "max_connections", offsetof(struct imc_config,
-			    max_connections) },
-			{ "max_per_destination", offsetof(struct imc_config,
-			    max_per_destination) },
-			{ "max_messages_per_connection", offsetof(struct
-			    imc_config, max_messages_per_connection) },
-			{ "max_rcpts_per_transaction", offsetof(struct
-			    imc_config, max_rcpts_per_transaction) },
-		};
-		size_t i;
-
-		for (i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
-			if (!strcmp(key, durs[i].key)) {
-				uint64_t *dst = (uint64_t *)((char *)cfg +
-				    durs[i].off);
-
-				return config_number(key, value, dst, err);
-			}
-		for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-			if (!strcmp(key, counts[i].key))
-				return config_number(key, value,
-				    (uint64_t *)((char *)cfg + counts[i].off),
-				    err);
-	}
-	return 1;
 }
 
 /* Folders of the system: a root may be neither one of them nor inside one
@@ -1050,189 +924,478 @@ out:
 	return r;
 }
 
+/* config_set_uint - store v into an unsigned field (or an enum) of size */
+static void
+config_set_uint(void *field, size_t size, uint64_t v)
+{
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+
+	switch (size) {
+	case sizeof(uint16_t):
+		memcpy(field, &v16, size);
+		break;
+	case sizeof(uint32_t):
+		memcpy(field, &v32, size);
+		break;
+	case sizeof(uint64_t):
+		memcpy(field, &v, size);
+		break;
+	default:
+		abort();	/* a row of config_keys with a wrong field */
+	}
+}
+
+/*
+ * config_value - the parser of the key's type: value into field (in cfg,
+ * or in a [domain] section). Lists keep their count in cfg at noff.
+ */
+static int
+config_value(struct imc_config *cfg, const struct config_key *k, void *field,
+    const char *value, struct buf *err)
+{
+	uint64_t v;
+	int i;
+
+	switch (k->type) {
+	case CONFIG_T_STRING:
+	case CONFIG_T_PATH:
+		return config_strdup(field, value, err);
+	case CONFIG_T_LABEL:
+		return config_label(k->name, value, field, err);
+	case CONFIG_T_BOOL:
+		if (conf_parse_bool(value, field) == -1) {
+			buf_printf(err, "%s: \"%s\" is not yes or no", k->name,
+			    value);
+			return -1;
+		}
+		return 0;
+	case CONFIG_T_COUNT:
+	case CONFIG_T_DURATION:
+	case CONFIG_T_SIZE:
+		if (config_number(k, value, &v, err) == -1)
+			return -1;
+		config_set_uint(field, k->size, v);
+		return 0;
+	case CONFIG_T_PORT:
+		return config_port(k->name, value, field, err);
+	case CONFIG_T_CHOICE:
+		if (config_choice(k, value, &i, err) == -1)
+			return -1;
+		config_set_uint(field, k->size, (uint64_t)i);
+		return 0;
+	case CONFIG_T_HOSTS:
+		return config_relays(k->name, value, field, err);
+	case CONFIG_T_DURATIONS:
+		return config_durations(k, value, field,
+		    (size_t *)(void *)((char *)cfg + k->noff), err);
+	case CONFIG_T_DOMAINS:
+		return config_domains(k->name, value, field,
+		    (size_t *)(void *)((char *)cfg + k->noff), err);
+	}
+	abort();
+}
+
+/* The handlers: keys with a rule of their own. */
+
+/* root: see config_root */
+static int
+config_h_root(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (config_root(value, err) == -1)
+		return -1;
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+static int
+config_h_hostname(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (!config_domain_name_ok(value)) {
+		buf_printf(err, "hostname: \"%s\" is not a host name", value);
+		return -1;
+	}
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+/* store: one backend in this version; the message says so */
+static int
+config_h_store(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	struct buf why;
+	int r;
+
+	buf_init(&why);
+	if ((r = config_value(cp->cfg, k, field, value, &why)) == -1) {
+		buf_printf(err, "store: \"%s\" is not supported (", value);
+		config_put_words(err, k->words);
+		buf_puts(err, ")");
+	}
+	buf_fini(&why);
+	return r;
+}
+
+static int
+config_h_user(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (getpwnam(value) == NULL) {
+		buf_printf(err, "user: no such user \"%s\"", value);
+		return -1;
+	}
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+static int
+config_h_group(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (getgrnam(value) == NULL) {
+		buf_printf(err, "group: no such group \"%s\"", value);
+		return -1;
+	}
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+/* legacy_charset: a charset the alias table knows */
+static int
+config_h_legacy_charset(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	struct charset_info ci;
+
+	if (charset_lookup(value, strlen(value), &ci) == CHARSET_UNKNOWN) {
+		buf_printf(err, "legacy_charset: unknown charset \"%s\"", value);
+		return -1;
+	}
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+/* charset: utf-8, preserve, or one we can write; kept lowercased */
+static int
+config_h_charset(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (strcasecmp(value, "utf-8") != 0 &&
+	    strcasecmp(value, "preserve") != 0 &&
+	    charset_encoder(value) == NULL) {
+		buf_printf(err, "charset: \"%s\" is not utf-8, preserve or "
+		    "a charset this connector can write", value);
+		return -1;
+	}
+	if (config_value(cp->cfg, k, field, value, err) == -1)
+		return -1;
+	config_lower(*(char **)field);
+	return 0;
+}
+
+/* detect: only "no" until charset detection exists */
+static int
+config_h_detect(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (config_value(cp->cfg, k, field, value, err) == -1)
+		return -1;
+	if (*(bool *)field) {
+		buf_puts(err, "detect: charset detection is not available "
+		    "in this version; unlabelled text uses legacy_charset");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_h_dns_servers(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	(void)cp;
+	(void)k;
+	return config_dns_servers(value, field, err);
+}
+
+/* A writer may not read the credentials (nor a CA file kept private):
+ * with CONFIG_SUBMIT the paths are kept, nothing is opened. */
+static int
+config_h_tls_ca_file(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (cp->mode == CONFIG_ALL && access(value, R_OK) == -1) {
+		buf_printf(err, "tls_ca_file: %s: %s", value, strerror(errno));
+		return -1;
+	}
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+static int
+config_h_auth_file(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	if (cp->mode == CONFIG_ALL &&
+	    config_auth_file(value, cp->cfg, err) == -1)
+		return -1;
+	return config_value(cp->cfg, k, field, value, err);
+}
+
+#define CONFIG_G(f)	.off = offsetof(struct imc_config, f), \
+			.size = sizeof(((struct imc_config *)NULL)->f)
+#define CONFIG_N(f)	.noff = offsetof(struct imc_config, f)
+#define CONFIG_D(f)	.doff = offsetof(struct imc_domain_conf, f)
+#define CONFIG_BOTH	(CONFIG_GLOBAL | CONFIG_DOMAIN)
+
+/*
+ * The keys, in README.md's order (tests/unit/check_config_doc.c holds
+ * README's table and its list of [domain] keys against this one).
+ *
+ * Why every number has a range: the code adds durations to the clock and
+ * turns them into milliseconds, so a value near 2^64 wrapped
+ * (pickup_rescan = 18446744073709551615 made every rescan due at once: a
+ * daemon spinning; such a max_lifetime bounced every message at its first
+ * deferral). The limits are what an admin could mean: timeouts from 1s to
+ * a day (RFC 5321 asks minutes), waits and lifetimes up to a year, counts
+ * up to 10000 (each connection and recipient costs memory and
+ * descriptors), messages up to 2G.
+ *
+ * Defaults of fields that need no allocation are set by config_defaults,
+ * the others after the file (when it did not set them); both parse def
+ * with the key's parser. Keys whose default is no value (a system
+ * setting, "none") have the words README shows in doc instead.
+ */
+static const struct config_key config_keys[] = {
+	{ "root", CONFIG_T_PATH, CONFIG_GLOBAL, CONFIG_G(root),
+	    .flags = CONFIG_F_REQUIRED, .doc = "(required)",
+	    .handler = config_h_root },
+	{ "hostname", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(hostname),
+	    .doc = "system host name", .handler = config_h_hostname },
+	{ "local_domains", CONFIG_T_DOMAINS, CONFIG_GLOBAL,
+	    CONFIG_G(local_domains), CONFIG_N(n_local_domains),
+	    .doc = "(none)" },
+	{ "store", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(store),
+	    .words = config_store_names, .flags = CONFIG_F_CASE,
+	    .def = "maildir", .handler = config_h_store },
+	{ "max_message_size", CONFIG_T_SIZE, CONFIG_GLOBAL,
+	    CONFIG_G(max_message_size), .min = 1024, .max = 2ull << 30,
+	    .def = "10M" },
+	{ "archive", CONFIG_T_BOOL, CONFIG_GLOBAL, CONFIG_G(archive),
+	    .def = "no" },
+	{ "pickup_dots", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(pickup_dots),
+	    .words = config_dots_names, .flags = CONFIG_F_CASE, .def = "iis" },
+	{ "user", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(user),
+	    .doc = "the running user", .handler = config_h_user },
+	{ "allow_root", CONFIG_T_BOOL, CONFIG_GLOBAL, CONFIG_G(allow_root),
+	    .def = "no" },
+	{ "group", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(group),
+	    .doc = "the user's group", .handler = config_h_group },
+	{ "pickup_mode", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(pickup_mode),
+	    .words = config_mode_names, .flags = CONFIG_F_CASE,
+	    .def = "group" },
+	{ "pickup_settle", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(pickup_settle), .min = 0, .max = 3600, .def = "2s" },
+	{ "pickup_rescan", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(pickup_rescan), .min = 1, .max = CONFIG_DAY, .def = "30s" },
+	{ "local_retry", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(local_retry), .min = 1, .max = CONFIG_DAY, .def = "5m" },
+	{ "max_lifetime", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(max_lifetime), .min = 1, .max = CONFIG_YEAR, .def = "2d" },
+	{ "legacy_charset", CONFIG_T_STRING, CONFIG_BOTH,
+	    CONFIG_G(cs.legacy_charset), CONFIG_D(cs.legacy_charset),
+	    .def = "windows-1252", .handler = config_h_legacy_charset },
+	{ "charset", CONFIG_T_STRING, CONFIG_BOTH, CONFIG_G(cs.charset),
+	    CONFIG_D(cs.charset), .def = "utf-8",
+	    .handler = config_h_charset },
+	{ "encoding", CONFIG_T_CHOICE, CONFIG_BOTH, CONFIG_G(cs.encoding),
+	    CONFIG_D(cs.encoding), .words = config_encoding_names,
+	    .def = "8bit" },
+	{ "detect", CONFIG_T_BOOL, CONFIG_GLOBAL, CONFIG_G(detect),
+	    .def = "no", .handler = config_h_detect },
+	{ "smarthost", CONFIG_T_HOSTS, CONFIG_GLOBAL, CONFIG_G(smarthost),
+	    .doc = "(none: DNS MX)" },
+	{ "dns_servers", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(dns_servers),
+	    .doc = "system resolver", .handler = config_h_dns_servers },
+	{ "mx_port", CONFIG_T_PORT, CONFIG_GLOBAL, CONFIG_G(mx_port),
+	    .def = "25" },
+	{ "prefer_family", CONFIG_T_CHOICE, CONFIG_GLOBAL,
+	    CONFIG_G(prefer_family), .words = config_family_names,
+	    .def = "ipv6" },
+	{ "max_hops", CONFIG_T_COUNT, CONFIG_GLOBAL, CONFIG_G(max_hops),
+	    .min = 1, .max = 10000, .def = "100" },
+	{ "tls", CONFIG_T_CHOICE, CONFIG_BOTH, CONFIG_G(tls), CONFIG_D(tls),
+	    .words = config_tls_names, .def = "may" },
+	{ "tls_ca_file", CONFIG_T_PATH, CONFIG_GLOBAL, CONFIG_G(tls_ca_file),
+	    .doc = "system CAs", .handler = config_h_tls_ca_file },
+	{ "auth", CONFIG_T_LABEL, CONFIG_BOTH, CONFIG_G(auth), CONFIG_D(auth),
+	    .doc = "(none)" },
+	{ "auth_file", CONFIG_T_PATH, CONFIG_GLOBAL, CONFIG_G(auth_file),
+	    .doc = "(none)", .handler = config_h_auth_file },
+	{ "retry_schedule", CONFIG_T_DURATIONS, CONFIG_GLOBAL,
+	    CONFIG_G(retry_schedule), CONFIG_N(n_retry_schedule), .min = 1,
+	    .max = 7 * CONFIG_DAY, .def = "15m, 30m, 1h, 4h" },
+	{ "delay_warning", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(delay_warning), .min = 0, .max = CONFIG_YEAR,
+	    .def = "12h" },	/* 0: never */
+	{ "protocol_log", CONFIG_T_CHOICE, CONFIG_GLOBAL,
+	    CONFIG_G(protocol_log), .words = config_protolog_names,
+	    .def = "none" },
+	/* RFC 5321 section 4.5.3.2; connect: as Postfix */
+	{ "timeout_connect", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(timeout_connect), .min = 1, .max = CONFIG_DAY,
+	    .def = "30s" },
+	{ "timeout_greeting", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(timeout_greeting), .min = 1, .max = CONFIG_DAY,
+	    .def = "5m" },
+	{ "timeout_command", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(timeout_command), .min = 1, .max = CONFIG_DAY,
+	    .def = "5m" },
+	{ "timeout_data_init", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(timeout_data_init), .min = 1, .max = CONFIG_DAY,
+	    .def = "2m" },
+	{ "timeout_data_block", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(timeout_data_block), .min = 1, .max = CONFIG_DAY,
+	    .def = "3m" },
+	{ "timeout_data_done", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(timeout_data_done), .min = 1, .max = CONFIG_DAY,
+	    .def = "10m" },
+	{ "max_connections", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(max_connections), .min = 1, .max = 10000, .def = "20" },
+	{ "max_per_destination", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(max_per_destination), .min = 1, .max = 10000,
+	    .def = "4" },
+	{ "max_messages_per_connection", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(max_messages_per_connection), .min = 1, .max = 10000,
+	    .def = "100" },
+	{ "max_rcpts_per_transaction", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(max_rcpts_per_transaction), .min = 1, .max = 10000,
+	    .def = "100" },
+	/* [domain NAME] only: the relay hosts for that domain */
+	{ "relay", CONFIG_T_HOSTS, CONFIG_DOMAIN, CONFIG_D(relay) },
+};
+
+#define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* config_key - the row of a key (names are case-sensitive), or NULL */
+static const struct config_key *
+config_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (!strcmp(config_keys[i].name, name))
+			return &config_keys[i];
+	return NULL;
+}
+
+/* config_alloc_type - does a value of this type live in allocated memory */
+static bool
+config_alloc_type(enum config_type t)
+{
+	return t == CONFIG_T_STRING || t == CONFIG_T_PATH ||
+	    t == CONFIG_T_LABEL || t == CONFIG_T_HOSTS ||
+	    t == CONFIG_T_DURATIONS || t == CONFIG_T_DOMAINS;
+}
+
 static int
 config_entry(void *arg, const char *kind, const char *name, const char *key,
     const char *value, struct buf *err)
 {
 	struct config_parse *cp = arg;
 	struct imc_config *cfg = cp->cfg;
-	int r;
+	const struct config_key *k = config_key(key);
+	void *field;
 
 	if (kind != NULL) {
-		r = config_charset_key(&cfg->domains[cfg->n_domains - 1].cs, key,
-		    value, err);
-		if (r == 1)
-			r = config_domain_smtp_key(&cfg->domains[cfg->n_domains -
-			    1], key, value, err);
-		if (r == 1)
-			buf_printf(err, "unknown key \"%s\" in [%s %s]", key, kind,
-			    name);
-		return r == 0 ? 0 : -1;
-	}
-	if ((r = config_charset_key(&cfg->cs, key, value, err)) != 1)
-		return r;
-	/* A writer may not read the credentials (nor a CA file kept
-	 * private): the paths are kept, nothing is opened. */
-	if (cp->mode == CONFIG_SUBMIT && !strcmp(key, "auth_file"))
-		return config_strdup(&cfg->auth_file, value, err);
-	if (cp->mode == CONFIG_SUBMIT && !strcmp(key, "tls_ca_file"))
-		return config_strdup(&cfg->tls_ca_file, value, err);
-	if ((r = config_smtp_key(cfg, key, value, err)) != 1)
-		return r;
-	if (!strcmp(key, "detect")) {
-		if (conf_parse_bool(value, &cfg->detect) == -1) {
-			buf_printf(err, "detect: \"%s\" is not yes or no", value);
+		if (k == NULL || !(k->where & CONFIG_DOMAIN)) {
+			buf_printf(err, "unknown key \"%s\" in [%s %s]", key,
+			    kind, name);
 			return -1;
 		}
-		if (cfg->detect) {
-			buf_puts(err, "detect: charset detection is not available "
-			    "in this version; unlabelled text uses legacy_charset");
+		field = (char *)&cfg->domains[cfg->n_domains - 1] + k->doff;
+	} else {
+		if (k == NULL || !(k->where & CONFIG_GLOBAL)) {
+			buf_printf(err, "unknown key \"%s\"", key);
 			return -1;
 		}
-		return 0;
+		field = (char *)cfg + k->off;
 	}
-	if (!strcmp(key, "root")) {
-		if (config_root(value, err) == -1)
-			return -1;
-		cp->seen_root = true;
-		return config_strdup(&cfg->root, value, err);
-	}
-	if (!strcmp(key, "hostname")) {
-		if (!config_domain_name_ok(value)) {
-			buf_printf(err, "hostname: \"%s\" is not a host name", value);
-			return -1;
-		}
-		return config_strdup(&cfg->hostname, value, err);
-	}
-	if (!strcmp(key, "local_domains"))
-		return config_local_domains(cfg, value, err);
-	if (!strcmp(key, "store")) {
-		if (strcmp(value, "maildir") != 0) {
-			buf_printf(err, "store: \"%s\" is not supported (maildir)", value);
-			return -1;
-		}
-		cfg->store = STORE_MAILDIR;
-		return 0;
-	}
-	if (!strcmp(key, "max_message_size")) {
-		return config_number(key, value, &cfg->max_message_size, err);
-	}
-	if (!strcmp(key, "archive")) {
-		if (conf_parse_bool(value, &cfg->archive) == -1) {
-			buf_printf(err, "archive: \"%s\" is not yes or no", value);
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "pickup_dots")) {
-		if (!strcmp(value, "iis"))
-			cfg->pickup_dots = PICKUP_DOTS_IIS;
-		else if (!strcmp(value, "literal"))
-			cfg->pickup_dots = PICKUP_DOTS_LITERAL;
-		else {
-			buf_printf(err, "pickup_dots: \"%s\" is not iis or literal", value);
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "pickup_mode")) {
-		if (!strcmp(value, "group"))
-			cfg->pickup_mode = PICKUP_MODE_GROUP;
-		else if (!strcmp(value, "open"))
-			cfg->pickup_mode = PICKUP_MODE_OPEN;
-		else {
-			buf_printf(err, "pickup_mode: \"%s\" is not group or open", value);
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "user")) {
-		if (getpwnam(value) == NULL) {
-			buf_printf(err, "user: no such user \"%s\"", value);
-			return -1;
-		}
-		return config_strdup(&cfg->user, value, err);
-	}
-	if (!strcmp(key, "allow_root")) {
-		if (conf_parse_bool(value, &cfg->allow_root) == -1) {
-			buf_printf(err, "allow_root: \"%s\" is not yes or no",
-			    value);
-			return -1;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "group")) {
-		if (getgrnam(value) == NULL) {
-			buf_printf(err, "group: no such group \"%s\"", value);
-			return -1;
-		}
-		return config_strdup(&cfg->group, value, err);
-	}
-	if (!strcmp(key, "pickup_settle"))
-		return config_number(key, value, &cfg->pickup_settle, err);
-	if (!strcmp(key, "pickup_rescan"))
-		return config_number(key, value, &cfg->pickup_rescan, err);
-	if (!strcmp(key, "local_retry"))
-		return config_number(key, value, &cfg->local_retry, err);
-	if (!strcmp(key, "max_lifetime"))
-		return config_number(key, value, &cfg->max_lifetime, err);
-	buf_printf(err, "unknown key \"%s\"", key);
-	return -1;
+	if (k->handler != NULL)
+		return k->handler(cp, k, field, value, err);
+	return config_value(cfg, k, field, value, err);
 }
 
-/* config_defaults - the values a key has when the file does not set it */
+/* config_defaults - the values a key has when the file does not set it
+ * (those that need no memory; config_load sets the others) */
 void
 config_defaults(struct imc_config *cfg)
 {
+	const struct config_key *k;
+	struct buf err;
+	size_t i;
+
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->store = STORE_MAILDIR;
-	cfg->max_message_size = 10u * 1024 * 1024;
-	cfg->archive = false;
-	cfg->pickup_dots = PICKUP_DOTS_IIS;
-	cfg->pickup_mode = PICKUP_MODE_GROUP;
-	cfg->pickup_settle = 2;
-	cfg->pickup_rescan = 30;
-	cfg->local_retry = 300;
-	cfg->max_lifetime = 2 * 86400;
-	cfg->cs.encoding = ENCODING_8BIT;
-	cfg->mx_port = 25;
-	cfg->prefer_family = IMC_FAMILY_IPV6;
-	cfg->max_hops = 100;
-	cfg->tls = IMC_TLS_MAY;
-	cfg->delay_warning = 12 * 3600;
-	cfg->protocol_log = PROTOLOG_NONE;
-	/* RFC 5321 section 4.5.3.2; connect: as Postfix */
-	cfg->timeout_connect = 30;
-	cfg->timeout_greeting = 300;
-	cfg->timeout_command = 300;
-	cfg->timeout_data_init = 120;
-	cfg->timeout_data_block = 180;
-	cfg->timeout_data_done = 600;
-	cfg->max_connections = 20;
-	cfg->max_per_destination = 4;
-	cfg->max_messages_per_connection = 100;
-	cfg->max_rcpts_per_transaction = 100;
+	buf_init(&err);
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if (k->def == NULL || !(k->where & CONFIG_GLOBAL) ||
+		    config_alloc_type(k->type))
+			continue;
+		if (config_value(cfg, k, (char *)cfg + k->off, k->def, &err) ==
+		    -1)
+			abort();	/* a default its own parser refuses */
+	}
+	buf_fini(&err);
 }
 
-static const uint64_t config_default_retry[] = { 900, 1800, 3600, 14400 };
+/* config_is_set - has an allocated field a value */
+static bool
+config_is_set(const struct config_key *k, const void *field)
+{
+	switch (k->type) {
+	case CONFIG_T_HOSTS:
+		return ((const struct imc_relay_list *)field)->n != 0;
+	case CONFIG_T_DURATIONS:
+		return *(uint64_t *const *)field != NULL;
+	case CONFIG_T_DOMAINS:
+		return *(char **const *)field != NULL;
+	default:
+		return *(char *const *)field != NULL;
+	}
+}
 
-/* After the file: defaults that allocate, and checks across keys. */
+/* config_after_file - required keys, then the defaults that allocate */
+static int
+config_after_file(struct imc_config *cfg, const char *path, struct buf *err)
+{
+	const struct config_key *k;
+	void *field;
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if ((k->flags & CONFIG_F_REQUIRED) &&
+		    !config_is_set(k, (char *)cfg + k->off)) {
+			buf_printf(err, "%s: missing required key \"%s\"", path,
+			    k->name);
+			return -1;
+		}
+	}
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		field = (char *)cfg + k->off;
+		if (k->def != NULL && (k->where & CONFIG_GLOBAL) &&
+		    config_alloc_type(k->type) && !config_is_set(k, field) &&
+		    config_value(cfg, k, field, k->def, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* After the file: checks across keys. */
 static int
 config_finish_smtp(struct imc_config *cfg, const char *path,
     enum config_mode mode, struct buf *err)
 {
 	size_t i;
 
-	if (cfg->retry_schedule == NULL) {
-		if ((cfg->retry_schedule = malloc(sizeof(config_default_retry)))
-		    == NULL) {
-			buf_puts(err, "out of memory");
-			return -1;
-		}
-		memcpy(cfg->retry_schedule, config_default_retry,
-		    sizeof(config_default_retry));
-		cfg->n_retry_schedule = 4;
-	}
 	if (cfg->auth != NULL) {
 		if (mode == CONFIG_ALL && config_auth(cfg, cfg->auth) == NULL) {
 			buf_printf(err, "%s: auth: no entry \"%s\" in %s", path,
@@ -1301,7 +1464,7 @@ int
 config_load_mode(struct imc_config *cfg, const char *path,
     enum config_mode mode, struct buf *err)
 {
-	struct config_parse cp = { cfg, false, mode };
+	struct config_parse cp = { cfg, mode };
 	char host[HOST_NAME_MAX + 1];
 
 	config_defaults(cfg);
@@ -1311,17 +1474,8 @@ config_load_mode(struct imc_config *cfg, const char *path,
 	}
 	if (conf_parse_file(path, config_section, config_entry, &cp, err) == -1)
 		return -1;
-	if (!cp.seen_root) {
-		buf_printf(err, "%s: missing required key \"root\"", path);
+	if (config_after_file(cfg, path, err) == -1)
 		return -1;
-	}
-	if ((cfg->cs.legacy_charset == NULL &&
-	    (cfg->cs.legacy_charset = strdup("windows-1252")) == NULL) ||
-	    (cfg->cs.charset == NULL &&
-	    (cfg->cs.charset = strdup("utf-8")) == NULL)) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
 	if (cfg->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) == -1)
 			host[0] = '\0';
@@ -1493,4 +1647,27 @@ config_ids(const struct imc_config *cfg, uid_t *uid, gid_t *service_gid,
 	} else
 		*writers_gid = *service_gid;
 	return 0;
+}
+
+/* config_key_doc - key i of the table, as README.md documents it */
+const char *
+config_key_doc(size_t i, unsigned *where, struct buf *dflt,
+    struct buf *range)
+{
+	const struct config_key *k;
+
+	if (i >= CONFIG_NKEYS)
+		return NULL;
+	k = &config_keys[i];
+	*where = k->where;
+	if (k->doc != NULL)
+		buf_puts(dflt, k->doc);
+	else if (k->def != NULL)
+		buf_printf(dflt, "`%s`", k->def);
+	if (config_bounded(k)) {
+		config_put_value(range, config_unit(k), k->min);
+		buf_puts(range, " to ");
+		config_put_value(range, config_unit(k), k->max);
+	}
+	return k->name;
 }

@@ -6,7 +6,10 @@
  * struct imc_config with defaults, then the file's values; an unknown key,
  * a bad value or a missing required key gives "FILE:LINE: message" (or
  * "FILE: message") in err and -1; programs then exit 78 (EX_CONFIG).
- * README.md has the table of keys; keep both in step.
+ * Every key is one row of a table in config.c (its type, where it may be
+ * written, its field, range, words and default); README.md has the same
+ * table for people, and tests/unit/check_config_doc.c holds the two
+ * together.
  *
  * config_load_mode with CONFIG_SUBMIT reads what a submitting writer needs
  * and may read (imc-submit runs as any writer): the credentials file and
@@ -166,6 +169,18 @@ void	config_delivery_conv(const struct imc_config *, const char *domain,
 	    enum delivery_side, struct delivery_conv *);
 bool	config_delivery_conv_eq(const struct delivery_conv *,
 	    const struct delivery_conv *);
+/*
+ * The key table as README.md documents it: the name of key i (from 0),
+ * NULL past the last; where it may be written (CONFIG_GLOBAL: outside any
+ * section, CONFIG_DOMAIN: in [domain NAME]); its default as README's
+ * table shows it ("`10M`", or words such as "(required)" when the default
+ * is no value; nothing for a key only allowed in [domain]) appended to
+ * dflt; and its range ("1K to 2G"; nothing when it has none) to range.
+ */
+#define CONFIG_GLOBAL	0x1u
+#define CONFIG_DOMAIN	0x2u
+const char *config_key_doc(size_t i, unsigned *where, struct buf *dflt,
+	    struct buf *range);
 /* The auth_file entry of a label, NULL if none. */
 const struct imc_auth *config_auth(const struct imc_config *, const char *label);
 const char *config_tls_name(enum imc_tls);
