@@ -16,10 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "charset.h"
 #include "conf.h"
+#include "log.h"
+#include "xalloc.h"
 
 struct config_parse {
 	struct imc_config *cfg;
@@ -30,12 +33,8 @@ struct config_parse {
 static int
 config_strdup(char **dst, const char *value, struct buf *err)
 {
-	char *p;
+	char *p = xstrdup(value);
 
-	if ((p = strdup(value)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
 	free(*dst);
 	*dst = p;
 	return 0;
@@ -65,16 +64,13 @@ config_domain_name_ok(const char *s)
 static int
 config_local_domains(struct imc_config *cfg, const char *value, struct buf *err)
 {
-	char *copy, *tok, *save = NULL, *t, *e, **v;
+	char *copy, *tok, *save = NULL, *t, *e;
 	size_t i;
 
 	for (i = 0; i < cfg->n_local_domains; i++)
 		free(cfg->local_domains[i]);
 	cfg->n_local_domains = 0;
-	if ((copy = strdup(value)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		for (t = tok; isspace((unsigned char)*t); t++)
@@ -90,17 +86,9 @@ config_local_domains(struct imc_config *cfg, const char *value, struct buf *err)
 			free(copy);
 			return -1;
 		}
-		v = realloc(cfg->local_domains,
-		    (cfg->n_local_domains + 1) * sizeof(*v));
-		if (v == NULL || (t = strdup(t)) == NULL) {
-			if (v != NULL)
-				cfg->local_domains = v;
-			buf_puts(err, "out of memory");
-			free(copy);
-			return -1;
-		}
-		cfg->local_domains = v;
-		cfg->local_domains[cfg->n_local_domains++] = t;
+		cfg->local_domains = xreallocarray(cfg->local_domains,
+		    cfg->n_local_domains + 1, sizeof(*cfg->local_domains));
+		cfg->local_domains[cfg->n_local_domains++] = xstrdup(t);
 	}
 	free(copy);
 	return 0;
@@ -124,17 +112,10 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 		buf_printf(err, "[domain %s]: not a domain name", name);
 		return -1;
 	}
-	d = realloc(cfg->domains, (cfg->n_domains + 1) * sizeof(*d));
-	if (d == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
-	cfg->domains = d;
+	cfg->domains = xreallocarray(cfg->domains, cfg->n_domains + 1,
+	    sizeof(*cfg->domains));
 	d = &cfg->domains[cfg->n_domains];
-	if ((d->name = strdup(name)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	d->name = xstrdup(name);
 	config_lower(d->name);
 	d->line = 0;
 	d->cs.legacy_charset = NULL;
@@ -336,12 +317,11 @@ config_charset_key(struct imc_charset_conf *cs, const char *key,
 static int
 config_list(const char *value, char ***items, size_t *n, struct buf *err)
 {
-	char *copy, *tok, *save = NULL, *t, *e, **v;
+	char *copy, *tok, *save = NULL, *t, *e;
 
 	*items = NULL;
 	*n = 0;
-	if ((copy = strdup(value)) == NULL)
-		goto nomem;
+	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		for (t = tok; isspace((unsigned char)*t); t++)
@@ -351,20 +331,12 @@ config_list(const char *value, char ***items, size_t *n, struct buf *err)
 			*--e = '\0';
 		if (*t == '\0')
 			continue;
-		if ((v = realloc(*items, (*n + 1) * sizeof(*v))) == NULL)
-			goto nomem_copy;
-		*items = v;
-		if ((v[*n] = strdup(t)) == NULL)
-			goto nomem_copy;
+		*items = xreallocarray(*items, *n + 1, sizeof(**items));
+		(*items)[*n] = xstrdup(t);
 		(*n)++;
 	}
 	free(copy);
 	return 0;
-nomem_copy:
-	free(copy);
-nomem:
-	buf_puts(err, "out of memory");
-	return -1;
 }
 
 static void
@@ -427,10 +399,7 @@ config_relays(const char *key, const char *value, struct imc_relay_list *l,
 		buf_printf(err, "%s: no host given", key);
 		goto fail;
 	}
-	if ((l->hosts = calloc(n, sizeof(*l->hosts))) == NULL) {
-		buf_puts(err, "out of memory");
-		goto fail;
-	}
+	l->hosts = xcalloc(n, sizeof(*l->hosts));
 	for (i = 0; i < n; i++) {
 		it = items[i];
 		h = &l->hosts[l->n];
@@ -475,10 +444,7 @@ config_relays(const char *key, const char *value, struct imc_relay_list *l,
 			    "brackets, like [%s]", key, it, it);
 			goto fail;
 		}
-		if ((h->name = strdup(it)) == NULL) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
+		h->name = xstrdup(it);
 		config_lower(h->name);
 		l->n++;
 	}
@@ -631,11 +597,7 @@ config_retry_schedule(const char *value, struct imc_config *cfg,
 		config_list_free(items, n);
 		return -1;
 	}
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
-		buf_puts(err, "out of memory");
-		config_list_free(items, n);
-		return -1;
-	}
+	v = xcalloc(n, sizeof(*v));
 	for (i = 0; i < n; i++)
 		if (config_number("retry_schedule", items[i], &v[i], err) ==
 		    -1) {
@@ -703,10 +665,7 @@ config_auth_file(const char *path, struct imc_config *cfg, struct buf *err)
 		buf_printf(err, "auth_file: %s is too big", path);
 		goto fail;
 	}
-	if ((data = calloc(1, (size_t)st.st_size + 1)) == NULL) {
-		buf_puts(err, "out of memory");
-		goto fail;
-	}
+	data = xcalloc(1, (size_t)st.st_size + 1);
 	if ((n = read(fd, data, (size_t)st.st_size)) != st.st_size) {
 		buf_printf(err, "auth_file: %s: cannot read it", path);
 		goto fail;
@@ -737,20 +696,12 @@ config_auth_file(const char *path, struct imc_config *cfg, struct buf *err)
 			    "PASSWORD\"", path, lineno);
 			goto fail;
 		}
-		if ((v = realloc(cfg->auths, (cfg->n_auths + 1) *
-		    sizeof(*v))) == NULL) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
-		cfg->auths = v;
+		cfg->auths = xreallocarray(cfg->auths, cfg->n_auths + 1,
+		    sizeof(*cfg->auths));
 		v = &cfg->auths[cfg->n_auths++];
-		v->label = strdup(f[0]);
-		v->user = strdup(f[1]);
-		v->pass = strdup(f[2]);
-		if (v->label == NULL || v->user == NULL || v->pass == NULL) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
+		v->label = xstrdup(f[0]);
+		v->user = xstrdup(f[1]);
+		v->pass = xstrdup(f[2]);
 	}
 	explicit_bzero(data, (size_t)st.st_size);
 	free(data);
@@ -952,14 +903,15 @@ config_path_resolve(const char *clean, struct buf *out)
 	size_t cut;
 	int r = -1;
 
-	if ((head = strdup(clean)) == NULL)
-		return -1;
+	head = xstrdup(clean);
 	for (;;) {
 		if ((real = realpath(head, NULL)) != NULL)
 			break;
-		if (errno == ENOMEM || strcmp(head, "/") == 0) {
+		if (errno == ENOMEM)
+			log_nomem(EX_OSERR, "realpath", 0, 0);
+		if (strcmp(head, "/") == 0) {
 			free(head);
-			return errno == ENOMEM ? -1 : config_path_clean(clean, out);
+			return config_path_clean(clean, out);
 		}
 		slash = strrchr(head, '/');
 		*slash = '\0';
@@ -1027,7 +979,7 @@ config_root(const char *value, struct buf *err)
 	buf_init(&real);
 	if (config_path_clean(value, &clean) == -1 ||
 	    config_path_resolve(buf_cstr(&clean), &real) == -1) {
-		buf_puts(err, "out of memory");
+		buf_printf(err, "root: \"%s\" is too long", value);
 		goto out;
 	}
 	if ((sys = config_root_system_dir(buf_cstr(&clean), &inside)) != NULL)
@@ -1224,12 +1176,7 @@ config_finish_smtp(struct imc_config *cfg, const char *path,
 	size_t i;
 
 	if (cfg->retry_schedule == NULL) {
-		if ((cfg->retry_schedule = malloc(sizeof(config_default_retry)))
-		    == NULL) {
-			buf_puts(err, "out of memory");
-			return -1;
-		}
-		memcpy(cfg->retry_schedule, config_default_retry,
+		cfg->retry_schedule = xmemdup(config_default_retry,
 		    sizeof(config_default_retry));
 		cfg->n_retry_schedule = 4;
 	}
@@ -1305,23 +1252,17 @@ config_load_mode(struct imc_config *cfg, const char *path,
 	char host[HOST_NAME_MAX + 1];
 
 	config_defaults(cfg);
-	if ((cfg->path = strdup(path)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	cfg->path = xstrdup(path);
 	if (conf_parse_file(path, config_section, config_entry, &cp, err) == -1)
 		return -1;
 	if (!cp.seen_root) {
 		buf_printf(err, "%s: missing required key \"root\"", path);
 		return -1;
 	}
-	if ((cfg->cs.legacy_charset == NULL &&
-	    (cfg->cs.legacy_charset = strdup("windows-1252")) == NULL) ||
-	    (cfg->cs.charset == NULL &&
-	    (cfg->cs.charset = strdup("utf-8")) == NULL)) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	if (cfg->cs.legacy_charset == NULL)
+		cfg->cs.legacy_charset = xstrdup("windows-1252");
+	if (cfg->cs.charset == NULL)
+		cfg->cs.charset = xstrdup("utf-8");
 	if (cfg->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) == -1)
 			host[0] = '\0';
@@ -1331,10 +1272,7 @@ config_load_mode(struct imc_config *cfg, const char *path,
 			    "set \"hostname\"", path);
 			return -1;
 		}
-		if ((cfg->hostname = strdup(host)) == NULL) {
-			buf_puts(err, "out of memory");
-			return -1;
-		}
+		cfg->hostname = xstrdup(host);
 	}
 	config_lower(cfg->hostname);
 	/* a writer's run never read the file: nothing to compare */
