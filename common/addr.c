@@ -31,12 +31,12 @@
  */
 #include "addr.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "imc_limits.h"
+#include "xalloc.h"
 
 /* Deeper comment nesting than this is refused as hostile. */
 #define ADDR_MAX_COMMENT_DEPTH	32
@@ -404,10 +404,7 @@ addr_qstr_value(struct addr_parser *p, const struct addr_tok *t,
 			continue;
 		if (c == '\\')
 			c = p->s[++i];
-		if (buf_putc(out, c) == -1) {
-			p->why = "out of memory";
-			return ADDR_FAIL;
-		}
+		buf_putc(out, c);
 	}
 	return ADDR_OK;
 }
@@ -456,9 +453,7 @@ addr_local_part(struct addr_parser *p, size_t *pos, struct buf *lp)
 				    t.end - t.start, true);
 				if (r != ADDR_OK)
 					return r;
-				if (buf_append(lp, p->s + t.start,
-				    t.end - t.start) == -1)
-					goto nomem;
+				buf_append(lp, p->s + t.start, t.end - t.start);
 			} else {
 				size_t from = lp->len;
 
@@ -473,8 +468,7 @@ addr_local_part(struct addr_parser *p, size_t *pos, struct buf *lp)
 			after_word = true;
 			words++;
 		} else if (addr_tok_is(&t, '.')) {
-			if (buf_putc(lp, '.') == -1)
-				goto nomem;
+			buf_putc(lp, '.');
 			after_word = false;
 		} else
 			break;
@@ -491,10 +485,6 @@ addr_local_part(struct addr_parser *p, size_t *pos, struct buf *lp)
 	}
 	*pos = at;
 	return ADDR_OK;
-
-nomem:
-	p->why = "out of memory";
-	return ADDR_FAIL;
 }
 
 /* addr_domain_part - read a dot-atom domain or a domain literal; append it
@@ -512,9 +502,8 @@ addr_domain_part(struct addr_parser *p, size_t *pos, struct buf *out)
 	if (t.kind == TOK_DLIT) {
 		/* Brackets and dtext, folding whitespace dropped. */
 		for (i = t.start; i < t.end; i++)
-			if (!addr_is_wsp(p->s[i]) && out != NULL &&
-			    buf_putc(out, p->s[i]) == -1)
-				goto nomem;
+			if (!addr_is_wsp(p->s[i]) && out != NULL)
+				buf_putc(out, p->s[i]);
 		*pos = t.end;
 		return ADDR_OK;
 	}
@@ -526,9 +515,8 @@ addr_domain_part(struct addr_parser *p, size_t *pos, struct buf *out)
 		r = addr_check_bytes(p, p->s + t.start, t.end - t.start, true);
 		if (r != ADDR_OK)
 			return r;
-		if (out != NULL &&
-		    buf_append(out, p->s + t.start, t.end - t.start) == -1)
-			goto nomem;
+		if (out != NULL)
+			buf_append(out, p->s + t.start, t.end - t.start);
 		at = t.end;
 		if (out != NULL && out->len > IMC_MAX_ADDRESS) {
 			p->why = "address too long";
@@ -546,15 +534,11 @@ addr_domain_part(struct addr_parser *p, size_t *pos, struct buf *out)
 			p->why = "malformed domain";
 			return ADDR_NOMATCH;
 		}
-		if (out != NULL && buf_putc(out, '.') == -1)
-			goto nomem;
+		if (out != NULL)
+			buf_putc(out, '.');
 	}
 	*pos = at;
 	return ADDR_OK;
-
-nomem:
-	p->why = "out of memory";
-	return ADDR_FAIL;
 }
 
 /* addr_spec - read local-part ["@" domain] into out in canonical form */
@@ -570,28 +554,24 @@ addr_spec(struct addr_parser *p, size_t *pos, struct buf *out)
 	if ((r = addr_local_part(p, &at, &lp)) != ADDR_OK)
 		goto done;
 	r = ADDR_FAIL;
-	if (addr_is_dot_atom(buf_cstr(&lp), lp.len)) {
-		if (buf_append(out, buf_cstr(&lp), lp.len) == -1)
-			goto nomem;
-	} else {
+	if (addr_is_dot_atom(buf_cstr(&lp), lp.len))
+		buf_append(out, buf_cstr(&lp), lp.len);
+	else {
 		/* Quote, with backslashes only where qtext ends. */
-		if (buf_putc(out, '"') == -1)
-			goto nomem;
-		for (i = 0; i < lp.len; i++)
-			if (((lp.data[i] == '"' || lp.data[i] == '\\') &&
-			    buf_putc(out, '\\') == -1) ||
-			    buf_putc(out, lp.data[i]) == -1)
-				goto nomem;
-		if (buf_putc(out, '"') == -1)
-			goto nomem;
+		buf_putc(out, '"');
+		for (i = 0; i < lp.len; i++) {
+			if (lp.data[i] == '"' || lp.data[i] == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, lp.data[i]);
+		}
+		buf_putc(out, '"');
 	}
 	addr_peek(p, at, LEX_PLAIN, &t);
 	if (t.kind == TOK_ERROR)
 		goto done;
 	if (addr_tok_is(&t, '@')) {
 		at = t.end;
-		if (buf_putc(out, '@') == -1)
-			goto nomem;
+		buf_putc(out, '@');
 		if ((r = addr_domain_part(p, &at, out)) != ADDR_OK)
 			goto done;
 	}
@@ -602,11 +582,6 @@ addr_spec(struct addr_parser *p, size_t *pos, struct buf *out)
 	}
 	*pos = at;
 	r = ADDR_OK;
-	goto done;
-
-nomem:
-	p->why = "out of memory";
-	r = ADDR_FAIL;
 done:
 	buf_fini(&lp);
 	return r;
@@ -719,10 +694,7 @@ addr_odd_eword(struct addr_parser *p, size_t pos)
 static int
 addr_emit(struct addr_parser *p, struct addr_list *out, struct buf *a)
 {
-	if (addr_list_add(out, buf_cstr(a)) == -1) {
-		p->why = "out of memory";
-		return ADDR_FAIL;
-	}
+	addr_list_add(out, buf_cstr(a));
 	return ADDR_OK;
 }
 
@@ -869,27 +841,17 @@ addr_list_free(struct addr_list *l)
 }
 
 /* addr_list_add - append a copy of s */
-int
+void
 addr_list_add(struct addr_list *l, const char *s)
 {
-	char **items, *copy;
 	size_t ncap;
 
 	if (l->n == l->cap) {
-		if (l->cap > SIZE_MAX / 2 / sizeof(*items)) {
-			errno = ENOMEM;
-			return -1;
-		}
 		ncap = l->cap ? l->cap * 2 : 8;
-		if ((items = realloc(l->items, ncap * sizeof(*items))) == NULL)
-			return -1;
-		l->items = items;
+		l->items = xreallocarray(l->items, ncap, sizeof(*l->items));
 		l->cap = ncap;
 	}
-	if ((copy = strdup(s)) == NULL)
-		return -1;
-	l->items[l->n++] = copy;
-	return 0;
+	l->items[l->n++] = xstrdup(s);
 }
 
 /* addr_parse_list - parse an address-list header value */
@@ -1035,11 +997,7 @@ addr_parse_path(const char *text, size_t len, char **out, struct buf *err)
 		goto fail;
 	}
 ok:
-	/* The empty append makes sure "" is NUL-terminated storage. */
-	if (buf_append(&a, "", 0) == -1 || (*out = buf_steal(&a)) == NULL) {
-		p.why = "out of memory";
-		goto fail;
-	}
+	*out = buf_steal(&a);
 	return 0;
 
 fail:
@@ -1062,11 +1020,7 @@ addr_parse_arg(const char *text, char **out, struct buf *err)
 			return -1;
 		}
 	if (text[0] == '\0') {
-		if ((*out = strdup("")) == NULL) {
-			if (err != NULL)
-				buf_puts(err, "out of memory");
-			return -1;
-		}
+		*out = xstrdup("");
 		return 0;
 	}
 	return addr_parse_path(text, strlen(text), out, err);

@@ -38,7 +38,7 @@ struct addr_list {
 
 void	addr_list_init(struct addr_list *);
 void	addr_list_free(struct addr_list *);
-int	addr_list_add(struct addr_list *, const char *);
+void	addr_list_add(struct addr_list *, const char *);
 int	addr_parse_list(const char *text, size_t len, struct addr_list *out,
 	    struct buf *err);
 int	addr_parse_path(const char *text, size_t len, char **out,

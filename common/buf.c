@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 /* buf_init - empty buffer, no allocation yet */
 void
 buf_init(struct buf *b)
@@ -40,7 +42,6 @@ int
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need, ncap;
-	char *p;
 
 	if (extra > SIZE_MAX - b->len - 1) {
 		errno = ENOMEM;
@@ -57,9 +58,7 @@ buf_reserve(struct buf *b, size_t extra)
 		}
 		ncap *= 2;
 	}
-	if ((p = realloc(b->data, ncap)) == NULL)
-		return -1;
-	b->data = p;
+	b->data = xrealloc(b->data, ncap);
 	b->cap = ncap;
 	return 0;
 }
@@ -139,15 +138,14 @@ buf_consume(struct buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-/* buf_steal - hand the storage to the caller (never NULL unless out of memory) */
+/* buf_steal - hand the storage to the caller (never NULL) */
 char *
 buf_steal(struct buf *b)
 {
 	char *p;
 
 	if (b->data == NULL) {
-		if (buf_reserve(b, 0) == -1)
-			return NULL;
+		(void)buf_reserve(b, 0);
 		b->data[0] = '\0';
 	}
 	p = b->data;

@@ -3,9 +3,15 @@
  *
  * A buf holds len bytes of data and is always NUL-terminated after the data,
  * so text can be handed to C string functions; binary data (NUL bytes) is
- * allowed and len is the truth. Growth checks for size_t overflow first.
- * Out of memory: the functions return -1 and leave the buffer unchanged;
- * the daemon treats that as fatal (the queue is on disk, a restart is safe).
+ * allowed and len is the truth.
+ *
+ * Out of memory is fatal (xalloc: one log line, exit 71), so a buf call
+ * never fails for want of memory. The int results stay for one case: a
+ * size that cannot exist (len + extra past SIZE_MAX: -1 with errno ENOMEM,
+ * checked before any growth; or text longer than INT_MAX, which vsnprintf
+ * refuses with EOVERFLOW), the buffer then unchanged. No input reaches it,
+ * so callers may ignore the result; those that check it stay correct.
+ * buf_steal never returns NULL.
  */
 #ifndef IMC_BUF_H
 #define IMC_BUF_H

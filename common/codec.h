@@ -23,8 +23,9 @@
  * text mode a CRLF or bare LF of the input is a line break of the output,
  * in binary mode (CODEC_ENC_BINARY) CR and LF are encoded as =0D and =0A.
  *
- * Errors: functions returning int give 0, or -1 when out of memory (the
- * output buffer may then hold part of the result).
+ * Errors: functions returning int give 0, or -1 only when a size
+ * overflows (see buf.h; out of memory is fatal, see xalloc.h); the output
+ * buffer may then hold part of the result.
  */
 #ifndef IMC_CODEC_H
 #define IMC_CODEC_H

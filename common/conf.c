@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "imc_limits.h"
+#include "xalloc.h"
 
 static char *
 conf_trim(char *s)
@@ -87,7 +88,7 @@ conf_parse_file(const char *path, conf_section_fn *on_section,
 		buf_printf(err, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
+	while ((n = xgetline(&line, &cap, fp)) != -1) {
 		lineno++;
 		buf_reset(&msg);
 		if ((size_t)n > IMC_MAX_CONFIG_LINE) {
@@ -107,12 +108,8 @@ conf_parse_file(const char *path, conf_section_fn *on_section,
 				goto bad;
 			free(kind_copy);
 			free(name_copy);
-			kind_copy = strdup(kind);
-			name_copy = strdup(name);
-			if (kind_copy == NULL || name_copy == NULL) {
-				buf_puts(&msg, "out of memory");
-				goto bad;
-			}
+			kind_copy = xstrdup(kind);
+			name_copy = xstrdup(name);
 			if (on_section(arg, kind_copy, name_copy, &msg) == -1)
 				goto bad;
 			continue;

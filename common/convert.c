@@ -32,6 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
+
+#include "log.h"
+#include "xalloc.h"
 
 /* glibc's UTF-7 decoder state: shift 0 is direct text; in base64, shift is
  * 32 minus the number of pending bits, held from bit 31 down in bits
@@ -119,9 +123,12 @@ convert_new(const char *to, const char *from, int encode,
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	if ((c->cd = iconv_open(to, from)) == (iconv_t)-1) {
+		/* glibc's own allocation failing is out of memory too, not
+		 * an unknown charset */
+		if (errno == ENOMEM)
+			log_nomem(EX_OSERR, "iconv_open", 0, 0);
 		saved = errno;
 		free(c);
 		errno = saved;

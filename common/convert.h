@@ -54,7 +54,9 @@ enum convert_mode {
 
 enum convert_result {
 	CONVERT_OK = 0,
-	CONVERT_ESYS = -1,		/* out of memory or iconv failure: errno */
+	CONVERT_ESYS = -1,		/* iconv failure, or a size that overflows
+					 * (ENOMEM): errno; out of memory itself
+					 * is fatal (xalloc.h) */
 	CONVERT_EBADINPUT = -2,		/* strict decoder: input not valid in
 					 * the source; encoder: bad UTF-8 */
 	CONVERT_EUNMAPPABLE = -3	/* encoder: the target cannot hold a

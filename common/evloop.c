@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 #define EVLOOP_MAXEVENTS	64
 #define TIMER_NOT_PENDING	UINT32_MAX
 #define TIMER_MAX_SLOTS		(UINT32_MAX / 2)	/* 2 * i + 2 fits */
@@ -118,8 +120,7 @@ evloop_new(void)
 {
 	struct evloop *loop;
 
-	if ((loop = calloc(1, sizeof(*loop))) == NULL)
-		return NULL;
+	loop = xcalloc(1, sizeof(*loop));
 	if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		free(loop);
 		return NULL;
@@ -260,8 +261,7 @@ evloop_watch(struct evloop *loop, int fd, int mask, evloop_io_fn *cb,
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((io = calloc(1, sizeof(*io))) == NULL)
-		return NULL;
+	io = xcalloc(1, sizeof(*io));
 	io->loop = loop;
 	io->fd = fd;
 	io->cb = cb;
@@ -425,7 +425,7 @@ static int
 timer_grow(struct evloop *loop)
 {
 	struct evloop_timer *nt;
-	uint32_t *nh, ncap, i;
+	uint32_t ncap, i;
 
 	if (loop->timer_cap >= TIMER_MAX_SLOTS) {
 		errno = ENOMEM;
@@ -434,17 +434,8 @@ timer_grow(struct evloop *loop)
 	ncap = loop->timer_cap == 0 ? 16 :
 	    (loop->timer_cap > TIMER_MAX_SLOTS / 2 ? TIMER_MAX_SLOTS :
 	    loop->timer_cap * 2);
-	/* 64-bit arithmetic: on a 32-bit size_t the product can overflow. */
-	if ((uint64_t)ncap * sizeof(*nt) > SIZE_MAX) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((nt = realloc(loop->timers, (size_t)ncap * sizeof(*nt))) == NULL)
-		return -1;
-	loop->timers = nt;
-	if ((nh = realloc(loop->heap, (size_t)ncap * sizeof(*nh))) == NULL)
-		return -1;	/* the larger slot table is kept, unused */
-	loop->heap = nh;
+	nt = loop->timers = xreallocarray(loop->timers, ncap, sizeof(*nt));
+	loop->heap = xreallocarray(loop->heap, ncap, sizeof(*loop->heap));
 	/* New slots go on the free list, lowest number first. */
 	for (i = ncap; i-- > loop->timer_cap;) {
 		nt[i].gen = 1;
@@ -645,8 +636,7 @@ evloop_defer(struct evloop *loop, evloop_defer_fn *fn, void *arg)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((d = malloc(sizeof(*d))) == NULL)
-		return -1;
+	d = xmalloc(sizeof(*d));
 	d->fn = fn;
 	d->arg = arg;
 	STAILQ_INSERT_TAIL(&loop->defers, d, link);

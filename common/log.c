@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_progname = "imc";
 static enum log_level log_min = LOG_LEVEL_INFO;
@@ -87,14 +88,14 @@ log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap
 	if (r == 0)
 		fwrite(line.data, 1, line.len, stderr);
 	else {
-		/* Out of memory: what was formatted, control bytes blanked
-		 * in place, still on one line. */
+		/* A size that overflowed (out of memory is fatal in buf):
+		 * what was formatted, control bytes blanked in place, still
+		 * on one line. */
 		for (p = (unsigned char *)msg.data; p != NULL && *p; p++)
 			if (*p < 0x20 || *p == 0x7f)
 				*p = '?';
-		fprintf(stderr, "%s %s[%s]: %s (out of memory while "
-		    "logging)\n", stamp, log_progname, tag,
-		    msg.data ? msg.data : "");
+		fprintf(stderr, "%s %s[%s]: %s (too long to log)\n", stamp,
+		    log_progname, tag, msg.data ? msg.data : "");
 	}
 	fflush(stderr);
 	buf_fini(&msg);
@@ -149,6 +150,48 @@ log_fatal(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit("fatal", 1, saved, fmt, ap);
 	va_end(ap);
+	exit(code);
+}
+
+/* log_nomem - the out-of-memory line of xalloc, then exit. Everything
+ * here is on the stack and written with one write(2): nothing allocates
+ * (log_emit's bufs would), so this cannot recurse into xalloc. */
+void
+log_nomem(int code, const char *fn, size_t count, size_t size)
+{
+	char stamp[32], line[256];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		stamp[0] = '\0';
+	if (count == 0)
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s[fatal]: out of "
+		    "memory (%s)\n", stamp, ts.tv_nsec / 1000000, log_progname,
+		    fn);
+	else if (count == 1)
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s[fatal]: out of "
+		    "memory (%s of %zu bytes)\n", stamp, ts.tv_nsec / 1000000,
+		    log_progname, fn, size);
+	else
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s[fatal]: out of "
+		    "memory (%s of %zu x %zu bytes)\n", stamp,
+		    ts.tv_nsec / 1000000, log_progname, fn, count, size);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(line)) {
+		/* a long program name: the line still ends */
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	/* what stdio already holds goes first, so the lines keep order */
+	fflush(stderr);
+	if (write(STDERR_FILENO, line, (size_t)n) == -1) {
+		/* nowhere left to say it */
+	}
 	exit(code);
 }
 

@@ -4,7 +4,8 @@
  * Lines go to stderr with a time stamp and the program name; the daemon's
  * service manager collects them. log_warn adds strerror(errno); the x
  * variants do not. log_fatal and log_fatalx exit with the given sysexits
- * code. Never pass message bodies or credentials.
+ * code. Never pass message bodies or credentials. log_nomem is the one
+ * line of xalloc when memory runs out: it allocates nothing itself.
  *
  * Every line is one line: control bytes in the formatted message (a file
  * name or a peer's words holding a newline) are written as \n, \r, \t or
@@ -30,8 +31,13 @@ void	log_fatal(int code, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 void	log_fatalx(int code, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
-/* Append len bytes of s with bytes below 0x20 and 0x7f escaped; -1 when
- * out of memory (out unchanged). */
+/* "out of memory (FN of COUNT x SIZE bytes)" ("(FN)" alone when count is
+ * 0: a library that does not say how much), written without allocating
+ * anything, then exit(code). */
+void	log_nomem(int code, const char *fn, size_t count, size_t size)
+	    __attribute__((noreturn));
+/* Append len bytes of s with bytes below 0x20 and 0x7f escaped; -1 only
+ * when the size overflows (see buf.h), out then unchanged. */
 int	log_escape(struct buf *out, const char *s, size_t len);
 
 #endif

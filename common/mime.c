@@ -21,6 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "xalloc.h"
+
 #define LINE_MAX_OCTETS	998	/* RFC 5322 2.1.1 */
 /* A body line start is held at most this long while it may be a boundary. */
 #define HOLD_MAX	(2 + MIME_MAX_BOUNDARY + 2 + MIME_MAX_PADDING + 8)
@@ -157,14 +159,12 @@ set_eol(struct mime_parser *p, int crlf)
 	}
 }
 
-/* xstrndup - a NUL-terminated copy, NULL when out of memory */
+/* dupn - a NUL-terminated copy of exactly n bytes */
 static char *
-xstrndup(const char *s, size_t n)
+dupn(const char *s, size_t n)
 {
-	char *d;
+	char *d = xmalloc(n + 1);
 
-	if ((d = malloc(n + 1)) == NULL)
-		return NULL;
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
@@ -195,40 +195,31 @@ params_free(struct mime_param *v, size_t n)
 }
 
 /* set_type - replace type and subtype */
-static int
+static void
 set_type(struct mime_part *mp, const char *type, size_t tlen,
     const char *sub, size_t slen)
 {
-	char *t, *s;
+	char *t = dupn(type, tlen), *s = dupn(sub, slen);
 
-	if ((t = xstrndup(type, tlen)) == NULL)
-		return -1;
-	if ((s = xstrndup(sub, slen)) == NULL) {
-		free(t);
-		return -1;
-	}
 	lower(t);
 	lower(s);
 	free(mp->type);
 	free(mp->subtype);
 	mp->type = t;
 	mp->subtype = s;
-	return 0;
 }
 
 /* push_entity - open a part at the next depth */
-static int
+static void
 push_entity(struct mime_parser *p)
 {
-	struct entity *e, *v;
+	struct entity *e;
 	size_t ncap;
 	int digest = p->nstack > 0 && top(p)->digest;
 
 	if (p->nstack == p->capstack) {
 		ncap = p->capstack ? p->capstack * 2 : 4;
-		if ((v = reallocarray(p->stack, ncap, sizeof(*v))) == NULL)
-			return -1;
-		p->stack = v;
+		p->stack = xreallocarray(p->stack, ncap, sizeof(*p->stack));
 		p->capstack = ncap;
 	}
 	e = &p->stack[p->nstack];
@@ -239,16 +230,14 @@ push_entity(struct mime_parser *p)
 	e->part.depth = (unsigned)p->nstack;
 	e->part.cte = CODEC_CTE_7BIT;
 	/* RFC 2046 5.1.5: in a digest the default is message/rfc822. */
-	if (set_type(&e->part, digest ? "message" : "text", digest ? 7 : 4,
-	    digest ? "rfc822" : "plain", digest ? 6 : 5) == -1)
-		return -1;
+	set_type(&e->part, digest ? "message" : "text", digest ? 7 : 4,
+	    digest ? "rfc822" : "plain", digest ? 6 : 5);
 	p->nstack++;
 	p->in_headers = 1;
 	p->nfields = 0;
 	p->hdr_bytes = 0;
 	p->neol = 0;
 	buf_reset(&p->field);
-	return 0;
 }
 
 /* entity_fini - release one entity */
@@ -338,29 +327,21 @@ cur_skip_param(struct cur *c)
 }
 
 /* rawlist_add - keep one parameter as written */
-static int
+static void
 rawlist_add(struct rawlist *l, const char *name, size_t nlen, struct buf *val)
 {
-	struct rawparam *v;
 	size_t ncap;
 
 	if (l->n == l->cap) {
 		ncap = l->cap ? l->cap * 2 : 8;
-		if ((v = reallocarray(l->v, ncap, sizeof(*v))) == NULL)
-			return -1;
-		l->v = v;
+		l->v = xreallocarray(l->v, ncap, sizeof(*l->v));
 		l->cap = ncap;
 	}
-	if ((l->v[l->n].name = xstrndup(name, nlen)) == NULL)
-		return -1;
+	l->v[l->n].name = dupn(name, nlen);
 	lower(l->v[l->n].name);
 	l->v[l->n].vlen = val->len;
-	if ((l->v[l->n].value = buf_steal(val)) == NULL) {
-		free(l->v[l->n].name);
-		return -1;
-	}
+	l->v[l->n].value = buf_steal(val);
 	l->n++;
-	return 0;
 }
 
 /* rawlist_fini - release the raw parameters */
@@ -435,8 +416,7 @@ parse_params(struct mime_parser *p, struct cur *c, struct rawlist *l)
 			defect(p, MIME_DEFECT_BAD_PARAM);
 			continue;
 		}
-		if (rawlist_add(l, name, nlen, &val) == -1)
-			goto fail;
+		rawlist_add(l, name, nlen, &val);
 	}
 	buf_fini(&val);
 	return 0;
@@ -609,10 +589,9 @@ assemble_one(struct mime_parser *p, struct rawlist *l, const char *base,
 				q2 = q1 ? memchr(q1 + 1, '\'',
 				    vn - (size_t)(q1 + 1 - v)) : NULL;
 				if (q2 != NULL) {
-					if ((cs = xstrndup(v, (size_t)(q1 - v))) ==
-					    NULL || (lang = xstrndup(q1 + 1,
-					    (size_t)(q2 - q1 - 1))) == NULL)
-						goto done;
+					cs = dupn(v, (size_t)(q1 - v));
+					lang = dupn(q1 + 1,
+					    (size_t)(q2 - q1 - 1));
 					vn -= (size_t)(q2 + 1 - v);
 					v = q2 + 1;
 				} else
@@ -638,11 +617,8 @@ assemble_one(struct mime_parser *p, struct rawlist *l, const char *base,
 		} else if (buf_append(&val, plain->value, plain->vlen) == -1)
 			goto done;
 	}
-	if ((mp->name = xstrndup(base, baselen)) == NULL)
-		goto done;
-	if (buf_append(&val, "", 0) == -1 ||
-	    (mp->value = buf_steal(&val)) == NULL)
-		goto done;
+	mp->name = dupn(base, baselen);
+	mp->value = buf_steal(&val);
 	if (cs != NULL)
 		lower(cs);
 	mp->charset = cs;
@@ -671,8 +647,7 @@ assemble(struct mime_parser *p, struct rawlist *l, struct mime_param **outv,
 	*outn = 0;
 	if (l->n == 0)
 		return 0;
-	if ((v = calloc(l->n, sizeof(*v))) == NULL)
-		return -1;
+	v = xcalloc(l->n, sizeof(*v));
 	for (i = 0; i < l->n; i++) {
 		if (split_name(l->v[i].name, &bl, &s, &e) == -1) {
 			defect(p, MIME_DEFECT_BAD_PARAM);
@@ -718,8 +693,8 @@ parse_content_type(struct mime_parser *p, struct entity *e)
 		c.i++;
 		cur_wsp(&c);
 		sl = cur_token(&c, &s);
-		if (sl > 0 && set_type(&e->part, t, tl, s, sl) == -1)
-			return -1;
+		if (sl > 0)
+			set_type(&e->part, t, tl, s, sl);
 		if (sl == 0)
 			defect(p, MIME_DEFECT_BAD_CONTENT_TYPE);
 	} else
@@ -748,8 +723,7 @@ parse_disposition(struct mime_parser *p, struct entity *e)
 	cur_wsp(&c);
 	tl = cur_token(&c, &t);
 	if (tl > 0) {
-		if ((e->part.disposition = xstrndup(t, tl)) == NULL)
-			return -1;
+		e->part.disposition = dupn(t, tl);
 		lower(e->part.disposition);
 	}
 	cur_skip_param(&c);
@@ -791,8 +765,7 @@ end_headers(struct mime_parser *p)
 			defect(p, MIME_DEFECT_NO_BOUNDARY);
 			mp->flags |= MIME_PART_OPAQUE;
 		} else {
-			if ((mp->boundary = strdup(b)) == NULL)
-				return -1;
+			mp->boundary = xstrdup(b);
 			e->blen = strlen(b);
 			e->kind = ENT_MULTI;
 			e->mp_state = MP_PREAMBLE;
@@ -824,7 +797,7 @@ end_headers(struct mime_parser *p)
 	if (emit(p, &ev) == -1)
 		return -1;
 	if (e->kind == ENT_MESSAGE)
-		return push_entity(p);
+		push_entity(p);
 	return 0;
 }
 
@@ -1005,7 +978,8 @@ on_boundary(struct mime_parser *p, size_t level, int close)
 	}
 	e->mp_state = MP_CHILD;
 	e->nparts++;
-	return push_entity(p);
+	push_entity(p);
+	return 0;
 }
 
 /* line_eol - length of the content and whether the break was CRLF */
@@ -1289,17 +1263,13 @@ mime_parser_new(mime_event_fn *cb, void *arg, rfc2047_to_utf8_fn *to_utf8)
 {
 	struct mime_parser *p;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
+	p = xcalloc(1, sizeof(*p));
 	p->cb = cb;
 	p->arg = arg;
 	p->to_utf8 = to_utf8;
 	buf_init(&p->line);
 	buf_init(&p->field);
-	if (push_entity(p) == -1) {
-		mime_parser_free(p);
-		return NULL;
-	}
+	push_entity(p);
 	return p;
 }
 

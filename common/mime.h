@@ -33,8 +33,10 @@
  * Memory: everything an event points to (names, values, data, the part
  * and its parameters) is owned by the parser and valid only until the
  * callback returns. The caller owns the parser (mime_parser_free).
- * Errors: functions returning int give 0, or -1 with errno (ENOMEM, or
- * ECANCELED when the callback returned non-zero; the parser is then dead).
+ * Errors: functions returning int give 0, or -1 with errno (ECANCELED when
+ * the callback returned non-zero, the parser is then dead; or a size that
+ * overflows, see buf.h). Out of memory is fatal (xalloc.h), and
+ * mime_parser_new never returns NULL.
  */
 #ifndef IMC_MIME_H
 #define IMC_MIME_H

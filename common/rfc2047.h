@@ -22,7 +22,8 @@
  * strict one of RFC 2047 5(3).
  *
  * Memory: output is appended to the caller's struct buf; nothing is kept.
- * Functions return 0, or -1 when out of memory.
+ * Functions return 0, or -1 only when a size overflows (see buf.h; out of
+ * memory is fatal, see xalloc.h).
  */
 #ifndef IMC_RFC2047_H
 #define IMC_RFC2047_H
@@ -35,7 +36,8 @@
  * Convert len bytes in charset (a label as written in the mail, without
  * any RFC 2231 language suffix) to UTF-8, appending to out. Return 0 on
  * success; -1 when the charset is unknown or the bytes cannot be converted
- * (out must then be left as it was), with errno ENOMEM when out of memory.
+ * (out must then be left as it was); errno ENOMEM (a size that overflows,
+ * see convert.h) makes rfc2047_decode fail instead of keeping the word.
  */
 typedef int rfc2047_to_utf8_fn(const char *charset, const char *bytes,
     size_t len, struct buf *out);

@@ -14,6 +14,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "xalloc.h"
+
 /* safe_write_all - write every byte or fail */
 int
 safe_write_all(int fd, const void *data, size_t len)
@@ -72,8 +74,7 @@ safe_fsync_path_dir(const char *path)
 	char *copy, *slash;
 	int fd, r;
 
-	if ((copy = strdup(path)) == NULL)
-		return -1;
+	copy = xstrdup(path);
 	slash = strrchr(copy, '/');
 	if (slash == NULL)
 		strcpy(copy, ".");
@@ -155,8 +156,7 @@ safe_mkdir_p(const char *path, mode_t mode)
 	char *copy, *p;
 	int r = 0;
 
-	if ((copy = strdup(path)) == NULL)
-		return -1;
+	copy = xstrdup(path);
 	for (p = copy + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;

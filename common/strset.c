@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 /* A deleted slot: never a valid string pointer. */
 static char strset_tombstone_mark;
 #define STRSET_TOMBSTONE (&strset_tombstone_mark)
@@ -73,7 +75,7 @@ strset_find(const struct strset *s, const char *str, bool *found)
 	}
 }
 
-static int
+static void
 strset_grow(struct strset *s)
 {
 	struct strset n;
@@ -83,8 +85,7 @@ strset_grow(struct strset *s)
 	/* Mostly deleted markers: rebuild at the same size instead of growing,
 	 * so a set that only churns (add, delete, add...) stays small. */
 	n.cap = s->cap == 0 ? 16 : s->n * 2 < s->cap / 2 ? s->cap : s->cap * 2;
-	if ((n.slots = calloc(n.cap, sizeof(*n.slots))) == NULL)
-		return -1;
+	n.slots = xcalloc(n.cap, sizeof(*n.slots));
 	n.n = n.used = 0;
 	for (i = 0; i < s->cap; i++) {
 		if (s->slots[i] == NULL || s->slots[i] == STRSET_TOMBSTONE)
@@ -96,7 +97,6 @@ strset_grow(struct strset *s)
 	}
 	free(s->slots);
 	*s = n;
-	return 0;
 }
 
 /* strset_add - add a copy of str */
@@ -105,18 +105,15 @@ strset_add(struct strset *s, const char *str)
 {
 	size_t slot;
 	bool found;
-	char *copy;
 
-	if ((s->used + 1) * 4 >= s->cap * 3 && strset_grow(s) == -1)
-		return -1;
+	if ((s->used + 1) * 4 >= s->cap * 3)
+		strset_grow(s);
 	slot = strset_find(s, str, &found);
 	if (found)
 		return 0;
-	if ((copy = strdup(str)) == NULL)
-		return -1;
 	if (s->slots[slot] == NULL)
 		s->used++;
-	s->slots[slot] = copy;
+	s->slots[slot] = xstrdup(str);
 	s->n++;
 	return 1;
 }

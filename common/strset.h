@@ -2,7 +2,7 @@
  * strset - a set of strings (open addressing, grows as needed).
  *
  * The set owns copies of its strings. strset_add returns 1 when added, 0
- * when already present, -1 when out of memory.
+ * when already present (out of memory is fatal, see xalloc.h).
  */
 #ifndef IMC_STRSET_H
 #define IMC_STRSET_H

@@ -197,10 +197,7 @@ daemon_setup_smtp(struct imc_daemon *d, struct buf *err)
 {
 	if ((d->dests = outdest_new(d, err)) == NULL)
 		return -1;
-	if ((d->outq = outq_new(d)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	d->outq = outq_new(d);
 	if (outq_load(d->outq) == -1) {
 		buf_printf(err, "cannot list Out: %s", strerror(errno));
 		return -1;
@@ -252,19 +249,12 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		if ((d->track = tracklog_open(logdir, err)) == NULL)
 			return EX_OSFILE;
 	}
-	if ((d->intake = intake_new(&(struct intake_ctx){ .cfg = &d->cfg,
+	d->intake = intake_new(&(struct intake_ctx){ .cfg = &d->cfg,
 	    .pickup_fd = d->dir[LAYOUT_PICKUP],
 	    .archive_fd = d->dir[LAYOUT_PICKUP_ARCHIVE],
 	    .work_fd = d->dir[LAYOUT_WORK], .track = d->track,
-	    .archived = &d->stats.archived })) == NULL) {
-		buf_puts(err, "out of memory");
-		return EX_OSERR;
-	}
-	if ((d->store = maildir_open(d->dir[LAYOUT_STORE], d->cfg.hostname)) ==
-	    NULL) {
-		buf_puts(err, "out of memory");
-		return EX_OSERR;
-	}
+	    .archived = &d->stats.archived });
+	d->store = maildir_open(d->dir[LAYOUT_STORE], d->cfg.hostname);
 	/* A peer that closes while we write must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	/* imc-queue signals whoever holds the lock; an --once run picks its
@@ -315,7 +305,7 @@ daemon_batch(struct imc_daemon *d)
 		if (cr == CLAIM_OK)
 			n++;
 		else if (cr == CLAIM_ERROR)
-			log_warnx("%s: out of memory; left in Pickup", name);
+			log_warn("%s: no queue id; left in Pickup", name);
 		free(name);
 	}
 	for (i = 0; i < n; i++) {

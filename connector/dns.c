@@ -31,7 +31,11 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <time.h>
+
+#include "log.h"
+#include "xalloc.h"
 
 struct dns_query;
 
@@ -152,14 +156,9 @@ sock_state(void *data, ares_socket_t fd, int readable, int writable)
 		if (i == ctx->nfds) {
 			if (ctx->nfds == ctx->capfds) {
 				size_t cap = ctx->capfds ? 2 * ctx->capfds : 8;
-				struct pollfd *p;
 
-				p = reallocarray(ctx->fds, cap, sizeof(*p));
-				if (p == NULL) {
-					fprintf(stderr, "dns: out of memory\n");
-					abort();
-				}
-				ctx->fds = p;
+				ctx->fds = xreallocarray(ctx->fds, cap,
+				    sizeof(*ctx->fds));
 				ctx->capfds = cap;
 			}
 			ctx->nfds++;
@@ -199,15 +198,19 @@ channel_open(struct dns_ctx *ctx, ares_channel *chp)
 		mask |= ARES_OPT_TRIES;
 	}
 	rc = ares_init_options(chp, &o, mask);
+	if (rc == ARES_ENOMEM)
+		log_nomem(EX_OSERR, "ares_init_options", 0, 0);
 	if (rc != ARES_SUCCESS) {
-		errno = rc == ARES_ENOMEM ? ENOMEM : EIO;
+		errno = EIO;
 		return -1;
 	}
 	if (ctx->servers != NULL) {
 		rc = ares_set_servers_ports_csv(*chp, ctx->servers);
+		if (rc == ARES_ENOMEM)
+			log_nomem(EX_OSERR, "ares_set_servers_ports_csv", 0, 0);
 		if (rc != ARES_SUCCESS) {
 			ares_destroy(*chp);
-			errno = rc == ARES_ENOMEM ? ENOMEM : EINVAL;
+			errno = EINVAL;
 			return -1;
 		}
 	}
@@ -222,17 +225,18 @@ dns_new(const char *servers)
 	int rc, saved;
 
 	rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc == ARES_ENOMEM)
+		log_nomem(EX_OSERR, "ares_library_init", 0, 0);
 	if (rc != ARES_SUCCESS) {
-		errno = ENOMEM;
+		errno = EIO;
 		return NULL;
 	}
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-		goto fail;
+	ctx = xcalloc(1, sizeof(*ctx));
 	TAILQ_INIT(&ctx->pending);
 	TAILQ_INIT(&ctx->done);
 	ctx->order = DNS_PREFER_IPV6;
-	if (servers != NULL && (ctx->servers = strdup(servers)) == NULL)
-		goto fail;
+	if (servers != NULL)
+		ctx->servers = xstrdup(servers);
 	if (channel_open(ctx, &ctx->ch) == -1)
 		goto fail;
 	return ctx;
@@ -414,12 +418,7 @@ hosts_done(struct dns_query *q)
 		query_finish(q);
 		return;
 	}
-	if ((q->rhosts = calloc(n, sizeof(*q->rhosts))) == NULL) {
-		mail_status_set(&q->status, MAIL_TEMP, "4.3.0",
-		    "out of memory resolving %s", q->domain);
-		query_finish(q);
-		return;
-	}
+	q->rhosts = xcalloc(n, sizeof(*q->rhosts));
 	for (i = 0; i < q->nhosts; i++) {
 		struct qhost *h = &q->hosts[i];
 		struct dns_host *r;
@@ -481,6 +480,8 @@ addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 			ares_freeaddrinfo(res);
 		return;
 	}
+	if (status == ARES_ENOMEM)
+		log_nomem(EX_OSERR, "ares_getaddrinfo", 0, 0);
 	h->status = status;
 	if (status == ARES_SUCCESS && res != NULL)
 		for (n = res->nodes; n != NULL; n = n->ai_next)
@@ -564,12 +565,7 @@ implicit_mx(struct dns_query *q)
 		query_finish(q);
 		return;
 	}
-	if ((q->hosts = calloc(1, sizeof(*q->hosts))) == NULL) {
-		mail_status_set(&q->status, MAIL_TEMP, "4.3.0",
-		    "out of memory resolving %s", q->domain);
-		query_finish(q);
-		return;
-	}
+	q->hosts = xcalloc(1, sizeof(*q->hosts));
 	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
 	q->nhosts = 1;
 	lookup_hosts(q);
@@ -598,15 +594,9 @@ take_mx(struct dns_query *q, const struct ares_mx_reply *mx)
 		query_finish(q);
 		return;
 	}
-	if ((e = calloc(n, sizeof(*e))) == NULL ||
-	    (q->hosts = calloc(n < DNS_MAX_HOSTS ? n : DNS_MAX_HOSTS,
-	    sizeof(*q->hosts))) == NULL) {
-		free(e);
-		mail_status_set(&q->status, MAIL_TEMP, "4.3.0",
-		    "out of memory resolving %s", q->domain);
-		query_finish(q);
-		return;
-	}
+	e = xcalloc(n, sizeof(*e));
+	q->hosts = xcalloc(n < DNS_MAX_HOSTS ? n : DNS_MAX_HOSTS,
+	    sizeof(*q->hosts));
 	for (i = 0, m = mx; m != NULL; m = m->next, i++) {
 		e[i].host = m->host;
 		e[i].pref = m->priority;
@@ -615,9 +605,9 @@ take_mx(struct dns_query *q, const struct ares_mx_reply *mx)
 	for (i = 0; i < n; i++)
 		e[i].key = (uint32_t)i;
 	{
-		uint32_t *keys = calloc(n, sizeof(*keys));
+		uint32_t *keys = xcalloc(n, sizeof(*keys));
 
-		if (keys != NULL && fill_random(keys, n * sizeof(*keys)) == 0)
+		if (fill_random(keys, n * sizeof(*keys)) == 0)
 			for (i = 0; i < n; i++)
 				e[i].key = keys[i];
 		free(keys);
@@ -682,6 +672,8 @@ mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	switch (status) {
 	case ARES_SUCCESS:
 		rc = ares_parse_mx_reply(abuf, alen, &mx);
+		if (rc == ARES_ENOMEM)
+			log_nomem(EX_OSERR, "ares_parse_mx_reply", 0, 0);
 		if (rc == ARES_ENODATA)
 			implicit_mx(q);
 		else if (rc != ARES_SUCCESS)
@@ -703,9 +695,7 @@ mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		    "domain %s not found (NXDOMAIN)", q->domain);
 		break;
 	case ARES_ENOMEM:
-		mail_status_set(&q->status, MAIL_TEMP, "4.3.0",
-		    "out of memory resolving %s", q->domain);
-		break;
+		log_nomem(EX_OSERR, "ares_query", 0, 0);
 	default:
 		mail_status_set(&q->status, MAIL_TEMP, "4.4.3",
 		    "MX lookup for %s failed: %s", q->domain,
@@ -725,8 +715,7 @@ query_new(struct dns_ctx *ctx, const char *name, dns_result_fn *cb, void *arg)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return NULL;
+	q = xcalloc(1, sizeof(*q));
 	q->ctx = ctx;
 	q->cb = cb;
 	q->arg = arg;
@@ -778,12 +767,7 @@ dns_resolve_host(struct dns_ctx *ctx, const char *name, dns_result_fn *cb,
 		query_finish(q);
 		return 0;
 	}
-	if ((q->hosts = calloc(1, sizeof(*q->hosts))) == NULL) {
-		mail_status_set(&q->status, MAIL_TEMP, "4.3.0",
-		    "out of memory resolving %s", q->domain);
-		query_finish(q);
-		return 0;
-	}
+	q->hosts = xcalloc(1, sizeof(*q->hosts));
 	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
 	q->nhosts = 1;
 	q->host_only = 1;
@@ -896,12 +880,8 @@ dns_wait(struct dns_ctx *ctx, int max_ms)
 		}
 		n = ctx->nfds;
 		if (n > ctx->capscratch) {
-			struct pollfd *p;
-
-			p = reallocarray(ctx->scratch, n, sizeof(*p));
-			if (p == NULL)
-				return -1;
-			ctx->scratch = p;
+			ctx->scratch = xreallocarray(ctx->scratch, n,
+			    sizeof(*ctx->scratch));
 			ctx->capscratch = n;
 		}
 		n = dns_fds(ctx, ctx->scratch, n);

@@ -23,6 +23,7 @@
 #include "safeio.h"
 #include "strset.h"
 #include "tracklog.h"
+#include "xalloc.h"
 
 /* A writer found busy by its lease is asked again this much later. */
 #define INTAKE_BUSY_RETRY_MS	1000
@@ -144,8 +145,7 @@ track_grow(struct intake *in)
 	size_t n = in->n_buckets ? in->n_buckets * 2 : 1024, i;
 	struct track **b, *t, *next;
 
-	if ((b = calloc(n, sizeof(*b))) == NULL)
-		log_fatal(EX_OSERR, "out of memory");
+	b = xcalloc(n, sizeof(*b));
 	for (i = 0; i < in->n_buckets; i++)
 		for (t = in->buckets[i]; t != NULL; t = next) {
 			next = t->next;
@@ -172,8 +172,7 @@ track_get(struct intake *in, const char *name)
 		track_del(in, t->name);
 	if (in->n_tracks >= in->n_buckets)
 		track_grow(in);
-	if ((t = calloc(1, sizeof(*t) + len + 1)) == NULL)
-		log_fatal(EX_OSERR, "out of memory");
+	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->name, name, len + 1);
 	h = track_hash(name) & (in->n_buckets - 1);
 	t->next = in->buckets[h];
@@ -205,7 +204,6 @@ retry_swap(struct retry *a, struct retry *b)
 static void
 intake_retry(struct intake *in, struct track *t, int64_t due_ms)
 {
-	struct retry *v;
 	size_t i;
 
 	if (t->retry)
@@ -213,13 +211,11 @@ intake_retry(struct intake *in, struct track *t, int64_t due_ms)
 	if (in->n_retries == in->cap_retries) {
 		size_t cap = in->cap_retries ? in->cap_retries * 2 : 64;
 
-		if ((v = realloc(in->retries, cap * sizeof(*v))) == NULL)
-			log_fatal(EX_OSERR, "out of memory");
-		in->retries = v;
+		in->retries = xreallocarray(in->retries, cap,
+		    sizeof(*in->retries));
 		in->cap_retries = cap;
 	}
-	if ((in->retries[in->n_retries].name = strdup(t->name)) == NULL)
-		log_fatal(EX_OSERR, "out of memory");
+	in->retries[in->n_retries].name = xstrdup(t->name);
 	in->retries[in->n_retries].due_ms = due_ms;
 	for (i = in->n_retries++; i > 0 &&
 	    in->retries[(i - 1) / 2].due_ms > in->retries[i].due_ms;
@@ -278,8 +274,7 @@ intake_run_retries(struct intake *in)
 		retry_pop(in);
 		if ((t = track_find(in, name)) != NULL)
 			t->retry = false;
-		if (intake_note(in, name) == -1)
-			in->rescan_wanted = true;
+		intake_note(in, name);
 		free(name);
 		n++;
 	}
@@ -293,8 +288,7 @@ intake_new(const struct intake_ctx *ctx)
 {
 	struct intake *in;
 
-	if ((in = calloc(1, sizeof(*in))) == NULL)
-		return NULL;
+	in = xcalloc(1, sizeof(*in));
 	in->ctx = *ctx;
 	strset_init(&in->pending_set);
 	strset_init(&in->events);
@@ -345,7 +339,6 @@ intake_name_wanted(const char *name)
 static int
 intake_note(struct intake *in, const char *name)
 {
-	char **v, *copy;
 	size_t ncap;
 	int r;
 
@@ -356,21 +349,19 @@ intake_note(struct intake *in, const char *name)
 	if (in->n_pending == in->cap_pending) {
 		if (in->head_pending > 0) {
 			memmove(in->pending, in->pending + in->head_pending,
-			    (in->n_pending - in->head_pending) * sizeof(*v));
+			    (in->n_pending - in->head_pending) *
+			    sizeof(*in->pending));
 			in->n_pending -= in->head_pending;
 			in->head_pending = 0;
 		}
 		if (in->n_pending == in->cap_pending) {
 			ncap = in->cap_pending ? in->cap_pending * 2 : 256;
-			if ((v = realloc(in->pending, ncap * sizeof(*v))) == NULL)
-				return -1;
-			in->pending = v;
+			in->pending = xreallocarray(in->pending, ncap,
+			    sizeof(*in->pending));
 			in->cap_pending = ncap;
 		}
 	}
-	if ((copy = strdup(name)) == NULL)
-		return -1;
-	in->pending[in->n_pending++] = copy;
+	in->pending[in->n_pending++] = xstrdup(name);
 	return 0;
 }
 
@@ -417,9 +408,8 @@ intake_event(struct intake *in, uint32_t mask, const char *name)
 	if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
 		if ((t = track_find(in, name)) != NULL)
 			t->writing = false;
-		if (strset_add(&in->events, name) == -1 ||
-		    intake_note(in, name) == -1)
-			in->rescan_wanted = true;	/* out of memory */
+		strset_add(&in->events, name);
+		intake_note(in, name);
 	}
 }
 
@@ -477,10 +467,7 @@ intake_scan(struct intake *in)
 			continue;	/* Archive, stray folders, temp names */
 		if (intake_still_reported(in, de->d_name))
 			continue;
-		if (intake_note(in, de->d_name) == -1) {
-			closedir(dir);
-			return -1;
-		}
+		intake_note(in, de->d_name);
 	}
 	closedir(dir);
 	return 0;
@@ -712,10 +699,11 @@ intake_claim(struct intake *in, const char *name, bool from_event,
 		close(fd);
 		return CLAIM_WAIT;
 	}
-	if (qid_new(c->qid) == -1 || (c->origname = strdup(name)) == NULL) {
+	if (qid_new(c->qid) == -1) {
 		close(fd);
 		return CLAIM_ERROR;
 	}
+	c->origname = xstrdup(name);
 	if ((uint64_t)st.st_size > cfg->max_message_size || st.st_size == 0) {
 		if (st.st_size == 0)
 			snprintf(reason, sizeof(reason), "empty file");

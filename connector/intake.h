@@ -59,7 +59,7 @@ enum claim_result {
 	CLAIM_SKIP,	/* left in Pickup (logged, or another node took it) */
 	CLAIM_WAIT,	/* still being written: tried again later */
 	CLAIM_DONE,	/* moved to Pickup/Archive with a reason */
-	CLAIM_ERROR	/* out of memory and the like */
+	CLAIM_ERROR	/* no queue id (getrandom failed): left in Pickup */
 };
 
 struct claimed {
@@ -80,7 +80,7 @@ bool	intake_name_wanted(const char *name);
 void	intake_event(struct intake *, uint32_t mask, const char *name);
 /* The inotify queue overflowed: what it said about writers is lost. */
 void	intake_overflow(struct intake *);
-/* A rescan is wanted now (overflow, out of memory); clears the wish. */
+/* A rescan is wanted now (an inotify overflow); clears the wish. */
 bool	intake_take_rescan(struct intake *);
 int	intake_scan(struct intake *);
 bool	intake_pending(const struct intake *);

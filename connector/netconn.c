@@ -59,6 +59,7 @@
 
 #include "buf.h"
 #include "evloop.h"
+#include "xalloc.h"
 
 /* A reason text: ours plus strerror or OpenSSL's reason string. Longer
  * texts are cut, which only shortens a diagnostic. */
@@ -421,14 +422,12 @@ nc_keep_peer_cn(struct netconn *c)
 		return;
 	}
 	n = (size_t)len > NC_CN_MAX ? NC_CN_MAX : (size_t)len;
-	/* Without memory the CN is left out of the logs; nothing else. */
-	if ((c->peer_cn = malloc(n + 1)) != NULL) {
-		/* The peer chose these bytes: keep logs one clean line. */
-		for (i = 0; i < n; i++)
-			c->peer_cn[i] = utf8[i] >= 0x20 && utf8[i] < 0x7f ?
-			    (char)utf8[i] : '?';
-		c->peer_cn[n] = '\0';
-	}
+	c->peer_cn = xmalloc(n + 1);
+	/* The peer chose these bytes: keep logs one clean line. */
+	for (i = 0; i < n; i++)
+		c->peer_cn[i] = utf8[i] >= 0x20 && utf8[i] < 0x7f ?
+		    (char)utf8[i] : '?';
+	c->peer_cn[n] = '\0';
 	OPENSSL_free(utf8);
 }
 
@@ -717,8 +716,7 @@ netconn_connect(struct evloop *loop, const struct dns_addr *addr,
 		if (fill_sockaddr(params->bind_addr, 0, &src, &srclen) == -1)
 			return NULL;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	c->loop = loop;
 	c->cb = cb;
 	c->arg = arg;

@@ -52,8 +52,8 @@
  * TLS), so the caller need not ignore it.
  *
  * Errors: netconn_connect returns NULL with errno for local failures (no
- * memory, no socket, source address unusable); a failed connect is an
- * ERROR event. Other calls: -1 with errno.
+ * socket, source address unusable); a failed connect is an ERROR event.
+ * Other calls: -1 with errno. Out of memory is fatal (xalloc.h).
  */
 #ifndef IMC_NETCONN_H
 #define IMC_NETCONN_H
@@ -105,8 +105,9 @@ void	netconn_free(struct netconn *);
  * handshake); -1: the connection has ended, errno ENOTCONN (the EOF or
  * ERROR event reports it). */
 ssize_t	netconn_read(struct netconn *, void *buf, size_t len);
-/* 0: taken; -1: not taken (ENOMEM), or the connection has ended or has
- * just failed (errno says why; the ERROR event follows too). */
+/* 0: taken; -1: not taken (a size that overflows, ENOMEM), or the
+ * connection has ended or has just failed (errno says why; the ERROR
+ * event follows too). */
 int	netconn_write(struct netconn *, const void *data, size_t len);
 size_t	netconn_out_pending(const struct netconn *);
 

@@ -21,6 +21,7 @@
 #include "netconn.h"
 #include "smtp_conn.h"
 #include "smtp_proto.h"
+#include "xalloc.h"
 
 /* How long a connection waits for another job before QUIT. */
 #define DEST_IDLE_MS		2000
@@ -158,16 +159,8 @@ outdest_dns_sock(void *arg, int fd, int readable, int writable)
 	}
 	if (mask == 0)
 		return;
-	{
-		struct dns_watch *v = realloc(od->watches,
-		    (od->n_watches + 1) * sizeof(*v));
-
-		if (v == NULL) {
-			log_warnx("dns: out of memory watching a socket");
-			return;
-		}
-		od->watches = v;
-	}
+	od->watches = xreallocarray(od->watches, od->n_watches + 1,
+	    sizeof(*od->watches));
 	od->watches[od->n_watches].fd = fd;
 	od->watches[od->n_watches].io = evloop_watch(od->d->loop, fd, mask,
 	    outdest_dns_io, od);
@@ -183,10 +176,7 @@ outdest_new(struct imc_daemon *d, struct buf *err)
 	const struct imc_config *cfg = &d->cfg;
 	struct outdest *od;
 
-	if ((od = calloc(1, sizeof(*od))) == NULL) {
-		buf_puts(err, "out of memory");
-		return NULL;
-	}
+	od = xcalloc(1, sizeof(*od));
 	od->d = d;
 	TAILQ_INIT(&od->dests);
 	TAILQ_INIT(&od->waiting);
@@ -304,24 +294,21 @@ dest_fail_all(struct dest *dst, const struct mail_status *st)
 
 /* --------------------------------------------------------------- targets */
 
-static int
+static void
 dest_add_target(struct dest *dst, const char *host, const struct dns_addr *a,
     uint16_t port)
 {
-	struct smtp_target *v, *t;
+	struct smtp_target *t;
 
 	if (dst->n_targets >= DEST_MAX_TARGETS)
-		return 0;
-	if ((v = realloc(dst->targets, (dst->n_targets + 1) * sizeof(*v))) ==
-	    NULL)
-		return -1;
-	dst->targets = v;
-	t = &v[dst->n_targets++];
+		return;
+	dst->targets = xreallocarray(dst->targets, dst->n_targets + 1,
+	    sizeof(*dst->targets));
+	t = &dst->targets[dst->n_targets++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
 	t->addr = *a;
 	t->port = port;
-	return 0;
 }
 
 static void
@@ -363,12 +350,8 @@ dest_dns_done(const struct dns_result *r, void *arg)
 	} else {
 		for (i = 0; i < r->nhosts; i++)
 			for (j = 0; j < r->hosts[i].naddrs; j++)
-				if (dest_add_target(dst, r->hosts[i].name,
-				    &r->hosts[i].addrs[j], port) == -1) {
-					mail_status_set(&dst->failure, MAIL_TEMP,
-					    "4.3.0", "out of memory");
-					dst->state = DEST_FAILED;
-				}
+				dest_add_target(dst, r->hosts[i].name,
+				    &r->hosts[i].addrs[j], port);
 	}
 	if (dst->kind != ROUTE_MX && dst->state != DEST_FAILED &&
 	    ++dst->resolving_host < dst->n_hosts) {
@@ -408,12 +391,7 @@ dest_resolve_next(struct dest *dst)
 		h = &dst->hosts[(dst->first_host + dst->resolving_host) %
 		    dst->n_hosts];
 		if (dest_literal(h->name, &a) == 0) {
-			if (dest_add_target(dst, h->name, &a, h->port) == -1) {
-				mail_status_set(&dst->failure, MAIL_TEMP,
-				    "4.3.0", "out of memory");
-				dst->state = DEST_FAILED;
-				break;
-			}
+			dest_add_target(dst, h->name, &a, h->port);
 			dst->resolving_host++;
 			continue;
 		}
@@ -742,8 +720,7 @@ dest_open_conn(struct dest *dst)
 	struct dest_conn *dc;
 	bool was = dest_active(dst);
 
-	if ((dc = calloc(1, sizeof(*dc))) == NULL)
-		return;
+	dc = xcalloc(1, sizeof(*dc));
 	memset(&p, 0, sizeof(p));
 	p.helo_name = cfg->hostname;
 	p.tls_mode = dst->tls_mode;
@@ -830,31 +807,15 @@ void
 outdest_submit(struct outdest *od, const struct route *r, struct out_job *job)
 {
 	struct dest *dst;
-	struct mail_status st;
 
 	TAILQ_FOREACH(dst, &od->dests, link)
 		if (strcmp(dst->key, r->key) == 0)
 			break;
 	if (dst == NULL) {
-		if ((dst = calloc(1, sizeof(*dst))) == NULL ||
-		    (dst->key = strdup(r->key)) == NULL ||
-		    (r->kind == ROUTE_MX &&
-		    (dst->domain = strdup(r->domain)) == NULL)) {
-			if (dst != NULL) {
-				free(dst->key);
-				free(dst);
-			}
-			mail_status_set(&st, MAIL_TEMP, "4.3.0", "out of memory");
-			job->n = job->n;	/* results below */
-			{
-				size_t i;
-
-				for (i = 0; i < job->n; i++)
-					job->res[i] = st;
-			}
-			outq_job_done(od->d->outq, job);
-			return;
-		}
+		dst = xcalloc(1, sizeof(*dst));
+		dst->key = xstrdup(r->key);
+		if (r->kind == ROUTE_MX)
+			dst->domain = xstrdup(r->domain);
 		dst->od = od;
 		dst->kind = r->kind;
 		dst->hosts = r->hosts;
@@ -915,8 +876,8 @@ outdest_stop(struct outdest *od, const char *why)
 		}
 	/* The connections to end, first: ending one may free others'
 	 * bookkeeping (dest_conn), never another connection. */
-	if (od->n_conns > 0 && (v = calloc(od->n_conns, sizeof(*v))) == NULL)
-		log_fatal(EX_OSERR, "out of memory");
+	if (od->n_conns > 0)
+		v = xcalloc(od->n_conns, sizeof(*v));
 	TAILQ_FOREACH(dst, &od->dests, link)
 		LIST_FOREACH(dc, &dst->conns, link)
 			if (n < od->n_conns && !smtp_conn_busy(dc->conn))

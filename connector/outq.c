@@ -22,6 +22,7 @@
 #include "queue.h"
 #include "route.h"
 #include "strset.h"
+#include "xalloc.h"
 
 struct out_wait {
 	char	 qid[QID_SIZE];
@@ -56,8 +57,7 @@ outq_new(struct imc_daemon *d)
 {
 	struct outq *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return NULL;
+	q = xcalloc(1, sizeof(*q));
 	q->d = d;
 	strset_init(&q->active_set);
 	return q;
@@ -76,14 +76,10 @@ outq_free(struct outq *q)
 static int
 outq_wait(struct outq *q, const char *qid, int64_t next)
 {
-	struct out_wait *v;
-
 	if (q->n_waiting == q->cap_waiting) {
 		size_t cap = q->cap_waiting ? q->cap_waiting * 2 : 256;
 
-		if ((v = realloc(q->waiting, cap * sizeof(*v))) == NULL)
-			return -1;
-		q->waiting = v;
+		q->waiting = xreallocarray(q->waiting, cap, sizeof(*q->waiting));
 		q->cap_waiting = cap;
 	}
 	memcpy(q->waiting[q->n_waiting].qid, qid, QID_SIZE);
@@ -95,12 +91,7 @@ outq_wait(struct outq *q, const char *qid, int64_t next)
 int
 outq_add(struct outq *q, const char *qid)
 {
-	if (outq_wait(q, qid, 0) == -1) {
-		log_warnx("%s: out of memory; the entry waits for the next "
-		    "start", qid);
-		return -1;
-	}
-	return 0;
+	return outq_wait(q, qid, 0);
 }
 
 /* The .env's next-try time, or -1 (then the entry is quarantined). */
@@ -166,10 +157,7 @@ outq_load(struct outq *q)
 			continue;
 		if ((next = outq_read_next(q, qid)) < 0)
 			continue;
-		if (outq_wait(q, qid, next) == -1) {
-			closedir(dir);
-			return -1;
-		}
+		outq_wait(q, qid, next);
 	}
 	closedir(dir);
 	tracklog_flush(q->d->track);
@@ -310,7 +298,7 @@ outq_free_msg(struct out_msg *m)
 }
 
 /* Group the pending recipients by destination into jobs. */
-static int
+static void
 outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf,
     struct route *routes)
 {
@@ -321,8 +309,7 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 	bool sender_utf8 = !outq_ascii(e->sender);
 	unsigned turn = q->turn++;
 
-	if ((m->jobs = calloc(e->n_rcpts, sizeof(*m->jobs))) == NULL)
-		return -1;
+	m->jobs = xcalloc(e->n_rcpts, sizeof(*m->jobs));
 	for (i = 0; i < e->n_rcpts; i++) {
 		struct qrcpt *r = &e->rcpts[i];
 		const char *dom;
@@ -337,8 +324,7 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			qenv_set(&r->text, "recipient address has no domain");
 			continue;
 		}
-		if (route_for(cfg, dom, turn, &routes[m->n_jobs]) == -1)
-			return -1;
+		route_for(cfg, dom, turn, &routes[m->n_jobs]);
 		/* One transaction carries one copy: recipients share a job when
 		 * they share the route and the conversion for their domain. */
 		config_delivery_conv(cfg, dom, DELIVERY_SMTP, &conv);
@@ -362,13 +348,11 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			 * have one recipient, and results are big. */
 			size_t cap = pending < max ? pending : max;
 
-			if ((job->rcpts = calloc(cap, sizeof(*job->rcpts))) ==
-			    NULL || (job->idx = calloc(cap, sizeof(*job->idx))) ==
-			    NULL || (job->res = calloc(cap, sizeof(*job->res))) ==
-			    NULL || (job->notify = calloc(cap,
-			    sizeof(*job->notify))) == NULL || (job->orcpt =
-			    calloc(cap, sizeof(*job->orcpt))) == NULL)
-				return -1;
+			job->rcpts = xcalloc(cap, sizeof(*job->rcpts));
+			job->idx = xcalloc(cap, sizeof(*job->idx));
+			job->res = xcalloc(cap, sizeof(*job->res));
+			job->notify = xcalloc(cap, sizeof(*job->notify));
+			job->orcpt = xcalloc(cap, sizeof(*job->orcpt));
 			job->ret = e->ret;
 			job->envid = e->envid;
 			job->conv = conv;
@@ -385,7 +369,6 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 		if (!outq_ascii(r->addr))
 			job->needs_smtputf8 = true;
 	}
-	return 0;
 }
 
 /* Load one entry and hand its jobs to the destinations. */
@@ -401,10 +384,7 @@ outq_start(struct outq *q, const char *qid)
 	size_t i;
 	char text[256];
 
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		outq_wait(q, qid, (int64_t)now + 60);
-		return;
-	}
+	m = xcalloc(1, sizeof(*m));
 	m->q = q;
 	qenv_init(&m->env);
 	buf_init(&err);
@@ -416,11 +396,7 @@ outq_start(struct outq *q, const char *qid)
 		return;
 	}
 	buf_fini(&err);
-	if (strset_add(&q->active_set, qid) == -1) {
-		outq_free_msg(m);
-		outq_wait(q, qid, (int64_t)now + 60);
-		return;
-	}
+	strset_add(&q->active_set, qid);
 	q->active++;
 	if (outq_expire(q, &m->env, now)) {
 		outq_settle(m);
@@ -440,18 +416,8 @@ outq_start(struct outq *q, const char *qid)
 		outq_settle(m);
 		return;
 	}
-	if ((routes = calloc(m->env.n_rcpts + 1, sizeof(*routes))) == NULL ||
-	    outq_make_jobs(q, m, &cf, routes) == -1) {
-		log_warnx("%s: out of memory; tried again later", qid);
-		for (i = 0; i < m->n_jobs; i++)
-			route_free(&routes[i]);
-		free(routes);
-		for (i = 0; i < m->n_jobs; i++)
-			m->jobs[i].n = 0;
-		m->n_jobs = 0;
-		outq_settle(m);
-		return;
-	}
+	routes = xcalloc(m->env.n_rcpts + 1, sizeof(*routes));
+	outq_make_jobs(q, m, &cf, routes);
 	m->jobs_left = m->n_jobs;
 	if (m->n_jobs == 0) {
 		free(routes);
@@ -490,9 +456,7 @@ outq_run(struct outq *q)
 	if (q->stopping || q->active >= OUTQ_MAX_ACTIVE || q->n_waiting == 0)
 		return 0;
 	room = OUTQ_MAX_ACTIVE - q->active;
-	if ((due = calloc(room < q->n_waiting ? room : q->n_waiting,
-	    sizeof(*due))) == NULL)
-		return 0;
+	due = xcalloc(room < q->n_waiting ? room : q->n_waiting, sizeof(*due));
 	/* Take the due ones out first: starting one may settle it at once
 	 * and append it to the waiting list again. */
 	for (i = 0; i < q->n_waiting; i++) {
@@ -618,9 +582,7 @@ outq_settle(struct out_msg *m)
 		if (qenv_store(d->dir[LAYOUT_OUT], e, false, true) == -1)
 			log_warn("%s: cannot record the attempt in Out/%s.env; "
 			    "it is tried again as it was", e->qid, e->qid);
-		if (outq_wait(q, e->qid, e->next_try) == -1)
-			log_warnx("%s: out of memory; the entry waits for the "
-			    "next start", e->qid);
+		outq_wait(q, e->qid, e->next_try);
 	}
 	strset_del(&q->active_set, e->qid);
 	q->active--;

@@ -13,6 +13,7 @@
 #include "imc_limits.h"
 #include "safeio.h"
 #include "strset.h"
+#include "xalloc.h"
 
 /* A segment reader: hands out lines, or pieces of lines too long for the
  * buffer, with CR LF and bare LF both taken as line ends. */
@@ -205,17 +206,15 @@ name_is(const char *s, size_t len, const char *want)
 	return strlen(want) == len && strncasecmp(s, want, len) == 0;
 }
 
-static int
+static void
 add_field(struct pickup_file *pf, size_t off, size_t name_len)
 {
-	struct header_field *v;
 	size_t ncap;
 
 	if (pf->n_fields == pf->cap_fields) {
 		ncap = pf->cap_fields ? pf->cap_fields * 2 : 32;
-		if ((v = realloc(pf->fields, ncap * sizeof(*v))) == NULL)
-			return -1;
-		pf->fields = v;
+		pf->fields = xreallocarray(pf->fields, ncap,
+		    sizeof(*pf->fields));
 		pf->cap_fields = ncap;
 	}
 	pf->fields[pf->n_fields].off = off;
@@ -223,7 +222,6 @@ add_field(struct pickup_file *pf, size_t off, size_t name_len)
 	pf->fields[pf->n_fields].name_len = name_len;
 	pf->fields[pf->n_fields].drop = false;
 	pf->n_fields++;
-	return 0;
 }
 
 static const char *
@@ -237,19 +235,18 @@ field_value(const struct pickup_file *pf, const struct header_field *f,
 	return colon + 1;
 }
 
-static int
-qualify(const struct pickup_file *pf, const char *addr, char **out)
+/* The address with the local host's name when it has no domain. */
+static char *
+qualify(const struct pickup_file *pf, const char *addr)
 {
 	struct buf b;
 
 	buf_init(&b);
-	if (addr_domain(addr) != NULL || addr[0] == '\0') {
-		if (buf_puts(&b, addr) == -1)
-			return -1;
-	} else if (buf_printf(&b, "%s@%s", addr, pf->opts.hostname) == -1)
-		return -1;
-	*out = buf_steal(&b);
-	return *out ? 0 : -1;
+	if (addr_domain(addr) != NULL || addr[0] == '\0')
+		buf_puts(&b, addr);
+	else
+		buf_printf(&b, "%s@%s", addr, pf->opts.hostname);
+	return buf_steal(&b);
 }
 
 /* The key that makes two addresses the same recipient: the local part as
@@ -258,9 +255,9 @@ static char *
 rcpt_key(const char *a)
 {
 	const char *d = addr_domain(a);
-	char *k = strdup(a), *p;
+	char *k = xstrdup(a), *p;
 
-	if (k != NULL && d != NULL)
+	if (d != NULL)
 		for (p = k + (d - a); *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
 	return k;
@@ -270,27 +267,18 @@ static int
 add_rcpt(struct pickup_file *pf, const char *addr, struct mail_status *why)
 {
 	char *q;
-	int r;
 
 	if (addr[0] == '\0') {
 		mail_status_set(why, MAIL_PERM, "5.1.3",
 		    "empty recipient address");
 		return -1;
 	}
-	if (qualify(pf, addr, &q) == -1) {
-		mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
-		return -1;
-	}
+	q = qualify(pf, addr);
 	{
 		char *key = rcpt_key(q);
-		int added = key ? strset_add(&pf->rcpt_keys, key) : -1;
+		int added = strset_add(&pf->rcpt_keys, key);
 
 		free(key);
-		if (added == -1) {
-			free(q);
-			mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
-			return -1;
-		}
 		if (added == 0) {
 			free(q);
 			return 0;
@@ -302,11 +290,9 @@ add_rcpt(struct pickup_file *pf, const char *addr, struct mail_status *why)
 		    "more than %d recipients", IMC_MAX_RECIPIENTS);
 		return -1;
 	}
-	r = addr_list_add(&pf->rcpts, q);
+	addr_list_add(&pf->rcpts, q);
 	free(q);
-	if (r == -1)
-		mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
-	return r;
+	return 0;
 }
 
 /* xtext (RFC 3461): printable ASCII without "=" and space, "+XX" hex */
@@ -354,7 +340,7 @@ dsn_notify_ok(const char *v, size_t len)
 /* The ESMTP parameters after the "<addr>" of an X- line: NOTIFY and ORCPT
  * of a recipient, RET and ENVID of the sender, kept as given when valid
  * (passed on to SMTP peers that offer DSN); others are ignored. */
-static int
+static void
 dsn_params(const char *v, size_t vlen, bool sender, char **notify,
     char **orcpt, char **ret, char **envid)
 {
@@ -366,7 +352,7 @@ dsn_params(const char *v, size_t vlen, bool sender, char **notify,
 		if (v[i] == '>')
 			gt = v + i;
 	if (gt == NULL)
-		return 0;
+		return;
 	for (p = gt + 1; p < end; p = we) {
 		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
 			p++;
@@ -394,31 +380,26 @@ dsn_params(const char *v, size_t vlen, bool sender, char **notify,
 		if (dst == NULL)
 			continue;
 		free(*dst);
-		if ((*dst = strndup(eq + 1, (size_t)(we - eq - 1))) == NULL)
-			return -1;
+		*dst = xstrndup(eq + 1, (size_t)(we - eq - 1));
 		if (dst == notify || dst == ret)
 			for (char *c = *dst; *c; c++)
 				*c = (char)toupper((unsigned char)*c);
 	}
-	return 0;
 }
 
 /* Keep the DSN parameters of the recipient just added (the last one). */
-static int
+static void
 dsn_keep_rcpt(struct pickup_file *pf, size_t before, char **notify,
     char **orcpt)
 {
-	char **v;
 	size_t n = pf->rcpts.n;
 
 	if (n == before)
-		return 0;	/* a duplicate: the first one's parameters */
-	if ((v = realloc(pf->rcpt_notify, n * sizeof(*v))) == NULL)
-		return -1;
-	pf->rcpt_notify = v;
-	if ((v = realloc(pf->rcpt_orcpt, n * sizeof(*v))) == NULL)
-		return -1;
-	pf->rcpt_orcpt = v;
+		return;		/* a duplicate: the first one's parameters */
+	pf->rcpt_notify = xreallocarray(pf->rcpt_notify, n,
+	    sizeof(*pf->rcpt_notify));
+	pf->rcpt_orcpt = xreallocarray(pf->rcpt_orcpt, n,
+	    sizeof(*pf->rcpt_orcpt));
 	for (before = pf->n_rcpt_dsn; before < n - 1; before++) {
 		pf->rcpt_notify[before] = NULL;
 		pf->rcpt_orcpt[before] = NULL;
@@ -427,7 +408,6 @@ dsn_keep_rcpt(struct pickup_file *pf, size_t before, char **notify,
 	pf->rcpt_orcpt[n - 1] = *orcpt;
 	pf->n_rcpt_dsn = n;
 	*notify = *orcpt = NULL;
-	return 0;
 }
 
 static int
@@ -458,24 +438,18 @@ envelope_from_xlines(struct pickup_file *pf, struct buf *xlines,
 		if (name_is(p, (size_t)(v - p), "x-sender")) {
 			free(pf->sender);
 			pf->sender = NULL;
-			if (qualify(pf, addr, &pf->sender) == -1 ||
-			    dsn_params(v + 1, vlen, true, NULL, NULL, &pf->ret,
-			    &pf->envid) == -1) {
-				mail_status_set(why, MAIL_TEMP, "4.3.0",
-				    "out of memory");
-				r = -1;
-			}
+			pf->sender = qualify(pf, addr);
+			dsn_params(v + 1, vlen, true, NULL, NULL, &pf->ret,
+			    &pf->envid);
 		} else {
 			char *notify = NULL, *orcpt = NULL;
 			size_t before = pf->rcpts.n;
 
 			r = add_rcpt(pf, addr, why);
-			if (r == 0 && (dsn_params(v + 1, vlen, false, &notify,
-			    &orcpt, NULL, NULL) == -1 ||
-			    dsn_keep_rcpt(pf, before, &notify, &orcpt) == -1)) {
-				mail_status_set(why, MAIL_TEMP, "4.3.0",
-				    "out of memory");
-				r = -1;
+			if (r == 0) {
+				dsn_params(v + 1, vlen, false, &notify, &orcpt,
+				    NULL, NULL);
+				dsn_keep_rcpt(pf, before, &notify, &orcpt);
 			}
 			free(notify);
 			free(orcpt);
@@ -534,8 +508,8 @@ envelope_from_header(struct pickup_file *pf, bool want_rcpts,
 			addr_list_init(&list);
 			buf_reset(&err);
 			if (addr_parse_list(v, vlen, &list, &err) == 0 &&
-			    list.n > 0 && qualify(pf, list.items[0], &pf->sender) == -1)
-				r = -1;
+			    list.n > 0)
+				pf->sender = qualify(pf, list.items[0]);
 			addr_list_free(&list);
 		}
 	}
@@ -561,12 +535,8 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	size_t i, n;
 	int r;
 
-	if ((pf = calloc(1, sizeof(*pf))) == NULL ||
-	    (pf->lr.buf = malloc(IMC_IO_CHUNK)) == NULL) {
-		free(pf);
-		mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
-		return NULL;
-	}
+	pf = xcalloc(1, sizeof(*pf));
+	pf->lr.buf = xmalloc(IMC_IO_CHUNK);
 	pf->opts = *opts;
 	pf->lr.fd = fd;
 	pf->lr.cap = IMC_IO_CHUNK;
@@ -603,9 +573,8 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 			goto fail;
 		}
 		if (in_xlines && is_xline(line.data, line.len)) {
-			if (buf_append(&xlines, line.data, line.len) == -1 ||
-			    buf_putc(&xlines, '\n') == -1)
-				goto nomem;
+			buf_append(&xlines, line.data, line.len);
+			buf_putc(&xlines, '\n');
 			continue;
 		}
 		in_xlines = false;
@@ -613,23 +582,20 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 			break;			/* the blank line */
 		if ((line.data[0] == ' ' || line.data[0] == '\t') && have_field) {
 			/* folded continuation of the previous field */
-			if (buf_append(&pf->hdr, line.data, line.len) == -1 ||
-			    buf_putc(&pf->hdr, '\n') == -1)
-				goto nomem;
+			buf_append(&pf->hdr, line.data, line.len);
+			buf_putc(&pf->hdr, '\n');
 			pf->fields[pf->n_fields - 1].len += line.len + 1;
 			continue;
 		}
 		if ((n = field_name_len(line.data, line.len)) == 0) {
 			/* No blank line before the body: keep this line. */
-			if (buf_append(&pf->first_body, line.data, line.len) == -1)
-				goto nomem;
+			buf_append(&pf->first_body, line.data, line.len);
 			pf->have_first_body = true;
 			break;
 		}
-		if (add_field(pf, pf->hdr.len, n) == -1 ||
-		    buf_append(&pf->hdr, line.data, line.len) == -1 ||
-		    buf_putc(&pf->hdr, '\n') == -1)
-			goto nomem;
+		add_field(pf, pf->hdr.len, n);
+		buf_append(&pf->hdr, line.data, line.len);
+		buf_putc(&pf->hdr, '\n');
 		pf->fields[pf->n_fields - 1].len = line.len;
 		have_field = true;
 	}
@@ -665,8 +631,6 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	buf_fini(&line);
 	buf_fini(&xlines);
 	return pf;
-nomem:
-	mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
 fail:
 	buf_fini(&line);
 	buf_fini(&xlines);
@@ -852,14 +816,14 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	rfc5322_date(pf->opts.now, date, sizeof(date));
 	/* The writer's uid goes in the comment, where Postfix puts it: the
 	 * "from" clause is for the SMTP client's host name. */
-	if (buf_printf(&o.pending, "Received: by %s (imc-connector",
-	    pf->opts.hostname) == -1 || (pf->opts.has_uid &&
-	    buf_printf(&o.pending, ", from userid %lu",
-	    (unsigned long)pf->opts.uid) == -1) || (pf->opts.has_uid &&
-	    pf->opts.user != NULL && buf_printf(&o.pending, " (%s)",
-	    pf->opts.user) == -1) || buf_printf(&o.pending, ") id %s;\r\n"
-	    "\t%s\r\n", pf->opts.qid, date) == -1)
-		goto nomem;
+	buf_printf(&o.pending, "Received: by %s (imc-connector",
+	    pf->opts.hostname);
+	if (pf->opts.has_uid)
+		buf_printf(&o.pending, ", from userid %lu",
+		    (unsigned long)pf->opts.uid);
+	if (pf->opts.has_uid && pf->opts.user != NULL)
+		buf_printf(&o.pending, " (%s)", pf->opts.user);
+	buf_printf(&o.pending, ") id %s;\r\n\t%s\r\n", pf->opts.qid, date);
 	for (i = 0; i < pf->n_fields; i++)
 		if (!pf->fields[i].drop && out_field(&o,
 		    pf->hdr.data + pf->fields[i].off, pf->fields[i].len) == -1)
@@ -893,10 +857,6 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 		goto ioerr;
 	buf_fini(&o.pending);
 	return 0;
-nomem:
-	buf_fini(&o.pending);
-	mail_status_set(why, MAIL_TEMP, "4.3.0", "out of memory");
-	return -1;
 ioerr:
 	mail_status_set(why, MAIL_TEMP, "4.3.0", "I/O error: %s",
 	    strerror(errno));

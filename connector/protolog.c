@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "safeio.h"
+#include "xalloc.h"
 
 #define PROTOLOG_FLUSH_AT	(64 * 1024)
 
@@ -31,10 +32,7 @@ protolog_open(const char *logdir, enum imc_protocol_log level,
 {
 	struct protolog *pl;
 
-	if ((pl = calloc(1, sizeof(*pl))) == NULL) {
-		buf_puts(err, "out of memory");
-		return NULL;
-	}
+	pl = xcalloc(1, sizeof(*pl));
 	pl->level = level;
 	pl->fd = -1;
 	buf_init(&pl->pending);

@@ -25,6 +25,7 @@
 #include "repair.h"
 #include "store_maildir.h"
 #include "strset.h"
+#include "xalloc.h"
 
 static void
 queue_name(char *out, size_t size, const char *qid, const char *suffix)
@@ -66,9 +67,8 @@ queue_make_env(struct qenv *e, const char *qid, const char *origname,
 	memcpy(e->qid, qid, QID_SIZE);
 	e->arrival = qid_time(qid);
 	e->size = size;
-	if (qenv_set(&e->origname, origname) == -1 ||
-	    qenv_set(&e->sender, sender) == -1)
-		return -1;
+	qenv_set(&e->origname, origname);
+	qenv_set(&e->sender, sender);
 	return 0;
 }
 
@@ -254,8 +254,7 @@ queue_check_grown(struct imc_daemon *d, enum layout_dir dir, struct qenv *e,
 	for (i = 0; i < e->n_rcpts; i++) {
 		e->rcpts[i].state = QRCPT_FAILED;
 		snprintf(e->rcpts[i].dsn, sizeof(e->rcpts[i].dsn), "5.3.4");
-		if (qenv_set(&e->rcpts[i].text, text) == -1)
-			return -1;
+		qenv_set(&e->rcpts[i].text, text);
 	}
 	log_warnx("%s: %s", e->qid, text);
 	return 0;
@@ -384,30 +383,29 @@ queue_accept(struct imc_daemon *d, struct claimed *c, struct accepted *a)
 			int fresh;
 
 			if (maildir_key(rcpts->items[i], &local, &domain) == -1)
-				log_fatal(EX_OSERR, "out of memory");
+				log_fatalx(EX_SOFTWARE, "%s: local recipient "
+				    "without a domain", c->qid);
 			buf_reset(&rp_key);
 			buf_printf(&rp_key, "%s@%s", local, domain);
 			free(local);
 			free(domain);
-			if ((fresh = strset_add(&mailboxes, buf_cstr(&rp_key))) ==
-			    -1)
-				log_fatal(EX_OSERR, "out of memory");
+			fresh = strset_add(&mailboxes, buf_cstr(&rp_key));
 			if (fresh == 0)
 				continue;
 		}
-		if (qenv_add_rcpt(to, rcpts->items[i]) == -1)
-			goto ioerr;
+		qenv_add_rcpt(to, rcpts->items[i]);
 		/* DSN parameters travel with remote recipients */
-		if (to == &out_env &&
-		    (qenv_set(&to->rcpts[to->n_rcpts - 1].notify,
-		    pickup_rcpt_notify(pf, i)) == -1 ||
-		    qenv_set(&to->rcpts[to->n_rcpts - 1].orcpt,
-		    pickup_rcpt_orcpt(pf, i)) == -1))
-			goto ioerr;
+		if (to == &out_env) {
+			qenv_set(&to->rcpts[to->n_rcpts - 1].notify,
+			    pickup_rcpt_notify(pf, i));
+			qenv_set(&to->rcpts[to->n_rcpts - 1].orcpt,
+			    pickup_rcpt_orcpt(pf, i));
+		}
 	}
-	if (a->has_out && (qenv_set(&out_env.ret, pickup_ret(pf)) == -1 ||
-	    qenv_set(&out_env.envid, pickup_envid(pf)) == -1))
-		goto ioerr;
+	if (a->has_out) {
+		qenv_set(&out_env.ret, pickup_ret(pf));
+		qenv_set(&out_env.envid, pickup_envid(pf));
+	}
 	if ((a->has_in && queue_check_grown(d, LAYOUT_IN, &a->in, before[0],
 	    c->size) == -1) || (a->has_out && queue_check_grown(d, LAYOUT_OUT,
 	    &out_env, before[a->has_in ? 1 : 0], c->size) == -1))
@@ -589,7 +587,7 @@ queue_deliver(struct imc_daemon *d, struct qenv *e, bool recovering)
 			    r->addr, name, recovering, &st);
 		snprintf(r->dsn, sizeof(r->dsn), "%s", st.dsn);
 		free(r->text);
-		r->text = strdup(st.text);
+		r->text = xstrdup(st.text);
 		if (st.kind == MAIL_OK) {
 			r->state = QRCPT_DONE;
 			n++;
@@ -993,7 +991,7 @@ queue_list(int dirfd, const char *suffix, char ***out, size_t *n_out)
 	DIR *dir;
 	struct dirent *de;
 	size_t sl = strlen(suffix), n = 0, cap = 0;
-	char **v = NULL, **nv, qid[QID_SIZE];
+	char **v = NULL, qid[QID_SIZE];
 	int fd;
 
 	*out = NULL;
@@ -1014,24 +1012,14 @@ queue_list(int dirfd, const char *suffix, char ***out, size_t *n_out)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
+			v = xreallocarray(v, cap, sizeof(*v));
 		}
-		if ((v[n] = strdup(qid)) == NULL)
-			goto nomem;
-		n++;
+		v[n++] = xstrdup(qid);
 	}
 	closedir(dir);
 	*out = v;
 	*n_out = n;
 	return 0;
-nomem:
-	while (n > 0)
-		free(v[--n]);
-	free(v);
-	closedir(dir);
-	return -1;
 }
 
 static void
@@ -1134,10 +1122,7 @@ queue_run_in(struct imc_daemon *d, bool all, bool recovering)
 		free(names);
 		return 0;
 	}
-	if ((envs = calloc(n, sizeof(*envs))) == NULL) {
-		queue_free_list(names, n);
-		return 0;
-	}
+	envs = xcalloc(n, sizeof(*envs));
 	buf_init(&err);
 	for (i = 0; i < n; i++) {
 		buf_reset(&err);
@@ -1187,7 +1172,7 @@ void
 queue_hold_work(struct imc_daemon *d, const char *qid, const char *origname,
     const char *why)
 {
-	struct held_work *h = NULL, *v;
+	struct held_work *h = NULL;
 	unsigned wait;
 	size_t i;
 	char text[512];
@@ -1201,16 +1186,13 @@ queue_hold_work(struct imc_daemon *d, const char *qid, const char *origname,
 		if (d->n_held == d->cap_held) {
 			size_t cap = d->cap_held ? d->cap_held * 2 : 16;
 
-			if ((v = realloc(d->held, cap * sizeof(*v))) == NULL)
-				log_fatal(EX_OSERR, "out of memory");
-			d->held = v;
+			d->held = xreallocarray(d->held, cap, sizeof(*d->held));
 			d->cap_held = cap;
 		}
 		h = &d->held[d->n_held++];
 		memset(h, 0, sizeof(*h));
 		memcpy(h->qid, qid, QID_SIZE);
-		if ((h->origname = strdup(origname ? origname : qid)) == NULL)
-			log_fatal(EX_OSERR, "out of memory");
+		h->origname = xstrdup(origname ? origname : qid);
 	}
 	wait = h->tries >= 9 ? QUEUE_HOLD_MAX_WAIT : 1u << h->tries;
 	if (wait > QUEUE_HOLD_MAX_WAIT)
@@ -1302,8 +1284,7 @@ queue_retry_held(struct imc_daemon *d)
 	if (d->n_held == 0)
 		return 0;
 	/* The due ones first: a retry may hold new files (a notification). */
-	if ((due = calloc(d->n_held, sizeof(*due))) == NULL)
-		log_fatal(EX_OSERR, "out of memory");
+	due = xcalloc(d->n_held, sizeof(*due));
 	for (i = 0; i < d->n_held; i++)
 		if (d->held[i].due_ms <= now)
 			memcpy(due[n++], d->held[i].qid, QID_SIZE);
@@ -1312,8 +1293,7 @@ queue_retry_held(struct imc_daemon *d)
 	for (i = 0; i < n; i++) {
 		if ((k = queue_held_find(d, due[i])) == -1)
 			continue;
-		if ((origname = strdup(d->held[k].origname)) == NULL)
-			log_fatal(EX_OSERR, "out of memory");
+		origname = xstrdup(d->held[k].origname);
 		log_info("%s: trying the held Work file again", due[i]);
 		r = queue_take_work(d, due[i], origname, true);
 		if ((k = queue_held_find(d, due[i])) != -1) {

@@ -43,6 +43,7 @@
 #include "convert.h"
 #include "mime.h"
 #include "rfc2047.h"
+#include "xalloc.h"
 
 #define RP_LINE_MAX	998		/* RFC 5322 2.1.1 */
 #define RP_CHUNK	(64 * 1024)	/* read and write size */
@@ -1202,7 +1203,6 @@ rp_cur_plan(struct rp_state *st)
 static int
 rp_new_part(struct rp_state *st, unsigned depth)
 {
-	struct rp_plan *np;
 	unsigned d = depth < RP_DEPTHS ? depth : RP_DEPTHS - 1;
 
 	st->hdr_open = 1;
@@ -1215,13 +1215,11 @@ rp_new_part(struct rp_state *st, unsigned depth)
 		if (st->nplans == st->capplans) {
 			size_t cap = st->capplans ? st->capplans * 2 : 16;
 
-			if (cap > SIZE_MAX / sizeof(*np) ||
-			    (np = realloc(st->plans, cap * sizeof(*np))) == NULL)
-				return rp_fail(st, ENOMEM);
-			st->plans = np;
+			st->plans = xreallocarray(st->plans, cap,
+			    sizeof(*st->plans));
 			st->capplans = cap;
 		}
-		memset(&st->plans[st->nplans], 0, sizeof(*np));
+		memset(&st->plans[st->nplans], 0, sizeof(st->plans[0]));
 		st->cur = st->nplans++;
 	} else
 		st->cur++;
@@ -1807,9 +1805,10 @@ rp_ct_edit_ok(const struct buf *raw, const struct mime_part *mp,
 	buf_init(&cs.type);
 	if (buf_puts(&f, "Content-Type:") == -1 ||
 	    rp_set_charset(raw->data ? raw->data : "", raw->len, label,
-	    &f) == -1 || buf_puts(&f, "\r\n\r\n") == -1 ||
-	    (p = mime_parser_new(rp_ct_check_cb, &cs, NULL)) == NULL ||
-	    mime_parser_feed(p, f.data, f.len) == -1 ||
+	    &f) == -1 || buf_puts(&f, "\r\n\r\n") == -1)
+		goto done;
+	p = mime_parser_new(rp_ct_check_cb, &cs, NULL);
+	if (mime_parser_feed(p, f.data, f.len) == -1 ||
 	    mime_parser_finish(p) == -1)
 		goto done;
 	*ok = strcmp(buf_cstr(&cs.charset), label) == 0 &&
@@ -2039,9 +2038,8 @@ rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
 	st->data_prev_cr = 0;
 	free(st->bnd[d]);
 	st->bnd[d] = NULL;
-	if (pl->kind == RP_K_MULTI && mp->boundary != NULL &&
-	    (st->bnd[d] = strdup(mp->boundary)) == NULL)
-		return rp_fail(st, ENOMEM);
+	if (pl->kind == RP_K_MULTI && mp->boundary != NULL)
+		st->bnd[d] = xstrdup(mp->boundary);
 	if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF)
 		return rp_emit_start(st, mp, pl);
 	return 0;
@@ -2222,8 +2220,7 @@ rp_run(struct rp_state *st, int in_fd, char *chunk)
 
 	if (lseek(in_fd, 0, SEEK_SET) == (off_t)-1)
 		return rp_fail(st, errno);
-	if ((p = mime_parser_new(rp_event, st, rp_to_utf8)) == NULL)
-		return rp_fail(st, ENOMEM);
+	p = mime_parser_new(rp_event, st, rp_to_utf8);
 	st->cur = (size_t)-1;
 	st->hdr_open = 0;
 	st->at_bol = 1;
@@ -2349,12 +2346,8 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	size_t i;
 	int err = 0;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return REPAIR_ERROR;
-	if ((chunk = malloc(RP_CHUNK)) == NULL) {
-		free(st);
-		return REPAIR_ERROR;
-	}
+	st = xcalloc(1, sizeof(*st));
+	chunk = xmalloc(RP_CHUNK);
 	st->opts = opts;
 	st->rep = rep;
 	st->out_fd = out_fd;

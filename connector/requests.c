@@ -16,6 +16,7 @@
 #include "outq.h"
 #include "qrequest.h"
 #include "queue.h"
+#include "xalloc.h"
 
 static void
 requests_flush(struct imc_daemon *d, const struct qrequest *rq)
@@ -46,7 +47,7 @@ requests_apply(struct imc_daemon *d)
 	struct buf err;
 	struct dirent *de;
 	DIR *dir;
-	char **names = NULL, **v;
+	char **names = NULL;
 	size_t n = 0, cap = 0, i, applied = 0;
 	int fd;
 
@@ -63,13 +64,9 @@ requests_apply(struct imc_daemon *d)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
-			if ((v = realloc(names, cap * sizeof(*v))) == NULL)
-				log_fatal(EX_OSERR, "out of memory");
-			names = v;
+			names = xreallocarray(names, cap, sizeof(*names));
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			log_fatal(EX_OSERR, "out of memory");
-		n++;
+		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(dir);
 	buf_init(&err);

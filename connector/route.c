@@ -60,8 +60,7 @@ route_for(const struct imc_config *cfg, const char *domain,
 		r->auth_pass = auth->pass;
 		buf_printf(&key, " auth=%s", auth->label);
 	}
-	if ((r->key = buf_steal(&key)) == NULL)
-		return -1;
+	r->key = buf_steal(&key);
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct route {
 	const char	*auth_pass;
 };
 
+/* Always 0 (out of memory is fatal); int for the callers' convenience. */
 int	route_for(const struct imc_config *, const char *domain,
 	    unsigned message_turn, struct route *);
 void	route_free(struct route *);

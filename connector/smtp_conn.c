@@ -24,6 +24,7 @@
 #include "qid.h"
 #include "repair.h"
 #include "smtp_proto.h"
+#include "xalloc.h"
 
 /* Body streaming: read this much at a time, and stop feeding the socket
  * while this much is waiting in the output buffer. */
@@ -200,8 +201,7 @@ conn_finish(struct smtp_conn *c, const struct mail_status *why)
 	conn_fail_job(c, why);
 	conn_drop_transport(c);
 	c->ops->closed(c->arg, c, c->reached, c->reached ? NULL : why);
-	if (evloop_defer(c->loop, conn_free_deferred, c) == -1)
-		log_warnx("smtp: out of memory freeing a connection");
+	(void)evloop_defer(c->loop, conn_free_deferred, c);
 }
 
 /* This target failed: record why, then the next one (or the end). */
@@ -715,12 +715,10 @@ smtp_conn_new(struct evloop *loop, const struct smtp_conn_params *p,
 {
 	struct smtp_conn *c;
 
-	if (p->n_targets == 0 || (c = calloc(1, sizeof(*c))) == NULL)
+	if (p->n_targets == 0)
 		return NULL;
-	if ((c->targets = calloc(p->n_targets, sizeof(*c->targets))) == NULL) {
-		free(c);
-		return NULL;
-	}
+	c = xcalloc(1, sizeof(*c));
+	c->targets = xcalloc(p->n_targets, sizeof(*c->targets));
 	memcpy(c->targets, p->targets, p->n_targets * sizeof(*c->targets));
 	c->loop = loop;
 	c->p = *p;

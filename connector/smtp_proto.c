@@ -12,6 +12,8 @@
 
 #include <openssl/evp.h>
 
+#include "xalloc.h"
+
 #define PROTO_MAX_EVENTS	8
 
 enum pstate {
@@ -96,19 +98,17 @@ proto_send(struct smtp_proto *p, const char *fmt, ...)
 	va_end(ap);
 	if (p->p.log == NULL)
 		goto crlf;
-	line = strndup(p->out.data + start, p->out.len - start);
-	if (line != NULL) {
-		if (strncasecmp(line, "AUTH ", 5) == 0) {
-			char *sp = strchr(line + 5, ' ');
+	line = xstrndup(p->out.data + start, p->out.len - start);
+	if (strncasecmp(line, "AUTH ", 5) == 0) {
+		char *sp = strchr(line + 5, ' ');
 
-			if (sp != NULL)
-				strcpy(sp, " ****");
-		} else if (p->state == P_AUTH_USER || p->state == P_AUTH_PASS ||
-		    (p->state == P_AUTH && strncasecmp(line, "AUTH", 4) != 0))
-			strcpy(line, "****");
-		proto_log(p, '>', line);
-		free(line);
-	}
+		if (sp != NULL)
+			strcpy(sp, " ****");
+	} else if (p->state == P_AUTH_USER || p->state == P_AUTH_PASS ||
+	    (p->state == P_AUTH && strncasecmp(line, "AUTH", 4) != 0))
+		strcpy(line, "****");
+	proto_log(p, '>', line);
+	free(line);
 crlf:
 	(void)buf_puts(&p->out, "\r\n");
 }
@@ -231,8 +231,9 @@ proto_b64(const char *in, size_t len, struct buf *out)
 	unsigned char *o;
 	int n;
 
-	if (len > 4096 || (o = malloc(4 * ((len + 2) / 3) + 1)) == NULL)
+	if (len > 4096)
 		return -1;
+	o = xmalloc(4 * ((len + 2) / 3) + 1);
 	n = EVP_EncodeBlock(o, (const unsigned char *)in, (int)len);
 	buf_append(out, o, (size_t)n);
 	free(o);
@@ -246,8 +247,7 @@ smtp_proto_new(const struct smtp_proto_params *params)
 {
 	struct smtp_proto *p;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
+	p = xcalloc(1, sizeof(*p));
 	p->p = *params;
 	if (p->p.max_line == 0)
 		p->p.max_line = 2048;
@@ -425,15 +425,13 @@ proto_cap_line(struct smtp_proto *p, const char *l, size_t len)
 
 /* ------------------------------------------------------- transactions */
 
-static int
+static void
 proto_expect(struct smtp_proto *p, enum tcmd c, size_t rcpt)
 {
 	size_t i;
 
 	if (p->expect_head + p->expect_n == p->expect_cap) {
 		size_t cap = p->expect_cap ? p->expect_cap * 2 : 16;
-		enum tcmd *e;
-		size_t *r;
 
 		/* compact first */
 		for (i = 0; i < p->expect_n; i++) {
@@ -442,20 +440,16 @@ proto_expect(struct smtp_proto *p, enum tcmd c, size_t rcpt)
 		}
 		p->expect_head = 0;
 		if (p->expect_n == p->expect_cap) {
-			if ((e = realloc(p->expect, cap * sizeof(*e))) == NULL)
-				return -1;
-			p->expect = e;
-			if ((r = realloc(p->expect_rcpt, cap * sizeof(*r))) ==
-			    NULL)
-				return -1;
-			p->expect_rcpt = r;
+			p->expect = xreallocarray(p->expect, cap,
+			    sizeof(*p->expect));
+			p->expect_rcpt = xreallocarray(p->expect_rcpt, cap,
+			    sizeof(*p->expect_rcpt));
 			p->expect_cap = cap;
 		}
 	}
 	p->expect[p->expect_head + p->expect_n] = c;
 	p->expect_rcpt[p->expect_head + p->expect_n] = rcpt;
 	p->expect_n++;
-	return 0;
 }
 
 static void
@@ -536,22 +530,16 @@ smtp_proto_begin(struct smtp_proto *p, const struct smtp_txn *t)
 {
 	struct mail_status st;
 	size_t i;
-	bool *acc;
-	struct mail_status *res;
 
 	if (p->state != P_READY || t->n_rcpts == 0)
 		return -1;
 	if (t->body_8bit && !(p->caps & SMTP_CAP_8BITMIME))
 		return -1;
 	if (t->n_rcpts > p->n_results_cap) {
-		if ((acc = realloc(p->accepted, t->n_rcpts * sizeof(*acc))) ==
-		    NULL)
-			return -1;
-		p->accepted = acc;
-		if ((res = realloc(p->results, t->n_rcpts * sizeof(*res))) ==
-		    NULL)
-			return -1;
-		p->results = res;
+		p->accepted = xreallocarray(p->accepted, t->n_rcpts,
+		    sizeof(*p->accepted));
+		p->results = xreallocarray(p->results, t->n_rcpts,
+		    sizeof(*p->results));
 		p->n_results_cap = t->n_rcpts;
 	}
 	p->txn_copy = *t;
@@ -860,7 +848,8 @@ proto_line(struct smtp_proto *p, const char *l, size_t len)
 	bool last;
 	char *line;
 
-	if (p->p.log != NULL && (line = strndup(l, len)) != NULL) {
+	if (p->p.log != NULL) {
+		line = xstrndup(l, len);
 		proto_log(p, '<', line);
 		free(line);
 	}
@@ -933,10 +922,7 @@ smtp_proto_feed(struct smtp_proto *p, const char *data, size_t len)
 
 	if (p->state == P_DONE)
 		return -1;
-	if (buf_append(&p->in, data, len) == -1) {
-		proto_fail(p, MAIL_TEMP, "4.3.0", "out of memory");
-		return -1;
-	}
+	buf_append(&p->in, data, len);
 	while (p->state != P_DONE &&
 	    (nl = memchr(p->in.data + used, '\n', p->in.len - used)) != NULL) {
 		l = (size_t)(nl - (p->in.data + used));
@@ -957,20 +943,12 @@ smtp_proto_feed(struct smtp_proto *p, const char *data, size_t len)
 			if (p->state == P_STARTTLS) {
 				/* a copy of exactly ll bytes: the line may
 				 * hold NUL bytes, so not strndup */
-				char *copy = malloc(ll + 1);
+				char *copy = xmalloc(ll + 1);
 
-				if (copy != NULL) {
-					memcpy(copy, line, ll);
-					copy[ll] = '\0';
-				}
-
+				memcpy(copy, line, ll);
+				copy[ll] = '\0';
 				buf_consume(&p->in, used);
 				used = 0;
-				if (copy == NULL) {
-					proto_fail(p, MAIL_TEMP, "4.3.0",
-					    "out of memory");
-					return -1;
-				}
 				(void)proto_line(p, copy, ll);
 				free(copy);
 				continue;

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "imc_limits.h"
 #include "safeio.h"
+#include "xalloc.h"
 
 #define MAILDIR_CACHE	64
 
@@ -42,8 +43,7 @@ maildir_open(int store_dirfd, const char *hostname)
 	struct buf h;
 	const char *p;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
+	s = xcalloc(1, sizeof(*s));
 	s->store_fd = store_dirfd;
 	buf_init(&h);
 	for (p = hostname; *p != '\0'; p++) {
@@ -51,10 +51,7 @@ maildir_open(int store_dirfd, const char *hostname)
 		    *p == ':' ? buf_puts(&h, "\\072") : buf_putc(&h, *p))
 			break;
 	}
-	if ((s->host = buf_steal(&h)) == NULL) {
-		free(s);
-		return NULL;
-	}
+	s->host = buf_steal(&h);
 	return s;
 }
 
@@ -113,15 +110,15 @@ maildir_box(struct maildir_store *s, const char *domain, const char *local,
     struct mail_status *st)
 {
 	struct maildir_box *b;
+	struct buf kb;
 	char *key;
 	int dfd = -1, mfd = -1, sub;
 	size_t i;
 	static const char *const subs[] = { "tmp", "new", "cur" };
 
-	if (asprintf(&key, "%s/%s", domain, local) == -1) {
-		mail_status_set(st, MAIL_TEMP, "4.3.0", "out of memory");
-		return NULL;
-	}
+	buf_init(&kb);
+	buf_printf(&kb, "%s/%s", domain, local);
+	key = buf_steal(&kb);
 	for (i = 0; i < s->n_cache; i++)
 		if (strcmp(s->cache[i].key, key) == 0) {
 			free(key);
@@ -245,13 +242,8 @@ maildir_key(const char *rcpt, char **local_out, char **domain_out)
 		errno = EINVAL;
 		return -1;
 	}
-	local = strndup(rcpt, (size_t)(at - 1 - rcpt));
-	domain = strdup(at);
-	if (local == NULL || domain == NULL) {
-		free(local);
-		free(domain);
-		return -1;
-	}
+	local = xstrndup(rcpt, (size_t)(at - 1 - rcpt));
+	domain = xstrdup(at);
 	if (local[0] == '"') {
 		size_t i, j, n = strlen(local);
 
@@ -285,7 +277,8 @@ maildir_deliver(struct maildir_store *s, int src_dirfd, const char *src_name,
 		return -1;
 	}
 	if (maildir_key(rcpt, &local, &domain) == -1) {
-		mail_status_set(st, MAIL_TEMP, "4.3.0", "out of memory");
+		mail_status_set(st, MAIL_TEMP, "4.3.0", "recipient address has "
+		    "no domain");
 		goto out;
 	}
 	if (!maildir_name_ok(local, strlen(local)) ||

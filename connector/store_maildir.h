@@ -32,7 +32,7 @@ int	maildir_deliver(struct maildir_store *, int src_dirfd,
 	    bool recovering, struct mail_status *);
 /* The mailbox of an address, as two new strings (the caller frees them):
  * the local part unquoted, both lowercased. Two addresses with the same
- * key are one mailbox. -1: no domain (EINVAL), or out of memory. */
+ * key are one mailbox. -1: no domain (EINVAL). */
 int	maildir_key(const char *rcpt, char **local, char **domain);
 /* The file name a delivery uses: "<time>.<unique>.<host>". */
 int	maildir_name(const struct maildir_store *, long long time,

@@ -25,6 +25,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "xalloc.h"
+
 struct tls_client {
 	SSL_CTX		*ctx;
 	BIO_METHOD	*sock_method;	/* the MSG_NOSIGNAL socket BIO */
@@ -108,11 +110,7 @@ tls_client_new(const char *ca_file, struct buf *err)
 	int type;
 
 	ERR_clear_error();
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		if (err != NULL)
-			(void)buf_puts(err, "TLS: out of memory");
-		return NULL;
-	}
+	t = xcalloc(1, sizeof(*t));
 	if ((t->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION) != 1)
 		goto openssl_failed;

@@ -16,10 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "charset.h"
 #include "conf.h"
+#include "log.h"
+#include "xalloc.h"
 
 struct config_parse {
 	struct imc_config *cfg;
@@ -29,12 +32,8 @@ struct config_parse {
 static int
 config_strdup(char **dst, const char *value, struct buf *err)
 {
-	char *p;
+	char *p = xstrdup(value);
 
-	if ((p = strdup(value)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
 	free(*dst);
 	*dst = p;
 	return 0;
@@ -67,16 +66,13 @@ static int
 config_domains(const char *key, const char *value, char ***list, size_t *n,
     struct buf *err)
 {
-	char *copy, *tok, *save = NULL, *t, *e, **v;
+	char *copy, *tok, *save = NULL, *t, *e;
 	size_t i;
 
 	for (i = 0; i < *n; i++)
 		free((*list)[i]);
 	*n = 0;
-	if ((copy = strdup(value)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		for (t = tok; isspace((unsigned char)*t); t++)
@@ -92,16 +88,8 @@ config_domains(const char *key, const char *value, char ***list, size_t *n,
 			free(copy);
 			return -1;
 		}
-		v = realloc(*list, (*n + 1) * sizeof(*v));
-		if (v == NULL || (t = strdup(t)) == NULL) {
-			if (v != NULL)
-				*list = v;
-			buf_puts(err, "out of memory");
-			free(copy);
-			return -1;
-		}
-		*list = v;
-		(*list)[(*n)++] = t;
+		*list = xreallocarray(*list, *n + 1, sizeof(**list));
+		(*list)[(*n)++] = xstrdup(t);
 	}
 	free(copy);
 	return 0;
@@ -125,17 +113,10 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 		buf_printf(err, "[domain %s]: not a domain name", name);
 		return -1;
 	}
-	d = realloc(cfg->domains, (cfg->n_domains + 1) * sizeof(*d));
-	if (d == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
-	cfg->domains = d;
+	cfg->domains = xreallocarray(cfg->domains, cfg->n_domains + 1,
+	    sizeof(*cfg->domains));
 	d = &cfg->domains[cfg->n_domains];
-	if ((d->name = strdup(name)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	d->name = xstrdup(name);
 	config_lower(d->name);
 	d->line = 0;
 	d->cs.legacy_charset = NULL;
@@ -309,12 +290,11 @@ config_number(const struct config_key *k, const char *value, uint64_t *out,
 static int
 config_list(const char *value, char ***items, size_t *n, struct buf *err)
 {
-	char *copy, *tok, *save = NULL, *t, *e, **v;
+	char *copy, *tok, *save = NULL, *t, *e;
 
 	*items = NULL;
 	*n = 0;
-	if ((copy = strdup(value)) == NULL)
-		goto nomem;
+	copy = xstrdup(value);
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
 		for (t = tok; isspace((unsigned char)*t); t++)
@@ -324,20 +304,12 @@ config_list(const char *value, char ***items, size_t *n, struct buf *err)
 			*--e = '\0';
 		if (*t == '\0')
 			continue;
-		if ((v = realloc(*items, (*n + 1) * sizeof(*v))) == NULL)
-			goto nomem_copy;
-		*items = v;
-		if ((v[*n] = strdup(t)) == NULL)
-			goto nomem_copy;
+		*items = xreallocarray(*items, *n + 1, sizeof(**items));
+		(*items)[*n] = xstrdup(t);
 		(*n)++;
 	}
 	free(copy);
 	return 0;
-nomem_copy:
-	free(copy);
-nomem:
-	buf_puts(err, "out of memory");
-	return -1;
 }
 
 static void
@@ -400,10 +372,7 @@ config_relays(const char *key, const char *value, struct imc_relay_list *l,
 		buf_printf(err, "%s: no host given", key);
 		goto fail;
 	}
-	if ((l->hosts = calloc(n, sizeof(*l->hosts))) == NULL) {
-		buf_puts(err, "out of memory");
-		goto fail;
-	}
+	l->hosts = xcalloc(n, sizeof(*l->hosts));
 	for (i = 0; i < n; i++) {
 		it = items[i];
 		h = &l->hosts[l->n];
@@ -448,10 +417,7 @@ config_relays(const char *key, const char *value, struct imc_relay_list *l,
 			    "brackets, like [%s]", key, it, it);
 			goto fail;
 		}
-		if ((h->name = strdup(it)) == NULL) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
+		h->name = xstrdup(it);
 		config_lower(h->name);
 		l->n++;
 	}
@@ -625,11 +591,7 @@ config_durations(const struct config_key *k, const char *value,
 		config_list_free(items, n);
 		return -1;
 	}
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
-		buf_puts(err, "out of memory");
-		config_list_free(items, n);
-		return -1;
-	}
+	v = xcalloc(n, sizeof(*v));
 	for (i = 0; i < n; i++)
 		if (config_number(k, items[i], &v[i], err) == -1) {
 			free(v);
@@ -696,10 +658,7 @@ config_auth_file(const char *path, struct imc_config *cfg, struct buf *err)
 		buf_printf(err, "auth_file: %s is too big", path);
 		goto fail;
 	}
-	if ((data = calloc(1, (size_t)st.st_size + 1)) == NULL) {
-		buf_puts(err, "out of memory");
-		goto fail;
-	}
+	data = xcalloc(1, (size_t)st.st_size + 1);
 	if ((n = read(fd, data, (size_t)st.st_size)) != st.st_size) {
 		buf_printf(err, "auth_file: %s: cannot read it", path);
 		goto fail;
@@ -730,20 +689,12 @@ config_auth_file(const char *path, struct imc_config *cfg, struct buf *err)
 			    "PASSWORD\"", path, lineno);
 			goto fail;
 		}
-		if ((v = realloc(cfg->auths, (cfg->n_auths + 1) *
-		    sizeof(*v))) == NULL) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
-		cfg->auths = v;
+		cfg->auths = xreallocarray(cfg->auths, cfg->n_auths + 1,
+		    sizeof(*cfg->auths));
 		v = &cfg->auths[cfg->n_auths++];
-		v->label = strdup(f[0]);
-		v->user = strdup(f[1]);
-		v->pass = strdup(f[2]);
-		if (v->label == NULL || v->user == NULL || v->pass == NULL) {
-			buf_puts(err, "out of memory");
-			goto fail;
-		}
+		v->label = xstrdup(f[0]);
+		v->user = xstrdup(f[1]);
+		v->pass = xstrdup(f[2]);
 	}
 	explicit_bzero(data, (size_t)st.st_size);
 	free(data);
@@ -826,14 +777,15 @@ config_path_resolve(const char *clean, struct buf *out)
 	size_t cut;
 	int r = -1;
 
-	if ((head = strdup(clean)) == NULL)
-		return -1;
+	head = xstrdup(clean);
 	for (;;) {
 		if ((real = realpath(head, NULL)) != NULL)
 			break;
-		if (errno == ENOMEM || strcmp(head, "/") == 0) {
+		if (errno == ENOMEM)
+			log_nomem(EX_OSERR, "realpath", 0, 0);
+		if (strcmp(head, "/") == 0) {
 			free(head);
-			return errno == ENOMEM ? -1 : config_path_clean(clean, out);
+			return config_path_clean(clean, out);
 		}
 		slash = strrchr(head, '/');
 		*slash = '\0';
@@ -901,7 +853,7 @@ config_root(const char *value, struct buf *err)
 	buf_init(&real);
 	if (config_path_clean(value, &clean) == -1 ||
 	    config_path_resolve(buf_cstr(&clean), &real) == -1) {
-		buf_puts(err, "out of memory");
+		buf_printf(err, "root: \"%s\" is too long", value);
 		goto out;
 	}
 	if ((sys = config_root_system_dir(buf_cstr(&clean), &inside)) != NULL)
@@ -1468,10 +1420,7 @@ config_load_mode(struct imc_config *cfg, const char *path,
 	char host[HOST_NAME_MAX + 1];
 
 	config_defaults(cfg);
-	if ((cfg->path = strdup(path)) == NULL) {
-		buf_puts(err, "out of memory");
-		return -1;
-	}
+	cfg->path = xstrdup(path);
 	if (conf_parse_file(path, config_section, config_entry, &cp, err) == -1)
 		return -1;
 	if (config_after_file(cfg, path, err) == -1)
@@ -1485,10 +1434,7 @@ config_load_mode(struct imc_config *cfg, const char *path,
 			    "set \"hostname\"", path);
 			return -1;
 		}
-		if ((cfg->hostname = strdup(host)) == NULL) {
-			buf_puts(err, "out of memory");
-			return -1;
-		}
+		cfg->hostname = xstrdup(host);
 	}
 	config_lower(cfg->hostname);
 	/* a writer's run never read the file: nothing to compare */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "safeio.h"
+#include "xalloc.h"
 
 enum layout_group { GROUP_SERVICE, GROUP_WRITERS };
 
@@ -109,10 +110,7 @@ layout_add(struct layout_report *r, enum layout_drift_kind kind, bool unsafe,
 	struct buf msg;
 	va_list ap;
 
-	v = realloc(r->items, (r->n + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	r->items = v;
+	v = r->items = xreallocarray(r->items, r->n + 1, sizeof(*v));
 	buf_init(&msg);
 	va_start(ap, fmt);
 	if (buf_vprintf(&msg, fmt, ap) == -1) {
@@ -123,13 +121,8 @@ layout_add(struct layout_report *r, enum layout_drift_kind kind, bool unsafe,
 	va_end(ap);
 	v[r->n].kind = kind;
 	v[r->n].unsafe = unsafe;
-	v[r->n].path = strdup(path);
+	v[r->n].path = xstrdup(path);
 	v[r->n].message = buf_steal(&msg);
-	if (v[r->n].path == NULL || v[r->n].message == NULL) {
-		free(v[r->n].path);
-		free(v[r->n].message);
-		return -1;
-	}
 	r->n++;
 	return 0;
 }
@@ -174,7 +167,8 @@ layout_root_foreign(const char *root, const struct layout_want *w,
 	}
 	while ((de = readdir(dir)) != NULL)
 		if (!layout_root_entry_known(de->d_name)) {
-			r = (*what = strdup(de->d_name)) == NULL ? -1 : 1;
+			*what = xstrdup(de->d_name);
+			r = 1;
 			break;
 		}
 	closedir(dir);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "safeio.h"
+#include "xalloc.h"
 
 #define QENV_MAX_SIZE	(16 * 1024 * 1024)
 
@@ -49,10 +50,8 @@ qenv_free(struct qenv *e)
 int
 qenv_set(char **field, const char *value)
 {
-	char *p = NULL;
+	char *p = value != NULL ? xstrdup(value) : NULL;
 
-	if (value != NULL && (p = strdup(value)) == NULL)
-		return -1;
 	free(*field);
 	*field = p;
 	return 0;
@@ -62,19 +61,15 @@ qenv_set(char **field, const char *value)
 int
 qenv_add_rcpt(struct qenv *e, const char *addr)
 {
-	struct qrcpt *v;
 	size_t ncap;
 
 	if (e->n_rcpts == e->cap_rcpts) {
 		ncap = e->cap_rcpts ? e->cap_rcpts * 2 : 4;
-		if ((v = realloc(e->rcpts, ncap * sizeof(*v))) == NULL)
-			return -1;
-		e->rcpts = v;
+		e->rcpts = xreallocarray(e->rcpts, ncap, sizeof(*e->rcpts));
 		e->cap_rcpts = ncap;
 	}
 	memset(&e->rcpts[e->n_rcpts], 0, sizeof(e->rcpts[0]));
-	if ((e->rcpts[e->n_rcpts].addr = strdup(addr)) == NULL)
-		return -1;
+	e->rcpts[e->n_rcpts].addr = xstrdup(addr);
 	e->rcpts[e->n_rcpts].state = QRCPT_PENDING;
 	e->n_rcpts++;
 	return 0;
@@ -141,7 +136,9 @@ qenv_hexval(int c)
 	return -1;
 }
 
-/* Unescape a token into a new string; NULL on a malformed token. */
+/* Unescape a token into a new string; NULL on a malformed token, which
+ * only a corrupt file holds (out of memory is fatal, never NULL here: a
+ * NULL sends the entry to Badmail). */
 static char *
 qenv_unescape(const char *s, size_t len)
 {
@@ -156,8 +153,9 @@ qenv_unescape(const char *s, size_t len)
 		if (s[i] != '%') {
 			/* qenv_escape never writes these raw: a corrupt file */
 			if (s[i] == '=' || (unsigned char)s[i] <= 0x20 ||
-			    s[i] == 0x7f || buf_putc(&b, s[i]) == -1)
+			    s[i] == 0x7f)
 				goto bad;
+			buf_putc(&b, s[i]);
 			continue;
 		}
 		if (i + 2 >= len)
@@ -166,8 +164,7 @@ qenv_unescape(const char *s, size_t len)
 		lo = qenv_hexval((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			goto bad;
-		if (buf_putc(&b, hi * 16 + lo) == -1)
-			goto bad;
+		buf_putc(&b, hi * 16 + lo);
 		i += 2;
 	}
 	return buf_steal(&b);
@@ -337,11 +334,7 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 				goto badline;
 			if ((addr = qenv_unescape(tok[3], tlen[3])) == NULL)
 				goto badline;
-			if (qenv_add_rcpt(e, addr) == -1) {
-				free(addr);
-				buf_puts(err, "out of memory");
-				goto bad;
-			}
+			qenv_add_rcpt(e, addr);
 			free(addr);
 			e->rcpts[e->n_rcpts - 1].state = st;
 			if (!(tlen[2] == 1 && tok[2][0] == '-')) {
@@ -433,6 +426,8 @@ qenv_load(int dirfd, const char *qid, struct qenv *e, struct buf *err)
 		return -1;
 	}
 	buf_init(&data);
+	/* buf_reserve cannot fail below QENV_MAX_SIZE (out of memory is
+	 * fatal): every -1 here is a file that is not what it must be. */
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_size > QENV_MAX_SIZE ||
 	    buf_reserve(&data, (size_t)st.st_size) == -1 ||

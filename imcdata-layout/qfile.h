@@ -72,6 +72,10 @@ struct qenv {
 #define QFILE_EML	".eml"
 #define QFILE_ENV	".env"
 
+/* Out of memory is fatal (xalloc.h): qenv_set and qenv_add_rcpt always
+ * return 0 (int for the callers' convenience); a -1 of qenv_parse is a
+ * malformed file, and of qenv_load a missing, unreadable (the open or
+ * read failed) or malformed one, never a want of memory. */
 void	qenv_init(struct qenv *);
 void	qenv_free(struct qenv *);
 int	qenv_set(char **field, const char *value);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "safeio.h"
+#include "xalloc.h"
 
 /* qrequest_name_valid - "<16 hex>.request" */
 bool
@@ -49,11 +50,7 @@ qrequest_write(int log_dirfd, const struct qrequest *rq, char *name_out)
 		for (i = 0; i < rq->n_qids; i++)
 			buf_printf(&text, "qid %s\n", rq->qids[i]);
 	}
-	if (buf_puts(&text, "end\n") == -1) {
-		buf_fini(&text);
-		errno = ENOMEM;
-		return -1;
-	}
+	buf_puts(&text, "end\n");
 	for (tries = 0; tries < 8; tries++) {
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			break;
@@ -73,16 +70,11 @@ qrequest_write(int log_dirfd, const struct qrequest *rq, char *name_out)
 	return -1;
 }
 
-static int
+static void
 qrequest_add_qid(struct qrequest *rq, const char *qid)
 {
-	char (*v)[QID_SIZE];
-
-	if ((v = realloc(rq->qids, (rq->n_qids + 1) * sizeof(*v))) == NULL)
-		return -1;
-	rq->qids = v;
+	rq->qids = xreallocarray(rq->qids, rq->n_qids + 1, sizeof(*rq->qids));
 	memcpy(rq->qids[rq->n_qids++], qid, QID_SIZE);
-	return 0;
 }
 
 /* qrequest_read - one request file, parsed strictly */
@@ -108,10 +100,7 @@ qrequest_read(int log_dirfd, const char *name, struct qrequest *rq,
 		buf_puts(err, "not a regular file of a sane size");
 		goto fail;
 	}
-	if ((data = calloc(1, (size_t)st.st_size + 1)) == NULL) {
-		buf_puts(err, "out of memory");
-		goto fail;
-	}
+	data = xcalloc(1, (size_t)st.st_size + 1);
 	if (safe_read_full(fd, data, (size_t)st.st_size) != st.st_size) {
 		buf_puts(err, "cannot read it");
 		goto fail;
@@ -135,12 +124,9 @@ qrequest_read(int log_dirfd, const char *name, struct qrequest *rq,
 			rq->verb = QREQUEST_FLUSH;
 			seen_verb = true;
 		} else if (seen_verb && !rq->all && strncmp(line, "qid ", 4) == 0 &&
-		    qid_valid(line + 4)) {
-			if (qrequest_add_qid(rq, line + 4) == -1) {
-				buf_puts(err, "out of memory");
-				goto fail;
-			}
-		} else if (seen_verb && strcmp(line, "end") == 0)
+		    qid_valid(line + 4))
+			qrequest_add_qid(rq, line + 4);
+		else if (seen_verb && strcmp(line, "end") == 0)
 			seen_end = true;
 		else {
 			buf_printf(err, "line %zu: not understood", lineno);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "safeio.h"
+#include "xalloc.h"
 
 struct tracklog {
 	int		dirfd;
@@ -27,10 +28,7 @@ tracklog_open(const char *logdir, struct buf *err)
 {
 	struct tracklog *t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		buf_puts(err, "out of memory");
-		return NULL;
-	}
+	t = xcalloc(1, sizeof(*t));
 	t->fd = -1;
 	buf_init(&t->pending);
 	if ((t->dirfd = safe_open_dir(AT_FDCWD, logdir)) == -1) {

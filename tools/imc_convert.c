@@ -43,6 +43,7 @@
 #include "charset.h"
 #include "config.h"
 #include "repair.h"
+#include "xalloc.h"
 
 static void usage(void) __attribute__((noreturn));
 
@@ -63,8 +64,7 @@ copy_fd(int in, int out)
 	char *b;
 	ssize_t n, w, off;
 
-	if ((b = malloc(65536)) == NULL)
-		return -1;
+	b = xmalloc(65536);
 	for (;;) {
 		n = read(in, b, 65536);
 		if (n < 0 && errno == EINTR)

@@ -40,6 +40,7 @@
 #include "qrequest.h"
 #include "qfile.h"
 #include "qid.h"
+#include "xalloc.h"
 
 struct row {
 	char	 qid[QID_SIZE];
@@ -71,23 +72,17 @@ format_age(char *out, size_t size, long long secs)
 		snprintf(out, size, "%lldd", secs / 86400);
 }
 
-static int
+static void
 add_row(struct row **rows, size_t *n, size_t *cap, const char *qid,
     struct buf *text)
 {
-	struct row *v;
-
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
-		if ((v = realloc(*rows, *cap * sizeof(*v))) == NULL)
-			return -1;
-		*rows = v;
+		*rows = xreallocarray(*rows, *cap, sizeof(**rows));
 	}
 	memcpy((*rows)[*n].qid, qid, QID_SIZE);
-	if (((*rows)[*n].text = buf_steal(text)) == NULL)
-		return -1;
+	(*rows)[*n].text = buf_steal(text);
 	(*n)++;
-	return 0;
 }
 
 static int
@@ -128,8 +123,7 @@ list_folder(int rootfd, enum layout_dir which, time_t now, struct row **rows,
 			format_age(age, sizeof(age), (long long)now - qid_time(qid));
 			buf_printf(&line, "%s %-4s %5s %9lld <> - intake -", qid,
 			    folder, age, (long long)st.st_size);
-			if (add_row(rows, n, cap, qid, &line) == -1)
-				return -1;
+			add_row(rows, n, cap, qid, &line);
 			continue;
 		}
 		if (len != QID_LEN + strlen(QFILE_ENV) ||
@@ -143,8 +137,7 @@ list_folder(int rootfd, enum layout_dir which, time_t now, struct row **rows,
 		if (qenv_load(fd, qid, &e, &err) == -1) {
 			buf_printf(&line, "%s %-4s     ? %9s ? ? unreadable %s", qid,
 			    folder, "?", buf_cstr(&err));
-			if (add_row(rows, n, cap, qid, &line) == -1)
-				return -1;
+			add_row(rows, n, cap, qid, &line);
 			continue;
 		}
 		format_age(age, sizeof(age), (long long)now - e.arrival);
@@ -159,8 +152,7 @@ list_folder(int rootfd, enum layout_dir which, time_t now, struct row **rows,
 		buf_printf(&line, " %s %s", e.attempts > 0 ? "deferred" : "queued",
 		    e.error && e.error[0] ? e.error : "-");
 		qenv_free(&e);
-		if (add_row(rows, n, cap, qid, &line) == -1)
-			return -1;
+		add_row(rows, n, cap, qid, &line);
 	}
 	closedir(dir);
 	buf_fini(&line);
@@ -265,11 +257,8 @@ cmd_flush(const struct imc_config *cfg, int rootfd, char **qids, int n_qids)
 	memset(&rq, 0, sizeof(rq));
 	rq.verb = QREQUEST_FLUSH;
 	rq.all = n_qids == 0;
-	if (n_qids > 0 && (rq.qids = calloc((size_t)n_qids,
-	    sizeof(*rq.qids))) == NULL) {
-		fprintf(stderr, "imc-queue: out of memory\n");
-		return EX_OSERR;
-	}
+	if (n_qids > 0)
+		rq.qids = xcalloc((size_t)n_qids, sizeof(*rq.qids));
 	for (j = 0; j < n_qids; j++) {
 		if (!qid_valid(qids[j])) {
 			fprintf(stderr, "imc-queue: %s: not a queue id\n",

@@ -46,6 +46,7 @@
 #include "config.h"
 #include "imc_limits.h"
 #include "safeio.h"
+#include "xalloc.h"
 
 struct submit {
 	struct imc_config cfg;
@@ -85,11 +86,22 @@ fail(struct submit *s, int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* The temp file while it is not yet published: an exit on the way
+ * (fail, or xalloc's when memory runs out) removes it. */
+static struct submit *submit_unpublished;
+
+static void
+submit_cleanup(void)
+{
+	if (submit_unpublished != NULL)
+		unlinkat(submit_unpublished->pickup_fd,
+		    submit_unpublished->tmpname, 0);
+}
+
 static void
 emit(struct submit *s, const void *p, size_t len)
 {
-	if (buf_append(&s->out, p, len) == -1)
-		fail(s, EX_OSERR, "%s", "out of memory");
+	buf_append(&s->out, p, len);
 	if (s->out.len >= IMC_IO_CHUNK) {
 		if (safe_write_all(s->fd, s->out.data, s->out.len) == -1)
 			fail(s, EX_IOERR, "cannot write to Pickup: %s",
@@ -132,8 +144,9 @@ add_rcpt(struct submit *s, struct addr_list *rcpts, const char *text,
 		if (addr_parse_arg(text, &one, &err) == -1)
 			fail(s, EX_DATAERR, "bad recipient address: %s",
 			    buf_cstr(&err));
-		if (one[0] == '\0' || addr_list_add(rcpts, one) == -1)
+		if (one[0] == '\0')
 			fail(s, EX_DATAERR, "bad recipient address: %s", text);
+		addr_list_add(rcpts, one);
 		free(one);
 	}
 	buf_fini(&err);
@@ -161,8 +174,9 @@ notify_ok(const char *v)
 
 	if (strcasecmp(v, "never") == 0)
 		return true;
-	if (*v == '\0' || v[strlen(v) - 1] == ',' || (copy = strdup(v)) == NULL)
+	if (*v == '\0' || v[strlen(v) - 1] == ',')
 		return false;
+	copy = xstrdup(v);
 	for (w = strtok_r(copy, ",", &save); w != NULL;
 	    w = strtok_r(NULL, ",", &save))
 		if (strcasecmp(w, "success") != 0 &&
@@ -270,7 +284,7 @@ main(int argc, char **argv)
 
 	/* The header is read first: -t needs its recipients before the
 	 * X-Receiver lines are written. */
-	while ((n = getline(&lineptr, &cap, stdin)) != -1) {
+	while ((n = xgetline(&lineptr, &cap, stdin)) != -1) {
 		hlen = (size_t)n;
 		if (hlen > 0 && lineptr[hlen - 1] == '\n')
 			hlen--;
@@ -280,9 +294,8 @@ main(int argc, char **argv)
 			eof_by_dot = true;
 			break;
 		}
-		if (buf_append(&header, lineptr, hlen) == -1 ||
-		    buf_putc(&header, '\n') == -1)
-			fail(NULL, EX_OSERR, "%s", "out of memory");
+		buf_append(&header, lineptr, hlen);
+		buf_putc(&header, '\n');
 		if (header.len > IMC_MAX_HEADER_BLOCK)
 			fail(NULL, EX_DATAERR, "%s", "header too large");
 		if (hlen == 0)
@@ -333,6 +346,8 @@ main(int argc, char **argv)
 	if (s.fd == -1)
 		fail(NULL, EX_CANTCREAT, "cannot create a file in Pickup: %s",
 		    strerror(errno));
+	submit_unpublished = &s;
+	atexit(submit_cleanup);
 	fchmod(s.fd, 0644);
 
 	buf_printf(&line, "X-Sender: <%s>", sender_addr);
@@ -366,7 +381,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (!eof_by_dot) {
-		while ((n = getline(&lineptr, &cap, stdin)) != -1) {
+		while ((n = xgetline(&lineptr, &cap, stdin)) != -1) {
 			hlen = (size_t)n;
 			if (hlen > 0 && lineptr[hlen - 1] == '\n')
 				hlen--;
@@ -386,6 +401,7 @@ main(int argc, char **argv)
 	if (renameat(s.pickup_fd, s.tmpname, s.pickup_fd, finalname) == -1)
 		fail(&s, EX_CANTCREAT, "cannot publish into Pickup: %s",
 		    strerror(errno));
+	submit_unpublished = NULL;
 	free(lineptr);
 	free(sender_addr);
 	addr_list_free(&rcpts);
