@@ -13,6 +13,8 @@
 #include <iconv.h>
 #include <string.h>
 
+#include "utf8.h"
+
 struct charset_row {
 	const char *label;	/* normalised: lowercase, no spaces */
 	const char *decoder;	/* NULL: known junk, treat as unknown */
@@ -572,46 +574,6 @@ charset_has_8bit(const void *p, size_t len)
 	return false;
 }
 
-/* charset_utf8_valid - strict UTF-8 (no overlongs, surrogates, > U+10FFFF) */
-static bool
-charset_utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, n, k;
-	unsigned long cp;
-
-	while (i < len) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1Fu;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0Fu;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07u;
-		} else
-			return false;
-		if (len - i - 1 < n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3Fu);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* charset_decoder_for - the decoder to use for this text under this label */
 const char *
 charset_decoder_for(const struct charset_info *ci, const void *sample,
@@ -622,7 +584,7 @@ charset_decoder_for(const struct charset_info *ci, const void *sample,
 	/* us-ascii with 8-bit bytes is unlabelled: UTF-8 if it is valid
 	 * UTF-8, else windows-1252 (WHATWG reads every byte with it) */
 	if ((ci->flags & CHARSET_F_7BIT) && charset_has_8bit(sample, len))
-		return charset_utf8_valid(sample, len) ? "UTF-8" :
+		return utf8_valid(sample, len) ? "UTF-8" :
 		    ci->c1_decoder;
 	if (ci->c1_decoder != NULL && charset_has_c1(sample, len))
 		return ci->c1_decoder;

@@ -43,6 +43,7 @@
 #include "convert.h"
 #include "mime.h"
 #include "rfc2047.h"
+#include "utf8.h"
 
 #define RP_LINE_MAX	998		/* RFC 5322 2.1.1 */
 #define RP_CHUNK	(64 * 1024)	/* read and write size */
@@ -90,13 +91,6 @@ struct rp_ostat {
 	struct codec_enc qp;		/* counts only */
 };
 
-/* Streaming strict UTF-8 check. */
-struct rp_u8v {
-	unsigned	 need;
-	unsigned long	 cp, min;
-	int		 ok;
-};
-
 /* One way to read a text part. */
 struct rp_cand {
 	int		 used;
@@ -118,7 +112,7 @@ struct rp_scan {
 	int		 lazy, on;	/* candidates start at the first 8-bit */
 	struct rp_ostat	 raw;		/* the body as written */
 	struct rp_ostat	 d;		/* the decoded content */
-	struct rp_u8v	 u8v;
+	struct utf8_check u8v;
 	int		 has_c1, has_esc;
 	struct rp_cand	 cand[RP_NCAND];
 	struct buf	 dbuf, t1, t2;
@@ -189,65 +183,6 @@ static int
 rp_has8(const char *s, size_t n)
 {
 	return charset_has_8bit(s, n);
-}
-
-/* rp_u8v_init - start a UTF-8 check */
-static void
-rp_u8v_init(struct rp_u8v *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->ok = 1;
-}
-
-/* rp_u8v_feed - check more bytes: strict UTF-8 */
-static void
-rp_u8v_feed(struct rp_u8v *v, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i;
-
-	for (i = 0; i < n && v->ok; i++) {
-		unsigned char c = s[i];
-
-		if (v->need == 0) {
-			if (c < 0x80)
-				continue;
-			if (c >= 0xC2 && c <= 0xDF) {
-				v->need = 1;
-				v->cp = c & 0x1Fu;
-				v->min = 0x80;
-			} else if (c >= 0xE0 && c <= 0xEF) {
-				v->need = 2;
-				v->cp = c & 0x0Fu;
-				v->min = 0x800;
-			} else if (c >= 0xF0 && c <= 0xF4) {
-				v->need = 3;
-				v->cp = c & 0x07u;
-				v->min = 0x10000;
-			} else
-				v->ok = 0;
-			continue;
-		}
-		if ((c & 0xC0) != 0x80) {
-			v->ok = 0;
-			continue;
-		}
-		v->cp = (v->cp << 6) | (c & 0x3Fu);
-		if (--v->need == 0 && (v->cp < v->min || v->cp > 0x10FFFF ||
-		    (v->cp >= 0xD800 && v->cp <= 0xDFFF)))
-			v->ok = 0;
-	}
-}
-
-/* rp_utf8_valid - is the whole text strict UTF-8 */
-static int
-rp_utf8_valid(const char *s, size_t n)
-{
-	struct rp_u8v v;
-
-	rp_u8v_init(&v);
-	rp_u8v_feed(&v, s, n);
-	return v.ok && v.need == 0;
 }
 
 /* rp_ascii_compatible - does the charset write ASCII as ASCII bytes */
@@ -511,19 +446,12 @@ rp_words_in(const char *s, size_t n, struct buf *out, const char *label,
 	while (i < n) {
 		/* 45 bytes are 60 base64 characters: a 72-character word */
 		for (k = i; k < n && k - i < 45;) {
-			cl = 1;
-			if (((unsigned char)s[k] & 0xE0) == 0xC0)
-				cl = 2;
-			else if (((unsigned char)s[k] & 0xF0) == 0xE0)
-				cl = 3;
-			else if (((unsigned char)s[k] & 0xF8) == 0xF0)
-				cl = 4;
-			if (k + cl > n || (k + cl - i > 45 && k > i))
+			if ((cl = utf8_char_len(s + k, n - k)) == 0)
+				cl = 1;		/* not UTF-8: a byte alone */
+			if (k + cl - i > 45 && k > i)
 				break;
 			k += cl;
 		}
-		if (k > n)
-			k = n;
 		buf_reset(&b);
 		buf_reset(&c);
 		if (label != NULL && convert_encode_all(encoder, s + i, k - i,
@@ -1027,7 +955,7 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 	buf_init(&dec);
 	buf_init(&val);
 	/* The unlabelled 8-bit rule: valid UTF-8, else the legacy charset. */
-	if (rp_utf8_valid(ev->value, ev->value_len)) {
+	if (utf8_valid(ev->value, ev->value_len)) {
 		if (buf_append(&u8, ev->value, ev->value_len) == -1)
 			goto done;
 		*note = rp_has8(ev->value, ev->value_len) ?
@@ -1069,7 +997,7 @@ rp_fix_field(struct rp_state *st, const struct mime_event *ev,
 		if (left8) {
 			*note = "8-bit text in an address (not a display name "
 			    "or comment), left as is";
-			if (!rp_utf8_valid(ev->value, ev->value_len)) {
+			if (!utf8_valid(ev->value, ev->value_len)) {
 				/* legacy bytes in an addr-spec: keep it all */
 				rp_buf_cut(out, mark);
 				rc = rp_norm_field(ev->data, ev->len, out);
@@ -1420,7 +1348,7 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	    mp->cte == CODEC_CTE_BASE64 || mp->cte == CODEC_CTE_UNKNOWN);
 	sc->lazy = 1;
 	sc->on = 0;
-	rp_u8v_init(&sc->u8v);
+	utf8_check_init(&sc->u8v);
 	sc->has_c1 = sc->has_esc = 0;
 	memset(sc->cand, 0, sizeof(sc->cand));
 	if (pl->kind == RP_K_TEXT) {
@@ -1512,7 +1440,7 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 		sc->on = 1;
 	}
 	rp_ostat_feed(&sc->d, d, n);
-	rp_u8v_feed(&sc->u8v, d, n);
+	utf8_check_feed(&sc->u8v, d, n);
 	if (!sc->has_c1)
 		sc->has_c1 = charset_has_c1(d, n);
 	if (!sc->has_esc)
@@ -1702,7 +1630,7 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		struct rp_cand *u = rp_cand_find(sc, "UTF-8");
 		struct rp_cand *l = rp_cand_find(sc, st->legacy_dec);
 
-		if (u != NULL && !u->bad && sc->u8v.ok && sc->u8v.need == 0)
+		if (u != NULL && !u->bad && utf8_check_ok(&sc->u8v))
 			src = u;
 		else if (l != NULL && !l->bad)
 			src = l;
