@@ -12,6 +12,7 @@
 
 #include <iconv.h>
 #include <string.h>
+#include <strings.h>
 
 #include "utf8.h"
 
@@ -572,6 +573,22 @@ charset_has_8bit(const void *p, size_t len)
 		if (s[i] >= 0x80)
 			return true;
 	return false;
+}
+
+/* charset_ascii_compatible - does the iconv charset write ASCII as the
+ * same bytes and use no ASCII byte for anything else (not UTF-16/32,
+ * UTF-7, ISO-2022 or HZ, which shift with ESC, "+" or "~") */
+bool
+charset_ascii_compatible(const char *iconv_name)
+{
+	static const char *const not[] = { "UTF-16", "UTF-32", "UCS",
+	    "UTF-7", "ISO-2022", "HZ", "CSISO2022", "UNICODE", NULL };
+	size_t i;
+
+	for (i = 0; not[i] != NULL; i++)
+		if (strncasecmp(iconv_name, not[i], strlen(not[i])) == 0)
+			return false;
+	return true;
 }
 
 /* charset_decoder_for - the decoder to use for this text under this label */
