@@ -272,12 +272,30 @@ rp_words_label_odd(const char *s, size_t n, const char *want)
 	return 0;
 }
 
+/* rp_comment_end - the index of the ")" that closes the comment opening at
+ * s[i] (nested comments and quoted pairs honoured), n if none does */
+static size_t
+rp_comment_end(const char *s, size_t n, size_t i)
+{
+	size_t depth = 0;
+
+	for (; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		else if (s[i] == '(')
+			depth++;
+		else if (s[i] == ')' && --depth == 0)
+			return i;
+	}
+	return n;
+}
+
 /* rp_phrase_text - the words of a raw phrase as plain UTF-8 text */
 static int
 rp_phrase_text(const char *s, size_t n, struct buf *out)
 {
 	size_t i = 0;
-	int space = 0, depth;
+	int space = 0;
 
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
@@ -304,16 +322,8 @@ rp_phrase_text(const char *s, size_t n, struct buf *out)
 		}
 		if (c == '(') {
 			/* comments in a phrase say nothing: dropped */
-			for (depth = 0; i < n; i++) {
-				if (s[i] == '\\' && i + 1 < n)
-					i++;
-				else if (s[i] == '(')
-					depth++;
-				else if (s[i] == ')' && --depth == 0) {
-					i++;
-					break;
-				}
-			}
+			i = rp_comment_end(s, n, i);
+			i += i < n;
 			continue;
 		}
 		if (buf_putc(out, (char)c) == -1)
@@ -329,7 +339,7 @@ rp_copy_comments(const char *s, size_t n, struct buf *out, int *left8)
 {
 	struct buf t;
 	size_t i = 0, j;
-	int depth, inq = 0;
+	int inq = 0;
 
 	buf_init(&t);
 	while (i < n) {
@@ -342,14 +352,7 @@ rp_copy_comments(const char *s, size_t n, struct buf *out, int *left8)
 				goto fail;
 			continue;
 		}
-		for (j = i, depth = 0; j < n; j++) {
-			if (s[j] == '\\' && j + 1 < n)
-				j++;
-			else if (s[j] == '(')
-				depth++;
-			else if (s[j] == ')' && --depth == 0)
-				break;
-		}
+		j = rp_comment_end(s, n, i);
 		if (j >= n)
 			j = n - 1;	/* unclosed: up to the end */
 		if (!charset_has_8bit(s + i, j + 1 - i)) {
@@ -434,7 +437,7 @@ static int
 rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
     const char *want)
 {
-	size_t i = 0, seg = 0, depth;
+	size_t i = 0, seg = 0;
 
 	while (i < n) {
 		char c = s[i];
@@ -447,15 +450,7 @@ rp_fix_address(const char *s, size_t n, struct buf *out, int *left8,
 			continue;
 		}
 		if (c == '(') {
-			for (depth = 0; i < n; i++) {
-				if (s[i] == '\\' && i + 1 < n)
-					i++;
-				else if (s[i] == '(')
-					depth++;
-				else if (s[i] == ')' && --depth == 0)
-					break;
-			}
-			i++;
+			i = rp_comment_end(s, n, i) + 1;
 			continue;
 		}
 		if (c == '<' || c == ':') {
