@@ -37,6 +37,7 @@
 
 #include "imc_limits.h"
 #include "xalloc.h"
+#include "utf8.h"
 
 /* Deeper comment nesting than this is refused as hostile. */
 #define ADDR_MAX_COMMENT_DEPTH	32
@@ -327,41 +328,6 @@ addr_unexpected(const struct addr_tok *t)
 	}
 }
 
-/* The length of a valid UTF-8 sequence of non-ASCII at s (RFC 3629: no
- * overlongs, no surrogates, at most U+10FFFF), 0 if it is not one. */
-static size_t
-addr_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, k;
-	unsigned min;
-	unsigned long cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* addr_check_bytes - local part or domain bytes: printable ASCII, or
  * UTF-8 (RFC 6532 addresses, which need SMTPUTF8 to leave) */
 static int
@@ -372,7 +338,7 @@ addr_check_bytes(struct addr_parser *p, const unsigned char *s, size_t n,
 
 	for (i = 0; i < n; i++) {
 		if (s[i] >= 0x80) {
-			if ((u = addr_utf8_len(s + i, n - i)) == 0) {
+			if ((u = utf8_char_len(s + i, n - i)) == 0) {
 				p->why = "8-bit character in address that is "
 				    "not UTF-8";
 				return ADDR_NOMATCH;

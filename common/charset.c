@@ -12,6 +12,9 @@
 
 #include <iconv.h>
 #include <string.h>
+#include <strings.h>
+
+#include "utf8.h"
 
 struct charset_row {
 	const char *label;	/* normalised: lowercase, no spaces */
@@ -572,43 +575,19 @@ charset_has_8bit(const void *p, size_t len)
 	return false;
 }
 
-/* charset_utf8_valid - strict UTF-8 (no overlongs, surrogates, > U+10FFFF) */
-static bool
-charset_utf8_valid(const unsigned char *s, size_t len)
+/* charset_ascii_compatible - does the iconv charset write ASCII as the
+ * same bytes and use no ASCII byte for anything else (not UTF-16/32,
+ * UTF-7, ISO-2022 or HZ, which shift with ESC, "+" or "~") */
+bool
+charset_ascii_compatible(const char *iconv_name)
 {
-	size_t i = 0, n, k;
-	unsigned long cp;
+	static const char *const not[] = { "UTF-16", "UTF-32", "UCS",
+	    "UTF-7", "ISO-2022", "HZ", "CSISO2022", "UNICODE", NULL };
+	size_t i;
 
-	while (i < len) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1Fu;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0Fu;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07u;
-		} else
+	for (i = 0; not[i] != NULL; i++)
+		if (strncasecmp(iconv_name, not[i], strlen(not[i])) == 0)
 			return false;
-		if (len - i - 1 < n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3Fu);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
-	}
 	return true;
 }
 
@@ -622,7 +601,7 @@ charset_decoder_for(const struct charset_info *ci, const void *sample,
 	/* us-ascii with 8-bit bytes is unlabelled: UTF-8 if it is valid
 	 * UTF-8, else windows-1252 (WHATWG reads every byte with it) */
 	if ((ci->flags & CHARSET_F_7BIT) && charset_has_8bit(sample, len))
-		return charset_utf8_valid(sample, len) ? "UTF-8" :
+		return utf8_valid(sample, len) ? "UTF-8" :
 		    ci->c1_decoder;
 	if (ci->c1_decoder != NULL && charset_has_c1(sample, len))
 		return ci->c1_decoder;

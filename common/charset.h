@@ -72,6 +72,7 @@ const char *charset_decoder_for(const struct charset_info *,
 	    const void *sample, size_t len);
 bool	charset_has_c1(const void *, size_t);
 bool	charset_has_8bit(const void *, size_t);
+bool	charset_ascii_compatible(const char *iconv_name);
 const char *charset_mime_label(const char *label);
 const char *charset_encoder(const char *label);
 const char *charset_label_at(size_t i);

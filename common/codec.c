@@ -11,9 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
+
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char hex_upper[] = "0123456789ABCDEF";
 
 /* QP decoder states. */
 enum {
@@ -39,19 +40,6 @@ b64_value(unsigned char c)
 		return 62;
 	if (c == '/')
 		return 63;
-	return -1;
-}
-
-/* hex_value - the value of a hex digit (either case), or -1 */
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
 	return -1;
 }
 
@@ -496,8 +484,8 @@ qp_byte(struct codec_enc *e, unsigned char c, int literal_ok,
 		return qp_token(e, t, 1, out);
 	}
 	t[0] = '=';
-	t[1] = hex_upper[c >> 4];
-	t[2] = hex_upper[c & 15];
+	t[1] = hex_upper(c >> 4);
+	t[2] = hex_upper(c);
 	return qp_token(e, t, 3, out);
 }
 

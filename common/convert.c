@@ -37,6 +37,8 @@
 #include "log.h"
 #include "xalloc.h"
 
+#include "utf8.h"
+
 /* glibc's UTF-7 decoder state: shift 0 is direct text; in base64, shift is
  * 32 minus the number of pending bits, held from bit 31 down in bits
  * (a pending high surrogate included). told is ours: an error was counted
@@ -197,41 +199,6 @@ convert_first_error(const struct convert *c)
 	return c->first_error;
 }
 
-/* convert_utf8_char - length of a valid UTF-8 character at p, 0 if none */
-static size_t
-convert_utf8_char(const unsigned char *p, size_t len)
-{
-	size_t n, k;
-	unsigned long cp;
-
-	if (len == 0)
-		return 0;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
-		n = 2;
-		cp = p[0] & 0x1Fu;
-	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		n = 3;
-		cp = p[0] & 0x0Fu;
-	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		n = 4;
-		cp = p[0] & 0x07u;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((p[k] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3Fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 /* convert_find_bestfit - first U+00A5 or U+203E in UTF-8 input, or NULL */
 static const unsigned char *
 convert_find_bestfit(const unsigned char *p, size_t len)
@@ -258,7 +225,7 @@ convert_bad(struct convert *c, const unsigned char *p, size_t avail,
 
 	if (c->encode) {
 		/* a valid character iconv refused is one the target lacks */
-		c->stop = convert_utf8_char(p, avail) > 0 ?
+		c->stop = utf8_char_len(p, avail) > 0 ?
 		    CONVERT_EUNMAPPABLE : CONVERT_EBADINPUT;
 		return c->stop;
 	}

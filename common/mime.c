@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "xalloc.h"
+#include "hex.h"
 
 #define LINE_MAX_OCTETS	998	/* RFC 5322 2.1.1 */
 /* A body line start is held at most this long while it may be a boundary. */
@@ -458,19 +459,6 @@ split_name(const char *name, size_t *baselen, long *section, int *ext)
 	return *end == '\0' ? 0 : -1;
 }
 
-/* hexval - the value of a hex digit (either case), or -1 */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* pct_decode - RFC 2231 %XX decoding, appending bytes */
 static int
 pct_decode(struct mime_parser *p, const char *s, size_t n, struct buf *out)
@@ -479,8 +467,9 @@ pct_decode(struct mime_parser *p, const char *s, size_t n, struct buf *out)
 	int hi, lo;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n &&
+		    (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
 			if (buf_putc(out, hi << 4 | lo) == -1)
 				return -1;
 			i += 2;

@@ -22,6 +22,8 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "hex.h"
+#include "utf8.h"
 
 /* One parsed encoded-word. */
 struct eword {
@@ -45,19 +47,6 @@ static int
 is_wsp(int c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* hex_digit - the value of a hex digit (either case), or -1 */
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* fold_len - length of a fold (CRLF or LF, then whitespace) at i, or 0 */
@@ -171,8 +160,8 @@ word_payload(const char *s, size_t len, const struct eword *w, struct buf *out,
 		if (c == '_')
 			c = ' ';
 		else if (c == '=' && j + 2 < w->textend &&
-		    (hi = hex_digit(s[j + 1])) >= 0 &&
-		    (lo = hex_digit(s[j + 2])) >= 0) {
+		    (hi = hex_value((unsigned char)s[j + 1])) >= 0 &&
+		    (lo = hex_value((unsigned char)s[j + 2])) >= 0) {
 			c = (unsigned char)(hi << 4 | lo);
 			j += 2;
 		} else if (c == '=' || c == ' ' || c == '\t' || c >= 0x7f)
@@ -345,21 +334,14 @@ q_len(const unsigned char *p, size_t n)
 	return t;
 }
 
-/* utf8_char_len - bytes of the character at p (1 for a broken sequence) */
+/* char_len - bytes of the character at p; a byte that does not start a
+ * valid UTF-8 character goes alone */
 static size_t
-utf8_char_len(const unsigned char *p, size_t n)
+char_len(const unsigned char *p, size_t n)
 {
-	size_t want, i;
+	size_t cl = utf8_char_len(p, n);
 
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 1;
-	want = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (want > n)
-		return 1;
-	for (i = 1; i < want; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 1;
-	return want;
+	return cl > 0 ? cl : 1;
 }
 
 /* needs_encoding - a word that cannot be written as itself */
@@ -446,7 +428,7 @@ encode_run_charset(struct enc_out *o, const char *sep, size_t seplen,
 		start = i;
 		buf_reset(&best);
 		while (i < n) {
-			cl = utf8_char_len(p + i, n - i);
+			cl = char_len(p + i, n - i);
 			buf_reset(&cur);
 			if (convert_encode_all(o->encoder, p + start, i + cl - start,
 			    &cur) != CONVERT_OK) {
@@ -504,7 +486,6 @@ static int
 encode_run(struct enc_out *o, const char *sep, size_t seplen,
     const unsigned char *p, size_t n)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	struct buf word;
 	size_t i = 0, k, cl, avail, used, start, overhead = 12;
 	int useq, rc = -1;
@@ -525,7 +506,7 @@ encode_run(struct enc_out *o, const char *sep, size_t seplen,
 		/* Room for the word on this line, at most 75. */
 		avail = o->col + seplen < RFC2047_LINE_MAX ?
 		    RFC2047_LINE_MAX - o->col - seplen : 0;
-		cl = utf8_char_len(p + i, n - i);
+		cl = char_len(p + i, n - i);
 		/* Fold where there is whitespace to fold at; the value
 		 * itself never starts with a fold, a long header name gets
 		 * a short first word instead. */
@@ -544,7 +525,7 @@ encode_run(struct enc_out *o, const char *sep, size_t seplen,
 		start = i;
 		used = 0;
 		while (i < n) {
-			cl = utf8_char_len(p + i, n - i);
+			cl = char_len(p + i, n - i);
 			if (useq)
 				k = used + q_len(p + i, cl);
 			else
@@ -565,7 +546,7 @@ encode_run(struct enc_out *o, const char *sep, size_t seplen,
 					rc = buf_putc(&word, '_');
 				else
 					rc = buf_printf(&word, "=%c%c",
-					    hex[p[k] >> 4], hex[p[k] & 15]);
+					    hex_upper(p[k] >> 4), hex_upper(p[k]));
 				if (rc == -1)
 					goto done;
 			}

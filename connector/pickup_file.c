@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "imc_limits.h"
 #include "safeio.h"
 #include "strset.h"
@@ -308,8 +309,9 @@ dsn_xtext_ok(const char *v, size_t len)
 
 		if (c < 33 || c > 126 || c == '=')
 			return false;
-		if (c == '+' && (i + 2 >= len || !isxdigit((unsigned char)v[i + 1])
-		    || !isxdigit((unsigned char)v[i + 2])))
+		if (c == '+' && (i + 2 >= len ||
+		    hex_value((unsigned char)v[i + 1]) < 0 ||
+		    hex_value((unsigned char)v[i + 2]) < 0))
 			return false;
 	}
 	return true;

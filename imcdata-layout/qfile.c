@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "safeio.h"
 #include "xalloc.h"
 
@@ -107,7 +108,6 @@ qrcpt_state_name(enum qrcpt_state s)
 static int
 qenv_escape(struct buf *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p;
 
 	if (s == NULL || *s == '\0')
@@ -115,25 +115,13 @@ qenv_escape(struct buf *out, const char *s)
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
 		if (*p <= 0x20 || *p == 0x7f || *p == '%' || *p == '=') {
 			if (buf_putc(out, '%') == -1 ||
-			    buf_putc(out, hex[*p >> 4]) == -1 ||
-			    buf_putc(out, hex[*p & 15]) == -1)
+			    buf_putc(out, hex_upper(*p >> 4)) == -1 ||
+			    buf_putc(out, hex_upper(*p)) == -1)
 				return -1;
 		} else if (buf_putc(out, *p) == -1)
 			return -1;
 	}
 	return 0;
-}
-
-static int
-qenv_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* Unescape a token into a new string; NULL on a malformed token, which
@@ -160,8 +148,8 @@ qenv_unescape(const char *s, size_t len)
 		}
 		if (i + 2 >= len)
 			goto bad;
-		hi = qenv_hexval((unsigned char)s[i + 1]);
-		lo = qenv_hexval((unsigned char)s[i + 2]);
+		hi = hex_value((unsigned char)s[i + 1]);
+		lo = hex_value((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			goto bad;
 		buf_putc(&b, hi * 16 + lo);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# check.sh - install what is needed, build with -Werror, and pass every test:
-# the Check unit tests and the integration tests through ctest, then the same
-# under AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer
-# target for a short, bounded time. Exit status 0 only if all of it passes.
+# check.sh - install what is needed, check the formatting of the files held
+# to .clang-format, build with -Werror, and pass every test: the Check unit
+# tests and the integration tests through ctest, then the same under
+# AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer target
+# for a short, bounded time. Exit status 0 only if all of it passes.
 #
 #   tools/check.sh            everything
 #   FUZZ_SECONDS=60 tools/check.sh
@@ -32,6 +33,17 @@ run_ctest() {
 }
 
 tools/install-deps.sh
+
+# .clang-format describes the style, but the tree was written by hand before
+# it and is not reformatted wholesale: clang-format 14 cannot write members
+# and prototypes aligned after a tab, nor break a long expression where a
+# person would. The files listed here already read as it writes them and
+# are held to it; a file joins the list when it is brought into line on its
+# own (common/buf.c and connector/route.c pass too, and can join once the
+# work under way on them has landed).
+FORMATTED=(common/hex.h common/mailstatus.c)
+echo "== format (clang-format, ${#FORMATTED[@]} files)"
+clang-format --dry-run --Werror "${FORMATTED[@]}"
 
 echo "== build (gcc, -Wall -Wextra -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIMC_WERROR=ON >/dev/null

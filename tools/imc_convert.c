@@ -5,7 +5,8 @@
  *             [--legacy NAME] [--charset NAME] [--7bit] [--explain] IN [OUT]
  *
  * Applies exactly what the connector applies to a message delivered to
- * domain D (connector/repair.h), by the same rule (config_delivery_conv):
+ * domain D (common/repair/repair.h), by the same rule
+ * (config_delivery_conv):
  * for the store (the default) the [domain] section's charset and
  * encoding, else the global ones; with --smtp what the SMTP side sends to
  * D: the labelled charsets kept unless the [domain] section sets one, the

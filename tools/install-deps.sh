@@ -5,8 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
-	clang libclang-rt-14-dev procps python3 util-linux dnsmasq-base
-	openssl python3-aiosmtpd postfix strace)
+	clang clang-format libclang-rt-14-dev procps python3 util-linux
+	dnsmasq-base openssl python3-aiosmtpd postfix strace)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 /*
  * check_repair - unit tests for charset repair and conversion
- * (connector/repair.c).
+ * (common/repair/).
  *
  * Each case runs a message through repair_message with memfd input and
  * output, then reads the output back with the project's own MIME parser,

@@ -312,6 +312,44 @@ START_TEST(test_encode_round_trips_within_line_limits)
 }
 END_TEST
 
+/*
+ * Text that is not UTF-8 (a surrogate, overlongs, a value past U+10FFFF,
+ * stray and truncated bytes) is cut into words at valid characters only;
+ * each byte that starts none goes alone. The bytes come back as they were.
+ */
+START_TEST(test_encode_keeps_the_bytes_of_broken_utf8)
+{
+	static const char in[] = "bad \xed\xa0\x80 surrogate, overlong "
+	    "\xe0\x80\xaf and \xc0\xaf, past U+10FFFF \xf4\x90\x80\x80, "
+	    "stray \x80\xbf, cut \xe2\x82 then \xe2\x82\xac and more "
+	    "\xed\xa0\x80\xed\xa0\x80\xed\xa0\x80\xed\xa0\x80\xed\xa0\x80";
+	static const size_t names[] = { 0, 2, 7, 20, 40, 60 };
+	struct buf enc, dec;
+	const char *w, *we;
+	unsigned flags;
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		buf_init(&enc);
+		buf_init(&dec);
+		ck_assert_int_eq(rfc2047_encode(in, sizeof(in) - 1, names[k],
+		    &enc), 0);
+		for (w = buf_cstr(&enc); (w = strstr(w, "=?")) != NULL;
+		    w = we + 2) {
+			ck_assert_ptr_nonnull(we = strstr(w + 10, "?="));
+			ck_assert_int_le(we + 2 - w, RFC2047_WORD_MAX);
+		}
+		ck_assert_int_eq(rfc2047_decode(buf_cstr(&enc), enc.len, NULL,
+		    &dec, &flags), 0);
+		ck_assert_msg(dec.len == sizeof(in) - 1 &&
+		    memcmp(dec.data, in, dec.len) == 0,
+		    "round trip (name %zu):\n%s", names[k], buf_cstr(&dec));
+		buf_fini(&enc);
+		buf_fini(&dec);
+	}
+}
+END_TEST
+
 START_TEST(test_encode_raw_line_breaks_are_encoded_not_emitted)
 {
 	struct buf enc, dec;
@@ -372,6 +410,7 @@ rfc2047_suite(void)
 	    sizeof(enc_cases) / sizeof(enc_cases[0]));
 	tcase_add_loop_test(tc, test_encode_round_trips_within_line_limits, 0,
 	    sizeof(roundtrip) / sizeof(roundtrip[0]));
+	tcase_add_test(tc, test_encode_keeps_the_bytes_of_broken_utf8);
 	tcase_add_test(tc, test_encode_raw_line_breaks_are_encoded_not_emitted);
 	tcase_add_test(tc, test_encode_unfolds_folded_input);
 	tcase_add_test(tc, test_encode_long_header_name_still_encodes);

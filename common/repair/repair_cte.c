@@ -1,0 +1,182 @@
+/*
+ * repair_cte - transfer encodings of the repair library (see
+ * repair_int.h): counting what a body holds (8-bit bytes, the longest
+ * line, its exact size as quoted-printable) without keeping it; choosing
+ * what a part is written as (7bit, 8bit, quoted-printable or base64) when
+ * its content stays as it is or after conversion; decoding input chunks
+ * of either pass; bare LF to CRLF. The encoders and decoders themselves
+ * are common/codec.h's.
+ */
+#include "repair_int.h"
+
+#include <string.h>
+
+/* repair_cte_stat_init - start counting a stream */
+void
+repair_cte_stat_init(struct rp_ostat *o, unsigned qp_flags)
+{
+	memset(o, 0, sizeof(*o));
+	codec_enc_init(&o->qp, CODEC_CTE_QP, qp_flags);
+}
+
+/* repair_cte_stat_feed - count more of the stream */
+void
+repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x80)
+			o->has8 = 1;
+		if (s[i] == '\n') {
+			size_t l = o->col - (o->prev_cr ? 1 : 0);
+
+			if (l > o->maxline)
+				o->maxline = l;
+			o->col = 0;
+		} else
+			o->col++;
+		o->prev_cr = s[i] == '\r';
+	}
+	o->total += n;
+	if (!o->noqp)		/* counting: no memory */
+		(void)codec_enc_feed(&o->qp, p, n, NULL);
+}
+
+/* repair_cte_stat_finish - the stream is over */
+void
+repair_cte_stat_finish(struct rp_ostat *o)
+{
+	if (o->col > o->maxline)
+		o->maxline = o->col;
+	if (!o->noqp)
+		(void)codec_enc_finish(&o->qp, NULL);
+}
+
+/*
+ * rp_qp_or_base64 - the transfer encoding for a body that must be encoded:
+ * quoted-printable while it is no larger than base64, else base64.
+ *
+ * QP writes an escaped byte as three characters and soft-breaks long lines
+ * (about 4% more); base64 writes every byte as 4/3 of a character plus line
+ * breaks (about 1.37 in all). The two meet when about 1/6 of the bytes need
+ * escaping: below that QP is smaller and keeps mostly-ASCII text readable,
+ * above it QP grows up to three times (six for Latin-1 read into UTF-8),
+ * which is how a 3 MB Latin-1 line became 18.7 MB. The QP size is counted
+ * exactly in pass 1, so the comparison is exact rather than a guessed share.
+ */
+static enum codec_cte
+rp_qp_or_base64(const struct rp_ostat *o)
+{
+	return o->qp.total <= codec_b64_encoded_len((size_t)o->total) ?
+	    CODEC_CTE_QP : CODEC_CTE_BASE64;
+}
+
+/* repair_cte_crlf - bare LF to CRLF, with the CR state kept across chunks */
+int
+repair_cte_crlf(const char *s, size_t n, int *prev_cr, struct buf *out)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n' && !*prev_cr) {
+			if (buf_append(out, s + start, i - start) == -1 ||
+			    buf_append(out, "\r\n", 2) == -1)
+				return -1;
+			start = i + 1;
+		}
+		*prev_cr = s[i] == '\r';
+	}
+	return buf_append(out, s + start, n - start);
+}
+
+/* repair_cte_decode - raw body bytes to decoded content (both passes) */
+int
+repair_cte_decode(struct codec_dec *cd, int norm, int *prev_cr, const char *s,
+    size_t n, int fin, struct buf *tmp, struct buf *out)
+{
+	buf_reset(tmp);
+	buf_reset(out);
+	if ((s != NULL && codec_dec_feed(cd, s, n, tmp) == -1) ||
+	    (fin && codec_dec_finish(cd, tmp) == -1))
+		return -1;
+	if (!norm)
+		return buf_append(out, tmp->data, tmp->len);
+	return repair_cte_crlf(tmp->data ? tmp->data : "", tmp->len, prev_cr,
+	    out);
+}
+
+/* repair_cte_for - the transfer encoding a body needs */
+enum codec_cte
+repair_cte_for(const struct rp_state *st, const struct rp_ostat *o,
+    enum codec_cte in, int reencoding)
+{
+	/* converted content was encoded: it stays encoded, base64 as it
+	 * was, quoted-printable unless converting made base64 smaller */
+	if (reencoding && in == CODEC_CTE_BASE64)
+		return in;
+	if ((reencoding && in == CODEC_CTE_QP) ||
+	    (o->has8 && st->opts->seven_bit) || o->maxline > RP_LINE_MAX)
+		return rp_qp_or_base64(o);
+	return o->has8 ? CODEC_CTE_8BIT : CODEC_CTE_7BIT;
+}
+
+/* repair_cte_decide - PASS or REENCODE for content that stays as it is */
+void
+repair_cte_decide(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl, struct buf *why)
+{
+	struct rp_scan *sc = &st->scan;
+	enum codec_cte in = mp->cte, want;
+
+	pl->action = RP_PASS;
+	pl->out_cte = (unsigned char)in;
+	pl->out8 = sc->raw.has8;
+	if (in == CODEC_CTE_UNKNOWN) {
+		if (sc->raw.has8 && st->opts->seven_bit)
+			(void)buf_puts(why, "; 8-bit body in an unknown "
+			    "transfer encoding cannot be downgraded, left as "
+			    "is");
+		return;
+	}
+	if (in == CODEC_CTE_QP || in == CODEC_CTE_BASE64) {
+		if (sc->raw.maxline > RP_LINE_MAX || (sc->raw.has8 &&
+		    st->opts->seven_bit)) {
+			pl->action = RP_REENCODE;
+			pl->out8 = 0;
+			(void)buf_printf(why, "; re-encoded as %s (%s)",
+			    codec_cte_name(in), sc->raw.has8 ?
+			    "raw 8-bit bytes" : "lines over 998 octets");
+		}
+		return;
+	}
+	if (in == CODEC_CTE_BINARY) {
+		if (st->opts->seven_bit) {
+			pl->action = RP_REENCODE;
+			pl->enc_flags = pl->kind == RP_K_TEXT ? 0 :
+			    CODEC_ENC_BINARY;
+			pl->out_cte = (unsigned char)rp_qp_or_base64(&sc->d);
+			pl->set_cte = 1;
+			pl->out8 = 0;
+			(void)buf_printf(why, "; downgraded to %s",
+			    codec_cte_name((enum codec_cte)pl->out_cte));
+		}
+		return;
+	}
+	want = repair_cte_for(st, &sc->d, in, 0);
+	if (want == CODEC_CTE_QP || want == CODEC_CTE_BASE64) {
+		pl->action = RP_REENCODE;
+		pl->out_cte = (unsigned char)want;
+		pl->set_cte = 1;
+		pl->out8 = 0;
+		(void)buf_printf(why, "; %s as %s", sc->d.has8 &&
+		    st->opts->seven_bit ? "downgraded to 7 bit" :
+		    "lines over 998 octets re-encoded", codec_cte_name(want));
+	} else if (want == CODEC_CTE_8BIT && in == CODEC_CTE_7BIT) {
+		pl->out_cte = CODEC_CTE_8BIT;
+		pl->set_cte = 1;
+		(void)buf_puts(why, "; Content-Transfer-Encoding 8bit "
+		    "(8-bit bytes)");
+	}
+}

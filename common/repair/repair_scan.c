@@ -1,0 +1,519 @@
+/*
+ * repair_scan - pass 1 of the repair library (see repair_int.h): what
+ * each part needs, decided without holding a body.
+ *
+ * For a text part it runs every candidate reading side by side (the
+ * label's decoder, its windows-1252 reading for C1 bytes, its second
+ * choice; or UTF-8 and the legacy charset for unlabelled text), each with
+ * the target's encoder behind it, counting decoding errors, characters
+ * the target cannot hold, 8-bit bytes, line lengths and encoded sizes
+ * (repair_cte.c). At the end of the part one reading is chosen and the
+ * part's plan says what pass 2 writes: the charset label, a conversion,
+ * the transfer encoding. Charsets that write ASCII as ASCII are started
+ * only at the first 8-bit byte. Header fields are read here too, to note
+ * the part's Content-Type and whether any field changes.
+ *
+ * Not done here: guessing a charset (only "valid UTF-8, else the legacy
+ * charset"), and <meta charset> in HTML (reported, left as written).
+ */
+#include "repair_int.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+/* rp_label_eq - does a label as written name the same as lab */
+static int
+rp_label_eq(const char *written, const char *lab)
+{
+	return written != NULL && lab != NULL && strcasecmp(written, lab) == 0;
+}
+
+/* repair_scan_header - pass 1: one header field of the part */
+int
+repair_scan_header(struct rp_state *st, const struct mime_event *ev,
+    struct rp_plan *pl, int is_ct, int is_cte)
+{
+	const char *note = NULL;
+	int changed = 0;
+
+	if (ev->name_len == 12 &&
+	    strncasecmp(ev->name, "mime-version", 12) == 0) {
+		pl->has_mv = 1;
+		if (ev->depth == 0)
+			st->top_mime_version = 1;
+	}
+	if (is_ct && !st->ct_seen) {
+		st->ct_seen = 1;
+		if (buf_append(&st->ct_raw, ev->value, ev->value_len) == -1)
+			return repair_fail(st, ENOMEM);
+	}
+	if (is_ct)
+		pl->has_ct = 1;
+	if (is_cte)
+		pl->has_cte = 1;
+	if (repair_header_fix(st, ev, &st->tmp, &changed, &note) == -1)
+		return repair_fail(st, ENOMEM);
+	if (changed)
+		pl->changed = 1;
+	if (note != NULL) {
+		struct buf nm;
+
+		buf_init(&nm);
+		if (buf_printf(&nm, "header %.*s:", (int)ev->name_len,
+		    ev->name) == -1) {
+			buf_fini(&nm);
+			return repair_fail(st, ENOMEM);
+		}
+		repair_report_explain(st, NULL, ev->depth, nm.data, note);
+		buf_fini(&nm);
+	}
+	return 0;
+}
+
+/* rp_cand_free - release a candidate's converters */
+static void
+rp_cand_free(struct rp_cand *c)
+{
+	convert_free(c->dc);
+	convert_free(c->ec);
+	c->dc = c->ec = NULL;
+}
+
+/* repair_scan_end - release what pass 1 holds for the leaf */
+void
+repair_scan_end(struct rp_scan *sc)
+{
+	size_t i;
+
+	for (i = 0; i < RP_NCAND; i++)
+		rp_cand_free(&sc->cand[i]);
+	sc->active = 0;
+}
+
+/* rp_cand_add - one more way to read the text part */
+static int
+rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
+{
+	struct rp_scan *sc = &st->scan;
+	struct rp_cand *c;
+	const char *enc;
+	size_t i;
+
+	for (i = 0; i < RP_NCAND && sc->cand[i].used; i++)
+		if (strcmp(sc->cand[i].dec, dec) == 0)
+			return 0;
+	if (i == RP_NCAND || strlen(dec) >= CHARSET_NAME_SIZE)
+		return 0;
+	c = &sc->cand[i];
+	memset(c, 0, sizeof(*c));
+	c->used = 1;
+	strcpy(c->dec, dec);
+	c->mime = mime;
+	repair_cte_stat_init(&c->u8, 0);
+	repair_cte_stat_init(&c->eo, 0);
+	if ((c->dc = convert_decoder_new(dec, CONVERT_REPLACE)) == NULL) {
+		c->bad = 1;
+		return 0;
+	}
+	if (st->t_utf8)
+		enc = NULL;
+	else if (st->t_preserve)
+		enc = mime != NULL ? charset_encoder(mime) : NULL;
+	else
+		enc = st->t_enc;
+	if (enc != NULL && strcasecmp(enc, "UTF-8") == 0)
+		enc = NULL;
+	c->enc = enc;
+	if (enc != NULL && (c->ec = convert_encoder_new(enc)) == NULL)
+		c->unmap = 1;
+	return 0;
+}
+
+/* rp_leaf_start - pass 1: get ready to read a leaf's body */
+static int
+rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl)
+{
+	struct rp_scan *sc = &st->scan;
+	size_t i;
+
+	sc->active = 1;
+	mime_part_decoder_init(&sc->cdec, mp);
+	sc->norm = mp->cte == CODEC_CTE_7BIT || mp->cte == CODEC_CTE_8BIT ||
+	    (mp->cte == CODEC_CTE_QP && pl->kind == RP_K_TEXT);
+	pl->norm = sc->norm;
+	sc->prev_cr = 0;
+	repair_cte_stat_init(&sc->raw, 0);
+	sc->raw.noqp = 1;
+	repair_cte_stat_init(&sc->d, pl->kind != RP_K_TEXT &&
+	    (mp->cte == CODEC_CTE_BINARY || mp->cte == CODEC_CTE_BASE64) ?
+	    CODEC_ENC_BINARY : 0);
+	sc->nodecode = pl->kind != RP_K_TEXT && (mp->cte == CODEC_CTE_QP ||
+	    mp->cte == CODEC_CTE_BASE64 || mp->cte == CODEC_CTE_UNKNOWN);
+	sc->lazy = 1;
+	sc->on = 0;
+	utf8_check_init(&sc->u8v);
+	sc->has_c1 = sc->has_esc = 0;
+	memset(sc->cand, 0, sizeof(sc->cand));
+	if (pl->kind == RP_K_TEXT) {
+		const char *cs = mime_param_get(mp->params, mp->nparams,
+		    "charset");
+		struct charset_info ci;
+
+		if (cs != NULL && charset_lookup(cs, strlen(cs), &ci) !=
+		    CHARSET_UNKNOWN) {
+			if (rp_cand_add(st, ci.decoder, ci.mime) == -1)
+				return -1;
+			if (ci.c1_decoder != NULL && rp_cand_add(st,
+			    ci.c1_decoder, charset_mime_label(ci.c1_decoder))
+			    == -1)
+				return -1;
+			if (ci.alt_decoder != NULL && rp_cand_add(st,
+			    ci.alt_decoder, ci.mime) == -1)
+				return -1;
+			if ((ci.flags & CHARSET_F_7BIT) && (rp_cand_add(st,
+			    "UTF-8", "utf-8") == -1 || rp_cand_add(st,
+			    st->legacy_dec, st->legacy_mime) == -1))
+				return -1;
+		} else if (rp_cand_add(st, "UTF-8", "utf-8") == -1 ||
+		    rp_cand_add(st, st->legacy_dec, st->legacy_mime) == -1)
+			return -1;
+	}
+	/* ASCII reads and writes as itself in these charsets: the
+	 * candidates need not see text before its first 8-bit byte */
+	for (i = 0; i < RP_NCAND; i++)
+		if (sc->cand[i].used &&
+		    (!charset_ascii_compatible(sc->cand[i].dec) ||
+		    (sc->cand[i].enc != NULL &&
+		    !charset_ascii_compatible(sc->cand[i].enc))))
+			sc->lazy = 0;
+	sc->on = !sc->lazy;
+	return 0;
+}
+
+/* repair_scan_headers_end - pass 1: the part's kind, from its header */
+int
+repair_scan_headers_end(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl)
+{
+	pl->in_cte = (unsigned char)mp->cte;
+	pl->out_cte = (unsigned char)mp->cte;
+	if (mp->flags & MIME_PART_MULTIPART)
+		pl->kind = RP_K_MULTI;
+	else if (mp->flags & MIME_PART_MESSAGE)
+		pl->kind = RP_K_MESSAGE;
+	else if (strcmp(mp->type, "text") == 0 &&
+	    mp->cte != CODEC_CTE_UNKNOWN)
+		pl->kind = RP_K_TEXT;
+	else
+		pl->kind = RP_K_LEAF;
+	/* A Content-Type the parser could not read whole is written
+	 * anew (as the parser read it) if its charset changes. */
+	if (pl->kind == RP_K_TEXT)
+		strcpy(pl->sub, strlen(mp->subtype) < sizeof(pl->sub) ?
+		    mp->subtype : "plain");
+	if ((mp->defects & (MIME_DEFECT_BAD_CONTENT_TYPE |
+	    MIME_DEFECT_BAD_PARAM)) && pl->kind == RP_K_TEXT)
+		pl->bad_ct = 1;
+	if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF)
+		return rp_leaf_start(st, mp, pl);
+	return 0;
+}
+
+/* rp_cand_feed - pass 1: one candidate reads more decoded content */
+static int
+rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
+    size_t n, int fin)
+{
+	struct rp_scan *sc = &st->scan;
+	enum convert_result r;
+
+	if (c->bad)
+		return 0;
+	buf_reset(&sc->t1);
+	r = fin ? convert_finish(c->dc, &sc->t1) :
+	    convert_feed(c->dc, d, n, &sc->t1);
+	if (r == CONVERT_ESYS)
+		return repair_fail(st, errno);
+	if (r != CONVERT_OK || convert_errors(c->dc) > 0) {
+		c->bad = 1;
+		return 0;
+	}
+	repair_cte_stat_feed(&c->u8, sc->t1.data, sc->t1.len);
+	if (fin)
+		repair_cte_stat_finish(&c->u8);
+	if (c->ec == NULL || c->unmap)
+		return 0;
+	buf_reset(&sc->t2);
+	r = convert_feed(c->ec, sc->t1.data, sc->t1.len, &sc->t2);
+	if (r == CONVERT_OK && fin)
+		r = convert_finish(c->ec, &sc->t2);
+	if (r == CONVERT_ESYS)
+		return repair_fail(st, errno);
+	if (r != CONVERT_OK) {
+		c->unmap = 1;
+		return 0;
+	}
+	repair_cte_stat_feed(&c->eo, sc->t2.data, sc->t2.len);
+	if (fin)
+		repair_cte_stat_finish(&c->eo);
+	return 0;
+}
+
+/* rp_content - pass 1: decoded content of the leaf */
+static int
+rp_content(struct rp_state *st, const char *d, size_t n, int fin)
+{
+	struct rp_scan *sc = &st->scan;
+	size_t i;
+
+	if (!sc->on && charset_has_8bit(d, n)) {
+		/* what came before was ASCII: the same in every output */
+		for (i = 0; i < RP_NCAND; i++)
+			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
+		sc->on = 1;
+	}
+	repair_cte_stat_feed(&sc->d, d, n);
+	utf8_check_feed(&sc->u8v, d, n);
+	if (!sc->has_c1)
+		sc->has_c1 = charset_has_c1(d, n);
+	if (!sc->has_esc)
+		sc->has_esc = memchr(d, 0x1B, n) != NULL ||
+		    memchr(d, '+', n) != NULL || memchr(d, '~', n) != NULL;
+	for (i = 0; i < RP_NCAND && sc->on; i++)
+		if (sc->cand[i].used &&
+		    rp_cand_feed(st, &sc->cand[i], d, n, 0) == -1)
+			return -1;
+	if (fin) {
+		repair_cte_stat_finish(&sc->d);
+		for (i = 0; i < RP_NCAND && sc->on; i++)
+			if (sc->cand[i].used &&
+			    rp_cand_feed(st, &sc->cand[i], NULL, 0, 1) == -1)
+				return -1;
+	}
+	return 0;
+}
+
+/* repair_scan_body - pass 1: a chunk of a leaf's body */
+int
+repair_scan_body(struct rp_state *st, const char *s, size_t n, int fin)
+{
+	struct rp_scan *sc = &st->scan;
+
+	if (s != NULL)
+		repair_cte_stat_feed(&sc->raw, s, n);
+	if (fin)
+		repair_cte_stat_finish(&sc->raw);
+	if (sc->nodecode)
+		return 0;
+	if (repair_cte_decode(&sc->cdec, sc->norm, &sc->prev_cr, s, n, fin,
+	    &st->tmp, &sc->dbuf) == -1)
+		return repair_fail(st, ENOMEM);
+	return rp_content(st, sc->dbuf.data ? sc->dbuf.data : "",
+	    sc->dbuf.len, fin);
+}
+
+/* rp_cand_find - the candidate reading with this decoder, or NULL */
+static struct rp_cand *
+rp_cand_find(struct rp_scan *sc, const char *dec)
+{
+	size_t i;
+
+	for (i = 0; i < RP_NCAND; i++)
+		if (sc->cand[i].used && strcmp(sc->cand[i].dec, dec) == 0)
+			return &sc->cand[i];
+	return NULL;
+}
+
+/* rp_decide_text - pass 1: the charset decisions of a text part */
+static void
+rp_decide_text(struct rp_state *st, const struct mime_part *mp,
+    struct rp_plan *pl, struct buf *why)
+{
+	struct rp_scan *sc = &st->scan;
+	const char *cs = mime_param_get(mp->params, mp->nparams, "charset");
+	struct charset_info ci;
+	struct rp_cand *src = NULL;
+	const char *out_label;
+	int labelled, i;
+
+	memset(&ci, 0, sizeof(ci));
+	labelled = cs != NULL && charset_lookup(cs, strlen(cs), &ci) !=
+	    CHARSET_UNKNOWN;
+	(void)buf_printf(why, "charset %s%s%s, %s", cs ? cs : "(none)",
+	    cs && !labelled ? " (unknown)" : "",
+	    ci.status == CHARSET_ICONV ? " (iconv only)" : "",
+	    sc->d.has8 ? "8-bit" : "7-bit");
+	if (labelled && (ci.flags & CHARSET_F_7BIT) && sc->d.has8)
+		labelled = 0;
+	/* 7-bit text in an ASCII-compatible charset: nothing to convert */
+	if (!sc->d.has8 && (!labelled || charset_ascii_compatible(ci.decoder) ||
+	    !sc->has_esc)) {
+		if (labelled && ci.mime != NULL && !rp_label_eq(cs, ci.mime)) {
+			pl->label = ci.mime;
+			(void)buf_printf(why, "; label normalised to %s",
+			    ci.mime);
+		}
+		repair_cte_decide(st, mp, pl, why);
+		return;
+	}
+	/* Which reading of the bytes. */
+	if (labelled) {
+		for (i = 0; i < RP_NCAND; i++) {
+			struct rp_cand *c = &sc->cand[i];
+
+			if (!c->used || c->bad)
+				continue;
+			if (ci.c1_decoder != NULL &&
+			    strcmp(c->dec, ci.c1_decoder) == 0 && !sc->has_c1)
+				continue;
+			if (src == NULL || (ci.c1_decoder != NULL &&
+			    strcmp(c->dec, ci.c1_decoder) == 0))
+				src = c;
+		}
+	} else {
+		struct rp_cand *u = rp_cand_find(sc, "UTF-8");
+		struct rp_cand *l = rp_cand_find(sc, st->legacy_dec);
+
+		if (u != NULL && !u->bad && utf8_check_ok(&sc->u8v))
+			src = u;
+		else if (l != NULL && !l->bad)
+			src = l;
+	}
+	if (src == NULL) {
+		st->rep->undecodable++;
+		(void)buf_printf(why, "; does not decode as %s, left as it was",
+		    labelled ? ci.decoder : "utf-8 or the legacy charset");
+		repair_cte_decide(st, mp, pl, why);
+		return;
+	}
+	(void)buf_printf(why, "; read as %s", src->dec);
+	if (!labelled)
+		(void)buf_printf(why, " (unlabelled)");
+	/* What to write. */
+	out_label = st->t_utf8 ? "utf-8" : st->t_preserve ? src->mime :
+	    st->t_mime;
+	if (out_label == NULL)
+		out_label = "utf-8";	/* no MIME label for the source */
+	if (src->enc != NULL && src->unmap) {
+		st->rep->kept_utf8++;
+		(void)buf_printf(why, "; %s cannot hold every character: "
+		    "kept in utf-8", src->enc);
+		out_label = "utf-8";
+	}
+	if (strcasecmp(out_label, "utf-8") == 0) {
+		if (strcmp(src->dec, "UTF-8") == 0)
+			pl->action = RP_PASS;
+		else {
+			pl->action = RP_CONVERT;
+			pl->enc = NULL;
+		}
+		if (pl->action == RP_CONVERT)
+			pl->out_cte = (unsigned char)repair_cte_for(st,
+			    &src->u8, mp->cte, 1);
+		pl->out8 = src->u8.has8;
+	} else if (rp_label_eq(src->mime, out_label)) {
+		pl->action = RP_PASS;	/* the bytes are right as they are */
+	} else {
+		pl->action = RP_CONVERT;
+		pl->enc = src->enc;
+		pl->out_cte = (unsigned char)repair_cte_for(st, &src->eo,
+		    mp->cte, 1);
+		pl->out8 = src->eo.has8;
+	}
+	if (pl->action == RP_CONVERT) {
+		strcpy(pl->dec, src->dec);
+		pl->set_cte = pl->out_cte != mp->cte;
+		(void)buf_printf(why, "; converted to %s, %s", out_label,
+		    codec_cte_name((enum codec_cte)pl->out_cte));
+		if (strcmp(mp->subtype, "html") == 0)
+			(void)buf_puts(why, "; an HTML <meta> charset, if any, "
+			    "is left as written");
+	} else
+		repair_cte_decide(st, mp, pl, why);
+	if (!rp_label_eq(cs, out_label)) {
+		pl->label = out_label;
+		if (pl->action == RP_PASS)
+			(void)buf_printf(why, "; labelled %s", out_label);
+	}
+}
+
+/* rp_leaf_end - pass 1: the leaf is read, decide */
+static int
+rp_leaf_end(struct rp_state *st, const struct mime_event *ev,
+    struct rp_plan *pl)
+{
+	struct buf why;
+	int rc = 0;
+
+	if (repair_scan_body(st, NULL, 0, 1) == -1) {
+		repair_scan_end(&st->scan);
+		return -1;
+	}
+	buf_init(&why);
+	if (pl->kind == RP_K_TEXT)
+		rp_decide_text(st, ev->part, pl, &why);
+	else {
+		(void)buf_puts(&why, st->scan.raw.has8 ? "8-bit" : "7-bit");
+		repair_cte_decide(st, ev->part, pl, &why);
+	}
+	if (pl->label != NULL && pl->has_ct && !pl->bad_ct) {
+		int ok;
+
+		if (repair_header_ct_edit_ok(&st->ct_raw, ev->part, pl->label,
+		    &ok) == -1)
+			rc = repair_fail(st, ENOMEM);
+		else if (!ok) {
+			pl->bad_ct = 1;
+			(void)buf_puts(&why, "; Content-Type written anew "
+			    "(the value could not take a charset parameter)");
+		}
+	}
+	if (pl->label != NULL || pl->set_cte || pl->action != RP_PASS)
+		pl->changed = 1;
+	if (pl->set_cte && !pl->has_cte && pl->out_cte == CODEC_CTE_7BIT)
+		pl->set_cte = 0;	/* the default, no field needed */
+	repair_report_explain(st, ev->part, ev->depth, why.data ? why.data : "",
+	    NULL);
+	buf_fini(&why);
+	repair_scan_end(&st->scan);
+	return rc;
+}
+
+/* repair_scan_part_end - pass 1: the part (at depth d) is over: decide */
+int
+repair_scan_part_end(struct rp_state *st, const struct mime_event *ev,
+    struct rp_plan *pl, unsigned d)
+{
+	const struct mime_part *mp = ev->part;
+
+	if (pl->kind == RP_K_TEXT || pl->kind == RP_K_LEAF) {
+		if (rp_leaf_end(st, ev, pl) == -1)
+			return -1;
+	} else {
+		enum codec_cte c = (enum codec_cte)pl->in_cte;
+		const char *what = pl->kind == RP_K_MULTI ?
+		    "multipart" : "enclosed message";
+
+		if (st->opts->seven_bit && (c == CODEC_CTE_8BIT ||
+		    c == CODEC_CTE_BINARY) && pl->has_cte) {
+			pl->out_cte = CODEC_CTE_7BIT;
+			pl->set_cte = pl->changed = 1;
+			repair_report_explain(st, mp, ev->depth, what,
+			    "; Content-Transfer-Encoding set to 7bit");
+		} else if (!st->opts->seven_bit && pl->child8 &&
+		    c == CODEC_CTE_7BIT && pl->has_cte) {
+			pl->out_cte = CODEC_CTE_8BIT;
+			pl->set_cte = pl->changed = 1;
+			repair_report_explain(st, mp, ev->depth, what,
+			    "; Content-Transfer-Encoding set to 8bit");
+		} else
+			repair_report_explain(st, mp, ev->depth, what, NULL);
+	}
+	if (pl->changed)
+		st->changed = 1;
+	if ((pl->out8 || pl->child8) && d > 0)
+		st->plans[st->lv[d - 1].plan].child8 = 1;
+	return 0;
+}
