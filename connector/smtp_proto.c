@@ -82,6 +82,18 @@ proto_log(struct smtp_proto *p, char dir, const char *line)
 		p->p.log(p->p.log_arg, dir, line);
 }
 
+/* "AUTH MECH" and a mask for its argument. */
+static void
+proto_log_masked(struct smtp_proto *p, const char *head)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%s ****", head);
+	proto_log(p, '>', buf_cstr(&b));
+	buf_fini(&b);
+}
+
 static void proto_send(struct smtp_proto *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -99,15 +111,23 @@ proto_send(struct smtp_proto *p, const char *fmt, ...)
 	if (p->p.log == NULL)
 		goto crlf;
 	line = xstrndup(p->out.data + start, p->out.len - start);
+	/* Credentials never reach the transcript: "AUTH PLAIN ****", and a
+	 * bare "****" for the answers to AUTH LOGIN's questions. The mask
+	 * may be longer than what it hides, so it is written, not copied
+	 * over it. */
 	if (strncasecmp(line, "AUTH ", 5) == 0) {
 		char *sp = strchr(line + 5, ' ');
 
-		if (sp != NULL)
-			strcpy(sp, " ****");
+		if (sp != NULL) {
+			*sp = '\0';
+			proto_log_masked(p, line);
+		} else
+			proto_log(p, '>', line);
 	} else if (p->state == P_AUTH_USER || p->state == P_AUTH_PASS ||
 	    (p->state == P_AUTH && strncasecmp(line, "AUTH", 4) != 0))
-		strcpy(line, "****");
-	proto_log(p, '>', line);
+		proto_log(p, '>', "****");
+	else
+		proto_log(p, '>', line);
 	free(line);
 crlf:
 	(void)buf_puts(&p->out, "\r\n");

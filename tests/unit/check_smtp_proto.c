@@ -611,6 +611,19 @@ START_TEST(auth_plain_and_login_with_masked_log)
 	ck_assert_ptr_null(strstr(buf_cstr(&r.log), "cHc="));
 	run_fini(&r);
 
+	/* an empty user name: its base64 is empty, shorter than the mask
+	 * (the mask was copied over it: a heap overflow under ASan) */
+	{
+		struct smtp_proto_params pe = pp;
+
+		pe.auth_user = "";
+		run_init(&r, &pe);
+		feed(&r, "220 hi\r\n250-mx\r\n250 AUTH LOGIN\r\n");
+		feed(&r, "334 VXNlcm5hbWU6\r\n");
+		ck_assert_ptr_nonnull(strstr(buf_cstr(&r.log), "> ****\n"));
+		run_fini(&r);
+	}
+
 	run_init(&r, &pp);
 	feed(&r, "220 hi\r\n250-mx\r\n250 AUTH PLAIN\r\n");
 	feed(&r, "535 5.7.8 bad credentials\r\n");
