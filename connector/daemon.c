@@ -18,19 +18,21 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "evloop.h"
+#include "inq.h"
 #include "instlock.h"
 #include "intake.h"
 #include "log.h"
 #include "outdest.h"
 #include "outq.h"
-#include "queue.h"
+#include "recover.h"
 #include "requests.h"
 #include "safeio.h"
 #include "store_maildir.h"
 
-/* How often the In/ queue is looked at for due deferred entries. */
-#define DAEMON_QUEUE_RUN	30
+/* How often the In/ queue is looked at for due deferred entries (ms). */
+#define DAEMON_QUEUE_RUN_MS	30000
 #define DAEMON_PID_FILE		"imc-connector.pid"
 /* How long SIGTERM waits for SMTP transactions in hand. */
 #define DAEMON_STOP_GRACE	30
@@ -191,17 +193,63 @@ daemon_setup_loop(struct imc_daemon *d, struct buf *err)
 	return 0;
 }
 
+/* ------------------------------------------------------------- wiring */
+
+static void
+daemon_job_done(void *arg, struct out_job *job)
+{
+	struct imc_daemon *d = arg;
+
+	outq_job_done(d->outq, job);
+}
+
+static void
+daemon_submit(void *arg, const struct route *r, struct out_job *job)
+{
+	struct imc_daemon *d = arg;
+
+	outdest_submit(d->dests, r, job);
+}
+
+/* Out/ entries were settled: a batch disposes of them, from the loop. */
+static void daemon_timer_settled(struct evloop *, uint64_t, void *);
+
+static void
+daemon_settled(void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	if (d->settled_timer == 0)
+		d->settled_timer = evloop_timer_add(d->loop, 0,
+		    daemon_timer_settled, d);
+}
+
+static void
+daemon_out_entry(void *arg, const char *qid)
+{
+	struct imc_daemon *d = arg;
+
+	(void)outq_add(d->outq, qid);
+}
+
+static const struct outdest_ops daemon_outdest_ops = { daemon_job_done };
+static const struct outq_ops daemon_outq_ops = { daemon_submit,
+	daemon_settled };
+
 /* The SMTP side: DNS, TLS context, protocol log, destinations, Out/. */
 static int
 daemon_setup_smtp(struct imc_daemon *d, struct buf *err)
 {
-	if ((d->dests = outdest_new(d, err)) == NULL)
+	if ((d->dests = outdest_new(&d->cfg, d->loop, d->dir[LAYOUT_OUT],
+	    &daemon_outdest_ops, d, err)) == NULL)
 		return -1;
-	d->outq = outq_new(d);
+	d->outq = outq_new(&d->q, d->loop, &daemon_outq_ops, d);
 	if (outq_load(d->outq) == -1) {
 		buf_printf(err, "cannot list Out: %s", strerror(errno));
 		return -1;
 	}
+	d->q.out_entry = daemon_out_entry;
+	d->q.out_arg = d;
 	return 0;
 }
 
@@ -255,6 +303,9 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	    .work_fd = d->dir[LAYOUT_WORK], .track = d->track,
 	    .archived = &d->stats.archived });
 	d->store = maildir_open(d->dir[LAYOUT_STORE], d->cfg.hostname);
+	d->q = (struct qctx){ .cfg = &d->cfg, .dir = d->dir, .track = d->track,
+	    .store = d->store, .intake = d->intake, .stats = &d->stats };
+	d->batch = batch_new(&d->q);
 	/* A peer that closes while we write must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	/* imc-queue signals whoever holds the lock; an --once run picks its
@@ -268,7 +319,7 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	if (!once && daemon_setup_loop(d, err) == -1)
 		return EX_OSERR;
 	if (!once) {
-		/* imc-queue flush finds the daemon here. */
+		/* systemd and people find the daemon here. */
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 
@@ -278,7 +329,9 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		else
 			d->wrote_pid = true;
 	}
-	if (queue_recover(d) == -1) {
+	/* Recovery commits before the Out/ queue exists: outq_load then
+	 * finds those entries on disk. */
+	if (recover_run(&d->q) == -1) {
 		buf_printf(err, "recovery: %s", strerror(errno));
 		return EX_OSERR;
 	}
@@ -287,54 +340,138 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	return 0;
 }
 
-/* Claim, commit, deliver one batch of waiting Pickup files. */
+/* ---------------------------------------------------------------- steps */
+
+/*
+ * One batch (batch.h): claim up to DAEMON_BATCH waiting Pickup files and
+ * take them, take what the Out/ queue settled since the last batch (their
+ * notices, removals and new envelopes), then commit it all under one
+ * barrier (two with store deliveries).
+ */
 static void
 daemon_batch(struct imc_daemon *d)
 {
-	struct claimed c[DAEMON_BATCH];
-	struct accepted a[DAEMON_BATCH];
-	enum accept_result ar[DAEMON_BATCH];
-	size_t n = 0, i, queued = 0;
+	struct claimed c;
 	enum claim_result cr;
+	size_t n = 0;
 	char *name;
 	bool from_event;
 
-	while (n < DAEMON_BATCH && (name = intake_next(d->intake,
+	while (n < DAEMON_BATCH && !d->stop && (name = intake_next(d->intake,
 	    &from_event)) != NULL) {
-		cr = intake_claim(d->intake, name, from_event, &c[n]);
-		if (cr == CLAIM_OK)
+		cr = intake_claim(d->intake, name, from_event, &c);
+		if (cr == CLAIM_OK) {
+			(void)batch_accept(d->batch, &c, false);
+			close(c.fd);
+			free(c.origname);
 			n++;
-		else if (cr == CLAIM_ERROR)
-			log_warn("%s: no queue id; left in Pickup", name);
+		} else if (cr == CLAIM_ERROR)
+			log_warnx("%s: no queue id could be made; left in "
+			    "Pickup", name);
 		free(name);
 	}
-	for (i = 0; i < n; i++) {
-		ar[i] = queue_accept(d, &c[i], &a[i]);
-		close(c[i].fd);
-		/* The queued ones to the front, to commit them together. */
-		if (ar[i] == ACCEPT_QUEUED) {
-			/* origname travels along, for a hold if the commit
-			 * fails; the slots between are already empty */
-			if (queued != i) {
-				a[queued] = a[i];
-				c[queued].origname = c[i].origname;
-				c[i].origname = NULL;
-			}
-			queued++;
-		} else {
-			free(c[i].origname);
-			c[i].origname = NULL;
-		}
-	}
-	if (queue_commit(d, a, queued, false) == -1)
-		for (i = 0; i < queued; i++)
-			queue_hold_work(d, a[i].qid, c[i].origname, "the queue "
-			    "files could not be made durable");
-	for (i = 0; i < queued; i++) {
-		qenv_free(&a[i].in);
-		free(c[i].origname);
-	}
+	if (d->outq != NULL)
+		(void)outq_dispose(d->outq, d->batch);
+	(void)batch_commit(d->batch);
 	tracklog_flush(d->track);
+}
+
+static void
+daemon_drain(struct imc_daemon *d)
+{
+	do
+		daemon_batch(d);
+	while (intake_pending(d->intake) && !d->stop);
+}
+
+/* One-shot timers, re-armed after every step from the modules' own due
+ * times: the loop sleeps until the earliest of them. */
+static void
+daemon_arm(struct imc_daemon *d, uint64_t *id, int64_t ms,
+    evloop_timer_fn *fn)
+{
+	if (*id != 0)
+		evloop_timer_cancel(d->loop, *id);
+	*id = 0;
+	if (ms >= 0 && (*id = evloop_timer_add(d->loop, (uint64_t)ms, fn,
+	    d)) == 0)
+		log_fatal(EX_OSERR, "event loop timer");
+}
+
+static void daemon_arm_all(struct imc_daemon *);
+
+static void
+daemon_timer_rescan(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->rescan_timer = 0;
+	d->stats.rescans++;
+	if (intake_scan(d->intake) == -1)
+		log_warn("cannot list Pickup");
+	daemon_arm(d, &d->rescan_timer, (int64_t)d->cfg.pickup_rescan * 1000,
+	    daemon_timer_rescan);
+}
+
+static void
+daemon_timer_retry(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->retry_timer = 0;
+	(void)intake_run_retries(d->intake);
+}
+
+static void
+daemon_timer_held(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->held_timer = 0;
+	(void)batch_retry_held(&d->q);
+	(void)outq_run(d->outq);
+}
+
+static void
+daemon_timer_inq(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->inq_timer = 0;
+	(void)inq_run(&d->q, false, false);
+	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
+}
+
+static void
+daemon_timer_out(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->out_timer = 0;
+	(void)outq_run(d->outq);
+}
+
+static void
+daemon_timer_settled(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->settled_timer = 0;
+	daemon_batch(d);
+}
+
+/* The timers that follow the modules' due times. */
+static void
+daemon_arm_all(struct imc_daemon *d)
+{
+	daemon_arm(d, &d->retry_timer, intake_retry_ms(d->intake),
+	    daemon_timer_retry);
+	daemon_arm(d, &d->held_timer, batch_held_ms(&d->q), daemon_timer_held);
+	daemon_arm(d, &d->out_timer, d->stop ? -1 : outq_next_due_ms(d->outq),
+	    daemon_timer_out);
+	/* a notice's local copy: the In/ runner now */
+	if (d->q.in_due && !d->stop)
+		daemon_arm(d, &d->inq_timer, 0, daemon_timer_inq);
 }
 
 static void
@@ -385,10 +522,9 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		outdest_stop(d->dests, "the connector is stopping");
 		break;
 	case SIGUSR1:
-		/* imc-queue flush: a request waits in Log/ */
-		d->next_queue_run = 0;
-		d->next_rescan = 0;
-		d->flush_due = true;
+		/* imc-queue flush: a request waits in Log/; a rescan too */
+		(void)requests_apply(&d->q, d->outq);
+		daemon_arm(d, &d->rescan_timer, 0, daemon_timer_rescan);
 		break;
 	default:
 		break;
@@ -409,15 +545,9 @@ daemon_log_stats(const struct imc_daemon *d)
 	    (unsigned long long)d->stats.rescans);
 }
 
-static void
-daemon_drain(struct imc_daemon *d)
-{
-	while (intake_pending(d->intake) && !d->stop)
-		daemon_batch(d);
-}
-
 /* Wait in the loop until every SMTP job in hand has ended (bounded by
- * the sessions' own timeouts, and by the deadline when stopping). */
+ * the sessions' own timeouts, and by the deadline when stopping); what
+ * they settled is disposed of in batches on the way. */
 static void
 daemon_finish_smtp(struct imc_daemon *d, bool bounded)
 {
@@ -427,6 +557,8 @@ daemon_finish_smtp(struct imc_daemon *d, bool bounded)
 	while (outq_active(d->outq) > 0 && DAEMON_IN_TIME()) {
 		if (evloop_run_once(d->loop, 200) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
+		if (outq_has_settled(d->outq))
+			daemon_batch(d);
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
 	}
@@ -444,10 +576,14 @@ daemon_finish_smtp(struct imc_daemon *d, bool bounded)
 #undef DAEMON_IN_TIME
 	if (outq_active(d->outq) > 0 || outdest_connections(d->dests) > 0)
 		outdest_abort(d->dests, "the connector is stopping");
-	/* Calls deferred to the end of the round (freeing connections,
-	 * starting due entries) run now, while everything still exists. */
+	/* Calls deferred to the end of the round (results of the aborted
+	 * jobs, freeing connections) run now, while everything still
+	 * exists; what they settled is disposed of in a last batch. */
 	outq_stop(d->outq);
 	(void)evloop_run_once(d->loop, 0);
+	(void)evloop_run_once(d->loop, 0);
+	if (outq_has_settled(d->outq))
+		daemon_batch(d);
 	tracklog_flush(d->track);
 	outdest_flush_logs(d->dests);
 }
@@ -481,76 +617,37 @@ daemon_run_once(struct imc_daemon *d)
 	if (intake_retry_ms(d->intake) >= 0)
 		log_info("files still being written are left in Pickup for "
 		    "the next run");
-	(void)queue_retry_held(d);
-	(void)queue_run_in(d, false, false);
+	(void)batch_retry_held(&d->q);
+	(void)inq_run(&d->q, false, false);
 	(void)outq_run(d->outq);
 	daemon_finish_smtp(d, false);
+	/* notices' local copies made on the way */
+	if (d->q.in_due)
+		(void)inq_run(&d->q, false, false);
 	daemon_log_stats(d);
 	return 0;
-}
-
-/* Milliseconds until the loop has something to do: the earliest of the
- * rescan, the In/ queue run, a Pickup retry, a held Work file, an Out/
- * entry; capped at a minute. */
-static int
-daemon_wait_ms(struct imc_daemon *d, time_t now)
-{
-	time_t wake = d->next_rescan < d->next_queue_run ? d->next_rescan :
-	    d->next_queue_run;
-	int64_t ms, t;
-
-	ms = wake <= now ? 0 : (int64_t)(wake - now) * 1000;
-	if ((t = intake_retry_ms(d->intake)) >= 0 && t < ms)
-		ms = t;
-	if ((t = queue_held_ms(d)) >= 0 && t < ms)
-		ms = t;
-	if ((t = outq_next_due_ms(d->outq)) >= 0 && t < ms)
-		ms = t;
-	return ms > 60000 ? 60000 : (int)ms;
 }
 
 /* daemon_run - the main loop, until SIGTERM (or one pass with --once) */
 int
 daemon_run(struct imc_daemon *d)
 {
-	time_t now;
-
 	/* Requests left while no connector ran (imc-queue flush). */
-	(void)requests_apply(d);
+	(void)requests_apply(&d->q, d->outq);
 	if (d->once)
 		return daemon_run_once(d);
 	log_info("watching %s/Pickup", d->cfg.root);
+	daemon_arm(d, &d->rescan_timer, 0, daemon_timer_rescan);
+	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
 	(void)outq_run(d->outq);
 	while (!d->stop) {
-		now = time(NULL);
-		if (intake_take_rescan(d->intake) || now >= d->next_rescan) {
-			d->next_rescan = now + (time_t)d->cfg.pickup_rescan;
-			d->stats.rescans++;
-			if (intake_scan(d->intake) == -1)
-				log_warn("cannot list Pickup");
-		}
-		if (intake_retry_ms(d->intake) == 0)
-			(void)intake_run_retries(d->intake);
-		if (intake_pending(d->intake)) {
+		if (intake_pending(d->intake))
 			daemon_batch(d);
-			(void)outq_run(d->outq);
-		}
-		if (queue_held_ms(d) == 0) {
-			(void)queue_retry_held(d);
-			(void)outq_run(d->outq);
-		}
-		if (d->flush_due) {
-			d->flush_due = false;
-			(void)requests_apply(d);
-		}
-		if (now >= d->next_queue_run) {
-			d->next_queue_run = now + DAEMON_QUEUE_RUN;
-			(void)queue_run_in(d, false, false);
-		}
-		if (outq_next_due_ms(d->outq) == 0)
-			(void)outq_run(d->outq);
+		daemon_arm_all(d);
+		/* No wait while Pickup files wait; else until an fd, a
+		 * signal or the earliest timer. */
 		if (evloop_run_once(d->loop, intake_pending(d->intake) ? 0 :
-		    daemon_wait_ms(d, now)) == -1 && errno != EINTR)
+		    -1) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
@@ -567,16 +664,17 @@ daemon_fini(struct imc_daemon *d)
 	int i;
 
 	intake_free(d->intake);
-	queue_held_free(d);
+	batch_held_free(&d->q);
+	batch_free(d->batch);
 	if (d->wrote_pid && d->dir[LAYOUT_LOG] != -1)
 		(void)unlinkat(d->dir[LAYOUT_LOG], DAEMON_PID_FILE, 0);
-	/* The lock goes last, with the process's last queue change. */
-	if (d->lock_fd != -1)
-		close(d->lock_fd);
 	outq_free(d->outq);
 	outdest_free(d->dests);
 	maildir_close(d->store);
 	tracklog_free(d->track);
+	/* The lock goes last, with the process's last queue change. */
+	if (d->lock_fd != -1)
+		close(d->lock_fd);
 	for (i = 0; i < LAYOUT_NDIRS; i++)
 		if (d->dir[i] != -1)
 			close(d->dir[i]);

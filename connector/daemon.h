@@ -1,16 +1,22 @@
 /*
- * daemon - the connector's one context and its main loop.
+ * daemon - the connector's one context and its main loop: wiring.
  *
  * struct imc_daemon is the only mutable state of the process: the
  * configuration, a descriptor for every folder of the tree, the tracking
- * log, the store, intake's lists, and the SMTP side (Out/ queue,
- * destinations with their connections, DNS). The loop is the one evloop:
- * inotify (Pickup), signals, DNS and SMTP sockets, and their timers; the
- * rescan and queue-run deadlines are checked between its rounds.
- * Work is done in batches: claim up to DAEMON_BATCH files, commit their
- * queue entries, one filesystem barrier, hand the local ones to the store,
- * a second barrier, then drop what is finished. A crash anywhere is redone
- * at the next start (queue_recover) without loss or duplicates.
+ * log, the store, intake, the queue context handed to the queue modules
+ * (queue/qctx.h), the batch in hand, and the SMTP side (the Out/ queue,
+ * destinations with their connections, DNS). The daemon itself only wires
+ * them: the Out/ queue submits jobs to the destinations and gets their
+ * results through callback tables, settled entries and new Out/ entries
+ * come back through the queue context, and no module calls up into it.
+ *
+ * The loop is the one evloop: inotify (Pickup), signals, DNS and SMTP
+ * sockets, and timers for everything that has a due time (rescans, the
+ * In/ runner, files still being written, held Work files, Out/ entries,
+ * settled entries waiting for a batch). Work is done in batches
+ * (queue/batch.h): claimed files and settled entries are committed
+ * together under one barrier. A crash anywhere is redone at the next
+ * start (queue/recover.h) without loss or duplicates.
  */
 #ifndef IMC_DAEMON_H
 #define IMC_DAEMON_H
@@ -21,35 +27,17 @@
 
 #include "config.h"
 #include "layout.h"
-#include "qid.h"
-#include "strset.h"
+#include "qctx.h"
 #include "tracklog.h"
 
 #define DAEMON_BATCH	256
 
+struct batch;
+struct evloop;
 struct intake;
 struct maildir_store;
-struct evloop;
-struct outq;
 struct outdest;
-
-struct daemon_stats {
-	uint64_t	picked_up;
-	uint64_t	archived;
-	uint64_t	delivered;	/* recipients */
-	uint64_t	deferred;	/* recipient attempts */
-	uint64_t	failed;		/* recipients */
-	uint64_t	barriers;	/* filesystem syncs */
-	uint64_t	rescans;	/* listings of Pickup */
-};
-
-/* A Work file that could not be queued, tried again (queue.c). */
-struct held_work {
-	char		 qid[QID_SIZE];
-	char		*origname;
-	unsigned	 tries;
-	int64_t		 due_ms;	/* CLOCK_MONOTONIC */
-};
+struct outq;
 
 struct imc_daemon {
 	struct imc_config cfg;
@@ -59,21 +47,20 @@ struct imc_daemon {
 	struct tracklog	*track;
 	struct maildir_store *store;
 	struct intake	*intake;
-	struct held_work *held;		/* Work files to try again */
-	size_t		 n_held, cap_held;
-	bool		 flush_due;	/* SIGUSR1: apply requests in Log/ */
+	struct qctx	 q;		/* what the queue modules get */
+	struct batch	*batch;
+	struct imc_stats stats;
 	bool		 wrote_pid;	/* Log/imc-connector.pid is ours */
 	/* loop */
 	struct evloop	*loop;
 	int		 inotify_fd;
 	bool		 stop;
 	time_t		 stop_deadline;	/* give up on sessions in hand */
+	uint64_t	 rescan_timer, retry_timer, held_timer, inq_timer,
+			 out_timer, settled_timer;
 	/* SMTP delivery */
 	struct outq	*outq;
 	struct outdest	*dests;
-	time_t		 next_rescan;
-	time_t		 next_queue_run;
-	struct daemon_stats stats;
 };
 
 int	daemon_init(struct imc_daemon *, const char *config_path, bool once,

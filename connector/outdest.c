@@ -11,11 +11,11 @@
 #include <sysexits.h>
 #include <sys/queue.h>
 
-#include "daemon.h"
 #include "dns.h"
 #include "evloop.h"
 #include "log.h"
 #include "outq.h"
+#include "config.h"
 #include "protolog.h"
 #include "route.h"
 #include "netconn.h"
@@ -72,7 +72,13 @@ struct dest {
 };
 
 struct outdest {
-	struct imc_daemon *d;
+	const struct imc_config *cfg;
+	struct evloop	*loop;
+	int		 out_dirfd;	/* Out/, where the contents are */
+	const struct outdest_ops *ops;
+	void		*ops_arg;
+	TAILQ_HEAD(, out_job) done;	/* results to hand back */
+	bool		 done_deferred;
 	struct dns_ctx	*dns;
 	struct tls_client *tls;
 	struct protolog	*protolog;
@@ -107,14 +113,14 @@ outdest_dns_arm(struct outdest *od)
 	int ms;
 
 	if (od->dns_timer != 0)
-		evloop_timer_cancel(od->d->loop, od->dns_timer);
+		evloop_timer_cancel(od->loop, od->dns_timer);
 	od->dns_timer = 0;
 	if (dns_pending(od->dns) == 0)
 		return;
 	ms = dns_timeout_ms(od->dns);
 	if (ms < 0 || ms > 1000)
 		ms = 1000;
-	od->dns_timer = evloop_timer_add(od->d->loop, (uint64_t)ms,
+	od->dns_timer = evloop_timer_add(od->loop, (uint64_t)ms,
 	    outdest_dns_timer, od);
 }
 
@@ -162,7 +168,7 @@ outdest_dns_sock(void *arg, int fd, int readable, int writable)
 	od->watches = xreallocarray(od->watches, od->n_watches + 1,
 	    sizeof(*od->watches));
 	od->watches[od->n_watches].fd = fd;
-	od->watches[od->n_watches].io = evloop_watch(od->d->loop, fd, mask,
+	od->watches[od->n_watches].io = evloop_watch(od->loop, fd, mask,
 	    outdest_dns_io, od);
 	if (od->watches[od->n_watches].io != NULL)
 		od->n_watches++;
@@ -171,13 +177,18 @@ outdest_dns_sock(void *arg, int fd, int readable, int writable)
 /* ------------------------------------------------------------ lifecycle */
 
 struct outdest *
-outdest_new(struct imc_daemon *d, struct buf *err)
+outdest_new(const struct imc_config *cfg, struct evloop *loop, int out_dirfd,
+    const struct outdest_ops *ops, void *arg, struct buf *err)
 {
-	const struct imc_config *cfg = &d->cfg;
 	struct outdest *od;
 
 	od = xcalloc(1, sizeof(*od));
-	od->d = d;
+	od->cfg = cfg;
+	od->loop = loop;
+	od->out_dirfd = out_dirfd;
+	od->ops = ops;
+	od->ops_arg = arg;
+	TAILQ_INIT(&od->done);
 	TAILQ_INIT(&od->dests);
 	TAILQ_INIT(&od->waiting);
 	if ((od->dns = dns_new(cfg->dns_servers)) == NULL) {
@@ -241,9 +252,9 @@ outdest_free(struct outdest *od)
 		evloop_unwatch(od->watches[i].io);
 	free(od->watches);
 	if (od->dns_timer != 0)
-		evloop_timer_cancel(od->d->loop, od->dns_timer);
+		evloop_timer_cancel(od->loop, od->dns_timer);
 	if (od->rebalance_timer != 0)
-		evloop_timer_cancel(od->d->loop, od->rebalance_timer);
+		evloop_timer_cancel(od->loop, od->rebalance_timer);
 	if (od->dns != NULL)
 		dns_free(od->dns);
 	tls_client_free(od->tls);
@@ -267,6 +278,32 @@ dest_maybe_free(struct dest *dst)
 		dest_free(dst);
 }
 
+/* Results go back to the owner from a deferred call, after the round:
+ * never from inside outdest_submit or an SMTP or DNS callback. */
+static void
+outdest_done_deferred(struct evloop *loop, void *arg)
+{
+	struct outdest *od = arg;
+	struct out_job *job;
+
+	od->done_deferred = false;
+	while ((job = TAILQ_FIRST(&od->done)) != NULL) {
+		TAILQ_REMOVE(&od->done, job, link);
+		od->ops->job_done(od->ops_arg, job);
+	}
+}
+
+static void
+outdest_complete(struct outdest *od, struct out_job *job)
+{
+	TAILQ_INSERT_TAIL(&od->done, job, link);
+	if (!od->done_deferred) {
+		if (evloop_defer(od->loop, outdest_done_deferred, od) == -1)
+			log_fatal(EX_OSERR, "deferring a job result");
+		od->done_deferred = true;
+	}
+}
+
 /* End one job with a status for all its recipients. */
 static void
 dest_fail_job(struct dest *dst, struct out_job *job,
@@ -276,7 +313,7 @@ dest_fail_job(struct dest *dst, struct out_job *job,
 
 	for (i = 0; i < job->n; i++)
 		job->res[i] = *st;
-	outq_job_done(dst->od->d->outq, job);
+	outdest_complete(dst->od, job);
 }
 
 /* End every queued job of a destination with one status. */
@@ -497,7 +534,7 @@ static size_t
 outdest_share(const struct outdest *od)
 {
 	size_t share = od->n_active > 0 ?
-	    (size_t)od->d->cfg.max_connections / od->n_active : 0;
+	    (size_t)od->cfg->max_connections / od->n_active : 0;
 
 	return share > 0 ? share : 1;
 }
@@ -542,7 +579,7 @@ dest_may_open(const struct dest *dst)
 {
 	const struct outdest *od = dst->od;
 
-	if (od->n_conns >= od->d->cfg.max_connections)
+	if (od->n_conns >= od->cfg->max_connections)
 		return false;
 	return dest_kept(dst) < outdest_share(od) ||
 	    outdest_needy(od, dst) == NULL;
@@ -556,7 +593,7 @@ static void
 outdest_rebalance_soon(struct outdest *od)
 {
 	if (od->rebalance_timer == 0)
-		od->rebalance_timer = evloop_timer_add(od->d->loop, 0,
+		od->rebalance_timer = evloop_timer_add(od->loop, 0,
 		    outdest_rebalance, od);
 	/* Without memory for the timer, slots come free by themselves,
 	 * later: the stage deadlines bound every connection. */
@@ -589,7 +626,7 @@ dest_job_done(void *arg, struct smtp_conn *conn, struct out_job *job)
 {
 	struct dest_conn *dc = arg;
 
-	outq_job_done(dc->dest->od->d->outq, job);
+	outdest_complete(dc->dest->od, job);
 }
 
 /* Give freed slots to waiting destinations, each once, in turn (one that
@@ -602,7 +639,7 @@ outdest_serve_waiting(struct outdest *od)
 
 	for (n = 0; n < turns && (dst = TAILQ_FIRST(&od->waiting)) != NULL;
 	    n++) {
-		if (od->n_conns >= od->d->cfg.max_connections)
+		if (od->n_conns >= od->cfg->max_connections)
 			break;
 		dest_set_waiting(dst, false);
 		dest_pump(dst);
@@ -642,7 +679,7 @@ static void
 outdest_rebalance(struct evloop *loop, uint64_t id, void *arg)
 {
 	struct outdest *od = arg;
-	const struct imc_config *cfg = &od->d->cfg;
+	const struct imc_config *cfg = od->cfg;
 	struct dest_conn *dc;
 	struct dest *needy;
 	size_t guard, coming;
@@ -715,7 +752,7 @@ static void
 dest_open_conn(struct dest *dst)
 {
 	struct outdest *od = dst->od;
-	const struct imc_config *cfg = &od->d->cfg;
+	const struct imc_config *cfg = od->cfg;
 	struct smtp_conn_params p;
 	struct dest_conn *dc;
 	bool was = dest_active(dst);
@@ -727,7 +764,7 @@ dest_open_conn(struct dest *dst)
 	p.tls = od->tls;
 	p.auth_user = dst->auth_user;
 	p.auth_pass = dst->auth_pass;
-	p.out_dirfd = od->d->dir[LAYOUT_OUT];
+	p.out_dirfd = od->out_dirfd;
 	p.cfg = cfg;
 	p.protolog = od->protolog;
 	p.max_messages = (unsigned)cfg->max_messages_per_connection;
@@ -738,7 +775,7 @@ dest_open_conn(struct dest *dst)
 	LIST_INSERT_HEAD(&dst->conns, dc, link);
 	dst->n_conns++;
 	od->n_conns++;
-	if ((dc->conn = smtp_conn_new(od->d->loop, &p, &dest_conn_ops, dc)) ==
+	if ((dc->conn = smtp_conn_new(od->loop, &p, &dest_conn_ops, dc)) ==
 	    NULL) {
 		LIST_REMOVE(dc, link);
 		dst->n_conns--;
@@ -753,7 +790,7 @@ dest_open_conn(struct dest *dst)
 static void
 dest_pump(struct dest *dst)
 {
-	const struct imc_config *cfg = &dst->od->d->cfg;
+	const struct imc_config *cfg = dst->od->cfg;
 	struct dest_conn *dc;
 	size_t idle = 0;
 

@@ -30,14 +30,23 @@
 
 #include "buf.h"
 
-struct imc_daemon;
+struct evloop;
+struct imc_config;
 struct out_job;
 struct outdest;
 struct route;
 
-struct outdest *outdest_new(struct imc_daemon *, struct buf *err);
+struct outdest_ops {
+	/* A job's results are filled in; called from a deferred call, never
+	 * from inside outdest_submit or a connection's callback. */
+	void	(*job_done)(void *arg, struct out_job *);
+};
+
+struct outdest *outdest_new(const struct imc_config *, struct evloop *,
+	    int out_dirfd, const struct outdest_ops *, void *arg,
+	    struct buf *err);
 void	outdest_free(struct outdest *);
-/* Queue a job for its route; its results come through outq_job_done. */
+/* Queue a job for its route; its results come through ops->job_done. */
 void	outdest_submit(struct outdest *, const struct route *, struct out_job *);
 /* Idle connections say QUIT (at the end of --once or a stop); returns the
  * connections still open. */

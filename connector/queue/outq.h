@@ -5,13 +5,17 @@
  * Every Out/ entry is known in memory by its queue id and the time of its
  * next try; the content and envelope stay on disk. A due entry is loaded,
  * checked (lifetime, hop count), and its pending recipients are grouped by
- * route (route.h) into jobs, one SMTP transaction each, of at most
- * max_rcpts_per_transaction recipients; the jobs go to outdest, which runs
- * the connections. When the last job of an entry reports back, the entry
- * is settled: accepted recipients are done, refused ones failed (reported
- * to the sender at once), the rest wait for the next step of
+ * route and conversion (route.h, config_delivery_conv) into jobs, one
+ * SMTP transaction each, of at most max_rcpts_per_transaction recipients;
+ * the jobs go to the delivery layer through ops->submit, and come back
+ * through outq_job_done (from a deferred call, never inside submit). When
+ * the last job of an entry is back the entry is settled: ops->settled asks
+ * the daemon for a batch, and outq_dispose then records it into that
+ * batch (batch.h): accepted recipients are done, refused ones failed
+ * (reported to the sender at once), the rest wait for the next step of
  * retry_schedule, with one delay notice after delay_warning; an entry with
- * nothing pending is finished (queue_finish) and removed.
+ * nothing pending is finished and removed once its notices are durable.
+ * outq depends on neither the daemon nor the delivery layer.
  *
  * At most OUTQ_MAX_ACTIVE entries are loaded at a time, so memory stays
  * flat however long the queue is. A flush request (imc-queue flush) makes
@@ -31,9 +35,12 @@
 
 #define OUTQ_MAX_ACTIVE	2000	/* entries loaded and in delivery */
 
-struct imc_daemon;
+struct batch;
+struct evloop;
 struct outq;
 struct out_msg;
+struct qctx;
+struct route;
 
 /* One transaction: some recipients of one message, to one destination. */
 struct out_job {
@@ -58,7 +65,18 @@ struct out_job {
 	char		 tls[128];	/* "TLSv1.3/TLS_AES_..." or "none" */
 };
 
-struct outq *outq_new(struct imc_daemon *);
+struct out_job;
+
+struct outq_ops {
+	/* Hand a job to the delivery layer (its results come back through
+	 * outq_job_done). */
+	void	(*submit)(void *arg, const struct route *, struct out_job *);
+	/* Entries were settled: call outq_dispose in a batch soon. */
+	void	(*settled)(void *arg);
+};
+
+struct outq *outq_new(struct qctx *, struct evloop *, const struct outq_ops *,
+	    void *arg);
 void	outq_free(struct outq *);
 /* List Out/ at start-up: every entry with its next try. */
 int	outq_load(struct outq *);
@@ -71,6 +89,9 @@ size_t	outq_make_due(struct outq *, const char *qid);
 size_t	outq_run(struct outq *);
 /* Called by the delivery layer when a job's results are filled in. */
 void	outq_job_done(struct outq *, struct out_job *);
+/* Settled entries into a batch; returns how many. */
+bool	outq_has_settled(const struct outq *);
+size_t	outq_dispose(struct outq *, struct batch *);
 /* Entries loaded and not yet settled. */
 size_t	outq_active(const struct outq *);
 /* Milliseconds until the next entry is due (-1: none waiting). */

@@ -15,13 +15,14 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "daemon.h"
+#include "batch.h"
+#include "dispose.h"
 #include "evloop.h"
 #include "log.h"
-#include "outdest.h"
-#include "queue.h"
+#include "qctx.h"
 #include "route.h"
 #include "strset.h"
+#include "tracklog.h"
 #include "xalloc.h"
 
 struct out_wait {
@@ -30,6 +31,7 @@ struct out_wait {
 };
 
 struct out_msg {
+	TAILQ_ENTRY(out_msg) link;	/* settled, waiting for a batch */
 	struct outq	*q;
 	struct qenv	 env;
 	struct out_job	*jobs;
@@ -39,7 +41,11 @@ struct out_msg {
 };
 
 struct outq {
-	struct imc_daemon *d;
+	struct qctx	*qc;
+	struct evloop	*loop;
+	const struct outq_ops *ops;
+	void		*arg;
+	TAILQ_HEAD(, out_msg) settled;	/* attempts over, for outq_dispose */
 	struct out_wait	*waiting;	/* in the order they came */
 	size_t		 n_waiting;
 	size_t		 cap_waiting;
@@ -53,21 +59,36 @@ struct outq {
 static void outq_settle(struct out_msg *);
 
 struct outq *
-outq_new(struct imc_daemon *d)
+outq_new(struct qctx *qc, struct evloop *loop, const struct outq_ops *ops,
+    void *arg)
 {
 	struct outq *q;
 
 	q = xcalloc(1, sizeof(*q));
-	q->d = d;
+	q->qc = qc;
+	q->loop = loop;
+	q->ops = ops;
+	q->arg = arg;
+	TAILQ_INIT(&q->settled);
 	strset_init(&q->active_set);
 	return q;
 }
 
+static void outq_free_msg(struct out_msg *);
+
 void
 outq_free(struct outq *q)
 {
+	struct out_msg *m;
+
 	if (q == NULL)
 		return;
+	/* Settled but never disposed (the daemon ends): the entries stay
+	 * on disk as they were. */
+	while ((m = TAILQ_FIRST(&q->settled)) != NULL) {
+		TAILQ_REMOVE(&q->settled, m, link);
+		outq_free_msg(m);
+	}
 	free(q->waiting);
 	strset_fini(&q->active_set);
 	free(q);
@@ -104,12 +125,12 @@ outq_read_next(struct outq *q, const char *qid)
 
 	buf_init(&err);
 	qenv_init(&e);
-	if (qenv_load(q->d->dir[LAYOUT_OUT], qid, &e, &err) == -1) {
+	if (qenv_load(q->qc->dir[LAYOUT_OUT], qid, &e, &err) == -1) {
 		if (errno == ENOENT && err.len == 0) {
 			buf_fini(&err);
 			return -1;	/* gone meanwhile */
 		}
-		queue_quarantine(q->d, LAYOUT_OUT, qid, buf_cstr(&err));
+		dispose_quarantine(q->qc, LAYOUT_OUT, qid, buf_cstr(&err));
 		buf_fini(&err);
 		return -1;
 	}
@@ -123,7 +144,7 @@ outq_read_next(struct outq *q, const char *qid)
 int
 outq_load(struct outq *q)
 {
-	int fd = openat(q->d->dir[LAYOUT_OUT], ".", O_RDONLY | O_DIRECTORY |
+	int fd = openat(q->qc->dir[LAYOUT_OUT], ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
 	DIR *dir;
 	struct dirent *de;
@@ -148,9 +169,9 @@ outq_load(struct outq *q)
 			/* An .eml without its .env is a finished entry whose
 			 * removal a crash interrupted. */
 			snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
-			if (faccessat(q->d->dir[LAYOUT_OUT], name, F_OK,
+			if (faccessat(q->qc->dir[LAYOUT_OUT], name, F_OK,
 			    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
-				unlinkat(q->d->dir[LAYOUT_OUT], de->d_name, 0);
+				unlinkat(q->qc->dir[LAYOUT_OUT], de->d_name, 0);
 			continue;
 		}
 		if (strcmp(de->d_name + QID_LEN, QFILE_ENV) != 0)
@@ -160,7 +181,7 @@ outq_load(struct outq *q)
 		outq_wait(q, qid, next);
 	}
 	closedir(dir);
-	tracklog_flush(q->d->track);
+	tracklog_flush(q->qc->track);
 	log_info("Out: %zu entries queued", q->n_waiting);
 	return 0;
 }
@@ -200,7 +221,7 @@ outq_scan_content(struct outq *q, const char *qid, struct content_facts *cf)
 
 	memset(cf, 0, sizeof(*cf));
 	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
-	fd = openat(q->d->dir[LAYOUT_OUT], name, O_RDONLY | O_NOFOLLOW |
+	fd = openat(q->qc->dir[LAYOUT_OUT], name, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd == -1)
 		return -1;
@@ -263,23 +284,6 @@ outq_fail_pending(struct qenv *e, const char *dsn, const char *text)
 		}
 }
 
-/* Expire the pending recipients of an entry past max_lifetime. */
-static bool
-outq_expire(struct outq *q, struct qenv *e, time_t now)
-{
-	char text[512];
-
-	if (now - e->arrival < (int64_t)q->d->cfg.max_lifetime ||
-	    qenv_count(e, QRCPT_PENDING) == 0)
-		return false;
-	snprintf(text, sizeof(text), "message expired after %llus in the "
-	    "queue; last error: %s",
-	    (unsigned long long)q->d->cfg.max_lifetime,
-	    e->error ? e->error : "none");
-	outq_fail_pending(e, "4.4.7", text);
-	return true;
-}
-
 static void
 outq_free_msg(struct out_msg *m)
 {
@@ -302,7 +306,7 @@ static void
 outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf,
     struct route *routes)
 {
-	const struct imc_config *cfg = &q->d->cfg;
+	const struct imc_config *cfg = q->qc->cfg;
 	struct qenv *e = &m->env;
 	size_t i, j, max = cfg->max_rcpts_per_transaction;
 	size_t pending = qenv_count(e, QRCPT_PENDING);
@@ -375,7 +379,7 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 static void
 outq_start(struct outq *q, const char *qid)
 {
-	struct imc_daemon *d = q->d;
+	struct qctx *qc = q->qc;
 	struct out_msg *m;
 	struct content_facts cf;
 	struct route *routes = NULL;
@@ -388,9 +392,9 @@ outq_start(struct outq *q, const char *qid)
 	m->q = q;
 	qenv_init(&m->env);
 	buf_init(&err);
-	if (qenv_load(d->dir[LAYOUT_OUT], qid, &m->env, &err) == -1) {
+	if (qenv_load(qc->dir[LAYOUT_OUT], qid, &m->env, &err) == -1) {
 		if (!(errno == ENOENT && err.len == 0))
-			queue_quarantine(d, LAYOUT_OUT, qid, buf_cstr(&err));
+			dispose_quarantine(qc, LAYOUT_OUT, qid, buf_cstr(&err));
 		buf_fini(&err);
 		free(m);
 		return;
@@ -398,7 +402,7 @@ outq_start(struct outq *q, const char *qid)
 	buf_fini(&err);
 	strset_add(&q->active_set, qid);
 	q->active++;
-	if (outq_expire(q, &m->env, now)) {
+	if (dispose_expire(qc, &m->env, now)) {
 		outq_settle(m);
 		return;
 	}
@@ -408,10 +412,10 @@ outq_start(struct outq *q, const char *qid)
 		outq_settle(m);
 		return;
 	}
-	if (cf.received > d->cfg.max_hops) {
+	if (cf.received > qc->cfg->max_hops) {
 		snprintf(text, sizeof(text), "too many hops: %u Received: header "
 		    "fields, more than max_hops %u (a mail loop?)", cf.received,
-		    (unsigned)d->cfg.max_hops);
+		    (unsigned)qc->cfg->max_hops);
 		outq_fail_pending(&m->env, "5.4.6", text);
 		outq_settle(m);
 		return;
@@ -428,7 +432,7 @@ outq_start(struct outq *q, const char *qid)
 	 * one count back until every job is handed over. */
 	m->jobs_left++;
 	for (i = 0; i < m->n_jobs; i++) {
-		outdest_submit(d->dests, &routes[i], &m->jobs[i]);
+		q->ops->submit(q->arg, &routes[i], &m->jobs[i]);
 		route_free(&routes[i]);
 	}
 	free(routes);
@@ -470,7 +474,7 @@ outq_run(struct outq *q)
 	for (i = 0; i < n_due; i++)
 		outq_start(q, due[i].qid);
 	free(due);
-	tracklog_flush(q->d->track);
+	tracklog_flush(q->qc->track);
 	return n_due;
 }
 
@@ -478,7 +482,7 @@ outq_run(struct outq *q)
 void
 outq_job_done(struct outq *q, struct out_job *job)
 {
-	struct imc_daemon *d = q->d;
+	struct qctx *qc = q->qc;
 	struct out_msg *m = job->msg;
 	size_t i;
 
@@ -500,8 +504,8 @@ outq_job_done(struct outq *q, struct out_job *job)
 		switch (st->kind) {
 		case MAIL_OK:
 			r->state = QRCPT_DONE;
-			d->stats.delivered++;
-			tracklog_add(d->track, &(struct track_event){
+			qc->stats->delivered++;
+			tracklog_add(qc->track, &(struct track_event){
 			    .event = "delivered", .qid = m->env.qid,
 			    .from = m->env.sender, .to = r->addr,
 			    .size = m->env.size, .status = "sent",
@@ -511,7 +515,7 @@ outq_job_done(struct outq *q, struct out_job *job)
 			break;
 		case MAIL_PERM:
 			r->state = QRCPT_FAILED;
-			tracklog_add(d->track, &(struct track_event){
+			tracklog_add(qc->track, &(struct track_event){
 			    .event = "failed", .qid = m->env.qid,
 			    .from = m->env.sender, .to = r->addr,
 			    .size = m->env.size, .status = "failed",
@@ -520,9 +524,9 @@ outq_job_done(struct outq *q, struct out_job *job)
 			    NULL, .reason = st->text });
 			break;
 		case MAIL_TEMP:
-			d->stats.deferred++;
+			qc->stats->deferred++;
 			qenv_set(&m->env.error, st->text);
-			tracklog_add(d->track, &(struct track_event){
+			tracklog_add(qc->track, &(struct track_event){
 			    .event = "deferred", .qid = m->env.qid,
 			    .from = m->env.sender, .to = r->addr,
 			    .size = m->env.size, .status = "deferred",
@@ -541,7 +545,7 @@ outq_job_done(struct outq *q, struct out_job *job)
 static int64_t
 outq_next_try(const struct outq *q, const struct qenv *e, time_t now)
 {
-	const struct imc_config *cfg = &q->d->cfg;
+	const struct imc_config *cfg = q->qc->cfg;
 	size_t step = e->attempts == 0 ? 0 : e->attempts - 1;
 	int64_t next, end = e->arrival + (int64_t)cfg->max_lifetime;
 
@@ -555,41 +559,86 @@ outq_next_try(const struct outq *q, const struct qenv *e, time_t now)
 	return next > end ? end : next;
 }
 
-/* An attempt has ended for every recipient: record it. */
+/* An attempt has ended for every recipient: the entry waits for the
+ * daemon's next batch (outq_dispose), where notices and the new state
+ * are written under a barrier; nothing here touches the disk, since this
+ * runs inside SMTP and DNS completions. Its qid stays in active_set so
+ * it is not started again before then. */
 static void
 outq_settle(struct out_msg *m)
 {
 	struct outq *q = m->q;
-	struct imc_daemon *d = q->d;
+
+	TAILQ_INSERT_TAIL(&q->settled, m, link);
+	q->active--;
+	q->ops->settled(q->arg);
+}
+
+bool
+outq_has_settled(const struct outq *q)
+{
+	return !TAILQ_EMPTY(&q->settled);
+}
+
+/* One settled entry into the batch: finished (notices, then removal once
+ * they are durable), or deferred (notices, the new envelope after the
+ * barrier, the next try). */
+static void
+outq_dispose_one(struct outq *q, struct out_msg *m, struct batch *b)
+{
+	const struct imc_config *cfg = q->qc->cfg;
 	struct qenv *e = &m->env;
 	time_t now = time(NULL);
+	char notice[QID_SIZE], qid[QID_SIZE];
+	int64_t next;
 
-	if (q->stopping && !m->attempted && m->n_jobs > 0) {
-		/* every job was called back unstarted: the entry is left as
-		 * it is on disk */
-	} else if ((void)outq_expire(q, e, now),
-	    qenv_count(e, QRCPT_PENDING) == 0) {
-		queue_finish(d, LAYOUT_OUT, e);
-	} else {
-		queue_report_failed(d, LAYOUT_OUT, e);
-		e->attempts++;
-		e->next_try = outq_next_try(q, e, now);
-		if (d->cfg.delay_warning > 0 && e->warned == 0 &&
-		    now - e->arrival >= (int64_t)d->cfg.delay_warning &&
-		    queue_delay_notice(d, LAYOUT_OUT, e,
-		    (time_t)(e->arrival + (int64_t)d->cfg.max_lifetime)) == 0)
-			e->warned = (int64_t)now;
-		if (qenv_store(d->dir[LAYOUT_OUT], e, false, true) == -1)
-			log_warn("%s: cannot record the attempt in Out/%s.env; "
-			    "it is tried again as it was", e->qid, e->qid);
-		outq_wait(q, e->qid, e->next_try);
+	memcpy(qid, e->qid, QID_SIZE);
+	if (q->stopping && !m->attempted && m->n_jobs > 0)
+		return;	/* called back unstarted: left as it is on disk */
+	(void)dispose_expire(q->qc, e, now);
+	if (qenv_count(e, QRCPT_PENDING) == 0) {
+		dispose_finish(q->qc, LAYOUT_OUT, e, notice);
+		batch_take_notice(b, notice);
+		batch_after_remove(b, LAYOUT_OUT, qid);
+		return;
 	}
-	strset_del(&q->active_set, e->qid);
-	q->active--;
-	outq_free_msg(m);
-	if (!q->run_deferred && !q->stopping &&
-	    evloop_defer(d->loop, outq_run_deferred, q) == 0)
+	dispose_report_failed(q->qc, LAYOUT_OUT, e, notice);
+	batch_take_notice(b, notice);
+	e->attempts++;
+	e->next_try = outq_next_try(q, e, now);
+	if (cfg->delay_warning > 0 && e->warned == 0 &&
+	    now - e->arrival >= (int64_t)cfg->delay_warning &&
+	    dispose_delay_notice(q->qc, LAYOUT_OUT, e,
+	    (time_t)(e->arrival + (int64_t)cfg->max_lifetime), notice) == 0) {
+		e->warned = (int64_t)now;
+		batch_take_notice(b, notice);
+	}
+	next = e->next_try;
+	batch_after_store(b, LAYOUT_OUT, e);	/* moves the envelope */
+	outq_wait(q, qid, next);
+}
+
+/* outq_dispose - every settled entry into the batch */
+size_t
+outq_dispose(struct outq *q, struct batch *b)
+{
+	struct out_msg *m;
+	size_t n = 0;
+
+	char qid[QID_SIZE];
+
+	while ((m = TAILQ_FIRST(&q->settled)) != NULL) {
+		TAILQ_REMOVE(&q->settled, m, link);
+		memcpy(qid, m->env.qid, QID_SIZE);	/* the envelope may move */
+		outq_dispose_one(q, m, b);
+		strset_del(&q->active_set, qid);
+		outq_free_msg(m);
+		n++;
+	}
+	if (n > 0 && !q->run_deferred && !q->stopping &&
+	    evloop_defer(q->loop, outq_run_deferred, q) == 0)
 		q->run_deferred = true;
+	return n;
 }
 
 size_t

@@ -10,9 +10,10 @@
 
 #include <stddef.h>
 
-struct imc_daemon;
+struct outq;
+struct qctx;
 
-/* Returns the number of requests applied. */
-size_t	requests_apply(struct imc_daemon *);
+/* Returns the number of requests applied. oq may be NULL (none yet). */
+size_t	requests_apply(struct qctx *, struct outq *);
 
 #endif

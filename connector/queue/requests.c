@@ -11,37 +11,37 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "inq.h"
 #include "log.h"
 #include "outq.h"
+#include "qctx.h"
 #include "qrequest.h"
-#include "queue.h"
 #include "xalloc.h"
 
 static void
-requests_flush(struct imc_daemon *d, const struct qrequest *rq)
+requests_flush(struct qctx *q, struct outq *oq, const struct qrequest *rq)
 {
 	size_t i, n = 0;
 
-	if (d->outq != NULL) {
+	if (oq != NULL) {
 		if (rq->all)
-			n = outq_make_due(d->outq, NULL);
+			n = outq_make_due(oq, NULL);
 		else
 			for (i = 0; i < rq->n_qids; i++)
-				n += outq_make_due(d->outq, rq->qids[i]);
+				n += outq_make_due(oq, rq->qids[i]);
 	}
 	/* In/ entries are few (a store that failed for a while): all are
 	 * tried now, which covers the named ones. */
-	(void)queue_run_in(d, true, false);
+	(void)inq_run(q, true, false);
 	log_info("flush request: %zu Out entr%s made due", n,
 	    n == 1 ? "y" : "ies");
-	if (d->outq != NULL)
-		(void)outq_run(d->outq);
+	if (oq != NULL)
+		(void)outq_run(oq);
 }
 
 /* requests_apply - every request in Log/, oldest name order irrelevant */
 size_t
-requests_apply(struct imc_daemon *d)
+requests_apply(struct qctx *q, struct outq *oq)
 {
 	struct qrequest rq;
 	struct buf err;
@@ -51,7 +51,7 @@ requests_apply(struct imc_daemon *d)
 	size_t n = 0, cap = 0, i, applied = 0;
 	int fd;
 
-	if ((fd = openat(d->dir[LAYOUT_LOG], ".", O_RDONLY | O_DIRECTORY |
+	if ((fd = openat(q->dir[LAYOUT_LOG], ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1 || (dir = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
@@ -72,16 +72,16 @@ requests_apply(struct imc_daemon *d)
 	buf_init(&err);
 	for (i = 0; i < n; i++) {
 		buf_reset(&err);
-		if (qrequest_read(d->dir[LAYOUT_LOG], names[i], &rq, &err) ==
+		if (qrequest_read(q->dir[LAYOUT_LOG], names[i], &rq, &err) ==
 		    -1)
 			log_warnx("Log/%s: request ignored: %s", names[i],
 			    buf_cstr(&err));
 		else {
-			requests_flush(d, &rq);
+			requests_flush(q, oq, &rq);
 			qrequest_free(&rq);
 			applied++;
 		}
-		if (unlinkat(d->dir[LAYOUT_LOG], names[i], 0) == -1 &&
+		if (unlinkat(q->dir[LAYOUT_LOG], names[i], 0) == -1 &&
 		    errno != ENOENT)
 			log_warn("Log/%s", names[i]);
 		free(names[i]);

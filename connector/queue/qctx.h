@@ -1,0 +1,61 @@
+/*
+ * qctx - what the queue modules share: the small context the daemon hands
+ * them instead of itself.
+ *
+ * The configuration, a descriptor for every folder of the tree (the
+ * daemon's array; a folder made again keeps its number), the tracking
+ * log, the store, intake (for Pickup/Archive and putting files back), the
+ * counters, and two ways out: new Out/ entries go to out_entry once they
+ * are durable, and in_due says the In/ queue has entries due now (a
+ * notification's local copy). The Work files held for a retry are kept
+ * here too (batch.c owns them). Everything is borrowed from the daemon,
+ * which outlives the queue modules.
+ */
+#ifndef IMC_QCTX_H
+#define IMC_QCTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "layout.h"
+#include "qid.h"
+
+struct intake;
+struct maildir_store;
+struct tracklog;
+
+struct imc_stats {
+	uint64_t	picked_up;
+	uint64_t	archived;
+	uint64_t	delivered;	/* recipients */
+	uint64_t	deferred;	/* recipient attempts */
+	uint64_t	failed;		/* recipients */
+	uint64_t	barriers;	/* filesystem syncs */
+	uint64_t	rescans;	/* listings of Pickup */
+};
+
+/* A Work file that could not be queued, tried again (batch.c). */
+struct held_work {
+	char		 qid[QID_SIZE];
+	char		*origname;
+	unsigned	 tries;
+	int64_t		 due_ms;	/* CLOCK_MONOTONIC */
+};
+
+struct qctx {
+	const struct imc_config *cfg;
+	const int	*dir;		/* LAYOUT_NDIRS folder descriptors */
+	struct tracklog	*track;
+	struct maildir_store *store;
+	struct intake	*intake;
+	struct imc_stats *stats;
+	void		(*out_entry)(void *arg, const char *qid);
+	void		*out_arg;
+	bool		 in_due;	/* the In/ queue has entries due now */
+	struct held_work *held;
+	size_t		 n_held, cap_held;
+};
+
+#endif
