@@ -39,7 +39,7 @@ tools/install-deps.sh
 # and prototypes aligned after a tab, nor break a long expression where a
 # person would. The files listed here already read as it writes them and
 # are held to it; a file joins the list when it is brought into line on its
-# own (common/buf.c and connector/route.c pass too, and can join once the
+# own (common/buf.c and connector/smtp/route.c pass too, and can join once the
 # work under way on them has landed).
 FORMATTED=(common/hex.h common/mailstatus.c)
 echo "== format (clang-format, ${#FORMATTED[@]} files)"

@@ -5,7 +5,7 @@ syncfs, fsync, fdatasync, openat and the unlink/rename/link families).
 
   check_durability_trace.py ROOT TRACE
 
-ROOT is the Imcdata tree. The promise of queue_commit (connector/queue.c),
+ROOT is the Imcdata tree. The promise of batch_commit (connector/queue/batch.c),
 checked for every queue id in the trace:
 
   work   every removal of Work/<qid> comes after a syncfs that follows

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_durability_order.sh - the durability barriers stand where
-# queue_commit (connector/queue.c) puts them, read from an strace of the
+# batch_commit (connector/queue/batch.c) puts them, read from an strace of the
 # connector: a Work file goes only after a syncfs that follows its In/,
 # Out/ and store files; a store link of an In/ copy only after a syncfs
 # that follows the copy; an In/ entry delivered to the store is removed

@@ -1,5 +1,5 @@
 /*
- * check_bounce - unit tests for connector/bounce.c.
+ * check_bounce - unit tests for connector/queue/bounce.c.
  *
  * Table-driven: each case is a recipient's result text as the queue keeps
  * it and the Diagnostic-Code line the notification must carry (RFC 3464

@@ -1,5 +1,5 @@
 /*
- * check_dns - tests for connector/dns.c against a real DNS server.
+ * check_dns - tests for connector/smtp/dns.c against a real DNS server.
  *
  * main() starts dnsmasq (/usr/sbin/dnsmasq, Debian package dnsmasq-base)
  * on 127.0.0.1 at a free high port, authoritative for the zone "test"

@@ -1,5 +1,5 @@
 /*
- * check_intake - unit tests for connector/intake.c's helpers that need no
+ * check_intake - unit tests for connector/intake/intake.c's helpers that need no
  * daemon: which names are taken, and the login name of a file's owner as
  * it goes into the tracking log and the Received: line.
  */

@@ -1,5 +1,5 @@
 /*
- * check_netconn - unit tests for connector/netconn.c and tls_client.c, on
+ * check_netconn - unit tests for connector/smtp/netconn.c and tls_client.c, on
  * real sockets on the loopback interface.
  *
  * TCP: a small server on the test's own event loop (struct tserver)

@@ -1,5 +1,5 @@
 /*
- * check_pickup_file - unit tests for connector/pickup_file.c.
+ * check_pickup_file - unit tests for connector/intake/pickup_file.c.
  *
  * Table-driven: each case is { name, input, want }: the input is a Pickup
  * file (fed through a memfd) and the pickup_dots rule; the want is the

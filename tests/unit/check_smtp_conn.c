@@ -1,6 +1,6 @@
 /*
  * check_smtp_conn - unit tests for the stage deadlines of
- * connector/smtp_conn.c (RFC 5321 4.5.3.2), on a real socket.
+ * connector/smtp/smtp_conn.c (RFC 5321 4.5.3.2), on a real socket.
  *
  * Each case forks a scripted SMTP peer (struct peer_plan) on 127.0.0.1
  * port 0 and runs one smtp_conn against it on the test's event loop, with
