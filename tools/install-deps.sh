@@ -6,7 +6,8 @@ set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 	clang libclang-rt-14-dev procps python3 util-linux dnsmasq-base
-	openssl python3-aiosmtpd postfix strace)
+	openssl python3-aiosmtpd postfix strace
+	e2fsprogs mount time)	# tools/bench.sh: mkfs.ext4, mount -o loop, GNU time
 
 missing=()
 for p in "${PACKAGES[@]}"; do
