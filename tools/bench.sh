@@ -271,11 +271,10 @@ done
 if [[ $DO_STRACE == 1 ]] && ! command -v strace >/dev/null; then
 	need+=(strace)
 fi
-# part F: GNU time (CPU, peak RSS of --once), smtp-sink, and for the
-# mounts mkfs.ext4 and mount
+# part F: GNU time (CPU, peak RSS of --once), smtp-sink (postfix, below),
+# and for the mounts mkfs.ext4 and mount
 if [[ -n $FS_LIST ]]; then
 	[[ -x /usr/bin/time ]] || need+=(time)
-	dpkg -s postfix >/dev/null 2>&1 || need+=(postfix)
 	for x in $FS_LIST; do
 		[[ $x == ext4j ]] && ! command -v mkfs.ext4 >/dev/null && need+=(e2fsprogs)
 		[[ $x != root ]] && ! command -v mount >/dev/null && need+=(mount)
