@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
 #
 # tools/bench.sh - a BENCHMARK (not a test; it passes or fails nothing):
-# imc-connector (Pickup to the built-in Maildir store) side by side with a
-# private Postfix instance (sendmail/maildrop to virtual(8) Maildir), same
-# messages, same machine, same run.
+# imc-connector side by side with a private Postfix instance doing the same
+# job, same messages, same machine, same run.
 #
 # What it measures, in one run:
+#   F. per file system (tools/bench/fs.sh), first: BENCH_FS_N (10,000)
+#      messages of BENCH_SMALL_SIZE (2 KB) already in the pickup folder,
+#      `imc-connector --once` (as the service user, like the deployment)
+#      and Postfix (the same messages already in its maildrop, pickup
+#      kicked), one after the other, BENCH_FS_RUNS (3) times, on each file
+#      system of BENCH_FS, with every work folder (the Imcdata tree, Postfix's
+#      queue and mailboxes, the message files) on the file system under test:
+#        ext4j  a journaled ext4 made by mkfs.ext4 on an image file of
+#               BENCH_EXT4_MB (2048) MB, mounted with -o loop;
+#        tmpfs  a tmpfs of BENCH_TMPFS_MB (2048) MB (nothing reaches a disk);
+#        root   the root file system (a folder under /tmp, as the other
+#               parts). This machine's root ext4 runs without a journal, and
+#               there ext4's inode allocator scans recently deleted inodes:
+#               its figures mislead; compare on ext4j.
+#      Parts (BENCH_FS_PARTS): "store", Pickup to the built-in Maildir store
+#      (Postfix: virtual(8)); "smtp", Pickup to Postfix's smtp-sink on
+#      loopback through a smarthost (Postfix: relayhost). One clearly
+#      labelled table per file system: msg/s (median of the runs), each
+#      run's msg/s, seconds, CPU, peak RSS, syncs per message and the ratio
+#      connector/Postfix. Mounting needs root: run as another user, it says
+#      so and measures the root file system only (and no Postfix).
 #   1. throughput: BENCH_SMALL messages of BENCH_SMALL_SIZE bytes (10,000 x
 #      2 KB), then BENCH_LARGE of BENCH_LARGE_SIZE (1,000 x 100 KB), To:
 #      user1..userBENCH_RCPTS@example.com round-robin.
@@ -53,12 +73,17 @@
 #      messages to the same sink; msg/s, ratio, peak RSS, and the
 #      connector's peak RSS with every message queued (sink down).
 #
-# Usage: tools/bench.sh [--quick] [--charset-only] [--smtp-only] [-h]
-#   --quick   a small run (1,000 + 100 messages, 300 for strace) unless the
-#             sizes are set in the environment; charset: 5 MB mix, 50 MB
-#             huge message.
+#   Parts 1 to 5 run on the root file system (a folder under /tmp).
+#
+# Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
+#                       [--charset-only] [-h]
+#   --quick   a small run (1,000 + 100 messages, 300 for strace; 1,000 for
+#             part F) unless the sizes are set in the environment; charset:
+#             5 MB mix, 50 MB huge message.
+#   --fs-only       only part F (store and smtp, on every BENCH_FS).
+#   --store-only    only part F's store part.
+#   --smtp-only     only the SMTP parts: part F's smtp part, then part 5.
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
-#   --smtp-only     only part 5.
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -68,11 +93,19 @@
 #   BENCH_CHARSET [1] (0: skip part 4)  BENCH_CHARSET_MB [50; quick 5]
 #   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
 #   BENCH_SMTP [1] (0: skip part 5)  BENCH_SMTP_N [10000; quick 1000]
+#   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
+#   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
+#   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
+#   BENCH_USER [imcsvc] the connector's user (root: allow_root = yes; as
+#             another user than root, the connector runs as that user)
 #
-# It installs what it lacks (apt-get, as root), builds the project in
-# Release mode in build-bench/, works only in a mktemp folder under /tmp that
-# it removes on exit, stops every process it started by its PID (Postfix with
-# postfix -c DIR stop, then its master's PID), and bounds every wait.
+# It installs what it lacks (apt-get, as root; tools/install-deps.sh installs
+# the same), builds the project in Release mode in build-bench/, works only
+# in a mktemp folder under /tmp that it removes on exit, unmounting first
+# what it mounted there (also on failure or interruption), stops every
+# process it started by its PID (Postfix with postfix -c DIR stop, then its
+# master's PID), and bounds every wait. The load average is logged at the
+# start of each run of part F: quote medians, from a quiet time.
 # The machine is shared: expect noise; use BENCH_RUNS=3 or more for figures.
 # Note: syncfs() and fsync() flush the whole file system (/tmp here), so other
 # writers on the machine show up in both systems' times.
@@ -86,11 +119,15 @@ DRIVER=$ROOT/tools/bench/driver.py
 QUICK=0
 CHARSET_ONLY=0
 SMTP_ONLY=0
+FS_ONLY=0
+FS_PARTS=${BENCH_FS_PARTS-store smtp}
 for arg in "$@"; do
 	case $arg in
 	--quick) QUICK=1 ;;
 	--charset-only) CHARSET_ONLY=1 ;;
-	--smtp-only) SMTP_ONLY=1 ;;
+	--smtp-only) SMTP_ONLY=1; FS_PARTS=smtp ;;
+	--fs-only) FS_ONLY=1 ;;
+	--store-only) FS_ONLY=1; FS_PARTS=store ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
 	esac
@@ -133,7 +170,30 @@ fi
 if [[ $SMTP_ONLY == 1 ]]; then
 	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
 fi
-for v in CS_MB CS_HUGE_MB CS_TIMEOUT; do
+# part F
+FS_LIST=${BENCH_FS-ext4j tmpfs root}
+if [[ $QUICK == 1 ]]; then FS_N=${BENCH_FS_N:-1000}; else FS_N=${BENCH_FS_N:-10000}; fi
+FS_RUNS=${BENCH_FS_RUNS:-3}
+EXT4_MB=${BENCH_EXT4_MB:-2048}
+TMPFS_MB=${BENCH_TMPFS_MB:-2048}
+if [[ $FS_ONLY == 1 ]]; then
+	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0
+fi
+[[ $CHARSET_ONLY == 1 ]] && FS_LIST=""
+for f in $FS_LIST; do
+	case $f in
+	ext4j|tmpfs|root) ;;
+	*) echo "bench.sh: BENCH_FS: unknown file system '$f' (ext4j, tmpfs, root)" >&2; exit 64 ;;
+	esac
+done
+for f in $FS_PARTS; do
+	case $f in
+	store|smtp) ;;
+	*) echo "bench.sh: BENCH_FS_PARTS: unknown part '$f' (store, smtp)" >&2; exit 64 ;;
+	esac
+done
+[[ -n ${FS_PARTS// /} ]] || FS_LIST=""
+for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
 		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
 		exit 64
@@ -155,11 +215,47 @@ log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now_ns() { date +%s%N; }
 
-[[ $(id -u) == 0 ]] || die "run as root (it installs packages and runs Postfix)"
+# Root installs packages, runs Postfix and mounts the file systems of part
+# F; another user gets the connector alone, on the root file system.
+IS_ROOT=0
+[[ $(id -u) == 0 ]] && IS_ROOT=1
+if [[ $IS_ROOT == 0 ]]; then
+	log "not root: no mounts (part F on the root file system only), no Postfix, no part 5, no package installation; the connector runs as $(id -un)"
+	DO_POSTFIX=0; DO_SMTP=0
+	f=""
+	for x in $FS_LIST; do [[ $x == root ]] && f=root; done
+	FS_LIST=$f
+	[[ $SMTP_ONLY == 1 && -z $FS_LIST ]] && die "--smtp-only needs root or root in BENCH_FS"
+fi
+if [[ $FS_ONLY == 1 || $SMTP_ONLY == 1 ]] && [[ -z $FS_LIST && $DO_SMTP == 0 ]]; then
+	die "nothing to run: BENCH_FS is empty"
+fi
+# The connector's user: the service user, as deployed (the tree is made
+# by imc-layout as root, owned by it); root runs with allow_root = yes.
+RUN_USER=${BENCH_USER:-imcsvc}
+if [[ $IS_ROOT == 0 ]]; then
+	RUN_USER=$(id -un)
+elif [[ $RUN_USER != root ]] && ! getent passwd "$RUN_USER" >/dev/null; then
+	log "no account $RUN_USER (tools/install-deps.sh makes imcsvc): the connector runs as root (allow_root = yes)"
+	RUN_USER=root
+fi
+# user_conf_line: the config line that makes the connector run as RUN_USER
+user_conf_line() {
+	if [[ $IS_ROOT == 0 ]]; then
+		return 0
+	elif [[ $RUN_USER == root ]]; then
+		echo "allow_root = yes"
+	else
+		echo "user = $RUN_USER"
+	fi
+}
 
 # ---------------------------------------------------------------- install
 APT_UPDATED=0
 apt_install() {
+	if [[ $IS_ROOT == 0 ]]; then
+		die "missing packages: $* (run tools/install-deps.sh as root)"
+	fi
 	if [[ $APT_UPDATED == 0 ]]; then
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
 		APT_UPDATED=1
@@ -175,7 +271,17 @@ done
 if [[ $DO_STRACE == 1 ]] && ! command -v strace >/dev/null; then
 	need+=(strace)
 fi
-if [[ $DO_POSTFIX == 1 || $DO_SMTP == 1 ]] && ! dpkg -s postfix >/dev/null 2>&1; then
+# part F: GNU time (CPU, peak RSS of --once), smtp-sink (postfix, below),
+# and for the mounts mkfs.ext4 and mount
+if [[ -n $FS_LIST ]]; then
+	[[ -x /usr/bin/time ]] || need+=(time)
+	for x in $FS_LIST; do
+		[[ $x == ext4j ]] && ! command -v mkfs.ext4 >/dev/null && need+=(e2fsprogs)
+		[[ $x != root ]] && ! command -v mount >/dev/null && need+=(mount)
+	done
+fi
+if [[ $DO_POSTFIX == 1 || $DO_SMTP == 1 || -n $FS_LIST ]] &&
+    ! dpkg -s postfix >/dev/null 2>&1; then
 	echo "postfix postfix/main_mailer_type select No configuration" |
 	    debconf-set-selections
 	need+=(postfix)
@@ -187,6 +293,7 @@ if [[ $DO_CHARSET == 1 ]] && ! command -v iconv >/dev/null; then
 	need+=(libc-bin)
 fi
 if (( ${#need[@]} )); then
+	mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 	log "installing: ${need[*]}"
 	apt_install "${need[@]}"
 fi
@@ -196,6 +303,7 @@ command -v strace >/dev/null || DO_STRACE=0
 W=$(mktemp -d /tmp/imc-bench.XXXXXX)
 chmod 755 "$W"	# Postfix's virtual(8) runs as nobody and must reach vmail/
 CONN_PID=""; WAIT_PID=""; STRACE_PID=""; PF_MASTER=""; PF_STARTED=0
+FS_PID=""	# tools/bench/fs.sh, running on one file system
 
 # wait_gone PID SECONDS: 0 once PID is gone, 1 if still there at the end
 wait_gone() {
@@ -223,15 +331,29 @@ pf_stop() {
 		wait_gone "$PF_MASTER" 10 || kill -KILL "$PF_MASTER" 2>/dev/null || true
 	fi
 }
+# unmount_all: every mount under $W (deepest first): what part F mounted
+# (a loop mount's device is freed with it)
+unmount_all() {
+	local m
+	awk -v w="$W/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
+	    while read -r m; do
+		umount "$m" 2>/dev/null || { sleep 1; umount "$m" 2>/dev/null; } ||
+		    { log "cannot unmount $m: lazy unmount"; umount -l "$m"; }
+	done
+}
 cleanup() {
 	local rc=$?
 	set +e
 	trap - EXIT INT TERM
+	(( rc == 130 || rc == 143 )) && log "interrupted: stopping, unmounting, removing $W"
 	[[ -n $WAIT_PID ]] && stop_pid "$WAIT_PID" 5
 	[[ -n $STRACE_PID ]] && { kill -INT "$STRACE_PID" 2>/dev/null; wait_gone "$STRACE_PID" 10 || kill -KILL "$STRACE_PID"; }
 	[[ -n $CONN_PID ]] && stop_pid "$CONN_PID" 30
+	[[ -n $FS_PID ]] && stop_pid "$FS_PID" 120
 	pf_stop
-	rm -rf "$W"
+	unmount_all
+	# never into a file system that could not be unmounted
+	rm -rf --one-file-system "$W"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -283,12 +405,146 @@ fi
 smtp_part() {
 	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
 	    BENCH_SMALL_SIZE=$SMALL_SIZE BENCH_RCPTS=$RCPTS \
+	    USER_LINE="$(user_conf_line)" \
 	    bash "$ROOT/tools/bench/smtp.sh" || die "part 5 (SMTP) failed"
 }
-if [[ $SMTP_ONLY == 1 ]]; then
-	smtp_part
+
+# ---------------------------------------------------------------- part F
+# fs_describe NAME DIR: the file system under DIR in words, for its table
+journal_of() {
+	local src name
+	src=$(findmnt -n -o SOURCE -T "$1")
+	name=$(basename "$(readlink -f "$src" 2>/dev/null || echo "$src")")
+	case $(findmnt -n -o FSTYPE -T "$1") in
+	ext3|ext4|jbd2)
+		if compgen -G "/proc/fs/jbd2/$name-*" >/dev/null; then
+			echo "yes (jbd2)"
+		else
+			echo "no"
+		fi ;;
+	tmpfs) echo "none (RAM)" ;;
+	*) echo "?" ;;
+	esac
+}
+mount_words() {
+	findmnt -n -o SOURCE,FSTYPE,OPTIONS -T "$1" |
+	    awk '{ printf "%s, %s %s", $1, $2, $3 }'
+}
+fs_describe() {
+	local fs=$1 dir=$2 put=fsput
+	case $fs in
+	ext4j)
+		$put "F.$fs.desc" "journaled ext4 on a ${EXT4_MB} MB image file, mount -o loop"
+		$put "F.$fs.detail" "$(mount_words "$dir"); journal: $(journal_of "$dir")"
+		$put "F.$fs.detail" "the image file on $(mount_words "$W"); journal: $(journal_of "$W")" ;;
+	tmpfs)
+		$put "F.$fs.desc" "tmpfs of ${TMPFS_MB} MB (RAM: nothing reaches a disk; fsync and syncfs write nothing)"
+		$put "F.$fs.detail" "$(mount_words "$dir")" ;;
+	root)
+		$put "F.$fs.desc" "the root file system (a folder under /tmp, as parts 1-5)"
+		$put "F.$fs.detail" "$(mount_words "$dir"); journal: $(journal_of "$dir")"
+		if [[ $(journal_of "$dir") == no ]]; then
+			$put "F.$fs.detail" "without a journal, ext4's inode allocator scans recently deleted inodes: misleading figures"
+		fi ;;
+	esac
+	$put "F.$fs.detail" "work folders in $dir"
+}
+FS_RES=$W/fs-results.tsv
+fsput() { printf '%s\t%s\n' "$1" "$2" >>"$FS_RES"; }
+
+# fs_mount NAME: mounts the file system NAME under $W (root: a plain
+# folder) and sets FS_DIR to an empty folder on it
+fs_mount() {
+	local fs=$1 mnt=$W/mnt-$1
+	case $fs in
+	ext4j)
+		mkdir -p "$mnt"
+		truncate -s "${EXT4_MB}M" "$W/ext4j.img"
+		# inode tables and journal written now, not by a kernel thread
+		# during the timings
+		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 \
+		    -L imc-bench "$W/ext4j.img" || die "mkfs.ext4 failed"
+		mount -o loop "$W/ext4j.img" "$mnt" || die "mount -o loop failed"
+		;;
+	tmpfs)
+		mkdir -p "$mnt"
+		mount -t tmpfs -o "size=${TMPFS_MB}m,mode=755" imc-bench "$mnt" ||
+		    die "mount -t tmpfs failed"
+		;;
+	root)
+		mnt=$W/fs-root
+		mkdir -p "$mnt"
+		;;
+	esac
+	chmod 755 "$mnt"	# Postfix's virtual(8) runs as nobody
+	FS_DIR=$mnt/bench
+	mkdir -p "$FS_DIR"
+	chmod 755 "$FS_DIR"
+}
+# fs_umount NAME: undoes fs_mount
+fs_umount() {
+	local fs=$1 mnt=$W/mnt-$1
+	case $fs in
+	ext4j|tmpfs)
+		umount "$mnt" 2>/dev/null || { sleep 1; umount "$mnt"; } ||
+		    die "cannot unmount $mnt"
+		rm -f "$W/ext4j.img"
+		rmdir "$mnt" ;;
+	root) rm -rf "$W/fs-root" ;;
+	esac
+}
+
+fs_part() {
+	local fs failed=""
+	: >"$FS_RES"
+	fsput F.n "$FS_N"; fsput F.size "$SMALL_SIZE"; fsput F.runs "$FS_RUNS"
+	fsput F.user "$RUN_USER"; fsput F.postfix "$DO_POSTFIX"
+	fsput F.pf_version "$(postconf -d -h mail_version 2>/dev/null || echo "?")"
+	log "part F: $FS_N messages, parts: $FS_PARTS; file systems: $FS_LIST; $FS_RUNS run(s) each"
+	mkdir -p "$W/fs-src" "$W/fs-hold"
+	$PY "$DRIVER" gen "$W/fs-src/store" "$FS_N" "$SMALL_SIZE" "$RCPTS" s
+	$PY "$DRIVER" gen "$W/fs-src/smtp" "$FS_N" "$SMALL_SIZE" "$RCPTS" m sink.bench.test
+	$PY "$DRIVER" gen "$W/fs-src/warm" "$RCPTS" 600 "$RCPTS" w
+	$PY "$DRIVER" gen "$W/fs-src/warm" 1 600 1 v sink.bench.test
+	local envs=(BIN="$BIN" PY="$PY" DRIVER="$DRIVER" W="$W" HOLD="$W/fs-hold"
+	    RES="$FS_RES" PARTS="$FS_PARTS" RUNS="$FS_RUNS" N="$FS_N"
+	    SIZE="$SMALL_SIZE" RCPTS="$RCPTS" DO_POSTFIX="$DO_POSTFIX"
+	    RUN_USER="$RUN_USER" TMO="$PHASE_TIMEOUT")
+	if [[ $DO_POSTFIX == 1 ]]; then
+		env "${envs[@]}" bash "$ROOT/tools/bench/fs.sh" hold &
+		FS_PID=$!
+		wait "$FS_PID" || die "part F: the Postfix maildrop files could not be made"
+		FS_PID=""
+	fi
+	for fs in $FS_LIST; do
+		log "part F on $fs (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+		fs_mount "$fs"
+		fs_describe "$fs" "$FS_DIR"
+		env "${envs[@]}" D="$FS_DIR" FS="$fs" \
+		    bash "$ROOT/tools/bench/fs.sh" run &
+		FS_PID=$!
+		if ! wait "$FS_PID"; then
+			log "part F on $fs FAILED (the table shows what was measured)"
+			failed+=" $fs"
+			fsput "F.$fs.detail" "FAILED: a run did not complete (see the log above)"
+		fi
+		FS_PID=""
+		fs_umount "$fs"
+		$PY "$DRIVER" fstable "$FS_RES" "$fs"
+	done
+	log "part F done (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+	[[ -z $failed ]] || die "part F failed on:$failed"
+}
+if [[ $FS_ONLY == 1 ]]; then
+	fs_part
 	exit 0
 fi
+if [[ $SMTP_ONLY == 1 ]]; then
+	[[ -n $FS_LIST ]] && fs_part
+	[[ $DO_SMTP == 1 ]] && smtp_part
+	exit 0
+fi
+[[ -n $FS_LIST ]] && fs_part
 
 # ---------------------------------------------------------------- messages
 log "generating messages in $W/msgs"
@@ -352,7 +608,7 @@ mkdir -p "$C"
 cat >"$C/imc.conf" <<EOF
 root = $C_ROOT
 hostname = mx.bench.example
-allow_root = yes
+$(user_conf_line)
 local_domains = example.com
 EOF
 "$BIN/imc-layout" -c "$C/imc.conf" create >/dev/null

@@ -8,6 +8,8 @@ PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 	clang clang-format libclang-rt-14-dev procps python3 util-linux
 	dnsmasq-base openssl python3-aiosmtpd postfix strace)
 
+# tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
+PACKAGES+=(e2fsprogs mount time)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -4,9 +4,9 @@ drops them into Pickup, waits for deliveries and times single messages.
 
 Run with Debian's /usr/bin/python3 (standard library only). Subcommands:
 
-  gen DIR COUNT SIZE RCPTS PREFIX
+  gen DIR COUNT SIZE RCPTS PREFIX [DOMAIN]
       COUNT RFC 822 files of exactly SIZE bytes in DIR, named PREFIX-NNNNNN,
-      To: user1..userRCPTS@example.com round-robin.
+      To: user1..userRCPTS@DOMAIN (example.com) round-robin.
   drop SRC DST
       rename every file of SRC (sorted) into DST as fast as possible; prints
       "T0_NS T1_NS COUNT" (CLOCK_REALTIME ns of the first and last rename).
@@ -19,9 +19,22 @@ Run with Debian's /usr/bin/python3 (standard library only). Subcommands:
       one message at a time: rename into P (or run the command with the file
       on stdin), wait for the file in D, record the nanosecond delay; prints
       "median_ms p90_ms min_ms max_ms n".
+  waitlog --file F --pattern P --expect N --timeout S [--offset BYTES]
+          [--ready FILE]
+      follow the log F from byte BYTES (0) until N lines match the regular
+      expression P; prints
+      "T_DONE_NS COUNT" (CLOCK_REALTIME ns when the Nth was seen, polled
+      every 10 ms) or exits 1 on time-out.
+  procstat PID
+      CPU seconds (user+system, its waited-for children included) and the
+      sum of VmHWM (kB) of PID and every live descendant, and how many
+      processes that is: "CPU_S HWM_KB PROCESSES".
+  fstable RESULTS FS...
+      the per-file-system tables of tools/bench/fs.sh from its results file.
 """
 import ctypes
 import os
+import re
 import select
 import shlex
 import struct
@@ -92,12 +105,13 @@ def count_files(dirs):
 
 def cmd_gen(a):
     d, count, size, rcpts, prefix = a[0], int(a[1]), int(a[2]), int(a[3]), a[4]
+    domain = a[5] if len(a) > 5 else "example.com"
     os.makedirs(d, exist_ok=True)
     line = (b"The quick brown fox jumps over the lazy dog; "
             b"0123456789 abcdefghijklmnopqrstuvwxyz.\r\n")
     for i in range(1, count + 1):
         u = (i - 1) % rcpts + 1
-        head = (f"From: sender@example.com\r\nTo: user{u}@example.com\r\n"
+        head = (f"From: sender@example.com\r\nTo: user{u}@{domain}\r\n"
                 f"Subject: bench {prefix} {i}\r\n"
                 f"Message-ID: <{prefix}.{i}@bench.example>\r\n"
                 f"Date: Mon, 24 Nov 2025 12:00:00 +0000\r\n\r\n").encode()
@@ -326,12 +340,196 @@ def cmd_summary(a):
     print("\n".join(out))
 
 
+def cmd_waitlog(a):
+    o = opts(a)
+    pat = re.compile(o["pattern"].encode())
+    expect = int(o["expect"])
+    deadline = time.monotonic() + float(o["timeout"])
+    off = int(o.get("offset", "0"))
+    count = 0
+    tail = b""
+    if "ready" in o:
+        with open(o["ready"], "w") as f:
+            f.write("ready\n")
+    # the log may not exist yet: it is made by its writer's first line
+    f = None
+    while True:
+        if f is None:
+            try:
+                f = open(o["file"], "rb")
+                f.seek(off)
+            except FileNotFoundError:
+                f = None
+        if f is not None:
+            chunk = f.read()
+            if chunk:
+                buf = tail + chunk
+                lines = buf.split(b"\n")
+                tail = lines.pop()
+                count += sum(1 for ln in lines if pat.search(ln))
+                if count >= expect:
+                    print(time.time_ns(), count)
+                    return 0
+        if time.monotonic() > deadline:
+            print(f"driver.py waitlog: timed out with {count} of {expect}",
+                  file=sys.stderr)
+            print(0, count)
+            return 1
+        time.sleep(0.01)
+
+
+def proc_table():
+    """pid -> (ppid, CPU ticks incl. waited-for children, VmHWM kB)."""
+    t = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+            hwm = 0
+            with open(f"/proc/{d}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        hwm = int(line.split()[1])
+                        break
+        except OSError:
+            continue
+        # fields after "(comm)": state ppid ... utime(14) stime cutime cstime
+        rest = st[st.rfind(")") + 2:].split()
+        ticks = sum(int(x) for x in rest[11:15])
+        t[int(d)] = (int(rest[1]), ticks, hwm)
+    return t
+
+
+def cmd_procstat(a):
+    root = int(a[0])
+    t = proc_table()
+    if root not in t:
+        sys.exit(f"driver.py procstat: no process {root}")
+    kids = {}
+    for pid, (ppid, _, _) in t.items():
+        kids.setdefault(ppid, []).append(pid)
+    ticks = hwm = n = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        ticks += t[pid][1]
+        hwm += t[pid][2]
+        n += 1
+        todo.extend(kids.get(pid, []))
+    print(f"{ticks / os.sysconf('SC_CLK_TCK'):.2f} {hwm} {n}")
+    return 0
+
+
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    if not n:
+        return None
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def cmd_fstable(a):
+    """One table per file system from tools/bench/fs.sh's results."""
+    vals = {}
+    with open(a[0]) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("\t")
+            vals.setdefault(k, []).append(v)
+
+    def text(k, dflt="-"):
+        v = vals.get(k)
+        return v[-1] if v else dflt
+
+    def nums(k):
+        out = []
+        for x in vals.get(k, []):
+            try:
+                out.append(float(x))
+            except ValueError:
+                pass
+        return out
+
+    def fmt(x, spec, width=13):
+        return ("-" if x is None else format(x, spec)).rjust(width)
+
+    runs = int(text("F.runs", "1"))
+    n = int(text("F.n", "0"))
+    size = int(text("F.size", "0"))
+    pf = text("F.postfix", "0") == "1"
+    parts = (("store", "Pickup to store"), ("smtp", "Pickup to SMTP sink"))
+    out = []
+    w = out.append
+    for fs in a[1:]:
+        if f"F.{fs}.desc" not in vals:
+            continue
+        w("")
+        w("=" * 78)
+        w(f"File system {fs}: {text(f'F.{fs}.desc')}")
+        for line in vals.get(f"F.{fs}.detail", []):
+            w(f"  {line}")
+        w(f"{n} x {size / 1024:g} KB messages already in the pickup folder; "
+          + (f"median of {runs} runs" if runs > 1 else "1 run"))
+        w(f"  connector: imc-connector --once as {text('F.user')}; "
+          + (f"Postfix {text('F.pf_version')}: the same files already in its "
+             "maildrop, pickup kicked" if pf else "no Postfix"))
+        w("=" * 78)
+        w(f"{'':34}{'connector':>13}{'Postfix':>13}{'conn/Postfix':>14}")
+        for part, label in parts:
+            pre = f"F.{fs}.{part}"
+            if f"{pre}.c.rate" not in vals:
+                continue
+            cr, pr = median(nums(f"{pre}.c.rate")), median(nums(f"{pre}.p.rate"))
+            ratio = f"{cr / pr:.2f}x" if cr and pr else "-"
+            w(f"{label:<21}{'msg/s':<13}{fmt(cr, '.1f')}{fmt(pr, '.1f')}"
+              f"{ratio:>14}")
+            w(f"{'':<21}{'seconds':<13}"
+              f"{fmt(median(nums(f'{pre}.c.secs')), '.3f')}"
+              f"{fmt(median(nums(f'{pre}.p.secs')), '.3f')}")
+            cu, cs = median(nums(f"{pre}.c.user")), median(nums(f"{pre}.c.sys"))
+            w(f"{'':<21}{'CPU s':<13}"
+              f"{fmt(cu + cs if cu is not None and cs is not None else None, '.2f')}"
+              f"{fmt(median(nums(f'{pre}.p.cpu')), '.2f')}")
+            us = None if cu is None or cs is None else f"{cu:.2f}/{cs:.2f}"
+            w(f"{'':<21}{'  user/sys s':<13}{(us or '-'):>13}")
+            ch, ph = nums(f"{pre}.c.hwm_kb"), nums(f"{pre}.p.hwm_kb")
+            procs = nums(f"{pre}.p.procs")
+            w(f"{'':<21}{'peak RSS MiB':<13}"
+              f"{fmt(max(ch) / 1024 if ch else None, '.1f')}"
+              f"{fmt(max(ph) / 1024 if ph else None, '.1f')}"
+              + (f"  (Postfix: sum of {max(procs):.0f} processes*)"
+                 if procs else ""))
+            w(f"{'':<21}{'syncs/msg':<13}"
+              f"{fmt(median(nums(f'{pre}.c.barriers_per_msg')), '.4f')}"
+              f"{'-':>13}{'  (barriers/msg)':<14}")
+            if runs > 1:
+                for name, key in (("connector", "c"), ("Postfix", "p")):
+                    v = nums(f"{pre}.{key}.rate")
+                    if v:
+                        w(f"{'':<21}{name} msg/s per run: "
+                          + ", ".join(f"{x:.1f}" for x in v))
+        if pf:
+            w("* Postfix peak RSS: sum of VmHWM of its master and children "
+              "alive at the end")
+            w("  of a run (the largest of the runs; shared pages count in "
+              "each process);")
+            w("  Postfix CPU: master, children and reaped children over "
+              "the run. Connector")
+            w("  peak RSS: the largest of the runs (GNU time).")
+    w("=" * 78)
+    print("\n".join(out))
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, a = sys.argv[1], sys.argv[2:]
     fn = {"gen": cmd_gen, "drop": cmd_drop, "wait": cmd_wait,
-          "latency": cmd_latency, "summary": cmd_summary}.get(cmd)
+          "latency": cmd_latency, "summary": cmd_summary,
+          "waitlog": cmd_waitlog, "procstat": cmd_procstat,
+          "fstable": cmd_fstable}.get(cmd)
     if fn is None:
         sys.exit(__doc__)
     sys.exit(fn(a) or 0)

@@ -82,7 +82,7 @@ mkdir -p "$C"
 cat >"$C/imc.conf" <<EOF
 root = $C/Imcdata
 hostname = mx.bench.example
-allow_root = yes
+${USER_LINE:-allow_root = yes}
 local_domains = example.com
 smarthost = [127.0.0.2]:$PORT
 tls = none
