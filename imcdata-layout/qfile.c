@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "hex.h"
@@ -396,37 +397,97 @@ bad:
 	return -1;
 }
 
-/* qenv_load - read and check a queue entry */
+/* The envelope kept on the content file (QENV_XATTR); -1 with ENOENT
+ * when there is none. st gets the content file's status. */
+static int
+qenv_read_xattr(int dirfd, const char *qid, struct buf *data, struct stat *st,
+    struct buf *err)
+{
+	char name[QID_SIZE + 8];
+	ssize_t n;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		buf_printf(err, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		buf_printf(err, "%s: not a regular file", name);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* The value may grow between asking its size and reading it only
+	 * if another process writes it; the daemon is the only writer. */
+	if ((n = fgetxattr(fd, QENV_XATTR, NULL, 0)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		if (saved == ENODATA || saved == ENOTSUP) {
+			buf_printf(err, "%s: no envelope", name);
+			errno = ENOENT;
+		} else {
+			buf_printf(err, "%s: envelope: %s", name, strerror(saved));
+			errno = saved;
+		}
+		return -1;
+	}
+	if (n > QENV_MAX_SIZE || buf_reserve(data, (size_t)n) == -1 ||
+	    fgetxattr(fd, QENV_XATTR, data->data, (size_t)n) != n) {
+		buf_printf(err, "%s: cannot read its envelope", name);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	data->len = (size_t)n;
+	close(fd);
+	return 0;
+}
+
+/* qenv_load - read and check a queue entry: <qid>.env when there is one,
+ * else the envelope kept on <qid>.eml */
 int
 qenv_load(int dirfd, const char *qid, struct qenv *e, struct buf *err)
 {
 	char name[QID_SIZE + 8];
 	struct stat st;
 	struct buf data;
+	bool on_content = false;
 	ssize_t n;
 	int fd;
 
 	qenv_init(e);
+	buf_init(&data);
 	snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
+	if (fd == -1 && errno == ENOENT) {
+		if (qenv_read_xattr(dirfd, qid, &data, &st, err) == -1) {
+			buf_fini(&data);
+			return -1;
+		}
+		on_content = true;
+	} else if (fd == -1) {
 		buf_printf(err, "%s: %s", name, strerror(errno));
 		return -1;
-	}
-	buf_init(&data);
-	/* buf_reserve cannot fail below QENV_MAX_SIZE (out of memory is
-	 * fatal): every -1 here is a file that is not what it must be. */
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > QENV_MAX_SIZE ||
-	    buf_reserve(&data, (size_t)st.st_size) == -1 ||
-	    (n = safe_read_full(fd, data.data, (size_t)st.st_size)) != st.st_size) {
-		buf_printf(err, "%s: cannot read", name);
+	} else {
+		/* buf_reserve cannot fail below QENV_MAX_SIZE (out of memory
+		 * is fatal): every -1 here is a file that is not what it must
+		 * be. */
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    st.st_size > QENV_MAX_SIZE ||
+		    buf_reserve(&data, (size_t)st.st_size) == -1 ||
+		    (n = safe_read_full(fd, data.data, (size_t)st.st_size)) !=
+		    st.st_size) {
+			buf_printf(err, "%s: cannot read", name);
+			close(fd);
+			buf_fini(&data);
+			return -1;
+		}
 		close(fd);
-		buf_fini(&data);
-		return -1;
+		data.len = (size_t)n;
 	}
-	close(fd);
-	data.len = (size_t)n;
 	if (qenv_parse(data.data, data.len, e, err) == -1) {
 		buf_fini(&data);
 		return -1;
@@ -438,8 +499,8 @@ qenv_load(int dirfd, const char *qid, struct qenv *e, struct buf *err)
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
+	if ((!on_content && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ==
+	    -1) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
 		buf_printf(err, "%s: missing or not %" PRIu64 " bytes", name,
 		    e->size);
 		qenv_free(e);
@@ -473,5 +534,39 @@ qenv_store(int dirfd, const struct qenv *e, bool create, bool sync)
 			r = -1;
 	}
 	buf_fini(&text);
+	return r;
+}
+
+/* qenv_store_on_content - the envelope as an attribute of <qid>.eml, so
+ * an entry is one file; <qid>.env where the file system has no user
+ * attributes or the envelope is too big for one (and from then on, since
+ * a .env file wins at load) */
+int
+qenv_store_on_content(int dirfd, const struct qenv *e, bool sync)
+{
+	char name[QID_SIZE + 8];
+	struct buf text;
+	int fd, r, saved;
+
+	snprintf(name, sizeof(name), "%s%s", e->qid, QFILE_ENV);
+	if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return qenv_store(dirfd, e, false, sync);
+	snprintf(name, sizeof(name), "%s%s", e->qid, QFILE_EML);
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	buf_init(&text);
+	qenv_format(e, &text);
+	r = fsetxattr(fd, QENV_XATTR, text.data, text.len, 0);
+	saved = errno;
+	if (r == 0 && sync)
+		r = fsync(fd);
+	buf_fini(&text);
+	close(fd);
+	if (r == -1 && (saved == ENOTSUP || saved == E2BIG ||
+	    saved == ENOSPC || saved == ERANGE || saved == EPERM))
+		return qenv_store(dirfd, e, true, sync);
+	if (r == -1)
+		errno = saved;
 	return r;
 }

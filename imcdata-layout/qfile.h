@@ -1,15 +1,16 @@
 /*
- * qfile - a queue entry on disk: <qid>.eml and <qid>.env.
+ * qfile - a queue entry on disk: <qid>.eml and its envelope.
  *
- * A queue entry in In/ or Out/ is two files. <qid>.eml is the message
- * content (CRLF lines), written once and never changed. <qid>.env is the
- * envelope and state, a small text file (format in LAYOUT.md and below),
- * rewritten whole on every state change: by an atomic replace (temp name,
- * fsync, rename, fsync of the folder), or, on first creation during a
- * batched intake, by a plain write that the batch's filesystem barrier
- * makes durable. Either way an entry is valid only when its .env parses to
- * the final "end" line and the .eml has the size the .env states: recovery
- * at start-up treats anything else as never written.
+ * <qid>.eml is the message content (CRLF lines), written once and never
+ * changed. The envelope and state, a small text (format in LAYOUT.md and
+ * below), is <qid>.env in In/, and in Out/ the extended attribute
+ * QENV_XATTR of <qid>.eml (one file an entry), or a <qid>.env where the
+ * file system cannot. It is rewritten whole on every state change: by an
+ * atomic replace (temp name, rename; fsetxattr for the attribute), or, on
+ * first creation during a batched intake, by a plain write, which the
+ * batch's filesystem barrier makes durable. An entry is valid only when
+ * its envelope parses to the final "end" line and the .eml has the size
+ * it states: recovery at start-up treats anything else as never written.
  *
  *	IMCQ 1
  *	qid 0F3K2J9A1B2XY7QZ
@@ -83,12 +84,19 @@ int	qenv_add_rcpt(struct qenv *, const char *addr);
 size_t	qenv_count(const struct qenv *, enum qrcpt_state);
 int	qenv_format(const struct qenv *, struct buf *out);
 int	qenv_parse(const char *data, size_t len, struct qenv *, struct buf *err);
-/* Read <qid>.env from dirfd and check <qid>.eml's size: 0, or -1 with err. */
+/* Read <qid>.env (else the envelope on <qid>.eml) from dirfd and check
+ * <qid>.eml's size: 0, or -1 with err (errno ENOENT: no envelope at all). */
 int	qenv_load(int dirfd, const char *qid, struct qenv *, struct buf *err);
 /* Write <qid>.env. create: a new entry, written in place (a later barrier
  * makes it durable); else replaced atomically by rename, and with sync
  * durably before this returns. */
 int	qenv_store(int dirfd, const struct qenv *, bool create, bool sync);
+/* Out/: the envelope as the attribute QENV_XATTR of <qid>.eml (one file
+ * per entry; setting it replaces it whole); <qid>.env instead where the
+ * file system cannot. Never on In/ content, which is linked into
+ * mailboxes: its recipients (Bcc too) would travel with it. */
+#define QENV_XATTR	"user.imc.env"
+int	qenv_store_on_content(int dirfd, const struct qenv *, bool sync);
 const char *qrcpt_state_name(enum qrcpt_state);
 
 #endif

@@ -126,8 +126,10 @@ list_folder(int rootfd, enum layout_dir which, time_t now, struct row **rows,
 			add_row(rows, n, cap, qid, &line);
 			continue;
 		}
-		if (len != QID_LEN + strlen(QFILE_ENV) ||
-		    strcmp(de->d_name + QID_LEN, QFILE_ENV) != 0)
+		/* An Out/ entry may keep its envelope on the content file:
+		 * entries are listed by their content. */
+		if (len != QID_LEN + strlen(QFILE_EML) ||
+		    strcmp(de->d_name + QID_LEN, QFILE_EML) != 0)
 			continue;
 		memcpy(qid, de->d_name, QID_LEN);
 		qid[QID_LEN] = '\0';
@@ -135,6 +137,8 @@ list_folder(int rootfd, enum layout_dir which, time_t now, struct row **rows,
 			continue;
 		buf_reset(&err);
 		if (qenv_load(fd, qid, &e, &err) == -1) {
+			if (errno == ENOENT)
+				continue;	/* in intake, or finished */
 			buf_printf(&line, "%s %-4s     ? %9s ? ? unreadable %s", qid,
 			    folder, "?", buf_cstr(&err));
 			add_row(rows, n, cap, qid, &line);
@@ -195,7 +199,7 @@ entry_exists(int rootfd, const char *qid)
 	char name[QID_SIZE + 16];
 	size_t i;
 
-	snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
 	for (i = 0; i < 2; i++) {
 		int dirfd = openat(rootfd, layout_name(folders[i]), O_RDONLY |
 		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

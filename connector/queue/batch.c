@@ -281,7 +281,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	/* The In/ entry's envelope is written only if a delivery is
 	 * deferred: until the batch ends the Work file is the entry. */
 	if (item.has_out &&
-	    qenv_store(q->dir[LAYOUT_OUT], &out_env, true, false) == -1)
+	    qenv_store_on_content(q->dir[LAYOUT_OUT], &out_env, false) == -1)
 		goto ioerr;
 	if (cfg->archive && item.has_in)
 		qentry_link(q, LAYOUT_IN, LAYOUT_IN_ARCHIVE, c->qid);
@@ -552,8 +552,9 @@ batch_commit(struct batch *b)
 
 		if (!a->store)
 			qentry_remove(q, a->dir, a->qid);
-		else if (qenv_store(q->dir[a->dir], &a->env, false, false) ==
-		    -1)
+		else if ((a->dir == LAYOUT_OUT ?
+		    qenv_store_on_content(q->dir[a->dir], &a->env, false) :
+		    qenv_store(q->dir[a->dir], &a->env, false, false)) == -1)
 			log_warn("%s: cannot record the attempt in %s/%s.env; "
 			    "it is tried again as it was", a->qid,
 			    layout_name(a->dir), a->qid);

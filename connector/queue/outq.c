@@ -20,6 +20,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "qctx.h"
+#include "qlist.h"
 #include "route.h"
 #include "strset.h"
 #include "tracklog.h"
@@ -115,72 +116,39 @@ outq_add(struct outq *q, const char *qid)
 	return outq_wait(q, qid, 0);
 }
 
-/* The .env's next-try time, or -1 (then the entry is quarantined). */
-static int64_t
-outq_read_next(struct outq *q, const char *qid)
-{
-	struct qenv e;
-	struct buf err;
-	int64_t next;
-
-	buf_init(&err);
-	qenv_init(&e);
-	if (qenv_load(q->qc->dir[LAYOUT_OUT], qid, &e, &err) == -1) {
-		if (errno == ENOENT && err.len == 0) {
-			buf_fini(&err);
-			return -1;	/* gone meanwhile */
-		}
-		dispose_quarantine(q->qc, LAYOUT_OUT, qid, buf_cstr(&err));
-		buf_fini(&err);
-		return -1;
-	}
-	next = e.next_try;
-	qenv_free(&e);
-	buf_fini(&err);
-	return next;
-}
-
-/* outq_load - list Out/ at start-up */
+/* outq_load - list Out/ at start-up: an entry is its content file with
+ * its envelope (on it, or beside it as .env); content without one is a
+ * finished entry whose removal a crash interrupted */
 int
 outq_load(struct outq *q)
 {
-	int fd = openat(q->qc->dir[LAYOUT_OUT], ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	DIR *dir;
-	struct dirent *de;
-	char qid[QID_SIZE], name[QID_SIZE + 8];
-	size_t len;
-	int64_t next;
+	struct qlist names;
+	struct qenv e;
+	struct buf err;
+	char name[QID_SIZE + 8];
+	size_t i;
 
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
+	if (qlist_read(q->qc->dir[LAYOUT_OUT], QFILE_EML, &names) == -1)
 		return -1;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		len = strlen(de->d_name);
-		if (len != QID_LEN + 4)
-			continue;
-		memcpy(qid, de->d_name, QID_LEN);
-		qid[QID_LEN] = '\0';
-		if (!qid_valid(qid))
-			continue;
-		if (strcmp(de->d_name + QID_LEN, QFILE_EML) == 0) {
-			/* An .eml without its .env is a finished entry whose
-			 * removal a crash interrupted. */
-			snprintf(name, sizeof(name), "%s%s", qid, QFILE_ENV);
-			if (faccessat(q->qc->dir[LAYOUT_OUT], name, F_OK,
-			    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
-				unlinkat(q->qc->dir[LAYOUT_OUT], de->d_name, 0);
+	buf_init(&err);
+	for (i = 0; i < names.n; i++) {
+		buf_reset(&err);
+		if (qenv_load(q->qc->dir[LAYOUT_OUT], names.qids[i], &e, &err) ==
+		    -1) {
+			if (errno == ENOENT) {
+				snprintf(name, sizeof(name), "%s%s",
+				    names.qids[i], QFILE_EML);
+				(void)unlinkat(q->qc->dir[LAYOUT_OUT], name, 0);
+			} else
+				dispose_quarantine(q->qc, LAYOUT_OUT,
+				    names.qids[i], buf_cstr(&err));
 			continue;
 		}
-		if (strcmp(de->d_name + QID_LEN, QFILE_ENV) != 0)
-			continue;
-		if ((next = outq_read_next(q, qid)) < 0)
-			continue;
-		outq_wait(q, qid, next);
+		outq_wait(q, names.qids[i], e.next_try);
+		qenv_free(&e);
 	}
-	closedir(dir);
+	buf_fini(&err);
+	qlist_free(&names);
 	tracklog_flush(q->qc->track);
 	log_info("Out: %zu entries queued", q->n_waiting);
 	return 0;
@@ -393,7 +361,7 @@ outq_start(struct outq *q, const char *qid)
 	qenv_init(&m->env);
 	buf_init(&err);
 	if (qenv_load(qc->dir[LAYOUT_OUT], qid, &m->env, &err) == -1) {
-		if (!(errno == ENOENT && err.len == 0))
+		if (errno != ENOENT)	/* else gone, or finished */
 			dispose_quarantine(qc, LAYOUT_OUT, qid, buf_cstr(&err));
 		buf_fini(&err);
 		free(m);

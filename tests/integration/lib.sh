@@ -270,6 +270,45 @@ wait_for() {
 	"$@"
 }
 
+# Queue entries: an Out/ entry keeps its envelope on its content file
+# (the attribute user.imc.env of <qid>.eml) unless a <qid>.env stands
+# beside it; In/ entries use <qid>.env. These read either.
+# entry_env DIR QID - print one entry's envelope
+entry_env() {
+	if [ -f "$1/$2.env" ]; then cat "$1/$2.env"; return; fi
+	/usr/bin/python3 -c 'import os,sys
+try:
+    sys.stdout.write(os.getxattr(sys.argv[1], "user.imc.env").decode())
+except OSError:
+    sys.exit(1)' "$1/$2.eml"
+}
+# entry_qids DIR - the queue ids of the entries (with an envelope) in DIR
+entry_qids() {
+	local f q
+	for f in "$1"/*.eml; do
+		[ -f "$f" ] || continue
+		q=$(basename "$f" .eml)
+		entry_env "$1" "$q" >/dev/null 2>&1 && echo "$q"
+	done
+}
+# out_count - entries in Out/; out_envs - every Out/ envelope, one after
+# the other (for grep)
+out_count() { entry_qids "$ROOT/Out" | grep -c .; }
+out_envs() {
+	local q
+	for q in $(entry_qids "$ROOT/Out"); do entry_env "$ROOT/Out" "$q"; done
+}
+# env_to_file DIR QID - move an envelope off the content file into
+# <qid>.env (the form a file system without user attributes gets)
+env_to_file() {
+	entry_env "$1" "$2" > "$1/$2.env.tmp" && mv "$1/$2.env.tmp" "$1/$2.env" &&
+	/usr/bin/python3 -c 'import os,sys
+try:
+    os.removexattr(sys.argv[1], "user.imc.env")
+except OSError:
+    pass' "$1/$2.eml"
+}
+
 # count_files DIR - regular files in DIR (not recursive)
 count_files() {
 	find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l

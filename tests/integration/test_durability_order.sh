@@ -57,7 +57,7 @@ check "--once: local recipients delivered" test \
 	"$(mailbox_count example.com bob)$(mailbox_count example.com carol)$(mailbox_count example.org dave)$(mailbox_count example.com erin)$(mailbox_count example.com frank)$(mailbox_count example.com gina)" = 111111
 check "--once: the bounce reached the sender" mailbox_has example.com alice 1
 check "--once: the latin-1 copy was repaired" grep -q 'event=repaired' "$ROOT"/Log/[0-9]*.log
-check "--once: remote recipients wait in Out" test "$(ls "$ROOT/Out" | grep -c '\.env$')" = 2
+check "--once: remote recipients wait in Out" test "$(out_count)" = 2
 check "--once: Work and In empty" test "$(count_files "$ROOT/Work")$(count_files "$ROOT/In")" = 00
 trace_checks "--once" "$T/once.trace"
 

@@ -33,9 +33,12 @@ write_conf "tls = none" "retry_schedule = 1s"
 # 1. An entry deferred in Out/: the configured smarthost refuses.
 drop m1.eml 'From: alice@example.com\r\nTo: bob@remote.test\r\nSubject: oom\r\n\r\nbody\r\n'
 run_once
-env_file=$(find "$ROOT/Out" -maxdepth 1 -name '*.env' | head -1)
-[ -n "$env_file" ] || abort_test "an entry deferred in Out"
-qid=$(basename "$env_file" .env)
+qid=$(entry_qids "$ROOT/Out" | head -1)
+[ -n "$qid" ] || abort_test "an entry deferred in Out"
+# This test reads the envelope from <qid>.env, the form it takes where the
+# file system has no user attributes (the shim arms on opening a .env).
+env_to_file "$ROOT/Out" "$qid"
+env_file=$ROOT/Out/$qid.env
 check "deferred in Out/ with its .eml" test -f "$ROOT/Out/$qid.eml"
 cp "$env_file" "$T/before.env"
 cp "$ROOT/Out/$qid.eml" "$T/before.eml"

@@ -35,8 +35,8 @@ check "bcc header removed" bash -c "! grep -qi '^bcc:' '$(mailbox_one example.co
 check "sender wins over from" grep -q '^Return-Path: <secretary@example.com>' "$dave"
 
 check "split: local part in store" test "$(mailbox_count example.com gina)" = 1
-check "split: remote part in Out" test "$(ls "$ROOT"/Out/*.env 2>/dev/null | wc -l)" = 1
-check "split: Out entry names the remote recipient" grep -q 'henry@remote.example.net' "$ROOT"/Out/*.env
+check "split: remote part in Out" test "$(out_count)" = 1
+check "split: Out entry names the remote recipient" has 'henry@remote.example.net' "$(out_envs)"
 check "split: Out copy has no Return-Path" bash -c "! grep -q '^Return-Path' '$ROOT'/Out/*.eml"
 check "archive copy in Out/Archive" test "$(count_files "$ROOT/Out/Archive")" = 1
 check "archive copies in In/Archive" test "$(count_files "$ROOT/In/Archive")" = 5

@@ -58,9 +58,9 @@ wait_for 30 first_tries
 check "the daemon tried every Out entry once" first_tries
 attempts_before=$(grep -c 'event=deferred' "$ROOT"/Log/[0-9]*.log)
 kill -STOP "$DAEMON_PID"
-envs_before=$(stat -c '%n %Y %s' "$ROOT"/Out/*.env | md5sum)
+envs_before=$( (stat -c '%n %Z %s' "$ROOT"/Out/*.eml; out_envs) | md5sum)
 out=$("$IMC_BIN/imc-queue" -c "$CONF" flush 2>&1)
-envs_after=$(stat -c '%n %Y %s' "$ROOT"/Out/*.env | md5sum)
+envs_after=$( (stat -c '%n %Z %s' "$ROOT"/Out/*.eml; out_envs) | md5sum)
 kill -CONT "$DAEMON_PID"
 check "flush: told the connector" grep -q "told the connector (PID $DAEMON_PID)" <<<"$out"
 check "flush: the tool rewrote no envelope" test "$envs_after" = "$envs_before"

@@ -710,6 +710,53 @@ START_TEST(load_reads_a_stored_entry)
 }
 END_TEST
 
+/* Out/ entries keep the envelope on the content file: one file an
+ * entry; a .env beside it wins (the form without user attributes). */
+START_TEST(envelope_on_the_content_file)
+{
+	struct qenv e, back;
+	struct buf err;
+	char path[PATH_MAX], name[64], *eml;
+	struct stat st;
+	int dfd;
+
+	dfd = fresh_dir("load_xattr", path, sizeof(path));
+	sample_env(&e);
+	snprintf(name, sizeof(name), "%s.eml", e.qid);
+	eml = malloc(2311);
+	ck_assert_ptr_nonnull(eml);
+	memset(eml, 'm', 2311);
+	write_at(dfd, name, eml, 2311);
+	free(eml);
+	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
+	/* no second file: the envelope is an attribute of the content */
+	ck_assert_int_eq(fstatat(dfd, QID1 ".env", &st, 0), -1);
+	buf_init(&err);
+	ck_assert_msg(qenv_load(dfd, QID1, &back, &err) == 0, "%s",
+	    buf_cstr(&err));
+	assert_same_env(&e, &back, "xattr");
+	qenv_free(&back);
+	/* rewritten in place: the new state is what loads */
+	e.attempts = 7;
+	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), 0);
+	ck_assert_uint_eq(back.attempts, 7);
+	qenv_free(&back);
+	/* a .env beside it wins, and later stores keep to the file */
+	e.attempts = 9;
+	ck_assert_int_eq(qenv_store(dfd, &e, true, false), 0);
+	e.attempts = 11;
+	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), 0);
+	ck_assert_uint_eq(back.attempts, 11);
+	ck_assert_int_eq(fstatat(dfd, QID1 ".env", &st, 0), 0);
+	qenv_free(&back);
+	qenv_free(&e);
+	buf_fini(&err);
+	close(dfd);
+}
+END_TEST
+
 START_TEST(load_refuses_eml_of_another_size)
 {
 	struct qenv e, back;
@@ -771,7 +818,10 @@ START_TEST(load_refuses_missing_env)
 	write_at(dfd, QID1 ".eml", "abc", 3);
 	buf_init(&err);
 	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), QID1 ".env"));
+	/* no <qid>.env and no envelope on <qid>.eml: "no envelope" */
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_msg(strstr(buf_cstr(&err), QID1 ".eml: no envelope") != NULL,
+	    "%s", buf_cstr(&err));
 	buf_fini(&err);
 	close(dfd);
 }
@@ -1022,6 +1072,7 @@ qfile_suite(void)
 	tcase_add_test(tc, load_refuses_eml_of_another_size);
 	tcase_add_test(tc, load_refuses_missing_eml);
 	tcase_add_test(tc, load_refuses_missing_env);
+	tcase_add_test(tc, envelope_on_the_content_file);
 	tcase_add_test(tc, load_refuses_env_naming_another_qid);
 	tcase_add_test(tc, load_refuses_a_torn_env);
 	tcase_add_test(tc, load_does_not_follow_symlinks);
