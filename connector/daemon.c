@@ -33,7 +33,7 @@
 
 /* How often the In/ queue is looked at for due deferred entries (ms). */
 #define DAEMON_QUEUE_RUN_MS	30000
-#define DAEMON_PID_FILE		"imc-connector.pid"
+#define DAEMON_PID_FILE		LAYOUT_PID_FILE
 /* How long SIGTERM waits for SMTP transactions in hand. */
 #define DAEMON_STOP_GRACE	30
 

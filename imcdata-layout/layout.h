@@ -73,6 +73,10 @@ struct layout_want {
 	enum pickup_mode pickup_mode;
 };
 
+/* Log/: the daemon's PID while it runs (for people and systemd; tools ask
+ * the lock, instlock.h). */
+#define LAYOUT_PID_FILE	"imc-connector.pid"
+
 /* The folder's path relative to the root ("" for the root itself). */
 const char *layout_name(enum layout_dir);
 int	layout_want_from_config(const struct imc_config *, struct layout_want *,

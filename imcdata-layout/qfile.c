@@ -570,3 +570,37 @@ qenv_store_on_content(int dirfd, const struct qenv *e, bool sync)
 		errno = saved;
 	return r;
 }
+
+void
+qfile_repair_tmp(char *out, size_t size, const char *qid)
+{
+	snprintf(out, size, ".%s%s.repair", qid, QFILE_EML);
+}
+
+void
+qfile_conv_name(char *out, size_t size, const char *qid, unsigned k)
+{
+	snprintf(out, size, ".%s.%u.conv", qid, k);
+}
+
+void
+qfile_conv_tmp(char *out, size_t size, const char *qid, unsigned k)
+{
+	snprintf(out, size, ".%s.%u.tmp", qid, k);
+}
+
+bool
+qfile_is_temp(const char *name)
+{
+	static const char *const ends[] = { ".tmp", ".conv", ".repair" };
+	size_t i, len = strlen(name), el;
+
+	if (name[0] != '.')
+		return false;
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		el = strlen(ends[i]);
+		if (len > el + 1 && strcmp(name + len - el, ends[i]) == 0)
+			return true;
+	}
+	return false;
+}

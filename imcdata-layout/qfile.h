@@ -70,8 +70,24 @@ struct qenv {
 	size_t		 cap_rcpts;
 };
 
+/* Every name the queue gives a file (LAYOUT.md lists them with their
+ * folders): the entry, Badmail's pair and an unreadable entry's envelope,
+ * Pickup/Archive's reason, and the temp names only this process writes
+ * (swept at start: qfile_is_temp). */
 #define QFILE_EML	".eml"
 #define QFILE_ENV	".env"
+#define QFILE_BAD	".bad"		/* Badmail/: the message */
+#define QFILE_BDR	".bdr"		/* Badmail/: why */
+#define QFILE_ENV_BAD	".env.bad"	/* Badmail/: an unreadable envelope */
+#define QFILE_REASON	".reason"	/* Pickup/Archive/: why */
+
+/* ".<qid>.eml.repair": a repaired copy on its way over <qid>.eml */
+void	qfile_repair_tmp(char *out, size_t size, const char *qid);
+/* ".<qid>.<k>.conv" (a copy converted for a mailbox) and its temp name */
+void	qfile_conv_name(char *out, size_t size, const char *qid, unsigned k);
+void	qfile_conv_tmp(char *out, size_t size, const char *qid, unsigned k);
+/* A temp name of the forms above or safe_atomic_write's. */
+bool	qfile_is_temp(const char *name);
 
 /* Out of memory is fatal (xalloc.h): qenv_set and qenv_add_rcpt always
  * return 0 (int for the callers' convenience); a -1 of qenv_parse is a

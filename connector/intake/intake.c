@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "qfile.h"
 #include "safeio.h"
 #include "strset.h"
 #include "tracklog.h"
@@ -558,7 +559,7 @@ intake_archive(struct intake *in, int from_dirfd, const char *from_name,
 		buf_fini(&text);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s.reason", qid);
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_REASON);
 	r = safe_atomic_write(in->ctx.archive_fd, name, text.data, text.len,
 	    0600, 1);
 	buf_fini(&text);
@@ -566,7 +567,7 @@ intake_archive(struct intake *in, int from_dirfd, const char *from_name,
 		log_warn("Pickup/Archive/%s", name);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s.eml", qid);
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
 	if (renameat(from_dirfd, from_name, in->ctx.archive_fd, name) == -1 ||
 	    safe_fsync_dir(in->ctx.archive_fd) == -1) {
 		log_warn("cannot move %s to Pickup/Archive", origname);
@@ -791,7 +792,7 @@ intake_put_back(struct intake *in, const struct claimed *c, const char *why)
 
 	if (!intake_name_wanted(to) || renameat2(in->ctx.work_fd, c->qid,
 	    in->ctx.pickup_fd, to, RENAME_NOREPLACE) == -1) {
-		snprintf(alt, sizeof(alt), "%s.eml", c->qid);
+		snprintf(alt, sizeof(alt), "%s%s", c->qid, QFILE_EML);
 		to = alt;
 		if (renameat2(in->ctx.work_fd, c->qid, in->ctx.pickup_fd, to,
 		    RENAME_NOREPLACE) == -1) {

@@ -85,8 +85,8 @@ dispose_badmail(const struct qctx *q, enum layout_dir dir,
 	size_t i;
 
 	qentry_name(eml, sizeof(eml), e->qid, QFILE_EML);
-	qentry_name(bad, sizeof(bad), e->qid, ".bad");
-	qentry_name(bdr, sizeof(bdr), e->qid, ".bdr");
+	qentry_name(bad, sizeof(bad), e->qid, QFILE_BAD);
+	qentry_name(bdr, sizeof(bdr), e->qid, QFILE_BDR);
 	buf_init(&text);
 	/* One field a line: names and a peer's words are escaped. */
 	buf_printf(&text, "Queue id: %s\r\nSender: <", e->qid);
@@ -241,15 +241,15 @@ dispose_quarantine(const struct qctx *q, enum layout_dir dir, const char *qid,
 	log_escape(&text, why, strlen(why));
 	buf_printf(&text, "\r\nThe content is in %s.bad, the envelope in "
 	    "%s.env.bad.\r\n", qid, qid);
-	qentry_name(to, sizeof(to), qid, ".bdr");
+	qentry_name(to, sizeof(to), qid, QFILE_BDR);
 	(void)safe_atomic_write(q->dir[LAYOUT_BADMAIL], to, text.data, text.len,
 	    0600, 1);
 	buf_fini(&text);
 	qentry_name(from, sizeof(from), qid, QFILE_EML);
-	qentry_name(to, sizeof(to), qid, ".bad");
+	qentry_name(to, sizeof(to), qid, QFILE_BAD);
 	(void)renameat(q->dir[dir], from, q->dir[LAYOUT_BADMAIL], to);
 	qentry_name(from, sizeof(from), qid, QFILE_ENV);
-	qentry_name(to, sizeof(to), qid, ".env.bad");
+	qentry_name(to, sizeof(to), qid, QFILE_ENV_BAD);
 	(void)renameat(q->dir[dir], from, q->dir[LAYOUT_BADMAIL], to);
 	safe_fsync_dir(q->dir[LAYOUT_BADMAIL]);
 	log_warnx("%s: queue entry in %s unreadable (%s); moved to Badmail",

@@ -80,7 +80,7 @@ qconv_repair(const struct qctx *q, enum layout_dir dir, const char *qid,
 
 	qconv_opts(q, sender, to, &opts);
 	qentry_name(name, sizeof(name), qid, QFILE_EML);
-	snprintf(tmp, sizeof(tmp), ".%s.repair", name);
+	qfile_repair_tmp(tmp, sizeof(tmp), qid);
 	if ((in = openat(q->dir[dir], name, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1 || fstat(in, &st) == -1) {
 		if (in != -1)
@@ -182,8 +182,8 @@ qconv_store_copy(const struct qctx *q, const struct qenv *e,
 	close(in);
 	snprintf(out, size, "%s", eml);
 	if (rr == REPAIR_CHANGED) {
-		snprintf(out, size, ".%s.%u.conv", e->qid, k);
-		snprintf(tmp, sizeof(tmp), ".%s.%u.tmp", e->qid, k);
+		qfile_conv_name(out, size, e->qid, k);
+		qfile_conv_tmp(tmp, sizeof(tmp), e->qid, k);
 		if (qentry_publish(q->dir[LAYOUT_IN], cfd,
 		    st.st_size < QCONV_IN_MEMORY, tmp, out, &written) == -1)
 			rr = REPAIR_ERROR;

@@ -22,15 +22,13 @@
 /* Work files are redone this many to a batch (one barrier each). */
 #define RECOVER_BATCH	256
 
-/* Remove ".<...>.tmp", ".<...>.conv" and ".<...>.repair" names: only this
- * process writes them, under the lock. */
+/* Remove the temp names a crash left (qfile_is_temp): only this process
+ * writes them, under the lock. */
 static void
 recover_sweep_temps(struct qctx *q, enum layout_dir dir)
 {
-	static const char *const ends[] = { ".tmp", ".conv", ".repair" };
 	struct dirent *de;
 	DIR *dh;
-	size_t i, len, el;
 	int fd;
 
 	if ((fd = openat(q->dir[dir], ".", O_RDONLY | O_DIRECTORY |
@@ -39,19 +37,9 @@ recover_sweep_temps(struct qctx *q, enum layout_dir dir)
 			close(fd);
 		return;
 	}
-	while ((de = readdir(dh)) != NULL) {
-		if (de->d_name[0] != '.' || de->d_type == DT_DIR)
-			continue;
-		len = strlen(de->d_name);
-		for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
-			el = strlen(ends[i]);
-			if (len > el + 1 &&
-			    strcmp(de->d_name + len - el, ends[i]) == 0) {
-				(void)unlinkat(q->dir[dir], de->d_name, 0);
-				break;
-			}
-		}
-	}
+	while ((de = readdir(dh)) != NULL)
+		if (de->d_type != DT_DIR && qfile_is_temp(de->d_name))
+			(void)unlinkat(q->dir[dir], de->d_name, 0);
 	closedir(dh);
 }
 
