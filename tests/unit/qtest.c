@@ -19,6 +19,7 @@
 #include "batch.h"
 #include "buf.h"
 #include "log.h"
+#include "qlist.h"
 #include "safeio.h"
 #include "store_maildir.h"
 #include "tracklog.h"
@@ -359,6 +360,21 @@ qtest_count(struct qtest *t, const char *relpath)
 		n++;
 	}
 	closedir(d);
+	return n;
+}
+
+size_t
+qtest_entries(struct qtest *t, enum layout_dir dir, char (*out)[QID_SIZE],
+    size_t max)
+{
+	struct qlist names;
+	size_t i, n;
+
+	ck_assert_int_eq(qlist_read(t->dir[dir], QFILE_EML, &names), 0);
+	for (i = 0; i < names.n && i < max; i++)
+		memcpy(out[i], names.qids[i], QID_SIZE);
+	n = names.n;
+	qlist_free(&names);
 	return n;
 }
 

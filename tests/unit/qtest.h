@@ -95,6 +95,10 @@ char	*qtest_read(struct qtest *, enum layout_dir, const char *name);
 /* Names in a folder of the tree (path relative to the root), "." and
  * ".." and sub-folders left out; 0 when it does not exist. */
 size_t	qtest_count(struct qtest *, const char *relpath);
+/* The queue ids of the entries in In/ or Out/ (by their content files),
+ * at most max, into out; returns how many there are. */
+size_t	qtest_entries(struct qtest *, enum layout_dir, char (*out)[QID_SIZE],
+	    size_t max);
 /* The names of the files in Work/ into out (at most max). */
 size_t	qtest_work_files(struct qtest *, char (*out)[QID_SIZE], size_t max);
 /* Messages in Store/<domain>/<local>/new. */
