@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "qfile.h"
 #include "safeio.h"
 #include "tracklog.h"
+#include "xalloc.h"
 
 /* dispose_expire - the lifetime rule, the same for In/ and Out/ */
 bool
@@ -213,7 +215,9 @@ int
 dispose_delay_notice(const struct qctx *q, enum layout_dir dir,
     const struct qenv *e, time_t retry_until, char notice[QID_SIZE])
 {
-	size_t i;
+	struct qenv told;
+	size_t i, n = 0;
+	int r;
 
 	notice[0] = '\0';
 	if (e->sender[0] == '\0')
@@ -221,10 +225,23 @@ dispose_delay_notice(const struct qctx *q, enum layout_dir dir,
 	for (i = 0; i < e->n_rcpts; i++)
 		if (e->rcpts[i].state == QRCPT_PENDING &&
 		    dispose_wants(&e->rcpts[i], "DELAY"))
-			break;
-	if (i == e->n_rcpts)
+			n++;
+	if (n == 0)
 		return 0;	/* NOTIFY asked for no delay notice */
-	return dispose_notice(q, dir, e, BOUNCE_DELAYED, retry_until, notice);
+	/* Only the recipients whose NOTIFY asks for DELAY (or who gave
+	 * none) are reported delayed (RFC 3461): a shallow copy of the
+	 * envelope lists just them as pending; its strings are e's. */
+	told = *e;
+	told.rcpts = xcalloc(e->n_rcpts, sizeof(*told.rcpts));
+	for (i = 0; i < e->n_rcpts; i++) {
+		told.rcpts[i] = e->rcpts[i];
+		if (told.rcpts[i].state == QRCPT_PENDING &&
+		    !dispose_wants(&e->rcpts[i], "DELAY"))
+			told.rcpts[i].state = QRCPT_DONE;
+	}
+	r = dispose_notice(q, dir, &told, BOUNCE_DELAYED, retry_until, notice);
+	free(told.rcpts);
+	return r;
 }
 
 /* dispose_quarantine - an unreadable entry into Badmail with a reason */

@@ -34,8 +34,9 @@ void	dispose_finish(const struct qctx *, enum layout_dir, struct qenv *,
  * become BOUNCED so the final report does not list them again. */
 void	dispose_report_failed(const struct qctx *, enum layout_dir,
 	    struct qenv *, char notice[QID_SIZE]);
-/* One delay notice for the pending recipients; 0 when written or not
- * wanted (null sender, NOTIFY without DELAY), -1 when it could not be. */
+/* One delay notice for the pending recipients whose NOTIFY asks for
+ * DELAY (or who gave none); 0 when written or not wanted (null sender,
+ * no such recipient), -1 when it could not be. */
 int	dispose_delay_notice(const struct qctx *, enum layout_dir,
 	    const struct qenv *, time_t retry_until, char notice[QID_SIZE]);
 /* An entry that cannot be read: its files to Badmail with the reason. */
