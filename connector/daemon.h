@@ -30,7 +30,7 @@
 #include "qctx.h"
 #include "tracklog.h"
 
-#define DAEMON_BATCH	256
+#define DAEMON_BATCH	2048
 
 struct batch;
 struct evloop;
