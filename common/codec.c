@@ -538,6 +538,83 @@ qp_enc_byte(struct codec_enc *e, unsigned char c, struct buf *out)
 	return qp_byte(e, c, 1, out);
 }
 
+/*
+ * The QP encoder's size without output, in one tight loop: the same steps
+ * as qp_enc_byte (a held CR, a held space or tab, triplets, soft breaks
+ * before column 76) on local copies of the state. Counting every text
+ * part's QP size in pass 1 of charset repair was a tenth of the intake's
+ * time; check_codec holds it equal to the encoder's output.
+ */
+static void
+qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
+{
+	int text = !(e->flags & CODEC_ENC_BINARY);
+	unsigned col = e->col, nhold = e->nhold;
+	int held_cr = e->held_cr;
+	size_t total = e->total, i;
+	unsigned char c;
+
+#define QPC_TOKEN(n) do {						\
+	if (col + (n) > CODEC_LINE_MAX - 1) {				\
+		total += 3;						\
+		col = 0;						\
+	}								\
+	total += (n);							\
+	col += (n);							\
+} while (0)
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		if (held_cr) {
+			held_cr = 0;
+			if (c == '\n') {
+				if (nhold) {	/* space at a line end */
+					nhold = 0;
+					QPC_TOKEN(3);
+				}
+				total += 2;
+				col = 0;
+				continue;
+			}
+			if (nhold) {
+				nhold = 0;
+				QPC_TOKEN(1);
+			}
+			QPC_TOKEN(3);	/* the lone CR, escaped */
+		}
+		if (text && c == '\r') {
+			held_cr = 1;
+			continue;
+		}
+		if (text && c == '\n') {
+			if (nhold) {
+				nhold = 0;
+				QPC_TOKEN(3);
+			}
+			total += 2;
+			col = 0;
+			continue;
+		}
+		if (nhold) {
+			nhold = 0;
+			QPC_TOKEN(1);
+		}
+		if (c == ' ' || c == '\t') {
+			e->hold[0] = c;
+			nhold = 1;
+			continue;
+		}
+		if (c >= 33 && c <= 126 && c != '=')
+			QPC_TOKEN(1);
+		else
+			QPC_TOKEN(3);
+	}
+#undef QPC_TOKEN
+	e->col = col;
+	e->nhold = nhold;
+	e->held_cr = held_cr;
+	e->total = total;
+}
+
 /* codec_enc_feed - encode a chunk, appending to out (NULL: count only) */
 int
 codec_enc_feed(struct codec_enc *e, const void *data, size_t len,
@@ -558,6 +635,10 @@ codec_enc_feed(struct codec_enc *e, const void *data, size_t len,
 		return 0;
 	}
 	if (e->cte == CODEC_CTE_QP) {
+		if (out == NULL) {
+			qp_count(e, p, len);
+			return 0;
+		}
 		for (i = 0; i < len; i++)
 			if (qp_enc_byte(e, p[i], out) == -1)
 				return -1;

@@ -382,6 +382,52 @@ START_TEST(test_cte_names_parse_in_any_case_with_whitespace)
 }
 END_TEST
 
+/* The QP size counted without output (pass 1 of charset repair) is the
+ * size the encoder writes, for any bytes, any chunking, text or binary. */
+START_TEST(test_qp_count_equals_the_encoded_size)
+{
+	static const unsigned char alphabet[] = "ab =\r\n\t\x80\xff.";
+	unsigned seed = 12345;
+	unsigned char data[600];
+	struct codec_enc counter, writer;
+	struct buf out;
+	size_t len, i, off, step;
+	int round, binary;
+
+	for (round = 0; round < 4000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % sizeof(data);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* long runs of one kind make long lines too */
+			data[i] = (seed >> 16) % 7 == 0 ?
+			    alphabet[(seed >> 8) % (sizeof(alphabet) - 1)] : 'x';
+		}
+		binary = round % 3 == 0;
+		codec_enc_init(&counter, CODEC_CTE_QP, binary ? CODEC_ENC_BINARY :
+		    0);
+		codec_enc_init(&writer, CODEC_CTE_QP, binary ? CODEC_ENC_BINARY :
+		    0);
+		buf_init(&out);
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = 1 + (seed >> 10) % 97;
+			if (step > len - off)
+				step = len - off;
+			ck_assert_int_eq(codec_enc_feed(&counter, data + off, step,
+			    NULL), 0);
+			ck_assert_int_eq(codec_enc_feed(&writer, data + off, step,
+			    &out), 0);
+		}
+		ck_assert_int_eq(codec_enc_finish(&counter, NULL), 0);
+		ck_assert_int_eq(codec_enc_finish(&writer, &out), 0);
+		ck_assert_msg(counter.total == out.len, "round %d: counted %zu, "
+		    "wrote %zu", round, counter.total, out.len);
+		buf_fini(&out);
+	}
+}
+END_TEST
+
 START_TEST(test_decoder_appends_to_existing_output)
 {
 	struct buf out;
@@ -413,6 +459,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_choose_7bit_cyrillic_text_is_base64);
 	tcase_add_test(tc, test_cte_names_parse_in_any_case_with_whitespace);
 	tcase_add_test(tc, test_decoder_appends_to_existing_output);
+	tcase_add_test(tc, test_qp_count_equals_the_encoded_size);
 	suite_add_tcase(s, tc);
 	return s;
 }
