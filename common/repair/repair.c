@@ -381,6 +381,13 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	if (st->need_mime_version)
 		(void)buf_puts(&rep->explain,
 		    "message: MIME-Version: 1.0 added\n");
+	if (st->out_fd == -1) {
+		if (opts->open_out == NULL ||
+		    (st->out_fd = opts->open_out(opts->open_arg)) == -1) {
+			err = opts->open_out == NULL ? EINVAL : errno;
+			goto done;
+		}
+	}
 	st->pass = 2;
 	if (rp_run(st, in_fd, chunk) == -1 || repair_emit_flush(st) == -1) {
 		err = st->failed;

@@ -50,6 +50,11 @@ struct repair_opts {
 	const char	*legacy_charset;	/* e.g. "windows-1252" */
 	const char	*target;		/* "utf-8", "preserve", or a label */
 	bool		 seven_bit;
+	/* With out_fd -1: called once the first pass has found something
+	 * to change, for the descriptor to write to (-1 with errno: fail).
+	 * Most messages need no change, and so no output file at all. */
+	int		(*open_out)(void *arg);
+	void		*open_arg;
 };
 
 struct repair_report {
@@ -64,6 +69,7 @@ enum repair_result { REPAIR_UNCHANGED, REPAIR_CHANGED, REPAIR_ERROR };
 
 void	repair_report_init(struct repair_report *);
 void	repair_report_fini(struct repair_report *);
+/* in_fd is read from its start (lseek); out_fd -1: see open_out. */
 enum repair_result repair_message(int in_fd, int out_fd,
 	    const struct repair_opts *, struct repair_report *);
 

@@ -70,6 +70,12 @@ struct intake {
 	/* retries of single names, a min-heap by due time */
 	struct retry	*retries;
 	size_t		 n_retries, cap_retries;
+	uid_t		 euid;		/* ours, asked once */
+	/* the last writer's name (a passwd lookup costs a file read) */
+	uid_t		 name_uid;
+	int64_t		 name_at_ms;	/* 0: none kept */
+	bool		 name_ok;
+	char		 name[64];
 	/* skip reports: at most INTAKE_REPORTS_PER_MINUTE a minute */
 	int64_t		 report_window;
 	unsigned	 reports_in_window;
@@ -291,6 +297,7 @@ intake_new(const struct intake_ctx *ctx)
 
 	in = xcalloc(1, sizeof(*in));
 	in->ctx = *ctx;
+	in->euid = geteuid();
 	strset_init(&in->pending_set);
 	strset_init(&in->events);
 	TAILQ_INIT(&in->ages);
@@ -534,6 +541,26 @@ intake_user_name(uid_t uid, char *buf, size_t size)
 	return buf;
 }
 
+/* intake_writer_name - intake_user_name, the last answer kept a minute:
+ * a burst of files from one writer costs one lookup */
+const char *
+intake_writer_name(struct intake *in, uid_t uid, char *buf, size_t size)
+{
+	int64_t now = intake_now_ms();
+
+	if (in->name_at_ms == 0 || in->name_uid != uid ||
+	    now - in->name_at_ms > 60000) {
+		in->name_ok = intake_user_name(uid, in->name, sizeof(in->name)) !=
+		    NULL;
+		in->name_uid = uid;
+		in->name_at_ms = now > 0 ? now : 1;
+	}
+	if (!in->name_ok || strlen(in->name) >= size)
+		return NULL;
+	memcpy(buf, in->name, strlen(in->name) + 1);
+	return buf;
+}
+
 /* intake_archive - move a file that cannot be taken to Pickup/Archive */
 int
 intake_archive(struct intake *in, int from_dirfd, const char *from_name,
@@ -742,7 +769,7 @@ intake_claim(struct intake *in, const char *name, bool from_event,
 	/* Ours now: a writer that kept a descriptor cannot reopen it for
 	 * writing through /proc once it is read-only (when we own it; when
 	 * we do not, only the checked size is read). */
-	if (st.st_uid == geteuid())
+	if (st.st_uid == in->euid)
 		(void)fchmod(fd, 0400);
 	track_del(in, name);
 	c->fd = fd;

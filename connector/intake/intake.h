@@ -93,6 +93,9 @@ enum claim_result intake_claim(struct intake *, const char *name,
  * it has none, or one too long or with bytes other than letters, digits
  * and ._-@$+ (a name from NSS is not trusted to be plain). */
 const char *intake_user_name(uid_t, char *buf, size_t size);
+/* The same, the last answer kept a minute. */
+const char *intake_writer_name(struct intake *, uid_t, char *buf,
+	    size_t size);
 /* Did the claimed file change since the claim (size, times)? */
 bool	intake_changed(const struct claimed *);
 /* A claimed file changed while it was read: back into Pickup (its name,

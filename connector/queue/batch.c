@@ -152,8 +152,8 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	struct pickup_opts opts = { .dots = cfg->pickup_dots,
 	    .hostname = cfg->hostname, .qid = c->qid, .now = c->claimed_at,
 	    .max_bytes = c->size, .has_uid = c->has_uid, .uid = c->uid,
-	    .user = c->has_uid ? intake_user_name(c->uid, user, sizeof(user)) :
-	    NULL };
+	    .user = c->has_uid ? intake_writer_name(q->intake, c->uid, user,
+	    sizeof(user)) : NULL };
 	struct batch_item item;
 	struct mail_status why;
 	struct pickup_file *pf;
@@ -203,16 +203,14 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	}
 	if (pickup_write(pf, outs, nout, &why) == -1)
 		goto fail;
-	if ((in_out != -1 && close(in_out) == -1) ||
-	    (out_out != -1 && close(out_out) == -1)) {
-		in_out = out_out = -1;
-		goto ioerr;
-	}
-	in_out = out_out = -1;
 	/* Only the size checked at the claim was read; a file that moved on
 	 * meanwhile (a writer that kept a descriptor) is not queued half old,
 	 * half new: it goes back to Pickup. */
 	if (intake_changed(c)) {
+		if (in_out != -1)
+			close(in_out);
+		if (out_out != -1)
+			close(out_out);
 		qentry_remove_all(q, c->qid);
 		qenv_free(&out_env);
 		buf_fini(&rp);
@@ -236,14 +234,21 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 			if (dom != NULL && config_is_local_domain(cfg, dom))
 				qconv_base_add(q, &base, rcpts->items[i]);
 		}
-		if (qconv_repair(q, LAYOUT_IN, c->qid, pickup_sender(pf),
-		    &base.conv, &outs[0].written) == -1)
+		if (qconv_repair(q, LAYOUT_IN, c->qid, in_out,
+		    pickup_sender(pf), &base.conv, &outs[0].written) == -1)
 			goto ioerr;
 	}
-	if (item.has_out && qconv_repair(q, LAYOUT_OUT, c->qid,
+	if (item.has_out && qconv_repair(q, LAYOUT_OUT, c->qid, out_out,
 	    pickup_sender(pf), &qconv_keep, &outs[item.has_in ? 1 : 0].written)
 	    == -1)
 		goto ioerr;
+	/* a write error a file system reports only at close counts too */
+	if ((in_out != -1 && close(in_out) == -1) ||
+	    (out_out != -1 && close(out_out) == -1)) {
+		in_out = out_out = -1;
+		goto ioerr;
+	}
+	in_out = out_out = -1;
 	nout = 0;
 	if (item.has_in)
 		batch_make_env(&item.in, c->qid, c->origname, pickup_sender(pf),

@@ -53,6 +53,21 @@ qconv_scratch(int dirfd, off_t size)
 	    openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
+/* The output file, made only once repair has found something to change. */
+struct qconv_out {
+	int	 dirfd;
+	off_t	 size;
+	int	 fd;
+};
+
+static int
+qconv_open_out(void *arg)
+{
+	struct qconv_out *o = arg;
+
+	return o->fd = qconv_scratch(o->dirfd, o->size);
+}
+
 static void
 qconv_opts(const struct qctx *q, const char *sender,
     const struct delivery_conv *to, struct repair_opts *opts)
@@ -66,38 +81,37 @@ qconv_opts(const struct qctx *q, const char *sender,
 	opts->seven_bit = to->seven_bit;
 }
 
-/* qconv_repair - repair one queue copy in place */
+/* qconv_repair - repair one queue copy in place; in_fd: the copy, open
+ * for reading (-1: opened here), *size its size */
 int
 qconv_repair(const struct qctx *q, enum layout_dir dir, const char *qid,
-    const char *sender, const struct delivery_conv *to, uint64_t *size)
+    int in_fd, const char *sender, const struct delivery_conv *to,
+    uint64_t *size)
 {
 	struct repair_opts opts;
 	struct repair_report rep;
 	enum repair_result rr;
+	struct qconv_out out = { q->dir[dir], (off_t)*size, -1 };
 	char name[QID_SIZE + 16], tmp[QID_SIZE + 24];
-	struct stat st;
-	int in, out;
+	int in = in_fd;
 
 	qconv_opts(q, sender, to, &opts);
+	opts.open_out = qconv_open_out;
+	opts.open_arg = &out;
 	qentry_name(name, sizeof(name), qid, QFILE_EML);
 	qfile_repair_tmp(tmp, sizeof(tmp), qid);
-	if ((in = openat(q->dir[dir], name, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 || fstat(in, &st) == -1) {
-		if (in != -1)
-			close(in);
+	if (in == -1 && (in = openat(q->dir[dir], name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return -1;
-	}
-	if ((out = qconv_scratch(q->dir[dir], st.st_size)) == -1) {
-		close(in);
-		return -1;
-	}
 	repair_report_init(&rep);
-	rr = repair_message(in, out, &opts, &rep);
-	close(in);
-	if (rr == REPAIR_CHANGED && qentry_publish(q->dir[dir], out,
-	    st.st_size < QCONV_IN_MEMORY, tmp, name, size) == -1)
+	rr = repair_message(in, -1, &opts, &rep);
+	if (in_fd == -1)
+		close(in);
+	if (rr == REPAIR_CHANGED && qentry_publish(q->dir[dir], out.fd,
+	    out.size < QCONV_IN_MEMORY, tmp, name, size) == -1)
 		rr = REPAIR_ERROR;
-	close(out);
+	if (out.fd != -1)
+		close(out.fd);
 	if (rr == REPAIR_CHANGED) {
 		if (rep.undecodable > 0 || rep.kept_utf8 > 0)
 			log_warnx("%s: %s: %s", qid, layout_name(dir),
@@ -160,9 +174,10 @@ qconv_store_copy(const struct qctx *q, const struct qenv *e,
 	struct repair_report rep;
 	enum repair_result rr;
 	char eml[QID_SIZE + 16], tmp[QID_SIZE + 32];
+	struct qconv_out copy;
 	struct stat st;
 	uint64_t written;
-	int in, cfd;
+	int in;
 
 	qentry_name(eml, sizeof(eml), e->qid, QFILE_EML);
 	qconv_opts(q, e->sender, conv, &opts);
@@ -172,22 +187,24 @@ qconv_store_copy(const struct qctx *q, const struct qenv *e,
 			close(in);
 		return -1;
 	}
-	if ((cfd = qconv_scratch(q->dir[LAYOUT_IN], st.st_size)) == -1) {
-		close(in);
-		return -1;
-	}
+	copy.dirfd = q->dir[LAYOUT_IN];
+	copy.size = st.st_size;
+	copy.fd = -1;
+	opts.open_out = qconv_open_out;
+	opts.open_arg = &copy;
 	repair_report_init(&rep);
-	rr = repair_message(in, cfd, &opts, &rep);
+	rr = repair_message(in, -1, &opts, &rep);
 	repair_report_fini(&rep);
 	close(in);
 	snprintf(out, size, "%s", eml);
 	if (rr == REPAIR_CHANGED) {
 		qfile_conv_name(out, size, e->qid, k);
 		qfile_conv_tmp(tmp, sizeof(tmp), e->qid, k);
-		if (qentry_publish(q->dir[LAYOUT_IN], cfd,
+		if (qentry_publish(q->dir[LAYOUT_IN], copy.fd,
 		    st.st_size < QCONV_IN_MEMORY, tmp, out, &written) == -1)
 			rr = REPAIR_ERROR;
 	}
-	close(cfd);
+	if (copy.fd != -1)
+		close(copy.fd);
 	return rr == REPAIR_ERROR ? -1 : 0;
 }

@@ -34,9 +34,11 @@ struct qconv_base {
 void	qconv_base_init(struct qconv_base *);
 void	qconv_base_add(const struct qctx *, struct qconv_base *, const char *rcpt);
 /* Repair dir/<qid>.eml in place (a new file renamed over it when
- * something changes); *size gets the new size then. */
+ * something changes); in_fd: the copy open for reading, or -1; *size is
+ * its size, and gets the new size then. */
 int	qconv_repair(const struct qctx *, enum layout_dir, const char *qid,
-	    const char *sender, const struct delivery_conv *, uint64_t *size);
+	    int in_fd, const char *sender, const struct delivery_conv *,
+	    uint64_t *size);
 /* before: the copy's size before repair; original: the file's size. */
 void	qconv_check_grown(const struct qctx *, enum layout_dir, struct qenv *,
 	    uint64_t before, uint64_t original);

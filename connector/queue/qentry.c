@@ -28,7 +28,9 @@ qentry_create(const struct qctx *q, enum layout_dir dir, const char *qid)
 	char name[QID_SIZE + 16];
 
 	qentry_name(name, sizeof(name), qid, QFILE_EML);
-	return openat(q->dir[dir], name, O_WRONLY | O_CREAT | O_TRUNC |
+	/* read and write: charset repair reads it back through the same
+	 * descriptor */
+	return openat(q->dir[dir], name, O_RDWR | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 

@@ -403,8 +403,8 @@ make_attachment(struct buf *bin)
 START_TEST(table)
 {
 	const struct rcase *c = &cases[_i];
-	struct repair_opts o = { "windows-1252", c->target ? c->target :
-	    "utf-8", c->seven != 0 };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = c->target ? c->target : "utf-8", .seven_bit = c->seven != 0 };
 	struct repair_report rep, rep2;
 	struct buf out, out2, t;
 	struct parsed p;
@@ -492,7 +492,8 @@ END_TEST
 /* An attachment in base64 passes byte for byte beside a converted part. */
 START_TEST(attachment_passes_byte_for_byte)
 {
-	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
 	struct repair_report rep;
 	struct buf bin, b64, msg, out, t;
 	struct parsed p;
@@ -535,7 +536,8 @@ END_TEST
 /* A 7-bit downgrade of an 8-bit attachment keeps its bytes. */
 START_TEST(seven_bit_attachment_keeps_bytes)
 {
-	struct repair_opts o = { "windows-1252", "utf-8", true };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = true };
 	struct repair_report rep;
 	struct buf bin, msg, out;
 	struct parsed p;
@@ -570,7 +572,8 @@ START_TEST(address_display_names_only)
 	static const char in[] = "From: \"M\xc3\xbcller, J\xc3\xbcrgen\" "
 	    "<jm@example.org>\r\nTo: Ren\xc3\xa9 <r@example.org>, "
 	    "x@example.org (K\xc3\xb6ln)\r\nSubject: s\r\n\r\nx\r\n";
-	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
 	struct repair_report rep;
 	struct buf out, t;
 	struct parsed p;
@@ -604,7 +607,8 @@ START_TEST(encoded_word_labels_are_normalised)
 	static const char in[] = "Subject: =?ks_c_5601-1987?B?x9GxucH2?= "
 	    "test\r\nFrom: =?ks_c_5601-1987?B?x9GxucH2?= <a@example.org>"
 	    "\r\n\r\nx\r\n";
-	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
 	struct repair_report rep;
 	struct buf out, t;
 	struct parsed p;
@@ -636,7 +640,8 @@ END_TEST
 /* A message with too many parts is passed on unchanged, and said so. */
 START_TEST(too_many_parts_are_left_unchanged)
 {
-	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
 	struct repair_report rep;
 	struct buf msg, out;
 	int i;
@@ -666,7 +671,8 @@ START_TEST(headers_follow_a_legacy_target_charset)
 	static const char jp[] = "From: \xe5\xb1\xb1\xe7\x94\xb0 <a@example.jp>\r\n"
 	    "Subject: \xe4\xbc\x9a\xe8\xad\xb0\r\n\r\nx\r\n";
 	static const char circled[] = "Subject: \xe2\x91\xa0 item\r\n\r\nx\r\n";
-	struct repair_opts o = { "windows-1252", "iso-2022-jp", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "iso-2022-jp", .seven_bit = false };
 	struct repair_report rep;
 	struct buf out, t;
 	unsigned fl = 0;
@@ -704,7 +710,8 @@ START_TEST(encoded_words_beyond_their_label_are_rewritten)
 	static const char in[] = "Subject: =?iso-8859-1?Q?=93Hi=94?=\r\n"
 	    "From: =?gb2312?B?1cWGtA==?= <a@example.org>\r\n"
 	    "To: =?iso-8859-1?Q?Ren=E9?= <b@example.org>\r\n\r\nx\r\n";
-	struct repair_opts o = { "windows-1252", "utf-8", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
 	struct repair_report rep;
 	struct buf out, t;
 	struct parsed p;
@@ -745,10 +752,56 @@ START_TEST(encoded_words_beyond_their_label_are_rewritten)
 END_TEST
 
 /* An unknown target is an error, not a guess. */
+/* Without an output descriptor, one is asked for only when something
+ * changes: most messages need no output file at all. */
+static int lazy_opened;
+
+static int
+lazy_open(void *arg)
+{
+	lazy_opened++;
+	return memfd_create("lazy", 0);
+}
+
+START_TEST(output_is_opened_only_when_needed)
+{
+	static const char clean[] = "From: a@example.com\r\nSubject: plain\r\n"
+	    "\r\nplain text\r\n";
+	static const char dirty[] = "From: a@example.com\r\nSubject: Caf\xe9\r\n"
+	    "\r\nsoup: 5 \x80\r\n";
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .open_out = lazy_open };
+	struct repair_report rep;
+	int in;
+
+	lazy_opened = 0;
+	in = memfd_with("clean", clean, strlen(clean));
+	repair_report_init(&rep);
+	ck_assert_int_eq(repair_message(in, -1, &o, &rep), REPAIR_UNCHANGED);
+	ck_assert_int_eq(lazy_opened, 0);
+	repair_report_fini(&rep);
+	close(in);
+	in = memfd_with("dirty", dirty, strlen(dirty));
+	repair_report_init(&rep);
+	ck_assert_int_eq(repair_message(in, -1, &o, &rep), REPAIR_CHANGED);
+	ck_assert_int_eq(lazy_opened, 1);
+	repair_report_fini(&rep);
+	close(in);
+	/* no way to open one: an error, not a silent success */
+	o.open_out = NULL;
+	in = memfd_with("dirty2", dirty, strlen(dirty));
+	repair_report_init(&rep);
+	ck_assert_int_eq(repair_message(in, -1, &o, &rep), REPAIR_ERROR);
+	repair_report_fini(&rep);
+	close(in);
+}
+END_TEST
+
 START_TEST(unknown_target_is_an_error)
 {
 	static const char in[] = "Subject: x\r\n\r\nx\r\n";
-	struct repair_opts o = { "windows-1252", "no-such-charset", false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "no-such-charset", .seven_bit = false };
 	struct repair_report rep;
 	struct buf out;
 
@@ -803,7 +856,8 @@ static size_t
 repaired_line(const struct buf *m, const struct buf *want,
     const char *target, int cte)
 {
-	struct repair_opts o = { "windows-1252", target, false };
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = target, .seven_bit = false };
 	struct repair_report rep;
 	struct buf out, t;
 	struct parsed p;
@@ -917,6 +971,7 @@ repair_suite(void)
 	tcase_add_test(tc, headers_follow_a_legacy_target_charset);
 	tcase_add_test(tc, too_many_parts_are_left_unchanged);
 	tcase_add_test(tc, unknown_target_is_an_error);
+	tcase_add_test(tc, output_is_opened_only_when_needed);
 	tcase_add_loop_test(tc, long_lines_are_qp_or_base64_whichever_is_smaller,
 	    0, (int)(sizeof(long_lines) / sizeof(long_lines[0])));
 	tcase_add_test(tc, three_megabyte_latin1_line_grows_by_less_than_1_4);
