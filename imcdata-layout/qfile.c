@@ -25,6 +25,8 @@ void
 qenv_init(struct qenv *e)
 {
 	memset(e, 0, sizeof(*e));
+	e->hops = -1;
+	e->eightbit = -1;
 }
 
 /* qenv_free - release an envelope */
@@ -180,6 +182,10 @@ qenv_format(const struct qenv *e, struct buf *o)
 	r |= buf_putc(o, '\n');
 	if (e->warned != 0)
 		r |= buf_printf(o, "warned %" PRId64 "\n", e->warned);
+	if (e->hops >= 0)
+		r |= buf_printf(o, "hops %d\n", e->hops);
+	if (e->eightbit >= 0)
+		r |= buf_printf(o, "eightbit %d\n", e->eightbit);
 	if (e->ret != NULL) {
 		r |= buf_puts(o, "ret ");
 		r |= qenv_escape(o, e->ret);
@@ -377,6 +383,10 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			e->next_try = num;
 		else if (TOKEQ(0, "warned"))
 			e->warned = num;
+		else if (TOKEQ(0, "hops") && num >= 0 && num <= 1000000)
+			e->hops = (int)num;
+		else if (TOKEQ(0, "eightbit") && (num == 0 || num == 1))
+			e->eightbit = (int)num;
 		else
 			goto badline;
 		if (field != NULL) {

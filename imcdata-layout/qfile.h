@@ -63,6 +63,8 @@ struct qenv {
 	int64_t		 next_try;
 	char		*error;
 	int64_t		 warned;	/* delay notice sent at (0: not yet) */
+	int		 hops;		/* Received: fields; -1: not known */
+	int		 eightbit;	/* a byte above 127; -1: not known */
 	char		*ret;		/* DSN RET (FULL, HDRS) or NULL */
 	char		*envid;		/* DSN ENVID (xtext) or NULL */
 	struct qrcpt	*rcpts;

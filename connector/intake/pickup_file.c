@@ -57,6 +57,8 @@ struct pickup_file {
 	char		*ret;
 	char		*envid;
 	struct strset	 rcpt_keys;	/* for de-duplication */
+	bool		 written_8bit;	/* after pickup_write */
+	unsigned	 received;	/* after pickup_write */
 	/* body transform state */
 	bool		 at_line_start;
 	bool		 held_dot;	/* a line holding only "." waits */
@@ -684,6 +686,7 @@ struct out_set {
 	struct pickup_out *outs;
 	size_t		 n;
 	struct buf	 pending;
+	bool		 eightbit;	/* a byte above 127 went out */
 };
 
 static int
@@ -706,6 +709,12 @@ out_flush(struct out_set *o)
 static int
 out_put(struct out_set *o, const char *p, size_t len)
 {
+	size_t k;
+
+	/* the SMTP side needs to know (8BITMIME), once, not per attempt */
+	for (k = 0; !o->eightbit && k < len; k++)
+		if ((unsigned char)p[k] & 0x80)
+			o->eightbit = true;
 	if (o->pending.len + len > IMC_IO_CHUNK && out_flush(o) == -1)
 		return -1;
 	if (len > IMC_IO_CHUNK) {
@@ -800,7 +809,7 @@ int
 pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
     struct mail_status *why)
 {
-	struct out_set o = { outs, nout, { NULL, 0, 0 } };
+	struct out_set o = { outs, nout, { NULL, 0, 0 }, false };
 	const char *seg;
 	size_t i, len;
 	bool eol;
@@ -858,6 +867,15 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	if (out_flush(&o) == -1)
 		goto ioerr;
 	buf_fini(&o.pending);
+	/* What the queue keeps about the copy, so that no delivery attempt
+	 * reads it again for this: 8-bit bytes, and the Received: fields
+	 * (the hop count; ours is one). */
+	pf->written_8bit = o.eightbit;
+	pf->received = 1;
+	for (i = 0; i < pf->n_fields; i++)
+		if (!pf->fields[i].drop && name_is(pf->hdr.data +
+		    pf->fields[i].off, pf->fields[i].name_len, "received"))
+			pf->received++;
 	return 0;
 ioerr:
 	mail_status_set(why, MAIL_TEMP, "4.3.0", "I/O error: %s",
@@ -888,4 +906,18 @@ pickup_free(struct pickup_file *pf)
 	free(pf->ret);
 	free(pf->envid);
 	free(pf);
+}
+
+/* pickup_eightbit - did pickup_write write a byte above 127 */
+bool
+pickup_eightbit(const struct pickup_file *pf)
+{
+	return pf->written_8bit;
+}
+
+/* pickup_received - Received: fields in what pickup_write wrote */
+unsigned
+pickup_received(const struct pickup_file *pf)
+{
+	return pf->received;
 }

@@ -71,4 +71,9 @@ int	pickup_write(struct pickup_file *, struct pickup_out *, size_t nout,
 	    struct mail_status *why);
 void	pickup_free(struct pickup_file *);
 
+/* After pickup_write: whether a byte above 127 was written, and how many
+ * Received: fields the copy has (the connector's own included). */
+bool	pickup_eightbit(const struct pickup_file *);
+unsigned pickup_received(const struct pickup_file *);
+
 #endif

@@ -277,6 +277,11 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	if (item.has_out) {
 		qenv_set(&out_env.ret, pickup_ret(pf));
 		qenv_set(&out_env.envid, pickup_envid(pf));
+		/* known now; repair changes neither (it may only take 8-bit
+		 * header text into encoded-words: "eightbit" stays a safe
+		 * upper bound) */
+		out_env.hops = (int)pickup_received(pf);
+		out_env.eightbit = pickup_eightbit(pf) ? 1 : 0;
 	}
 	if (item.has_in)
 		qconv_check_grown(q, LAYOUT_IN, &item.in, before[0], c->size);

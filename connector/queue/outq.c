@@ -374,7 +374,11 @@ outq_start(struct outq *q, const char *qid)
 		outq_settle(m);
 		return;
 	}
-	if (outq_scan_content(q, qid, &cf) == -1) {
+	if (m->env.hops >= 0 && m->env.eightbit >= 0) {
+		/* written at intake: no read of the content per attempt */
+		cf.received = (unsigned)m->env.hops;
+		cf.eightbit = m->env.eightbit == 1;
+	} else if (outq_scan_content(q, qid, &cf) == -1) {
 		log_warn("%s: cannot read Out/%s.eml", qid, qid);
 		m->env.attempts++;
 		outq_settle(m);

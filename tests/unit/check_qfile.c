@@ -174,6 +174,9 @@ assert_same_env(const struct qenv *a, const struct qenv *b, const char *name)
 	ck_assert_msg(a->size == b->size, "%s: size", name);
 	ck_assert_msg(a->attempts == b->attempts, "%s: attempts", name);
 	ck_assert_msg(a->next_try == b->next_try, "%s: next", name);
+	ck_assert_msg(a->hops == b->hops, "%s: hops %d vs %d", name, a->hops,
+	    b->hops);
+	ck_assert_msg(a->eightbit == b->eightbit, "%s: eightbit", name);
 	ck_assert_msg(strcmp(str_or_empty(a->error), str_or_empty(b->error))
 	    == 0, "%s: error \"%s\" vs \"%s\"", name, str_or_empty(a->error),
 	    str_or_empty(b->error));
@@ -732,6 +735,9 @@ START_TEST(envelope_on_the_content_file)
 	/* no second file: the envelope is an attribute of the content */
 	ck_assert_int_eq(fstatat(dfd, QID1 ".env", &st, 0), -1);
 	buf_init(&err);
+	e.hops = 3;	/* facts known at intake travel along */
+	e.eightbit = 1;
+	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
 	ck_assert_msg(qenv_load(dfd, QID1, &back, &err) == 0, "%s",
 	    buf_cstr(&err));
 	assert_same_env(&e, &back, "xattr");
