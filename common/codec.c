@@ -562,17 +562,21 @@ qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
 	total += (n);							\
 	col += (n);							\
 } while (0)
+	/* a hard break: a space or tab held at the line end is escaped */
+#define QPC_BREAK() do {						\
+	if (nhold) {							\
+		nhold = 0;						\
+		QPC_TOKEN(3);						\
+	}								\
+	total += 2;							\
+	col = 0;							\
+} while (0)
 	for (i = 0; i < len; i++) {
 		c = p[i];
 		if (held_cr) {
 			held_cr = 0;
 			if (c == '\n') {
-				if (nhold) {	/* space at a line end */
-					nhold = 0;
-					QPC_TOKEN(3);
-				}
-				total += 2;
-				col = 0;
+				QPC_BREAK();
 				continue;
 			}
 			if (nhold) {
@@ -586,12 +590,7 @@ qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
 			continue;
 		}
 		if (text && c == '\n') {
-			if (nhold) {
-				nhold = 0;
-				QPC_TOKEN(3);
-			}
-			total += 2;
-			col = 0;
+			QPC_BREAK();
 			continue;
 		}
 		if (nhold) {
@@ -609,6 +608,7 @@ qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
 			QPC_TOKEN(3);
 	}
 #undef QPC_TOKEN
+#undef QPC_BREAK
 	e->col = col;
 	e->nhold = nhold;
 	e->held_cr = held_cr;

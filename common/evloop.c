@@ -26,6 +26,7 @@
  * and epoll_wait does not block while any are queued.
  */
 #include "evloop.h"
+#include "monoclock.h"
 
 #include <sys/epoll.h>
 #include <sys/queue.h>
@@ -103,17 +104,6 @@ struct evloop {
 	struct evloop_sig sigs[_NSIG];
 };
 
-/* clock_ms - CLOCK_MONOTONIC in milliseconds */
-static uint64_t
-clock_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		abort();	/* cannot fail with a valid clock id */
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* evloop_new - empty loop with its epoll instance */
 struct evloop *
 evloop_new(void)
@@ -131,7 +121,7 @@ evloop_new(void)
 	loop->free_slot = TIMER_NOT_PENDING;
 	loop->sigfd = -1;
 	sigemptyset(&loop->sigset);
-	loop->now = clock_ms();
+	loop->now = (uint64_t)monoclock_ms();
 	return loop;
 }
 
@@ -467,7 +457,7 @@ evloop_timer_add(struct evloop *loop, uint64_t ms, evloop_timer_fn *cb,
 	 * added together stay together; outside, the cached time may be
 	 * old (start-up work), and the timer would fire early. */
 	if (!loop->in_round)
-		loop->now = clock_ms();
+		loop->now = (uint64_t)monoclock_ms();
 	slot = loop->free_slot;
 	t = &loop->timers[slot];
 	loop->free_slot = t->next_free;
@@ -514,7 +504,7 @@ evloop_timer_next_ms(const struct evloop *loop)
 	if (loop->ntimers == 0)
 		return -1;
 	deadline = loop->timers[loop->heap[0]].deadline;
-	now = clock_ms();
+	now = (uint64_t)monoclock_ms();
 	if (deadline <= now)
 		return 0;
 	return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
@@ -600,7 +590,7 @@ evloop_run_once(struct evloop *loop, int timeout_ms)
 			return -1;
 		nev = 0;
 	}
-	loop->now = clock_ms();
+	loop->now = (uint64_t)monoclock_ms();
 	loop->in_round = 1;
 	n = dispatch(loop, nev);
 	n += run_timers(loop);

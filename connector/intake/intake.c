@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "monoclock.h"
 #include "qfile.h"
 #include "safeio.h"
 #include "strset.h"
@@ -81,15 +82,6 @@ struct intake {
 	unsigned	 reports_in_window;
 	uint64_t	 reports_suppressed;
 };
-
-static int64_t
-intake_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 intake_settle_ms(const struct intake *in)
@@ -263,7 +255,7 @@ intake_retry_ms(const struct intake *in)
 
 	if (in->n_retries == 0)
 		return -1;
-	d = in->retries[0].due_ms - intake_now_ms();
+	d = in->retries[0].due_ms - monoclock_ms();
 	return d < 0 ? 0 : d;
 }
 
@@ -271,7 +263,7 @@ intake_retry_ms(const struct intake *in)
 size_t
 intake_run_retries(struct intake *in)
 {
-	int64_t now = intake_now_ms();
+	int64_t now = monoclock_ms();
 	struct track *t;
 	char *name;
 	size_t n = 0;
@@ -493,7 +485,7 @@ intake_report(struct intake *in, const char *name, const struct stat *st,
 	struct track *t = track_get(in, name);
 	ino_t ino = st ? st->st_ino : 0;
 	struct timespec ct = { 0, 0 };
-	int64_t now = intake_now_ms();
+	int64_t now = monoclock_ms();
 
 	if (st != NULL)
 		ct = st->st_ctim;
@@ -546,7 +538,7 @@ intake_user_name(uid_t uid, char *buf, size_t size)
 const char *
 intake_writer_name(struct intake *in, uid_t uid, char *buf, size_t size)
 {
-	int64_t now = intake_now_ms();
+	int64_t now = monoclock_ms();
 
 	if (in->name_at_ms == 0 || in->name_uid != uid ||
 	    now - in->name_at_ms > 60000) {
@@ -627,7 +619,7 @@ intake_open_for_write(int fd)
 static int
 intake_settled(struct intake *in, struct track *t, const struct stat *st)
 {
-	int64_t now = intake_now_ms(), settle = intake_settle_ms(in);
+	int64_t now = monoclock_ms(), settle = intake_settle_ms(in);
 
 	if (!t->observed || t->dev != st->st_dev || t->ino != st->st_ino ||
 	    t->size != st->st_size || !ts_eq(&t->mtime, &st->st_mtim) ||
@@ -706,7 +698,7 @@ intake_claim(struct intake *in, const char *name, bool from_event,
 	}
 	busy = intake_open_for_write(fd);
 	t = track_get(in, name);
-	if (t->hold_until_ms > intake_now_ms()) {
+	if (t->hold_until_ms > monoclock_ms()) {
 		/* Put back after it changed under us: our own move event
 		 * must not bring it straight back. */
 		intake_retry(in, t, t->hold_until_ms);
@@ -715,7 +707,7 @@ intake_claim(struct intake *in, const char *name, bool from_event,
 	}
 	if (busy == 1) {
 		/* Still open for writing: this one name again shortly. */
-		intake_retry(in, t, intake_now_ms() + INTAKE_BUSY_RETRY_MS);
+		intake_retry(in, t, monoclock_ms() + INTAKE_BUSY_RETRY_MS);
 		close(fd);
 		return CLAIM_WAIT;
 	}
@@ -839,7 +831,7 @@ intake_put_back(struct intake *in, const struct claimed *c, const char *why)
 	{
 		struct track *t = track_get(in, to);
 
-		t->hold_until_ms = intake_now_ms() + intake_settle_ms(in) +
+		t->hold_until_ms = monoclock_ms() + intake_settle_ms(in) +
 		    INTAKE_BUSY_RETRY_MS;
 		intake_retry(in, t, t->hold_until_ms);
 	}

@@ -17,6 +17,7 @@
 #include "dispose.h"
 #include "handoff.h"
 #include "log.h"
+#include "monoclock.h"
 #include "pickup_file.h"
 #include "qconv.h"
 #include "qctx.h"
@@ -612,15 +613,6 @@ batch_take_work(struct qctx *q, const char *qid, const char *origname,
 
 /* --------------------------------------------------------------- held */
 
-static int64_t
-batch_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static ssize_t
 batch_held_find(const struct qctx *q, const char *qid)
 {
@@ -659,7 +651,7 @@ batch_hold(struct qctx *q, const char *qid, const char *origname,
 	if (wait > BATCH_HOLD_MAX_WAIT)
 		wait = BATCH_HOLD_MAX_WAIT;
 	h->tries++;
-	h->due_ms = batch_now_ms() + (int64_t)wait * 1000;
+	h->due_ms = monoclock_ms() + (int64_t)wait * 1000;
 	snprintf(text, sizeof(text), "%s; kept in Work, tried again in %us",
 	    why, wait);
 	log_warnx("%s: %s: %s", qid, h->origname, text);
@@ -672,7 +664,7 @@ batch_hold(struct qctx *q, const char *qid, const char *origname,
 int64_t
 batch_held_ms(const struct qctx *q)
 {
-	int64_t best = -1, now = batch_now_ms();
+	int64_t best = -1, now = monoclock_ms();
 	size_t i;
 
 	for (i = 0; i < q->n_held; i++)
@@ -723,7 +715,7 @@ batch_reopen_deleted(struct qctx *q)
 size_t
 batch_retry_held(struct qctx *q)
 {
-	int64_t now = batch_now_ms();
+	int64_t now = monoclock_ms();
 	char (*due)[QID_SIZE];
 	size_t i, n = 0;
 	ssize_t k;

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "monoclock.h"
 #include "xalloc.h"
 
 struct dns_query;
@@ -845,21 +846,11 @@ dns_pending(const struct dns_ctx *ctx)
 	return ctx->nqueries;
 }
 
-/* now_ms - the monotonic clock in milliseconds */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* dns_wait - poll(2) c-ares's sockets until nothing is pending or max_ms */
 int
 dns_wait(struct dns_ctx *ctx, int max_ms)
 {
-	long long deadline = max_ms >= 0 ? now_ms() + max_ms : 0;
+	long long deadline = max_ms >= 0 ? monoclock_ms() + max_ms : 0;
 	size_t i, n;
 	int t, rc;
 
@@ -869,7 +860,7 @@ dns_wait(struct dns_ctx *ctx, int max_ms)
 			return 0;
 		t = dns_timeout_ms(ctx);
 		if (max_ms >= 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - monoclock_ms();
 
 			if (left <= 0) {
 				errno = ETIMEDOUT;
