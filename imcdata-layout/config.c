@@ -463,7 +463,8 @@ config_choice(const struct config_key *k, const char *value, int *out,
 static const char *const config_tls_names[] = { "none", "may", "encrypt",
     "verify", "implicit", NULL };
 static const char *const config_store_names[] = { "maildir", NULL };
-static const char *const config_dots_names[] = { "iis", "literal", NULL };
+static const char *const config_dots_names[] = { "iis", "literal", "auto",
+    NULL };
 static const char *const config_mode_names[] = { "group", "open", NULL };
 static const char *const config_encoding_names[] = { "8bit", "7bit", NULL };
 static const char *const config_family_names[] = { "ipv6", "ipv4", NULL };
@@ -472,7 +473,8 @@ static const char *const config_protolog_names[] = { "none", "minimum",
 
 _Static_assert(IMC_TLS_NONE == 0 && IMC_TLS_IMPLICIT == 4, "tls words");
 _Static_assert(STORE_MAILDIR == 0, "store words");
-_Static_assert(PICKUP_DOTS_IIS == 0 && PICKUP_DOTS_LITERAL == 1,
+_Static_assert(PICKUP_DOTS_IIS == 0 && PICKUP_DOTS_LITERAL == 1 &&
+    PICKUP_DOTS_AUTO == 2,
     "pickup_dots words");
 _Static_assert(PICKUP_MODE_GROUP == 0 && PICKUP_MODE_OPEN == 1,
     "pickup_mode words");
@@ -1132,7 +1134,7 @@ static const struct config_key config_keys[] = {
 	{ "archive", CONFIG_T_BOOL, CONFIG_GLOBAL, CONFIG_G(archive),
 	    .def = "no" },
 	{ "pickup_dots", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(pickup_dots),
-	    .words = config_dots_names, .flags = CONFIG_F_CASE, .def = "iis" },
+	    .words = config_dots_names, .flags = CONFIG_F_CASE, .def = "auto" },
 	{ "user", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(user),
 	    .doc = "the running user", .handler = config_h_user },
 	{ "allow_root", CONFIG_T_BOOL, CONFIG_GLOBAL, CONFIG_G(allow_root),

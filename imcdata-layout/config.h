@@ -25,7 +25,7 @@
 
 #include "buf.h"
 
-enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL };
+enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
 enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
 enum store_kind { STORE_MAILDIR };
 enum out_encoding { ENCODING_UNSET = -1, ENCODING_8BIT, ENCODING_7BIT };

@@ -15,8 +15,9 @@
  * words a web application passes to -f cannot add envelope lines. The
  * configuration is read as a writer may read it (CONFIG_SUBMIT: auth_file
  * is never opened). Without -i a line holding only "." ends the
- * input, as with sendmail. Leading dots are doubled when the connector
- * reads Pickup files the IIS way (pickup_dots = iis), so the message
+ * input, as with sendmail. Leading dots are doubled unless the connector
+ * reads Pickup files literally (under auto a stuffed file has no line
+ * with a single leading dot, so it is read the IIS way), so the message
  * arrives as it was given. It needs only search and write access to
  * Pickup (a writers' group member who cannot list it). Exit codes are
  * from sysexits.h.
@@ -55,7 +56,7 @@ struct submit {
 	char		 tmpname[64];
 	struct buf	 out;
 	bool		 dot_ends;	/* no -i: "." alone ends the input */
-	bool		 stuff_dots;	/* pickup_dots = iis */
+	bool		 stuff_dots;	/* pickup_dots = iis or auto */
 };
 
 static void usage(void) __attribute__((noreturn));
@@ -270,7 +271,7 @@ main(int argc, char **argv)
 		if (config_load_mode(&s.cfg, config, CONFIG_SUBMIT, &err) == -1)
 			fail(NULL, EX_CONFIG, "%s", buf_cstr(&err));
 	}
-	s.stuff_dots = s.cfg.pickup_dots == PICKUP_DOTS_IIS;
+	s.stuff_dots = s.cfg.pickup_dots != PICKUP_DOTS_LITERAL;
 	for (i = (size_t)optind; i < (size_t)argc; i++)
 		add_rcpt(&s, &rcpts, argv[i], strlen(argv[i]), false);
 	if (sender_addr == NULL) {

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +63,11 @@ struct pickup_file {
 	/* body transform state */
 	bool		 at_line_start;
 	bool		 held_dot;	/* a line holding only "." waits */
+	enum pickup_dots dots;		/* the reading; AUTO: not known yet */
+	uint64_t	 body_line;	/* 1-based, the line being written */
+	uint64_t	 evidence_line;	/* auto: the single-dot line seen */
+	uint64_t	 dots_removed;	/* lines that lost a leading dot */
+	bool		 final_dot_dropped;
 };
 
 enum { LR_ERROR = -1, LR_EOF = 0, LR_SEGMENT = 1 };
@@ -547,6 +553,7 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	pf->lr.bounded = opts->max_bytes > 0;
 	pf->lr.left = opts->max_bytes;
 	pf->at_line_start = true;
+	pf->dots = opts->dots;
 	buf_init(&pf->hdr);
 	buf_init(&pf->first_body);
 	addr_list_init(&pf->rcpts);
@@ -766,27 +773,172 @@ has_field(const struct pickup_file *pf, const char *name)
 	return false;
 }
 
+/*
+ * pickup_dots = auto. A dot-stuffing writer doubles every leading dot, so
+ * a line that starts with one dot only (a lone "." line too, unless it is
+ * the last line: stuffing writers sometimes end with the SMTP terminator)
+ * proves the file was written literally. The question only arises at the
+ * first line that starts with a dot; from there the rest of the file is
+ * scanned once, without moving the reader, and the answer holds for the
+ * whole body. Files without such lines cost nothing.
+ */
+enum dot_state { DS_LINE_START, DS_IN_LINE, DS_DOT, DS_DOT_CR, DS_LONE_DOT };
+
+struct dot_scan {
+	enum dot_state st;
+	uint64_t	 line;	/* of the byte being looked at */
+};
+
+/* Feed bytes; true when they prove a literal file (ds->line: where). */
+static bool
+dot_scan_feed(struct dot_scan *ds, const char *p, size_t len)
+{
+	const char *end = p + len, *lf;
+
+	while (p < end) {
+		switch (ds->st) {
+		case DS_IN_LINE:
+			if ((lf = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				return false;
+			p = lf + 1;
+			ds->line++;
+			ds->st = DS_LINE_START;
+			continue;
+		case DS_LINE_START:
+			if (*p == '\n')
+				ds->line++;
+			ds->st = *p == '.' ? DS_DOT : *p == '\n' ?
+			    DS_LINE_START : DS_IN_LINE;
+			break;
+		case DS_DOT:
+			if (*p == '.')
+				ds->st = DS_IN_LINE;	/* "..": stuffed */
+			else if (*p == '\n') {
+				ds->line++;
+				ds->st = DS_LONE_DOT;
+			} else if (*p == '\r')
+				ds->st = DS_DOT_CR;
+			else
+				return true;
+			break;
+		case DS_DOT_CR:
+			if (*p != '\n')
+				return true;	/* ".\rx" starts with one dot */
+			ds->line++;
+			ds->st = DS_LONE_DOT;
+			break;
+		case DS_LONE_DOT:
+			return true;		/* a "." line, not the last */
+		}
+		p++;
+	}
+	return false;
+}
+
+/* The rest of the file from the reader's position: does it prove a
+ * literal file? -1 on a read error. */
+static int
+dot_scan_rest(struct pickup_file *pf, struct dot_scan *ds)
+{
+	struct line_reader *lr = &pf->lr;
+	uint64_t left = lr->left;
+	off_t off;
+	char *chunk;
+	ssize_t n;
+	int r = 0;
+
+	if (dot_scan_feed(ds, lr->buf + lr->start, lr->end - lr->start))
+		return 1;
+	if (lr->eof || (lr->bounded && left == 0))
+		return 0;
+	if ((off = lseek(lr->fd, 0, SEEK_CUR)) == -1)
+		return -1;
+	chunk = xmalloc(IMC_IO_CHUNK);
+	for (;;) {
+		size_t want = IMC_IO_CHUNK;
+
+		if (lr->bounded && want > left)
+			want = (size_t)left;
+		if (want == 0)
+			break;
+		do
+			n = pread(lr->fd, chunk, want, off);
+		while (n == -1 && errno == EINTR);
+		if (n <= 0) {
+			r = n == 0 ? 0 : -1;
+			break;
+		}
+		off += n;
+		left -= (uint64_t)n;
+		if (dot_scan_feed(ds, chunk, (size_t)n)) {
+			r = 1;
+			break;
+		}
+	}
+	free(chunk);
+	return r;
+}
+
+/* Settle the reading at a line starting with "." that is not a lone "."
+ * (seg, len: the first segment of that line). */
+static int
+dots_decide(struct pickup_file *pf, const char *seg, size_t len, bool eol)
+{
+	struct dot_scan ds;
+	int r;
+
+	if (len >= 2 && seg[1] != '.') {
+		pf->dots = PICKUP_DOTS_LITERAL;
+		pf->evidence_line = pf->body_line;
+		return 0;
+	}
+	ds.st = len == 1 ? DS_DOT : eol ? DS_LINE_START : DS_IN_LINE;
+	ds.line = pf->body_line + (eol ? 1 : 0);
+	if ((r = dot_scan_rest(pf, &ds)) == -1)
+		return -1;
+	pf->dots = r == 1 ? PICKUP_DOTS_LITERAL : PICKUP_DOTS_IIS;
+	/* a lone "." proves it only once the next line has begun */
+	if (r == 1)
+		pf->evidence_line = ds.st == DS_LONE_DOT ? ds.line - 1 :
+		    ds.line;
+	return 0;
+}
+
 /* One body segment through the dot rules. */
 static int
 body_segment(struct pickup_file *pf, struct out_set *o, const char *seg,
     size_t len, bool eol)
 {
 	if (pf->held_dot) {
-		/* The "." line was not the last: it is an ordinary line. */
+		/* The "." line was not the last: it is an ordinary line, and
+		 * under auto the proof of a literal file. */
 		pf->held_dot = false;
-		if (pf->opts.dots == PICKUP_DOTS_LITERAL && out_put(o, ".", 1) == -1)
+		if (pf->dots == PICKUP_DOTS_AUTO) {
+			pf->dots = PICKUP_DOTS_LITERAL;
+			pf->evidence_line = pf->body_line;
+		}
+		if (pf->dots == PICKUP_DOTS_LITERAL && out_put(o, ".", 1) == -1)
 			return -1;
+		if (pf->dots == PICKUP_DOTS_IIS)
+			pf->dots_removed++;
 		if (out_put(o, "\r\n", 2) == -1)
 			return -1;
 	}
+	if (pf->at_line_start)
+		pf->body_line++;
 	if (pf->at_line_start && eol && len == 1 && seg[0] == '.') {
 		pf->held_dot = true;
 		return 0;
 	}
-	if (pf->at_line_start && len > 0 && seg[0] == '.' &&
-	    pf->opts.dots == PICKUP_DOTS_IIS) {
-		seg++;
-		len--;
+	if (pf->at_line_start && len > 0 && seg[0] == '.') {
+		if (pf->dots == PICKUP_DOTS_AUTO &&
+		    dots_decide(pf, seg, len, eol) == -1)
+			return -1;
+		if (pf->dots == PICKUP_DOTS_IIS) {
+			seg++;
+			len--;
+			pf->dots_removed++;
+		}
 	}
 	if (out_put(o, seg, len) == -1 || (eol && out_put(o, "\r\n", 2) == -1))
 		return -1;
@@ -863,7 +1015,20 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 		if (r == LR_ERROR)
 			goto ioerr;
 	}
-	/* A held "." line at the end of the file is dropped. */
+	/* A held "." line at the end of the file is no evidence: dropped
+	 * under the iis reading (auto's too, when nothing else told), the
+	 * application's text under the literal one. */
+	if (pf->held_dot) {
+		pf->held_dot = false;
+		if (pf->dots == PICKUP_DOTS_LITERAL) {
+			if (out_put(&o, ".\r\n", 3) == -1)
+				goto ioerr;
+		} else {
+			pf->final_dot_dropped = true;
+		}
+	}
+	if (pf->dots == PICKUP_DOTS_AUTO && pf->final_dot_dropped)
+		pf->dots = PICKUP_DOTS_IIS;
 	if (out_flush(&o) == -1)
 		goto ioerr;
 	buf_fini(&o.pending);
@@ -882,6 +1047,30 @@ ioerr:
 	    strerror(errno));
 	buf_fini(&o.pending);
 	return -1;
+}
+
+/* pickup_dots_note - what the dot rule did, or NULL when it changed no
+ * line and chose nothing (see pickup_file.h) */
+const char *
+pickup_dots_note(const struct pickup_file *pf, char *out, size_t size)
+{
+	const char *rule = pf->opts.dots == PICKUP_DOTS_AUTO ? "auto" :
+	    pf->opts.dots == PICKUP_DOTS_IIS ? "iis" : "literal";
+
+	if (pf->dots == PICKUP_DOTS_LITERAL && pf->evidence_line > 0)
+		snprintf(out, size, "pickup_dots %s: read as written (body "
+		    "line %llu starts with a single dot)", rule,
+		    (unsigned long long)pf->evidence_line);
+	else if (pf->dots == PICKUP_DOTS_IIS && (pf->dots_removed > 0 ||
+	    pf->final_dot_dropped))
+		snprintf(out, size, "pickup_dots %s: read as dot-stuffed, "
+		    "%llu line%s lost a leading dot%s", rule,
+		    (unsigned long long)pf->dots_removed,
+		    pf->dots_removed == 1 ? "" : "s", pf->final_dot_dropped ?
+		    ", a final \".\" line dropped" : "");
+	else
+		return NULL;
+	return out;
 }
 
 /* pickup_free - release everything */

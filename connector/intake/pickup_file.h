@@ -12,8 +12,10 @@
  * envelope lines and without Bcc, Resent-Bcc, Return-Path and
  * Content-Length (Date, Message-ID and From added when missing), a blank
  * line, and the body streamed from the file with CRLF line ends, one
- * leading dot removed per line under pickup_dots = iis, and a final line
- * holding only "." dropped. Lines of any length and NUL bytes pass through.
+ * leading dot removed per line under pickup_dots = iis and a final line
+ * holding only "." dropped; under literal the body as written; under auto
+ * literal when some line starts with a single dot (a final "." line aside),
+ * else iis. Lines of any length and NUL bytes pass through.
  *
  * Both return 0, or -1 with why filled in: MAIL_PERM for a file that cannot
  * be taken (it goes to Pickup/Archive with that reason), MAIL_TEMP for an
@@ -74,6 +76,11 @@ void	pickup_free(struct pickup_file *);
 /* After pickup_write: whether a byte above 127 was written, and how many
  * Received: fields the copy has (the connector's own included). */
 bool	pickup_eightbit(const struct pickup_file *);
+/* After pickup_write: a sentence for the logs saying which dot reading was
+ * used, when it changed a line or auto chose the literal one (then with
+ * the body line that told); NULL otherwise. out holds it. */
+const char *pickup_dots_note(const struct pickup_file *, char *out,
+	    size_t size);
 unsigned pickup_received(const struct pickup_file *);
 
 #endif

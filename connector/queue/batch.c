@@ -149,7 +149,8 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 {
 	struct qctx *q = b->q;
 	const struct imc_config *cfg = q->cfg;
-	char user[64];
+	char user[64], dots_text[160];
+	const char *dots_note;
 	struct pickup_opts opts = { .dots = cfg->pickup_dots,
 	    .hostname = cfg->hostname, .qid = c->qid, .now = c->claimed_at,
 	    .max_bytes = c->size, .has_uid = c->has_uid, .uid = c->uid,
@@ -299,9 +300,12 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	if (cfg->archive && item.has_out)
 		qentry_link(q, LAYOUT_OUT, LAYOUT_OUT_ARCHIVE, c->qid);
 
+	dots_note = pickup_dots_note(pf, dots_text, sizeof(dots_text));
+	if (dots_note != NULL)
+		log_info("%s: %s", c->qid, dots_note);
 	tracklog_add(q->track, &(struct track_event){ .event = "picked-up",
 	    .qid = c->qid, .from = pickup_sender(pf), .size = c->size,
-	    .orig = c->origname, .status = "accepted",
+	    .orig = c->origname, .status = "accepted", .reason = dots_note,
 	    .has_uid = opts.has_uid, .uid = opts.uid, .user = opts.user });
 	for (i = 0; i < out_env.n_rcpts; i++)
 		tracklog_add(q->track, &(struct track_event){ .event = "queued",

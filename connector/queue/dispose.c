@@ -148,7 +148,7 @@ dispose_notice(const struct qctx *q, enum layout_dir dir, const struct qenv *e,
 	if (in == -1 || out == -1 ||
 	    bounce_write(out, e, in, &(struct bounce_opts){ .kind = kind,
 	    .hostname = q->cfg->hostname, .bounce_qid = bqid,
-	    .stuff_dots = q->cfg->pickup_dots == PICKUP_DOTS_IIS,
+	    .stuff_dots = q->cfg->pickup_dots != PICKUP_DOTS_LITERAL,
 	    .retry_until = retry_until }) == -1) {
 		log_warn("%s: cannot write the notification", e->qid);
 		if (out != -1)

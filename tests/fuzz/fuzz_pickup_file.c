@@ -26,7 +26,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	opts.dots = data[0] & 1 ? PICKUP_DOTS_LITERAL : PICKUP_DOTS_IIS;
+	opts.dots = data[0] % 3 == 2 ? PICKUP_DOTS_AUTO : data[0] % 3 == 1 ?
+	    PICKUP_DOTS_LITERAL : PICKUP_DOTS_IIS;
 	if ((in = memfd_create("in", 0)) == -1)
 		return 0;
 	if (safe_write_all(in, data + 1, size - 1) == -1 ||

@@ -11,8 +11,11 @@ drop xlines.eml 'x-sender: app@example.org\r\nX-RECEIVER: <bob@example.com>\r\nx
 drop header.eml 'From: Alice <alice@example.com>\nTo: "Dave, D." <dave@example.com>, undisclosed-recipients:;\nCc: eve@EXAMPLE.com (Eve)\nBcc: frank@example.com\nSender: secretary@example.com\nSubject: header\n\nbody two\n'
 # 3. Split: one local, one remote recipient.
 drop split.eml 'X-Sender: app@example.org\r\nX-Receiver: gina@example.com\r\nX-Receiver: henry@remote.example.net\r\nSubject: split\r\n\r\nbody three\r\n'
-# 4. Dots under pickup_dots = iis, and a final lone dot.
+# 4. Dots under the default pickup_dots = auto: a line with a single dot
+# makes the file literal (final lone dot kept); a file whose dotted lines
+# are all doubled reads as IIS (final lone dot dropped).
 drop dots.eml 'From: a@example.com\r\nTo: ivan@example.com\r\nSubject: dots\r\n\r\n..stuffed\r\n.single\r\n.\r\nlast line\r\n.\r\n'
+drop stuffed.eml 'From: a@example.com\r\nTo: lena@example.com\r\nSubject: stuffed\r\n\r\n..stuffed\r\n..\r\nend\r\n.\r\n'
 # 5. Unqualified sender is qualified with hostname.
 drop unq.eml 'X-Sender: Sender\r\nX-Receiver: jane@example.com\r\nSubject: unq\r\n\r\nb\r\n'
 
@@ -39,12 +42,14 @@ check "split: remote part in Out" test "$(out_count)" = 1
 check "split: Out entry names the remote recipient" has 'henry@remote.example.net' "$(out_envs)"
 check "split: Out copy has no Return-Path" bash -c "! grep -q '^Return-Path' '$ROOT'/Out/*.eml"
 check "archive copy in Out/Archive" test "$(count_files "$ROOT/Out/Archive")" = 1
-check "archive copies in In/Archive" test "$(count_files "$ROOT/In/Archive")" = 5
+check "archive copies in In/Archive" test "$(count_files "$ROOT/In/Archive")" = 6
 
 ivan=$(mailbox_one example.com ivan)
 body=$(sed -n '/^\r$/,$p' "$ivan" | tr -d '\r' | tail -n +2)
-expect=$'.stuffed\nsingle\n\nlast line'
-check "iis dots: one dot removed, lone dot line kept empty, final dot dropped" test "$body" = "$expect"
+expect=$'..stuffed\n.single\n.\nlast line\n.'
+check "auto dots, literal file: every dot kept, the final lone dot too" test "$body" = "$expect"
+body=$(sed -n '/^\r$/,$p' "$(mailbox_one example.com lena)" | tr -d '\r' | tail -n +2)
+check "auto dots, stuffed file: one dot removed, final dot dropped" test "$body" = $'.stuffed\n.\nend'
 
 check "unqualified sender gets hostname" grep -q '^Return-Path: <Sender@mx.test.example>' "$(mailbox_one example.com jane)"
 
@@ -53,7 +58,10 @@ check "work empty" test "$(count_files "$ROOT/Work")" = 0
 check "in empty" test "$(count_files "$ROOT/In")" = 0
 
 log=$(cat "$ROOT"/Log/*.log)
-check "log: picked-up lines" test "$(grep -c 'event=picked-up' <<<"$log")" = 5
+check "log: picked-up lines" test "$(grep -c 'event=picked-up' <<<"$log")" = 6
+check "log: auto says why it read a file as written" grep -q 'event=picked-up .*reason="pickup_dots auto: read as written (body line 2 starts with a single dot)"' <<<"$log"
+check "log: auto says what the stuffed reading changed" grep -q 'event=picked-up .*reason="pickup_dots auto: read as dot-stuffed, 2 lines lost a leading dot, a final \\"\.\\" line dropped"' <<<"$log"
+check "log: nothing said of files without dotted lines" test "$(grep -c 'event=picked-up .*pickup_dots' <<<"$log")" = 2
 check "log: delivered line with fields" grep -q 'event=delivered qid=[0-9A-Z]\{16\} from=<app@example.org> to=<bob@example.com> size=[0-9]* status=sent dsn=2.0.0 relay=maildir' <<<"$log"
 check "log: queued for remote" grep -q 'event=queued .*to=<henry@remote.example.net>' <<<"$log"
 
@@ -61,10 +69,17 @@ list=$("$IMC_BIN/imc-queue" -c "$CONF" list)
 check "imc-queue lists the Out entry, deferred with the reason" grep -q "^[0-9A-Z]\{16\} Out .* <app@example.org> <henry@remote.example.net> deferred .*127.0.0.1.*[Rr]efused" <<<"$list"
 check "imc-queue lists one entry" test "$(wc -l <<<"$list")" = 1
 
-# 6. pickup_dots = literal keeps dots as written.
+# 6. pickup_dots = literal keeps dots as written, a final lone dot too.
 write_conf "pickup_dots = literal"
 drop lit.eml 'From: a@example.com\r\nTo: kim@example.com\r\nSubject: lit\r\n\r\n..two\r\n.one\r\n.\r\n'
 run_once
 body=$(sed -n '/^\r$/,$p' "$(mailbox_one example.com kim)" | tr -d '\r' | tail -n +2)
-check "literal dots kept, final lone dot dropped" test "$body" = $'..two\n.one'
+check "literal dots kept, final lone dot kept" test "$body" = $'..two\n.one\n.'
+
+# 7. pickup_dots = iis removes one dot per line whatever the file holds.
+write_conf "pickup_dots = iis"
+drop iis.eml 'From: a@example.com\r\nTo: max@example.com\r\nSubject: iis\r\n\r\n..stuffed\r\n.single\r\n.\r\nlast line\r\n.\r\n'
+run_once
+body=$(sed -n '/^\r$/,$p' "$(mailbox_one example.com max)" | tr -d '\r' | tail -n +2)
+check "iis dots: one dot removed, lone dot line kept empty, final dot dropped" test "$body" = $'.stuffed\nsingle\n\nlast line'
 finish

@@ -460,7 +460,7 @@ config_dump(const struct imc_config *cfg, struct buf *o)
 	buf_printf(o, "max_message_size=%" PRIu64 "\n", cfg->max_message_size);
 	buf_printf(o, "archive=%s\n", cfg->archive ? "yes" : "no");
 	buf_printf(o, "pickup_dots=%s\n", cfg->pickup_dots == PICKUP_DOTS_IIS ?
-	    "iis" : "literal");
+	    "iis" : cfg->pickup_dots == PICKUP_DOTS_AUTO ? "auto" : "literal");
 	buf_printf(o, "pickup_mode=%s\n", cfg->pickup_mode == PICKUP_MODE_GROUP ?
 	    "group" : "open");
 	buf_printf(o, "user=%s\n", cfg->user ? cfg->user : "(null)");
@@ -525,7 +525,7 @@ struct good_case {
 
 static const struct good_case good_cases[] = {
 	{ "defaults_apply_when_unset", ROOT,
-	    { "max_message_size=10485760", "archive=no", "pickup_dots=iis",
+	    { "max_message_size=10485760", "archive=no", "pickup_dots=auto",
 	      "pickup_mode=group", "store=maildir" } },
 	{ "default_durations", ROOT,
 	    { "pickup_settle=2", "pickup_rescan=30", "local_retry=300",
@@ -602,6 +602,8 @@ static const struct good_case good_cases[] = {
 	    { "pickup_dots=literal" } },
 	{ "pickup_dots_iis", ROOT "pickup_dots = literal\npickup_dots = iis\n",
 	    { "pickup_dots=iis" } },
+	{ "pickup_dots_auto", ROOT "pickup_dots = iis\npickup_dots = auto\n",
+	    { "pickup_dots=auto" } },
 	{ "pickup_mode_open", ROOT "pickup_mode = open\n",
 	    { "pickup_mode=open" } },
 	{ "pickup_mode_group", ROOT "pickup_mode = open\npickup_mode = group\n",
@@ -755,7 +757,7 @@ static const struct bad_case bad_cases[] = {
 	{ "archive_maybe_is_refused", ROOT "archive = maybe\n", 2,
 	    "not yes or no" },
 	{ "pickup_dots_other_is_refused", ROOT "pickup_dots = smtp\n", 2,
-	    "not iis or literal" },
+	    "not iis, literal or auto" },
 	{ "pickup_mode_other_is_refused", ROOT "pickup_mode = world\n", 2,
 	    "not group or open" },
 	{ "unknown_user_is_refused", ROOT "user = no-such-user-imc\n", 2,
@@ -1346,7 +1348,7 @@ START_TEST(defaults_without_a_file)
 	config_defaults(&cfg);
 	ck_assert_uint_eq(cfg.max_message_size, 10485760);
 	ck_assert(!cfg.archive);
-	ck_assert_int_eq(cfg.pickup_dots, PICKUP_DOTS_IIS);
+	ck_assert_int_eq(cfg.pickup_dots, PICKUP_DOTS_AUTO);
 	ck_assert_int_eq(cfg.pickup_mode, PICKUP_MODE_GROUP);
 	ck_assert_int_eq(cfg.store, STORE_MAILDIR);
 	ck_assert_ptr_null(cfg.root);

@@ -40,6 +40,7 @@
 
 #define IIS	PICKUP_DOTS_IIS
 #define LITERAL	PICKUP_DOTS_LITERAL
+#define AUTO	PICKUP_DOTS_AUTO
 
 /* A memfd holding len bytes, positioned at the start. */
 static int
@@ -77,6 +78,7 @@ struct run {
 	int		 read_rc;	/* 0 when pickup_read gave a file */
 	int		 write_rc;
 	uint64_t	 written;
+	char		 note[200];	/* pickup_dots_note, "" when NULL */
 };
 
 static void
@@ -126,6 +128,8 @@ run_pickup(const char *input, size_t len, enum pickup_dots dots,
 	out.written = 0;
 	r->write_rc = pickup_write(pf, &out, 1, &r->why);
 	r->written = out.written;
+	if (pickup_dots_note(pf, r->note, sizeof(r->note)) == NULL)
+		r->note[0] = '\0';
 	read_back(out.fd, &r->out);
 	close(out.fd);
 	pickup_free(pf);
@@ -336,8 +340,8 @@ static const struct pf_case ok_cases[] = {
 	    IIS, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
 	{ "final_dot_line_with_crlf_is_dropped", HD "\r\nbody\r\n.\r\n", 0,
 	    IIS, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
-	{ "final_dot_line_is_dropped_under_literal", HD "\nbody\n.\n", 0,
-	    LITERAL, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
+	{ "final_dot_line_is_kept_under_literal", HD "\nbody\n.\n", 0,
+	    LITERAL, "a@x.example", "b@y.example", HDO "\r\nbody\r\n.\r\n" },
 	{ "iis_removes_one_leading_dot", HD "\n..x\n.x\n...\n..\n", 0,
 	    IIS, "a@x.example", "b@y.example", HDO "\r\n.x\r\nx\r\n..\r\n.\r\n" },
 	{ "iis_lone_dot_not_last_becomes_empty_line", HD "\na\n.\nb\n", 0,
@@ -351,6 +355,44 @@ static const struct pf_case ok_cases[] = {
 	    HDO "\r\n..x\r\n.x\r\na\r\n.\r\nb\r\n" },
 	{ "body_that_is_only_a_dot_is_empty", HD "\n.\n", 0,
 	    IIS, "a@x.example", "b@y.example", HDO "\r\n" },
+
+	/* pickup_dots = auto: a line with a single leading dot means the
+	 * file was written literally; else it reads as IIS. */
+	{ "auto_single_dot_line_reads_as_written", HD "\n..x\n.x\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n..x\r\n.x\r\n" },
+	{ "auto_only_double_dots_read_as_stuffed", HD "\n..x\n...\n..\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.x\r\n..\r\n.\r\n" },
+	{ "auto_evidence_after_a_stuffed_looking_line", HD "\n..a\nb\n.c\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n..a\r\nb\r\n.c\r\n" },
+	{ "auto_lone_dot_not_last_is_evidence", HD "\n..x\n.\nb\n", 0,
+	    AUTO, "a@x.example", "b@y.example",
+	    HDO "\r\n..x\r\n.\r\nb\r\n" },
+	{ "auto_lone_dot_then_blank_line_is_evidence", HD "\n..x\n.\n\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n..x\r\n.\r\n\r\n" },
+	{ "auto_lone_dot_first_then_text_is_evidence", HD "\n.\n..x\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.\r\n..x\r\n" },
+	{ "auto_final_dot_dropped_when_stuffed", HD "\r\n..x\r\n.\r\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.x\r\n" },
+	{ "auto_final_dot_kept_when_literal", HD "\n.x\n.\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.x\r\n.\r\n" },
+	{ "auto_final_dot_without_newline_is_no_evidence", HD "\n..x\n.", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.x\r\n" },
+	{ "auto_final_dot_cr_is_no_evidence", HD "\n..x\n.\r", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.x\r\n" },
+	{ "auto_only_a_final_dot_is_dropped", HD "\nbody\n.\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\nbody\r\n" },
+	{ "auto_dot_cr_inside_a_line_is_evidence", HD "\n..a\n.\rb\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n..a\r\n.\rb\r\n" },
+	{ "auto_dot_inside_lines_is_no_evidence", HD "\n..a\nb.c\n x.\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.a\r\nb.c\r\n x.\r\n" },
+	{ "auto_body_start_without_blank_line_is_evidence",
+	    HD "..dotted\n.x\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n..dotted\r\n.x\r\n" },
+	{ "auto_body_start_without_blank_line_stuffed",
+	    HD "..dotted\n.\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.dotted\r\n" },
+	{ "auto_without_dots_changes_nothing", HD "\na\n\nb\n", 0,
+	    AUTO, "a@x.example", "b@y.example", HDO "\r\na\r\n\r\nb\r\n" },
 
 	/* Header and body boundary */
 	{ "header_only_file_gets_a_blank_line", HD, 0,
@@ -1124,6 +1166,115 @@ START_TEST(reads_no_more_than_max_bytes)
 }
 END_TEST
 
+/* The sentence for the logs: which reading, and why or what changed. */
+struct note_case {
+	const char *name;
+	const char *input;
+	enum pickup_dots dots;
+	const char *want;	/* "" no note */
+};
+
+static const struct note_case note_cases[] = {
+	{ "auto_literal_names_the_line", HD "\na\n..b\n.c\n", AUTO,
+	    "pickup_dots auto: read as written (body line 3 starts with a "
+	    "single dot)" },
+	{ "auto_literal_lone_dot_line", HD "\na\n.\nb\n", AUTO,
+	    "pickup_dots auto: read as written (body line 2 starts with a "
+	    "single dot)" },
+	{ "auto_literal_lone_dot_found_ahead", HD "\n..a\nb\n.\r\nc\n", AUTO,
+	    "pickup_dots auto: read as written (body line 3 starts with a "
+	    "single dot)" },
+	{ "auto_literal_found_ahead_after_blank_lines", HD "\n..a\n\n\n.b\n",
+	    AUTO, "pickup_dots auto: read as written (body line 4 starts with "
+	    "a single dot)" },
+	{ "auto_stuffed_counts_lines", HD "\n..a\n..b\n.\n", AUTO,
+	    "pickup_dots auto: read as dot-stuffed, 2 lines lost a leading dot, "
+	    "a final \".\" line dropped" },
+	{ "auto_only_final_dot", HD "\na\n.\n", AUTO,
+	    "pickup_dots auto: read as dot-stuffed, 0 lines lost a leading dot, "
+	    "a final \".\" line dropped" },
+	{ "iis_one_line", HD "\n.a\n", IIS,
+	    "pickup_dots iis: read as dot-stuffed, 1 line lost a leading dot" },
+	{ "auto_no_dot_no_note", HD "\na\nb.\n", AUTO, "" },
+	{ "iis_no_dot_no_note", HD "\na\n", IIS, "" },
+	{ "literal_never_notes", HD "\n.a\n.\n", LITERAL, "" },
+};
+
+START_TEST(test_note_case)
+{
+	const struct note_case *c = &note_cases[_i];
+	struct run r;
+
+	run_init(&r);
+	run_pickup(c->input, strlen(c->input), c->dots, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s: %s", c->name,
+	    r.why.text);
+	ck_assert_msg(strcmp(r.note, c->want) == 0, "%s: note \"%s\", want "
+	    "\"%s\"", c->name, r.note, c->want);
+	run_fini(&r);
+}
+END_TEST
+
+/* auto_evidence_is_found_far_ahead - the first dotted line looks stuffed;
+ * the line that tells lies past the read buffer (several chunks on), or
+ * past the size checked at the claim (then it does not count), or is
+ * only a final "." */
+START_TEST(auto_evidence_is_found_far_ahead)
+{
+	static const struct {
+		const char *tail;	/* after the long line */
+		bool	 cut;		/* max_bytes ends before the tail */
+		bool	 literal;
+	} cases[] = {
+		{ ".z\n", false, true },
+		{ "..z\n", false, false },
+		{ "..z\n.\n", false, false },
+		{ "..z\n.\nq\n", false, true },
+		{ ".z\n", true, false },
+	};
+	struct pickup_opts opts = { .dots = AUTO, .hostname = HOST,
+	    .qid = QID, .now = NOW };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf in, got;
+		struct pickup_out out;
+		struct pickup_file *pf;
+		struct mail_status why;
+		const char *first;
+		int fd;
+
+		buf_init(&in);
+		buf_init(&got);
+		buf_puts(&in, HD "\n..first\n");
+		put_long_line(&in, 3 * IMC_IO_CHUNK + 7, 'L');
+		buf_puts(&in, "\n");
+		opts.max_bytes = cases[i].cut ? in.len : 0;
+		buf_puts(&in, cases[i].tail);
+		fd = memfd_with(in.data, in.len);
+		pf = pickup_read(fd, &opts, &why);
+		ck_assert_msg(pf != NULL, "%s", why.text);
+		out.fd = memfd_create("out", MFD_CLOEXEC);
+		out.prefix = NULL;
+		ck_assert(out.fd != -1);
+		ck_assert_int_eq(pickup_write(pf, &out, 1, &why), 0);
+		read_back(out.fd, &got);
+		first = memmem(got.data, got.len, "\r\n\r\n", 4);
+		ck_assert_ptr_nonnull(first);
+		ck_assert_msg(strncmp(first + 4, cases[i].literal ? "..first\r\n" :
+		    ".first\r\n", cases[i].literal ? 9 : 8) == 0,
+		    "case %zu: body starts \"%.10s\"", i, first + 4);
+		ck_assert_msg(!cases[i].cut || memmem(got.data, got.len, "z\r\n",
+		    3) == NULL, "case %zu: read past max_bytes", i);
+		close(out.fd);
+		pickup_free(pf);
+		close(fd);
+		buf_fini(&in);
+		buf_fini(&got);
+	}
+}
+END_TEST
+
 /* pickup_file_suite - every pickup_file test */
 static Suite *
 pickup_file_suite(void)
@@ -1136,6 +1287,9 @@ pickup_file_suite(void)
 	    (int)(sizeof(ok_cases) / sizeof(ok_cases[0])));
 	tcase_add_test(tc, nul_bytes_in_the_body_pass_through);
 	tcase_add_test(tc, dsn_parameters_on_x_lines);
+	tcase_add_loop_test(tc, test_note_case, 0,
+	    (int)(sizeof(note_cases) / sizeof(note_cases[0])));
+	tcase_add_test(tc, auto_evidence_is_found_far_ahead);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");

@@ -158,11 +158,12 @@ no end boundary here
 """)
 
 
-# fuzz_pickup_file: bit 0 of byte 0 picks the dot rule (0 iis, 1 literal),
-# the rest is the Pickup file.
+# fuzz_pickup_file: byte 0 modulo 3 picks the dot rule (0 iis, 1 literal,
+# 2 auto), the rest is the Pickup file.
 def pickup(name, literal, text, raw=False):
     body = text.encode("latin-1") if raw else crlf(text).encode("latin-1")
-    seed("fuzz_pickup_file", name, bytes([1 if literal else 0]) + body)
+    rule = 2 if literal == "auto" else 1 if literal else 0
+    seed("fuzz_pickup_file", name, bytes([rule]) + body)
 
 
 pickup("envelope-lines", False, """\
@@ -192,6 +193,18 @@ Subject: =?utf-8?q?caf=C3=A9?= and raw caf\xe9
 
 text
 """)
+pickup("auto-literal", "auto", """\
+From: app@example.org
+To: bob@example.com
+Subject: written without dot-stuffing
+
+..looks stuffed
+a line
+.leading dot, so the file is literal
+.
+""")
+pickup("auto-stuffed", "auto", "From: app@example.org\nTo: b@example.com\n\n"
+       "..one\n...\n..\n" + "x" * 3000 + "\n.\r", raw=True)
 pickup("hostile", False, "X-Receiver: <a@b>\r\nX-Sender: \r\nX-Receiver: "
        "<unterminated\r\nTo: " + "x" * 300 + "@example.com\r\n"
        "Subject: nul\x00 inside\r\n\r\nbody\x00with nul\r\n.\r\n", raw=True)
