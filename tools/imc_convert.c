@@ -18,7 +18,9 @@
  * label), --7bit forces the downgrade for a peer without 8BITMIME.
  *
  * IN is a message file ("-": standard input); OUT defaults to standard
- * output and is written through a temporary file and rename. When nothing
+ * output and is written through a temporary file and rename. A first
+ * line "From sender  date" (mbox) is dropped, as the connector's Pickup
+ * does. When nothing
  * needs to change, the input is written through as it was. --explain
  * prints per part what was found and what was changed, to standard error,
  * or to standard output when OUT is a file. Meant for admins planning a
@@ -30,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,7 @@
 #include "charset.h"
 #include "config.h"
 #include "repair.h"
+#include "safeio.h"
 #include "xalloc.h"
 
 static void usage(void) __attribute__((noreturn));
@@ -109,6 +113,71 @@ open_input(const char *path)
 	return mfd;
 }
 
+/*
+ * strip_mbox_line - a first line "From sender  date" (an mbox export, a
+ * list archive) is not part of the message; left in, it would end the
+ * header. Returns a descriptor holding the message without it (in itself
+ * when there is none), -1 on error; *dropped says whether one was there.
+ */
+static int
+strip_mbox_line(int in, bool *dropped)
+{
+	char *b;
+	const char *p, *lf;
+	ssize_t n;
+	size_t i;
+	int mfd = -1, r = -1;
+	bool skipping = true;
+
+	*dropped = false;
+	b = xmalloc(65536);
+	if ((n = pread(in, b, 65536, 0)) < 0)
+		goto out;
+	if (n < 5 || memcmp(b, "From ", 5) != 0) {
+		r = in;
+		goto out;
+	}
+	/* "From :" is the obsolete form of a From: field, not this line */
+	for (p = b + 4; p < b + n && (*p == ' ' || *p == '\t'); p++)
+		;
+	if (p < b + n && *p == ':') {
+		r = in;
+		goto out;
+	}
+	if ((mfd = memfd_create("imc-convert", MFD_CLOEXEC)) == -1 ||
+	    lseek(in, 0, SEEK_SET) == (off_t)-1)
+		goto out;
+	for (;;) {
+		do
+			n = read(in, b, 65536);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			break;
+		i = 0;
+		if (skipping) {
+			if ((lf = memchr(b, '\n', (size_t)n)) == NULL)
+				continue;
+			i = (size_t)(lf + 1 - b);
+			skipping = false;
+		}
+		if (safe_write_all(mfd, b + i, (size_t)n - i) == -1) {
+			n = -1;
+			break;
+		}
+	}
+	if (n < 0 || lseek(mfd, 0, SEEK_SET) == (off_t)-1)
+		goto out;
+	*dropped = true;
+	close(in);
+	r = mfd;
+	mfd = -1;
+out:
+	if (mfd != -1)
+		close(mfd);
+	free(b);
+	return r;
+}
+
 /* known_target - is NAME a target repair_message accepts */
 static int
 known_target(const char *name)
@@ -146,6 +215,7 @@ main(int argc, char **argv)
 	struct buf err, tmpname;
 	struct stat sb;
 	FILE *ef;
+	bool mbox_line;
 
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -210,6 +280,13 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return EX_NOINPUT;
 	}
+	if ((ch = strip_mbox_line(in_fd, &mbox_line)) == -1) {
+		fprintf(stderr, "imc-convert: %s: %s\n", in, strerror(errno));
+		close(in_fd);
+		config_free(&cfg);
+		return EX_IOERR;
+	}
+	in_fd = ch;
 	buf_init(&tmpname);
 	if (out != NULL) {
 		if (buf_printf(&tmpname, "%s.imc-convert.XXXXXX", out) == -1 ||
@@ -237,6 +314,9 @@ main(int argc, char **argv)
 	}
 	if (explain) {
 		ef = out != NULL ? stdout : stderr;
+		if (mbox_line)
+			fputs("message: a leading mbox \"From \" line "
+			    "dropped\n", ef);
 		fputs(buf_cstr(&rep.explain), ef);
 		fprintf(ef, "result=%s changes=%u undecodable=%u "
 		    "kept_utf8=%u target=%s encoding=%s legacy=%s\n",

@@ -58,6 +58,10 @@ struct pickup_file {
 	char		*ret;
 	char		*envid;
 	struct strset	 rcpt_keys;	/* for de-duplication */
+	char		*mbox_from;	/* the address of a leading mbox
+					   "From " line, which is dropped */
+	bool		 mbox_line;	/* such a line was dropped */
+	bool		 sender_from_mbox;
 	bool		 written_8bit;	/* after pickup_write */
 	unsigned	 received;	/* after pickup_write */
 	/* body transform state */
@@ -535,6 +539,32 @@ is_xline(const char *s, size_t len)
 	return n > 0 && (name_is(s, n, "x-sender") || name_is(s, n, "x-receiver"));
 }
 
+/*
+ * A first line "From sender@host  Fri Apr  6 22:43:55 2007" (after any
+ * X- lines), as mbox
+ * exports, list archives and Unix tools write it, is not part of the
+ * message: it is dropped, as Postfix's sendmail does, and its address kept
+ * in case nothing else names the sender. "From:" is a header field, and
+ * ">From " or a later "From " line is the writer's text.
+ */
+static bool
+mbox_from_line(struct pickup_file *pf, const char *s, size_t len)
+{
+	size_t i = 5, e;
+
+	if (len < 5 || memcmp(s, "From ", 5) != 0 || field_name_len(s, len) != 0)
+		return false;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	for (e = i; e < len && s[e] != ' ' && s[e] != '\t'; e++)
+		;
+	pf->mbox_line = true;
+	if (e > i && e - i <= IMC_MAX_ADDRESS && memchr(s + i, '\0', e - i) ==
+	    NULL)
+		pf->mbox_from = xstrndup(s + i, e - i);
+	return true;
+}
+
 /* pickup_read - read the envelope lines and header; work out the envelope */
 struct pickup_file *
 pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
@@ -583,6 +613,11 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 			    IMC_MAX_HEADER_BLOCK);
 			goto fail;
 		}
+		/* the first line of the message proper (after X- lines a
+		 * wrapper may have put before it) */
+		if (!have_field && !pf->mbox_line && !pf->have_first_body &&
+		    mbox_from_line(pf, line.data, line.len))
+			continue;
 		if (in_xlines && is_xline(line.data, line.len)) {
 			buf_append(&xlines, line.data, line.len);
 			buf_putc(&xlines, '\n');
@@ -633,6 +668,20 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 		    pf->have_first_body ? "no header and no recipients" :
 		    "empty file");
 		goto fail;
+	}
+	if (pf->sender == NULL && pf->mbox_from != NULL) {
+		/* the last resort: nothing else names an originator */
+		char *addr = NULL;
+		struct buf err;
+
+		buf_init(&err);
+		if (addr_parse_path(pf->mbox_from, strlen(pf->mbox_from), &addr,
+		    &err) == 0 && addr[0] != '\0') {
+			pf->sender = qualify(pf, addr);
+			pf->sender_from_mbox = true;
+		}
+		free(addr);
+		buf_fini(&err);
 	}
 	if (pf->sender == NULL) {
 		mail_status_set(why, MAIL_PERM, "5.1.7",
@@ -1073,6 +1122,23 @@ pickup_dots_note(const struct pickup_file *pf, char *out, size_t size)
 	return out;
 }
 
+/* pickup_notes - every sentence for the logs, "; " between them */
+bool
+pickup_notes(const struct pickup_file *pf, struct buf *out)
+{
+	char dots[200];
+	const char *d = pickup_dots_note(pf, dots, sizeof(dots));
+
+	buf_reset(out);
+	if (pf->mbox_line)
+		buf_printf(out, "a leading mbox \"From \" line dropped%s",
+		    pf->sender_from_mbox ? ", the sender taken from it (no "
+		    "X-Sender, Sender or From)" : "");
+	if (d != NULL)
+		buf_printf(out, "%s%s", out->len > 0 ? "; " : "", d);
+	return out->len > 0;
+}
+
 /* pickup_free - release everything */
 void
 pickup_free(struct pickup_file *pf)
@@ -1094,6 +1160,7 @@ pickup_free(struct pickup_file *pf)
 	free(pf->rcpt_orcpt);
 	free(pf->ret);
 	free(pf->envid);
+	free(pf->mbox_from);
 	free(pf);
 }
 

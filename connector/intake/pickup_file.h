@@ -4,7 +4,9 @@
  * pickup_read reads the leading X-Sender:/X-Receiver: lines (any case,
  * several receivers) and the header block, keeping them in memory (bounded
  * by IMC_MAX_HEADER_BLOCK), and works out the envelope: the X- lines win;
- * else recipients from To, Cc and Bcc and the sender from Sender, else From.
+ * else recipients from To, Cc and Bcc and the sender from Sender, else From,
+ * else the address of a leading mbox "From " line (such a first line is
+ * always dropped).
  * Unqualified addresses get "@hostname". pickup_write then writes the
  * message as the queue keeps it: a Received: line (naming the uid that
  * wrote the file when known, in a comment as Postfix does: "by HOST
@@ -81,6 +83,10 @@ bool	pickup_eightbit(const struct pickup_file *);
  * the body line that told); NULL otherwise. out holds it. */
 const char *pickup_dots_note(const struct pickup_file *, char *out,
 	    size_t size);
+/* After pickup_write: all the sentences for the logs (a dropped mbox
+ * "From " line and whether the sender came from it, the dot note) into
+ * out, joined by "; "; false when there is none. */
+bool	pickup_notes(const struct pickup_file *, struct buf *out);
 unsigned pickup_received(const struct pickup_file *);
 
 #endif

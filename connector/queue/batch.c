@@ -149,8 +149,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 {
 	struct qctx *q = b->q;
 	const struct imc_config *cfg = q->cfg;
-	char user[64], dots_text[160];
-	const char *dots_note;
+	char user[64];
 	struct pickup_opts opts = { .dots = cfg->pickup_dots,
 	    .hostname = cfg->hostname, .qid = c->qid, .now = c->claimed_at,
 	    .max_bytes = c->size, .has_uid = c->has_uid, .uid = c->uid,
@@ -162,7 +161,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	const struct addr_list *rcpts;
 	struct pickup_out outs[2];
 	struct qenv out_env;
-	struct buf rp;
+	struct buf rp, notes;
 	struct strset mailboxes;
 	const char *dom;
 	size_t i, nout = 0, n_local = 0;
@@ -175,6 +174,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	qenv_init(&item.in);
 	qenv_init(&out_env);
 	buf_init(&rp);
+	buf_init(&notes);
 	strset_init(&mailboxes);
 	if ((pf = pickup_read(c->fd, &opts, &why)) == NULL) {
 		if (why.kind == MAIL_PERM && intake_archive(q->intake,
@@ -216,6 +216,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 		qentry_remove_all(q, c->qid);
 		qenv_free(&out_env);
 		buf_fini(&rp);
+		buf_fini(&notes);
 		strset_fini(&mailboxes);
 		pickup_free(pf);
 		if (intake_put_back(q->intake, c, "changed while it was being "
@@ -300,12 +301,12 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	if (cfg->archive && item.has_out)
 		qentry_link(q, LAYOUT_OUT, LAYOUT_OUT_ARCHIVE, c->qid);
 
-	dots_note = pickup_dots_note(pf, dots_text, sizeof(dots_text));
-	if (dots_note != NULL)
-		log_info("%s: %s", c->qid, dots_note);
+	if (pickup_notes(pf, &notes))
+		log_info("%s: %s", c->qid, buf_cstr(&notes));
 	tracklog_add(q->track, &(struct track_event){ .event = "picked-up",
 	    .qid = c->qid, .from = pickup_sender(pf), .size = c->size,
-	    .orig = c->origname, .status = "accepted", .reason = dots_note,
+	    .orig = c->origname, .status = "accepted",
+	    .reason = notes.len > 0 ? buf_cstr(&notes) : NULL,
 	    .has_uid = opts.has_uid, .uid = opts.uid, .user = opts.user });
 	for (i = 0; i < out_env.n_rcpts; i++)
 		tracklog_add(q->track, &(struct track_event){ .event = "queued",
@@ -322,6 +323,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	b->items[b->n_items++] = item;
 	qenv_free(&out_env);
 	buf_fini(&rp);
+	buf_fini(&notes);
 	strset_fini(&mailboxes);
 	pickup_free(pf);
 	return ACCEPT_QUEUED;
@@ -337,6 +339,7 @@ fail:
 	qenv_free(&item.in);
 	qenv_free(&out_env);
 	buf_fini(&rp);
+	buf_fini(&notes);
 	strset_fini(&mailboxes);
 	pickup_free(pf);
 	return ACCEPT_FAILED;

@@ -82,4 +82,21 @@ drop iis.eml 'From: a@example.com\r\nTo: max@example.com\r\nSubject: iis\r\n\r\n
 run_once
 body=$(sed -n '/^\r$/,$p' "$(mailbox_one example.com max)" | tr -d '\r' | tail -n +2)
 check "iis dots: one dot removed, lone dot line kept empty, final dot dropped" test "$body" = $'.stuffed\nsingle\n\nlast line'
+
+# 8. A leading mbox "From " line is dropped; its address is the sender only
+# when nothing else names one, and the tracking log says so.
+write_conf
+drop mbox1.eml 'From list-bounces@example.org  Fri Apr  6 22:43:55 2007\nTo: nina@example.com\nSubject: mbox\n\n>From here\nbody\n'
+drop mbox2.eml 'From other@example.org  Fri Apr  6 22:43:55 2007\nFrom: Olga <olga@example.org>\nTo: otto@example.com\nSubject: mbox\n\nbody\n'
+run_once
+nina=$(mailbox_one example.com nina)
+check "mbox: delivered, not archived" test -n "$nina"
+check "mbox: the From_ line is gone" bash -c "! grep -q '^From list-bounces' '$nina'"
+check "mbox: sender from the From_ line" grep -q '^Return-Path: <list-bounces@example.org>' "$nina"
+check "mbox: >From left as written" grep -q '^>From here' "$nina"
+otto=$(mailbox_one example.com otto)
+check "mbox: From: wins over the From_ line" grep -q '^Return-Path: <olga@example.org>' "$otto"
+log=$(cat "$ROOT"/Log/*.log)
+check "mbox: tracking log says the sender came from it" grep -q 'event=picked-up .*from=<list-bounces@example.org> .*reason="a leading mbox \\"From \\" line dropped, the sender taken from it' <<<"$log"
+check "mbox: tracking log says the line was dropped" grep -q 'event=picked-up .*from=<olga@example.org> .*reason="a leading mbox \\"From \\" line dropped"' <<<"$log"
 finish

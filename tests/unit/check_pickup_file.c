@@ -79,6 +79,7 @@ struct run {
 	int		 write_rc;
 	uint64_t	 written;
 	char		 note[200];	/* pickup_dots_note, "" when NULL */
+	struct buf	 notes;		/* pickup_notes */
 };
 
 static void
@@ -87,6 +88,7 @@ run_init(struct run *r)
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->rcpts);
 	buf_init(&r->out);
+	buf_init(&r->notes);
 }
 
 static void
@@ -94,6 +96,7 @@ run_fini(struct run *r)
 {
 	buf_fini(&r->rcpts);
 	buf_fini(&r->out);
+	buf_fini(&r->notes);
 	free(r->sender);
 }
 
@@ -130,6 +133,7 @@ run_pickup(const char *input, size_t len, enum pickup_dots dots,
 	r->written = out.written;
 	if (pickup_dots_note(pf, r->note, sizeof(r->note)) == NULL)
 		r->note[0] = '\0';
+	ck_assert(pickup_notes(pf, &r->notes) == (r->notes.len > 0));
 	read_back(out.fd, &r->out);
 	close(out.fd);
 	pickup_free(pf);
@@ -393,6 +397,46 @@ static const struct pf_case ok_cases[] = {
 	    AUTO, "a@x.example", "b@y.example", HDO "\r\n.dotted\r\n" },
 	{ "auto_without_dots_changes_nothing", HD "\na\n\nb\n", 0,
 	    AUTO, "a@x.example", "b@y.example", HDO "\r\na\r\n\r\nb\r\n" },
+
+	/* A leading mbox "From " line (issue 12): dropped; its address is the
+	 * sender only when nothing else gives one */
+	{ "mbox_from_line_is_dropped",
+	    "From someone@else.example  Fri Apr  6 22:43:55 2007\n" HD "\nb\n",
+	    0, IIS, "a@x.example", "b@y.example", HDO "\r\nb\r\n" },
+	{ "mbox_from_line_gives_the_sender_when_nothing_else_does",
+	    "From bounce@list.example Fri Apr  6 22:43:55 2007\r\n"
+	    "To: b@y.example\r\n" DM "\r\nb\r\n", 0, IIS,
+	    "bounce@list.example", "b@y.example",
+	    "To: b@y.example\r\n" DMO "From: <bounce@list.example>\r\n\r\nb\r\n" },
+	{ "mbox_from_line_unqualified_sender",
+	    "From MAILER-DAEMON Fri Apr  6 22:43:55 2007\nTo: b@y.example\n" DM
+	    "\nb\n", 0, IIS, "MAILER-DAEMON@" HOST, "b@y.example",
+	    "To: b@y.example\r\n" DMO "From: <MAILER-DAEMON@" HOST ">\r\n"
+	    "\r\nb\r\n" },
+	{ "mbox_from_line_then_x_lines",
+	    "From x@z.example Fri Apr  6 22:43:55 2007\nX-Sender: s@x.example\n"
+	    "X-Receiver: r@y.example\n" HD "\nb\n", 0, IIS, "s@x.example",
+	    "r@y.example", HDO "\r\nb\r\n" },
+	{ "mbox_from_line_after_x_lines_is_dropped",
+	    "X-Sender: s@x.example\nX-Receiver: r@y.example\n"
+	    "From x@z.example Fri Apr  6 22:43:55 2007\n" HD "\nb\n", 0, IIS,
+	    "s@x.example", "r@y.example", HDO "\r\nb\r\n" },
+	{ "mbox_from_line_after_a_field_is_not_dropped",
+	    HD "From x@z.example Fri Apr  6 22:43:55 2007\nb\n", 0, IIS,
+	    "a@x.example", "b@y.example",
+	    HDO "\r\nFrom x@z.example Fri Apr  6 22:43:55 2007\r\nb\r\n" },
+	{ "obsolete_from_field_with_blank_before_colon_is_a_field",
+	    "From : a@x.example\nTo: b@y.example\n" DM "\nb\n", 0, IIS,
+	    "a@x.example", "b@y.example",
+	    "From : a@x.example\r\nTo: b@y.example\r\n" DMO "\r\nb\r\n" },
+	{ "mbox_from_line_without_address_is_dropped",
+	    "From \n" HD "\nb\n", 0, IIS, "a@x.example", "b@y.example",
+	    HDO "\r\nb\r\n" },
+	{ "mbox_quoted_from_lines_in_the_body_are_left_as_written",
+	    "From x@z.example Fri Apr  6 22:43:55 2007\n" HD
+	    "\n>From the start\n>>From twice\nFrom later\n", 0, AUTO,
+	    "a@x.example", "b@y.example",
+	    HDO "\r\n>From the start\r\n>>From twice\r\nFrom later\r\n" },
 
 	/* Header and body boundary */
 	{ "header_only_file_gets_a_blank_line", HD, 0,
@@ -1215,6 +1259,33 @@ START_TEST(test_note_case)
 }
 END_TEST
 
+/* pickup_notes: the mbox line and the dot note, joined */
+static const struct note_case notes_cases[] = {
+	{ "mbox_line_and_sender", "From s@list.example Fri Apr  6 2007\n"
+	    "To: b@y.example\n\n..a\n", AUTO,
+	    "a leading mbox \"From \" line dropped, the sender taken from it "
+	    "(no X-Sender, Sender or From); pickup_dots auto: read as "
+	    "dot-stuffed, 1 line lost a leading dot" },
+	{ "mbox_line_only", "From s@list.example Fri Apr  6 2007\n" HD "\nb\n",
+	    AUTO, "a leading mbox \"From \" line dropped" },
+	{ "no_notes", HD "\nFrom s@list.example\n", AUTO, "" },
+};
+
+START_TEST(test_notes_case)
+{
+	const struct note_case *c = &notes_cases[_i];
+	struct run r;
+
+	run_init(&r);
+	run_pickup(c->input, strlen(c->input), c->dots, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s: %s", c->name,
+	    r.why.text);
+	ck_assert_msg(strcmp(buf_cstr(&r.notes), c->want) == 0, "%s: notes "
+	    "\"%s\", want \"%s\"", c->name, buf_cstr(&r.notes), c->want);
+	run_fini(&r);
+}
+END_TEST
+
 /* auto_evidence_is_found_far_ahead - the first dotted line looks stuffed;
  * the line that tells lies past the read buffer (several chunks on), or
  * past the size checked at the claim (then it does not count), or is
@@ -1290,6 +1361,8 @@ pickup_file_suite(void)
 	tcase_add_loop_test(tc, test_note_case, 0,
 	    (int)(sizeof(note_cases) / sizeof(note_cases[0])));
 	tcase_add_test(tc, auto_evidence_is_found_far_ahead);
+	tcase_add_loop_test(tc, test_notes_case, 0,
+	    (int)(sizeof(notes_cases) / sizeof(notes_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");

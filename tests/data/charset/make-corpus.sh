@@ -597,4 +597,18 @@ raw UTF-8 "$B" | hdr_bytes
 DOTS_OK=1 finish_eml $n
 expect $n "Dots as the application wrote them" "App" "text/plain|$B"
 
+# 27 an mbox export: a leading "From " line (not part of the message), a
+# raw cp1252 subject, and ">From " quoting in the body left as written
+S='Archivé: “From” lines'
+B='>From the archive, as mboxrd quotes it.
+From here on the text is ordinary.'
+n=27-mbox-from-line
+start_eml
+{ printf 'From list-bounces@example.org  Fri Apr  6 22:43:55 2007\n'
+  printf 'From: Archive <archive@example.org>\nTo: box@example.com\nSubject: '
+  enc WINDOWS-1252 "$S"; printf '\nDate: Fri, 06 Apr 2007 22:43:55 +0000\n\n'; } | hdr_bytes
+raw UTF-8 "$B" | hdr_bytes
+finish_eml $n
+expect $n "$S" "Archive" "text/plain|$B"
+
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

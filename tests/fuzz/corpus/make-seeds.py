@@ -205,6 +205,14 @@ a line
 """)
 pickup("auto-stuffed", "auto", "From: app@example.org\nTo: b@example.com\n\n"
        "..one\n...\n..\n" + "x" * 3000 + "\n.\r", raw=True)
+pickup("mbox-from-line", "auto", """\
+From list-bounces@example.org  Fri Apr  6 22:43:55 2007
+To: bob@example.com
+Subject: from an mbox export
+
+>From the archive
+.
+""")
 pickup("hostile", False, "X-Receiver: <a@b>\r\nX-Sender: \r\nX-Receiver: "
        "<unterminated\r\nTo: " + "x" * 300 + "@example.com\r\n"
        "Subject: nul\x00 inside\r\n\r\nbody\x00with nul\r\n.\r\n", raw=True)
