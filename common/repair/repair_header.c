@@ -19,6 +19,9 @@
  *
  * Not done here: RFC 2231 encoding of raw 8-bit parameter values (left as
  * they are and reported by the scan).
+ *
+ * Lines over 998 octets are folded at whitespace near 78 octets, or, in
+ * unstructured text without whitespace, written as encoded-words.
  */
 #include "repair_int.h"
 
@@ -578,11 +581,11 @@ rp_norm_field(const char *s, size_t n, struct buf *out)
 }
 
 /*
- * repair_header_fix - the field as it is to be written (without its final line
+ * rp_header_fix - the field as it is to be written (without its final line
  * break) in out; *changed when it differs from the input.
  */
-int
-repair_header_fix(struct rp_state *st, const struct mime_event *ev,
+static int
+rp_header_fix(struct rp_state *st, const struct mime_event *ev,
     struct buf *out, int *changed, const char **note)
 {
 	struct buf u8, dec, val;
@@ -841,4 +844,199 @@ done:
 	buf_fini(&cs.charset);
 	buf_fini(&cs.type);
 	return rc;
+}
+
+/*
+ * Lines over 998 octets (RFC 5322 2.1.1; Mono writes a 1,728-octet
+ * Subject) are folded: a fold is a CRLF put before whitespace, which
+ * unfolding takes away again, so any field may be folded where it has
+ * whitespace (inside quoted strings too). A line that needs folding is cut
+ * near 78 octets where it can be; lines already short enough are kept.
+ * An unstructured field with no whitespace to fold at is written as
+ * encoded-words instead, which carry the same text; anything else that
+ * folding cannot bring under the limit is left as written and reported.
+ */
+#define RP_FOLD_AT	78
+
+static int
+rp_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* rp_fold_line - one line (no line break) folded into out; *fits says
+ * whether every line written is at most RP_LINE_MAX octets */
+static int
+rp_fold_line(const char *s, size_t n, struct buf *out, int *fits)
+{
+	size_t pos = 0, last = n, b, best, i;
+
+	while (last > 0 && rp_wsp(s[last - 1]))
+		last--;
+	/* a fold point b: whitespace starting a run, after text on this
+	 * line and before text still to come */
+	while (n - pos > RP_FOLD_AT) {
+		best = 0;
+		for (i = pos + 1; i < last; i++) {
+			if (i - pos > RP_FOLD_AT && best != 0)
+				break;	/* the last one within 78 */
+			if (rp_wsp(s[i]) && !rp_wsp(s[i - 1])) {
+				best = i;
+				if (i - pos > RP_FOLD_AT)
+					break;	/* none within: the first */
+			}
+		}
+		if ((b = best) == 0)
+			break;
+		if (b - pos > RP_LINE_MAX)
+			*fits = 0;
+		if (buf_append(out, s + pos, b - pos) == -1 ||
+		    buf_puts(out, "\r\n") == -1)
+			return -1;
+		pos = b;
+	}
+	if (n - pos > RP_LINE_MAX)
+		*fits = 0;
+	return buf_append(out, s + pos, n - pos);
+}
+
+/* rp_fold_field - fold the lines over RP_LINE_MAX of a field (CRLF line
+ * breaks, no final one) into out; *fits as above */
+static int
+rp_fold_field(const char *s, size_t n, struct buf *out, int *fits)
+{
+	const char *p = s, *end = s + n, *e;
+
+	*fits = 1;
+	while (p <= end) {
+		e = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (e == NULL)
+			e = end;
+		if ((size_t)(e - p) > RP_LINE_MAX) {
+			if (rp_fold_line(p, (size_t)(e - p), out, fits) == -1)
+				return -1;
+		} else if (buf_append(out, p, (size_t)(e - p)) == -1)
+			return -1;
+		if (e == end)
+			break;
+		if (buf_puts(out, "\r\n") == -1)
+			return -1;
+		p = e + 2;
+	}
+	return 0;
+}
+
+/* rp_longest_line - the longest line of a field with CRLF breaks */
+static size_t
+rp_longest_line(const char *s, size_t n)
+{
+	const char *p = s, *end = s + n, *e;
+	size_t m = 0;
+
+	for (;;) {
+		e = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (e == NULL)
+			e = end;
+		if ((size_t)(e - p) > m)
+			m = (size_t)(e - p);
+		if (e == end)
+			return m;
+		p = e + 2;
+	}
+}
+
+/* rp_fold_as_words - an unstructured field's text as encoded-words (in the
+ * target charset where it can hold it), which fold anywhere; 1 done, 0 the
+ * text cannot be read for sure (left as it is) */
+static int
+rp_fold_as_words(const struct rp_state *st, const char *field, size_t n,
+    size_t name_len, struct buf *out)
+{
+	struct buf dec;
+	const char *v = field + name_len + 1, *t;
+	size_t vn = n - name_len - 1, tn;
+	unsigned flags = 0;
+	int rc = -1;
+
+	buf_init(&dec);
+	if (rfc2047_decode(v, vn, repair_header_to_utf8, &dec, &flags) == -1)
+		goto done;
+	rc = 0;
+	if ((flags & (RFC2047_MALFORMED | RFC2047_UNKNOWN_CHARSET |
+	    RFC2047_BAD_PAYLOAD | RFC2047_RAW_8BIT)) ||
+	    !utf8_valid(dec.data ? dec.data : "", dec.len))
+		goto done;
+	t = dec.data ? dec.data : "";
+	tn = dec.len;
+	while (tn > 0 && rp_wsp(*t)) {
+		t++;
+		tn--;
+	}
+	while (tn > 0 && rp_wsp(t[tn - 1]))
+		tn--;
+	rc = -1;
+	if (buf_append(out, field, name_len + 1) == -1 ||
+	    buf_putc(out, ' ') == -1 ||
+	    rp_words_want(t, tn, out, rp_want(st)) == -1)
+		goto done;
+	rc = 1;
+done:
+	buf_fini(&dec);
+	return rc;
+}
+
+/*
+ * repair_header_fix - the field as it is to be written (without its final
+ * line break) in out, no line over 998 octets where it can be folded;
+ * *changed when it differs from the input.
+ */
+int
+repair_header_fix(struct rp_state *st, const struct mime_event *ev,
+    struct buf *out, int *changed, const char **note)
+{
+	size_t mark = out->len;
+	struct buf f;
+	int fits, r;
+
+	if (rp_header_fix(st, ev, out, changed, note) == -1)
+		return -1;
+	if (out->len - mark <= RP_LINE_MAX ||
+	    rp_longest_line(out->data + mark, out->len - mark) <= RP_LINE_MAX)
+		return 0;
+	buf_init(&f);
+	if (rp_fold_field(out->data + mark, out->len - mark, &f, &fits) == -1)
+		goto fail;
+	if (!fits && rp_hkind(ev->name, ev->name_len) == RP_H_UNSTRUCTURED) {
+		buf_reset(&f);
+		if ((r = rp_fold_as_words(st, out->data + mark, out->len - mark,
+		    ev->name_len, &f)) == -1)
+			goto fail;
+		if (r == 1) {
+			rp_buf_cut(out, mark);
+			if (buf_append(out, f.data, f.len) == -1)
+				goto fail;
+			*changed = 1;
+			*note = "a line over 998 octets without whitespace to "
+			    "fold at, written as encoded-words";
+			buf_fini(&f);
+			return 0;
+		}
+	}
+	/* folding that still leaves a line too long helps no reader */
+	if (!fits) {
+		*note = "a line over 998 octets without whitespace to fold "
+		    "at, left as is";
+		buf_fini(&f);
+		return 0;
+	}
+	rp_buf_cut(out, mark);
+	if (buf_append(out, f.data, f.len) == -1)
+		goto fail;
+	*changed = 1;
+	*note = "a line over 998 octets folded at whitespace";
+	buf_fini(&f);
+	return 0;
+fail:
+	buf_fini(&f);
+	return -1;
 }

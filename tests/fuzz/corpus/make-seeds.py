@@ -389,6 +389,9 @@ Hi Mom -+Jjo--! A+ImIDkQ. +- 1 +- 1 = 2
 """)
 repair("long-latin1-line", 0, "From: a@example.org\nSubject: long\n\n" +
        ("\xe9t\xe9 \xe0 la plage, " * 150) + "\n")
+repair("long-header-lines", 2, "From: a@example.org\nSubject: =?utf-8?B?" +
+       "w6k" * 400 + "?=\nReferences: " + " ".join("<%d@x>" % i
+       for i in range(200)) + "\nX-Long: " + "y" * 1100 + "\n\nbody\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken

@@ -1,0 +1,360 @@
+/*
+ * check_repair_header - unit tests for the header pass of the repair
+ * library (common/repair/repair_header.c) on the classes of legacy mail of
+ * issue 12: header lines over 998 octets, encoded-words inside quoted
+ * strings, raw 8-bit display names and file names.
+ *
+ * Each case is a message run through repair_message (memfd in and out);
+ * the output's header field is read back the way a strict reader does
+ * (unfolded, encoded-words decoded by rfc2047_decode) and compared with
+ * the text the writer meant; the output must hold no line over 998
+ * octets, and a second repair of it must change nothing.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "codec.h"
+#include "convert.h"
+#include "repair.h"
+#include "rfc2047.h"
+
+/* to_utf8 - charset conversion for rfc2047_decode */
+static int
+to_utf8(const char *cs, const char *b, size_t n, struct buf *out)
+{
+	struct charset_info ci;
+	const char *dec;
+	size_t errs = 0, mark = out->len;
+
+	if (charset_lookup(cs, strlen(cs), &ci) == CHARSET_UNKNOWN ||
+	    (dec = charset_decoder_for(&ci, b, n)) == NULL)
+		return -1;
+	if (convert_decode_all(dec, CONVERT_STRICT, b, n, out, &errs) !=
+	    CONVERT_OK || errs > 0) {
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* run - repair a message; the output (the input when unchanged) in out */
+static enum repair_result
+run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
+{
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
+	int in = memfd_create("in", 0), ofd = memfd_create("out", 0);
+	enum repair_result r;
+	off_t len;
+	char *b;
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(ofd, 0);
+	ck_assert_int_eq(write(in, m, n), (ssize_t)n);
+	r = repair_message(in, ofd, &o, rep);
+	ck_assert_int_ne(r, REPAIR_ERROR);
+	len = lseek(ofd, 0, SEEK_END);
+	ck_assert_int_ge(len, 0);
+	buf_reset(out);
+	if (r == REPAIR_UNCHANGED)
+		ck_assert_int_eq(buf_append(out, m, n), 0);
+	else {
+		b = malloc((size_t)len + 1);
+		ck_assert_ptr_nonnull(b);
+		ck_assert_int_eq(pread(ofd, b, (size_t)len, 0), len);
+		ck_assert_int_eq(buf_append(out, b, (size_t)len), 0);
+		free(b);
+	}
+	close(in);
+	close(ofd);
+	return r;
+}
+
+/* longest_line - the longest line of a message, without its CRLF */
+static size_t
+longest_line(const struct buf *m)
+{
+	size_t i, start = 0, len, max = 0;
+
+	for (i = 0; i <= m->len; i++)
+		if (i == m->len || m->data[i] == '\n') {
+			len = i - start;
+			if (len > 0 && m->data[i - 1] == '\r')
+				len--;
+			if (len > max)
+				max = len;
+			start = i + 1;
+		}
+	return max;
+}
+
+/* field_value - the unfolded raw value of the first field NAME of the
+ * top-level header */
+static void
+field_value(const struct buf *m, const char *name, struct buf *out)
+{
+	size_t nl = strlen(name), i = 0, e;
+
+	buf_reset(out);
+	while (i < m->len) {
+		if (m->data[i] == '\r' || m->data[i] == '\n')
+			break;		/* the blank line */
+		if (m->len - i > nl && strncasecmp(m->data + i, name, nl) ==
+		    0 && m->data[i + nl] == ':') {
+			for (e = i + nl + 1; e < m->len; e++) {
+				if (m->data[e] == '\r')
+					continue;
+				if (m->data[e] == '\n') {
+					if (e + 1 < m->len && (m->data[e + 1] ==
+					    ' ' || m->data[e + 1] == '\t'))
+						continue;
+					break;
+				}
+				buf_putc(out, m->data[e]);
+			}
+			return;
+		}
+		while (i < m->len && m->data[i] != '\n')
+			i++;
+		i++;
+	}
+	ck_abort_msg("no %s field", name);
+}
+
+/* decoded - a field's value as a strict reader shows it */
+static void
+decoded(const struct buf *m, const char *name, struct buf *out)
+{
+	struct buf raw;
+	unsigned fl = 0;
+	const char *p;
+	size_t n;
+
+	buf_init(&raw);
+	field_value(m, name, &raw);
+	p = raw.data ? raw.data : "";
+	n = raw.len;
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	buf_reset(out);
+	ck_assert_int_eq(rfc2047_decode(p, n, to_utf8, out, &fl), 0);
+	buf_fini(&raw);
+}
+
+/* ------------------------------------------------------------------ */
+/* Class 9: header lines over 998 octets */
+
+enum long_kind { LK_WORDS, LK_NO_SPACE, LK_ONE_WORD, LK_REFERENCES,
+	LK_UTF8_WORDS };
+
+static const struct {
+	const char *name;
+	const char *field;
+	enum long_kind kind;
+	size_t	 max_line;	/* the longest output line allowed */
+	const char *note;	/* in the report */
+} long_cases[] = {
+	{ "subject_with_spaces_folds_near_78", "Subject", LK_WORDS, 78,
+	    "folded at whitespace" },
+	/* "Subject: " and a 72-character word: 81 */
+	{ "subject_without_spaces_becomes_words", "Subject", LK_NO_SPACE, 81,
+	    "written as encoded-words" },
+	{ "mono_one_long_encoded_word_is_split", "Subject", LK_ONE_WORD, 81,
+	    "written as encoded-words" },
+	{ "structured_references_fold_at_spaces", "References",
+	    LK_REFERENCES, 78, "folded at whitespace" },
+	{ "unknown_field_with_utf8_words_folds", "X-Comment", LK_UTF8_WORDS,
+	    78, "folded at whitespace" },
+};
+
+/* The field's text as meant, and its value as written. */
+static void
+long_field(enum long_kind k, struct buf *meant, struct buf *written)
+{
+	struct buf b;
+	unsigned fl = 0;
+	int i;
+
+	buf_reset(meant);
+	buf_reset(written);
+	switch (k) {
+	case LK_WORDS:
+		for (i = 0; i < 220; i++)
+			buf_printf(meant, "%sword%03d", i ? " " : "", i);
+		buf_append(written, meant->data, meant->len);
+		break;
+	case LK_NO_SPACE:
+		for (i = 0; i < 1500; i++)
+			buf_putc(meant, (char)('a' + i % 26));
+		buf_append(written, meant->data, meant->len);
+		break;
+	case LK_ONE_WORD:
+		/* Mono: the whole Subject in one B word, 1,700 octets */
+		for (i = 0; i < 200; i++)
+			buf_puts(meant, "\xe6\x97\xa5\xe6\x9c\xac ");
+		meant->len--;
+		meant->data[meant->len] = '\0';
+		buf_init(&b);
+		ck_assert_int_eq(codec_b64_encode(meant->data, meant->len, &b),
+		    0);
+		while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
+		    b.data[b.len - 1] == '\r'))
+			b.len--;
+		buf_puts(written, "=?utf-8?B?");
+		for (i = 0; i < (int)b.len; i++)
+			if (b.data[i] != '\r' && b.data[i] != '\n')
+				buf_putc(written, b.data[i]);
+		buf_puts(written, "?=");
+		buf_fini(&b);
+		ck_assert_uint_gt(written->len, 998);
+		break;
+	case LK_REFERENCES:
+		for (i = 0; i < 60; i++)
+			buf_printf(meant, "%s<msg%04d.abcdef@mail.example.com>",
+			    i ? " " : "", i);
+		buf_append(written, meant->data, meant->len);
+		break;
+	case LK_UTF8_WORDS:
+		for (i = 0; i < 60; i++)
+			buf_printf(written, "%s=?utf-8?Q?caf=C3=A9_%02d?=", i ?
+			    " " : "", i);
+		buf_init(&b);
+		ck_assert_int_eq(rfc2047_decode(written->data, written->len,
+		    to_utf8, &b, &fl), 0);
+		buf_append(meant, b.data, b.len);
+		buf_fini(&b);
+		break;
+	}
+}
+
+START_TEST(long_header_lines_are_folded)
+{
+	struct buf meant, written, msg, out, again, got;
+	struct repair_report rep;
+
+	buf_init(&meant);
+	buf_init(&written);
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&again);
+	buf_init(&got);
+	long_field(long_cases[_i].kind, &meant, &written);
+	buf_printf(&msg, "From: a@example.org\r\nTo: b@example.org\r\n"
+	    "%s: ", long_cases[_i].field);
+	buf_append(&msg, written.data, written.len);
+	buf_puts(&msg, "\r\n\r\nbody\r\n");
+	ck_assert_uint_gt(longest_line(&msg), 998);
+
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_CHANGED);
+	ck_assert_msg(longest_line(&out) <= long_cases[_i].max_line,
+	    "%s: a line of %zu octets", long_cases[_i].name,
+	    longest_line(&out));
+	ck_assert_msg(strstr(buf_cstr(&rep.explain), long_cases[_i].note) !=
+	    NULL, "%s: report \"%s\"", long_cases[_i].name,
+	    buf_cstr(&rep.explain));
+	decoded(&out, long_cases[_i].field, &got);
+	ck_assert_msg(got.len == meant.len && memcmp(got.data, meant.data,
+	    meant.len) == 0, "%s: read back as\n%s\nwant\n%s",
+	    long_cases[_i].name, buf_cstr(&got), buf_cstr(&meant));
+	repair_report_fini(&rep);
+
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(out.data, out.len, &rep, &again),
+	    REPAIR_UNCHANGED);
+	repair_report_fini(&rep);
+	buf_fini(&meant);
+	buf_fini(&written);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&again);
+	buf_fini(&got);
+}
+END_TEST
+
+/* Lines at or under 998 octets are kept as they are, even long ones. */
+START_TEST(lines_of_998_octets_are_kept)
+{
+	struct buf msg, out;
+	struct repair_report rep;
+	size_t i;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_puts(&msg, "Subject: ");
+	for (i = 9; i < 998; i++)
+		buf_putc(&msg, i % 10 == 0 ? ' ' : 'x');
+	buf_puts(&msg, "\r\nFrom: a@example.org\r\n\r\nbody\r\n");
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out),
+	    REPAIR_UNCHANGED);
+	ck_assert_uint_eq(longest_line(&out), 998);
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+}
+END_TEST
+
+/* A structured field with no whitespace is left as written, and said so;
+ * the parts that do have whitespace are still folded. */
+START_TEST(structured_field_without_whitespace_is_reported)
+{
+	struct buf msg, out, got;
+	struct repair_report rep;
+	size_t i;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&got);
+	buf_puts(&msg, "From: a@example.org\r\nMessage-ID: <");
+	for (i = 0; i < 1200; i++)
+		buf_putc(&msg, 'm');
+	buf_puts(&msg, "@example.org>\r\n\r\nbody\r\n");
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_UNCHANGED);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&rep.explain),
+	    "without whitespace to fold at, left as is"));
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&got);
+}
+END_TEST
+
+static Suite *
+repair_header_suite(void)
+{
+	Suite *s = suite_create("repair_header");
+	TCase *tc = tcase_create("long_lines");
+
+	tcase_add_loop_test(tc, long_header_lines_are_folded, 0,
+	    (int)(sizeof(long_cases) / sizeof(long_cases[0])));
+	tcase_add_test(tc, lines_of_998_octets_are_kept);
+	tcase_add_test(tc, structured_field_without_whitespace_is_reported);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(repair_header_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
