@@ -12,6 +12,8 @@
  *  - raw 8-bit header text becomes RFC 2047 encoded-words: valid UTF-8 stays
  *    UTF-8, else it is read in legacy_charset; broken encoded-words are
  *    repaired where the meaning is certain, else left as written;
+ *    encoded-words inside a quoted display name become proper ones; header
+ *    lines over 998 octets are folded (at whitespace, or as encoded-words);
  *  - charset labels are normalised to their standard MIME names through the
  *    alias table (common/charset.h); text labelled iso-8859-1 or us-ascii
  *    whose bytes 0x80-0x9F are used is relabelled windows-1252;

@@ -387,6 +387,51 @@ fail:
 	return -1;
 }
 
+/*
+ * rp_quoted_words - does a quoted-string of the text hold encoded-words
+ * ("=?utf-8?Q?Caf=C3=A9?=" as Mono writes display names)? RFC 2047 5
+ * forbids them there, so strict readers show them raw, although the
+ * writer meant the decoded text. Only words that all decode count.
+ */
+static int
+rp_quoted_words(const char *s, size_t n)
+{
+	struct buf q, d;
+	size_t i = 0;
+	unsigned flags;
+	int found = 0;
+
+	buf_init(&q);
+	buf_init(&d);
+	while (i < n && !found) {
+		if (s[i] == '(') {
+			i = rp_comment_end(s, n, i) + 1;
+			continue;
+		}
+		if (s[i++] != '"')
+			continue;
+		buf_reset(&q);
+		for (; i < n && s[i] != '"'; i++) {
+			if (s[i] == '\\' && i + 1 < n)
+				i++;
+			if (s[i] != '\r' && s[i] != '\n')
+				(void)buf_putc(&q, s[i]);
+		}
+		i++;
+		if (q.len == 0 || memmem(q.data, q.len, "=?", 2) == NULL)
+			continue;
+		buf_reset(&d);
+		flags = 0;
+		found = rfc2047_decode(q.data, q.len, repair_header_to_utf8, &d,
+		    &flags) == 0 && (flags & RFC2047_DECODED) &&
+		    !(flags & (RFC2047_MALFORMED | RFC2047_UNKNOWN_CHARSET |
+		    RFC2047_BAD_PAYLOAD));
+	}
+	buf_fini(&q);
+	buf_fini(&d);
+	return found;
+}
+
 /* rp_put_phrase - a raw phrase, as encoded-words if it has 8-bit text */
 static int
 rp_put_phrase(const char *s, size_t n, struct buf *out, const char *want)
@@ -397,7 +442,8 @@ rp_put_phrase(const char *s, size_t n, struct buf *out, const char *want)
 	unsigned flags = 0;
 	int rc = -1, has8 = charset_has_8bit(s, n), odd;
 
-	odd = memmem(s, n, "=?", 2) != NULL && rp_words_label_odd(s, n, want);
+	odd = memmem(s, n, "=?", 2) != NULL && (rp_words_label_odd(s, n,
+	    want) || rp_quoted_words(s, n));
 	if (!has8 && !odd)
 		return buf_append(out, s, n);
 	while (lead < n && (s[lead] == ' ' || s[lead] == '\t' ||
@@ -592,7 +638,7 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 	enum rp_hkind kind;
 	size_t errs = 0;
 	unsigned flags = 0;
-	int left8 = 0, rc = -1;
+	int left8 = 0, rc = -1, quoted = 0;
 	enum convert_result r;
 
 	size_t mark = out->len;
@@ -608,8 +654,11 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 				return 0;
 		}
 		if (kind != RP_H_ADDRESS || memmem(ev->value, ev->value_len,
-		    "=?", 2) == NULL ||
-		    !rp_words_label_odd(ev->value, ev->value_len, rp_want(st)))
+		    "=?", 2) == NULL)
+			return rp_norm_field(ev->data, ev->len, out);
+		quoted = rp_quoted_words(ev->value, ev->value_len);
+		if (!quoted && !rp_words_label_odd(ev->value, ev->value_len,
+		    rp_want(st)))
 			return rp_norm_field(ev->data, ev->len, out);
 		/* display names in a non-standard charset: as below */
 	}
@@ -626,6 +675,8 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 			goto done;
 		*note = charset_has_8bit(ev->value, ev->value_len) ?
 		    "raw 8-bit text (utf-8) written as encoded-words" :
+		    quoted ? "encoded-words inside a quoted string written "
+		    "as proper encoded-words" :
 		    "encoded-words with a non-standard charset label or bytes "
 		    "beyond it written again in utf-8";
 	} else {

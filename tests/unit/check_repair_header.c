@@ -333,6 +333,92 @@ START_TEST(structured_field_without_whitespace_is_reported)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Field cases: one header field in, the value a strict reader gets
+ * (encoded-words decoded, quoted strings as written) out. */
+
+struct fcase {
+	const char *name;
+	const char *field;	/* the field name */
+	const char *in;		/* its value as written */
+	const char *want;	/* decoded output value; NULL: unchanged */
+	const char *raw;	/* a substring of the raw output, or NULL */
+	const char *note;	/* in the report, or NULL */
+};
+
+static const struct fcase field_cases[] = {
+	/* Class 8: encoded-words inside quoted strings (Mono) */
+	{ "quoted_word_display_name", "From",
+	    "\"=?utf-8?Q?Caf=C3=A9?=\" <a@example.org>",
+	    "Caf\xc3\xa9 <a@example.org>", "<a@example.org>",
+	    "encoded-words inside a quoted string written as proper" },
+	{ "quoted_word_with_comma_keeps_one_mailbox", "To",
+	    "\"Smith, =?iso-8859-1?Q?Ren=E9?=\" <r@example.org>, b@example.org",
+	    "Smith, Ren\xc3\xa9 <r@example.org>, b@example.org", NULL, NULL },
+	{ "quoted_b_word_and_plain_word", "Cc",
+	    "\"=?utf-8?B?w6k=?= x\" <c@example.org>",
+	    "\xc3\xa9 x <c@example.org>", NULL, NULL },
+	{ "quoted_text_without_words_is_kept", "From",
+	    "\"Plain Name\" <a@example.org>", NULL, NULL, NULL },
+	{ "quoted_broken_word_is_kept", "From",
+	    "\"=?bogus\" <a@example.org>", NULL, NULL, NULL },
+	{ "quoted_unknown_charset_word_is_kept", "From",
+	    "\"=?x-unknown?Q?caf=E9?=\" <a@example.org>", NULL, NULL, NULL },
+	{ "quoted_words_in_subject_are_text", "Subject",
+	    "\"=?utf-8?Q?Caf=C3=A9?=\" menu", NULL, NULL, NULL },
+};
+
+START_TEST(field_case)
+{
+	const struct fcase *c = &field_cases[_i];
+	struct buf msg, out, again, got, raw;
+	struct repair_report rep;
+	enum repair_result r;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&again);
+	buf_init(&got);
+	buf_init(&raw);
+	buf_printf(&msg, "%s%s: %s\r\n%s\r\n", strcasecmp(c->field, "from") ?
+	    "From: z@example.org\r\n" : "", c->field, c->in,
+	    strcasecmp(c->field, "subject") ? "Subject: s" : "To: t@example.org");
+	buf_puts(&msg, "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nbody\r\n");
+	repair_report_init(&rep);
+	r = run(msg.data, msg.len, &rep, &out);
+	ck_assert_msg(r == (c->want ? REPAIR_CHANGED : REPAIR_UNCHANGED),
+	    "%s: result %d, report \"%s\"", c->name, (int)r,
+	    buf_cstr(&rep.explain));
+	if (c->want != NULL) {
+		decoded(&out, c->field, &got);
+		ck_assert_msg(strcmp(buf_cstr(&got), c->want) == 0,
+		    "%s: read back as \"%s\", want \"%s\"", c->name,
+		    buf_cstr(&got), c->want);
+	}
+	if (c->raw != NULL) {
+		field_value(&out, c->field, &raw);
+		ck_assert_msg(strstr(buf_cstr(&raw), c->raw) != NULL,
+		    "%s: \"%s\" lacks \"%s\"", c->name, buf_cstr(&raw),
+		    c->raw);
+	}
+	if (c->note != NULL)
+		ck_assert_msg(strstr(buf_cstr(&rep.explain), c->note) != NULL,
+		    "%s: report \"%s\"", c->name, buf_cstr(&rep.explain));
+	ck_assert_uint_le(longest_line(&out), 998);
+	repair_report_fini(&rep);
+	repair_report_init(&rep);
+	ck_assert_msg(run(out.data, out.len, &rep, &again) == REPAIR_UNCHANGED,
+	    "%s: not idempotent: %s", c->name, buf_cstr(&rep.explain));
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&again);
+	buf_fini(&got);
+	buf_fini(&raw);
+}
+END_TEST
+
 static Suite *
 repair_header_suite(void)
 {
@@ -343,6 +429,10 @@ repair_header_suite(void)
 	    (int)(sizeof(long_cases) / sizeof(long_cases[0])));
 	tcase_add_test(tc, lines_of_998_octets_are_kept);
 	tcase_add_test(tc, structured_field_without_whitespace_is_reported);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fields");
+	tcase_add_loop_test(tc, field_case, 0,
+	    (int)(sizeof(field_cases) / sizeof(field_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -631,4 +631,18 @@ LONG_OK=1 finish_eml $n
 	die "$n: no line over 998 octets"
 expect $n "$S" "App" "text/plain|Long header lines."
 
+# 29 encoded-words inside a quoted display name, as Mono writes them
+# (RFC 2047 forbids them there; strict readers show the raw word)
+F='Café Müller, Zürich'
+n=29-quoted-encoded-word
+start_eml
+hdr "From: \"$(ew_q utf-8 UTF-8 "$F")\" <cafe@example.ch>" \
+    "To: box@example.com" \
+    "Subject: Quoted encoded-word" \
+    "MIME-Version: 1.0" \
+    "Content-Type: text/plain; charset=us-ascii" ""
+hdr "Plain ASCII body."
+finish_eml $n
+expect $n "Quoted encoded-word" "$F" "text/plain|Plain ASCII body."
+
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

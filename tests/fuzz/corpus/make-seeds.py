@@ -392,6 +392,9 @@ repair("long-latin1-line", 0, "From: a@example.org\nSubject: long\n\n" +
 repair("long-header-lines", 2, "From: a@example.org\nSubject: =?utf-8?B?" +
        "w6k" * 400 + "?=\nReferences: " + " ".join("<%d@x>" % i
        for i in range(200)) + "\nX-Long: " + "y" * 1100 + "\n\nbody\n")
+repair("quoted-encoded-words", 0, "From: \"=?utf-8?Q?Caf=C3=A9?=\" <a@b>\n"
+       "To: \"Smith, =?iso-8859-1?Q?Ren=E9?=\" <r@s>, \"=?bogus\" <x@y>\n"
+       "Subject: s\n\nbody\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
