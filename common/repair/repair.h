@@ -14,6 +14,7 @@
  *    repaired where the meaning is certain, else left as written;
  *    encoded-words inside a quoted display name become proper ones; header
  *    lines over 998 octets are folded (at whitespace, or as encoded-words);
+ *    raw 8-bit name=/filename= parameter values become RFC 2231 values;
  *  - charset labels are normalised to their standard MIME names through the
  *    alias table (common/charset.h); text labelled iso-8859-1 or us-ascii
  *    whose bytes 0x80-0x9F are used is relabelled windows-1252;

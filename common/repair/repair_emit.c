@@ -91,18 +91,30 @@ static int
 rp_ct_field(struct rp_state *st, const struct mime_event *ev,
     const struct rp_plan *pl)
 {
-	struct buf v;
-	int prev_cr = 0, rc;
+	struct buf v, p;
+	int prev_cr = 0, rc, pch = 0;
 
 	if (buf_append(&st->tmp, ev->name, ev->name_len) == -1 ||
 	    buf_putc(&st->tmp, ':') == -1)
 		return -1;
 	buf_init(&v);
+	buf_init(&p);
+	/* raw 8-bit name= values as RFC 2231, as repair_header_fix does */
+	if (!pl->bad_ct && charset_has_8bit(ev->value, ev->value_len) &&
+	    repair_header_params_2231(st->legacy_dec, ev->value,
+	    ev->value_len, &p, &pch) == -1) {
+		buf_fini(&p);
+		buf_fini(&v);
+		return -1;
+	}
 	if (pl->bad_ct)
 		rc = buf_printf(&v, " text/%s; charset=%s", pl->sub, pl->label);
+	else if (pch)
+		rc = repair_header_set_charset(p.data, p.len, pl->label, &v);
 	else
 		rc = repair_header_set_charset(ev->value, ev->value_len,
 		    pl->label, &v);
+	buf_fini(&p);
 	if (rc == 0)
 		rc = repair_cte_crlf(v.data, v.len, &prev_cr, &st->tmp);
 	buf_fini(&v);

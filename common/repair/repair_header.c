@@ -17,8 +17,8 @@
  * Content-Type value, and repair_header_ct_edit_ok checks that the MIME
  * parser reads the edited value back as meant.
  *
- * Not done here: RFC 2231 encoding of raw 8-bit parameter values (left as
- * they are and reported by the scan).
+ * repair_header_params_2231 writes raw 8-bit parameter values of
+ * Content-Type and Content-Disposition as RFC 2231 values in UTF-8.
  *
  * Lines over 998 octets are folded at whitespace near 78 octets, or, in
  * unstructured text without whitespace, written as encoded-words.
@@ -627,6 +627,208 @@ rp_norm_field(const char *s, size_t n, struct buf *out)
 }
 
 /*
+ * Raw 8-bit parameter values (name="Résumé.pdf" in Content-Type or
+ * filename= in Content-Disposition, as old mailers wrote them) become
+ * RFC 2231 values in UTF-8: filename*=utf-8''R%C3%A9sum%C3%A9.pdf, split
+ * into numbered sections (filename*0*=, filename*1*=) when long, each on a
+ * line of its own. The bytes are read by the unlabelled 8-bit rule (valid
+ * UTF-8, else the legacy charset); when they do not decode, the whole
+ * value is left as written.
+ */
+#define RP_2231_SECTION	60	/* encoded octets per section */
+
+/* rp_attr_char - may the octet stand for itself in an RFC 2231 value */
+static int
+rp_attr_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || strchr("!#$&+-.^_`{|}~", c) != NULL;
+}
+
+/* rp_param_2231 - one parameter (name, UTF-8 text) in RFC 2231 form */
+static int
+rp_param_2231(const char *name, size_t nlen, const char *t, size_t tn,
+    struct buf *out)
+{
+	struct buf enc;
+	size_t i, start, sect = 0, cut;
+	int rc = -1;
+
+	buf_init(&enc);
+	for (i = 0; i < tn; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (rp_attr_char(c) ? buf_putc(&enc, (char)c) == -1 :
+		    buf_printf(&enc, "%%%02X", c) == -1)
+			goto done;
+	}
+	if (enc.len <= RP_2231_SECTION) {
+		rc = buf_puts(out, ";\r\n\t") == -1 ||
+		    buf_append(out, name, nlen) == -1 ||
+		    buf_puts(out, "*=utf-8''") == -1 ||
+		    buf_append(out, enc.data ? enc.data : "", enc.len) == -1 ?
+		    -1 : 0;
+		goto done;
+	}
+	for (start = 0; start < enc.len; start = cut, sect++) {
+		cut = start + RP_2231_SECTION;
+		if (cut >= enc.len)
+			cut = enc.len;
+		else	/* never inside a %XX */
+			while (cut > start + 2 && (enc.data[cut - 1] == '%' ||
+			    enc.data[cut - 2] == '%'))
+				cut--;
+		if (buf_puts(out, ";\r\n\t") == -1 ||
+		    buf_append(out, name, nlen) == -1 ||
+		    buf_printf(out, "*%zu*=%s", sect, sect == 0 ? "utf-8''" :
+		    "") == -1 || buf_append(out, enc.data + start,
+		    cut - start) == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	buf_fini(&enc);
+	return rc;
+}
+
+/* rp_value_utf8 - raw value bytes as UTF-8 by the unlabelled 8-bit rule;
+ * 1 done, 0 they do not decode */
+static int
+rp_value_utf8(const char *legacy_dec, const char *v, size_t n,
+    struct buf *out)
+{
+	size_t errs = 0;
+	enum convert_result r;
+
+	if (utf8_valid(v, n))
+		return buf_append(out, v, n) == -1 ? -1 : 1;
+	r = convert_decode_all(legacy_dec, CONVERT_STRICT, v, n, out, &errs);
+	if (r == CONVERT_ESYS)
+		return -1;
+	return r == CONVERT_OK && errs == 0;
+}
+
+/*
+ * repair_header_params_2231 - a raw Content-Type or Content-Disposition
+ * value with its raw 8-bit parameter values written as RFC 2231; *changed
+ * when out differs; 0 also when nothing could be done (out = the value).
+ */
+int
+repair_header_params_2231(const char *legacy_dec, const char *s, size_t n,
+    struct buf *out, int *changed)
+{
+	struct buf val, u8;
+	size_t i = 0, seg, ns, ne, vs, ve, mark = out->len;
+	int inq = 0, depth = 0, r, rc = -1;
+
+	*changed = 0;
+	buf_init(&val);
+	buf_init(&u8);
+	/* the type, up to the first ";" outside quotes and comments */
+	for (; i < n; i++) {
+		if (inq) {
+			if (s[i] == '\\' && i + 1 < n)
+				i++;
+			else if (s[i] == '"')
+				inq = 0;
+		} else if (depth > 0) {
+			if (s[i] == '\\' && i + 1 < n)
+				i++;
+			else if (s[i] == '(')
+				depth++;
+			else if (s[i] == ')')
+				depth--;
+		} else if (s[i] == '"')
+			inq = 1;
+		else if (s[i] == '(')
+			depth = 1;
+		else if (s[i] == ';')
+			break;
+	}
+	if (buf_append(out, s, i) == -1)
+		goto done;
+	while (i < n) {
+		/* s[i] is ";": one parameter up to the next one */
+		seg = i;
+		for (ns = i + 1; ns < n && (s[ns] == ' ' || s[ns] == '\t' ||
+		    s[ns] == '\r' || s[ns] == '\n'); ns++)
+			;
+		for (ne = ns; ne < n && s[ne] != '=' && s[ne] != ';' &&
+		    s[ne] != ' ' && s[ne] != '\t' && s[ne] != '"' &&
+		    s[ne] != '\r' && s[ne] != '\n' && s[ne] != '('; ne++)
+			;
+		for (vs = ne; vs < n && (s[vs] == ' ' || s[vs] == '\t'); vs++)
+			;
+		ve = vs;
+		buf_reset(&val);
+		if (vs < n && s[vs] == '=') {
+			for (vs++; vs < n && (s[vs] == ' ' || s[vs] == '\t');
+			    vs++)
+				;
+			ve = vs;
+			if (ve < n && s[ve] == '"') {
+				for (ve++; ve < n && s[ve] != '"'; ve++) {
+					if (s[ve] == '\\' && ve + 1 < n)
+						ve++;
+					if (s[ve] != '\r' && s[ve] != '\n' &&
+					    buf_putc(&val, s[ve]) == -1)
+						goto done;
+				}
+				ve += ve < n;
+			} else {
+				while (ve < n && s[ve] != ';' && s[ve] != ' ' &&
+				    s[ve] != '\t' && s[ve] != '\r' &&
+				    s[ve] != '\n' && s[ve] != '(')
+					ve++;
+				if (buf_append(&val, s + vs, ve - vs) == -1)
+					goto done;
+			}
+		}
+		/* the rest of the segment: whitespace, comments, junk */
+		for (i = ve; i < n && s[i] != ';'; i++) {
+			if (s[i] == '(') {
+				i = rp_comment_end(s, n, i);
+				if (i >= n)
+					break;
+			} else if (s[i] == '"') {
+				for (i++; i < n && s[i] != '"'; i++)
+					if (s[i] == '\\' && i + 1 < n)
+						i++;
+				if (i >= n)
+					break;
+			}
+		}
+		if (i > n)
+			i = n;
+		buf_reset(&u8);
+		if (ne == ns || s[ne - 1] == '*' || val.len == 0 ||
+		    !charset_has_8bit(val.data, val.len) ||
+		    charset_has_8bit(s + ve, i - ve) ||
+		    (r = rp_value_utf8(legacy_dec, val.data, val.len,
+		    &u8)) == 0) {
+			if (buf_append(out, s + seg, i - seg) == -1)
+				goto done;
+			continue;
+		}
+		if (r == -1 || rp_param_2231(s + ns, ne - ns, u8.data,
+		    u8.len, out) == -1)
+			goto done;
+		*changed = 1;
+	}
+	rc = 0;
+done:
+	if (rc == -1 || !*changed) {
+		rp_buf_cut(out, mark);
+		*changed = 0;
+		if (rc == 0)
+			rc = buf_append(out, s, n);
+	}
+	buf_fini(&val);
+	buf_fini(&u8);
+	return rc;
+}
+
+/*
  * rp_header_fix - the field as it is to be written (without its final line
  * break) in out; *changed when it differs from the input.
  */
@@ -661,6 +863,29 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 		    rp_want(st)))
 			return rp_norm_field(ev->data, ev->len, out);
 		/* display names in a non-standard charset: as below */
+	}
+	if (kind == RP_H_STRUCTURED && ((ev->name_len == 12 &&
+	    strncasecmp(ev->name, "content-type", 12) == 0) ||
+	    (ev->name_len == 19 && strncasecmp(ev->name,
+	    "content-disposition", 19) == 0))) {
+		buf_init(&val);
+		if (repair_header_params_2231(st->legacy_dec, ev->value,
+		    ev->value_len, &val, changed) == -1 ||
+		    (*changed && (buf_append(out, ev->name, ev->name_len) ==
+		    -1 || buf_putc(out, ':') == -1 ||
+		    rp_norm_field(val.data, val.len, out) == -1))) {
+			buf_fini(&val);
+			return -1;
+		}
+		buf_fini(&val);
+		if (*changed && !charset_has_8bit(out->data + mark,
+		    out->len - mark)) {
+			*note = "raw 8-bit parameter values written as RFC 2231 "
+			    "(utf-8)";
+			return 0;
+		}
+		rp_buf_cut(out, mark);
+		*changed = 0;
 	}
 	if (kind == RP_H_STRUCTURED) {
 		*note = "raw 8-bit text in a structured field, left as is";

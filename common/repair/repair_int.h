@@ -178,6 +178,8 @@ int	repair_header_ct_edit_ok(const struct buf *, const struct mime_part *,
 	    const char *label, int *ok);
 int	repair_header_to_utf8(const char *, const char *, size_t,
 	    struct buf *);
+int	repair_header_params_2231(const char *legacy_dec, const char *,
+	    size_t, struct buf *, int *changed);
 
 /* repair_cte.c */
 void	repair_cte_stat_init(struct rp_ostat *, unsigned qp_flags);

@@ -11,7 +11,9 @@ attachments) must equal the values of EXPECT.json exactly:
     {"subject": ..., "from_display": ...,
      "parts": [{"content_type": "text/plain", "text": "...",
                 "charset": "utf-8" (optional: the label the part must carry)}],
-     "attachments": [{"content_type": ..., "sha256": ...}] (optional)}
+     "attachments": [{"content_type": ..., "sha256": ...,
+                      "filename": ..., "name": ... (both optional)}]
+                     (optional)}
 
 Text parts are decoded strictly (no replacement characters) in the charset
 they are labelled with (us-ascii when unlabelled, as RFC 2045 says). Line
@@ -34,6 +36,7 @@ import codecs
 import difflib
 import email
 import email.policy
+import email.utils
 import hashlib
 import json
 import re
@@ -214,6 +217,16 @@ def main():
             if digest != w["sha256"]:
                 errs.append("attachment %d: content changed (sha256 %s)" % (
                     i, digest))
+            # the file name as a strict reader gets it (RFC 2231 or not)
+            for key, got in (("filename", part.get_filename()),
+                             ("name", part.get_param("name"))):
+                if key not in w:
+                    continue
+                if isinstance(got, tuple):
+                    got = email.utils.collapse_rfc2231_value(got)
+                got = None if got is None else str(got)
+                if got != w[key]:
+                    explain("attachment %d %s" % (i, key), w[key], got, errs)
 
     for n in notes:
         print("# %s: %s" % (name, n))

@@ -366,6 +366,40 @@ static const struct fcase field_cases[] = {
 	    "\"=?x-unknown?Q?caf=E9?=\" <a@example.org>", NULL, NULL, NULL },
 	{ "quoted_words_in_subject_are_text", "Subject",
 	    "\"=?utf-8?Q?Caf=C3=A9?=\" menu", NULL, NULL, NULL },
+
+	/* Class 3: raw 8-bit display names become phrases (windows-1252
+	 * here, the legacy charset), addr-specs are kept */
+	{ "raw_cp1252_display_name_unquoted", "From",
+	    "Tom\xe1\x9a Nov\xe1k <tomas@example.cz>",
+	    "Tom\xc3\xa1\xc5\xa1 Nov\xc3\xa1k <tomas@example.cz>",
+	    "<tomas@example.cz>", "raw 8-bit text (legacy charset)" },
+	{ "raw_utf8_display_names_in_reply_to", "Reply-To",
+	    "\"M\xc3\xbcller, J\xc3\xbcrgen\" <jm@example.org>, "
+	    "Zo\xc3\xab <z@example.org>",
+	    "M\xc3\xbcller, J\xc3\xbcrgen <jm@example.org>, Zo\xc3\xab "
+	    "<z@example.org>", NULL, "raw 8-bit text (utf-8)" },
+	{ "raw_8bit_group_name", "Cc", "Gr\xfcppe: a@example.org;",
+	    "Gr\xc3\xbcppe: a@example.org;", NULL, NULL },
+	{ "raw_8bit_addr_spec_is_left", "To",
+	    "J\xfcrgen <j\xfcrgen@example.org>", NULL, NULL,
+	    "left as is" },
+
+	/* Class 3: raw 8-bit file names become RFC 2231 values */
+	{ "raw_cp1252_filename", "Content-Disposition",
+	    "attachment; filename=\"R\xe9sum\xe9.pdf\"", NULL,
+	    "attachment;\tfilename*=utf-8''R%C3%A9sum%C3%A9.pdf",
+	    "written as RFC 2231" },
+	{ "raw_utf8_filename_token_and_size_kept", "Content-Disposition",
+	    "attachment; size=12; filename=caf\xc3\xa9.txt; x=\"y\"", NULL,
+	    "attachment; size=12;\tfilename*=utf-8''caf%C3%A9.txt; x=\"y\"",
+	    NULL },
+	{ "long_raw_filename_is_split_in_sections", "Content-Disposition",
+	    "inline; filename=\"\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9"
+	    "\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9.txt\"", NULL,
+	    "filename*0*=utf-8''%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9"
+	    "%C3%A9%C3%A9%C3%A9;\tfilename*1*=%C3%A9", NULL },
+	{ "rfc2231_value_is_left", "Content-Disposition",
+	    "attachment; filename*=utf-8''caf%C3%A9.txt", NULL, NULL, NULL },
 };
 
 START_TEST(field_case)
@@ -387,7 +421,8 @@ START_TEST(field_case)
 	    "charset=us-ascii\r\n\r\nbody\r\n");
 	repair_report_init(&rep);
 	r = run(msg.data, msg.len, &rep, &out);
-	ck_assert_msg(r == (c->want ? REPAIR_CHANGED : REPAIR_UNCHANGED),
+	ck_assert_msg(r == (c->want || c->raw ? REPAIR_CHANGED :
+	    REPAIR_UNCHANGED),
 	    "%s: result %d, report \"%s\"", c->name, (int)r,
 	    buf_cstr(&rep.explain));
 	if (c->want != NULL) {
@@ -419,6 +454,38 @@ START_TEST(field_case)
 }
 END_TEST
 
+/* A text part whose Content-Type gets a new charset label keeps its raw
+ * name= as an RFC 2231 value too (pass 2 writes that field itself). */
+START_TEST(text_part_name_with_new_label)
+{
+	static const char in[] = "From: a@example.org\r\nSubject: s\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1;"
+	    " name=\"caf\xe9.txt\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "caf\xe9\r\n";
+	struct buf out, again, raw;
+	struct repair_report rep;
+
+	buf_init(&out);
+	buf_init(&again);
+	buf_init(&raw);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &rep, &out), REPAIR_CHANGED);
+	field_value(&out, "Content-Type", &raw);
+	ck_assert_msg(strstr(buf_cstr(&raw), "charset=utf-8") != NULL &&
+	    strstr(buf_cstr(&raw), "name*=utf-8''caf%C3%A9.txt") != NULL,
+	    "Content-Type:%s", buf_cstr(&raw));
+	ck_assert(!charset_has_8bit(raw.data, raw.len));
+	repair_report_fini(&rep);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(out.data, out.len, &rep, &again),
+	    REPAIR_UNCHANGED);
+	repair_report_fini(&rep);
+	buf_fini(&out);
+	buf_fini(&again);
+	buf_fini(&raw);
+}
+END_TEST
+
 static Suite *
 repair_header_suite(void)
 {
@@ -433,6 +500,7 @@ repair_header_suite(void)
 	tc = tcase_create("fields");
 	tcase_add_loop_test(tc, field_case, 0,
 	    (int)(sizeof(field_cases) / sizeof(field_cases[0])));
+	tcase_add_test(tc, text_part_name_with_new_label);
 	suite_add_tcase(s, tc);
 	return s;
 }

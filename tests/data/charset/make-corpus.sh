@@ -645,4 +645,24 @@ hdr "Plain ASCII body."
 finish_eml $n
 expect $n "Quoted encoded-word" "$F" "text/plain|Plain ASCII body."
 
+# 30 raw 8-bit structured headers: cp1252 display names without quotes in
+# From, To, Cc and Reply-To, and raw file names in name= and filename=
+# (become RFC 2047 phrases and RFC 2231 values; addr-specs untouched)
+F='Tomáš Novák'
+A='Résumé – Zoë.pdf'
+n=30-raw-8bit-structured
+printf '%%PDF-1.4 data \x00\x01\x02\xff' > "$TMP/att"
+start_eml
+{ printf 'From: '; enc WINDOWS-1252 "$F"; printf ' <tomas@example.cz>\nTo: box@example.com, '
+  enc WINDOWS-1252 'Jürgen'; printf ' <j@example.de>\nReply-To: '; enc WINDOWS-1252 'Françoise'
+  printf ' <f@example.fr>\nSubject: Raw 8-bit names\nMIME-Version: 1.0\n'
+  printf 'Content-Type: multipart/mixed; boundary="b30"\n\n--b30\n'
+  printf 'Content-Type: text/plain; charset=us-ascii\n\nSee the attachment.\n--b30\n'
+  printf 'Content-Type: application/pdf; name="'; enc WINDOWS-1252 "$A"
+  printf '"\nContent-Disposition: attachment; filename="'; enc WINDOWS-1252 "$A"
+  printf '"\nContent-Transfer-Encoding: base64\n\n'; base64 -w76 "$TMP/att"; printf -- '--b30--\n'; } | hdr_bytes
+finish_eml $n
+ATTACH="{\"content_type\": \"application/pdf\", \"sha256\": \"$(sha256sum < "$TMP/att" | cut -d' ' -f1)\", \"filename\": $(json_str "$A"), \"name\": $(json_str "$A")}"
+expect $n "Raw 8-bit names" "$F" "text/plain|See the attachment."
+
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

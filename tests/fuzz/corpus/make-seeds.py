@@ -395,6 +395,12 @@ repair("long-header-lines", 2, "From: a@example.org\nSubject: =?utf-8?B?" +
 repair("quoted-encoded-words", 0, "From: \"=?utf-8?Q?Caf=C3=A9?=\" <a@b>\n"
        "To: \"Smith, =?iso-8859-1?Q?Ren=E9?=\" <r@s>, \"=?bogus\" <x@y>\n"
        "Subject: s\n\nbody\n")
+repair("raw-8bit-names", 4, "From: Tom\xe1\x9a <t@x>\nTo: \"J\xfcrgen\" <j@x>\n"
+       "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+       "Content-Type: text/plain; charset=iso-8859-1; name=\"caf\xe9.txt\"\n\n"
+       "caf\xe9\n--b\nContent-Type: application/pdf; name=\"R\xe9sum\xe9.pdf\"\n"
+       "Content-Disposition: attachment; filename=\"" + "\xe9" * 80 +
+       ".pdf\" (c); size=3\n\nAAA\n--b--\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
