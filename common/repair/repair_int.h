@@ -168,6 +168,7 @@ int	repair_scan_body(struct rp_state *, const char *, size_t, int fin);
 int	repair_scan_part_end(struct rp_state *, const struct mime_event *,
 	    struct rp_plan *, unsigned depth);
 void	repair_scan_end(struct rp_scan *);
+int	repair_scan_label_foreign(const struct charset_info *);
 
 /* repair_header.c */
 int	repair_header_fix(struct rp_state *, const struct mime_event *,

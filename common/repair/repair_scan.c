@@ -172,7 +172,8 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 			if (ci.alt_decoder != NULL && rp_cand_add(st,
 			    ci.alt_decoder, ci.mime) == -1)
 				return -1;
-			if ((ci.flags & CHARSET_F_7BIT) && (rp_cand_add(st,
+			if (((ci.flags & CHARSET_F_7BIT) ||
+			    repair_scan_label_foreign(&ci)) && (rp_cand_add(st,
 			    "UTF-8", "utf-8") == -1 || rp_cand_add(st,
 			    st->legacy_dec, st->legacy_mime) == -1))
 				return -1;
@@ -190,6 +191,20 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 			sc->lazy = 0;
 	sc->on = !sc->lazy;
 	return 0;
+}
+
+/*
+ * repair_scan_label_foreign - a label iconv knows but that has no MIME name
+ * modern readers know (ansi_x3.110-1983): what it promises cannot be
+ * written, and no strict reader would read it, so its text is read as
+ * unlabelled text. Only ASCII-compatible charsets: a 7-bit charset such
+ * as UTF-7 still needs its own decoder.
+ */
+int
+repair_scan_label_foreign(const struct charset_info *ci)
+{
+	return ci->status == CHARSET_ICONV && ci->mime == NULL &&
+	    charset_ascii_compatible(ci->decoder);
 }
 
 /* repair_scan_headers_end - pass 1: the part's kind, from its header */
@@ -347,6 +362,13 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	    sc->d.has8 ? "8-bit" : "7-bit");
 	if (labelled && (ci.flags & CHARSET_F_7BIT) && sc->d.has8)
 		labelled = 0;
+	if (labelled && repair_scan_label_foreign(&ci)) {
+		labelled = 0;
+		(void)buf_puts(why, "; a label modern readers do not know, "
+		    "read as unlabelled text");
+	} else if (cs != NULL && !labelled && ci.status == CHARSET_UNKNOWN)
+		(void)buf_puts(why, "; an unknown label, read as unlabelled "
+		    "text");
 	/* 7-bit text in an ASCII-compatible charset: nothing to convert */
 	if (!sc->d.has8 && (!labelled || charset_ascii_compatible(ci.decoder) ||
 	    !sc->has_esc)) {
@@ -354,6 +376,11 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 			pl->label = ci.mime;
 			(void)buf_printf(why, "; label normalised to %s",
 			    ci.mime);
+		} else if (cs != NULL && !labelled && !sc->has_esc) {
+			/* strict readers refuse a label they do not know,
+			 * even on ASCII text */
+			pl->label = "us-ascii";
+			(void)buf_puts(why, "; labelled us-ascii");
 		}
 		repair_cte_decide(st, mp, pl, why);
 		return;

@@ -95,5 +95,9 @@ done
 check "connector: pickup empty" test "$(count_files "$ROOT/Pickup")" = 0
 check "connector: repairs are in the tracking log" \
 	grep -q 'event=repaired .*status=In reason=".*ks_c_5601-1987' "$ROOT"/Log/*.log
+check "connector: the tracking log names an unknown label and what was done" \
+	grep -q 'event=repaired .*reason=".*charset us-askey (unknown), 8-bit; an unknown label, read as unlabelled text; read as WINDOWS-1252' "$ROOT"/Log/*.log
+check "connector: the tracking log names a label only iconv knows" \
+	grep -q 'event=repaired .*reason=".*charset ansi_x3.110-1983 (iconv only), 8-bit; a label modern readers do not know' "$ROOT"/Log/*.log
 [ "$FAILS" = 0 ] || { echo "# connector log:"; tail -n 20 "$T/once.log" 2>/dev/null | sed 's/^/#   /'; }
 finish

@@ -2,7 +2,8 @@
  * check_repair_header - unit tests for the header pass of the repair
  * library (common/repair/repair_header.c) on the classes of legacy mail of
  * issue 12: header lines over 998 octets, encoded-words inside quoted
- * strings, raw 8-bit display names and file names.
+ * strings, raw 8-bit display names and file names; and the labels the
+ * scan pass reads (unknown labels, labels only iconv knows).
  *
  * Each case is a message run through repair_message (memfd in and out);
  * the output's header field is read back the way a strict reader does
@@ -486,6 +487,105 @@ START_TEST(text_part_name_with_new_label)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Class 2: unknown charset labels, and labels only iconv knows, are read
+ * as unlabelled text (valid UTF-8, else the legacy charset) and written
+ * with a label strict readers know. */
+
+static const struct {
+	const char *name;
+	const char *ct;		/* the Content-Type value */
+	const char *body;	/* 8bit body as written */
+	const char *label;	/* the label written */
+	const char *text;	/* the body read in that label, UTF-8 */
+	const char *why;	/* in the report */
+} label_cases[] = {
+	{ "unknown_label_utf8_bytes", "text/plain; charset=us-askey",
+	    "caf\xc3\xa9", "utf-8", "caf\xc3\xa9", "an unknown label" },
+	{ "unknown_label_legacy_bytes", "text/plain; charset=fakescii",
+	    "caf\xe9 \x80", "utf-8", "caf\xc3\xa9 \xe2\x82\xac",
+	    "read as WINDOWS-1252 (unlabelled)" },
+	{ "unknown_label_ascii_text", "text/plain; charset=fakescii",
+	    "plain text", "us-ascii", "plain text", "labelled us-ascii" },
+	{ "escaped_crlf_in_quoted_label", "text/plain; charset=\"utf-8\\r\\n\"",
+	    "caf\xc3\xa9", "utf-8", "caf\xc3\xa9", "an unknown label" },
+	{ "escaped_crlf_in_quoted_label_ascii",
+	    "text/plain; charset=\"utf-8\\r\\n\"", "plain", "us-ascii",
+	    "plain", "labelled us-ascii" },
+	{ "iconv_only_label_utf8_bytes", "text/plain; charset=ansi_x3.110-1983",
+	    "caf\xc3\xa9", "utf-8", "caf\xc3\xa9",
+	    "a label modern readers do not know" },
+	{ "iconv_only_label_legacy_bytes",
+	    "text/plain; charset=ANSI_X3.110-1983", "na\xefve", "utf-8",
+	    "na\xc3\xafve", "read as WINDOWS-1252 (unlabelled)" },
+	{ "iconv_only_label_ascii_text", "text/plain; charset=ansi_x3.110-1983",
+	    "plain", "us-ascii", "plain", "labelled us-ascii" },
+};
+
+/* the charset parameter of the first Content-Type, unquoted */
+static void
+ct_charset(const struct buf *m, struct buf *out)
+{
+	struct buf v;
+	const char *p, *e;
+
+	buf_init(&v);
+	field_value(m, "Content-Type", &v);
+	buf_reset(out);
+	p = strstr(buf_cstr(&v), "charset=");
+	ck_assert_msg(p != NULL, "no charset in \"%s\"", buf_cstr(&v));
+	p += 8;
+	if (*p == '"')
+		p++;
+	for (e = p; *e && *e != '"' && *e != ';' && *e != ' '; e++)
+		;
+	buf_append(out, p, (size_t)(e - p));
+	buf_fini(&v);
+}
+
+START_TEST(label_case)
+{
+	struct buf msg, out, again, label, text;
+	struct repair_report rep;
+	const char *body;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&again);
+	buf_init(&label);
+	buf_init(&text);
+	buf_printf(&msg, "From: a@example.org\r\nSubject: s\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: %s\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
+	    label_cases[_i].ct, label_cases[_i].body);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_CHANGED);
+	ck_assert_msg(strstr(buf_cstr(&rep.explain), label_cases[_i].why) !=
+	    NULL, "%s: report \"%s\"", label_cases[_i].name,
+	    buf_cstr(&rep.explain));
+	ct_charset(&out, &label);
+	ck_assert_msg(strcmp(buf_cstr(&label), label_cases[_i].label) == 0,
+	    "%s: labelled \"%s\"", label_cases[_i].name, buf_cstr(&label));
+	body = strstr(buf_cstr(&out), "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	body += 4;
+	ck_assert_int_eq(to_utf8(label.data, body, strlen(body) - 2, &text),
+	    0);
+	ck_assert_msg(strcmp(buf_cstr(&text), label_cases[_i].text) == 0,
+	    "%s: text \"%s\"", label_cases[_i].name, buf_cstr(&text));
+	repair_report_fini(&rep);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(out.data, out.len, &rep, &again),
+	    REPAIR_UNCHANGED);
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&again);
+	buf_fini(&label);
+	buf_fini(&text);
+}
+END_TEST
+
 static Suite *
 repair_header_suite(void)
 {
@@ -501,6 +601,10 @@ repair_header_suite(void)
 	tcase_add_loop_test(tc, field_case, 0,
 	    (int)(sizeof(field_cases) / sizeof(field_cases[0])));
 	tcase_add_test(tc, text_part_name_with_new_label);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("labels");
+	tcase_add_loop_test(tc, label_case, 0,
+	    (int)(sizeof(label_cases) / sizeof(label_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

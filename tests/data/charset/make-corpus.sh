@@ -665,4 +665,33 @@ finish_eml $n
 ATTACH="{\"content_type\": \"application/pdf\", \"sha256\": \"$(sha256sum < "$TMP/att" | cut -d' ' -f1)\", \"filename\": $(json_str "$A"), \"name\": $(json_str "$A")}"
 expect $n "Raw 8-bit names" "$F" "text/plain|See the attachment."
 
+# 31 labels strict readers do not know: us-askey on cp1252 bytes, fakescii
+# on ASCII text, a quoted label with a literal \r\n (PHP), and
+# ansi_x3.110-1983 (glibc knows it, modern readers do not) on UTF-8 bytes
+B1='Café “crème” – 5 €'
+B2='Plain ASCII under fakescii.'
+B3='Grüße, the label says utf-8\r\n.'
+B4='Ångström über alles'
+n=31-unknown-labels
+start_eml
+hdr "From: Labels <labels@example.com>" \
+    "To: box@example.com" \
+    "Subject: Unknown charset labels" \
+    "MIME-Version: 1.0" \
+    "Content-Type: multipart/mixed; boundary=\"b31\"" "" \
+    "--b31" "Content-Type: text/plain; charset=us-askey" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw WINDOWS-1252 "$B1" | hdr_bytes
+hdr "--b31" "Content-Type: text/plain; charset=fakescii" "" "$B2" \
+    "--b31" "Content-Type: text/plain; charset=\"utf-8\\r\\n\"" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw UTF-8 "$B3" | hdr_bytes
+hdr "--b31" "Content-Type: text/plain; charset=ansi_x3.110-1983" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw UTF-8 "$B4" | hdr_bytes
+hdr "--b31--"
+finish_eml $n
+expect $n "Unknown charset labels" "Labels" "text/plain|$B1" "text/plain|$B2" \
+    "text/plain|$B3" "text/plain|$B4"
+
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

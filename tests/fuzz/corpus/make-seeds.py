@@ -401,6 +401,12 @@ repair("raw-8bit-names", 4, "From: Tom\xe1\x9a <t@x>\nTo: \"J\xfcrgen\" <j@x>\n"
        "caf\xe9\n--b\nContent-Type: application/pdf; name=\"R\xe9sum\xe9.pdf\"\n"
        "Content-Disposition: attachment; filename=\"" + "\xe9" * 80 +
        ".pdf\" (c); size=3\n\nAAA\n--b--\n")
+repair("unknown-labels", 0, "From: a@b\nMIME-Version: 1.0\nContent-Type: "
+       "multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; "
+       "charset=us-askey\n\ncaf\xe9\n--b\nContent-Type: text/plain; "
+       "charset=fakescii\n\nascii\n--b\nContent-Type: text/plain; charset="
+       "\"utf-8\\r\\n\"\n\ncaf\xc3\xa9\n--b\nContent-Type: text/plain; "
+       "charset=ansi_x3.110-1983\n\n\xc3\x85\n--b--\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
