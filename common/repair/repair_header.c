@@ -41,6 +41,70 @@ rp_buf_cut(struct buf *b, size_t n)
 	}
 }
 
+/*
+ * Labels that lie: a 7-bit charset (ISO-2022-*, UTF-7) cannot hold 8-bit
+ * bytes, so text labelled so that has them was written in something else.
+ * Mono's SmtpClient writes Shift_JIS (CP932) bytes under iso-2022-jp, in
+ * bodies and in encoded-words. The readings tried, in order: UTF-8 when
+ * valid; for a Japanese label EUC-JP, then CP932 (CP932 text almost never
+ * decodes as EUC-JP, whose bytes are all 0xA1 and above, while EUC-JP
+ * often decodes as CP932 half-width katakana); for Korean CP949, for
+ * Chinese GB18030.
+ */
+
+/* repair_header_7bit_decoder - is the iconv name a 7-bit charset */
+int
+repair_header_7bit_decoder(const char *dec)
+{
+	return strncasecmp(dec, "ISO-2022", 8) == 0 ||
+	    strcasecmp(dec, "UTF-7") == 0;
+}
+
+/* repair_header_lie_readings - the decoders to try, in order, for 8-bit
+ * bytes under the 7-bit charset dec (NULL-terminated, UTF-8 first) */
+const char *const *
+repair_header_lie_readings(const char *dec)
+{
+	static const char *const jp[] = { "UTF-8", "EUC-JP", "CP932", NULL };
+	static const char *const kr[] = { "UTF-8", "CP949", NULL };
+	static const char *const cn[] = { "UTF-8", "GB18030", NULL };
+	static const char *const other[] = { "UTF-8", NULL };
+
+	if (strncasecmp(dec, "ISO-2022-JP", 11) == 0)
+		return jp;
+	if (strncasecmp(dec, "ISO-2022-KR", 11) == 0)
+		return kr;
+	if (strncasecmp(dec, "ISO-2022-CN", 11) == 0)
+		return cn;
+	return other;
+}
+
+/* rp_lie_decoder - for 8-bit bytes under a 7-bit label, the first reading
+ * that decodes them cleanly, else NULL */
+static const char *
+rp_lie_decoder(const struct charset_info *ci, const char *b, size_t n)
+{
+	const char *const *r;
+	struct buf t;
+	size_t errs;
+	int ok;
+
+	if (!repair_header_7bit_decoder(ci->decoder) || !charset_has_8bit(b, n))
+		return NULL;
+	buf_init(&t);
+	for (r = repair_header_lie_readings(ci->decoder); *r != NULL; r++) {
+		errs = 0;
+		buf_reset(&t);
+		ok = strcmp(*r, "UTF-8") == 0 ? utf8_valid(b, n) :
+		    convert_decode_all(*r, CONVERT_STRICT, b, n, &t, &errs) ==
+		    CONVERT_OK && errs == 0;
+		if (ok)
+			break;
+	}
+	buf_fini(&t);
+	return *r;
+}
+
 /* repair_header_to_utf8 - charset conversion for encoded-words and
  * RFC 2231 values (an rfc2047_to_utf8_fn) */
 int
@@ -57,6 +121,8 @@ repair_header_to_utf8(const char *charset, const char *bytes, size_t len,
 		errno = EINVAL;
 		return -1;
 	}
+	if (rp_lie_decoder(&ci, bytes, len) != NULL)
+		dec = rp_lie_decoder(&ci, bytes, len);
 	r = convert_decode_all(dec, CONVERT_STRICT, bytes, len, out, &errs);
 	if (r != CONVERT_OK || errs > 0) {
 		int e = r == CONVERT_ESYS ? errno : EILSEQ;
@@ -177,11 +243,19 @@ rp_words_want(const char *s, size_t n, struct buf *out, const char *want)
 }
 
 /*
- * rp_word_odd - is an encoded-word's label not the standard one, or are
- * its bytes more than the label promises (iso-8859-1 with C1 bytes read as
- * windows-1252, GBK characters under gb2312): strict readers would get it
- * wrong. A word that does not decode is not odd: it is left alone.
+ * Why an encoded-word is written again (bits, for the report's wording):
+ * its label is not the standard one (ks_c_5601-1987), its bytes are more
+ * than the label promises (iso-8859-1 with C1 bytes read as windows-1252,
+ * GBK characters under gb2312), it holds 8-bit bytes under a 7-bit label,
+ * or it is simply in another charset than the one delivered. A word that
+ * does not decode is not odd: it is left alone.
  */
+#define RP_ODD_LABEL	0x01
+#define RP_ODD_BEYOND	0x02
+#define RP_ODD_LIE	0x04
+#define RP_ODD_TARGET	0x08
+
+/* rp_word_odd - why the word is to be written again (RP_ODD_*), or 0 */
 static int
 rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
     size_t tlen, const char *want)
@@ -202,7 +276,7 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 	    charset_lookup(name, cslen, &ci) == CHARSET_UNKNOWN)
 		return 0;
 	if (strcasecmp(mime, name) != 0)
-		return 1;
+		return RP_ODD_LABEL;
 	if ((encoder = charset_encoder(name)) == NULL)
 		encoder = "UTF-8";	/* only the decode check matters */
 	buf_init(&raw);
@@ -220,6 +294,11 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 		    &defects) == -1)
 			goto done;
 	}
+	/* 8-bit bytes under a 7-bit label: the label lies, write it again */
+	if (rp_lie_decoder(&ci, raw.data ? raw.data : "", raw.len) != NULL) {
+		odd = RP_ODD_LIE;
+		goto done;
+	}
 	if ((dec = charset_decoder_for(&ci, raw.data ? raw.data : "",
 	    raw.len)) == NULL || convert_decode_all(dec, CONVERT_STRICT,
 	    raw.data ? raw.data : "", raw.len, &u8, &errs) != CONVERT_OK ||
@@ -230,10 +309,12 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 	 * tables, like Shift_JIS without the CP932 characters) read what was
 	 * meant, and a partner that needs ISO-2022-JP gets it in headers
 	 * too. */
-	odd = (want != NULL && strcasecmp(mime, want) != 0 &&
-	    strcasecmp(mime, "us-ascii") != 0) ||
-	    convert_encode_all(encoder, u8.data ? u8.data : "", u8.len,
-	    &back) != CONVERT_OK;
+	if (convert_encode_all(encoder, u8.data ? u8.data : "", u8.len,
+	    &back) != CONVERT_OK)
+		odd = RP_ODD_BEYOND;
+	else if (want != NULL && strcasecmp(mime, want) != 0 &&
+	    strcasecmp(mime, "us-ascii") != 0)
+		odd = RP_ODD_TARGET;
 done:
 	buf_fini(&raw);
 	buf_fini(&q);
@@ -242,11 +323,13 @@ done:
 	return odd;
 }
 
-/* rp_words_label_odd - is some encoded-word in the text odd (above) */
+/* rp_words_label_odd - why encoded-words of the text are to be written
+ * again (RP_ODD_* of all of them), or 0 */
 static int
 rp_words_label_odd(const char *s, size_t n, const char *want)
 {
 	size_t i, cs, cse, e, t, te;
+	int why = 0;
 
 	for (i = 0; i + 1 < n; i++) {
 		if (s[i] != '=' || s[i + 1] != '?')
@@ -267,12 +350,37 @@ rp_words_label_odd(const char *s, size_t n, const char *want)
 			;
 		if (te + 1 >= n)
 			continue;
-		if (rp_word_odd(s + cs, cse - cs, s[e + 1], s + t, te - t,
-		    want))
-			return 1;
+		why |= rp_word_odd(s + cs, cse - cs, s[e + 1], s + t, te - t,
+		    want);
 		i = te + 1;
 	}
-	return 0;
+	return why;
+}
+
+/* rp_odd_note - what was done, in words, for the RP_ODD_* bits */
+static const char *
+rp_odd_note(int why, const char *want)
+{
+	int u8 = want == NULL || strcasecmp(want, "utf-8") == 0;
+
+	if (why & RP_ODD_LIE)
+		return u8 ? "encoded-words holding 8-bit bytes under a 7-bit "
+		    "charset label read as what they are and written again "
+		    "in utf-8" : "encoded-words holding 8-bit bytes under a "
+		    "7-bit charset label read as what they are and written "
+		    "again in the delivery charset";
+	if (why & RP_ODD_LABEL)
+		return u8 ? "encoded-words with a non-standard charset label "
+		    "written again in utf-8" : "encoded-words with a "
+		    "non-standard charset label written again in the "
+		    "delivery charset";
+	if (why & RP_ODD_BEYOND)
+		return u8 ? "encoded-words with bytes beyond their charset "
+		    "label written again in utf-8" : "encoded-words with "
+		    "bytes beyond their charset label written again in the "
+		    "delivery charset";
+	return u8 ? "encoded-words converted to utf-8, the delivery charset" :
+	    "encoded-words converted to the delivery charset";
 }
 
 /* rp_comment_end - the index of the ")" that closes the comment opening at
@@ -607,8 +715,7 @@ rp_fix_words(const struct rp_state *st, const struct mime_event *ev,
 	if (buf_append(out, val.data, val.len) == -1)
 		goto done;
 	*changed = 1;
-	*note = odd ? "encoded-words with a non-standard charset label or "
-	    "bytes beyond it written again in utf-8" :
+	*note = odd ? rp_odd_note(odd, rp_want(st)) :
 	    "encoded-words broken by folding written again";
 	rc = 0;
 done:
@@ -840,7 +947,7 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 	enum rp_hkind kind;
 	size_t errs = 0;
 	unsigned flags = 0;
-	int left8 = 0, rc = -1, quoted = 0;
+	int left8 = 0, rc = -1, quoted = 0, odd = 0;
 	enum convert_result r;
 
 	size_t mark = out->len;
@@ -859,8 +966,8 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 		    "=?", 2) == NULL)
 			return rp_norm_field(ev->data, ev->len, out);
 		quoted = rp_quoted_words(ev->value, ev->value_len);
-		if (!quoted && !rp_words_label_odd(ev->value, ev->value_len,
-		    rp_want(st)))
+		odd = rp_words_label_odd(ev->value, ev->value_len, rp_want(st));
+		if (!quoted && !odd)
 			return rp_norm_field(ev->data, ev->len, out);
 		/* display names in a non-standard charset: as below */
 	}
@@ -901,9 +1008,7 @@ rp_header_fix(struct rp_state *st, const struct mime_event *ev,
 		*note = charset_has_8bit(ev->value, ev->value_len) ?
 		    "raw 8-bit text (utf-8) written as encoded-words" :
 		    quoted ? "encoded-words inside a quoted string written "
-		    "as proper encoded-words" :
-		    "encoded-words with a non-standard charset label or bytes "
-		    "beyond it written again in utf-8";
+		    "as proper encoded-words" : rp_odd_note(odd, rp_want(st));
 	} else {
 		r = convert_decode_all(st->legacy_dec, CONVERT_REPLACE,
 		    ev->value, ev->value_len, &u8, &errs);

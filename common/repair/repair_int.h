@@ -181,6 +181,8 @@ int	repair_header_to_utf8(const char *, const char *, size_t,
 	    struct buf *);
 int	repair_header_params_2231(const char *legacy_dec, const char *,
 	    size_t, struct buf *, int *changed);
+int	repair_header_7bit_decoder(const char *);
+const char *const *repair_header_lie_readings(const char *);
 
 /* repair_cte.c */
 void	repair_cte_stat_init(struct rp_ostat *, unsigned qp_flags);

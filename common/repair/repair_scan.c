@@ -92,6 +92,16 @@ repair_scan_end(struct rp_scan *sc)
 }
 
 /* rp_cand_add - one more way to read the text part */
+/* rp_label_latin - iso-8859-1 or windows-1252 (us-ascii has its own
+ * rule): text that is all valid UTF-8 under them is UTF-8, since Latin
+ * text almost never forms valid multi-byte sequences */
+static int
+rp_label_latin(const struct charset_info *ci)
+{
+	return ci->mime != NULL && (strcasecmp(ci->mime, "iso-8859-1") == 0 ||
+	    strcasecmp(ci->mime, "windows-1252") == 0);
+}
+
 static int
 rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 {
@@ -177,6 +187,20 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 			    "UTF-8", "utf-8") == -1 || rp_cand_add(st,
 			    st->legacy_dec, st->legacy_mime) == -1))
 				return -1;
+			/* valid UTF-8 under a Latin label is UTF-8 */
+			if (rp_label_latin(&ci) && rp_cand_add(st, "UTF-8",
+			    "utf-8") == -1)
+				return -1;
+			/* 8-bit bytes under a 7-bit label: other readings */
+			if (repair_header_7bit_decoder(ci.decoder)) {
+				const char *const *r =
+				    repair_header_lie_readings(ci.decoder);
+
+				for (; *r != NULL; r++)
+					if (rp_cand_add(st, *r,
+					    charset_mime_label(*r)) == -1)
+						return -1;
+			}
 		} else if (rp_cand_add(st, "UTF-8", "utf-8") == -1 ||
 		    rp_cand_add(st, st->legacy_dec, st->legacy_mime) == -1)
 			return -1;
@@ -386,7 +410,26 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		return;
 	}
 	/* Which reading of the bytes. */
-	if (labelled) {
+	if (labelled && sc->d.has8 && repair_header_7bit_decoder(ci.decoder)) {
+		/* the label lies: the first of its other readings that
+		 * decodes (UTF-8 only when valid) */
+		const char *const *r = repair_header_lie_readings(ci.decoder);
+		struct rp_cand *c;
+
+		for (; *r != NULL && src == NULL; r++)
+			if ((c = rp_cand_find(sc, *r)) != NULL && !c->bad &&
+			    (strcmp(*r, "UTF-8") != 0 ||
+			    utf8_check_ok(&sc->u8v)))
+				src = c;
+		(void)buf_printf(why, "; 8-bit bytes under the 7-bit label %s",
+		    cs);
+	} else if (labelled && sc->d.has8 && rp_label_latin(&ci) &&
+	    utf8_check_ok(&sc->u8v) && rp_cand_find(sc, "UTF-8") != NULL &&
+	    !rp_cand_find(sc, "UTF-8")->bad) {
+		src = rp_cand_find(sc, "UTF-8");
+		(void)buf_printf(why, "; all valid UTF-8 under the label %s",
+		    cs);
+	} else if (labelled) {
 		for (i = 0; i < RP_NCAND; i++) {
 			struct rp_cand *c = &sc->cand[i];
 

@@ -112,7 +112,10 @@ qconv_repair(const struct qctx *q, enum layout_dir dir, const char *qid,
 		rr = REPAIR_ERROR;
 	if (out.fd != -1)
 		close(out.fd);
-	if (rr == REPAIR_CHANGED) {
+	/* A part left as it was (it does not decode in its charset) is
+	 * logged whether or not anything else changed. */
+	if (rr == REPAIR_CHANGED || (rr == REPAIR_UNCHANGED &&
+	    rep.undecodable > 0)) {
 		if (rep.undecodable > 0 || rep.kept_utf8 > 0)
 			log_warnx("%s: %s: %s", qid, layout_name(dir),
 			    buf_cstr(&rep.explain));
@@ -124,7 +127,8 @@ qconv_repair(const struct qctx *q, enum layout_dir dir, const char *qid,
 		    (p = strchr(p, '\n')) != NULL; p++)
 			*p = ';';
 		tracklog_add(q->track, &(struct track_event){
-		    .event = "repaired", .qid = qid, .from = sender,
+		    .event = rr == REPAIR_CHANGED ? "repaired" : "left-as-is",
+		    .qid = qid, .from = sender,
 		    .size = *size, .status = layout_name(dir),
 		    .reason = buf_cstr(&rep.explain) });
 	}

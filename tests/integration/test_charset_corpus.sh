@@ -99,5 +99,13 @@ check "connector: the tracking log names an unknown label and what was done" \
 	grep -q 'event=repaired .*reason=".*charset us-askey (unknown), 8-bit; an unknown label, read as unlabelled text; read as WINDOWS-1252' "$ROOT"/Log/*.log
 check "connector: the tracking log names a label only iconv knows" \
 	grep -q 'event=repaired .*reason=".*charset ansi_x3.110-1983 (iconv only), 8-bit; a label modern readers do not know' "$ROOT"/Log/*.log
+# -- 3. a part left as it was is logged, even when nothing else changes ----
+printf 'X-Sender: a@example.com\r\nX-Receiver: left@example.com\r\nSubject: left\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-2022-jp\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xff\xfe\xfd\x80\r\n' \
+	> "$ROOT/Pickup/.left.tmp" && mv "$ROOT/Pickup/.left.tmp" "$ROOT/Pickup/left.eml"
+run_once
+check "left: delivered as it was" test -n "$(mailbox_one example.com left)"
+check "left: the tracking log says the part was left as it was" \
+	grep -q 'event=left-as-is .*reason=".*8-bit bytes under the 7-bit label iso-2022-jp; does not decode as ISO-2022-JP-2, left as it was' "$ROOT"/Log/*.log
+check "left: the connector log says so too" grep -q 'left as it was' "$T/once.log"
 [ "$FAILS" = 0 ] || { echo "# connector log:"; tail -n 20 "$T/once.log" 2>/dev/null | sed 's/^/#   /'; }
 finish

@@ -368,6 +368,30 @@ static const struct fcase field_cases[] = {
 	{ "quoted_words_in_subject_are_text", "Subject",
 	    "\"=?utf-8?Q?Caf=C3=A9?=\" menu", NULL, NULL, NULL },
 
+	/* Class 7: encoded-words with CP932 bytes under iso-2022-jp (Mono),
+	 * and class 11: the report says what was done */
+	{ "cp932_encoded_word_under_iso_2022_jp", "Subject",
+	    "=?iso-2022-jp?Q?=89=EF=8B=63=82=CC=93=FA=92=F6?=",
+	    "\xe4\xbc\x9a\xe8\xad\xb0\xe3\x81\xae\xe6\x97\xa5\xe7\xa8"
+	    "\x8b", NULL, "holding 8-bit bytes under a 7-bit charset label" },
+	{ "cp932_encoded_word_display_name", "From",
+	    "=?ISO-2022-JP?B?ie+LYw==?= <a@example.org>",
+	    "\xe4\xbc\x9a\xe8\xad\xb0 <a@example.org>", NULL,
+	    "holding 8-bit bytes under a 7-bit charset label" },
+	{ "koi8_r_subject_is_converted_and_said_so", "Subject",
+	    "=?koi8-r?B?6dfBzg==?=", "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", NULL,
+	    "encoded-words converted to utf-8, the delivery charset" },
+	{ "latin1_subject_is_converted_and_said_so", "Subject",
+	    "=?iso-8859-1?Q?caf=E9?=", "caf\xc3\xa9", NULL,
+	    "encoded-words converted to utf-8, the delivery charset" },
+	{ "non_standard_label_is_said_so", "Subject",
+	    "=?ks_c_5601-1987?B?x9GxucH2?=",
+	    "\xed\x95\x9c\xea\xb5\xad\xec\xa7\x80", NULL,
+	    "with a non-standard charset label written again in utf-8" },
+	{ "bytes_beyond_label_are_said_so", "Subject",
+	    "=?iso-8859-1?Q?=80uro?=", "\xe2\x82\xac" "uro", NULL,
+	    "with bytes beyond their charset label written again" },
+
 	/* Class 3: raw 8-bit display names become phrases (windows-1252
 	 * here, the legacy charset), addr-specs are kept */
 	{ "raw_cp1252_display_name_unquoted", "From",
@@ -520,7 +544,59 @@ static const struct {
 	    "na\xc3\xafve", "read as WINDOWS-1252 (unlabelled)" },
 	{ "iconv_only_label_ascii_text", "text/plain; charset=ansi_x3.110-1983",
 	    "plain", "us-ascii", "plain", "labelled us-ascii" },
+
+	/* Class 7: labels that lie. CP932 (Mono) and EUC-JP bytes under
+	 * iso-2022-jp; UTF-8 under a 7-bit label; valid UTF-8 under
+	 * iso-8859-1 and windows-1252 (documented rule) */
+	{ "cp932_under_iso_2022_jp", "text/plain; charset=iso-2022-jp",
+	    "\x83\x65\x83\x58\x83\x67\x96\x7b\x95\xb6", "utf-8",
+	    "\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88\xe6\x9c\xac\xe6\x96"
+	    "\x87", "8-bit bytes under the 7-bit label iso-2022-jp; read as "
+	    "CP932" },
+	{ "euc_jp_under_iso_2022_jp", "text/plain; charset=ISO-2022-JP",
+	    "\xa5\xc6\xa5\xb9\xa5\xc8\xcb\xdc\xca\xb8", "utf-8",
+	    "\xe3\x83\x86\xe3\x82\xb9\xe3\x83\x88\xe6\x9c\xac\xe6\x96"
+	    "\x87", "read as EUC-JP" },
+	{ "utf8_under_iso_2022_jp", "text/plain; charset=iso-2022-jp",
+	    "\xe6\x9c\xac", "utf-8", "\xe6\x9c\xac", "read as UTF-8" },
+	{ "cp949_under_iso_2022_kr", "text/plain; charset=iso-2022-kr",
+	    "\xc7\xd1\xb1\xb9", "utf-8", "\xed\x95\x9c\xea\xb5\xad",
+	    "read as CP949" },
+	{ "utf8_under_iso_8859_1", "text/plain; charset=iso-8859-1",
+	    "Gr\xc3\xbc\xc3\x9f" "e", "utf-8", "Gr\xc3\xbc\xc3\x9f" "e",
+	    "all valid UTF-8 under the label iso-8859-1" },
+	{ "utf8_under_windows_1252", "text/plain; charset=windows-1252",
+	    "\xe2\x80\x9c" "q\xe2\x80\x9d", "utf-8",
+	    "\xe2\x80\x9c" "q\xe2\x80\x9d",
+	    "all valid UTF-8 under the label windows-1252" },
+	{ "latin1_text_stays_latin1", "text/plain; charset=iso-8859-1",
+	    "Gr\xfc\xdf" "e", "utf-8", "Gr\xc3\xbc\xc3\x9f" "e",
+	    "read as ISO-8859-1" },
 };
+
+/* 8-bit bytes under iso-2022-jp that no reading takes: left as they were,
+ * and counted (the connector logs them even when nothing else changes) */
+START_TEST(lying_label_no_reading_is_left_and_counted)
+{
+	static const char in[] = "From: a@example.org\r\nSubject: s\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=iso-2022-jp\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "\xff\xfe\xfd\x80\r\n";
+	struct buf out;
+	struct repair_report rep;
+
+	buf_init(&out);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(in, sizeof(in) - 1, &rep, &out),
+	    REPAIR_UNCHANGED);
+	ck_assert_uint_eq(rep.undecodable, 1);
+	ck_assert_msg(strstr(buf_cstr(&rep.explain), "8-bit bytes under the "
+	    "7-bit label iso-2022-jp; does not decode") != NULL, "%s",
+	    buf_cstr(&rep.explain));
+	repair_report_fini(&rep);
+	buf_fini(&out);
+}
+END_TEST
 
 /* the charset parameter of the first Content-Type, unquoted */
 static void
@@ -605,6 +681,7 @@ repair_header_suite(void)
 	tc = tcase_create("labels");
 	tcase_add_loop_test(tc, label_case, 0,
 	    (int)(sizeof(label_cases) / sizeof(label_cases[0])));
+	tcase_add_test(tc, lying_label_no_reading_is_left_and_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }

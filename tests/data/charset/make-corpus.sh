@@ -694,4 +694,26 @@ finish_eml $n
 expect $n "Unknown charset labels" "Labels" "text/plain|$B1" "text/plain|$B2" \
     "text/plain|$B3" "text/plain|$B4"
 
+# 32 labels that lie, as Mono's SmtpClient writes with SubjectEncoding and
+# BodyEncoding set to iso-2022-jp: Shift_JIS (CP932) bytes under the 7-bit
+# label, in Q encoded-words and in the body; plus a part labelled
+# iso-8859-1 whose bytes are all valid UTF-8
+n=32-labels-that-lie
+B2='Grüße – the label said iso-8859-1.'
+start_eml
+hdr "From: $(ew_q iso-2022-jp CP932 "$JA_FROM") <yamada@example.jp>" \
+    "To: box@example.com" \
+    "Subject: $(ew_q iso-2022-jp CP932 "$JA_SUBJ")" \
+    "MIME-Version: 1.0" \
+    "Content-Type: multipart/mixed; boundary=\"b32\"" "" \
+    "--b32" "Content-Type: text/plain; charset=iso-2022-jp" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw CP932 "$JA_BODY" | hdr_bytes
+hdr "--b32" "Content-Type: text/plain; charset=iso-8859-1" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw UTF-8 "$B2" | hdr_bytes
+hdr "--b32--"
+finish_eml $n
+expect $n "$JA_SUBJ" "$JA_FROM" "text/plain|$JA_BODY" "text/plain|$B2"
+
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

@@ -407,6 +407,12 @@ repair("unknown-labels", 0, "From: a@b\nMIME-Version: 1.0\nContent-Type: "
        "charset=fakescii\n\nascii\n--b\nContent-Type: text/plain; charset="
        "\"utf-8\\r\\n\"\n\ncaf\xc3\xa9\n--b\nContent-Type: text/plain; "
        "charset=ansi_x3.110-1983\n\n\xc3\x85\n--b--\n")
+repair("labels-that-lie", 2, "From: =?iso-2022-jp?Q?=89=EF=8B=63?= <a@b>\n"
+       "Subject: =?ISO-2022-JP?B?ie+LYw==?= =?koi8-r?B?6dfBzg==?=\n"
+       "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+       "Content-Type: text/plain; charset=iso-2022-jp\n\n\x83\x65\x83\x58\n"
+       "--b\nContent-Type: text/plain; charset=iso-2022-kr\n\n\xc7\xd1\n--b\n"
+       "Content-Type: text/plain; charset=iso-8859-1\n\nGr\xc3\xbc\n--b--\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
