@@ -1,8 +1,10 @@
 /*
  * imc-connector - the daemon: Pickup to the store and the SMTP queue.
  *
- * imc-connector -c FILE [--once] [--foreground] [--debug]
+ * imc-connector [-c FILE] [--once] [--foreground] [--debug]
  *
+ * Without -c the configuration is $IMC_CONFIG, else
+ * /etc/imc-connector/imc.conf (progopt.h).
  * --once processes every file in Pickup and every due queue entry, then
  * exits 0. Otherwise it runs until SIGTERM, finishes the step in hand and
  * leaves the queue consistent. It always runs in the foreground (a service
@@ -16,16 +18,11 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "progopt.h"
 
-static void usage(void) __attribute__((noreturn));
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: imc-connector -c FILE [--once] [--foreground] "
-	    "[--debug]\n");
-	exit(EX_USAGE);
-}
+static const struct progopt prog = { "imc-connector",
+	"usage: imc-connector [-c FILE] [--once] [--foreground] [--debug]\n"
+};
 
 int
 main(int argc, char **argv)
@@ -35,7 +32,7 @@ main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
+		PROGOPT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct imc_daemon d;
@@ -58,12 +55,15 @@ main(int argc, char **argv)
 		case 'd':
 			level = LOG_LEVEL_DEBUG;
 			break;
+		case 'h':
+			progopt_help(&prog);
 		default:
-			usage();
+			progopt_other(&prog, ch);
 		}
 	}
-	if (config == NULL || optind != argc)
-		usage();
+	if (optind != argc)
+		progopt_usage(&prog);
+	config = progopt_config(config, NULL);
 	log_init("imc-connector", level);
 	buf_init(&err);
 	if ((rc = daemon_init(&d, config, once, &err)) != 0) {
