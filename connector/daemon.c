@@ -30,6 +30,7 @@
 #include "requests.h"
 #include "safeio.h"
 #include "store_maildir.h"
+#include "xalloc.h"
 
 /* How often the In/ queue is looked at for due deferred entries (ms). */
 #define DAEMON_QUEUE_RUN_MS	30000
@@ -105,6 +106,20 @@ daemon_drop_privileges(const struct imc_config *cfg, struct buf *err)
 		    "written are recognised by inotify and pickup_settle only",
 		    cfg->user);
 	(void)prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+	return 0;
+}
+
+/* daemon_check_config - the file as a start would take it */
+int
+daemon_check_config(struct imc_config *cfg, const char *config_path,
+    struct buf *err)
+{
+	struct layout_want want;
+
+	if (config_load(cfg, config_path, err) == -1 ||
+	    daemon_check_root(cfg, err) == -1 ||
+	    layout_want_from_config(cfg, &want, err) == -1)
+		return -1;
 	return 0;
 }
 
@@ -267,8 +282,7 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	d->inotify_fd = -1;
 	d->lock_fd = -1;
 	d->once = once;
-	if (config_load(&d->cfg, config_path, err) == -1 ||
-	    daemon_check_root(&d->cfg, err) == -1)
+	if (daemon_check_config(&d->cfg, config_path, err) == -1)
 		return EX_CONFIG;
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
@@ -521,6 +535,10 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		/* Jobs not begun wait for the next start as they are. */
 		outdest_stop(d->dests, "the connector is stopping");
 		break;
+	case SIGHUP:
+		/* the loop reloads at its top, between steps */
+		d->reload = true;
+		break;
 	case SIGUSR1:
 		/* imc-queue flush: a request waits in Log/; a rescan too */
 		(void)requests_apply(&d->q, d->outq);
@@ -628,6 +646,46 @@ daemon_run_once(struct imc_daemon *d)
 	return 0;
 }
 
+/*
+ * daemon_reload - SIGHUP: read the file again. A file with an error
+ * changes nothing (the error is logged with its FILE:LINE). A good one
+ * replaces the configuration every module reads through its pointer to
+ * d->cfg, so new work (the next Pickup file, the next routing, the next
+ * attempt's timeouts) follows it, while queued entries and open
+ * connections stay as they are. Keys that need a restart keep their
+ * values in use, and the log says so.
+ */
+static void
+daemon_reload(struct imc_daemon *d)
+{
+	struct imc_config next, *old;
+	struct buf err, changed;
+
+	d->reload = false;
+	buf_init(&err);
+	buf_init(&changed);
+	if (daemon_check_config(&next, d->cfg.path, &err) == -1) {
+		log_warnx("reload: %s; the configuration in use stays",
+		    buf_cstr(&err));
+		config_free(&next);
+		goto out;
+	}
+	if (config_keep_restart(&next, &d->cfg, &changed) > 0)
+		log_warnx("reload: %s changed in %s: that needs a restart; "
+		    "the values in use stay until then", buf_cstr(&changed),
+		    next.path);
+	old = xmalloc(sizeof(*old));
+	*old = d->cfg;
+	d->retired = xreallocarray(d->retired, d->n_retired + 1,
+	    sizeof(*d->retired));
+	d->retired[d->n_retired++] = old;
+	d->cfg = next;
+	log_info("reload: %s loaded; new work follows it", d->cfg.path);
+out:
+	buf_fini(&err);
+	buf_fini(&changed);
+}
+
 /* daemon_run - the main loop, until SIGTERM (or one pass with --once) */
 int
 daemon_run(struct imc_daemon *d)
@@ -641,6 +699,8 @@ daemon_run(struct imc_daemon *d)
 	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
 	(void)outq_run(d->outq);
 	while (!d->stop) {
+		if (d->reload)
+			daemon_reload(d);
 		if (intake_pending(d->intake))
 			daemon_batch(d);
 		daemon_arm_all(d);
@@ -683,4 +743,9 @@ daemon_fini(struct imc_daemon *d)
 	if (d->inotify_fd != -1)
 		close(d->inotify_fd);
 	config_free(&d->cfg);
+	for (i = 0; i < (int)d->n_retired; i++) {
+		config_free(d->retired[i]);
+		free(d->retired[i]);
+	}
+	free(d->retired);
 }

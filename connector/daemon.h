@@ -61,8 +61,20 @@ struct imc_daemon {
 	/* SMTP delivery */
 	struct outq	*outq;
 	struct outdest	*dests;
+	/* SIGHUP: a reload waits for the top of the loop, where no module
+	 * holds a step in hand. Configurations replaced by a reload stay
+	 * allocated until exit: work in hand (routes, connections) may still
+	 * point into them. */
+	bool		 reload;
+	struct imc_config **retired;
+	size_t		 n_retired;
 };
 
+/* Load and check a configuration as the daemon would start with it
+ * (root without "user" refused, user and group known): 0, or -1 with
+ * "FILE:LINE: why" in err (exit 78). cfg is the caller's to config_free. */
+int	daemon_check_config(struct imc_config *, const char *config_path,
+	    struct buf *err);
 int	daemon_init(struct imc_daemon *, const char *config_path, bool once,
 	    struct buf *err);
 int	daemon_run(struct imc_daemon *);

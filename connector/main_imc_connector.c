@@ -1,13 +1,19 @@
 /*
  * imc-connector - the daemon: Pickup to the store and the SMTP queue.
  *
- * imc-connector -c FILE [--once] [--foreground] [--debug]
+ * imc-connector [-c FILE] [--once] [--foreground] [--debug]
  *
+ * Without -c the configuration is $IMC_CONFIG, else
+ * /etc/imc-connector/imc.conf (progopt.h).
  * --once processes every file in Pickup and every due queue entry, then
  * exits 0. Otherwise it runs until SIGTERM, finishes the step in hand and
  * leaves the queue consistent. It always runs in the foreground (a service
  * manager supervises it); --foreground is accepted for compatibility with
  * scripts. Exit codes are from sysexits.h (78 for configuration errors).
+ *
+ * --check-config reads the file as a start would and exits 0 or 78; with
+ * -v it prints every key with its effective value. SIGHUP makes a running
+ * daemon read the file again (daemon.c, daemon_reload).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,15 +22,41 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "progopt.h"
 
-static void usage(void) __attribute__((noreturn));
+static const struct progopt prog = { "imc-connector",
+	"usage: imc-connector [-c FILE] [--once] [--foreground] [--debug]\n"
+	"       imc-connector [-c FILE] --check-config [-v]\n"
+};
 
-static void
-usage(void)
+/* --check-config: the file as a start would take it; -v prints every
+ * key with its effective value. 0 or 78, the error as FILE:LINE. */
+static int
+check_config(const char *config, bool verbose)
 {
-	fprintf(stderr, "usage: imc-connector -c FILE [--once] [--foreground] "
-	    "[--debug]\n");
-	exit(EX_USAGE);
+	struct imc_config cfg;
+	struct buf err, out;
+	int rc = EX_OK;
+
+	buf_init(&err);
+	buf_init(&out);
+	if (daemon_check_config(&cfg, config, &err) == -1) {
+		fprintf(stderr, "imc-connector: %s\n", buf_cstr(&err));
+		rc = EX_CONFIG;
+	} else {
+		if (verbose)
+			config_show(&cfg, &out);
+		else
+			buf_printf(&out, "%s: the configuration is valid\n",
+			    config);
+		fputs(buf_cstr(&out), stdout);
+		if (fflush(stdout) != 0)
+			rc = EX_IOERR;
+	}
+	config_free(&cfg);
+	buf_fini(&err);
+	buf_fini(&out);
+	return rc;
 }
 
 int
@@ -35,17 +67,20 @@ main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		PROGOPT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct imc_daemon d;
 	struct buf err;
 	const char *config = NULL;
-	bool once = false;
+	bool once = false, check = false, verbose = false;
 	enum log_level level = LOG_LEVEL_INFO;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:ofdh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ofdhv", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -58,12 +93,23 @@ main(int argc, char **argv)
 		case 'd':
 			level = LOG_LEVEL_DEBUG;
 			break;
+		case 'C':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			progopt_help(&prog);
 		default:
-			usage();
+			progopt_other(&prog, ch);
 		}
 	}
-	if (config == NULL || optind != argc)
-		usage();
+	if (optind != argc)
+		progopt_usage(&prog);
+	config = progopt_config(config, NULL);
+	if (check)
+		return check_config(config, verbose);
 	log_init("imc-connector", level);
 	buf_init(&err);
 	if ((rc = daemon_init(&d, config, once, &err)) != 0) {

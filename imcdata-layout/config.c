@@ -1619,3 +1619,200 @@ config_key_doc(size_t i, unsigned *where, struct buf *dflt,
 	}
 	return k->name;
 }
+
+/* config_get_uint - an unsigned field (or an enum) of size, as uint64_t */
+static uint64_t
+config_get_uint(const void *field, size_t size)
+{
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v;
+
+	switch (size) {
+	case sizeof(uint16_t):
+		memcpy(&v16, field, size);
+		return v16;
+	case sizeof(uint32_t):
+		memcpy(&v32, field, size);
+		return v32;
+	case sizeof(uint64_t):
+		memcpy(&v, field, size);
+		return v;
+	default:
+		abort();	/* a row of config_keys with a wrong field */
+	}
+}
+
+/*
+ * config_put_field - the value of key k held at field, as the file would
+ * write it; false (nothing written) when it has none: a string not set,
+ * an empty list, a [domain] choice left to the global one. count is the
+ * list's size_t count for DURATIONS and DOMAINS.
+ */
+static bool
+config_put_field(struct buf *b, const struct config_key *k,
+    const void *field, size_t count)
+{
+	const struct imc_relay_list *l;
+	uint64_t v;
+	size_t i;
+
+	switch (k->type) {
+	case CONFIG_T_STRING:
+	case CONFIG_T_PATH:
+	case CONFIG_T_LABEL:
+		if (*(char *const *)field == NULL)
+			return false;
+		buf_puts(b, *(char *const *)field);
+		return true;
+	case CONFIG_T_BOOL:
+		buf_puts(b, *(const bool *)field ? "yes" : "no");
+		return true;
+	case CONFIG_T_COUNT:
+	case CONFIG_T_DURATION:
+	case CONFIG_T_SIZE:
+		config_put_value(b, config_unit(k), config_get_uint(field,
+		    k->size));
+		return true;
+	case CONFIG_T_PORT:
+		buf_printf(b, "%u", (unsigned)*(const uint16_t *)field);
+		return true;
+	case CONFIG_T_CHOICE:
+		v = config_get_uint(field, k->size);
+		for (i = 0; k->words[i] != NULL; i++)
+			if (i == v) {
+				buf_puts(b, k->words[i]);
+				return true;
+			}
+		return false;	/* UNSET: as the global setting */
+	case CONFIG_T_HOSTS:
+		l = field;
+		for (i = 0; i < l->n; i++)
+			buf_printf(b, "%s%s%s%s:%u", i ? ", " : "",
+			    l->hosts[i].literal ? "[" : "", l->hosts[i].name,
+			    l->hosts[i].literal ? "]" : "",
+			    (unsigned)l->hosts[i].port);
+		return l->n > 0;
+	case CONFIG_T_DURATIONS:
+		for (i = 0; i < count; i++) {
+			if (i > 0)
+				buf_puts(b, ", ");
+			config_put_value(b, CONFIG_SECONDS,
+			    (*(uint64_t *const *)field)[i]);
+		}
+		return count > 0;
+	case CONFIG_T_DOMAINS:
+		for (i = 0; i < count; i++)
+			buf_printf(b, "%s%s", i ? ", " : "",
+			    (*(char **const *)field)[i]);
+		return count > 0;
+	}
+	abort();
+}
+
+/* config_put_key - "key = value\n", or a comment saying it is not set */
+static void
+config_put_key(struct buf *out, const struct config_key *k,
+    const void *field, size_t count, bool global)
+{
+	struct buf v;
+
+	buf_init(&v);
+	if (config_put_field(&v, k, field, count))
+		buf_printf(out, "%s = %s\n", k->name, buf_cstr(&v));
+	else if (global) {
+		/* README's words, without their parentheses */
+		const char *doc = k->doc != NULL ? k->doc : "none";
+		size_t n = strlen(doc);
+
+		if (n >= 2 && doc[0] == '(' && doc[n - 1] == ')') {
+			doc++;
+			n -= 2;
+		}
+		buf_printf(out, "# %s: not set (%.*s)\n", k->name, (int)n,
+		    doc);
+	}
+	buf_fini(&v);
+}
+
+/* config_show - every key with its effective value (imc-connector
+ * --check-config -v): the global keys in the table's order, unset ones as
+ * a comment with what that means, then each [domain] section with the keys
+ * it sets. Credentials are never shown (only auth_file's name). */
+void
+config_show(const struct imc_config *cfg, struct buf *out)
+{
+	const struct config_key *k;
+	const struct imc_domain_conf *d;
+	size_t i, j, count;
+
+	buf_printf(out, "# %s: the effective settings\n", cfg->path ?
+	    cfg->path : "(defaults)");
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if (!(k->where & CONFIG_GLOBAL))
+			continue;
+		count = 0;
+		if (k->type == CONFIG_T_DURATIONS || k->type == CONFIG_T_DOMAINS)
+			memcpy(&count, (const char *)cfg + k->noff,
+			    sizeof(count));
+		config_put_key(out, k, (const char *)cfg + k->off, count, true);
+	}
+	for (j = 0; j < cfg->n_domains; j++) {
+		d = &cfg->domains[j];
+		buf_printf(out, "\n[domain %s]\n", d->name);
+		for (i = 0; i < CONFIG_NKEYS; i++) {
+			k = &config_keys[i];
+			if (k->where & CONFIG_DOMAIN)
+				config_put_key(out, k, (const char *)d + k->doff,
+				    0, false);
+		}
+	}
+}
+
+/* The keys a running connector cannot take over without a restart: the
+ * tree and its owners (made and checked at start, privileges dropped),
+ * and what the SMTP side builds once (the resolver, the TLS context, the
+ * protocol log, the name the store and DNS know as "self"). */
+static const char *const config_restart_names[] = {
+	"root", "hostname", "store", "user", "allow_root", "group",
+	"pickup_mode", "dns_servers", "prefer_family", "tls_ca_file",
+	"protocol_log",
+};
+
+/* config_keep_restart - for a reload: every restart key whose value in
+ * next differs from cur keeps cur's value in next (the two fields are
+ * swapped, so each struct still owns what it points to); the names are
+ * appended to changed, comma separated. Returns how many. */
+size_t
+config_keep_restart(struct imc_config *next, struct imc_config *cur,
+    struct buf *changed)
+{
+	const struct config_key *k;
+	struct buf a, b;
+	unsigned char tmp[sizeof(uint64_t)];
+	size_t i, n = 0;
+	bool ha, hb;
+
+	buf_init(&a);
+	buf_init(&b);
+	for (i = 0; i < sizeof(config_restart_names) /
+	    sizeof(config_restart_names[0]); i++) {
+		k = config_key(config_restart_names[i]);
+		if (k == NULL || k->size > sizeof(tmp))
+			abort();	/* a name not in the table */
+		buf_reset(&a);
+		buf_reset(&b);
+		ha = config_put_field(&a, k, (char *)next + k->off, 0);
+		hb = config_put_field(&b, k, (char *)cur + k->off, 0);
+		if (ha == hb && strcmp(buf_cstr(&a), buf_cstr(&b)) == 0)
+			continue;
+		memcpy(tmp, (char *)next + k->off, k->size);
+		memcpy((char *)next + k->off, (char *)cur + k->off, k->size);
+		memcpy((char *)cur + k->off, tmp, k->size);
+		buf_printf(changed, "%s%s", n++ ? ", " : "", k->name);
+	}
+	buf_fini(&a);
+	buf_fini(&b);
+	return n;
+}

@@ -181,6 +181,14 @@ bool	config_delivery_conv_eq(const struct delivery_conv *,
 #define CONFIG_DOMAIN	0x2u
 const char *config_key_doc(size_t i, unsigned *where, struct buf *dflt,
 	    struct buf *range);
+/* Every key with its effective value, as "key = value" lines (unset
+ * keys as comments), then the [domain] sections; for --check-config -v. */
+void	config_show(const struct imc_config *, struct buf *out);
+/* For a reload (SIGHUP): the keys that need a restart (root, user,
+ * hostname, dns_servers, ...) keep their current values in next; the
+ * names of those that changed are appended to changed; their count. */
+size_t	config_keep_restart(struct imc_config *next, struct imc_config *cur,
+	    struct buf *changed);
 /* The auth_file entry of a label, NULL if none. */
 const struct imc_auth *config_auth(const struct imc_config *, const char *label);
 const char *config_tls_name(enum imc_tls);

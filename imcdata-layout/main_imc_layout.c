@@ -1,7 +1,7 @@
 /*
  * imc-layout - create, check or repair the Imcdata tree.
  *
- * imc-layout -c FILE create|check|fix
+ * imc-layout [-c FILE] create|check|fix
  *
  * create makes the missing folders with their owners and modes; check lists
  * every drift from LAYOUT.md (missing folder, wrong owner or mode, a
@@ -20,15 +20,11 @@
 #include "config.h"
 #include "layout.h"
 #include "log.h"
+#include "progopt.h"
 
-static void usage(void) __attribute__((noreturn));
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: imc-layout -c FILE create|check|fix\n");
-	exit(EX_USAGE);
-}
+static const struct progopt prog = { "imc-layout",
+	"usage: imc-layout [-c FILE] create|check|fix\n"
+};
 
 static int
 print_report(const struct layout_report *r)
@@ -51,15 +47,28 @@ main(int argc, char **argv)
 	const char *config = NULL, *cmd;
 	int ch, rc = EX_USAGE;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		PROGOPT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		if (ch == 'c')
 			config = optarg;
+		else if (ch == 'h')
+			progopt_help(&prog);
 		else
-			usage();
+			progopt_other(&prog, ch);
 	}
-	if (config == NULL || optind + 1 != argc)
-		usage();
+	if (optind + 1 != argc)
+		progopt_usage(&prog);
+	config = progopt_config(config, NULL);
 	cmd = argv[optind];
+	/* a wrong command is a usage error before the file is read */
+	if (strcmp(cmd, "create") != 0 && strcmp(cmd, "check") != 0 &&
+	    strcmp(cmd, "fix") != 0)
+		progopt_usage(&prog);
 	log_init("imc-layout", LOG_LEVEL_INFO);
 	buf_init(&err);
 	if (config_load(&cfg, config, &err) == -1 ||
@@ -92,7 +101,7 @@ main(int argc, char **argv)
 				printf("%s: no drift\n", cfg.root);
 			layout_report_free(&rep);
 		}
-	} else if (strcmp(cmd, "fix") == 0) {
+	} else {	/* fix */
 		if (layout_fix(cfg.root, &want, &rep) == -1) {
 			fprintf(stderr, "imc-layout: cannot fix %s\n", cfg.root);
 			rc = EX_IOERR;
@@ -102,8 +111,7 @@ main(int argc, char **argv)
 				printf("%s: no drift left\n", cfg.root);
 			layout_report_free(&rep);
 		}
-	} else
-		usage();
+	}
 	buf_fini(&err);
 	config_free(&cfg);
 	return rc;

@@ -11,7 +11,8 @@
  * encoding, else the global ones; with --smtp what the SMTP side sends to
  * D: the labelled charsets kept unless the [domain] section sets one, the
  * encoding of the [domain] section, else the global one. Without -c the
- * defaults (utf-8, 8bit, legacy charset windows-1252). The legacy charset
+ * file named by $IMC_CONFIG, else /etc/imc-connector/imc.conf when it
+ * exists, else the defaults (utf-8, 8bit, legacy charset windows-1252). The legacy charset
  * is the global one unless
  * --sender-domain names a sender domain (its [domain] setting) or --legacy
  * names a charset. --charset overrides the target (utf-8, preserve or a
@@ -46,21 +47,18 @@
 #include "buf.h"
 #include "charset.h"
 #include "config.h"
+#include "progopt.h"
 #include "repair.h"
 #include "safeio.h"
 #include "xalloc.h"
 
-static void usage(void) __attribute__((noreturn));
-
-/* usage - how to call it, then exit 64 */
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: imc-convert [-c FILE] [--domain D] [--smtp] "
-	    "[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
-	    "[--explain] IN [OUT]\n");
-	exit(EX_USAGE);
-}
+static const struct progopt prog = { "imc-convert",
+	"usage: imc-convert [-c FILE] [--domain D] [--smtp] "
+	"[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
+	"[--explain] IN [OUT]\n"
+	"Without -c and $IMC_CONFIG, and no file at the default path: the "
+	"built-in defaults.\n"
+};
 
 /* copy_fd - copy everything from one descriptor to another */
 static int
@@ -200,10 +198,11 @@ main(int argc, char **argv)
 		{ "7bit", no_argument, NULL, '7' },
 		{ "smtp", no_argument, NULL, 'S' },
 		{ "explain", no_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'c' },
+		PROGOPT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cfile = NULL, *domain = NULL, *sdomain = NULL;
+	const char *cfile = NULL, *cfrom, *domain = NULL, *sdomain = NULL;
 	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
 	int seven = 0, explain = 0, smtp = 0, ch, in_fd, out_fd, rc = EX_OK;
 	struct imc_config cfg;
@@ -227,18 +226,24 @@ main(int argc, char **argv)
 		case '7': seven = 1; break;
 		case 'S': smtp = 1; break;
 		case 'e': explain = 1; break;
-		default: usage();
+		default: progopt_other(&prog, ch);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 || argc > 2)
-		usage();
+		progopt_usage(&prog);
 	in = argv[0];
 	if (argc == 2 && strcmp(argv[1], "-") != 0)
 		out = argv[1];
 
 	buf_init(&err);
+	/* -c, else $IMC_CONFIG, else the default path if there is a file:
+	 * a lab without any configuration gets the built-in defaults. */
+	cfile = progopt_config(cfile, &cfrom);
+	if (strcmp(cfrom, "default") == 0 && access(cfile, F_OK) == -1 &&
+	    errno == ENOENT)
+		cfile = NULL;
 	if (cfile != NULL) {
 		if (config_load(&cfg, cfile, &err) == -1) {
 			fprintf(stderr, "imc-convert: %s\n", buf_cstr(&err));

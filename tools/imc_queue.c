@@ -1,8 +1,8 @@
 /*
  * imc-queue - look at the queue.
  *
- * imc-queue -c FILE list
- * imc-queue -c FILE flush [QID...]
+ * imc-queue [-c FILE] list
+ * imc-queue [-c FILE] flush [QID...]
  *
  * list: one line per queue entry, oldest first: queue id, folder (Work,
  * In, Out), age, size, sender, recipients (with their state when not
@@ -37,6 +37,7 @@
 #include "config.h"
 #include "instlock.h"
 #include "layout.h"
+#include "progopt.h"
 #include "qrequest.h"
 #include "qfile.h"
 #include "qid.h"
@@ -47,15 +48,10 @@ struct row {
 	char	*text;
 };
 
-static void usage(void) __attribute__((noreturn));
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: imc-queue -c FILE list\n"
-	    "       imc-queue -c FILE flush [QID...]\n");
-	exit(EX_USAGE);
-}
+static const struct progopt prog = { "imc-queue",
+	"usage: imc-queue [-c FILE] list\n"
+	"       imc-queue [-c FILE] flush [QID...]\n"
+};
 
 static void
 format_age(char *out, size_t size, long long secs)
@@ -320,17 +316,26 @@ main(int argc, char **argv)
 	time_t now = time(NULL);
 	int ch, rootfd, rc = EX_OK;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		PROGOPT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		if (ch == 'c')
 			config = optarg;
+		else if (ch == 'h')
+			progopt_help(&prog);
 		else
-			usage();
+			progopt_other(&prog, ch);
 	}
-	if (config == NULL || optind >= argc ||
+	config = progopt_config(config, NULL);
+	if (optind >= argc ||
 	    (strcmp(argv[optind], "list") != 0 &&
 	    strcmp(argv[optind], "flush") != 0) ||
 	    (strcmp(argv[optind], "list") == 0 && optind + 1 != argc))
-		usage();
+		progopt_usage(&prog);
 	buf_init(&err);
 	if (config_load(&cfg, config, &err) == -1) {
 		fprintf(stderr, "imc-queue: %s\n", buf_cstr(&err));

@@ -1,7 +1,7 @@
 /*
  * imc-submit - sendmail-compatible injection into Pickup.
  *
- * imc-submit -c FILE [-f SENDER] [-t] [-i] [-oi] [-N NOTIFY] [-R RET]
+ * imc-submit [-c FILE] [-f SENDER] [-t] [-i] [-oi] [-N NOTIFY] [-R RET]
  *     [-V ENVID] [RCPT...]
  *
  * Reads a message on standard input and publishes it into Pickup
@@ -46,6 +46,7 @@
 #include "buf.h"
 #include "config.h"
 #include "imc_limits.h"
+#include "progopt.h"
 #include "safeio.h"
 #include "xalloc.h"
 
@@ -59,15 +60,10 @@ struct submit {
 	bool		 stuff_dots;	/* pickup_dots = iis or auto */
 };
 
-static void usage(void) __attribute__((noreturn));
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: imc-submit -c FILE [-f SENDER] [-t] [-i] "
-	    "[-N NOTIFY] [-R full|hdrs] [-V ENVID] [RCPT...]\n");
-	exit(EX_USAGE);
-}
+static const struct progopt prog = { "imc-submit",
+	"usage: imc-submit [-c FILE] [-f SENDER] [-t] [-i] [-N NOTIFY] "
+	"[-R full|hdrs] [-V ENVID] [RCPT...]\n"
+};
 
 static void fail(struct submit *, int, const char *, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
@@ -212,9 +208,14 @@ main(int argc, char **argv)
 	buf_init(&line);
 	addr_list_init(&rcpts);
 	{
+		static const struct option longopts[] = {
+			PROGOPT_LONGOPTS,
+			{ NULL, 0, NULL, 0 }
+		};
 		const char *config = NULL;
 
-		while ((ch = getopt(argc, argv, "c:f:r:tio:F:B:N:R:V:")) != -1) {
+		while ((ch = getopt_long(argc, argv, "c:f:r:tio:F:B:N:R:V:",
+		    longopts, NULL)) != -1) {
 			switch (ch) {
 			case 'c':
 				config = optarg;
@@ -245,11 +246,10 @@ main(int argc, char **argv)
 			case 'F': case 'B':
 				break;	/* sendmail options with no meaning here */
 			default:
-				usage();
+				progopt_other(&prog, ch);
 			}
 		}
-		if (config == NULL)
-			usage();
+		config = progopt_config(config, NULL);
 		/* Parsed like a recipient and written in canonical form: a
 		 * web application passing its user's words to -f must not be
 		 * able to add envelope lines (a CR or LF is refused). */
