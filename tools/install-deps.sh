@@ -8,6 +8,10 @@ PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 	clang clang-format libclang-rt-14-dev procps python3 util-linux
 	dnsmasq-base openssl python3-aiosmtpd postfix strace)
 
+# the LMTP store tests (tests/integration/lib_dovecot.sh) and the bench's
+# LMTP part: a private Dovecot, never the system's service
+PACKAGES+=(dovecot-core dovecot-lmtpd dovecot-imapd)
+
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)
 missing=()
