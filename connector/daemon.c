@@ -77,7 +77,7 @@ daemon_check_store(const struct imc_config *cfg, struct buf *err)
 	for (i = 0; i <= cfg->n_domains; i++) {
 		if (i > 0)
 			t = &cfg->domains[i - 1].store;
-		if (t->kind != STORE_DROP && t->kind != STORE_LMTP)
+		if (t->kind != STORE_DROP)
 			continue;
 		buf_printf(err, "%s: store = ", cfg->path);
 		config_store_put(err, t);

@@ -51,6 +51,8 @@ dovecot_conf() {
 	gid=$(id -g imcother)
 	mkdir -p "$DC/home"
 	chown imcother: "$DC/home"
+	# a start again keeps the users as a test changed them
+	[ -f "$DC/users" ] && return 0
 	: > "$DC/users"
 	for u in $DC_USERS; do
 		case $u in
@@ -145,6 +147,15 @@ dovecot_start() {
 	echo "dovecot did not start:" >&2
 	cat "$DC/stderr.log" "$DC/dovecot.log" >&2 2>/dev/null
 	return 1
+}
+
+# dc_set_quota USER SIZE - the quota of full or tempfull becomes SIZE (1B:
+# full, 100M: room), and Dovecot reads its users again. The rule is changed,
+# never removed: without one, the maildir backend keeps the limit its
+# maildirsize file remembers.
+dc_set_quota() {
+	sed -i "/^$1:/s|userdb_quota_rule=[^ ]*|userdb_quota_rule=*:storage=$2|" "$DC/users"
+	doveadm -c "$DC/dovecot.conf" reload >/dev/null 2>&1
 }
 
 # dc_lmtp_answers - a 220 on the TCP port and on the socket
