@@ -18,6 +18,8 @@ DC_LMTP_PORT=
 DC_IMAP_PORT=
 DC_LMTP_SOCK=$DC/lmtp.sock
 DC_USERS="alice bob carol full tempfull"
+DC_TLS=${DC_TLS:-0}	# 1: ssl = yes with a self-signed certificate for
+			# store.test (dc_make_cert), so LMTP offers STARTTLS
 
 dovecot_stop() {
 	[ -n "$DOVECOT_PID" ] || return 0
@@ -45,24 +47,24 @@ dc_free_port() {
 
 # dovecot_conf - write $DC/dovecot.conf and the users file
 dovecot_conf() {
-	local uid gid u
+	local uid gid u q
 	uid=$(id -u imcother 2>/dev/null) ||
 		skip_all "needs the imcother account (tools/install-deps.sh makes it)"
 	gid=$(id -g imcother)
 	mkdir -p "$DC/home"
 	chown imcother: "$DC/home"
 	# a start again keeps the users as a test changed them
-	[ -f "$DC/users" ] && return 0
-	: > "$DC/users"
-	for u in $DC_USERS; do
-		case $u in
-		full|tempfull) q="userdb_quota_rule=*:storage=1B" ;;
-		*) q= ;;
-		esac
-		echo "$u:{PLAIN}pw:$uid:$gid::$DC/home/$u::$q" >> "$DC/users"
-	done
-	# tempfull: quota_full_tempfail for that user only (452, not 552)
-	sed -i "s|^\(tempfull:.*\)$|\1 userdb_quota_full_tempfail=yes|" "$DC/users"
+	if [ ! -f "$DC/users" ]; then
+		for u in $DC_USERS; do
+			case $u in
+			full|tempfull) q="userdb_quota_rule=*:storage=1B" ;;
+			*) q= ;;
+			esac
+			echo "$u:{PLAIN}pw:$uid:$gid::$DC/home/$u::$q"
+		done > "$DC/users"
+		# tempfull: quota_full_tempfail for that user only (452, not 552)
+		sed -i "s|^\(tempfull:.*\)$|\1 userdb_quota_full_tempfail=yes|" "$DC/users"
+	fi
 	cat > "$DC/dovecot.conf" <<CONF
 base_dir = $DC/run
 state_dir = $DC/state
@@ -71,7 +73,8 @@ info_log_path = $DC/dovecot.log
 instance_name = imc-test-$$
 listen = 127.0.0.1
 protocols = lmtp imap
-ssl = no
+ssl = $( [ "$DC_TLS" = 1 ] && echo yes || echo no )
+$( [ "$DC_TLS" = 1 ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$DC/cert.pem" "$DC/key.pem" )
 disable_plaintext_auth = no
 auth_mechanisms = plain
 # recipients are user@domain; the users file knows the local part
@@ -135,6 +138,8 @@ dovecot_start() {
 	[ -n "$DC_IMAP_PORT" ] || DC_IMAP_PORT=$(dc_free_port)
 	mkdir -p "$DC"
 	chmod 755 "$DC"
+	[ "$DC_TLS" != 1 ] || [ -f "$DC/cert.pem" ] || dc_make_cert ||
+		{ echo "cannot make a certificate" >&2; return 1; }
 	dovecot_conf
 	dovecot -F -c "$DC/dovecot.conf" >>"$DC/stderr.log" 2>&1 &
 	DOVECOT_PID=$!
@@ -156,6 +161,13 @@ dovecot_start() {
 dc_set_quota() {
 	sed -i "/^$1:/s|userdb_quota_rule=[^ ]*|userdb_quota_rule=*:storage=$2|" "$DC/users"
 	doveadm -c "$DC/dovecot.conf" reload >/dev/null 2>&1
+}
+
+# dc_make_cert - a self-signed certificate for store.test (openssl)
+dc_make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=store.test \
+		-addext subjectAltName=DNS:store.test -keyout "$DC/key.pem" \
+		-out "$DC/cert.pem" >/dev/null 2>&1
 }
 
 # dc_lmtp_answers - a 220 on the TCP port and on the socket
