@@ -8,7 +8,7 @@
 # quota_full_tempfail (452 instead of 552). No system service is touched:
 # dovecot runs in the foreground under this shell and is stopped by PID.
 #
-# Users (password "pw"): alice, bob, carol, full, tempfull. Mail is stored
+# Users (password "pw"): alice, bob, carol, full, tempfull (DC_USERS). Mail is stored
 # as the test account imcother, never as root.
 
 need dovecot doveadm
@@ -17,7 +17,8 @@ DOVECOT_PID=
 DC_LMTP_PORT=
 DC_IMAP_PORT=
 DC_LMTP_SOCK=$DC/lmtp.sock
-DC_USERS="alice bob carol full tempfull"
+DC_USERS=${DC_USERS:-alice bob carol full tempfull}
+DC_QUOTA=${DC_QUOTA:-1}	# 0: no quota plugin (tools/bench/lmtp.sh)
 DC_TLS=${DC_TLS:-0}	# 1: ssl = yes with a self-signed certificate for
 			# store.test (dc_make_cert), so LMTP offers STARTTLS
 
@@ -86,7 +87,7 @@ last_valid_gid = $gid
 mail_location = maildir:~/Maildir
 postmaster_address = postmaster@example.com
 hostname = store.test
-mail_plugins = quota
+mail_plugins = $( [ "$DC_QUOTA" = 1 ] && echo quota )
 lmtp_rcpt_check_quota = no
 passdb {
   driver = passwd-file
