@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -126,6 +127,9 @@ config_section(void *arg, const char *kind, const char *name, struct buf *err)
 	d->relay.n = 0;
 	d->tls = IMC_TLS_UNSET;
 	d->auth = NULL;
+	memset(&d->store, 0, sizeof(d->store));
+	d->store.kind = STORE_UNSET;
+	d->lmtp_tls = IMC_TLS_UNSET;
 	cfg->n_domains++;
 	return 0;
 }
@@ -149,7 +153,8 @@ enum config_type {
 	CONFIG_T_CHOICE,	/* an enum: the index of one of the words */
 	CONFIG_T_HOSTS,		/* struct imc_relay_list */
 	CONFIG_T_DURATIONS,	/* uint64_t *, its count at noff; each bounded */
-	CONFIG_T_DOMAINS	/* char **, its count at noff; lowercased */
+	CONFIG_T_DOMAINS,	/* char **, its count at noff; lowercased */
+	CONFIG_T_STORE		/* struct store_target */
 };
 
 #define CONFIG_F_REQUIRED	0x1	/* the file must set it */
@@ -462,7 +467,8 @@ config_choice(const struct config_key *k, const char *value, int *out,
 /* The words of the choice keys, in the order of their enums. */
 static const char *const config_tls_names[] = { "none", "may", "encrypt",
     "verify", "implicit", NULL };
-static const char *const config_store_names[] = { "maildir", NULL };
+static const char *const config_lmtp_tls_names[] = { "none", "may",
+    "encrypt", "verify", NULL };
 static const char *const config_dots_names[] = { "iis", "literal", "auto",
     NULL };
 static const char *const config_mode_names[] = { "group", "open", NULL };
@@ -472,7 +478,7 @@ static const char *const config_protolog_names[] = { "none", "minimum",
     "maximum", NULL };
 
 _Static_assert(IMC_TLS_NONE == 0 && IMC_TLS_IMPLICIT == 4, "tls words");
-_Static_assert(STORE_MAILDIR == 0, "store words");
+_Static_assert(IMC_TLS_VERIFY == 3, "lmtp_tls words");
 _Static_assert(PICKUP_DOTS_IIS == 0 && PICKUP_DOTS_LITERAL == 1 &&
     PICKUP_DOTS_AUTO == 2,
     "pickup_dots words");
@@ -878,6 +884,108 @@ out:
 	return r;
 }
 
+static void
+config_store_clear(struct store_target *t)
+{
+	free(t->host);
+	free(t->unix_path);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * config_store_target - "maildir", "drop", "lmtp:HOST:PORT",
+ * "lmtp:[ADDR]:PORT" or "lmtp:unix:/path" into t (see config.h). The
+ * words are matched in case, as every choice of the file is.
+ */
+static int
+config_store_target(const char *key, const char *value,
+    struct store_target *t, struct buf *err)
+{
+	struct store_target n = { .kind = STORE_LMTP };
+	const char *rest, *port;
+	char *host = NULL, *close;
+
+	if (!strcmp(value, "maildir") || !strcmp(value, "drop")) {
+		config_store_clear(t);
+		t->kind = value[0] == 'm' ? STORE_MAILDIR : STORE_DROP;
+		return 0;
+	}
+	if (strncmp(value, "lmtp:", 5) != 0) {
+		buf_printf(err, "%s: \"%s\" is not supported (maildir, drop, "
+		    "lmtp:HOST:PORT, lmtp:[ADDR]:PORT or lmtp:unix:/path)", key,
+		    value);
+		return -1;
+	}
+	rest = value + 5;
+	if (strncmp(rest, "unix:", 5) == 0) {
+		rest += 5;
+		if (rest[0] != '/') {
+			buf_printf(err, "%s: \"%s\": the socket path must be "
+			    "absolute (lmtp:unix:/path)", key, value);
+			return -1;
+		}
+		if (strlen(rest) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+			buf_printf(err, "%s: \"%s\": the socket path is longer "
+			    "than %zu bytes", key, value,
+			    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+			return -1;
+		}
+		n.unix_path = xstrdup(rest);
+		goto done;
+	}
+	if (rest[0] == '[') {
+		host = xstrdup(rest + 1);
+		if ((close = strchr(host, ']')) == NULL) {
+			buf_printf(err, "%s: \"%s\" has no closing ]", key, value);
+			goto fail;
+		}
+		*close = '\0';
+		port = rest + 1 + (close - host) + 1;
+		if (*port != ':') {
+			buf_printf(err, "%s: \"%s\": the port is missing "
+			    "(lmtp:[ADDR]:PORT)", key, value);
+			goto fail;
+		}
+		port++;
+		if (!config_ip_literal(host)) {
+			buf_printf(err, "%s: \"%s\": \"%s\" is not an IP address",
+			    key, value, host);
+			goto fail;
+		}
+		n.literal = true;
+	} else {
+		if ((port = strrchr(rest, ':')) == NULL) {
+			buf_printf(err, "%s: \"%s\": the port is missing "
+			    "(lmtp:HOST:PORT)", key, value);
+			return -1;
+		}
+		host = xstrndup(rest, (size_t)(port - rest));
+		port++;
+		if (strchr(host, ':') != NULL) {
+			buf_printf(err, "%s: \"%s\": write an IPv6 address in "
+			    "brackets, like lmtp:[::1]:24", key, value);
+			goto fail;
+		}
+		n.literal = config_ip_literal(host);
+		if (!n.literal && !config_domain_name_ok(host)) {
+			buf_printf(err, "%s: \"%s\": \"%s\" is not a host name or "
+			    "an IP address", key, value, host);
+			goto fail;
+		}
+	}
+	if (config_port(key, port, &n.port, err) == -1)
+		goto fail;
+	config_lower(host);
+	n.host = host;
+done:
+	config_store_clear(t);
+	*t = n;
+	return 0;
+fail:
+	free(host);
+	return -1;
+}
+
 /* config_set_uint - store v into an unsigned field (or an enum) of size */
 static void
 config_set_uint(void *field, size_t size, uint64_t v)
@@ -946,6 +1054,8 @@ config_value(struct imc_config *cfg, const struct config_key *k, void *field,
 	case CONFIG_T_DOMAINS:
 		return config_domains(k->name, value, field,
 		    (size_t *)(void *)((char *)cfg + k->noff), err);
+	case CONFIG_T_STORE:
+		return config_store_target(k->name, value, field, err);
 	}
 	abort();
 }
@@ -973,24 +1083,6 @@ config_h_hostname(struct config_parse *cp, const struct config_key *k,
 	return config_value(cp->cfg, k, field, value, err);
 }
 
-/* store: one backend in this version; the message says so */
-static int
-config_h_store(struct config_parse *cp, const struct config_key *k,
-    void *field, const char *value, struct buf *err)
-{
-	struct buf why;
-	int r;
-
-	buf_init(&why);
-	if ((r = config_value(cp->cfg, k, field, value, &why)) == -1) {
-		buf_printf(err, "store: \"%s\" is not supported (", value);
-		config_put_words(err, k->words);
-		buf_puts(err, ")");
-	}
-	buf_fini(&why);
-	return r;
-}
-
 static int
 config_h_user(struct config_parse *cp, const struct config_key *k,
     void *field, const char *value, struct buf *err)
@@ -1007,7 +1099,7 @@ config_h_group(struct config_parse *cp, const struct config_key *k,
     void *field, const char *value, struct buf *err)
 {
 	if (getgrnam(value) == NULL) {
-		buf_printf(err, "group: no such group \"%s\"", value);
+		buf_printf(err, "%s: no such group \"%s\"", k->name, value);
 		return -1;
 	}
 	return config_value(cp->cfg, k, field, value, err);
@@ -1125,9 +1217,12 @@ static const struct config_key config_keys[] = {
 	{ "local_domains", CONFIG_T_DOMAINS, CONFIG_GLOBAL,
 	    CONFIG_G(local_domains), CONFIG_N(n_local_domains),
 	    .doc = "(none)" },
-	{ "store", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(store),
-	    .words = config_store_names, .flags = CONFIG_F_CASE,
-	    .def = "maildir", .handler = config_h_store },
+	{ "store", CONFIG_T_STORE, CONFIG_BOTH, CONFIG_G(store),
+	    CONFIG_D(store), .def = "maildir" },
+	{ "lmtp_tls", CONFIG_T_CHOICE, CONFIG_BOTH, CONFIG_G(lmtp_tls),
+	    CONFIG_D(lmtp_tls), .words = config_lmtp_tls_names, .def = "none" },
+	{ "drop_group", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(drop_group),
+	    .doc = "the service user's group", .handler = config_h_group },
 	{ "max_message_size", CONFIG_T_SIZE, CONFIG_GLOBAL,
 	    CONFIG_G(max_message_size), .min = 1024, .max = 2ull << 30,
 	    .def = "10M" },
@@ -1459,7 +1554,10 @@ config_free(struct imc_config *cfg)
 	free(cfg->local_domains);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->drop_group);
+	config_store_clear(&cfg->store);
 	for (i = 0; i < cfg->n_domains; i++) {
+		config_store_clear(&cfg->domains[i].store);
 		free(cfg->domains[i].name);
 		free(cfg->domains[i].cs.legacy_charset);
 		free(cfg->domains[i].cs.charset);
@@ -1515,6 +1613,55 @@ config_domain(const struct imc_config *cfg, const char *domain)
 		}
 	}
 	return best;
+}
+
+/* config_store_for - the store of a domain: its section's, else global */
+const struct store_target *
+config_store_for(const struct imc_config *cfg, const char *domain)
+{
+	const struct imc_domain_conf *d = domain ? config_domain(cfg, domain) :
+	    NULL;
+
+	if (d != NULL && d->store.kind != STORE_UNSET)
+		return &d->store;
+	return &cfg->store;
+}
+
+/* config_lmtp_tls_for - lmtp_tls of a domain: its section's, else global */
+enum imc_tls
+config_lmtp_tls_for(const struct imc_config *cfg, const char *domain)
+{
+	const struct imc_domain_conf *d = domain ? config_domain(cfg, domain) :
+	    NULL;
+
+	if (d != NULL && d->lmtp_tls != IMC_TLS_UNSET)
+		return d->lmtp_tls;
+	return cfg->lmtp_tls;
+}
+
+/* config_store_put - a store as the file writes it */
+void
+config_store_put(struct buf *out, const struct store_target *t)
+{
+	switch (t->kind) {
+	case STORE_MAILDIR:
+		buf_puts(out, "maildir");
+		break;
+	case STORE_DROP:
+		buf_puts(out, "drop");
+		break;
+	case STORE_LMTP:
+		if (t->unix_path != NULL)
+			buf_printf(out, "lmtp:unix:%s", t->unix_path);
+		else if (t->literal && strchr(t->host, ':') != NULL)
+			buf_printf(out, "lmtp:[%s]:%u", t->host, t->port);
+		else
+			buf_printf(out, "lmtp:%s:%u", t->host, t->port);
+		break;
+	default:
+		buf_puts(out, "unset");
+		break;
+	}
 }
 
 /* config_charset_for - charset settings for a domain, defaults filled in */

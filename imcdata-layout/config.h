@@ -27,7 +27,33 @@
 
 enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
 enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
-enum store_kind { STORE_MAILDIR };
+
+/*
+ * The store a local domain's mail is handed to ("store", globally and in
+ * [domain NAME]): the built-in Maildir under Store/, the IIS-style Drop
+ * folder, or an LMTP server (RFC 2033) over TCP or a unix socket. The
+ * words of the file:
+ *
+ *   maildir                  STORE_MAILDIR
+ *   drop                     STORE_DROP
+ *   lmtp:HOST:PORT           STORE_LMTP, host a name or an IPv4 address
+ *   lmtp:[ADDR]:PORT         STORE_LMTP, host an IPv4/IPv6 address
+ *   lmtp:unix:/path          STORE_LMTP, unix_path (absolute, fits
+ *                            sun_path), host NULL, port 0
+ *
+ * A port is required for TCP (LMTP has no port of its own). host is
+ * lowercased and kept without brackets; literal says it is an IP address
+ * (no name lookup). The strings belong to the configuration.
+ */
+enum store_kind { STORE_UNSET = -1, STORE_MAILDIR, STORE_DROP, STORE_LMTP };
+
+struct store_target {
+	enum store_kind	 kind;		/* STORE_UNSET: [domain] without store */
+	char		*host;		/* LMTP over TCP, else NULL */
+	bool		 literal;	/* host is an IP address */
+	uint16_t	 port;		/* LMTP over TCP, else 0 */
+	char		*unix_path;	/* LMTP over a unix socket, else NULL */
+};
 enum out_encoding { ENCODING_UNSET = -1, ENCODING_8BIT, ENCODING_7BIT };
 
 /* Charset settings: globally, and per [domain NAME] where NULL / UNSET
@@ -79,6 +105,8 @@ struct imc_domain_conf {
 	struct imc_relay_list relay;	/* n == 0: none */
 	enum imc_tls tls;		/* IMC_TLS_UNSET: the global one */
 	char	*auth;			/* label in auth_file, or NULL */
+	struct store_target store;	/* STORE_UNSET: the global one */
+	enum imc_tls lmtp_tls;		/* IMC_TLS_UNSET: the global one */
 };
 
 struct imc_config {
@@ -87,7 +115,10 @@ struct imc_config {
 	char		*hostname;	/* default: gethostname() */
 	char		**local_domains; /* lowercased */
 	size_t		 n_local_domains;
-	enum store_kind	 store;
+	struct store_target store;	/* never STORE_UNSET */
+	enum imc_tls	 lmtp_tls;	/* none, may, encrypt or verify */
+	char		*drop_group;	/* group that may read Drop/, NULL:
+					   the service user's */
 	uint64_t	 max_message_size;
 	bool		 archive;
 	enum pickup_dots pickup_dots;
@@ -149,6 +180,16 @@ bool	config_is_local_domain(const struct imc_config *, const char *domain);
  * subdomains of x; NULL if none. */
 const struct imc_domain_conf *config_domain(const struct imc_config *,
 	    const char *domain);
+/* The store for mail to a domain: its [domain] section's store, else
+ * the global one. Never NULL; borrowed from the configuration. */
+const struct store_target *config_store_for(const struct imc_config *,
+	    const char *domain);
+/* lmtp_tls for a domain: its [domain] section's, else the global one. */
+enum imc_tls config_lmtp_tls_for(const struct imc_config *,
+	    const char *domain);
+/* A store as the file writes it ("lmtp:[::1]:24"), appended to out: for
+ * logs (the tracking log's relay=) and messages. */
+void	config_store_put(struct buf *out, const struct store_target *);
 /* The charset settings for a domain (sender domain for legacy_charset,
  * destination domain for charset and encoding), defaults filled in. */
 void	config_charset_for(const struct imc_config *, const char *domain,

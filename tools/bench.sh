@@ -73,16 +73,26 @@
 #      messages to the same sink; msg/s, ratio, peak RSS, and the
 #      connector's peak RSS with every message queued (sink down).
 #
-#   Parts 1 to 5 run on the root file system (a folder under /tmp).
+#   6. Pickup to a store over LMTP (tools/bench/lmtp.sh): BENCH_LMTP_N
+#      (10,000) messages of BENCH_SMALL_SIZE to a private Dovecot (Debian's
+#      dovecot-lmtpd, loopback TCP), the connector (store = lmtp:) side by
+#      side with a private Postfix delivering the same messages to the same
+#      Dovecot through its own lmtp(8) client (injected over SMTP by 8
+#      parallel connections, its fastest way in); msg/s, ratio, the
+#      connector's peak RSS; both runs checked to leave every message in
+#      the Maildirs.
+#
+#   Parts 1 to 6 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
-#                       [--charset-only] [-h]
+#                       [--lmtp-only] [--charset-only] [-h]
 #   --quick   a small run (1,000 + 100 messages, 300 for strace; 1,000 for
 #             part F) unless the sizes are set in the environment; charset:
 #             5 MB mix, 50 MB huge message.
 #   --fs-only       only part F (store and smtp, on every BENCH_FS).
 #   --store-only    only part F's store part.
 #   --smtp-only     only the SMTP parts: part F's smtp part, then part 5.
+#   --lmtp-only     only part 6 (LMTP to Dovecot, with Postfix's lmtp).
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
@@ -93,6 +103,7 @@
 #   BENCH_CHARSET [1] (0: skip part 4)  BENCH_CHARSET_MB [50; quick 5]
 #   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
 #   BENCH_SMTP [1] (0: skip part 5)  BENCH_SMTP_N [10000; quick 1000]
+#   BENCH_LMTP [1] (0: skip part 6)  BENCH_LMTP_N [10000; quick 1000]
 #   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
 #   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
@@ -119,6 +130,7 @@ DRIVER=$ROOT/tools/bench/driver.py
 QUICK=0
 CHARSET_ONLY=0
 SMTP_ONLY=0
+LMTP_ONLY=0
 FS_ONLY=0
 FS_PARTS=${BENCH_FS_PARTS-store smtp}
 for arg in "$@"; do
@@ -126,6 +138,7 @@ for arg in "$@"; do
 	--quick) QUICK=1 ;;
 	--charset-only) CHARSET_ONLY=1 ;;
 	--smtp-only) SMTP_ONLY=1; FS_PARTS=smtp ;;
+	--lmtp-only) LMTP_ONLY=1 ;;
 	--fs-only) FS_ONLY=1 ;;
 	--store-only) FS_ONLY=1; FS_PARTS=store ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -170,6 +183,16 @@ fi
 if [[ $SMTP_ONLY == 1 ]]; then
 	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
 fi
+DO_LMTP=${BENCH_LMTP:-1}
+if [[ $QUICK == 1 ]]; then
+	export BENCH_LMTP_N=${BENCH_LMTP_N:-1000}
+fi
+if [[ $SMTP_ONLY == 1 || $CHARSET_ONLY == 1 ]]; then
+	DO_LMTP=0
+fi
+if [[ $LMTP_ONLY == 1 ]]; then
+	DO_LMTP=1; DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0
+fi
 # part F
 FS_LIST=${BENCH_FS-ext4j tmpfs root}
 if [[ $QUICK == 1 ]]; then FS_N=${BENCH_FS_N:-1000}; else FS_N=${BENCH_FS_N:-10000}; fi
@@ -177,9 +200,9 @@ FS_RUNS=${BENCH_FS_RUNS:-3}
 EXT4_MB=${BENCH_EXT4_MB:-2048}
 TMPFS_MB=${BENCH_TMPFS_MB:-2048}
 if [[ $FS_ONLY == 1 ]]; then
-	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0
+	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0; DO_LMTP=0
 fi
-[[ $CHARSET_ONLY == 1 ]] && FS_LIST=""
+[[ $CHARSET_ONLY == 1 || $LMTP_ONLY == 1 ]] && FS_LIST=""
 for f in $FS_LIST; do
 	case $f in
 	ext4j|tmpfs|root) ;;
@@ -221,7 +244,7 @@ IS_ROOT=0
 [[ $(id -u) == 0 ]] && IS_ROOT=1
 if [[ $IS_ROOT == 0 ]]; then
 	log "not root: no mounts (part F on the root file system only), no Postfix, no part 5, no package installation; the connector runs as $(id -un)"
-	DO_POSTFIX=0; DO_SMTP=0
+	DO_POSTFIX=0; DO_SMTP=0; DO_LMTP=0
 	f=""
 	for x in $FS_LIST; do [[ $x == root ]] && f=root; done
 	FS_LIST=$f
@@ -280,7 +303,12 @@ if [[ -n $FS_LIST ]]; then
 		[[ $x != root ]] && ! command -v mount >/dev/null && need+=(mount)
 	done
 fi
-if [[ $DO_POSTFIX == 1 || $DO_SMTP == 1 || -n $FS_LIST ]] &&
+if [[ $DO_LMTP == 1 ]]; then
+	for x in dovecot-core dovecot-lmtpd dovecot-imapd; do
+		dpkg -s "$x" >/dev/null 2>&1 || need+=("$x")
+	done
+fi
+if [[ $DO_POSTFIX == 1 || $DO_SMTP == 1 || $DO_LMTP == 1 || -n $FS_LIST ]] &&
     ! dpkg -s postfix >/dev/null 2>&1; then
 	echo "postfix postfix/main_mailer_type select No configuration" |
 	    debconf-set-selections
@@ -408,6 +436,19 @@ smtp_part() {
 	    USER_LINE="$(user_conf_line)" \
 	    bash "$ROOT/tools/bench/smtp.sh" || die "part 5 (SMTP) failed"
 }
+
+# ---------------------------------------------------------------- part 6
+lmtp_part() {
+	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
+	    BENCH_SMALL_SIZE=$SMALL_SIZE BENCH_RCPTS=$RCPTS IMC_SRC=$ROOT \
+	    USER_LINE="$(user_conf_line)" \
+	    bash "$ROOT/tools/bench/lmtp.sh" || die "part 6 (LMTP) failed"
+}
+if [[ $LMTP_ONLY == 1 ]]; then
+	[[ $IS_ROOT == 1 ]] || die "--lmtp-only needs root (Dovecot, Postfix)"
+	lmtp_part
+	exit 0
+fi
 
 # ---------------------------------------------------------------- part F
 # fs_describe NAME DIR: the file system under DIR in words, for its table
@@ -891,5 +932,6 @@ PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
 
 [[ $DO_SMTP == 1 ]] && smtp_part
+[[ $DO_LMTP == 1 ]] && lmtp_part
 [[ $DO_CHARSET == 1 ]] && charset_part
 exit 0

@@ -15,6 +15,9 @@ PACKAGES+=(groff-base man-db systemd dpkg-dev file lintian adduser)
 # the README's migration guide (test_migration_guide): a .NET pickup writer
 # under Mono, PHP's mail() through imc-submit
 PACKAGES+=(mono-mcs mono-runtime php-cli)
+# the LMTP store tests (tests/integration/lib_dovecot.sh) and the bench's
+# LMTP part: a private Dovecot, never the system's service
+PACKAGES+=(dovecot-core dovecot-lmtpd dovecot-imapd)
 
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)

@@ -298,8 +298,11 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 		}
 		route_for(cfg, dom, turn, &routes[m->n_jobs]);
 		/* One transaction carries one copy: recipients share a job when
-		 * they share the route and the conversion for their domain. */
-		config_delivery_conv(cfg, dom, DELIVERY_SMTP, &conv);
+		 * they share the route and the conversion for their domain. A
+		 * store over LMTP gets what the built-in store would: the
+		 * domain's charset policy (utf-8 by default). */
+		config_delivery_conv(cfg, dom, routes[m->n_jobs].kind ==
+		    ROUTE_LMTP ? DELIVERY_STORE : DELIVERY_SMTP, &conv);
 		for (j = 0; j < m->n_jobs; j++)
 			if (m->jobs[j].n < max &&
 			    strcmp(routes[j].key, routes[m->n_jobs].key) == 0 &&
@@ -552,6 +555,19 @@ outq_has_settled(const struct outq *q)
 	return !TAILQ_EMPTY(&q->settled);
 }
 
+/* outq_lmtp_pending - a pending recipient goes to an LMTP store */
+static bool
+outq_lmtp_pending(const struct outq *q, const struct qenv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_PENDING &&
+		    route_is_lmtp(q->qc->cfg, addr_domain(e->rcpts[i].addr)))
+			return true;
+	return false;
+}
+
 /* One settled entry into the batch: finished (notices, then removal once
  * they are durable), or deferred (notices, the new envelope after the
  * barrier, the next try). */
@@ -585,6 +601,11 @@ outq_dispose_one(struct outq *q, struct out_msg *m, struct batch *b)
 		e->warned = (int64_t)now;
 		batch_take_notice(b, notice);
 	}
+	/* A recipient waiting for an LMTP store is local mail: its wait
+	 * is local_retry, as for the built-in store. */
+	if (outq_lmtp_pending(q, e) && e->next_try > (int64_t)now +
+	    (int64_t)cfg->local_retry)
+		e->next_try = (int64_t)now + (int64_t)cfg->local_retry;
 	next = e->next_try;
 	batch_after_store(b, LAYOUT_OUT, e);	/* moves the envelope */
 	outq_wait(q, qid, next);

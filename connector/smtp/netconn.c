@@ -40,6 +40,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/sockios.h>
@@ -691,50 +693,38 @@ format_peer(const struct dns_addr *a, uint16_t port, char *out, size_t size)
 	    text, (unsigned)port);
 }
 
-/* netconn_connect - start connecting; the outcome comes as an event */
-struct netconn *
-netconn_connect(struct evloop *loop, const struct dns_addr *addr,
-    uint16_t port, const struct netconn_params *params, netconn_event_fn *cb,
-    void *arg)
+/* nc_start - a socket of the family, connecting to ss; the outcome comes
+ * as an event. src: the source address, or NULL. */
+static struct netconn *
+nc_start(struct evloop *loop, int family, const struct sockaddr_storage *ss,
+    socklen_t sslen, const struct sockaddr_storage *src, socklen_t srclen,
+    const char *peer, const struct netconn_params *params,
+    netconn_event_fn *cb, void *arg)
 {
-	struct sockaddr_storage ss, src;
-	socklen_t sslen, srclen = 0;
 	struct netconn *c;
 	int one = 1, e;
 
-	if (loop == NULL || addr == NULL || cb == NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (fill_sockaddr(addr, port, &ss, &sslen) == -1)
-		return NULL;
-	if (params != NULL && params->bind_addr != NULL) {
-		if (params->bind_addr->family != addr->family) {
-			errno = EAFNOSUPPORT;
-			return NULL;
-		}
-		if (fill_sockaddr(params->bind_addr, 0, &src, &srclen) == -1)
-			return NULL;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->loop = loop;
 	c->cb = cb;
 	c->arg = arg;
 	c->state = NC_CONNECTING;
 	buf_init(&c->out);
-	format_peer(addr, port, c->peer, sizeof(c->peer));
-	if ((c->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK |
+	(void)snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	if ((c->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		goto fail;
 	/* SMTP sends a short command and waits for the reply: with Nagle
 	 * and the peer's delayed ACK that costs up to 40 ms a turn. */
-	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (params != NULL && params->bind_addr != NULL) {
+	if (family != AF_UNIX)
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	if (src != NULL) {
 		/* The port is picked at connect(), per destination, so many
 		 * connections from one source address do not run out. */
 		(void)setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
 		    &one, sizeof(one));
-		if (bind(c->fd, (struct sockaddr *)&src, srclen) == -1)
+		if (bind(c->fd, (const struct sockaddr *)src, srclen) == -1)
 			goto fail;
 	}
 	if ((c->io = evloop_watch(loop, c->fd, EVLOOP_WRITE, nc_io, c)) == NULL)
@@ -746,10 +736,11 @@ netconn_connect(struct evloop *loop, const struct dns_addr *addr,
 		    c)) == 0)
 			goto fail;
 	}
-	if (connect(c->fd, (struct sockaddr *)&ss, sslen) == -1 &&
+	if (connect(c->fd, (const struct sockaddr *)ss, sslen) == -1 &&
 	    errno != EINPROGRESS) {
 		/* Refused or unreachable at once: an event like any other
-		 * outcome of connecting, from the loop. */
+		 * outcome of connecting, from the loop. A unix socket whose
+		 * listener is busy says EAGAIN: refused for now, too. */
 		nc_set_why(c, "connect: %s", strerror(errno));
 		nc_end(c, NETCONN_EV_ERROR);
 		if (c->kick_timer == 0)
@@ -764,6 +755,70 @@ fail:
 	nc_destroy(c);
 	errno = e != 0 ? e : ENOMEM;
 	return NULL;
+}
+
+/* netconn_connect - start connecting; the outcome comes as an event */
+struct netconn *
+netconn_connect(struct evloop *loop, const struct dns_addr *addr,
+    uint16_t port, const struct netconn_params *params, netconn_event_fn *cb,
+    void *arg)
+{
+	struct sockaddr_storage ss, src;
+	socklen_t sslen, srclen = 0;
+	char peer[NETCONN_PEER_MAX];
+	bool bind_src = params != NULL && params->bind_addr != NULL;
+
+	if (loop == NULL || addr == NULL || cb == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fill_sockaddr(addr, port, &ss, &sslen) == -1)
+		return NULL;
+	if (bind_src) {
+		if (params->bind_addr->family != addr->family) {
+			errno = EAFNOSUPPORT;
+			return NULL;
+		}
+		if (fill_sockaddr(params->bind_addr, 0, &src, &srclen) == -1)
+			return NULL;
+	}
+	format_peer(addr, port, peer, sizeof(peer));
+	return nc_start(loop, addr->family, &ss, sslen, bind_src ? &src : NULL,
+	    srclen, peer, params, cb, arg);
+}
+
+/* netconn_connect_unix - the same to a unix stream socket (LMTP) */
+struct netconn *
+netconn_connect_unix(struct evloop *loop, const char *path,
+    const struct netconn_params *params, netconn_event_fn *cb, void *arg)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+	size_t len;
+
+	if (loop == NULL || path == NULL || cb == NULL ||
+	    (params != NULL && params->bind_addr != NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((len = strlen(path)) == 0 || len >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	memset(&ss, 0, sizeof(ss));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len + 1);
+	/* the peer for logs is "unix:" and the path, cut to fit */
+	{
+		char peer[NETCONN_PEER_MAX];
+
+		if (snprintf(peer, sizeof(peer), "unix:%s", path) >=
+		    (int)sizeof(peer))
+			peer[sizeof(peer) - 2] = '~';	/* cut: logs only */
+		return nc_start(loop, AF_UNIX, &ss, (socklen_t)(offsetof(struct
+		    sockaddr_un, sun_path) + len + 1), NULL, 0, peer, params,
+		    cb, arg);
+	}
 }
 
 /* netconn_free - close and forget; safe inside the callback; NULL is fine */

@@ -1,6 +1,7 @@
 /*
- * netconn - one outbound TCP connection on the event loop, with optional
- * TLS (OpenSSL, non-blocking), for the SMTP client. It owns the socket,
+ * netconn - one outbound TCP connection (or a unix socket one, for LMTP)
+ * on the event loop, with optional TLS (OpenSSL, non-blocking), for the
+ * SMTP client. It owns the socket,
  * the output buffer, the TLS state and the connection's timers; the
  * protocol above it only sees bytes and events.
  *
@@ -99,6 +100,11 @@ struct netconn_params {
 struct netconn *netconn_connect(struct evloop *, const struct dns_addr *addr,
 	    uint16_t port, const struct netconn_params *, netconn_event_fn *,
 	    void *arg);
+/* The same to a unix stream socket (an LMTP store): path absolute and
+ * shorter than sun_path (else NULL, ENAMETOOLONG); no bind_addr, no TLS
+ * name checks worth having. netconn_peer() is "unix:" and the path. */
+struct netconn *netconn_connect_unix(struct evloop *, const char *path,
+	    const struct netconn_params *, netconn_event_fn *, void *arg);
 void	netconn_free(struct netconn *);
 
 /* >0: bytes read; 0: nothing now (or still connecting or in the

@@ -52,6 +52,7 @@ struct dest {
 	const struct imc_relay_host *hosts;
 	size_t		 n_hosts;
 	size_t		 first_host;	/* smarthost rotation */
+	const struct store_target *store;	/* ROUTE_LMTP */
 	uint16_t	 port;
 	int		 tls_mode;	/* enum smtp_tls_mode */
 	const char	*auth_user;
@@ -372,12 +373,18 @@ static void
 dest_dns_done(const struct dns_result *r, void *arg)
 {
 	struct dest *dst = arg;
-	uint16_t port = dst->kind == ROUTE_MX ? dst->port :
+	uint16_t port = dst->kind != ROUTE_RELAY ? dst->port :
 	    dst->hosts[(dst->first_host + dst->resolving_host) %
 	    dst->n_hosts].port;
 	size_t i, j;
 
-	if (r->status.kind != MAIL_OK) {
+	if (r->status.kind != MAIL_OK && dst->kind == ROUTE_LMTP) {
+		/* A store's name that does not resolve is the store being
+		 * unreachable: local mail waits, it never bounces for it. */
+		mail_status_set(&dst->failure, MAIL_TEMP, "4.4.3", "LMTP store "
+		    "%s: %s", dst->store->host, r->status.text);
+		dst->state = DEST_FAILED;
+	} else if (r->status.kind != MAIL_OK) {
 		/* For a relay list, one name that fails is skipped as long
 		 * as another gives targets; its status is kept for the case
 		 * that none does. */
@@ -390,7 +397,7 @@ dest_dns_done(const struct dns_result *r, void *arg)
 				dest_add_target(dst, r->hosts[i].name,
 				    &r->hosts[i].addrs[j], port);
 	}
-	if (dst->kind != ROUTE_MX && dst->state != DEST_FAILED &&
+	if (dst->kind == ROUTE_RELAY && dst->state != DEST_FAILED &&
 	    ++dst->resolving_host < dst->n_hosts) {
 		dest_resolve_next(dst);
 		return;
@@ -450,11 +457,48 @@ dest_resolve_next(struct dest *dst)
 	dest_resolved(dst);
 }
 
+/* An LMTP store: its socket, its address, or the addresses of its name
+ * (A/AAAA, never MX). */
+static void
+dest_resolve_store(struct dest *dst)
+{
+	const struct store_target *st = dst->store;
+	struct dns_addr a;
+
+	if (st->unix_path != NULL) {
+		memset(&a, 0, sizeof(a));
+		dest_add_target(dst, "localhost", &a, 0);
+		dst->targets[dst->n_targets - 1].unix_path = st->unix_path;
+		dst->state = DEST_NEW;
+		dest_resolved(dst);
+		return;
+	}
+	if (dest_literal(st->host, &a) == 0) {
+		dest_add_target(dst, st->host, &a, st->port);
+		dst->state = DEST_NEW;
+		dest_resolved(dst);
+		return;
+	}
+	if (dns_resolve_host(dst->od->dns, st->host, dest_dns_done, dst) ==
+	    -1) {
+		mail_status_set(&dst->failure, MAIL_TEMP, "4.3.0", "DNS lookup "
+		    "of %s: %s", st->host, strerror(errno));
+		dst->state = DEST_FAILED;
+		dest_resolved(dst);
+		return;
+	}
+	outdest_dns_arm(dst->od);
+}
+
 static void
 dest_resolve(struct dest *dst)
 {
 	dst->state = DEST_RESOLVING;
 	dst->resolving_host = 0;
+	if (dst->kind == ROUTE_LMTP) {
+		dest_resolve_store(dst);
+		return;
+	}
 	if (dst->kind == ROUTE_MX) {
 		if (dns_resolve_mx(dst->od->dns, dst->domain, dest_dns_done,
 		    dst) == -1) {
@@ -760,6 +804,7 @@ dest_open_conn(struct dest *dst)
 	dc = xcalloc(1, sizeof(*dc));
 	memset(&p, 0, sizeof(p));
 	p.helo_name = cfg->hostname;
+	p.lmtp = dst->kind == ROUTE_LMTP;
 	p.tls_mode = dst->tls_mode;
 	p.tls = od->tls;
 	p.auth_user = dst->auth_user;
@@ -858,7 +903,8 @@ outdest_submit(struct outdest *od, const struct route *r, struct out_job *job)
 		dst->hosts = r->hosts;
 		dst->n_hosts = r->n_hosts;
 		dst->first_host = r->first_host;
-		dst->port = r->port;
+		dst->port = r->kind == ROUTE_LMTP ? r->store->port : r->port;
+		dst->store = r->store;
 		dst->tls_mode = (int)r->tls;
 		dst->auth_user = r->auth_user;
 		dst->auth_pass = r->auth_pass;

@@ -20,6 +20,11 @@
  * destination without jobs or connections is forgotten, so the next job
  * resolves afresh.
  *
+ * An LMTP store (route.h ROUTE_LMTP) is a destination like the others:
+ * its socket or address (or its name's A/AAAA records) are its targets,
+ * its connections speak LMTP, and the same limits and reuse apply; a
+ * store that cannot be reached defers its jobs, never bounces them.
+ *
  * outdest also owns what every connection shares: the DNS channel, the
  * TLS client context, the protocol log.
  */

@@ -22,6 +22,17 @@ route_for(const struct imc_config *cfg, const char *domain,
 
 	memset(r, 0, sizeof(*r));
 	r->domain = domain;
+	if (route_is_lmtp(cfg, domain)) {
+		r->kind = ROUTE_LMTP;
+		r->store = config_store_for(cfg, domain);
+		r->tls = r->store->unix_path != NULL ? IMC_TLS_NONE :
+		    config_lmtp_tls_for(cfg, domain);
+		buf_init(&key);
+		config_store_put(&key, r->store);
+		buf_printf(&key, " tls=%s", config_tls_name(r->tls));
+		r->key = buf_steal(&key);
+		return 0;
+	}
 	r->tls = cfg->tls;
 	if (dc != NULL && dc->tls != IMC_TLS_UNSET)
 		r->tls = dc->tls;
@@ -62,6 +73,13 @@ route_for(const struct imc_config *cfg, const char *domain,
 	}
 	r->key = buf_steal(&key);
 	return 0;
+}
+
+bool
+route_is_lmtp(const struct imc_config *cfg, const char *domain)
+{
+	return domain != NULL && config_is_local_domain(cfg, domain) &&
+	    config_store_for(cfg, domain)->kind == STORE_LMTP;
 }
 
 void

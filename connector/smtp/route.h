@@ -14,12 +14,18 @@
  * picks the host to start with, the others follow (one that is down is
  * skipped, as the IMC's "forward all messages to host" did).
  *
+ * A local domain whose store is LMTP (config_store_for) is routed to that
+ * store (ROUTE_LMTP): no MX lookup, lmtp_tls instead of tls, no AUTH; the
+ * key names the store, so every domain handed to one store shares its
+ * connections.
+ *
  * The route points into the configuration (hosts, credentials): it is
  * valid while the configuration is; route_free frees the key only.
  */
 #ifndef IMC_ROUTE_H
 #define IMC_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +33,8 @@
 
 enum route_kind {
 	ROUTE_MX,	/* the MX hosts of domain */
-	ROUTE_RELAY	/* hosts: a relay list or the smarthost */
+	ROUTE_RELAY,	/* hosts: a relay list or the smarthost */
+	ROUTE_LMTP	/* store: a local domain's LMTP store */
 };
 
 struct route {
@@ -37,6 +44,7 @@ struct route {
 	const struct imc_relay_host *hosts;	/* ROUTE_RELAY */
 	size_t		 n_hosts;
 	size_t		 first_host;	/* start here (message turn) */
+	const struct store_target *store;	/* ROUTE_LMTP */
 	uint16_t	 port;		/* ROUTE_MX: mx_port */
 	enum imc_tls	 tls;
 	const char	*auth_user;	/* NULL: no AUTH */
@@ -47,5 +55,7 @@ struct route {
 int	route_for(const struct imc_config *, const char *domain,
 	    unsigned message_turn, struct route *);
 void	route_free(struct route *);
+/* The recipient domain is handed to an LMTP store (a local domain). */
+bool	route_is_lmtp(const struct imc_config *, const char *domain);
 
 #endif

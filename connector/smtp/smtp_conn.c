@@ -665,18 +665,20 @@ conn_try_target(struct smtp_conn *c)
 	c->ready_here = false;
 	c->in_reply = false;
 	c->tls[0] = '\0';
-	if (t->addr.family == AF_INET6)
-		snprintf(c->relay, sizeof(c->relay), "%s[%s]:%u", t->host,
-		    t->addr.text, t->port);
+	/* an LMTP store is named as the config writes it: lmtp:... */
+	if (t->unix_path != NULL)
+		snprintf(c->relay, sizeof(c->relay), "lmtp:unix:%.300s",
+		    t->unix_path);
 	else
-		snprintf(c->relay, sizeof(c->relay), "%s[%s]:%u", t->host,
-		    t->addr.text, t->port);
+		snprintf(c->relay, sizeof(c->relay), "%s%s[%s]:%u",
+		    c->p.lmtp ? "lmtp:" : "", t->host, t->addr.text, t->port);
 	if (qid_new(c->session) == -1)
 		snprintf(c->session, sizeof(c->session), "S%u", c->session_no);
 	c->session_no++;
 	memset(&pp, 0, sizeof(pp));
 	pp.helo_name = c->p.helo_name;
 	pp.peer_name = c->relay;
+	pp.lmtp = c->p.lmtp;
 	pp.tls_active = false;
 	pp.tls_mode = c->plain_retry ? SMTP_TLS_NONE : c->p.tls_mode;
 	pp.auth_user = c->p.auth_user;
@@ -686,9 +688,11 @@ conn_try_target(struct smtp_conn *c)
 	memset(&np, 0, sizeof(np));
 	np.connect_timeout_ms = (int)(c->p.cfg->timeout_connect * 1000);
 	conn_note(c, false, "connecting to %s", c->relay);
-	if ((c->proto = smtp_proto_new(&pp)) == NULL ||
-	    (c->nc = netconn_connect(c->loop, &t->addr, t->port, &np,
-	    conn_net_event, c)) == NULL) {
+	c->proto = smtp_proto_new(&pp);
+	c->nc = t->unix_path != NULL ? netconn_connect_unix(c->loop,
+	    t->unix_path, &np, conn_net_event, c) : netconn_connect(c->loop,
+	    &t->addr, t->port, &np, conn_net_event, c);
+	if (c->nc == NULL) {
 		mail_status_set(&c->last_failure, MAIL_TEMP, "4.4.1",
 		    "%s: cannot connect: %s", c->relay, strerror(errno));
 		conn_drop_transport(c);

@@ -24,6 +24,10 @@
  * Every job ends with results: a connection lost after the final dot and
  * before the reply is a deferral the text marks as a possible duplicate.
  *
+ * With params.lmtp the same connection speaks LMTP to a store (TCP or a
+ * unix socket target); everything above holds, and each recipient's
+ * result is the store's own reply to it after the dot.
+ *
  * Ownership: the owner keeps the jobs; the connection frees itself after
  * ops->closed, which is its last call. smtp_conn_abort ends it at once,
  * with every job in hand deferred (for shutdown).
@@ -47,6 +51,8 @@ struct smtp_target {
 	char		 host[DNS_NAME_MAX + 1];
 	struct dns_addr	 addr;
 	uint16_t	 port;
+	const char	*unix_path;	/* an LMTP store's socket (borrowed from
+					   the config): addr and port unused */
 };
 
 struct smtp_conn_ops {
@@ -63,6 +69,7 @@ struct smtp_conn_ops {
 
 struct smtp_conn_params {
 	const char	*helo_name;
+	bool		 lmtp;		/* RFC 2033 (smtp_proto.h) to a store */
 	int		 tls_mode;	/* enum smtp_tls_mode */
 	struct tls_client *tls;
 	const char	*tls_name;	/* name to verify; NULL: the target's */

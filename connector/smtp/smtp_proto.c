@@ -71,6 +71,8 @@ struct smtp_proto {
 	struct mail_status *results;
 	size_t		 n_results_cap;
 	size_t		 n_accepted;
+	size_t		 dot_next;	/* LMTP: the next recipient whose reply
+					   to the dot may come */
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -155,6 +157,28 @@ proto_simple_event(struct smtp_proto *p, enum smtp_event_kind kind)
 static void proto_fail(struct smtp_proto *, enum mail_kind, const char *dsn,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* LMTP: the session ends while replies to the dot are still awaited. The
+ * store has already decided for the recipients it answered, so they keep
+ * their results (a delivered one must not be sent again); the unanswered
+ * ones get the failure, and the transaction is reported before FAILED.
+ * A recipient refused at RCPT keeps its own reply too. */
+static void
+proto_lmtp_cut(struct smtp_proto *p, enum mail_kind kind, const char *dsn,
+    const char *text)
+{
+	struct smtp_event e;
+	size_t i;
+
+	for (i = p->dot_next; i < p->txn_copy.n_rcpts; i++)
+		if (p->accepted[i])
+			mail_status_set(&p->results[i], kind, dsn, "%s", text);
+	memset(&e, 0, sizeof(e));
+	e.kind = SMTP_EV_TXN_DONE;
+	e.results = p->results;
+	e.n_results = p->txn_copy.n_rcpts;
+	proto_event(p, &e);
+}
+
 static void
 proto_fail(struct smtp_proto *p, enum mail_kind kind, const char *dsn,
     const char *fmt, ...)
@@ -168,6 +192,8 @@ proto_fail(struct smtp_proto *p, enum mail_kind kind, const char *dsn,
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (p->p.lmtp && p->state == P_DOT)
+		proto_lmtp_cut(p, kind, dsn, text);
 	memset(&e, 0, sizeof(e));
 	e.kind = SMTP_EV_FAILED;
 	e.before_ready = !p->was_ready;
@@ -306,7 +332,7 @@ proto_ehlo(struct smtp_proto *p)
 	p->caps = 0;
 	p->max_size = 0;
 	p->state = P_EHLO;
-	proto_send(p, "EHLO %s", p->p.helo_name);
+	proto_send(p, "%s %s", p->p.lmtp ? "LHLO" : "EHLO", p->p.helo_name);
 }
 
 static void
@@ -700,6 +726,13 @@ proto_txn_reply(struct smtp_proto *p)
 		break;
 	case T_DATA:
 		if (p->reply_code == 354) {
+			/* LMTP would owe no reply to a dot without
+			 * recipients (RFC 2033 wants 503 to this DATA). */
+			if (p->p.lmtp && (p->mail_failed ||
+			    p->n_accepted == 0)) {
+				proto_wrong_reply(p, "DATA");
+				return;
+			}
 			if (p->mail_failed || p->n_accepted == 0) {
 				/* Nothing to send: end the data at once. */
 				proto_send(p, ".");
@@ -731,11 +764,49 @@ proto_txn_reply(struct smtp_proto *p)
 		proto_txn_next(p, c);
 }
 
+/* LMTP: one reply after the dot per accepted recipient, in RCPT order;
+ * each decides its recipient alone. */
+static void
+proto_lmtp_dot_reply(struct smtp_proto *p)
+{
+	size_t n = p->txn_copy.n_rcpts;
+	struct mail_status *st;
+
+	while (p->dot_next < n && !p->accepted[p->dot_next])
+		p->dot_next++;
+	if (p->dot_next == n) {
+		proto_fail(p, MAIL_TEMP, "4.5.0", "protocol error: unexpected "
+		    "reply %d", p->reply_code);
+		return;
+	}
+	if (p->reply_code != 250 && p->reply_code < 400) {
+		proto_wrong_reply(p, "end of data");
+		return;
+	}
+	st = &p->results[p->dot_next];
+	if (p->reply_code == 250)
+		proto_ok_status(p, st, "end of data");
+	else {
+		proto_status(p, st, NULL, "end of data");
+		p->need_rset = true;
+	}
+	p->dot_next++;
+	while (p->dot_next < n && !p->accepted[p->dot_next])
+		p->dot_next++;
+	if (p->dot_next == n)
+		proto_txn_done(p);
+}
+
 static void
 proto_dot_reply(struct smtp_proto *p)
 {
 	struct mail_status st;
 	size_t i;
+
+	if (p->p.lmtp) {
+		proto_lmtp_dot_reply(p);
+		return;
+	}
 
 	if (p->reply_code == 250)
 		proto_ok_status(p, &st, "end of data");
@@ -777,13 +848,15 @@ proto_reply(struct smtp_proto *p)
 			proto_after_ehlo(p);
 			return;
 		}
-		if (cls == 5) {
+		if (cls == 5 && !p->p.lmtp) {
 			p->state = P_HELO;
 			proto_send(p, "HELO %s", p->p.helo_name);
 			return;
 		}
-		proto_status(p, &st, NULL, "EHLO");
-		proto_fail(p, MAIL_TEMP, st.dsn, "%s", st.text);
+		proto_status(p, &st, NULL, p->p.lmtp ? "LHLO" : "EHLO");
+		/* A refused LHLO is the store refusing us for now: defer. */
+		proto_fail(p, MAIL_TEMP, cls == 5 ? "4.4.1" : st.dsn, "%s",
+		    st.text);
 		return;
 	case P_HELO:
 		if (cls == 2) {
@@ -1040,6 +1113,7 @@ smtp_proto_body_done(struct smtp_proto *p)
 	if (p->state != P_BODY)
 		return;
 	p->state = P_DOT;
+	p->dot_next = 0;
 }
 
 void

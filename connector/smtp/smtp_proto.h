@@ -28,6 +28,15 @@
  * 220 to STARTTLS and before the handshake end it too (command injection,
  * CVE-2011-0411 style).
  *
+ * LMTP (RFC 2033, params.lmtp): LHLO instead of EHLO (no HELO fallback:
+ * a refused LHLO ends the session), and after the final dot one reply per
+ * accepted recipient, in RCPT order, each deciding that recipient alone.
+ * A session that ends part way through those replies (lost, timed out, a
+ * malformed reply) still reports the recipients already answered: a
+ * TXN_DONE with their results, the rest deferred as possible duplicates,
+ * comes before the FAILED event, so a recipient the store took is never
+ * sent again.
+ *
  * The transcript goes to params.log, one line at a time: '>' sent, '<'
  * received; AUTH arguments are shown as "****". Bodies never pass here.
  */
@@ -75,7 +84,8 @@ enum smtp_event_kind {
 	SMTP_EV_NEED_TLS,
 	SMTP_EV_READY,
 	SMTP_EV_SEND_BODY,
-	SMTP_EV_TXN_DONE,
+	SMTP_EV_TXN_DONE,	/* also before FAILED, for an LMTP
+				   transaction ended part way (see above) */
 	SMTP_EV_FAILED,
 	SMTP_EV_CLOSED
 };
@@ -99,6 +109,7 @@ struct smtp_proto_params {
 	bool		 tls_active;	/* implicit TLS already up */
 	const char	*auth_user;	/* NULL: no AUTH */
 	const char	*auth_pass;
+	bool		 lmtp;		/* RFC 2033: LHLO, a reply per rcpt */
 	size_t		 max_line;	/* 0: 2048 */
 	size_t		 max_lines;	/* 0: 100 */
 	smtp_log_fn	*log;

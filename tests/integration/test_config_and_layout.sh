@@ -30,6 +30,11 @@ expect_config_error "bad size" "$B:2: max_message_size: \"ten\" is not a size" \
 expect_config_error "bad yes/no" "$B:2: archive: \"maybe\" is not yes or no" \
 	"root = $ROOT" "archive = maybe"
 expect_config_error "bad pickup_dots" "$B:2: pickup_dots: \"some\"" "root = $ROOT" "pickup_dots = some"
+expect_config_error "bad store names file and line" "$B:3: store: \"lmtp:mail.example\": the port is missing" \
+	"root = $ROOT" "[domain a.example]" "store = lmtp:mail.example"
+expect_config_error "unknown store word" "$B:2: store: \"mbox\" is not supported" "root = $ROOT" "store = mbox"
+expect_config_error "bad lmtp_tls" "$B:2: lmtp_tls: \"implicit\" is not none, may, encrypt or verify" \
+	"root = $ROOT" "lmtp_tls = implicit"
 expect_config_error "missing root" "$B: missing required key \"root\"" "hostname = a.example"
 expect_config_error "relative root" "$B:1: root: \"rel/dir\" is not an absolute path" "root = rel/dir"
 # A root that is or is inside a system folder. Only tools that never write

@@ -455,8 +455,14 @@ config_dump(const struct imc_config *cfg, struct buf *o)
 	buf_puts(o, "local_domains=");
 	for (i = 0; i < cfg->n_local_domains; i++)
 		buf_printf(o, "%s%s", i ? "," : "", cfg->local_domains[i]);
-	buf_printf(o, "\nstore=%s\n", cfg->store == STORE_MAILDIR ? "maildir" :
-	    "?");
+	buf_puts(o, "\nstore=");
+	config_store_put(o, &cfg->store);
+	buf_printf(o, "\nstore_parts=%d,%s,%d,%u,%s\n", (int)cfg->store.kind,
+	    cfg->store.host ? cfg->store.host : "-", cfg->store.literal,
+	    cfg->store.port, cfg->store.unix_path ? cfg->store.unix_path : "-");
+	buf_printf(o, "lmtp_tls=%s\n", config_tls_name(cfg->lmtp_tls));
+	buf_printf(o, "drop_group=%s\n", cfg->drop_group ? cfg->drop_group :
+	    "(null)");
 	buf_printf(o, "max_message_size=%" PRIu64 "\n", cfg->max_message_size);
 	buf_printf(o, "archive=%s\n", cfg->archive ? "yes" : "no");
 	buf_printf(o, "pickup_dots=%s\n", cfg->pickup_dots == PICKUP_DOTS_IIS ?
@@ -511,6 +517,9 @@ config_dump(const struct imc_config *cfg, struct buf *o)
 			    d->relay.hosts[j].port);
 		buf_printf(o, " tls=%s auth=%s\n", config_tls_name(d->tls),
 		    d->auth ? d->auth : "-");
+		buf_printf(o, "domain %s store=", d->name);
+		config_store_put(o, &d->store);
+		buf_printf(o, " lmtp_tls=%s\n", config_tls_name(d->lmtp_tls));
 	}
 }
 
@@ -558,6 +567,37 @@ static const struct good_case good_cases[] = {
 	{ "local_domains_empty_value_gives_none", ROOT "local_domains =\n",
 	    { "local_domains=" } },
 	{ "store_maildir", ROOT "store = maildir\n", { "store=maildir" } },
+	{ "store_defaults", ROOT, { "store=maildir", "store_parts=0,-,0,0,-",
+	    "lmtp_tls=none", "drop_group=(null)" } },
+	{ "store_drop", ROOT "store = drop\n", { "store=drop",
+	    "store_parts=1,-,0,0,-" } },
+	{ "store_lmtp_host_port", ROOT "store = lmtp:Mail.Example.ORG:24\n",
+	    { "store=lmtp:mail.example.org:24",
+	      "store_parts=2,mail.example.org,0,24,-" } },
+	{ "store_lmtp_bare_ipv4_is_an_address",
+	    ROOT "store = lmtp:127.0.0.1:2424\n",
+	    { "store=lmtp:127.0.0.1:2424", "store_parts=2,127.0.0.1,1,2424,-" } },
+	{ "store_lmtp_bracketed_ipv6", ROOT "store = lmtp:[::1]:24\n",
+	    { "store=lmtp:[::1]:24", "store_parts=2,::1,1,24,-" } },
+	{ "store_lmtp_bracketed_ipv4", ROOT "store = lmtp:[192.0.2.7]:65535\n",
+	    { "store=lmtp:192.0.2.7:65535",
+	      "store_parts=2,192.0.2.7,1,65535,-" } },
+	{ "store_lmtp_unix", ROOT "store = lmtp:unix:/run/dovecot/lmtp\n",
+	    { "store=lmtp:unix:/run/dovecot/lmtp",
+	      "store_parts=2,-,0,0,/run/dovecot/lmtp" } },
+	{ "store_last_line_wins", ROOT "store = lmtp:unix:/s\nstore = drop\n",
+	    { "store=drop", "store_parts=1,-,0,0,-" } },
+	{ "lmtp_tls_words", ROOT "lmtp_tls = verify\n[domain a.example]\n"
+	    "lmtp_tls = may\n", { "lmtp_tls=verify",
+	      "domain a.example store=unset lmtp_tls=may" } },
+	{ "drop_group_that_exists", ROOT "drop_group = root\n",
+	    { "drop_group=root" } },
+	{ "store_per_domain", ROOT "store = drop\n[domain a.example]\n"
+	    "store = lmtp:[::1]:24\n[domain b.example]\nstore = maildir\n"
+	    "[domain c.example]\ncharset = utf-8\n",
+	    { "store=drop", "domain a.example store=lmtp:[::1]:24 lmtp_tls=unset",
+	      "domain b.example store=maildir lmtp_tls=unset",
+	      "domain c.example store=unset lmtp_tls=unset" } },
 	{ "smtp_defaults", ROOT,
 	    { "smarthost=", "mx_port=25", "max_hops=100", "tls=may",
 	      "retry_schedule=900,1800,3600,14400" } },
@@ -747,7 +787,53 @@ static const struct bad_case bad_cases[] = {
 	    ROOT "local_domains = a.example, user@b.example\n", 2,
 	    "\"user@b.example\" is not a domain name" },
 	{ "unknown_store_is_refused", ROOT "store = mbox\n", 2,
+	    "store: \"mbox\" is not supported (maildir, drop, lmtp:HOST:PORT, "
+	    "lmtp:[ADDR]:PORT or lmtp:unix:/path)" },
+	{ "store_words_are_case_sensitive", ROOT "store = Drop\n", 2,
 	    "not supported" },
+	{ "store_lmtp_without_port", ROOT "store = lmtp:mail.example\n", 2,
+	    "store: \"lmtp:mail.example\": the port is missing" },
+	{ "store_lmtp_empty", ROOT "store = lmtp:\n", 2,
+	    "the port is missing" },
+	{ "store_lmtp_bracket_without_port", ROOT "store = lmtp:[::1]\n", 2,
+	    "store: \"lmtp:[::1]\": the port is missing (lmtp:[ADDR]:PORT)" },
+	{ "store_lmtp_unclosed_bracket", ROOT "store = lmtp:[::1:24\n", 2,
+	    "has no closing ]" },
+	{ "store_lmtp_name_in_brackets", ROOT "store = lmtp:[mail.example]:24\n",
+	    2, "\"mail.example\" is not an IP address" },
+	{ "store_lmtp_bare_ipv6", ROOT "store = lmtp:::1:24\n", 2,
+	    "write an IPv6 address in brackets" },
+	{ "store_lmtp_port_zero", ROOT "store = lmtp:mx.example:0\n", 2,
+	    "store: \"0\" is not a port (1-65535)" },
+	{ "store_lmtp_port_too_big", ROOT "store = lmtp:[::1]:65536\n", 2,
+	    "is not a port" },
+	{ "store_lmtp_port_word", ROOT "store = lmtp:mx.example:lmtp\n", 2,
+	    "is not a port" },
+	{ "store_lmtp_bad_host", ROOT "store = lmtp:bad!host:24\n", 2,
+	    "\"bad!host\" is not a host name or an IP address" },
+	{ "store_lmtp_empty_host", ROOT "store = lmtp::24\n", 2,
+	    "\"\" is not a host name" },
+	{ "store_lmtp_unix_relative", ROOT "store = lmtp:unix:run/lmtp\n", 2,
+	    "the socket path must be absolute" },
+	{ "store_lmtp_unix_empty", ROOT "store = lmtp:unix:\n", 2,
+	    "the socket path must be absolute" },
+	{ "store_lmtp_unix_too_long", ROOT "store = lmtp:unix:/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 2,
+	    "the socket path is longer than 107 bytes" },
+	{ "store_in_domain_is_checked",
+	    ROOT "[domain a.example]\nstore = lmtp:x.example\n", 3,
+	    "the port is missing" },
+	{ "lmtp_tls_implicit_is_refused", ROOT "lmtp_tls = implicit\n", 2,
+	    "lmtp_tls: \"implicit\" is not none, may, encrypt or verify" },
+	{ "lmtp_tls_in_domain_other", ROOT "[domain a.example]\nlmtp_tls = x\n",
+	    3, "lmtp_tls: \"x\" is not none" },
+	{ "unknown_drop_group_is_refused",
+	    ROOT "drop_group = no-such-group-imc\n", 2,
+	    "drop_group: no such group \"no-such-group-imc\"" },
+	{ "drop_group_in_domain_is_refused",
+	    ROOT "[domain a.example]\ndrop_group = root\n", 3,
+	    "unknown key \"drop_group\" in [domain a.example]" },
 	{ "size_with_bad_suffix_is_refused", ROOT "max_message_size = 10X\n", 2,
 	    "not a size" },
 	{ "size_word_is_refused", ROOT "max_message_size = ten\n", 2,
@@ -1350,10 +1436,57 @@ START_TEST(defaults_without_a_file)
 	ck_assert(!cfg.archive);
 	ck_assert_int_eq(cfg.pickup_dots, PICKUP_DOTS_AUTO);
 	ck_assert_int_eq(cfg.pickup_mode, PICKUP_MODE_GROUP);
-	ck_assert_int_eq(cfg.store, STORE_MAILDIR);
+	ck_assert_int_eq(cfg.store.kind, STORE_MAILDIR);
+	ck_assert_int_eq(cfg.lmtp_tls, IMC_TLS_NONE);
 	ck_assert_ptr_null(cfg.root);
 	ck_assert_uint_eq(cfg.n_local_domains, 0);
 	config_free(&cfg);
+}
+END_TEST
+
+/* A domain's store and lmtp_tls: its section's (the longest match, a
+ * wildcard covering subdomains), else the global ones. */
+START_TEST(store_for_a_domain_falls_back_to_the_global_one)
+{
+	static const char text[] = ROOT "store = drop\nlmtp_tls = may\n"
+	    "[domain *.example.org]\nstore = lmtp:unix:/s/lmtp\n"
+	    "lmtp_tls = verify\n[domain a.example.org]\nstore = maildir\n"
+	    "[domain b.example.org]\ncharset = utf-8\n";
+	static const struct {
+		const char *domain, *want;
+		enum imc_tls tls;
+	} cases[] = {
+		{ "example.org", "drop", IMC_TLS_MAY },
+		{ "x.example.org", "lmtp:unix:/s/lmtp", IMC_TLS_VERIFY },
+		{ "A.Example.ORG", "maildir", IMC_TLS_MAY },
+		{ "b.example.org", "drop", IMC_TLS_MAY },
+		{ "other.example", "drop", IMC_TLS_MAY },
+	};
+	struct imc_config cfg;
+	struct buf err, got;
+	char path[PATH_MAX];
+	size_t i;
+
+	write_conf(path, sizeof(path), "store_for", text, strlen(text));
+	buf_init(&err);
+	buf_init(&got);
+	ck_assert_msg(config_load(&cfg, path, &err) == 0, "%s", buf_cstr(&err));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&got);
+		config_store_put(&got, config_store_for(&cfg, cases[i].domain));
+		ck_assert_msg(!strcmp(buf_cstr(&got), cases[i].want),
+		    "%s: store %s, want %s", cases[i].domain, buf_cstr(&got),
+		    cases[i].want);
+		ck_assert_int_eq(config_lmtp_tls_for(&cfg, cases[i].domain),
+		    cases[i].tls);
+	}
+	buf_reset(&got);
+	config_store_put(&got, config_store_for(&cfg, NULL));
+	ck_assert_str_eq(buf_cstr(&got), "drop");
+	config_free(&cfg);
+	unlink(path);
+	buf_fini(&err);
+	buf_fini(&got);
 }
 END_TEST
 
@@ -1400,6 +1533,7 @@ conf_suite(void)
 	tcase_add_test(tc, config_ids_give_the_named_user_and_group);
 	tcase_add_test(tc, config_ids_default_to_the_running_ids);
 	tcase_add_test(tc, defaults_without_a_file);
+	tcase_add_test(tc, store_for_a_domain_falls_back_to_the_global_one);
 	tcase_add_test(tc, auth_file_rules);
 	tcase_add_test(tc, auth_file_owned_by_the_service_user_is_accepted);
 	tcase_add_test(tc, root_through_a_link_into_etc_is_refused);

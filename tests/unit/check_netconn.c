@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -673,6 +674,80 @@ START_TEST(refused_connection_is_an_error_event)
 	ck_assert_int_eq(netconn_write(p.nc, "x", 1), -1);
 	run_for(&p, 50);
 	ck_assert_int_eq(p.total_events, 1);
+	probe_fini(&p);
+}
+END_TEST
+
+/* issue 9: an LMTP store on a unix socket. The same events as TCP: the
+ * connect, data both ways, and a socket nobody listens on is an ERROR
+ * event from the loop; a path too long for sun_path is refused. */
+static bool
+got_greeting(const struct probe *p)
+{
+	return p->got.len >= 8 || p->done;
+}
+
+START_TEST(unix_socket_connect_exchange_and_refusal)
+{
+	struct netconn_params np = { .connect_timeout_ms = 2000 };
+	struct sockaddr_un sun;
+	char dirt[] = "/tmp/check_netconn_unix.XXXXXX", path[64], longp[200];
+	struct probe p;
+	int lfd, afd;
+	char line[16];
+
+	ck_assert_ptr_nonnull(mkdtemp(dirt));
+	snprintf(path, sizeof(path), "%s/lmtp", dirt);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+
+	probe_init(&p);
+	p.in_api = true;
+	p.nc = netconn_connect_unix(p.loop, path, &np, probe_cb, &p);
+	p.in_api = false;
+	ck_assert_ptr_nonnull(p.nc);
+	ck_assert_msg(strncmp(netconn_peer(p.nc), "unix:/tmp/check_netconn_"
+	    "unix.", 24) == 0, "%s", netconn_peer(p.nc));
+	ck_assert(run_until(&p, is_connected, DEADLINE_MS));
+	ck_assert_int_eq(p.events[NETCONN_EV_CONNECTED], 1);
+	afd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(afd, 0);
+	ck_assert(write(afd, "220 hi\r\n", 8) == 8);
+	ck_assert(run_until(&p, got_greeting, DEADLINE_MS));
+	ck_assert_mem_eq(p.got.data, "220 hi\r\n", 8);
+	ck_assert_int_eq(netconn_write(p.nc, "LHLO x\r\n", 8), 0);
+	ck_assert(read(afd, line, 8) == 8);
+	ck_assert_mem_eq(line, "LHLO x\r\n", 8);
+	close(afd);
+	probe_fini(&p);
+
+	/* nobody listens any more: an ERROR event, never a NULL */
+	close(lfd);
+	probe_init(&p);
+	p.nc = netconn_connect_unix(p.loop, path, &np, probe_cb, &p);
+	ck_assert_ptr_nonnull(p.nc);
+	ck_assert(run_until(&p, is_done, DEADLINE_MS));
+	ck_assert_int_eq(p.events[NETCONN_EV_ERROR], 1);
+	ck_assert_int_eq(p.events[NETCONN_EV_CONNECTED], 0);
+	ck_assert_msg(strstr(p.why, "refused") != NULL, "why: %s", p.why);
+	probe_fini(&p);
+	unlink(path);
+	rmdir(dirt);
+
+	probe_init(&p);
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	errno = 0;
+	ck_assert_ptr_null(netconn_connect_unix(p.loop, longp, &np, probe_cb,
+	    &p));
+	ck_assert_int_eq(errno, ENAMETOOLONG);
 	probe_fini(&p);
 }
 END_TEST
@@ -1997,6 +2072,7 @@ netconn_suite(void)
 	}
 	tcase_add_test(tc, source_address_of_the_other_family_is_refused);
 	tcase_add_test(tc, refused_connection_is_an_error_event);
+	tcase_add_test(tc, unix_socket_connect_exchange_and_refusal);
 	tcase_add_test(tc,
 	    connect_failing_at_once_is_still_an_event_from_the_loop);
 	tcase_add_test(tc, connect_timeout_when_the_listen_queue_is_full);

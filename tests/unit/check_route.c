@@ -119,6 +119,55 @@ START_TEST(domain_relay_wins_longest_suffix)
 }
 END_TEST
 
+/* issue 9: a local domain whose store is LMTP goes to that store (no MX,
+ * no smarthost, lmtp_tls not tls, no AUTH); a local domain on the
+ * built-in store and a remote one keep their routes; one store, one key,
+ * whatever the domain. */
+struct lmtp_route_case {
+	const char *domain;
+	enum route_kind kind;
+	const char *key;
+};
+
+static const struct lmtp_route_case lmtp_route_cases[] = {
+	{ "example.com", ROUTE_LMTP, "lmtp:192.0.2.24:24 tls=may" },
+	{ "Example.COM", ROUTE_LMTP, "lmtp:192.0.2.24:24 tls=may" },
+	{ "sub.example.com", ROUTE_RELAY, "smarthost:[192.0.2.25]:25 tls=encrypt "
+	  "auth=smart" },
+	{ "example.org", ROUTE_LMTP, "lmtp:unix:/run/dovecot/lmtp tls=none" },
+	{ "example.net", ROUTE_LMTP, "lmtp:192.0.2.24:24 tls=verify" },
+	{ "example.edu", ROUTE_RELAY, "smarthost:[192.0.2.25]:25 tls=encrypt "
+	  "auth=smart" },
+	{ "remote.test", ROUTE_RELAY, "smarthost:[192.0.2.25]:25 tls=encrypt "
+	  "auth=smart" },
+};
+
+START_TEST(test_lmtp_route)
+{
+	const struct lmtp_route_case *c = &lmtp_route_cases[_i];
+	struct imc_config cfg;
+	struct route r;
+
+	load(&cfg, "local_domains = example.com, example.org, example.net, "
+	    "example.edu\nsmarthost = [192.0.2.25]\ntls = encrypt\n"
+	    "auth = smart\nstore = lmtp:[192.0.2.24]:24\nlmtp_tls = may\n"
+	    "[domain example.org]\nstore = lmtp:unix:/run/dovecot/lmtp\n"
+	    "lmtp_tls = verify\n"
+	    "[domain example.net]\nlmtp_tls = verify\n"
+	    "[domain example.edu]\nstore = maildir\n");
+	ck_assert_int_eq(route_for(&cfg, c->domain, 0, &r), 0);
+	ck_assert_msg(r.kind == c->kind, "%s: kind %d", c->domain, r.kind);
+	ck_assert_str_eq(r.key, c->key);
+	ck_assert(route_is_lmtp(&cfg, c->domain) == (c->kind == ROUTE_LMTP));
+	if (c->kind == ROUTE_LMTP) {
+		ck_assert_ptr_nonnull(r.store);
+		ck_assert_ptr_null(r.auth_user);
+	}
+	route_free(&r);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *
 route_suite(void)
 {
@@ -128,6 +177,8 @@ route_suite(void)
 	tcase_add_test(tc, mx_without_smarthost_or_relay);
 	tcase_add_test(tc, smarthost_takes_all_in_turn);
 	tcase_add_test(tc, domain_relay_wins_longest_suffix);
+	tcase_add_loop_test(tc, test_lmtp_route, 0,
+	    sizeof(lmtp_route_cases) / sizeof(lmtp_route_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

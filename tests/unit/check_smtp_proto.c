@@ -726,6 +726,242 @@ START_TEST(quit_closes)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ LMTP */
+
+static const char *rcpts3[] = { "bob@store.test", "carol@store.test",
+    "dave@store.test" };
+
+#define LHLO_PIPE "250-store.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n" \
+	"250 ENHANCEDSTATUSCODES\r\n"
+#define LHLO_PLAIN "250-store.test\r\n250 8BITMIME\r\n"
+
+/*
+ * One LMTP transaction of three recipients (RFC 2033). rcpt_replies
+ * answers MAIL, the RCPTs and DATA (all at once when pipelined, else one
+ * at a time: each "|" piece is fed after the engine sent its command);
+ * dot_replies answer the final dot; lost ends the transport after them.
+ */
+struct lmtp_case {
+	const char *name;
+	bool	 pipelining;
+	const char *rcpt_replies;
+	bool	 body;		/* a 354 comes: the body is sent */
+	const char *dot_replies;
+	bool	 lost;
+	const char *want_events;
+	enum mail_kind want[3];
+	const char *want_text[3];	/* a part of each result's text */
+};
+
+static const struct lmtp_case lmtp_cases[] = {
+	{ "every_recipient_delivered", true,
+	  "250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n"
+	  "354 go\r\n", true,
+	  "250 2.0.0 <bob> saved\r\n250 2.0.0 <carol> saved\r\n"
+	  "250 2.0.0 <dave> saved\r\n", false,
+	  "READY BODY TXN(2.0.0,2.0.0,2.0.0) READY ",
+	  { MAIL_OK, MAIL_OK, MAIL_OK }, { "<bob> saved", "<carol> saved",
+	  "<dave> saved" } },
+	{ "one_250_one_452_one_552_each_their_own", true,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", true,
+	  "250 2.0.0 saved\r\n452 4.2.2 Mailbox is full\r\n"
+	  "552 5.2.2 Quota exceeded (mailbox for user is full)\r\n", false,
+	  "READY BODY TXN(2.0.0,4.2.2,5.2.2) READY ",
+	  { MAIL_OK, MAIL_TEMP, MAIL_PERM }, { "saved", "store.test said: "
+	  "452 4.2.2 Mailbox is full (in reply to end of data)",
+	  "552 5.2.2 Quota exceeded" } },
+	{ "refused_at_rcpt_gets_no_reply_after_the_dot", true,
+	  "250 ok\r\n250 ok\r\n550 5.1.1 <carol@store.test> User doesn't "
+	  "exist: carol@store.test\r\n250 ok\r\n354 go\r\n", true,
+	  "451 4.3.0 Temporary internal error\r\n250 2.0.0 saved\r\n", false,
+	  "READY BODY TXN(4.3.0,5.1.1,2.0.0) READY ",
+	  { MAIL_TEMP, MAIL_PERM, MAIL_OK }, { "451 4.3.0 Temporary internal",
+	  "User doesn't exist: carol@store.test (in reply to RCPT TO)",
+	  "saved" } },
+	{ "without_pipelining_one_at_a_time", false,
+	  "250 ok\r\n|250 ok\r\n|452 4.2.2 full\r\n|250 ok\r\n|354 go\r\n",
+	  true, "250 2.0.0 saved\r\n552 5.2.2 over quota\r\n", false,
+	  "READY BODY TXN(2.0.0,4.2.2,5.2.2) READY ",
+	  { MAIL_OK, MAIL_TEMP, MAIL_PERM }, { "saved", "452 4.2.2 full",
+	  "552 5.2.2 over quota" } },
+	{ "lost_after_the_first_reply_keeps_it", true,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", true,
+	  "250 2.0.0 saved\r\n", true,
+	  "READY BODY TXN(2.0.0,4.4.2,4.4.2) FAILED(4.4.2) ",
+	  { MAIL_OK, MAIL_TEMP, MAIL_TEMP }, { "saved", "possible duplicate",
+	  "possible duplicate" } },
+	{ "lost_before_any_reply_keeps_the_rcpt_refusal", true,
+	  "250 ok\r\n250 ok\r\n550 5.1.1 unknown\r\n250 ok\r\n354 go\r\n",
+	  true, "", true,
+	  "READY BODY TXN(4.4.2,5.1.1,4.4.2) FAILED(4.4.2) ",
+	  { MAIL_TEMP, MAIL_PERM, MAIL_TEMP }, { "possible duplicate",
+	  "550 5.1.1 unknown", "possible duplicate" } },
+	{ "malformed_second_reply_keeps_the_first", true,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", true,
+	  "250 2.0.0 saved\r\nnonsense\r\n", false,
+	  "READY BODY TXN(2.0.0,4.5.0,4.5.0) FAILED(4.5.0) ",
+	  { MAIL_OK, MAIL_TEMP, MAIL_TEMP }, { "saved", "malformed",
+	  "malformed" } },
+	{ "354_after_the_dot_is_a_protocol_error", true,
+	  "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", true,
+	  "250 2.0.0 saved\r\n354 again\r\n", false,
+	  "READY BODY TXN(2.0.0,4.5.0,4.5.0) FAILED(4.5.0) ",
+	  { MAIL_OK, MAIL_TEMP, MAIL_TEMP }, { "saved", "protocol error",
+	  "protocol error" } },
+	{ "every_rcpt_refused_data_503", true,
+	  "250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n"
+	  "503 5.5.1 No valid recipients\r\n", false, "", false,
+	  "READY TXN(5.1.1,5.1.1,5.1.1) READY ",
+	  { MAIL_PERM, MAIL_PERM, MAIL_PERM }, { "no", "no", "no" } },
+	{ "354_without_recipients_is_a_protocol_error", true,
+	  "250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n"
+	  "354 go\r\n", false, "", false,
+	  "READY FAILED(4.5.0) ",
+	  { MAIL_PERM, MAIL_PERM, MAIL_PERM }, { "no", "no", "no" } },
+};
+
+static void
+lmtp_case_run(const struct lmtp_case *c, bool bytewise)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE,
+	    .lmtp = true, .peer_name = "store.test" };
+	struct smtp_txn t;
+	struct run r;
+	char *copy = strdup(c->rcpt_replies), *piece, *save = NULL;
+	void (*f)(struct run *, const char *) = bytewise ? feed_bytewise : feed;
+	size_t i;
+
+	ck_assert_ptr_nonnull(copy);
+	memset(&t, 0, sizeof(t));
+	t.sender = "alice@example.com";
+	t.rcpts = rcpts3;
+	t.n_rcpts = 3;
+	t.size = 100;
+	run_init(&r, &pp);
+	f(&r, "220 store.test LMTP ready\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent), "LHLO client.example\r\n");
+	f(&r, c->pipelining ? LHLO_PIPE : LHLO_PLAIN);
+	buf_reset(&r.sent);
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	if (c->pipelining)
+		ck_assert_str_eq(buf_cstr(&r.sent), "MAIL FROM:<alice@example."
+		    "com>\r\nRCPT TO:<bob@store.test>\r\nRCPT TO:<carol@store."
+		    "test>\r\nRCPT TO:<dave@store.test>\r\nDATA\r\n");
+	for (piece = strtok_r(copy, "|", &save); piece != NULL;
+	    piece = strtok_r(NULL, "|", &save))
+		f(&r, piece);
+	free(copy);
+	if (c->body) {
+		ck_assert_int_eq(smtp_proto_stage(r.p), SMTP_STAGE_DATA_BLOCK);
+		smtp_proto_body_done(r.p);
+		ck_assert_int_eq(smtp_proto_stage(r.p), SMTP_STAGE_DATA_DONE);
+	}
+	f(&r, c->dot_replies);
+	if (c->lost) {
+		smtp_proto_lost(r.p, "connection closed");
+		drain(&r);
+	}
+	ck_assert_msg(strcmp(buf_cstr(&r.events), c->want_events) == 0,
+	    "%s: events %s", c->name, buf_cstr(&r.events));
+	if (strstr(c->want_events, "TXN(") != NULL) {
+		ck_assert_uint_eq(r.n_results, 3);
+		for (i = 0; i < 3; i++) {
+			ck_assert_msg(r.results[i].kind == c->want[i],
+			    "%s: rcpt %zu kind %d", c->name, i,
+			    (int)r.results[i].kind);
+			ck_assert_msg(strstr(r.results[i].text,
+			    c->want_text[i]) != NULL, "%s: rcpt %zu: %s",
+			    c->name, i, r.results[i].text);
+		}
+	}
+	/* the transcript shows the per-recipient replies */
+	if (c->dot_replies[0] != '\0')
+		ck_assert_msg(strstr(buf_cstr(&r.log), "< 250 2.0.0") != NULL ||
+		    strstr(buf_cstr(&r.log), "< 451") != NULL, "%s: log %s",
+		    c->name, buf_cstr(&r.log));
+	run_fini(&r);
+}
+
+START_TEST(test_lmtp_case)
+{
+	lmtp_case_run(&lmtp_cases[_i], false);
+}
+END_TEST
+
+START_TEST(test_lmtp_case_bytewise)
+{
+	lmtp_case_run(&lmtp_cases[_i], true);
+}
+END_TEST
+
+/* LMTP has no HELO: a refused LHLO ends the session (deferred, early:
+ * the next target, or the destination's jobs wait). */
+START_TEST(lmtp_refused_lhlo_is_not_helo)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_NONE,
+	    .lmtp = true };
+	struct run r;
+
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent), "LHLO client.example\r\n");
+	feed(&r, "500 5.5.1 Unknown command\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "FAILED(4.4.1,early) ");
+	ck_assert_ptr_null(strstr(buf_cstr(&r.sent), "HELO"));
+	ck_assert_ptr_nonnull(strstr(r.last_fail.text, "in reply to LHLO"));
+	run_fini(&r);
+}
+END_TEST
+
+/* A reused LMTP session: RSET, then the next transaction waits for the
+ * one reply of its single recipient; 8-bit only when offered; STARTTLS
+ * brings LHLO again. */
+START_TEST(lmtp_reuse_8bit_and_starttls)
+{
+	struct smtp_proto_params pp = { .tls_mode = SMTP_TLS_MAY,
+	    .lmtp = true };
+	struct smtp_txn t;
+	struct run r;
+
+	memset(&t, 0, sizeof(t));
+	t.sender = "";
+	t.rcpts = rcpts3;
+	t.n_rcpts = 1;
+	t.size = 10;
+	t.body_8bit = true;
+	run_init(&r, &pp);
+	feed(&r, "220 hi\r\n250-store\r\n250 STARTTLS\r\n");
+	ck_assert_str_eq(buf_cstr(&r.sent), "LHLO client.example\r\n"
+	    "STARTTLS\r\n");
+	feed(&r, "220 go ahead\r\n");
+	smtp_proto_tls_done(r.p, true, NULL);
+	buf_reset(&r.sent);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "LHLO client.example\r\n");
+	feed(&r, "250-store\r\n250 PIPELINING\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "NEED_TLS READY ");
+	/* no 8BITMIME: the driver must downgrade first */
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), -1);
+	t.body_8bit = false;
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	feed(&r, "250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_proto_body_done(r.p);
+	feed(&r, "250 2.0.0 saved\r\n");
+	buf_reset(&r.sent);
+	buf_reset(&r.events);
+	ck_assert_int_eq(smtp_proto_begin(r.p, &t), 0);
+	drain(&r);
+	ck_assert_str_eq(buf_cstr(&r.sent), "RSET\r\nMAIL FROM:<>\r\n"
+	    "RCPT TO:<bob@store.test>\r\nDATA\r\n");
+	feed(&r, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	smtp_proto_body_done(r.p);
+	feed(&r, "452 4.2.2 full\r\n");
+	ck_assert_str_eq(buf_cstr(&r.events), "BODY TXN(4.2.2) READY ");
+	run_fini(&r);
+}
+END_TEST
+
 /* dot-stuffing at every split of a sample into two chunks */
 START_TEST(dotstuff_every_split)
 {
@@ -790,6 +1026,12 @@ smtp_proto_suite(void)
 	tcase_add_test(tc, lost_after_the_dot_is_a_possible_duplicate);
 	tcase_add_test(tc, malformed_replies_end_the_session);
 	tcase_add_test(tc, quit_closes);
+	tcase_add_loop_test(tc, test_lmtp_case, 0,
+	    sizeof(lmtp_cases) / sizeof(lmtp_cases[0]));
+	tcase_add_loop_test(tc, test_lmtp_case_bytewise, 0,
+	    sizeof(lmtp_cases) / sizeof(lmtp_cases[0]));
+	tcase_add_test(tc, lmtp_refused_lhlo_is_not_helo);
+	tcase_add_test(tc, lmtp_reuse_8bit_and_starttls);
 	tcase_add_test(tc, dotstuff_every_split);
 	suite_add_tcase(s, tc);
 	return s;
