@@ -77,7 +77,7 @@ daemon_check_store(const struct imc_config *cfg, struct buf *err)
 	for (i = 0; i <= cfg->n_domains; i++) {
 		if (i > 0)
 			t = &cfg->domains[i - 1].store;
-		if (t->kind != STORE_DROP && t->kind != STORE_LMTP)
+		if (t->kind != STORE_DROP)
 			continue;
 		buf_printf(err, "%s: store = ", cfg->path);
 		config_store_put(err, t);
@@ -254,8 +254,9 @@ daemon_out_entry(void *arg, const char *qid)
 }
 
 static const struct outdest_ops daemon_outdest_ops = { daemon_job_done };
+/* No LMTP client yet: outq defers an LMTP store's jobs (outq.h). */
 static const struct outq_ops daemon_outq_ops = { daemon_submit,
-	daemon_settled };
+	daemon_settled, NULL };
 
 /* The SMTP side: DNS, TLS context, protocol log, destinations, Out/. */
 static int
