@@ -233,9 +233,8 @@ daemon_out_entry(void *arg, const char *qid)
 }
 
 static const struct outdest_ops daemon_outdest_ops = { daemon_job_done };
-/* No LMTP client yet: outq defers an LMTP store's jobs (outq.h). */
 static const struct outq_ops daemon_outq_ops = { daemon_submit,
-	daemon_settled, NULL };
+	daemon_settled };
 
 /* The SMTP side: DNS, TLS context, protocol log, destinations, Out/. */
 static int

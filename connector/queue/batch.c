@@ -143,17 +143,6 @@ batch_new_mailbox(struct strset *seen, const char *qid, const char *rcpt)
 	return fresh;
 }
 
-/* Does a recipient of this domain go to In/: a local domain whose store
- * the connector writes itself (Maildir, Drop). Mail for an LMTP store
- * travels through Out/ like SMTP mail (outq.h), so the Out/ queue's
- * per-recipient replies, retries and crash rules serve it. */
-static bool
-batch_in_domain(const struct imc_config *cfg, const char *dom)
-{
-	return dom != NULL && config_is_local_domain(cfg, dom) &&
-	    config_store_for(cfg, dom)->kind != STORE_LMTP;
-}
-
 /* batch_accept - parse one claimed file and write its queue entries */
 enum accept_result
 batch_accept(struct batch *b, struct claimed *c, bool recovering)
@@ -197,7 +186,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	rcpts = pickup_recipients(pf);
 	for (i = 0; i < rcpts->n; i++) {
 		dom = addr_domain(rcpts->items[i]);
-		if (batch_in_domain(cfg, dom))
+		if (dom != NULL && config_is_local_domain(cfg, dom))
 			n_local++;
 	}
 	item.has_in = n_local > 0;
@@ -244,7 +233,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 		qconv_base_init(&base);
 		for (i = 0; i < rcpts->n; i++) {
 			dom = addr_domain(rcpts->items[i]);
-			if (batch_in_domain(cfg, dom))
+			if (dom != NULL && config_is_local_domain(cfg, dom))
 				qconv_base_add(q, &base, rcpts->items[i]);
 		}
 		if (qconv_repair(q, LAYOUT_IN, c->qid, in_out,
@@ -273,7 +262,8 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 		struct qenv *to;
 
 		dom = addr_domain(rcpts->items[i]);
-		to = batch_in_domain(cfg, dom) ? &item.in : &out_env;
+		to = dom != NULL && config_is_local_domain(cfg, dom) ?
+		    &item.in : &out_env;
 		if (to == &item.in && !batch_new_mailbox(&mailboxes, c->qid,
 		    rcpts->items[i]))
 			continue;
