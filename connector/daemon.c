@@ -67,27 +67,6 @@ daemon_check_root(const struct imc_config *cfg, struct buf *err)
 	return 0;
 }
 
-/* A store this build cannot hand mail to yet refuses to start rather
- * than putting the domain's mail anywhere else. */
-static int
-daemon_check_store(const struct imc_config *cfg, struct buf *err)
-{
-	const struct store_target *t = &cfg->store;
-	size_t i;
-
-	for (i = 0; i <= cfg->n_domains; i++) {
-		if (i > 0)
-			t = &cfg->domains[i - 1].store;
-		if (t->kind != STORE_DROP)
-			continue;
-		buf_printf(err, "%s: store = ", cfg->path);
-		config_store_put(err, t);
-		buf_puts(err, ": this store is not available in this version");
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Become the service user, keeping CAP_LEASE only: a read lease is how
  * intake asks whether a writer still has a Pickup file open, and a lease

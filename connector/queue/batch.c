@@ -207,12 +207,13 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 		if ((in_out = qentry_create(q, LAYOUT_IN, c->qid)) == -1)
 			goto ioerr;
 		buf_printf(&rp, "Return-Path: <%s>\r\n", pickup_sender(pf));
-		outs[nout++] = (struct pickup_out){ in_out, rp.data, 0 };
+		outs[nout++] = (struct pickup_out){ .fd = in_out, .prefix = rp.data,
+		    .lf = true };
 	}
 	if (item.has_out) {
 		if ((out_out = qentry_create(q, LAYOUT_OUT, c->qid)) == -1)
 			goto ioerr;
-		outs[nout++] = (struct pickup_out){ out_out, NULL, 0 };
+		outs[nout++] = (struct pickup_out){ .fd = out_out };
 	}
 	if (pickup_write(pf, outs, nout, &why) == -1)
 		goto fail;
