@@ -28,6 +28,7 @@
 #include "config.h"
 #include "layout.h"
 #include "qctx.h"
+#include "smtpd.h"
 #include "tracklog.h"
 
 #define DAEMON_BATCH	2048
@@ -61,6 +62,9 @@ struct imc_daemon {
 	/* SMTP delivery */
 	struct outq	*outq;
 	struct outdest	*dests;
+	/* SMTP listener */
+	struct smtpd_listeners listeners;	/* bound before the drop */
+	struct smtpd	*smtpd;
 };
 
 int	daemon_init(struct imc_daemon *, const char *config_path, bool once,
