@@ -73,7 +73,9 @@ smtpd_atext(unsigned char c, bool utf8)
 {
 	if (c >= 0x80)
 		return utf8;
-	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	/* strchr finds the terminator too: a NUL is never atext */
+	return isalnum(c) || (c != '\0' &&
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* A domain name (labels of letters, digits, "-"; 8-bit under SMTPUTF8)
@@ -90,7 +92,7 @@ smtpd_domain_ok(const char *d, size_t len, bool utf8)
 			return false;
 		for (i = 1; i + 1 < len; i++)
 			if (!isalnum((unsigned char)d[i]) &&
-			    strchr(".:-", d[i]) == NULL)
+			    (d[i] == '\0' || strchr(".:-", d[i]) == NULL))
 				return false;
 		return true;
 	}
