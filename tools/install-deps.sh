@@ -8,6 +8,9 @@ PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 	clang clang-format libclang-rt-14-dev procps python3 util-linux
 	dnsmasq-base openssl python3-aiosmtpd postfix strace)
 
+# the SMTP listener's tests: swaks as a client; libcrypt-dev for AUTH
+PACKAGES+=(swaks libcrypt-dev)
+
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)
 missing=()
