@@ -561,10 +561,12 @@ smtp_envelope(struct pickup_file *pf, struct buf *line, struct mail_status *why)
 	bool too_long, have_sender = false;
 	int r;
 
+	si->envelope_bytes = strlen(PICKUP_SMTP_MAGIC) + 1;
 	for (;;) {
 		r = lr_line(&pf->lr, line, IMC_MAX_HEADER_BLOCK, &too_long);
 		if (r != 1)
 			goto bad;
+		si->envelope_bytes += line->len + 1;	/* the writer's LF */
 		if (line->len == 3 && memcmp(line->data, "end", 3) == 0)
 			break;
 		sp = memchr(line->data, ' ', line->len);

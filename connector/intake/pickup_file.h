@@ -74,6 +74,7 @@ struct pickup_smtp {
 	char	*helo;
 	char	*tls;
 	char	*auth;
+	uint64_t envelope_bytes;	/* the block, before the message */
 };
 
 struct pickup_file;

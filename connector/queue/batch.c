@@ -312,7 +312,8 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 
 		tracklog_add(q->track, &(struct track_event){
 		    .event = "received", .qid = c->qid,
-		    .from = pickup_sender(pf), .size = c->size,
+		    .from = pickup_sender(pf),
+		    .size = c->size - si->envelope_bytes,
 		    .status = "accepted", .client = si->client,
 		    .helo = si->helo, .tls = si->tls, .auth = si->auth });
 	} else

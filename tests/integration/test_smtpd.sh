@@ -223,6 +223,20 @@ check "vanished client: nothing delivered" test ! -e "$ROOT/Store/example.com/go
 check "no temp file in Work after all this" test -z "$(ls -A "$ROOT/Work")"
 
 stop_daemon
+# --- what a crash leaves: a message still arriving is never delivered
+q=0HOQZZZZZZZZ1234
+printf 'IMC-SMTPD 1\nsender a@remote.test\nrcpt half@example.com - -\nclient [127.0.0.1]\nhelo x\ntls none\nauth =\nreceived Received:%%20x\nend\nSubject: half\r\n\r\nhalf\r\n' >"$ROOT/Work/.$q.smtp.tmp"
+svc_own "$ROOT/Work/.$q.smtp.tmp"
+run_once
+check "crash mid-message: the temp file is removed at start" test ! -e "$ROOT/Work/.$q.smtp.tmp"
+check "crash mid-message: nothing delivered" test ! -e "$ROOT/Store/example.com/half"
+# a writer's Pickup file cannot pose as a listener's message
+printf 'IMC-SMTPD 1\nsender a@remote.test\nrcpt posed@example.com - -\nclient [127.0.0.1]\nhelo x\ntls none\nauth =\nreceived Received:%%20forged\nend\nTo: real@example.com\r\nFrom: w@example.com\r\n\r\nx\r\n' >"$ROOT/Pickup/posing.eml"
+chown imcwriter "$ROOT/Pickup/posing.eml" 2>/dev/null
+run_once
+check "a writer's file with the listener's first line: no listener envelope" test ! -e "$ROOT/Store/example.com/posed"
+check "a writer's file with the listener's first line: no forged Received:" 	test -z "$(grep -rl 'Received: forged' "$ROOT/Store" 2>/dev/null)"
+check "a writer's file with the listener's first line: read as a Pickup file (no header: archived)" grep -q "no header" "$ROOT"/Pickup/Archive/*.reason
 # --- an early talker (the greeting waits 1 s): dropped with 554
 conf "smtpd_greet_pause = 1s"
 start_daemon || abort_test "daemon restarts"
