@@ -27,4 +27,9 @@
 /* Maildir mailbox name parts (local part, domain) as folder names. */
 #define IMC_MAX_MAILBOX_NAME	255
 
+/* An SMTP command line the listener reads (RFC 5321 4.5.3.1.4 allows 512
+ * octets; ESMTP parameters make real ones longer). A longer line is
+ * refused and skipped to its end, never kept. */
+#define IMC_SMTPD_LINE_MAX	2048
+
 #endif

@@ -29,6 +29,7 @@
 #include "recover.h"
 #include "requests.h"
 #include "safeio.h"
+#include "smtpd.h"
 #include "store_maildir.h"
 #include "xalloc.h"
 
@@ -248,6 +249,26 @@ daemon_out_entry(void *arg, const char *qid)
 	(void)outq_add(d->outq, qid);
 }
 
+/* A listener's message is complete in Work/: into the batch in hand,
+ * committed at the end of this loop round with whatever else came. */
+static enum accept_result
+daemon_smtpd_accept(void *arg, const char *qid)
+{
+	struct imc_daemon *d = arg;
+
+	return batch_accept_work(d->batch, qid, qid, false);
+}
+
+static void
+daemon_smtpd_forget(void *arg, const char *qid)
+{
+	struct imc_daemon *d = arg;
+
+	batch_forget(&d->q, qid);
+}
+
+static const struct smtpd_ops daemon_smtpd_ops = { daemon_smtpd_accept,
+	daemon_smtpd_forget };
 static const struct outdest_ops daemon_outdest_ops = { daemon_job_done };
 static const struct outq_ops daemon_outq_ops = { daemon_submit,
 	daemon_settled };
@@ -287,6 +308,9 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		return EX_CONFIG;
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
+	/* Port 25 needs root: the listen sockets come before the drop. */
+	if (!once && smtpd_bind(&d->cfg, &d->listeners, err) == -1)
+		return EX_OSERR;
 	if (daemon_drop_privileges(&d->cfg, err) == -1)
 		return EX_NOPERM;
 	if (daemon_open_tree(d, err) == -1)
@@ -352,6 +376,10 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	}
 	if (daemon_setup_smtp(d, err) == -1)
 		return EX_OSERR;
+	if (!once && d->listeners.n > 0 && (d->smtpd = smtpd_new(&d->cfg,
+	    d->loop, d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
+	    err)) == NULL)
+		return EX_OSERR;
 	return 0;
 }
 
@@ -387,7 +415,8 @@ daemon_batch(struct imc_daemon *d)
 	}
 	if (d->outq != NULL)
 		(void)outq_dispose(d->outq, d->batch);
-	(void)batch_commit(d->batch);
+	/* the listener's sessions waiting in this batch hear the result */
+	smtpd_committed(d->smtpd, batch_commit(d->batch) == 0);
 	tracklog_flush(d->track);
 }
 
@@ -533,6 +562,7 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		d->stop = true;
 		d->stop_deadline = time(NULL) + DAEMON_STOP_GRACE;
 		outq_stop(d->outq);
+		smtpd_stop(d->smtpd);
 		/* Jobs not begun wait for the next start as they are. */
 		outdest_stop(d->dests, "the connector is stopping");
 		break;
@@ -710,9 +740,16 @@ daemon_run(struct imc_daemon *d)
 		if (evloop_run_once(d->loop, intake_pending(d->intake) ? 0 :
 		    -1) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
+		/* group commit: every message whose final dot came in this
+		 * round shares one batch */
+		if (smtpd_waiting(d->smtpd) > 0)
+			daemon_batch(d);
 		tracklog_flush(d->track);
 		outdest_flush_logs(d->dests);
 	}
+	/* messages whose final dot came: committed and answered */
+	if (smtpd_waiting(d->smtpd) > 0)
+		daemon_batch(d);
 	daemon_finish_smtp(d, true);
 	daemon_log_stats(d);
 	return 0;
@@ -724,6 +761,8 @@ daemon_fini(struct imc_daemon *d)
 {
 	int i;
 
+	smtpd_free(d->smtpd);
+	smtpd_listeners_close(&d->listeners);
 	intake_free(d->intake);
 	batch_held_free(&d->q);
 	batch_free(d->batch);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "layout.h"
 #include "qctx.h"
+#include "smtpd.h"
 #include "tracklog.h"
 
 #define DAEMON_BATCH	2048
@@ -68,6 +69,9 @@ struct imc_daemon {
 	bool		 reload;
 	struct imc_config **retired;
 	size_t		 n_retired;
+	/* SMTP listener */
+	struct smtpd_listeners listeners;	/* bound before the drop */
+	struct smtpd	*smtpd;
 };
 
 /* Load and check a configuration as the daemon would start with it

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "charset.h"
+#include "cidr.h"
 #include "conf.h"
 #include "log.h"
 #include "xalloc.h"
@@ -1184,6 +1185,77 @@ config_h_auth_file(struct config_parse *cp, const struct config_key *k,
 	return config_value(cp->cfg, k, field, value, err);
 }
 
+/* listen: "addr:port" or "[ipv6]:port", comma list, addresses only
+ * (a listener binds what it is told, never what a name resolves to). */
+static int
+config_h_listen(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	char **items, *it, *sep, host[64];
+	size_t n, i, hl;
+	uint16_t port;
+
+	if (config_list(value, &items, &n, err) == -1)
+		return -1;
+	if (n == 0) {
+		buf_puts(err, "listen: no address given");
+		config_list_free(items, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		it = items[i];
+		if (it[0] == '[') {
+			sep = strchr(it, ']');
+			if (sep == NULL || sep[1] != ':')
+				goto bad;
+			hl = (size_t)(sep - it - 1);
+			it++;
+			sep++;
+		} else {
+			sep = strrchr(it, ':');
+			if (sep == NULL || memchr(it, ':', (size_t)(sep - it)))
+				goto bad;
+			hl = (size_t)(sep - it);
+		}
+		if (hl == 0 || hl >= sizeof(host))
+			goto bad;
+		memcpy(host, it, hl);
+		host[hl] = '\0';
+		if (!config_ip_literal(host) ||
+		    config_port("listen", sep + 1, &port, err) == -1)
+			goto bad;
+	}
+	config_list_free(items, n);
+	return config_value(cp->cfg, k, field, value, err);
+bad:
+	if (err->len == 0)
+		buf_printf(err, "listen: \"%s\" is not addr:port or "
+		    "[ipv6]:port", items[i]);
+	config_list_free(items, n);
+	return -1;
+}
+
+static int
+config_h_relay_networks(struct config_parse *cp, const struct config_key *k,
+    void *field, const char *value, struct buf *err)
+{
+	struct cidr *list;
+	size_t n;
+
+	if (cidr_parse_list(value, &list, &n, err) == -1) {
+		struct buf msg;
+
+		buf_init(&msg);
+		buf_printf(&msg, "relay_networks: %s", buf_cstr(err));
+		buf_reset(err);
+		buf_append(err, msg.data, msg.len);
+		buf_fini(&msg);
+		return -1;
+	}
+	free(list);
+	return config_value(cp->cfg, k, field, value, err);
+}
+
 #define CONFIG_G(f)	.off = offsetof(struct imc_config, f), \
 			.size = sizeof(((struct imc_config *)NULL)->f)
 #define CONFIG_N(f)	.noff = offsetof(struct imc_config, f)
@@ -1316,6 +1388,30 @@ static const struct config_key config_keys[] = {
 	{ "max_rcpts_per_transaction", CONFIG_T_COUNT, CONFIG_GLOBAL,
 	    CONFIG_G(max_rcpts_per_transaction), .min = 1, .max = 10000,
 	    .def = "100" },
+	/* The SMTP listener (connector/smtpd/smtpd.h) */
+	{ "listen", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(listen),
+	    .doc = "(none: no listener)", .handler = config_h_listen },
+	{ "smtpd_banner", CONFIG_T_STRING, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_banner), .doc = "hostname, then ESMTP" },
+	{ "relay_domains", CONFIG_T_DOMAINS, CONFIG_GLOBAL,
+	    CONFIG_G(relay_domains), CONFIG_N(n_relay_domains),
+	    .doc = "(none)" },
+	{ "relay_networks", CONFIG_T_STRING, CONFIG_GLOBAL,
+	    CONFIG_G(relay_networks), .doc = "(none)",
+	    .handler = config_h_relay_networks },
+	{ "smtpd_max_connections", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_max_connections), .min = 1, .max = 100000,
+	    .def = "1000" },
+	{ "smtpd_max_per_client", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_max_per_client), .min = 1, .max = 100000,
+	    .def = "50" },
+	{ "smtpd_max_errors", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_max_errors), .min = 1, .max = 1000, .def = "10" },
+	{ "smtpd_timeout", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_timeout), .min = 1, .max = CONFIG_DAY,
+	    .def = "5m" },
+	{ "smtpd_greet_pause", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_greet_pause), .min = 0, .max = 60, .def = "1s" },
 	/* [domain NAME] only: the relay hosts for that domain */
 	{ "relay", CONFIG_T_HOSTS, CONFIG_DOMAIN, CONFIG_D(relay) },
 };
@@ -1571,6 +1667,12 @@ config_free(struct imc_config *cfg)
 	free(cfg->auth_file);
 	config_auths_free(cfg);
 	free(cfg->retry_schedule);
+	free(cfg->listen);
+	free(cfg->smtpd_banner);
+	for (i = 0; i < cfg->n_relay_domains; i++)
+		free(cfg->relay_domains[i]);
+	free(cfg->relay_domains);
+	free(cfg->relay_networks);
 	free(cfg->domains);
 	free(cfg->cs.legacy_charset);
 	free(cfg->cs.charset);
@@ -1585,6 +1687,19 @@ config_is_local_domain(const struct imc_config *cfg, const char *domain)
 
 	for (i = 0; i < cfg->n_local_domains; i++)
 		if (strcasecmp(cfg->local_domains[i], domain) == 0)
+			return true;
+	return false;
+}
+
+/* config_is_relay_domain - is mail for this domain taken by the listener
+ * from anyone and forwarded (relay_domains) */
+bool
+config_is_relay_domain(const struct imc_config *cfg, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_relay_domains; i++)
+		if (strcasecmp(cfg->relay_domains[i], domain) == 0)
 			return true;
 	return false;
 }

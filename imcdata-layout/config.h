@@ -163,6 +163,17 @@ struct imc_config {
 	uint64_t	 max_per_destination;
 	uint64_t	 max_messages_per_connection;
 	uint64_t	 max_rcpts_per_transaction;
+	/* SMTP listener (connector/smtpd) */
+	char		*listen;	/* "addr:port, [addr6]:port", NULL: off */
+	char		*smtpd_banner;	/* NULL: "HOSTNAME ESMTP" */
+	char		**relay_domains; /* lowercased */
+	size_t		 n_relay_domains;
+	char		*relay_networks; /* CIDR list, NULL: none */
+	uint64_t	 smtpd_max_connections;
+	uint64_t	 smtpd_max_per_client;
+	uint64_t	 smtpd_max_errors;
+	uint64_t	 smtpd_timeout;
+	uint64_t	 smtpd_greet_pause;
 };
 
 enum config_mode {
@@ -176,6 +187,7 @@ int	config_load_mode(struct imc_config *, const char *path, enum config_mode,
 	    struct buf *err);
 void	config_free(struct imc_config *);
 bool	config_is_local_domain(const struct imc_config *, const char *domain);
+bool	config_is_relay_domain(const struct imc_config *, const char *domain);
 /* The [domain] section for a domain: the longest match, "*.x" covering
  * subdomains of x; NULL if none. */
 const struct imc_domain_conf *config_domain(const struct imc_config *,

@@ -164,6 +164,21 @@ bad:
 	return NULL;
 }
 
+/* qfile_escape, qfile_unescape - the envelope's escaping, for other
+ * formats of the tree that hold the same kind of values (the listener's
+ * Work files, LAYOUT.md) */
+int
+qfile_escape(struct buf *out, const char *s)
+{
+	return qenv_escape(out, s);
+}
+
+char *
+qfile_unescape(const char *s, size_t len)
+{
+	return qenv_unescape(s, len);
+}
+
 /* qenv_format - the .env text */
 int
 qenv_format(const struct qenv *e, struct buf *o)

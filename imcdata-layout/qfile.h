@@ -117,4 +117,9 @@ int	qenv_store(int dirfd, const struct qenv *, bool create, bool sync);
 int	qenv_store_on_content(int dirfd, const struct qenv *, bool sync);
 const char *qrcpt_state_name(enum qrcpt_state);
 
+/* The escaping above: "=" for empty; unescape gives NULL on a malformed
+ * token, else a string the caller frees. */
+int	qfile_escape(struct buf *, const char *);
+char	*qfile_unescape(const char *, size_t len);
+
 #endif

@@ -108,6 +108,12 @@ tracklog_add(struct tracklog *t, const struct track_event *ev)
 		r |= tracklog_value(&t->pending, "tls", ev->tls, 0);
 	if (ev->orig)
 		r |= tracklog_value(&t->pending, "orig", ev->orig, 0);
+	if (ev->client)
+		r |= tracklog_value(&t->pending, "client", ev->client, 0);
+	if (ev->helo)
+		r |= tracklog_value(&t->pending, "helo", ev->helo, 0);
+	if (ev->auth)
+		r |= tracklog_value(&t->pending, "auth", ev->auth, 0);
 	if (ev->has_uid)
 		r |= buf_printf(&t->pending, " uid=%lu", (unsigned long)ev->uid);
 	if (ev->has_uid && ev->user)

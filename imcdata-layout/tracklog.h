@@ -10,7 +10,8 @@
  *
  * (one line in the file). A picked-up line also names who wrote the
  * Pickup file: uid=1001 user=alice (the file's owner; user only when the
- * uid has a name). A value with a space, a quote or a control
+ * uid has a name); a received line (the SMTP listener) the client:
+ * client="host [192.0.2.7]" helo=... tls=... auth=... A value with a space, a quote or a control
  * character is written as a quoted string with backslash escapes. Lines are
  * collected in memory and written by tracklog_flush, which the daemon calls
  * at the end of every batch, so a line never appears before the event it
@@ -39,6 +40,9 @@ struct track_event {
 	const char	*tls;	/* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "none" */
 	const char	*reason;
 	const char	*orig;
+	const char	*client;	/* SMTP listener: "name [addr]", */
+	const char	*helo;		/* the client's EHLO/HELO name, */
+	const char	*auth;		/* the name it authenticated as */
 	bool		 has_uid;	/* uid (and user, if not NULL) logged */
 	uid_t		 uid;
 	const char	*user;

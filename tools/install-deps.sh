@@ -18,6 +18,8 @@ PACKAGES+=(mono-mcs mono-runtime php-cli)
 # the LMTP store tests (tests/integration/lib_dovecot.sh) and the bench's
 # LMTP part: a private Dovecot, never the system's service
 PACKAGES+=(dovecot-core dovecot-lmtpd dovecot-imapd)
+# the SMTP listener's tests: swaks as a client; libcrypt-dev for AUTH
+PACKAGES+=(swaks libcrypt-dev)
 
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)

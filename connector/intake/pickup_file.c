@@ -13,6 +13,7 @@
 
 #include "hex.h"
 #include "imc_limits.h"
+#include "qfile.h"
 #include "safeio.h"
 #include "strset.h"
 #include "xalloc.h"
@@ -64,6 +65,11 @@ struct pickup_file {
 	bool		 sender_from_mbox;
 	bool		 written_8bit;	/* after pickup_write */
 	unsigned	 received;	/* after pickup_write */
+	/* a listener's Work file (pickup_file.h): its session, and the
+	 * Received: field it wrote */
+	bool		 smtp;
+	struct pickup_smtp smtp_info;
+	char		*smtp_received;
 	/* body transform state */
 	bool		 at_line_start;
 	bool		 held_dot;	/* a line holding only "." waits */
@@ -565,6 +571,128 @@ mbox_from_line(struct pickup_file *pf, const char *s, size_t len)
 	return true;
 }
 
+/* One "key value" line of a listener's envelope block into *dst. */
+static int
+smtp_value(const char *v, size_t len, char **dst)
+{
+	char *x = qfile_unescape(v, len);
+
+	if (x == NULL)
+		return -1;
+	free(*dst);
+	*dst = x;
+	return 0;
+}
+
+/* The envelope block of a listener's Work file, after its first line,
+ * through "end". Only the connector writes it: anything malformed is a
+ * damaged file (MAIL_PERM). */
+static int
+smtp_envelope(struct pickup_file *pf, struct buf *line, struct mail_status *why)
+{
+	struct pickup_smtp *si = &pf->smtp_info;
+	const char *sp, *v, *end;
+	char *tok[3];
+	size_t klen, n, before;
+	bool too_long, have_sender = false;
+	int r;
+
+	si->envelope_bytes = strlen(PICKUP_SMTP_MAGIC) + 1;
+	for (;;) {
+		r = lr_line(&pf->lr, line, IMC_MAX_HEADER_BLOCK, &too_long);
+		if (r != 1)
+			goto bad;
+		si->envelope_bytes += line->len + 1;	/* the writer's LF */
+		if (line->len == 3 && memcmp(line->data, "end", 3) == 0)
+			break;
+		sp = memchr(line->data, ' ', line->len);
+		if (sp == NULL)
+			goto bad;
+		klen = (size_t)(sp - line->data);
+		v = sp + 1;
+		end = line->data + line->len;
+#define KEY(k)	(klen == strlen(k) && memcmp(line->data, k, klen) == 0)
+		if (KEY("sender")) {
+			char *a = NULL;
+
+			if (smtp_value(v, (size_t)(end - v), &a) == -1)
+				goto bad;
+			free(pf->sender);
+			pf->sender = qualify(pf, a);
+			free(a);
+			have_sender = true;
+		} else if (KEY("rcpt")) {
+			/* address, NOTIFY or "-", ORCPT or "-" */
+			memset(tok, 0, sizeof(tok));
+			for (n = 0; n < 3 && v <= end; n++) {
+				const char *e = memchr(v, ' ', (size_t)(end - v));
+
+				if (e == NULL)
+					e = end;
+				if (n > 0 && e - v == 1 && *v == '-')
+					tok[n] = NULL;
+				else if (smtp_value(v, (size_t)(e - v),
+				    &tok[n]) == -1)
+					break;
+				v = e + 1;
+			}
+			before = pf->rcpts.n;
+			if (n < 3 || tok[0] == NULL || add_rcpt(pf, tok[0],
+			    why) == -1) {
+				for (n = 0; n < 3; n++)
+					free(tok[n]);
+				if (why->kind == MAIL_PERM && why->text[0])
+					return -1;
+				goto bad;
+			}
+			dsn_keep_rcpt(pf, before, &tok[1], &tok[2]);
+			for (n = 0; n < 3; n++)
+				free(tok[n]);
+		} else if (KEY("ret")) {
+			if (smtp_value(v, (size_t)(end - v), &pf->ret) == -1)
+				goto bad;
+		} else if (KEY("envid")) {
+			if (smtp_value(v, (size_t)(end - v), &pf->envid) == -1)
+				goto bad;
+		} else if (KEY("client")) {
+			if (smtp_value(v, (size_t)(end - v), &si->client) == -1)
+				goto bad;
+		} else if (KEY("helo")) {
+			if (smtp_value(v, (size_t)(end - v), &si->helo) == -1)
+				goto bad;
+		} else if (KEY("tls")) {
+			if (smtp_value(v, (size_t)(end - v), &si->tls) == -1)
+				goto bad;
+		} else if (KEY("auth")) {
+			if (smtp_value(v, (size_t)(end - v), &si->auth) == -1)
+				goto bad;
+		} else if (KEY("received")) {
+			if (smtp_value(v, (size_t)(end - v),
+			    &pf->smtp_received) == -1)
+				goto bad;
+		} else
+			goto bad;
+#undef KEY
+	}
+	if (!have_sender || pf->rcpts.n == 0 || pf->smtp_received == NULL)
+		goto bad;
+	/* "=" (empty): not given */
+	{
+		char **f[] = { &si->client, &si->helo, &si->tls, &si->auth };
+
+		for (n = 0; n < 4; n++)
+			if (*f[n] != NULL && **f[n] == '\0') {
+				free(*f[n]);
+				*f[n] = NULL;
+			}
+	}
+	return 0;
+bad:
+	mail_status_set(why, MAIL_PERM, "5.3.0",
+	    "damaged listener envelope in the Work file");
+	return -1;
+}
+
 /* pickup_read - read the envelope lines and header; work out the envelope */
 struct pickup_file *
 pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
@@ -572,6 +700,7 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	struct pickup_file *pf;
 	struct buf line, xlines;
 	bool too_long, in_xlines = true, have_field = false, want_rcpts;
+	bool have_line = false;
 	size_t i, n;
 	int r;
 
@@ -590,9 +719,26 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	strset_init(&pf->rcpt_keys);
 	buf_init(&line);
 	buf_init(&xlines);
+	why->kind = MAIL_OK;
+	why->text[0] = '\0';
+
+	/* A listener's Work file starts with its envelope block; only files
+	 * the connector's own user wrote may (batch.c decides). */
+	r = lr_line(&pf->lr, &line, IMC_MAX_HEADER_BLOCK, &too_long);
+	if (r == 1 && opts->allow_smtp && line.len == strlen(PICKUP_SMTP_MAGIC)
+	    && memcmp(line.data, PICKUP_SMTP_MAGIC, line.len) == 0) {
+		pf->smtp = true;
+		in_xlines = false;
+		if (smtp_envelope(pf, &line, why) == -1)
+			goto fail;
+	} else
+		have_line = true;
 
 	for (;;) {
-		r = lr_line(&pf->lr, &line, IMC_MAX_HEADER_BLOCK, &too_long);
+		if (!have_line)
+			r = lr_line(&pf->lr, &line, IMC_MAX_HEADER_BLOCK,
+			    &too_long);
+		have_line = false;
 		if (r == -1) {
 			if (too_long)
 				mail_status_set(why, MAIL_PERM, "5.6.0",
@@ -660,7 +806,8 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	if (xlines.len > 0 && envelope_from_xlines(pf, &xlines, why) == -1)
 		goto fail;
 	want_rcpts = pf->rcpts.n == 0;
-	if (envelope_from_header(pf, want_rcpts, why) == -1)
+	/* the SMTP envelope is the whole truth, also an empty sender */
+	if (!pf->smtp && envelope_from_header(pf, want_rcpts, why) == -1)
 		goto fail;
 	if (pf->rcpts.n == 0) {
 		mail_status_set(why, MAIL_PERM, "5.1.3",
@@ -696,6 +843,13 @@ fail:
 	buf_fini(&xlines);
 	pickup_free(pf);
 	return NULL;
+}
+
+/* pickup_smtp - the session of a listener's Work file, or NULL */
+const struct pickup_smtp *
+pickup_smtp(const struct pickup_file *pf)
+{
+	return pf->smtp ? &pf->smtp_info : NULL;
 }
 
 /* pickup_sender - the envelope sender ("" is the null sender) */
@@ -1000,6 +1154,11 @@ static int
 body_segment(struct pickup_file *pf, struct out_set *o, const char *seg,
     size_t len, bool eol)
 {
+	/* The listener has undone the dot-stuffing already: its lines are
+	 * the message's, a lone "." too. */
+	if (pf->smtp)
+		return out_put(o, seg, len) == -1 ||
+		    (eol && out_put(o, "\r\n", 2) == -1) ? -1 : 0;
 	if (pf->held_dot) {
 		/* The "." line was not the last: it is an ordinary line, and
 		 * under auto the proof of a literal file. */
@@ -1068,15 +1227,21 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	}
 	rfc5322_date(pf->opts.now, date, sizeof(date));
 	/* The writer's uid goes in the comment, where Postfix puts it: the
-	 * "from" clause is for the SMTP client's host name. */
-	buf_printf(&o.pending, "Received: by %s (imc-connector",
-	    pf->opts.hostname);
-	if (pf->opts.has_uid)
-		buf_printf(&o.pending, ", from userid %lu",
-		    (unsigned long)pf->opts.uid);
-	if (pf->opts.has_uid && pf->opts.user != NULL)
-		buf_printf(&o.pending, " (%s)", pf->opts.user);
-	buf_printf(&o.pending, ") id %s;\r\n\t%s\r\n", pf->opts.qid, date);
+	 * "from" clause is for the SMTP client's host name, which the
+	 * listener wrote. */
+	if (pf->smtp)
+		buf_printf(&o.pending, "%s\r\n", pf->smtp_received);
+	else {
+		buf_printf(&o.pending, "Received: by %s (imc-connector",
+		    pf->opts.hostname);
+		if (pf->opts.has_uid)
+			buf_printf(&o.pending, ", from userid %lu",
+			    (unsigned long)pf->opts.uid);
+		if (pf->opts.has_uid && pf->opts.user != NULL)
+			buf_printf(&o.pending, " (%s)", pf->opts.user);
+		buf_printf(&o.pending, ") id %s;\r\n\t%s\r\n", pf->opts.qid,
+		    date);
+	}
 	for (i = 0; i < pf->n_fields; i++)
 		if (!pf->fields[i].drop && out_field(&o,
 		    pf->hdr.data + pf->fields[i].off, pf->fields[i].len) == -1)
@@ -1209,6 +1374,11 @@ pickup_free(struct pickup_file *pf)
 	free(pf->ret);
 	free(pf->envid);
 	free(pf->mbox_from);
+	free(pf->smtp_info.client);
+	free(pf->smtp_info.helo);
+	free(pf->smtp_info.tls);
+	free(pf->smtp_info.auth);
+	free(pf->smtp_received);
 	free(pf);
 }
 

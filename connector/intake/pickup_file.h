@@ -20,6 +20,26 @@
  * literal when some line starts with a single dot (a final "." line aside),
  * else iis. Lines of any length and NUL bytes pass through.
  *
+ * A file the SMTP listener wrote into Work/ (connector/smtpd) starts with
+ * its own envelope block instead, honoured only when opts.allow_smtp (the
+ * file is the connector's user's own):
+ *
+ *	IMC-SMTPD 1
+ *	sender <escaped>		("=": the null sender)
+ *	ret HDRS			(optional, DSN as given at MAIL)
+ *	envid <escaped>			(optional)
+ *	rcpt <escaped> <notify|-> <escaped orcpt|->	(one a recipient)
+ *	client <escaped>		("name [addr]" for the tracking log)
+ *	helo <escaped>
+ *	tls <escaped>			("=": none)
+ *	auth <escaped>			("=": none)
+ *	received <escaped>		(the whole Received: field it made)
+ *	end
+ *
+ * escaped as in the queue envelope (qfile.h). The message follows as the
+ * client sent it, dot-stuffing undone, CRLF lines: no header supplies
+ * recipients, no dot is removed, and the Received: field is the listener's.
+ *
  * Both return 0, or -1 with why filled in: MAIL_PERM for a file that cannot
  * be taken (it goes to Pickup/Archive with that reason), MAIL_TEMP for an
  * I/O error (the file stays for a later try).
@@ -48,6 +68,18 @@ struct pickup_opts {
 	bool		 has_uid;	/* the Received: line names the writer */
 	uid_t		 uid;
 	const char	*user;		/* its login name, or NULL */
+	bool		 allow_smtp;	/* a listener envelope block is read */
+};
+
+#define PICKUP_SMTP_MAGIC	"IMC-SMTPD 1"
+
+/* The session a listener's Work file came from (NULL fields: not given). */
+struct pickup_smtp {
+	char	*client;
+	char	*helo;
+	char	*tls;
+	char	*auth;
+	uint64_t envelope_bytes;	/* the block, before the message */
 };
 
 struct pickup_file;
@@ -67,6 +99,8 @@ struct pickup_out {
 struct pickup_file *pickup_read(int fd, const struct pickup_opts *,
 	    struct mail_status *why);
 const char *pickup_sender(const struct pickup_file *);	/* "" null sender */
+/* The listener's session for its Work files, NULL for a Pickup file. */
+const struct pickup_smtp *pickup_smtp(const struct pickup_file *);
 const struct addr_list *pickup_recipients(const struct pickup_file *);
 /* DSN parameters (RFC 3461) written after the address on X-Receiver: and
  * X-Sender: lines ("X-Receiver: <a@b> NOTIFY=FAILURE ORCPT=rfc822;a@b",

@@ -179,6 +179,14 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	uint64_t before[2] = { 0, 0 };
 	int in_out = -1, out_out = -1;
 
+	/* Only a file the connector's own user wrote may carry a listener's
+	 * envelope (pickup_file.h): a writer's Pickup file never does. */
+	{
+		struct stat st;
+
+		opts.allow_smtp = fstat(c->fd, &st) == 0 &&
+		    st.st_uid == geteuid();
+	}
 	memset(&item, 0, sizeof(item));
 	memcpy(item.qid, c->qid, QID_SIZE);
 	item.recovering = recovering;
@@ -315,11 +323,24 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 
 	if (pickup_notes(pf, &notes))
 		log_info("%s: %s", c->qid, buf_cstr(&notes));
-	tracklog_add(q->track, &(struct track_event){ .event = "picked-up",
-	    .qid = c->qid, .from = pickup_sender(pf), .size = c->size,
-	    .orig = c->origname, .status = "accepted",
-	    .reason = notes.len > 0 ? buf_cstr(&notes) : NULL,
-	    .has_uid = opts.has_uid, .uid = opts.uid, .user = opts.user });
+	if (pickup_smtp(pf) != NULL) {
+		const struct pickup_smtp *si = pickup_smtp(pf);
+
+		tracklog_add(q->track, &(struct track_event){
+		    .event = "received", .qid = c->qid,
+		    .from = pickup_sender(pf),
+		    .size = c->size - si->envelope_bytes,
+		    .status = "accepted", .client = si->client,
+		    .helo = si->helo, .tls = si->tls, .auth = si->auth,
+		    .reason = notes.len > 0 ? buf_cstr(&notes) : NULL });
+	} else
+		tracklog_add(q->track, &(struct track_event){
+		    .event = "picked-up", .qid = c->qid,
+		    .from = pickup_sender(pf), .size = c->size,
+		    .orig = c->origname, .status = "accepted",
+		    .reason = notes.len > 0 ? buf_cstr(&notes) : NULL,
+		    .has_uid = opts.has_uid, .uid = opts.uid,
+		    .user = opts.user });
 	for (i = 0; i < out_env.n_rcpts; i++)
 		tracklog_add(q->track, &(struct track_event){ .event = "queued",
 		    .qid = c->qid, .from = out_env.sender,
@@ -769,6 +790,22 @@ batch_retry_held(struct qctx *q)
 	free(due);
 	tracklog_flush(q->track);
 	return n;
+}
+
+/* batch_forget - a Work file whose sender was told it failed (the
+ * listener's 4xx after a failed barrier): not held, not queued, gone */
+void
+batch_forget(struct qctx *q, const char *qid)
+{
+	ssize_t k;
+
+	if ((k = batch_held_find(q, qid)) >= 0) {
+		free(q->held[k].origname);
+		q->held[k] = q->held[--q->n_held];
+	}
+	qentry_remove_all(q, qid);
+	if (unlinkat(q->dir[LAYOUT_WORK], qid, 0) == -1 && errno != ENOENT)
+		log_warn("Work/%s", qid);
 }
 
 void

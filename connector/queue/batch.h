@@ -79,5 +79,8 @@ void	batch_hold(struct qctx *, const char *qid, const char *origname,
 int64_t	batch_held_ms(const struct qctx *);	/* -1: none */
 size_t	batch_retry_held(struct qctx *);
 void	batch_held_free(struct qctx *);
+/* A Work file nobody may deliver (its SMTP client got a 4xx): its hold,
+ * its entries and the file go. */
+void	batch_forget(struct qctx *, const char *qid);
 
 #endif

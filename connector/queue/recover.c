@@ -52,6 +52,10 @@ recover_run(struct qctx *q)
 	char name[QID_SIZE + 16];
 	size_t i;
 
+	/* 0. A listener's message whose final dot never came (Work/.<qid>
+	 * .smtp.tmp): nobody was told it was taken; it goes. */
+	recover_sweep_temps(q, LAYOUT_WORK);
+
 	/* 1. Work files: their batch did not end; take them again. */
 	if (qlist_read(q->dir[LAYOUT_WORK], "", &names) == -1)
 		return -1;

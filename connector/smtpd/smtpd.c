@@ -1,0 +1,1051 @@
+/*
+ * smtpd - the SMTP listener (see smtpd.h).
+ */
+#include "smtpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "imc_limits.h"
+#include "log.h"
+#include "pickup_file.h"
+#include "qfile.h"
+#include "qid.h"
+#include "safeio.h"
+#include "smtpd_cmd.h"
+#include "smtpd_data.h"
+#include "smtpd_policy.h"
+#include "xalloc.h"
+
+/* Accepts per readiness of a listener: others get their turn. */
+#define SMTPD_ACCEPT_BURST	64
+/* Message bytes written to the Work file at once. */
+#define SMTPD_WRITE_CHUNK	(64 * 1024)
+
+enum smtpd_state {
+	SMTPD_S_GREET,		/* greet pause: the client must be silent */
+	SMTPD_S_CMD,
+	SMTPD_S_DATA,
+	SMTPD_S_COMMIT,		/* final dot read, waiting for the batch */
+	SMTPD_S_CLOSE		/* replies flushed, then closed */
+};
+
+struct smtpd_session {
+	TAILQ_ENTRY(smtpd_session) link;
+	struct smtpd	*sd;
+	int		 fd;
+	struct evloop_io *io;
+	uint64_t	 timer;
+	struct sockaddr_storage peer;
+	char		 addr[INET6_ADDRSTRLEN + 8];
+	enum smtpd_state state;
+	struct buf	 in, out;
+	bool		 skip_line;	/* a command line too long: to its end */
+	unsigned	 errors;
+	char		*helo;
+	bool		 esmtp;
+	bool		 trusted;
+	/* the transaction */
+	bool		 have_mail;
+	struct smtpd_mail mail;
+	struct smtpd_rcpt *rcpts;
+	size_t		 n_rcpts;
+	/* DATA */
+	char		 qid[QID_SIZE];
+	char		 tmp[QID_SIZE + 16];
+	int		 work;
+	bool		 write_failed;
+	struct smtpd_data dr;
+	struct buf	 dbuf;
+};
+
+TAILQ_HEAD(smtpd_list, smtpd_session);
+
+struct smtpd {
+	const struct imc_config *cfg;
+	struct evloop	*loop;
+	int		 work_fd;
+	struct smtpd_listeners ls;
+	struct evloop_io **lio;
+	bool		 paused;	/* listeners parked: too many sessions */
+	bool		 stopping;
+	struct smtpd_policy policy;
+	const struct smtpd_ops *ops;
+	void		*arg;
+	struct smtpd_list sessions;
+	size_t		 n_sessions;
+	size_t		 n_waiting;
+};
+
+static void smtpd_io(struct evloop *, int, int, void *);
+static void smtpd_process(struct smtpd_session *);
+
+/* ---------------------------------------------------------- listeners */
+
+static int
+smtpd_parse_listen(const char *item, struct sockaddr_storage *ss,
+    socklen_t *sl)
+{
+	char host[64];
+	const char *sep;
+	size_t hl;
+	long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (item[0] == '[') {
+		if ((sep = strchr(item, ']')) == NULL || sep[1] != ':')
+			return -1;
+		hl = (size_t)(sep - item - 1);
+		item++;
+		sep++;
+	} else {
+		if ((sep = strrchr(item, ':')) == NULL)
+			return -1;
+		hl = (size_t)(sep - item);
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, item, hl);
+	host[hl] = '\0';
+	port = strtol(sep + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return -1;
+	if (inet_pton(AF_INET, host,
+	    &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host,
+	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -1;
+}
+
+/* smtpd_bind - the listen sockets, before privileges are dropped */
+int
+smtpd_bind(const struct imc_config *cfg, struct smtpd_listeners *ls,
+    struct buf *err)
+{
+	char *copy, *tok, *save = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	ls->fds = NULL;
+	ls->n = 0;
+	if (cfg->listen == NULL)
+		return 0;
+	copy = xstrdup(cfg->listen);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (smtpd_parse_listen(tok, &ss, &sl) == -1) {
+			buf_printf(err, "listen: \"%s\" is not addr:port", tok);
+			goto fail;
+		}
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			buf_printf(err, "listen %s: %s", tok, strerror(errno));
+			goto fail;
+		}
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		/* "[::]:25" is IPv6 only: "0.0.0.0:25" is listed apart */
+		if (ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		if (bind(fd, (struct sockaddr *)&ss, sl) == -1 ||
+		    listen(fd, 1024) == -1) {
+			buf_printf(err, "listen %s: %s", tok, strerror(errno));
+			close(fd);
+			goto fail;
+		}
+		ls->fds = xreallocarray(ls->fds, ls->n + 1, sizeof(*ls->fds));
+		ls->fds[ls->n++] = fd;
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	smtpd_listeners_close(ls);
+	return -1;
+}
+
+void
+smtpd_listeners_close(struct smtpd_listeners *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		close(ls->fds[i]);
+	free(ls->fds);
+	ls->fds = NULL;
+	ls->n = 0;
+}
+
+/* ------------------------------------------------------------- output */
+
+static void
+smtpd_want(struct smtpd_session *s)
+{
+	int mask = 0;
+
+	if (s->out.len > 0)
+		mask |= EVLOOP_WRITE;
+	/* read while there is room, and only in states that read */
+	if ((s->state == SMTPD_S_GREET || s->state == SMTPD_S_CMD ||
+	    s->state == SMTPD_S_DATA) && s->in.len < SMTPD_IN_MAX &&
+	    s->out.len < SMTPD_OUT_MAX)
+		mask |= EVLOOP_READ;
+	if (s->io != NULL && evloop_mask(s->io) != mask)
+		(void)evloop_modify(s->io, mask);
+}
+
+static void smtpd_close(struct smtpd_session *);
+
+/* Write what can be written now; -1: the connection is gone. */
+static int
+smtpd_flush(struct smtpd_session *s)
+{
+	ssize_t n;
+
+	while (s->out.len > 0) {
+		n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return -1;
+		buf_consume(&s->out, (size_t)n);
+	}
+	return 0;
+}
+
+static void
+smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_printf(&s->out, "%d %s%s", code, dsn != NULL ? dsn : "",
+	    dsn != NULL ? " " : "");
+	va_start(ap, fmt);
+	buf_vprintf(&s->out, fmt, ap);
+	va_end(ap);
+	buf_puts(&s->out, "\r\n");
+	if (code >= 400 && code != 421)
+		s->errors++;
+}
+
+/* ------------------------------------------------------------ session */
+
+static void
+smtpd_reset(struct smtpd_session *s)
+{
+	size_t i;
+
+	smtpd_mail_free(&s->mail);
+	for (i = 0; i < s->n_rcpts; i++)
+		smtpd_rcpt_free(&s->rcpts[i]);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->n_rcpts = 0;
+	s->have_mail = false;
+}
+
+/* The message being received is dropped: no trace in Work/. */
+static void
+smtpd_drop_work(struct smtpd_session *s)
+{
+	if (s->work != -1) {
+		close(s->work);
+		s->work = -1;
+		(void)unlinkat(s->sd->work_fd, s->tmp, 0);
+	}
+	buf_reset(&s->dbuf);
+}
+
+static void
+smtpd_timer(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct smtpd_session *s = arg;
+
+	(void)loop;
+	(void)id;
+	s->timer = 0;
+	if (s->state == SMTPD_S_GREET) {
+		s->state = SMTPD_S_CMD;
+		if (s->sd->cfg->smtpd_banner != NULL)
+			smtpd_reply(s, 220, NULL, "%s",
+			    s->sd->cfg->smtpd_banner);
+		else
+			smtpd_reply(s, 220, NULL, "%s ESMTP",
+			    s->sd->cfg->hostname);
+		s->timer = evloop_timer_add(s->sd->loop,
+		    s->sd->cfg->smtpd_timeout * 1000, smtpd_timer, s);
+		if (smtpd_flush(s) == -1) {
+			smtpd_close(s);
+			return;
+		}
+		smtpd_want(s);
+		return;
+	}
+	if (s->state == SMTPD_S_COMMIT) {
+		/* the batch decides; the client waits for it */
+		s->timer = evloop_timer_add(s->sd->loop,
+		    s->sd->cfg->smtpd_timeout * 1000, smtpd_timer, s);
+		return;
+	}
+	log_info("smtpd: %s: timeout", s->addr);
+	smtpd_drop_work(s);
+	smtpd_reply(s, 421, "4.4.2", "%s Timeout, closing",
+	    s->sd->cfg->hostname);
+	(void)smtpd_flush(s);
+	smtpd_close(s);
+}
+
+static void
+smtpd_rearm(struct smtpd_session *s)
+{
+	if (s->timer != 0)
+		evloop_timer_cancel(s->sd->loop, s->timer);
+	s->timer = evloop_timer_add(s->sd->loop,
+	    s->sd->cfg->smtpd_timeout * 1000, smtpd_timer, s);
+}
+
+static void
+smtpd_session_free(struct evloop *loop, void *arg)
+{
+	struct smtpd_session *s = arg;
+
+	(void)loop;
+	smtpd_reset(s);
+	buf_fini(&s->in);
+	buf_fini(&s->out);
+	buf_fini(&s->dbuf);
+	free(s->helo);
+	free(s);
+}
+
+static void smtpd_resume(struct smtpd *);
+
+/* Close at once; the memory goes at the end of the round. */
+static void
+smtpd_close(struct smtpd_session *s)
+{
+	struct smtpd *sd = s->sd;
+
+	if (s->fd == -1)
+		return;
+	smtpd_drop_work(s);
+	if (s->state == SMTPD_S_COMMIT) {
+		/* the entry is in the batch: it stays (the client will not
+		 * hear its 250: "possible duplicate", as qmail says) */
+		sd->n_waiting--;
+		log_info("smtpd: %s: %s: the client left before the reply; "
+		    "possible duplicate", s->addr, s->qid);
+	}
+	if (s->timer != 0)
+		evloop_timer_cancel(sd->loop, s->timer);
+	s->timer = 0;
+	if (s->io != NULL)
+		evloop_unwatch(s->io);
+	s->io = NULL;
+	close(s->fd);
+	s->fd = -1;
+	TAILQ_REMOVE(&sd->sessions, s, link);
+	sd->n_sessions--;
+	if (evloop_defer(sd->loop, smtpd_session_free, s) == -1)
+		smtpd_session_free(sd->loop, s);
+	smtpd_resume(sd);
+}
+
+/* ----------------------------------------------------------- commands */
+
+static void
+smtpd_ehlo(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	const struct imc_config *cfg = s->sd->cfg;
+
+	if (smtpd_check_helo(c->arg, c->arg_len) == -1) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: %s hostname",
+		    smtpd_verb_name(c->verb));
+		return;
+	}
+	smtpd_reset(s);
+	free(s->helo);
+	s->helo = xstrndup(c->arg, c->arg_len);
+	s->esmtp = c->verb == SMTPD_EHLO;
+	if (!s->esmtp) {
+		smtpd_reply(s, 250, NULL, "%s", cfg->hostname);
+		return;
+	}
+	buf_printf(&s->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n"
+	    "250 ENHANCEDSTATUSCODES\r\n", cfg->hostname,
+	    (unsigned long long)cfg->max_message_size);
+}
+
+static void
+smtpd_mail(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	struct smtpd_reply r;
+
+	if (s->helo == NULL) {
+		smtpd_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->have_mail) {
+		smtpd_reply(s, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	if (smtpd_parse_mail(c->arg, c->arg_len, s->sd->cfg->max_message_size,
+	    &s->mail, &r) == -1) {
+		smtpd_reply(s, r.code, r.dsn, "%s", r.text);
+		return;
+	}
+	s->have_mail = true;
+	smtpd_reply(s, 250, "2.1.0", "Ok");
+}
+
+static void
+smtpd_rcpt(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	struct smtpd_reply r;
+	struct smtpd_rcpt rc;
+	size_t i;
+
+	if (!s->have_mail) {
+		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts >= s->sd->cfg->max_rcpts_per_transaction) {
+		smtpd_reply(s, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	if (smtpd_parse_rcpt(c->arg, c->arg_len, s->mail.smtputf8, &rc,
+	    &r) == -1) {
+		smtpd_reply(s, r.code, r.dsn, "%s", r.text);
+		return;
+	}
+	if (smtpd_policy_rcpt(&s->sd->policy, &rc.addr, s->trusted) ==
+	    SMTPD_DENY) {
+		smtpd_reply(s, 554, "5.7.1", "<%s>: Relay access denied",
+		    rc.addr);
+		smtpd_rcpt_free(&rc);
+		return;
+	}
+	for (i = 0; i < s->n_rcpts; i++)
+		if (strcmp(s->rcpts[i].addr, rc.addr) == 0)
+			break;
+	if (i < s->n_rcpts)
+		smtpd_rcpt_free(&rc);	/* the same again: one copy */
+	else {
+		s->rcpts = xreallocarray(s->rcpts, s->n_rcpts + 1,
+		    sizeof(*s->rcpts));
+		s->rcpts[s->n_rcpts++] = rc;
+	}
+	smtpd_reply(s, 250, "2.1.5", "Ok");
+}
+
+static void
+smtpd_date(char *out, size_t size)
+{
+	struct tm tm;
+	time_t t = time(NULL);
+
+	gmtime_r(&t, &tm);
+	if (strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		out[0] = '\0';
+}
+
+/* The Work file's envelope block (pickup_file.h) and Received: field. */
+static void
+smtpd_envelope(struct smtpd_session *s, struct buf *b)
+{
+	const struct imc_config *cfg = s->sd->cfg;
+	struct buf rcv, client;
+	char date[64];
+	size_t i;
+
+	buf_init(&rcv);
+	buf_init(&client);
+	buf_printf(&client, "[%s]", s->addr);
+	smtpd_date(date, sizeof(date));
+	buf_printf(&rcv, "Received: from %s (%s)\r\n\tby %s (imc-connector) "
+	    "with %s%s id %s", s->helo, client.data, cfg->hostname,
+	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", "",
+	    s->qid);
+	if (s->n_rcpts == 1)
+		buf_printf(&rcv, "\r\n\tfor <%s>", s->rcpts[0].addr);
+	buf_printf(&rcv, ";\r\n\t%s", date);
+
+	buf_printf(b, "%s\nsender ", PICKUP_SMTP_MAGIC);
+	qfile_escape(b, s->mail.addr);
+	if (s->mail.ret != NULL)
+		buf_printf(b, "\nret %s", s->mail.ret);
+	if (s->mail.envid != NULL) {
+		buf_puts(b, "\nenvid ");
+		qfile_escape(b, s->mail.envid);
+	}
+	for (i = 0; i < s->n_rcpts; i++) {
+		buf_puts(b, "\nrcpt ");
+		qfile_escape(b, s->rcpts[i].addr);
+		buf_putc(b, ' ');
+		if (s->rcpts[i].notify != NULL)
+			qfile_escape(b, s->rcpts[i].notify);
+		else
+			buf_putc(b, '-');
+		buf_putc(b, ' ');
+		if (s->rcpts[i].orcpt != NULL)
+			qfile_escape(b, s->rcpts[i].orcpt);
+		else
+			buf_putc(b, '-');
+	}
+	buf_puts(b, "\nclient ");
+	qfile_escape(b, client.data);
+	buf_puts(b, "\nhelo ");
+	qfile_escape(b, s->helo);
+	buf_puts(b, "\ntls none\nauth =\nreceived ");
+	qfile_escape(b, rcv.data);
+	buf_puts(b, "\nend\n");
+	buf_fini(&rcv);
+	buf_fini(&client);
+}
+
+static void
+smtpd_data_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	if (c->arg_len > 0) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	if (!s->have_mail) {
+		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts == 0) {
+		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	if (qid_new(s->qid) == -1) {
+		smtpd_reply(s, 451, "4.3.0", "Error: no queue id");
+		return;
+	}
+	snprintf(s->tmp, sizeof(s->tmp), ".%s.smtp.tmp", s->qid);
+	s->work = openat(s->sd->work_fd, s->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->work == -1) {
+		log_warn("smtpd: Work/%s", s->tmp);
+		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+		return;
+	}
+	s->write_failed = false;
+	buf_reset(&s->dbuf);
+	smtpd_envelope(s, &s->dbuf);
+	smtpd_data_init(&s->dr, s->sd->cfg->max_message_size);
+	s->state = SMTPD_S_DATA;
+	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+smtpd_write_work(struct smtpd_session *s)
+{
+	if (s->dbuf.len == 0 || s->work == -1)
+		return;
+	if (!s->write_failed && safe_write_all(s->work, s->dbuf.data,
+	    s->dbuf.len) == -1) {
+		log_warn("smtpd: Work/%s", s->tmp);
+		s->write_failed = true;
+	}
+	buf_reset(&s->dbuf);
+}
+
+/* The final dot: refuse, or hand Work/<qid> to the batch. */
+static void
+smtpd_data_end(struct smtpd_session *s)
+{
+	struct smtpd *sd = s->sd;
+	enum accept_result r;
+
+	smtpd_write_work(s);
+	s->state = SMTPD_S_CMD;
+	if (s->dr.too_big) {
+		smtpd_drop_work(s);
+		smtpd_reply(s, 552, "5.3.4", "Error: message larger than "
+		    "%llu bytes", (unsigned long long)sd->cfg->max_message_size);
+		smtpd_reset(s);
+		return;
+	}
+	if (s->dr.header_too_big) {
+		smtpd_drop_work(s);
+		smtpd_reply(s, 552, "5.3.4", "Error: header block too large");
+		smtpd_reset(s);
+		return;
+	}
+	if (s->write_failed || close(s->work) == -1) {
+		s->write_failed = true;
+		smtpd_drop_work(s);
+		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+		smtpd_reset(s);
+		return;
+	}
+	s->work = -1;
+	if (renameat(sd->work_fd, s->tmp, sd->work_fd, s->qid) == -1) {
+		log_warn("smtpd: Work/%s", s->qid);
+		(void)unlinkat(sd->work_fd, s->tmp, 0);
+		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+		smtpd_reset(s);
+		return;
+	}
+	smtpd_reset(s);
+	r = sd->ops->accept(sd->arg, s->qid);
+	if (r == ACCEPT_QUEUED) {
+		s->state = SMTPD_S_COMMIT;
+		sd->n_waiting++;
+		return;
+	}
+	if (r == ACCEPT_ARCHIVED) {
+		/* pickup_read refused it: it is in Pickup/Archive with the
+		 * reason, and the client is told no */
+		smtpd_reply(s, 554, "5.6.0", "Error: message refused (%s)",
+		    s->qid);
+		return;
+	}
+	sd->ops->forget(sd->arg, s->qid);
+	smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+}
+
+static void
+smtpd_command(struct smtpd_session *s, const char *line, size_t len)
+{
+	struct smtpd_cmd c;
+
+	smtpd_cmd_parse(line, len, &c);
+	switch (c.verb) {
+	case SMTPD_HELO:
+	case SMTPD_EHLO:
+		smtpd_ehlo(s, &c);
+		break;
+	case SMTPD_MAIL:
+		smtpd_mail(s, &c);
+		break;
+	case SMTPD_RCPT:
+		smtpd_rcpt(s, &c);
+		break;
+	case SMTPD_DATA:
+		smtpd_data_cmd(s, &c);
+		break;
+	case SMTPD_RSET:
+		smtpd_reset(s);
+		smtpd_reply(s, 250, "2.0.0", "Ok");
+		break;
+	case SMTPD_NOOP:
+		smtpd_reply(s, 250, "2.0.0", "Ok");
+		break;
+	case SMTPD_VRFY:
+		smtpd_reply(s, 252, "2.5.2", "Cannot VRFY user, but will "
+		    "accept message and attempt delivery");
+		break;
+	case SMTPD_HELP:
+		smtpd_reply(s, 214, "2.0.0", "See RFC 5321");
+		break;
+	case SMTPD_QUIT:
+		smtpd_reply(s, 221, "2.0.0", "Bye");
+		s->state = SMTPD_S_CLOSE;
+		break;
+	case SMTPD_EXPN:
+	case SMTPD_STARTTLS:
+	case SMTPD_AUTH:
+	case SMTPD_BDAT:
+		smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
+		break;
+	default:
+		smtpd_reply(s, 500, "5.5.2", "Error: command not recognized");
+		break;
+	}
+}
+
+/* Work through the input: commands, message data, what waits. */
+static void
+smtpd_process(struct smtpd_session *s)
+{
+	size_t used;
+	char *nl;
+
+	while (s->fd != -1) {
+		if (s->state == SMTPD_S_DATA) {
+			if (s->in.len == 0)
+				break;
+			used = smtpd_data_feed(&s->dr, s->in.data, s->in.len,
+			    &s->dbuf);
+			buf_consume(&s->in, used);
+			if (s->dbuf.len >= SMTPD_WRITE_CHUNK || s->dr.done)
+				smtpd_write_work(s);
+			if (s->dr.done)
+				smtpd_data_end(s);
+			continue;
+		}
+		if (s->state != SMTPD_S_CMD)
+			break;
+		if (s->errors >= s->sd->cfg->smtpd_max_errors) {
+			smtpd_reply(s, 421, "4.7.0", "%s Error: too many errors",
+			    s->sd->cfg->hostname);
+			s->state = SMTPD_S_CLOSE;
+			break;
+		}
+		if (s->out.len >= SMTPD_OUT_MAX)
+			break;		/* the client must read first */
+		nl = s->in.len ? memchr(s->in.data, '\n', s->in.len) : NULL;
+		if (nl == NULL) {
+			if (s->in.len > IMC_SMTPD_LINE_MAX) {
+				/* no line end in sight: refuse once, skip to it */
+				if (!s->skip_line)
+					smtpd_reply(s, 500, "5.5.2",
+					    "Error: line too long");
+				s->skip_line = true;
+				buf_reset(&s->in);
+			}
+			break;
+		}
+		used = (size_t)(nl - s->in.data);
+		if (s->skip_line) {
+			s->skip_line = false;
+			buf_consume(&s->in, used + 1);
+			continue;
+		}
+		if (used > 0 && s->in.data[used - 1] == '\r')
+			used--;
+		if (used > IMC_SMTPD_LINE_MAX)
+			smtpd_reply(s, 500, "5.5.2", "Error: line too long");
+		else if (memchr(s->in.data, '\0', used) != NULL)
+			smtpd_reply(s, 500, "5.5.2", "Error: NUL in command");
+		else
+			smtpd_command(s, s->in.data, used);
+		buf_consume(&s->in, (size_t)(nl - s->in.data) + 1);
+	}
+	if (s->fd == -1)
+		return;
+	if (smtpd_flush(s) == -1 || (s->state == SMTPD_S_CLOSE &&
+	    s->out.len == 0)) {
+		smtpd_close(s);
+		return;
+	}
+	smtpd_want(s);
+}
+
+static void
+smtpd_io(struct evloop *loop, int fd, int mask, void *arg)
+{
+	struct smtpd_session *s = arg;
+	ssize_t n;
+	size_t room;
+
+	(void)loop;
+	if (mask & EVLOOP_WRITE) {
+		if (smtpd_flush(s) == -1) {
+			smtpd_close(s);
+			return;
+		}
+		if (s->state == SMTPD_S_CLOSE && s->out.len == 0) {
+			smtpd_close(s);
+			return;
+		}
+	}
+	if (mask & EVLOOP_READ) {
+		if (s->in.len >= SMTPD_IN_MAX) {
+			smtpd_want(s);
+			return;
+		}
+		room = SMTPD_IN_MAX - s->in.len;
+		buf_reserve(&s->in, room);
+		do
+			n = recv(fd, s->in.data + s->in.len, room, 0);
+		while (n == -1 && errno == EINTR);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			smtpd_close(s);
+			return;
+		}
+		s->in.len += (size_t)n;
+		s->in.data[s->in.len] = '\0';
+		if (s->state == SMTPD_S_GREET) {
+			/* talked before the greeting: a spam engine */
+			log_info("smtpd: %s: talked before the greeting; "
+			    "dropped", s->addr);
+			buf_reset(&s->in);
+			smtpd_reply(s, 554, "5.5.0", "Error: talked before "
+			    "the greeting");
+			s->state = SMTPD_S_CLOSE;
+			(void)smtpd_flush(s);
+			smtpd_close(s);
+			return;
+		}
+		smtpd_rearm(s);
+	}
+	smtpd_process(s);
+}
+
+/* ------------------------------------------------------------- accept */
+
+static size_t
+smtpd_count_client(const struct smtpd *sd, const struct sockaddr_storage *ss)
+{
+	const struct smtpd_session *s;
+	size_t n = 0;
+
+	TAILQ_FOREACH(s, &sd->sessions, link) {
+		if (s->peer.ss_family != ss->ss_family)
+			continue;
+		if (ss->ss_family == AF_INET ?
+		    memcmp(&((const struct sockaddr_in *)&s->peer)->sin_addr,
+		    &((const struct sockaddr_in *)ss)->sin_addr, 4) == 0 :
+		    memcmp(&((const struct sockaddr_in6 *)&s->peer)->sin6_addr,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16) == 0)
+			n++;
+	}
+	return n;
+}
+
+static void
+smtpd_pause(struct smtpd *sd, bool pause)
+{
+	size_t i;
+
+	if (sd->paused == pause)
+		return;
+	sd->paused = pause;
+	for (i = 0; i < sd->ls.n; i++)
+		if (sd->lio[i] != NULL)
+			(void)evloop_modify(sd->lio[i], pause ? 0 : EVLOOP_READ);
+}
+
+static void
+smtpd_resume(struct smtpd *sd)
+{
+	if (sd->paused && !sd->stopping &&
+	    sd->n_sessions < sd->cfg->smtpd_max_connections)
+		smtpd_pause(sd, false);
+}
+
+static void
+smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
+{
+	struct smtpd *sd = arg;
+	struct smtpd_session *s;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, k;
+
+	(void)mask;
+	for (k = 0; k < SMTPD_ACCEPT_BURST; k++) {
+		if (sd->n_sessions >= sd->cfg->smtpd_max_connections) {
+			smtpd_pause(sd, true);
+			return;
+		}
+		sl = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK |
+		    SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("smtpd: accept");
+			return;
+		}
+		s = xcalloc(1, sizeof(*s));
+		s->sd = sd;
+		s->fd = fd;
+		s->work = -1;
+		s->peer = ss;
+		buf_init(&s->in);
+		buf_init(&s->out);
+		buf_init(&s->dbuf);
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+			    s->addr, sizeof(s->addr));
+		else {
+			const struct in6_addr *a6 =
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+			/* a v4 client on a dual-stack socket */
+			if (IN6_IS_ADDR_V4MAPPED(a6))
+				inet_ntop(AF_INET, &a6->s6_addr[12], s->addr,
+				    sizeof(s->addr));
+			else {
+				strcpy(s->addr, "IPv6:");
+				inet_ntop(AF_INET6, a6, s->addr + 5,
+				    sizeof(s->addr) - 5);
+			}
+		}
+		s->trusted = smtpd_policy_trusted(&sd->policy,
+		    (struct sockaddr *)&ss, false);
+		TAILQ_INSERT_TAIL(&sd->sessions, s, link);
+		sd->n_sessions++;
+		if ((s->io = evloop_watch(loop, fd, EVLOOP_READ, smtpd_io,
+		    s)) == NULL) {
+			log_warn("smtpd: event loop");
+			smtpd_close(s);
+			continue;
+		}
+		if (smtpd_count_client(sd, &ss) > sd->cfg->smtpd_max_per_client) {
+			s->state = SMTPD_S_CLOSE;
+			smtpd_reply(s, 421, "4.7.0", "%s Error: too many "
+			    "connections from %s", sd->cfg->hostname, s->addr);
+			(void)smtpd_flush(s);
+			smtpd_close(s);
+			continue;
+		}
+		/* greeting after the pause; silence is asked meanwhile */
+		s->state = SMTPD_S_GREET;
+		s->timer = evloop_timer_add(loop,
+		    sd->cfg->smtpd_greet_pause * 1000, smtpd_timer, s);
+	}
+}
+
+/* smtpd_new - the listener on the loop */
+struct smtpd *
+smtpd_new(const struct imc_config *cfg, struct evloop *loop, int work_fd,
+    struct smtpd_listeners *ls, const struct smtpd_ops *ops, void *arg,
+    struct buf *err)
+{
+	struct smtpd *sd = xcalloc(1, sizeof(*sd));
+	size_t i;
+
+	sd->cfg = cfg;
+	sd->loop = loop;
+	sd->work_fd = work_fd;
+	sd->ops = ops;
+	sd->arg = arg;
+	TAILQ_INIT(&sd->sessions);
+	sd->ls = *ls;
+	ls->fds = NULL;
+	ls->n = 0;
+	sd->lio = xcalloc(sd->ls.n ? sd->ls.n : 1, sizeof(*sd->lio));
+	if (smtpd_policy_init(&sd->policy, cfg, err) == -1) {
+		smtpd_free(sd);
+		return NULL;
+	}
+	for (i = 0; i < sd->ls.n; i++)
+		if ((sd->lio[i] = evloop_watch(loop, sd->ls.fds[i], EVLOOP_READ,
+		    smtpd_accept, sd)) == NULL) {
+			buf_printf(err, "event loop: %s", strerror(errno));
+			smtpd_free(sd);
+			return NULL;
+		}
+	return sd;
+}
+
+size_t
+smtpd_waiting(const struct smtpd *sd)
+{
+	return sd != NULL ? sd->n_waiting : 0;
+}
+
+size_t
+smtpd_sessions(const struct smtpd *sd)
+{
+	return sd != NULL ? sd->n_sessions : 0;
+}
+
+/* smtpd_committed - the 250s (or 451s) of the sessions that waited */
+void
+smtpd_committed(struct smtpd *sd, bool ok)
+{
+	struct smtpd_session *s, *next;
+
+	if (sd == NULL || sd->n_waiting == 0)
+		return;
+	for (s = TAILQ_FIRST(&sd->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, link);
+		if (s->state != SMTPD_S_COMMIT)
+			continue;
+		sd->n_waiting--;
+		s->state = SMTPD_S_CMD;
+		if (ok)
+			smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
+		else {
+			sd->ops->forget(sd->arg, s->qid);
+			smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+		}
+		if (sd->stopping)
+			s->state = SMTPD_S_CLOSE;
+		smtpd_rearm(s);
+		/* commands pipelined after the dot are taken now */
+		smtpd_process(s);
+	}
+}
+
+/* smtpd_stop - no new sessions; those not waiting for a commit go */
+void
+smtpd_stop(struct smtpd *sd)
+{
+	struct smtpd_session *s, *next;
+	size_t i;
+
+	if (sd == NULL)
+		return;
+	sd->stopping = true;
+	for (i = 0; i < sd->ls.n; i++)
+		if (sd->lio[i] != NULL) {
+			evloop_unwatch(sd->lio[i]);
+			sd->lio[i] = NULL;
+		}
+	for (s = TAILQ_FIRST(&sd->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, link);
+		if (s->state == SMTPD_S_COMMIT)
+			continue;
+		smtpd_drop_work(s);
+		smtpd_reply(s, 421, "4.3.2", "%s Service shutting down",
+		    sd->cfg->hostname);
+		(void)smtpd_flush(s);
+		smtpd_close(s);
+	}
+}
+
+void
+smtpd_free(struct smtpd *sd)
+{
+	struct smtpd_session *s;
+	size_t i;
+
+	if (sd == NULL)
+		return;
+	sd->stopping = true;
+	while ((s = TAILQ_FIRST(&sd->sessions)) != NULL) {
+		if (s->state == SMTPD_S_COMMIT)
+			s->state = SMTPD_S_CLOSE;	/* counted below */
+		smtpd_close(s);
+	}
+	for (i = 0; i < sd->ls.n; i++)
+		if (sd->lio[i] != NULL)
+			evloop_unwatch(sd->lio[i]);
+	smtpd_listeners_close(&sd->ls);
+	free(sd->lio);
+	smtpd_policy_fini(&sd->policy);
+	free(sd);
+}

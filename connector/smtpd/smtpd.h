@@ -1,0 +1,78 @@
+/*
+ * smtpd - the SMTP listener: sockets, sessions, and the way a message
+ * becomes a queue entry.
+ *
+ * smtpd_bind opens the listen sockets (before the daemon drops root, so
+ * port 25 works); smtpd_new puts them on the daemon's loop. Each session
+ * is a state machine on one non-blocking socket (no thread, no process):
+ * greeting (after smtpd_greet_pause; a client that talks first is
+ * dropped), EHLO/HELO, MAIL, RCPT (relay control: smtpd_policy.h), DATA
+ * (smtpd_data.h), RSET, NOOP, VRFY (252), HELP, QUIT; PIPELINING, SIZE,
+ * 8BITMIME, SMTPUTF8, DSN, ENHANCEDSTATUSCODES are offered.
+ *
+ * A message is written as it arrives into Work/.<qid>.smtp.tmp (a temp
+ * name recovery removes: no queue entry can come from a message whose
+ * final dot was not received), with the envelope block of pickup_file.h
+ * and the Received: field first. At the final dot it is renamed to
+ * Work/<qid> and handed to the daemon's batch (ops->accept), which takes
+ * it exactly as a Pickup file: repair, routing to In/ or Out/, tracking
+ * log (event=received), hop count, bounces. The session then waits; the
+ * daemon commits the batch once per loop round, so every session that
+ * finished in that round shares one barrier (group commit), and
+ * smtpd_committed gives each its 250 (or, when the barrier failed, a 451
+ * and the Work file is forgotten: nothing is delivered without a 250,
+ * except in the window between the barrier and the reply reaching the
+ * client, which every MTA has: "possible duplicate").
+ *
+ * Bounds: sessions at once (smtpd_max_connections, then the listeners
+ * wait) and per client address; command lines IMC_SMTPD_LINE_MAX; input
+ * read only while there is room (SMTPD_IN_MAX) and replies held back while
+ * the client does not read them (SMTPD_OUT_MAX); smtpd_timeout for every
+ * wait; smtpd_max_errors refused commands.
+ */
+#ifndef IMC_SMTPD_H
+#define IMC_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "batch.h"
+#include "buf.h"
+#include "config.h"
+
+#define SMTPD_IN_MAX	(64 * 1024)
+#define SMTPD_OUT_MAX	(64 * 1024)
+
+struct evloop;
+struct smtpd;
+
+struct smtpd_ops {
+	/* Work/<qid> is complete: into the daemon's batch. */
+	enum accept_result (*accept)(void *arg, const char *qid);
+	/* Work/<qid> must not be delivered (its client got a 4xx). */
+	void	(*forget)(void *arg, const char *qid);
+};
+
+struct smtpd_listeners {
+	int	*fds;
+	size_t	 n;
+};
+
+/* The listen sockets of cfg->listen (none when it is not set). */
+int	smtpd_bind(const struct imc_config *, struct smtpd_listeners *,
+	    struct buf *err);
+void	smtpd_listeners_close(struct smtpd_listeners *);
+/* Takes the listeners (ls is emptied). */
+struct smtpd *smtpd_new(const struct imc_config *, struct evloop *,
+	    int work_fd, struct smtpd_listeners *ls, const struct smtpd_ops *,
+	    void *arg, struct buf *err);
+/* Sessions waiting for the batch to commit. */
+size_t	smtpd_waiting(const struct smtpd *);
+/* The batch was committed (ok) or failed: replies to those waiting. */
+void	smtpd_committed(struct smtpd *, bool ok);
+/* Stop listening; sessions not waiting for a commit get 421 and go. */
+void	smtpd_stop(struct smtpd *);
+size_t	smtpd_sessions(const struct smtpd *);
+void	smtpd_free(struct smtpd *);
+
+#endif
