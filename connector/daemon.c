@@ -119,7 +119,6 @@ daemon_check_config(struct imc_config *cfg, const char *config_path,
 
 	if (config_load(cfg, config_path, err) == -1 ||
 	    daemon_check_root(cfg, err) == -1 ||
-	    daemon_check_store(cfg, err) == -1 ||
 	    layout_want_from_config(cfg, &want, err) == -1)
 		return -1;
 	return 0;

@@ -1968,6 +1968,11 @@ config_put_field(struct buf *b, const struct config_key *k,
 			buf_printf(b, "%s%s", i ? ", " : "",
 			    (*(char **const *)field)[i]);
 		return count > 0;
+	case CONFIG_T_STORE:
+		if (((const struct store_target *)field)->kind == STORE_UNSET)
+			return false;	/* as the global setting */
+		config_store_put(b, field);
+		return true;
 	}
 	abort();
 }
