@@ -2044,7 +2044,7 @@ config_show(const struct imc_config *cfg, struct buf *out)
 static const char *const config_restart_names[] = {
 	"root", "hostname", "store", "user", "allow_root", "group",
 	"pickup_mode", "dns_servers", "prefer_family", "tls_ca_file",
-	"protocol_log",
+	"protocol_log", "listen",
 };
 
 /* config_keep_restart - for a reload: every restart key whose value in
@@ -2057,7 +2057,9 @@ config_keep_restart(struct imc_config *next, struct imc_config *cur,
 {
 	const struct config_key *k;
 	struct buf a, b;
-	unsigned char tmp[sizeof(uint64_t)];
+	/* room for the largest field a restart key has: a store target */
+	unsigned char tmp[sizeof(struct store_target) > sizeof(uint64_t) ?
+	    sizeof(struct store_target) : sizeof(uint64_t)];
 	size_t i, n = 0;
 	bool ha, hb;
 

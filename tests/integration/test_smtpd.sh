@@ -169,10 +169,13 @@ for v in 'lf:\n.\n' 'cr:\r.\r' 'lfcrlf:\n.\r\n' 'crlflf:\r\n.\n'; do
 		grep -q '^MAIL FROM:<evil@remote.test>' "$ROOT/Store/example.com/smug-$name/new/"*
 	check "smuggling <$name>: no second message" test ! -e "$ROOT/Store/example.com/evil-$name"
 done
-# bare LF is taken as a line end and stored as CRLF
+# bare LF is taken as a line end (the built-in store writes LF line ends,
+# so each line of the message is a line of its own there, no CR left)
 printf 'EHLO x\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<barelf@example.com>\r\nDATA\r\nSubject: bare\n\nline1\nline2\r\n.\r\nQUIT\r\n' | probe >"$T/barelf.log"
 wait_for 5 mailbox_has example.com barelf 1
-check "bare LF: stored with CRLF line ends" grep -q $'^line1\r$' "$ROOT"/Store/example.com/barelf/new/*
+check "bare LF: line1 is a line of its own" grep -qx 'line1' "$ROOT"/Store/example.com/barelf/new/*
+check "bare LF: line2 is a line of its own" grep -qx 'line2' "$ROOT"/Store/example.com/barelf/new/*
+check "bare LF: no CR left in the store copy" bash -c "! grep -q \$'\\r' '$ROOT'/Store/example.com/barelf/new/*"
 
 # --- PIPELINING: a whole transaction in one write, replies in order
 R=$(printf 'EHLO p\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<pipe@example.com>\r\nRCPT TO:<nobody@remote.test>\r\nDATA\r\nSubject: pipe\r\n\r\nx\r\n.\r\nNOOP\r\nQUIT\r\n' | probe)

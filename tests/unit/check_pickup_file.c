@@ -1373,7 +1373,7 @@ START_TEST(auto_evidence_is_found_far_ahead)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct buf in, got;
-		struct pickup_out out;
+		struct pickup_out out = { 0 };
 		struct pickup_file *pf;
 		struct mail_status why;
 		const char *first;
