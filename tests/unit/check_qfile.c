@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -763,6 +764,56 @@ START_TEST(envelope_on_the_content_file)
 }
 END_TEST
 
+/* corrupt_envelope_on_the_content_is_not_taken_for_none - ENOENT means
+ * "no envelope" (a finished entry, whose content outq_load removes): a
+ * torn attribute, a torn .env, or a content of the wrong size must give
+ * another errno, or a valid message would be deleted instead of
+ * quarantined (the open of the absent .env left ENOENT behind) */
+START_TEST(corrupt_envelope_on_the_content_is_not_taken_for_none)
+{
+	static const char torn[] = "IMCQ 1\nqid " QID1 "\nsender a\n";
+	struct qenv e, back;
+	struct buf err, text;
+	char path[PATH_MAX];
+	int dfd, fd;
+
+	dfd = fresh_dir("load_torn_xattr", path, sizeof(path));
+	write_at(dfd, QID1 ".eml", "x", 1);
+	fd = openat(dfd, QID1 ".eml", O_RDONLY);
+	ck_assert_int_ne(fd, -1);
+	if (fsetxattr(fd, QENV_XATTR, torn, sizeof(torn) - 1, 0) == -1) {
+		close(fd);
+		close(dfd);
+		return;	/* no user attributes here: the .env cases below */
+	}
+	close(fd);
+	buf_init(&err);
+	errno = 0;
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
+	ck_assert_msg(errno != ENOENT, "a torn attribute reads as no envelope");
+	/* a whole envelope on a content of another size */
+	sample_env(&e);
+	buf_init(&text);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	fd = openat(dfd, QID1 ".eml", O_RDONLY);
+	ck_assert_int_eq(fsetxattr(fd, QENV_XATTR, text.data, text.len, 0), 0);
+	close(fd);
+	buf_reset(&err);
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
+	ck_assert_msg(errno != ENOENT, "a short content reads as no envelope");
+	/* a torn .env, with ENOENT left over from an earlier call */
+	write_at(dfd, QID1 ".env", torn, sizeof(torn) - 1);
+	errno = ENOENT;
+	buf_reset(&err);
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
+	ck_assert_msg(errno != ENOENT, "a torn .env reads as no envelope");
+	qenv_free(&e);
+	buf_fini(&text);
+	buf_fini(&err);
+	close(dfd);
+}
+END_TEST
+
 START_TEST(load_refuses_eml_of_another_size)
 {
 	struct qenv e, back;
@@ -1076,6 +1127,7 @@ qfile_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_reads_a_stored_entry);
 	tcase_add_test(tc, load_refuses_eml_of_another_size);
+	tcase_add_test(tc, corrupt_envelope_on_the_content_is_not_taken_for_none);
 	tcase_add_test(tc, load_refuses_missing_eml);
 	tcase_add_test(tc, load_refuses_missing_env);
 	tcase_add_test(tc, envelope_on_the_content_file);
