@@ -182,6 +182,8 @@ qenv_format(const struct qenv *e, struct buf *o)
 	r |= buf_putc(o, '\n');
 	if (e->warned != 0)
 		r |= buf_printf(o, "warned %" PRId64 "\n", e->warned);
+	if (e->held != 0)
+		r |= buf_printf(o, "held %" PRId64 "\n", e->held);
 	if (e->hops >= 0)
 		r |= buf_printf(o, "hops %d\n", e->hops);
 	if (e->eightbit >= 0)
@@ -383,6 +385,8 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			e->next_try = num;
 		else if (TOKEQ(0, "warned"))
 			e->warned = num;
+		else if (TOKEQ(0, "held") && num > 0)
+			e->held = num;
 		else if (TOKEQ(0, "hops") && num >= 0 && num <= 1000000)
 			e->hops = (int)num;
 		else if (TOKEQ(0, "eightbit") && (num == 0 || num == 1))

@@ -178,6 +178,7 @@ assert_same_env(const struct qenv *a, const struct qenv *b, const char *name)
 	ck_assert_msg(a->hops == b->hops, "%s: hops %d vs %d", name, a->hops,
 	    b->hops);
 	ck_assert_msg(a->eightbit == b->eightbit, "%s: eightbit", name);
+	ck_assert_msg(a->held == b->held, "%s: held", name);
 	ck_assert_msg(strcmp(str_or_empty(a->error), str_or_empty(b->error))
 	    == 0, "%s: error \"%s\" vs \"%s\"", name, str_or_empty(a->error),
 	    str_or_empty(b->error));
@@ -617,6 +618,38 @@ START_TEST(parse_reads_every_field)
 	ck_assert_ptr_null(e.rcpts[1].text);
 	qenv_free(&e);
 	buf_fini(&err);
+}
+END_TEST
+
+/* held_round_trips_and_only_a_time_is_taken - imc-queue hold marks an
+ * entry with the time it was held; no line means not held, and a held
+ * line without a positive time is a corrupt file */
+START_TEST(held_round_trips_and_only_a_time_is_taken)
+{
+	static const char held[] = HEAD "held 1732480000\n" RCPT "end\n";
+	static const char *const bad[] = { HEAD "held 0\n" RCPT "end\n",
+	    HEAD "held -5\n" RCPT "end\n", HEAD "held x\n" RCPT "end\n" };
+	struct qenv e;
+	struct buf err, text;
+	size_t i;
+
+	buf_init(&err);
+	buf_init(&text);
+	ck_assert_msg(qenv_parse(held, strlen(held), &e, &err) == 0, "%s",
+	    buf_cstr(&err));
+	ck_assert(e.held == 1732480000);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	ck_assert_str_eq(buf_cstr(&text), held);
+	e.held = 0;
+	buf_reset(&text);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	ck_assert_ptr_null(strstr(buf_cstr(&text), "held"));
+	qenv_free(&e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(qenv_parse(bad[i], strlen(bad[i]), &e, &err) == -1,
+		    "case %zu parsed", i);
+	buf_fini(&err);
+	buf_fini(&text);
 }
 END_TEST
 
@@ -1120,6 +1153,7 @@ qfile_suite(void)
 	tcase_add_loop_test(tc, test_known_bug_case, 0,
 	    (int)(sizeof(known_bug_cases) / sizeof(known_bug_cases[0])));
 	tcase_add_test(tc, parse_reads_every_field);
+	tcase_add_test(tc, held_round_trips_and_only_a_time_is_taken);
 	tcase_add_test(tc, cut_at_every_byte_offset_is_refused);
 	suite_add_tcase(s, tc);
 
