@@ -374,6 +374,10 @@ daemon_batch(struct imc_daemon *d)
 		(void)outq_dispose(d->outq, d->batch);
 	(void)batch_commit(d->batch);
 	tracklog_flush(d->track);
+	/* a request that waited for an entry in delivery: the entry is
+	 * written back now (before the Out/ queue's next run) */
+	if (d->q.requests_kept)
+		(void)requests_apply(&d->q, d->outq);
 }
 
 static void

@@ -5,7 +5,9 @@
  *	[--older-than DURATION] [--json]
  * imc-queue -c FILE show [--body] QID
  * imc-queue -c FILE status
- * imc-queue -c FILE flush [QID...]
+ * imc-queue -c FILE hold|release [--wait SECONDS] QID...
+ * imc-queue -c FILE delete [--bounce] [--wait SECONDS] QID...
+ * imc-queue -c FILE flush [--wait SECONDS] [QID...]
  *
  * list: every entry of Work/, In/ and Out/, oldest first, the way
  * Postfix's "postqueue -p" shows its queue (qprint.h): id ("!" held),
@@ -23,18 +25,18 @@
  * the deliveries, failures and deferrals of the last minute and hour in
  * the tracking log (qstatus.h).
  *
- * flush: ask the connector to make the deferred entries of In/ and Out/
- * (or only the named ones) due now. The connector is the only writer of
- * queue state: this writes a request into Log/ (qrequest.h) and sends
- * SIGUSR1 to the process holding the tree's lock (instlock.h), checked to
- * be an imc-connector; with none running, the request waits for the next
- * start. Run as root it writes as the configured service user, so the
- * file stays the connector's.
+ * hold, release, delete [--bounce], flush [QID...]: the connector is
+ * the only writer of queue state, so these ask it (qask.h: a request in
+ * Log/, SIGUSR1 to the holder of the tree's lock, a bounded wait for its
+ * answer); while none runs the tool makes the change itself under that
+ * lock (qchange.h, the connector's own code), except a flush, which waits
+ * for the next start. Run as root it works as the configured service
+ * user, so every file stays the connector's.
  *
- * Nothing here but flush writes anything. Exit codes from sysexits.h: 0
- * done, 64 usage, 67 (EX_NOUSER) a named entry does not exist, 73 the
- * request could not be written, 74 a folder could not be read, 78 the
- * configuration.
+ * Exit codes from sysexits.h: 0 done, 64 usage, 67 (EX_NOUSER) a named
+ * entry does not exist, 73 the request could not be written, 74 a folder
+ * could not be read or a change failed, 75 the connector did not answer
+ * in time, 78 the configuration.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +58,7 @@
 #include "config.h"
 #include "instlock.h"
 #include "layout.h"
+#include "qask.h"
 #include "qfilter.h"
 #include "qprint.h"
 #include "qrequest.h"
@@ -74,7 +77,12 @@ struct opts {
 	struct qfilter	 filter;
 	bool		 json;
 	bool		 body;
+	bool		 bounce;
+	int		 wait_s;	/* for the connector's answer */
 };
+
+#define WAIT_DEFAULT_S	10
+#define WAIT_MAX_S	3600
 
 static void
 usage_text(FILE *f)
@@ -84,7 +92,11 @@ usage_text(FILE *f)
 	    "                 [--older-than DURATION] [--json]\n"
 	    "       imc-queue -c FILE show [--body] QID\n"
 	    "       imc-queue -c FILE status\n"
-	    "       imc-queue -c FILE flush [QID...]\n");
+	    "       imc-queue -c FILE hold [--wait SECONDS] QID...\n"
+	    "       imc-queue -c FILE release [--wait SECONDS] QID...\n"
+	    "       imc-queue -c FILE delete [--bounce] [--wait SECONDS] "
+	    "QID...\n"
+	    "       imc-queue -c FILE flush [--wait SECONDS] [QID...]\n");
 }
 
 static void usage(void) __attribute__((noreturn));
@@ -114,7 +126,8 @@ fail_usage(const char *fmt, ...)
 }
 
 /* The commands, with the options each takes. */
-enum { OPT_FILTER = 1, OPT_JSON = 2, OPT_BODY = 4 };
+enum { OPT_FILTER = 1, OPT_JSON = 2, OPT_BODY = 4, OPT_WAIT = 8,
+    OPT_BOUNCE = 16 };
 static const struct command {
 	const char	*name;
 	int		 min_args, max_args;	/* -1: any number */
@@ -123,7 +136,10 @@ static const struct command {
 	{ "list", 0, 0, OPT_FILTER | OPT_JSON },
 	{ "show", 1, 1, OPT_BODY },
 	{ "status", 0, 0, 0 },
-	{ "flush", 0, -1, 0 },
+	{ "hold", 1, -1, OPT_WAIT },
+	{ "release", 1, -1, OPT_WAIT },
+	{ "delete", 1, -1, OPT_WAIT | OPT_BOUNCE },
+	{ "flush", 0, -1, OPT_WAIT },
 };
 
 /* parse_args - every option and the command; usage (exit 64) on
@@ -132,7 +148,7 @@ static void
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { L_HELD = 256, L_DEFERRED, L_DOMAIN, L_SENDER, L_OLDER, L_JSON,
-	    L_BODY };
+	    L_BODY, L_BOUNCE, L_WAIT };
 	static const struct option longopts[] = {
 		{ "held", no_argument, NULL, L_HELD },
 		{ "deferred", no_argument, NULL, L_DEFERRED },
@@ -141,6 +157,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "older-than", required_argument, NULL, L_OLDER },
 		{ "json", no_argument, NULL, L_JSON },
 		{ "body", no_argument, NULL, L_BODY },
+		{ "bounce", no_argument, NULL, L_BOUNCE },
+		{ "wait", required_argument, NULL, L_WAIT },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct command *cmd = NULL;
@@ -149,6 +167,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
+	o->wait_s = WAIT_DEFAULT_S;
 	qfilter_init(&o->filter);
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -185,6 +204,24 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->body = true;
 			given |= OPT_BODY;
 			break;
+		case L_BOUNCE:
+			o->bounce = true;
+			given |= OPT_BOUNCE;
+			break;
+		case L_WAIT: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 0 || v > WAIT_MAX_S)
+				fail_usage("--wait %s: seconds, 0 to %d",
+				    optarg, WAIT_MAX_S);
+			o->wait_s = (int)v;
+			given |= OPT_WAIT;
+			break;
+		}
 		default:
 			usage();
 		}
@@ -545,71 +582,44 @@ entry_exists(int rootfd, const char *qid)
 	return false;
 }
 
-/* SIGUSR1 to the connector that holds the tree's lock, if one does. */
-static void
-wake_connector(int logfd)
-{
-	char path[64], comm[64];
-	pid_t pid;
-	FILE *f;
-
-	if ((pid = instlock_holder(logfd)) <= 0) {
-		printf("no connector is running: the request is applied at its "
-		    "next start\n");
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
-	if ((f = fopen(path, "r")) == NULL || fgets(comm, sizeof(comm), f) ==
-	    NULL || strncmp(comm, "imc-connector", 13) != 0) {
-		if (f != NULL)
-			fclose(f);
-		printf("the lock holder (PID %ld) is not an imc-connector this "
-		    "tool can see: the request waits for the connector\n",
-		    (long)pid);
-		return;
-	}
-	fclose(f);
-	if (kill(pid, SIGUSR1) == -1)
-		fprintf(stderr, "imc-queue: cannot signal the connector (PID "
-		    "%ld): %s; the request waits for its next start\n",
-		    (long)pid, strerror(errno));
-	else
-		printf("told the connector (PID %ld)\n", (long)pid);
-}
-
-/* flush: the connector is the only writer of queue state, so this asks
- * it (a request in Log/, then a signal) instead of rewriting entries. */
+/* hold, release, delete, flush: the connector makes the change (qask.h:
+ * a request and its answer, or under the tree's lock when none runs) */
 static int
-cmd_flush(const struct imc_config *cfg, int rootfd, char **qids, int n_qids)
+cmd_change(const struct imc_config *cfg, int rootfd, const struct opts *o,
+    enum qrequest_verb verb)
 {
 	struct qrequest rq;
-	char name[QREQUEST_NAME_LEN + 1];
+	struct qrequest_reply reply;
+	struct buf msg;
+	enum qask_outcome how;
+	size_t i;
 	int j, logfd, rc = EX_OK;
 
 	if (become_service_user(cfg) == -1)
 		return EX_NOPERM;
 	memset(&rq, 0, sizeof(rq));
-	rq.verb = QREQUEST_FLUSH;
-	rq.all = n_qids == 0;
-	if (n_qids > 0)
-		rq.qids = xcalloc((size_t)n_qids, sizeof(*rq.qids));
-	for (j = 0; j < n_qids; j++) {
-		if (!qid_valid(qids[j])) {
+	rq.verb = verb;
+	rq.all = verb == QREQUEST_FLUSH && o->n_args == 0;
+	if (o->n_args > 0)
+		rq.qids = xcalloc((size_t)o->n_args, sizeof(*rq.qids));
+	for (j = 0; j < o->n_args; j++) {
+		if (!qid_valid(o->args[j])) {
 			fprintf(stderr, "imc-queue: %s: not a queue id\n",
-			    qids[j]);
-			rc = EX_USAGE;
-			continue;
+			    o->args[j]);
+			qrequest_free(&rq);
+			return EX_USAGE;
 		}
-		if (!entry_exists(rootfd, qids[j])) {
+		/* a flush of an entry that is not there asks nothing */
+		if (verb == QREQUEST_FLUSH && !entry_exists(rootfd,
+		    o->args[j])) {
 			fprintf(stderr, "imc-queue: %s: no such entry in In or "
-			    "Out\n", qids[j]);
-			if (rc == EX_OK)
-				rc = EX_NOUSER;
+			    "Out\n", o->args[j]);
+			rc = EX_NOUSER;
 			continue;
 		}
-		memcpy(rq.qids[rq.n_qids++], qids[j], QID_SIZE);
+		memcpy(rq.qids[rq.n_qids++], o->args[j], QID_SIZE);
 	}
-	if (n_qids > 0 && rq.n_qids == 0) {
+	if (o->n_args > 0 && rq.n_qids == 0) {
 		qrequest_free(&rq);
 		return rc;
 	}
@@ -619,19 +629,47 @@ cmd_flush(const struct imc_config *cfg, int rootfd, char **qids, int n_qids)
 		qrequest_free(&rq);
 		return EX_NOINPUT;
 	}
-	if (qrequest_write(logfd, &rq, name) == -1) {
-		fprintf(stderr, "imc-queue: cannot write a request into Log: "
-		    "%s\n", strerror(errno));
-		close(logfd);
-		qrequest_free(&rq);
-		return EX_CANTCREAT;
+	buf_init(&msg);
+	how = qask_run(&(struct qask){ .rootfd = rootfd, .logfd = logfd,
+	    .root = cfg->root, .wait_ms = o->wait_s * 1000 }, &rq, &reply,
+	    &msg);
+	switch (how) {
+	case QASK_FAILED:
+		fprintf(stderr, "imc-queue: %s\n", buf_cstr(&msg));
+		rc = EX_CANTCREAT;
+		break;
+	case QASK_NO_ANSWER:
+		fprintf(stderr, "imc-queue: %s\n", buf_cstr(&msg));
+		rc = EX_TEMPFAIL;
+		break;
+	case QASK_LEFT:
+		printf("%s\n", buf_cstr(&msg));
+		break;
+	case QASK_ANSWERED:
+	case QASK_APPLIED:
+		printf("%s\n", buf_cstr(&msg));
+		if (verb == QREQUEST_FLUSH)
+			printf("flush: %zu Out entr%s made due\n",
+			    reply.flushed, reply.flushed == 1 ? "y" : "ies");
+		for (i = 0; i < reply.n; i++) {
+			const struct qrequest_item *it = &reply.items[i];
+
+			if (it->result == QREQUEST_DONE ||
+			    it->result == QREQUEST_ALREADY) {
+				printf("%s: %s\n", it->qid, it->text);
+				continue;
+			}
+			fprintf(stderr, "imc-queue: %s: %s\n", it->qid,
+			    it->text);
+			if (it->result == QREQUEST_UNKNOWN && rc == EX_OK)
+				rc = EX_NOUSER;
+			else if (it->result == QREQUEST_ERROR)
+				rc = EX_IOERR;
+		}
+		qrequest_reply_free(&reply);
+		break;
 	}
-	if (rq.all)
-		printf("flush of every entry requested (Log/%s)\n", name);
-	else
-		printf("flush of %zu entr%s requested (Log/%s)\n", rq.n_qids,
-		    rq.n_qids == 1 ? "y" : "ies", name);
-	wake_connector(logfd);
+	buf_fini(&msg);
 	close(logfd);
 	qrequest_free(&rq);
 	return rc;
@@ -665,8 +703,15 @@ main(int argc, char **argv)
 		rc = cmd_show(rootfd, &o);
 	else if (strcmp(o.command, "status") == 0)
 		rc = cmd_status(rootfd, &o);
+	else if (strcmp(o.command, "hold") == 0)
+		rc = cmd_change(&cfg, rootfd, &o, QREQUEST_HOLD);
+	else if (strcmp(o.command, "release") == 0)
+		rc = cmd_change(&cfg, rootfd, &o, QREQUEST_RELEASE);
+	else if (strcmp(o.command, "delete") == 0)
+		rc = cmd_change(&cfg, rootfd, &o, o.bounce ?
+		    QREQUEST_DELETE_BOUNCE : QREQUEST_DELETE);
 	else
-		rc = cmd_flush(&cfg, rootfd, o.args, o.n_args);
+		rc = cmd_change(&cfg, rootfd, &o, QREQUEST_FLUSH);
 	if (fflush(stdout) == EOF && rc == EX_OK)
 		rc = EX_IOERR;
 	close(rootfd);
