@@ -19,12 +19,13 @@
  *   delete bounce  its pending recipients fail (5.0.0, deleted by the
  *		 administrator) and the entry is due now: the connector's
  *		 next run of it tells the sender and removes it;
- * Every change is a tracking log line (held, released, deleted)
+ * Every change is a tracking log line (held, released, deleted, requeued)
  * added to track; the caller flushes it.
  */
 #ifndef IMC_QCHANGE_H
 #define IMC_QCHANGE_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "buf.h"
@@ -37,11 +38,12 @@ struct tracklog;
 #define QCHANGE_DELETED_DSN	"5.0.0"
 #define QCHANGE_DELETED_TEXT	"deleted from the queue by the administrator"
 
-/* Apply verb (HOLD, RELEASE, DELETE, DELETE_BOUNCE) to qid. dir: LAYOUT_NDIRS folder descriptors.
+/* Apply verb (not FLUSH) to qid. dir: LAYOUT_NDIRS folder descriptors
+ * (-1: not used). stuff_dots: Pickup is read the IIS way (pickup_dots).
  * *changed gets a bit (1u << folder) for every folder whose entry
  * changed; text what happened, for people. */
 enum qrequest_result qchange_apply(const int *dir, struct tracklog *,
-	    enum qrequest_verb, const char *qid, time_t now,
+	    enum qrequest_verb, const char *qid, time_t now, bool stuff_dots,
 	    unsigned *changed, struct buf *text);
 
 #endif

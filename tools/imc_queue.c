@@ -7,6 +7,7 @@
  * imc-queue -c FILE status
  * imc-queue -c FILE hold|release [--wait SECONDS] QID...
  * imc-queue -c FILE delete [--bounce] [--wait SECONDS] QID...
+ * imc-queue -c FILE requeue [--wait SECONDS] QID...
  * imc-queue -c FILE flush [--wait SECONDS] [QID...]
  *
  * list: every entry of Work/, In/ and Out/, oldest first, the way
@@ -25,7 +26,10 @@
  * the deliveries, failures and deferrals of the last minute and hour in
  * the tracking log (qstatus.h).
  *
- * hold, release, delete [--bounce], flush [QID...]: the connector is
+ * requeue: a Badmail/ message (with the envelope kept beside it) or a
+ * Pickup/Archive/ file back into Pickup, once the cause is fixed.
+ *
+ * hold, release, delete [--bounce], requeue, flush: the connector is
  * the only writer of queue state, so these ask it (qask.h: a request in
  * Log/, SIGUSR1 to the holder of the tree's lock, a bounded wait for its
  * answer); while none runs the tool makes the change itself under that
@@ -96,6 +100,7 @@ usage_text(FILE *f)
 	    "       imc-queue -c FILE release [--wait SECONDS] QID...\n"
 	    "       imc-queue -c FILE delete [--bounce] [--wait SECONDS] "
 	    "QID...\n"
+	    "       imc-queue -c FILE requeue [--wait SECONDS] QID...\n"
 	    "       imc-queue -c FILE flush [--wait SECONDS] [QID...]\n");
 }
 
@@ -139,6 +144,7 @@ static const struct command {
 	{ "hold", 1, -1, OPT_WAIT },
 	{ "release", 1, -1, OPT_WAIT },
 	{ "delete", 1, -1, OPT_WAIT | OPT_BOUNCE },
+	{ "requeue", 1, -1, OPT_WAIT },
 	{ "flush", 0, -1, OPT_WAIT },
 };
 
@@ -631,7 +637,8 @@ cmd_change(const struct imc_config *cfg, int rootfd, const struct opts *o,
 	}
 	buf_init(&msg);
 	how = qask_run(&(struct qask){ .rootfd = rootfd, .logfd = logfd,
-	    .root = cfg->root, .wait_ms = o->wait_s * 1000 }, &rq, &reply,
+	    .root = cfg->root, .wait_ms = o->wait_s * 1000,
+	    .stuff_dots = cfg->pickup_dots == PICKUP_DOTS_IIS }, &rq, &reply,
 	    &msg);
 	switch (how) {
 	case QASK_FAILED:
@@ -707,6 +714,8 @@ main(int argc, char **argv)
 		rc = cmd_change(&cfg, rootfd, &o, QREQUEST_HOLD);
 	else if (strcmp(o.command, "release") == 0)
 		rc = cmd_change(&cfg, rootfd, &o, QREQUEST_RELEASE);
+	else if (strcmp(o.command, "requeue") == 0)
+		rc = cmd_change(&cfg, rootfd, &o, QREQUEST_REQUEUE);
 	else if (strcmp(o.command, "delete") == 0)
 		rc = cmd_change(&cfg, rootfd, &o, o.bounce ?
 		    QREQUEST_DELETE_BOUNCE : QREQUEST_DELETE);

@@ -80,7 +80,8 @@ requests_change(struct qctx *q, struct outq *oq, const struct qrequest *rq,
 	for (i = 0; i < rq->n_qids; i++) {
 		buf_reset(&text);
 		r = qchange_apply(q->dir, q->track, rq->verb, rq->qids[i],
-		    time(NULL), &changed, &text);
+		    time(NULL), q->cfg->pickup_dots == PICKUP_DOTS_IIS,
+		    &changed, &text);
 		qrequest_reply_add(reply, rq->qids[i], r, buf_cstr(&text));
 		log_info("%s: %s request: %s", rq->qids[i],
 		    qrequest_verb_name(rq->verb), buf_cstr(&text));

@@ -81,6 +81,50 @@ check "the sender got a notice for D" wait_for 10 notice_d
 check "... status 5.0.0" grep -q '^Status: 5.0.0' $(grep -l "Subject: Undeliverable: D" "$ROOT"/Store/example.com/alice/new/*)
 check "no notice for C" bash -c "! grep -q 'Subject: Undeliverable: C' '$ROOT'/Store/example.com/alice/new/*"
 
+# requeue: a Badmail message once the cause is fixed (a peer that
+# refused the null sender's recipient now takes it), and a Pickup/Archive
+# file once mended.
+PORT2=$(free_port)
+start_peer p2 127.0.0.3:$PORT2 --rcpt-reply 'z@refusing.test=550 5.7.1 not now' ||
+	abort_test "second peer starts"
+cat >> "$CONF" <<EOC
+[domain refusing.test]
+relay = [127.0.0.3]:$PORT2
+EOC
+stop_daemon
+start_daemon || abort_test "daemon restarts with the new domain"
+drop z.eml 'X-Sender: <>\r\nX-Receiver: z@refusing.test\r\nSubject: Z\r\n\r\n..dot line\r\nbody z\r\n'
+in_badmail() { ls "$ROOT"/Badmail/*.bad >/dev/null 2>&1; }
+check "the null sender's refused message goes to Badmail" wait_for 20 in_badmail
+Z=$(basename "$(ls "$ROOT"/Badmail/*.bad | head -1)" .bad)
+check "its envelope is kept beside it" grep -q '^rcpt failed 5.7.1 z@refusing.test' "$ROOT/Badmail/$Z.env"
+stop_peer p2
+start_peer p2 127.0.0.3:$PORT2 || abort_test "second peer restarts, taking everything"
+out=$(q requeue "$Z")
+check "requeue exits 0" test $? = 0
+check "... into Pickup" has "^$Z: requeued from Badmail as Pickup/requeue-$Z.eml (1 recipient)$" "$out"
+z_sent() { grep -q 'Subject: Z' "$T"/peer-p2/*.msg 2>/dev/null; }
+check "the requeued message is delivered" wait_for 20 z_sent
+check "... to its recipient, from the null sender" grep -q 'X-Peer-Rcpt-To: <z@refusing.test>' "$T"/peer-p2/*.msg
+check "... with its leading dot line intact" grep -q '^\.dot line' "$T"/peer-p2/*.msg
+check "... once" test "$(grep -l 'Subject: Z' "$T"/peer-p2/*.msg | wc -l)" = 1
+check "Badmail is empty" test "$(count_files "$ROOT/Badmail")" = 0
+check "requeued logged" grep -q "event=requeued qid=$Z .*orig=requeue-$Z.eml" "$ROOT"/Log/[0-9]*.log
+q requeue "$Z" >/dev/null 2>&1
+check "requeue of it again: exit 67" test $? = 67
+drop norcpt.eml 'Subject: nobody to send to\r\n\r\nbody n\r\n'
+in_archive() { ls "$ROOT"/Pickup/Archive/*.eml >/dev/null 2>&1; }
+check "a file without recipients is archived" wait_for 20 in_archive
+N=$(basename "$(ls "$ROOT"/Pickup/Archive/*.eml | head -1)" .eml)
+# the admin mends it, then requeues it
+sed -i '1i X-Sender: app@example.com\nX-Receiver: n@refusing.test' "$ROOT/Pickup/Archive/$N.eml"
+svc_own "$ROOT/Pickup/Archive/$N.eml"
+out=$(q requeue "$N")
+check "requeue of an archived file" has "^$N: requeued from Pickup/Archive as Pickup/requeue-$N.eml$" "$out"
+n_sent() { grep -q 'Subject: nobody to send to' "$T"/peer-p2/*.msg 2>/dev/null; }
+check "... delivered once mended" wait_for 20 n_sent
+check "... its reason file gone" test "$(count_files "$ROOT/Pickup/Archive")" = 0
+
 # exit codes
 q hold 0000000000000000 >/dev/null 2>&1
 check "hold of an unknown entry exits 67" test $? = 67

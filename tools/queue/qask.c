@@ -80,7 +80,8 @@ qask_local(const struct qask *a, int lockfd, const struct qrequest *rq,
     struct qrequest_reply *reply, struct buf *msg)
 {
 	static const enum layout_dir used[] = { LAYOUT_PICKUP,
-	    LAYOUT_PICKUP_ARCHIVE, LAYOUT_IN, LAYOUT_OUT, LAYOUT_BADMAIL };
+	    LAYOUT_PICKUP_ARCHIVE, LAYOUT_WORK, LAYOUT_IN, LAYOUT_OUT,
+	    LAYOUT_BADMAIL };
 	int dir[LAYOUT_NDIRS];
 	char logdir[4096];
 	struct tracklog *track;
@@ -105,7 +106,7 @@ qask_local(const struct qask *a, int lockfd, const struct qrequest *rq,
 	for (i = 0; i < rq->n_qids; i++) {
 		buf_reset(&text);
 		r = qchange_apply(dir, track, rq->verb, rq->qids[i], time(NULL),
-		    &changed, &text);
+		    a->stuff_dots, &changed, &text);
 		qrequest_reply_add(reply, rq->qids[i], r, buf_cstr(&text));
 	}
 	if (track != NULL) {

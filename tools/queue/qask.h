@@ -12,6 +12,8 @@
 #ifndef IMC_QASK_H
 #define IMC_QASK_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 #include "qrequest.h"
 
@@ -28,6 +30,7 @@ struct qask {
 	int		 logfd;		/* Log/ */
 	const char	*root;		/* the tree's path (tracking log) */
 	int		 wait_ms;	/* for the answer */
+	bool		 stuff_dots;	/* pickup_dots = iis (requeue) */
 };
 
 /* msg gets what happened for people (the connector's PID, the request's

@@ -232,8 +232,9 @@ qstatus_counts(enum layout_dir folder, const char *name)
 		    strcmp(name + len - 4, ".tmp") == 0);
 	case LAYOUT_PICKUP_ARCHIVE:
 		return len > 4 && strcmp(name + len - 4, QFILE_EML) == 0;
-	case LAYOUT_BADMAIL:
-		return len > 4 && strcmp(name + len - 4, QFILE_BAD) == 0;
+	case LAYOUT_BADMAIL:	/* messages, not unreadable envelopes */
+		return len > 4 && strcmp(name + len - 4, QFILE_BAD) == 0 &&
+		    !(len > 8 && strcmp(name + len - 8, QFILE_ENV_BAD) == 0);
 	default:
 		return name[0] != '.';
 	}
