@@ -417,6 +417,10 @@ daemon_batch(struct imc_daemon *d)
 	/* the listener's sessions waiting in this batch hear the result */
 	smtpd_committed(d->smtpd, batch_commit(d->batch) == 0);
 	tracklog_flush(d->track);
+	/* a request that waited for an entry in delivery: the entry is
+	 * written back now (before the Out/ queue's next run) */
+	if (d->q.requests_kept)
+		(void)requests_apply(&d->q, d->outq);
 }
 
 static void

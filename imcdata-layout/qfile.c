@@ -197,6 +197,8 @@ qenv_format(const struct qenv *e, struct buf *o)
 	r |= buf_putc(o, '\n');
 	if (e->warned != 0)
 		r |= buf_printf(o, "warned %" PRId64 "\n", e->warned);
+	if (e->held != 0)
+		r |= buf_printf(o, "held %" PRId64 "\n", e->held);
 	if (e->hops >= 0)
 		r |= buf_printf(o, "hops %d\n", e->hops);
 	if (e->eightbit >= 0)
@@ -398,6 +400,8 @@ qenv_parse(const char *data, size_t len, struct qenv *e, struct buf *err)
 			e->next_try = num;
 		else if (TOKEQ(0, "warned"))
 			e->warned = num;
+		else if (TOKEQ(0, "held") && num > 0)
+			e->held = num;
 		else if (TOKEQ(0, "hops") && num >= 0 && num <= 1000000)
 			e->hops = (int)num;
 		else if (TOKEQ(0, "eightbit") && (num == 0 || num == 1))
@@ -513,22 +517,34 @@ qenv_load(int dirfd, const char *qid, struct qenv *e, struct buf *err)
 		close(fd);
 		data.len = (size_t)n;
 	}
+	/* From here every -1 is a corrupt entry, never "no envelope": the
+	 * open of an absent .env above may have left ENOENT in errno, and
+	 * callers remove content that has no envelope. */
 	if (qenv_parse(data.data, data.len, e, err) == -1) {
 		buf_fini(&data);
+		errno = EINVAL;
 		return -1;
 	}
 	buf_fini(&data);
 	if (strcmp(e->qid, qid) != 0) {
 		buf_printf(err, "%s: names queue id %s", name, e->qid);
 		qenv_free(e);
+		errno = EINVAL;
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
-	if ((!on_content && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ==
-	    -1) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
-		buf_printf(err, "%s: missing or not %" PRIu64 " bytes", name,
-		    e->size);
+	if (!on_content && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ==
+	    -1) {
+		/* errno as fstatat left it: ENOENT is an entry being removed
+		 * (its .env goes first) */
+		buf_printf(err, "%s: missing", name);
 		qenv_free(e);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
+		buf_printf(err, "%s: not %" PRIu64 " bytes", name, e->size);
+		qenv_free(e);
+		errno = EINVAL;
 		return -1;
 	}
 	return 0;

@@ -22,6 +22,8 @@
  *	next 0				(unix time of the next try)
  *	error <escaped>			(last temporary error, "=" if none)
  *	warned 1732513200		(optional: when the delay notice went)
+ *	held 1732520000			(optional: held by imc-queue hold since;
+ *					 never tried until released)
  *	ret HDRS			(optional: DSN RET as given)
  *	envid <escaped>			(optional: DSN ENVID as given)
  *	rcpt <pending|done|failed|bounced> <dsn|-> <escaped address> <escaped text>
@@ -63,6 +65,7 @@ struct qenv {
 	int64_t		 next_try;
 	char		*error;
 	int64_t		 warned;	/* delay notice sent at (0: not yet) */
+	int64_t		 held;		/* held since (0: not held) */
 	int		 hops;		/* Received: fields; -1: not known */
 	int		 eightbit;	/* a byte above 127; -1: not known */
 	char		*ret;		/* DSN RET (FULL, HDRS) or NULL */

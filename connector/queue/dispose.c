@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounce.h"
@@ -77,6 +78,102 @@ dispose_notify_filter(const struct qctx *q, struct qenv *e)
 	}
 }
 
+/* A small file of dirfd (an envelope), NUL-terminated; NULL if none. */
+static char *
+dispose_read_small(int dirfd, const char *name)
+{
+	struct stat st;
+	char *data;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > 16 * 1024 * 1024) {
+		close(fd);
+		return NULL;
+	}
+	data = xcalloc(1, (size_t)st.st_size + 1);
+	if (safe_read_full(fd, data, (size_t)st.st_size) != st.st_size) {
+		free(data);
+		data = NULL;
+	}
+	close(fd);
+	return data;
+}
+
+static const struct qrcpt *
+dispose_find_rcpt(const struct qenv *e, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED &&
+		    strcmp(e->rcpts[i].addr, addr) == 0)
+			return &e->rcpts[i];
+	return NULL;
+}
+
+static void
+dispose_copy_rcpt(struct qenv *to, const struct qrcpt *r)
+{
+	struct qrcpt *c;
+
+	qenv_add_rcpt(to, r->addr);
+	c = &to->rcpts[to->n_rcpts - 1];
+	c->state = r->state;
+	memcpy(c->dsn, r->dsn, sizeof(c->dsn));
+	qenv_set(&c->text, r->text);
+	qenv_set(&c->notify, r->notify);
+	qenv_set(&c->orcpt, r->orcpt);
+}
+
+/* Keep the envelope of a Badmail message beside it, <qid>.env, with
+ * its failed recipients (and those of an earlier Badmail copy of the same
+ * entry): imc-queue requeue reads it to send the message again. */
+static void
+dispose_badmail_env(const struct qctx *q, const struct qenv *e)
+{
+	char name[QID_SIZE + 16];
+	struct qenv keep, old;
+	struct buf text, err;
+	char *data;
+	size_t i;
+
+	qentry_name(name, sizeof(name), e->qid, QFILE_ENV);
+	qenv_init(&keep);
+	buf_init(&text);
+	buf_init(&err);
+	/* an earlier copy's recipients stay */
+	if ((data = dispose_read_small(q->dir[LAYOUT_BADMAIL], name)) != NULL &&
+	    qenv_parse(data, strlen(data), &old, &err) == 0) {
+		for (i = 0; i < old.n_rcpts; i++)
+			if (old.rcpts[i].state == QRCPT_FAILED &&
+			    dispose_find_rcpt(e, old.rcpts[i].addr) == NULL)
+				dispose_copy_rcpt(&keep, &old.rcpts[i]);
+		qenv_free(&old);
+	}
+	free(data);
+	memcpy(keep.qid, e->qid, QID_SIZE);
+	keep.arrival = e->arrival;
+	keep.size = e->size;
+	qenv_set(&keep.origname, e->origname);
+	qenv_set(&keep.sender, e->sender);
+	qenv_set(&keep.ret, e->ret);
+	qenv_set(&keep.envid, e->envid);
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_FAILED)
+			dispose_copy_rcpt(&keep, &e->rcpts[i]);
+	qenv_format(&keep, &text);
+	if (safe_atomic_write(q->dir[LAYOUT_BADMAIL], name, text.data, text.len,
+	    0600, 1) == -1)
+		log_warn("%s: cannot write Badmail/%s", e->qid, name);
+	qenv_free(&keep);
+	buf_fini(&text);
+	buf_fini(&err);
+}
+
 /* Copy a message whose recipients failed for good into Badmail. */
 static void
 dispose_badmail(const struct qctx *q, enum layout_dir dir,
@@ -117,6 +214,7 @@ dispose_badmail(const struct qctx *q, enum layout_dir dir,
 	    (linkat(q->dir[dir], eml, q->dir[LAYOUT_BADMAIL], bad, 0) == -1 &&
 	    errno != EEXIST) || safe_fsync_dir(q->dir[LAYOUT_BADMAIL]) == -1)
 		log_warn("%s: cannot write Badmail/%s", e->qid, bad);
+	dispose_badmail_env(q, e);
 	for (i = 0; i < e->n_rcpts; i++)
 		if (e->rcpts[i].state == QRCPT_FAILED) {
 			tracklog_add(q->track, &(struct track_event){

@@ -39,7 +39,9 @@ inq_run(struct qctx *q, bool all, bool recovering)
 			    buf_cstr(&err));
 			continue;
 		}
-		if (!all && e.next_try > now) {
+		/* held (imc-queue hold): never tried, not even by a flush
+		 * or after a crash, until released */
+		if (e.held != 0 || (!all && e.next_try > now)) {
 			qenv_free(&e);
 			continue;
 		}

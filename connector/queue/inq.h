@@ -2,7 +2,8 @@
  * inq - the In/ queue: entries whose store handoff was deferred (their
  * envelope, In/<qid>.env, holds the next try) and notifications' local
  * copies (due at once). inq_run lists In/, reads each envelope (one that
- * cannot be read is quarantined to Badmail), and hands the due ones to a
+ * cannot be read is quarantined to Badmail), leaves held ones alone
+ * (imc-queue hold), and hands the due ones to a
  * batch (batch.h) that delivers, notifies, records and removes them under
  * its barriers.
  */

@@ -144,7 +144,9 @@ outq_load(struct outq *q)
 				    names.qids[i], buf_cstr(&err));
 			continue;
 		}
-		outq_wait(q, names.qids[i], e.next_try);
+		/* held (imc-queue hold): not tried until released */
+		if (e.held == 0)
+			outq_wait(q, names.qids[i], e.next_try);
 		qenv_free(&e);
 	}
 	buf_fini(&err);
@@ -168,6 +170,28 @@ outq_make_due(struct outq *q, const char *qid)
 			n++;
 		}
 	return n;
+}
+
+/* outq_forget - take an entry out of the waiting list */
+bool
+outq_forget(struct outq *q, const char *qid)
+{
+	size_t i, kept = 0;
+	bool found = false;
+
+	for (i = 0; i < q->n_waiting; i++)
+		if (strcmp(q->waiting[i].qid, qid) == 0)
+			found = true;
+		else
+			q->waiting[kept++] = q->waiting[i];
+	q->n_waiting = kept;
+	return found;
+}
+
+bool
+outq_busy(const struct outq *q, const char *qid)
+{
+	return strset_has(&q->active_set, qid);
 }
 
 /* Facts about the content that decide the transaction: the number of
@@ -371,6 +395,12 @@ outq_start(struct outq *q, const char *qid)
 		return;
 	}
 	buf_fini(&err);
+	if (m->env.held != 0) {
+		/* held on disk: only a release makes it waiting again */
+		qenv_free(&m->env);
+		free(m);
+		return;
+	}
 	strset_add(&q->active_set, qid);
 	q->active++;
 	if (dispose_expire(qc, &m->env, now)) {

@@ -19,7 +19,9 @@
  *
  * At most OUTQ_MAX_ACTIVE entries are loaded at a time, so memory stays
  * flat however long the queue is. A flush request (imc-queue flush) makes
- * waiting entries due in memory; the next outq_run starts them.
+ * waiting entries due in memory; the next outq_run starts them. A held
+ * entry (imc-queue hold) is never waiting: outq_load leaves it out,
+ * outq_forget takes it out, and release adds it again.
  */
 #ifndef IMC_OUTQ_H
 #define IMC_OUTQ_H
@@ -85,6 +87,12 @@ int	outq_add(struct outq *, const char *qid);
 /* A flush request (qrequest.h): the entry (NULL: all) is due now;
  * returns how many changed. outq_run starts them. */
 size_t	outq_make_due(struct outq *, const char *qid);
+/* Held, deleted (imc-queue): the entry leaves the waiting list; true
+ * when it was there. */
+bool	outq_forget(struct outq *, const char *qid);
+/* Loaded now (in delivery, or settled and not yet disposed of): its
+ * envelope is the queue's to write, so a change must wait. */
+bool	outq_busy(const struct outq *, const char *qid);
 /* Start what is due, within the limits; returns entries started. */
 size_t	outq_run(struct outq *);
 /* Called by the delivery layer when a job's results are filled in. */

@@ -54,6 +54,8 @@ struct qctx {
 	void		(*out_entry)(void *arg, const char *qid);
 	void		*out_arg;
 	bool		 in_due;	/* the In/ queue has entries due now */
+	bool		 requests_kept;	/* a request waits for an entry in
+					 * delivery (requests.h) */
 	struct held_work *held;
 	size_t		 n_held, cap_held;
 };

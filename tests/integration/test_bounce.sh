@@ -31,8 +31,8 @@ ln -s /tmp "$ROOT/Store/example.com/stuck/new"
 drop stuck.eml 'X-Sender: alice@example.com\r\nX-Receiver: stuck@example.com\r\nSubject: stuck\r\n\r\nbody\r\n'
 run_once
 check "deferred first" test "$(ls "$ROOT"/In/*.env 2>/dev/null | wc -l)" = 1
-list=$("$IMC_BIN/imc-queue" -c "$CONF" list)
-check "imc-queue shows the deferral and its reason" grep -q 'In .*<stuck@example.com> deferred .*symbolic link' <<<"$list"
+list=$("$IMC_BIN/imc-queue" -c "$CONF" list --json)
+check "imc-queue shows the deferral and its reason" grep -q '"folder":"In","state":"deferred".*"address":"stuck@example.com".*symbolic link' <<<"$list"
 sleep 1.1
 write_conf "max_lifetime = 1s"
 # the entry is due again only after local_retry; SIGUSR1-free: --once runs due entries

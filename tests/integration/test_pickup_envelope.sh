@@ -66,8 +66,8 @@ check "log: nothing said of files without dotted lines" test "$(grep -c 'event=p
 check "log: delivered line with fields" grep -q 'event=delivered qid=[0-9A-Z]\{16\} from=<app@example.org> to=<bob@example.com> size=[0-9]* status=sent dsn=2.0.0 relay=maildir' <<<"$log"
 check "log: queued for remote" grep -q 'event=queued .*to=<henry@remote.example.net>' <<<"$log"
 
-list=$("$IMC_BIN/imc-queue" -c "$CONF" list)
-check "imc-queue lists the Out entry, deferred with the reason" grep -q "^[0-9A-Z]\{16\} Out .* <app@example.org> <henry@remote.example.net> deferred .*127.0.0.1.*[Rr]efused" <<<"$list"
+list=$("$IMC_BIN/imc-queue" -c "$CONF" list --json)
+check "imc-queue lists the Out entry, deferred with the reason" grep -q '^{"queue_id":"[0-9A-Z]\{16\}","folder":"Out","state":"deferred".*"sender":"app@example.org".*"address":"henry@remote.example.net".*127.0.0.1.*[Rr]efused' <<<"$list"
 check "imc-queue lists one entry" test "$(wc -l <<<"$list")" = 1
 
 # 6. pickup_dots = literal keeps dots as written, a final lone dot too.

@@ -119,7 +119,7 @@ check "the daemon says which connection made way" \
 	grep -q 'makes way for relay\[ok.test\]' "$T/daemon.log"
 stop_daemon
 check "every dripping message still waits in Out" \
-	test "$("$IMC_BIN/imc-queue" -c "$CONF" list | grep -c '@d[12].test')" = 8
+	test "$("$IMC_BIN/imc-queue" -c "$CONF" list --json | grep -c '@d[12].test')" = 8
 check "no errors or sanitizer reports from the connector" \
 	bash -c "! grep -q -i 'imc-connector\[error\]\|sanitizer\|runtime error' $T/once.log $T/daemon.log"
 finish

@@ -346,6 +346,50 @@ START_TEST(report_failed_null_sender_goes_to_badmail)
 }
 END_TEST
 
+/* badmail_keeps_the_envelope_for_requeue - <qid>.env lists the
+ * sender and the failed recipients, those of an earlier Badmail copy of
+ * the same entry too (imc-queue requeue sends them again) */
+START_TEST(badmail_keeps_the_envelope_for_requeue)
+{
+	struct qtest t;
+	struct qenv e, kept;
+	struct buf err;
+	char qid[QID_SIZE], notice[QID_SIZE], name[QID_SIZE + 16], *text;
+
+	qtest_init(&t, NULL);
+	make_entry(&t, LAYOUT_OUT, REMOTE_FILE("", "", ""), qid, &e);
+	set_state(&e.rcpts[1], QRCPT_FAILED, "5.1.1", "550 no such user");
+	dispose_report_failed(&t.q, LAYOUT_OUT, &e, notice);
+	snprintf(name, sizeof(name), "%s.env", qid);
+	text = qtest_read(&t, LAYOUT_BADMAIL, name);
+	ck_assert_ptr_nonnull(text);
+	buf_init(&err);
+	ck_assert_msg(qenv_parse(text, strlen(text), &kept, &err) == 0, "%s",
+	    buf_cstr(&err));
+	free(text);
+	ck_assert_str_eq(kept.qid, qid);
+	ck_assert_str_eq(kept.sender, "");
+	ck_assert_uint_eq(kept.n_rcpts, 1);
+	ck_assert_str_eq(kept.rcpts[0].addr, e.rcpts[1].addr);
+	ck_assert_int_eq(kept.rcpts[0].state, QRCPT_FAILED);
+	ck_assert_str_eq(kept.rcpts[0].dsn, "5.1.1");
+	qenv_free(&kept);
+	/* the other recipient fails later: both are kept */
+	set_state(&e.rcpts[0], QRCPT_FAILED, "5.7.1", "550 refused");
+	dispose_finish(&t.q, LAYOUT_OUT, &e, notice);
+	text = qtest_read(&t, LAYOUT_BADMAIL, name);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(qenv_parse(text, strlen(text), &kept, &err), 0);
+	free(text);
+	ck_assert_uint_eq(kept.n_rcpts, 2);
+	ck_assert_uint_eq(qenv_count(&kept, QRCPT_FAILED), 2);
+	qenv_free(&kept);
+	buf_fini(&err);
+	qenv_free(&e);
+	qtest_fini(&t);
+}
+END_TEST
+
 /* ------------------------------------------------------ delay notice */
 
 struct delay_case {
@@ -497,6 +541,7 @@ dispose_suite(void)
 	tcase_add_test(tc, unwritable_notice_goes_to_badmail);
 	tcase_add_test(tc, report_failed_turns_failed_into_bounced);
 	tcase_add_test(tc, report_failed_null_sender_goes_to_badmail);
+	tcase_add_test(tc, badmail_keeps_the_envelope_for_requeue);
 	suite_add_tcase(s, tc);
 
 	tc = qtest_tcase("delay");

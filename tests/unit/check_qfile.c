@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -177,6 +178,7 @@ assert_same_env(const struct qenv *a, const struct qenv *b, const char *name)
 	ck_assert_msg(a->hops == b->hops, "%s: hops %d vs %d", name, a->hops,
 	    b->hops);
 	ck_assert_msg(a->eightbit == b->eightbit, "%s: eightbit", name);
+	ck_assert_msg(a->held == b->held, "%s: held", name);
 	ck_assert_msg(strcmp(str_or_empty(a->error), str_or_empty(b->error))
 	    == 0, "%s: error \"%s\" vs \"%s\"", name, str_or_empty(a->error),
 	    str_or_empty(b->error));
@@ -619,6 +621,38 @@ START_TEST(parse_reads_every_field)
 }
 END_TEST
 
+/* held_round_trips_and_only_a_time_is_taken - imc-queue hold marks an
+ * entry with the time it was held; no line means not held, and a held
+ * line without a positive time is a corrupt file */
+START_TEST(held_round_trips_and_only_a_time_is_taken)
+{
+	static const char held[] = HEAD "held 1732480000\n" RCPT "end\n";
+	static const char *const bad[] = { HEAD "held 0\n" RCPT "end\n",
+	    HEAD "held -5\n" RCPT "end\n", HEAD "held x\n" RCPT "end\n" };
+	struct qenv e;
+	struct buf err, text;
+	size_t i;
+
+	buf_init(&err);
+	buf_init(&text);
+	ck_assert_msg(qenv_parse(held, strlen(held), &e, &err) == 0, "%s",
+	    buf_cstr(&err));
+	ck_assert(e.held == 1732480000);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	ck_assert_str_eq(buf_cstr(&text), held);
+	e.held = 0;
+	buf_reset(&text);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	ck_assert_ptr_null(strstr(buf_cstr(&text), "held"));
+	qenv_free(&e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(qenv_parse(bad[i], strlen(bad[i]), &e, &err) == -1,
+		    "case %zu parsed", i);
+	buf_fini(&err);
+	buf_fini(&text);
+}
+END_TEST
+
 START_TEST(cut_at_every_byte_offset_is_refused)
 {
 	struct qenv e, back;
@@ -758,6 +792,56 @@ START_TEST(envelope_on_the_content_file)
 	ck_assert_int_eq(fstatat(dfd, QID1 ".env", &st, 0), 0);
 	qenv_free(&back);
 	qenv_free(&e);
+	buf_fini(&err);
+	close(dfd);
+}
+END_TEST
+
+/* corrupt_envelope_on_the_content_is_not_taken_for_none - ENOENT means
+ * "no envelope" (a finished entry, whose content outq_load removes): a
+ * torn attribute, a torn .env, or a content of the wrong size must give
+ * another errno, or a valid message would be deleted instead of
+ * quarantined (the open of the absent .env left ENOENT behind) */
+START_TEST(corrupt_envelope_on_the_content_is_not_taken_for_none)
+{
+	static const char torn[] = "IMCQ 1\nqid " QID1 "\nsender a\n";
+	struct qenv e, back;
+	struct buf err, text;
+	char path[PATH_MAX];
+	int dfd, fd;
+
+	dfd = fresh_dir("load_torn_xattr", path, sizeof(path));
+	write_at(dfd, QID1 ".eml", "x", 1);
+	fd = openat(dfd, QID1 ".eml", O_RDONLY);
+	ck_assert_int_ne(fd, -1);
+	if (fsetxattr(fd, QENV_XATTR, torn, sizeof(torn) - 1, 0) == -1) {
+		close(fd);
+		close(dfd);
+		return;	/* no user attributes here: the .env cases below */
+	}
+	close(fd);
+	buf_init(&err);
+	errno = 0;
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
+	ck_assert_msg(errno != ENOENT, "a torn attribute reads as no envelope");
+	/* a whole envelope on a content of another size */
+	sample_env(&e);
+	buf_init(&text);
+	ck_assert_int_eq(qenv_format(&e, &text), 0);
+	fd = openat(dfd, QID1 ".eml", O_RDONLY);
+	ck_assert_int_eq(fsetxattr(fd, QENV_XATTR, text.data, text.len, 0), 0);
+	close(fd);
+	buf_reset(&err);
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
+	ck_assert_msg(errno != ENOENT, "a short content reads as no envelope");
+	/* a torn .env, with ENOENT left over from an earlier call */
+	write_at(dfd, QID1 ".env", torn, sizeof(torn) - 1);
+	errno = ENOENT;
+	buf_reset(&err);
+	ck_assert_int_eq(qenv_load(dfd, QID1, &back, &err), -1);
+	ck_assert_msg(errno != ENOENT, "a torn .env reads as no envelope");
+	qenv_free(&e);
+	buf_fini(&text);
 	buf_fini(&err);
 	close(dfd);
 }
@@ -1069,6 +1153,7 @@ qfile_suite(void)
 	tcase_add_loop_test(tc, test_known_bug_case, 0,
 	    (int)(sizeof(known_bug_cases) / sizeof(known_bug_cases[0])));
 	tcase_add_test(tc, parse_reads_every_field);
+	tcase_add_test(tc, held_round_trips_and_only_a_time_is_taken);
 	tcase_add_test(tc, cut_at_every_byte_offset_is_refused);
 	suite_add_tcase(s, tc);
 
@@ -1076,6 +1161,7 @@ qfile_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, load_reads_a_stored_entry);
 	tcase_add_test(tc, load_refuses_eml_of_another_size);
+	tcase_add_test(tc, corrupt_envelope_on_the_content_is_not_taken_for_none);
 	tcase_add_test(tc, load_refuses_missing_eml);
 	tcase_add_test(tc, load_refuses_missing_env);
 	tcase_add_test(tc, envelope_on_the_content_file);
