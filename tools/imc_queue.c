@@ -42,13 +42,11 @@
  * could not be read or a change failed, 75 the connector did not answer
  * in time, 78 the configuration.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,7 +58,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "instlock.h"
 #include "layout.h"
 #include "progopt.h"
 #include "qask.h"
