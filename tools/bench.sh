@@ -73,7 +73,13 @@
 #      messages to the same sink; msg/s, ratio, peak RSS, and the
 #      connector's peak RSS with every message queued (sink down).
 #
-#   Parts 1 to 5 run on the root file system (a folder under /tmp).
+#   6. Pickup to Drop (tools/bench/drop.sh): BENCH_DROP_N (10,000)
+#      messages of BENCH_SMALL_SIZE already in Pickup, `imc-connector --once`
+#      with store = drop until every message is a file in Drop/, and beside
+#      it the same with the built-in Maildir store; msg/s (median of
+#      BENCH_DROP_RUNS), CPU, peak RSS, syncs per message.
+#
+#   Parts 1 to 6 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
 #                       [--charset-only] [-h]
@@ -84,6 +90,7 @@
 #   --store-only    only part F's store part.
 #   --smtp-only     only the SMTP parts: part F's smtp part, then part 5.
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
+#   --drop-only     only part 6 (no Postfix).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -96,6 +103,8 @@
 #   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
 #   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
+#   BENCH_DROP [1] (0: skip part 6)  BENCH_DROP_N [10000; quick 1000]
+#   BENCH_DROP_RUNS [3]
 #   BENCH_USER [imcsvc] the connector's user (root: allow_root = yes; as
 #             another user than root, the connector runs as that user)
 #
@@ -120,6 +129,7 @@ QUICK=0
 CHARSET_ONLY=0
 SMTP_ONLY=0
 FS_ONLY=0
+DROP_ONLY=0
 FS_PARTS=${BENCH_FS_PARTS-store smtp}
 for arg in "$@"; do
 	case $arg in
@@ -128,6 +138,7 @@ for arg in "$@"; do
 	--smtp-only) SMTP_ONLY=1; FS_PARTS=smtp ;;
 	--fs-only) FS_ONLY=1 ;;
 	--store-only) FS_ONLY=1; FS_PARTS=store ;;
+	--drop-only) DROP_ONLY=1 ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown argument $arg (try --help)" >&2; exit 64 ;;
 	esac
@@ -170,8 +181,17 @@ fi
 if [[ $SMTP_ONLY == 1 ]]; then
 	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
 fi
+# part 6 (Drop)
+DO_DROP=${BENCH_DROP:-1}
+if [[ $QUICK == 1 ]]; then DROP_N=${BENCH_DROP_N:-1000}; else DROP_N=${BENCH_DROP_N:-10000}; fi
+DROP_RUNS=${BENCH_DROP_RUNS:-3}
+if [[ $DROP_ONLY == 1 ]]; then
+	DO_DROP=1; DO_POSTFIX=0; DO_STRACE=0; DO_SMTP=0; DO_CHARSET=0
+	FS_LIST=""
+fi
 # part F
 FS_LIST=${BENCH_FS-ext4j tmpfs root}
+[[ $DROP_ONLY == 1 ]] && FS_LIST=
 if [[ $QUICK == 1 ]]; then FS_N=${BENCH_FS_N:-1000}; else FS_N=${BENCH_FS_N:-10000}; fi
 FS_RUNS=${BENCH_FS_RUNS:-3}
 EXT4_MB=${BENCH_EXT4_MB:-2048}
@@ -193,7 +213,8 @@ for f in $FS_PARTS; do
 	esac
 done
 [[ -n ${FS_PARTS// /} ]] || FS_LIST=""
-for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB; do
+for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB DROP_N \
+    DROP_RUNS; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
 		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
 		exit 64
@@ -286,7 +307,7 @@ if [[ $DO_POSTFIX == 1 || $DO_SMTP == 1 || -n $FS_LIST ]] &&
 	    debconf-set-selections
 	need+=(postfix)
 fi
-if [[ $DO_CHARSET == 1 && ! -x /usr/bin/time ]]; then
+if [[ ( $DO_CHARSET == 1 || $DO_DROP == 1 ) && ! -x /usr/bin/time ]]; then
 	need+=(time)	# GNU time, for -f %M (peak RSS)
 fi
 if [[ $DO_CHARSET == 1 ]] && ! command -v iconv >/dev/null; then
@@ -408,6 +429,18 @@ smtp_part() {
 	    USER_LINE="$(user_conf_line)" \
 	    bash "$ROOT/tools/bench/smtp.sh" || die "part 5 (SMTP) failed"
 }
+
+# ---------------------------------------------------------------- part 6
+drop_part() {
+	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER N=$DROP_N SIZE=$SMALL_SIZE \
+	    RCPTS=$RCPTS RUNS=$DROP_RUNS TMO=$PHASE_TIMEOUT \
+	    USER_LINE="$(user_conf_line)" \
+	    bash "$ROOT/tools/bench/drop.sh" || die "part 6 (Drop) failed"
+}
+if [[ $DROP_ONLY == 1 ]]; then
+	drop_part
+	exit 0
+fi
 
 # ---------------------------------------------------------------- part F
 # fs_describe NAME DIR: the file system under DIR in words, for its table
@@ -891,5 +924,6 @@ PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
 
 [[ $DO_SMTP == 1 ]] && smtp_part
+[[ $DO_DROP == 1 ]] && drop_part
 [[ $DO_CHARSET == 1 ]] && charset_part
 exit 0

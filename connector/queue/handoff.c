@@ -157,6 +157,10 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 			mail_status_set(&st, MAIL_TEMP, "4.3.0", "cannot convert "
 			    "the message to %s%s for this mailbox",
 			    conv.charset, conv.seven_bit ? " (7bit)" : "");
+		else if (store->kind == STORE_DROP)
+			mail_status_set(&st, MAIL_TEMP, "4.3.0", "more than %d "
+			    "conversions of one message for Drop/",
+			    HANDOFF_MAX_CONVS);
 		else if (store->kind != STORE_MAILDIR)
 			/* queued while its domain had another store: LMTP
 			 * mail travels through Out/ */
@@ -169,7 +173,8 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 		else
 			(void)maildir_deliver(q->store, q->dir[LAYOUT_IN], src,
 			    r->addr, name, recovering, &st);
-		n += handoff_record(q, e, r, &st, "maildir");
+		n += handoff_record(q, e, r, &st, store->kind == STORE_DROP ?
+		    "drop" : "maildir");
 	}
 	for (k = 0; k < n_drops; k++) {
 		addrs = xcalloc(drops[k].n, sizeof(*addrs));
