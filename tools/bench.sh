@@ -73,13 +73,13 @@
 #      messages to the same sink; msg/s, ratio, peak RSS, and the
 #      connector's peak RSS with every message queued (sink down).
 #
-#   6. Pickup to Drop (tools/bench/drop.sh): BENCH_DROP_N (10,000)
+#   7. Pickup to Drop (tools/bench/drop.sh): BENCH_DROP_N (10,000)
 #      messages of BENCH_SMALL_SIZE already in Pickup, `imc-connector --once`
 #      with store = drop until every message is a file in Drop/, and beside
 #      it the same with the built-in Maildir store; msg/s (median of
 #      BENCH_DROP_RUNS), CPU, peak RSS, syncs per message.
 #
-#   Parts 1 to 6 run on the root file system (a folder under /tmp).
+#   Parts 1 to 7 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
 #                       [--charset-only] [-h]
@@ -90,7 +90,7 @@
 #   --store-only    only part F's store part.
 #   --smtp-only     only the SMTP parts: part F's smtp part, then part 5.
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
-#   --drop-only     only part 6 (no Postfix).
+#   --drop-only     only part 7 (no Postfix).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -103,7 +103,7 @@
 #   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
 #   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
-#   BENCH_DROP [1] (0: skip part 6)  BENCH_DROP_N [10000; quick 1000]
+#   BENCH_DROP [1] (0: skip part 7)  BENCH_DROP_N [10000; quick 1000]
 #   BENCH_DROP_RUNS [3]
 #   BENCH_USER [imcsvc] the connector's user (root: allow_root = yes; as
 #             another user than root, the connector runs as that user)
@@ -181,7 +181,7 @@ fi
 if [[ $SMTP_ONLY == 1 ]]; then
 	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
 fi
-# part 6 (Drop)
+# part 7 (Drop)
 DO_DROP=${BENCH_DROP:-1}
 if [[ $QUICK == 1 ]]; then DROP_N=${BENCH_DROP_N:-1000}; else DROP_N=${BENCH_DROP_N:-10000}; fi
 DROP_RUNS=${BENCH_DROP_RUNS:-3}
@@ -422,6 +422,18 @@ if [[ $CHARSET_ONLY == 1 ]]; then
 	charset_part
 	exit 0
 fi
+# ---------------------------------------------------------------- part 7
+drop_part() {
+	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER N=$DROP_N SIZE=$SMALL_SIZE \
+	    RCPTS=$RCPTS RUNS=$DROP_RUNS TMO=$PHASE_TIMEOUT \
+	    USER_LINE="$(user_conf_line)" \
+	    bash "$ROOT/tools/bench/drop.sh" || die "part 7 (Drop) failed"
+}
+if [[ $DROP_ONLY == 1 ]]; then
+	drop_part
+	exit 0
+fi
+
 # ---------------------------------------------------------------- part 5
 smtp_part() {
 	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
@@ -429,18 +441,6 @@ smtp_part() {
 	    USER_LINE="$(user_conf_line)" \
 	    bash "$ROOT/tools/bench/smtp.sh" || die "part 5 (SMTP) failed"
 }
-
-# ---------------------------------------------------------------- part 6
-drop_part() {
-	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER N=$DROP_N SIZE=$SMALL_SIZE \
-	    RCPTS=$RCPTS RUNS=$DROP_RUNS TMO=$PHASE_TIMEOUT \
-	    USER_LINE="$(user_conf_line)" \
-	    bash "$ROOT/tools/bench/drop.sh" || die "part 6 (Drop) failed"
-}
-if [[ $DROP_ONLY == 1 ]]; then
-	drop_part
-	exit 0
-fi
 
 # ---------------------------------------------------------------- part F
 # fs_describe NAME DIR: the file system under DIR in words, for its table
