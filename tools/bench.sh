@@ -181,17 +181,8 @@ fi
 if [[ $SMTP_ONLY == 1 ]]; then
 	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
 fi
-# part 7 (Drop)
-DO_DROP=${BENCH_DROP:-1}
-if [[ $QUICK == 1 ]]; then DROP_N=${BENCH_DROP_N:-1000}; else DROP_N=${BENCH_DROP_N:-10000}; fi
-DROP_RUNS=${BENCH_DROP_RUNS:-3}
-if [[ $DROP_ONLY == 1 ]]; then
-	DO_DROP=1; DO_POSTFIX=0; DO_STRACE=0; DO_SMTP=0; DO_CHARSET=0
-	FS_LIST=""
-fi
 # part F
 FS_LIST=${BENCH_FS-ext4j tmpfs root}
-[[ $DROP_ONLY == 1 ]] && FS_LIST=
 if [[ $QUICK == 1 ]]; then FS_N=${BENCH_FS_N:-1000}; else FS_N=${BENCH_FS_N:-10000}; fi
 FS_RUNS=${BENCH_FS_RUNS:-3}
 EXT4_MB=${BENCH_EXT4_MB:-2048}
@@ -213,8 +204,22 @@ for f in $FS_PARTS; do
 	esac
 done
 [[ -n ${FS_PARTS// /} ]] || FS_LIST=""
-for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB DROP_N \
-    DROP_RUNS; do
+# part 7 (Drop): alone with --drop-only
+DO_DROP=${BENCH_DROP:-1}
+if [[ $QUICK == 1 ]]; then DROP_N=${BENCH_DROP_N:-1000}; else DROP_N=${BENCH_DROP_N:-10000}; fi
+DROP_RUNS=${BENCH_DROP_RUNS:-3}
+for v in DROP_N DROP_RUNS; do
+	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
+		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
+		exit 64
+	fi
+done
+if [[ $DROP_ONLY == 1 ]]; then
+	DO_DROP=1; DO_POSTFIX=0; DO_STRACE=0; DO_SMTP=0; DO_CHARSET=0
+	DO_LMTP=0	# part 6, where there is one
+	FS_LIST=""
+fi
+for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
 		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
 		exit 64
@@ -924,6 +929,6 @@ PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
 
 [[ $DO_SMTP == 1 ]] && smtp_part
-[[ $DO_DROP == 1 ]] && drop_part
 [[ $DO_CHARSET == 1 ]] && charset_part
+[[ $DO_DROP == 1 ]] && drop_part
 exit 0
