@@ -3,8 +3,10 @@
  */
 #include "handoff.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,11 +31,11 @@ struct handoff_drop {
 	size_t		 n;
 };
 
-/* handoff_record - one recipient's result into the envelope and the log;
- * 1 when it was delivered */
+/* handoff_record - one recipient's result into the envelope and the log
+ * (size: of the file the store holds); 1 when it was delivered */
 static size_t
 handoff_record(const struct qctx *q, struct qenv *e, struct qrcpt *r,
-    const struct mail_status *st, const char *relay)
+    const struct mail_status *st, const char *relay, uint64_t size)
 {
 	snprintf(r->dsn, sizeof(r->dsn), "%s", st->dsn);
 	free(r->text);
@@ -47,7 +49,7 @@ handoff_record(const struct qctx *q, struct qenv *e, struct qrcpt *r,
 	    .event = st->kind == MAIL_OK ? "delivered" :
 	    st->kind == MAIL_PERM ? "failed" : "deferred",
 	    .qid = e->qid, .from = e->sender, .to = r->addr,
-	    .size = e->size, .status = st->kind == MAIL_OK ? "sent" :
+	    .size = size, .status = st->kind == MAIL_OK ? "sent" :
 	    st->kind == MAIL_PERM ? "failed" : "deferred",
 	    .dsn = st->dsn, .relay = relay,
 	    .reason = st->kind == MAIL_OK ? NULL : st->text });
@@ -105,6 +107,8 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 	const struct store_target *store;
 	const char *src, **addrs;
 	size_t i, j, k, n = 0, n_copies = 0, n_drops = 0;
+	uint64_t size;
+	struct stat sb;
 
 	qentry_name(eml, sizeof(eml), e->qid, QFILE_EML);
 	qconv_base_init(&base);
@@ -157,6 +161,10 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 			mail_status_set(&st, MAIL_TEMP, "4.3.0", "cannot convert "
 			    "the message to %s%s for this mailbox",
 			    conv.charset, conv.seven_bit ? " (7bit)" : "");
+		else if (store->kind == STORE_DROP)
+			mail_status_set(&st, MAIL_TEMP, "4.3.0", "more than %d "
+			    "conversions of one message for Drop/",
+			    HANDOFF_MAX_CONVS);
 		else if (store->kind != STORE_MAILDIR)
 			/* queued while its domain had another store: LMTP
 			 * mail travels through Out/ */
@@ -169,21 +177,32 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 		else
 			(void)maildir_deliver(q->store, q->dir[LAYOUT_IN], src,
 			    r->addr, name, recovering, &st);
-		n += handoff_record(q, e, r, &st, "maildir");
+		/* the mailbox holds the copy: a converted one has its own
+		 * size */
+		size = e->size;
+		if (src != NULL && src != eml && fstatat(q->dir[LAYOUT_IN], src,
+		    &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			size = (uint64_t)sb.st_size;
+		n += handoff_record(q, e, r, &st, store->kind == STORE_DROP ?
+		    "drop" : "maildir", size);
 	}
 	for (k = 0; k < n_drops; k++) {
 		addrs = xcalloc(drops[k].n, sizeof(*addrs));
 		for (j = 0; j < drops[k].n; j++)
 			addrs[j] = e->rcpts[drops[k].idx[j]].addr;
+		size = e->size;
 		if (drop_name(name, sizeof(name), e->qid, drops[k].k) == -1)
 			mail_status_set(&st, MAIL_TEMP, "4.3.0", "name too long");
 		else
-			(void)drop_deliver(q->dir[LAYOUT_DROP], q->dir[LAYOUT_IN],
-			    drops[k].src, e->sender, addrs, drops[k].n, name,
-			    &st);
+			/* A redo after a crash finds its earlier file; one a
+			 * reader took in the moment between the publication
+			 * and the crash is written again (README). */
+			(void)drop_deliver(q->dir[LAYOUT_DROP],
+			    q->dir[LAYOUT_IN], drops[k].src, e->sender, addrs,
+			    drops[k].n, name, &size, &st);
 		for (j = 0; j < drops[k].n; j++)
 			n += handoff_record(q, e, &e->rcpts[drops[k].idx[j]],
-			    &st, "drop");
+			    &st, "drop", size != 0 ? size : e->size);
 		free(addrs);
 		free(drops[k].idx);
 	}

@@ -29,17 +29,19 @@ drop_name(char *out, size_t size, const char *qid, size_t k)
 }
 
 /* Is name in the folder a file an earlier delivery of ours left: a
- * regular file of this user. 1 yes, 0 no such name, -1 something else
- * (errno EEXIST) or an error. */
+ * regular file of this user (its size into *size). 1 yes, 0 no such
+ * name, -1 something else (errno EEXIST) or an error. */
 static int
-drop_ours(int dirfd, const char *name)
+drop_ours(int dirfd, const char *name, uint64_t *size)
 {
 	struct stat st;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -1;
-	if (S_ISREG(st.st_mode) && st.st_uid == geteuid())
+	if (S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+		*size = (uint64_t)st.st_size;
 		return 1;
+	}
 	errno = EEXIST;
 	return -1;
 }
@@ -105,7 +107,7 @@ drop_copy(int in, int out, struct buf *o)
 int
 drop_deliver(int drop_dirfd, int src_dirfd, const char *src_name,
     const char *sender, const char *const *rcpts, size_t n, const char *name,
-    struct mail_status *st)
+    uint64_t *size, struct mail_status *st)
 {
 	char proc[64], tmp[300];
 	struct stat dst, fst;
@@ -115,8 +117,9 @@ drop_deliver(int drop_dirfd, int src_dirfd, const char *src_name,
 	size_t i;
 
 	buf_init(&o);
-	if ((ours = drop_ours(drop_dirfd, name)) == 1) {
-		r = 0;
+	*size = 0;
+	if ((ours = drop_ours(drop_dirfd, name, size)) == 1) {
+		r = 1;
 		goto done;
 	}
 	if (ours == -1)
@@ -149,8 +152,9 @@ drop_deliver(int drop_dirfd, int src_dirfd, const char *src_name,
 	buf_printf(&o, "x-sender: %s\r\n", sender[0] != '\0' ? sender : "<>");
 	for (i = 0; i < n; i++)
 		buf_printf(&o, "x-receiver: %s\r\n", rcpts[i]);
-	if (drop_copy(in, out, &o) == -1)
+	if (drop_copy(in, out, &o) == -1 || fstat(out, &fst) == -1)
 		goto fail;
+	*size = (uint64_t)fst.st_size;
 	if (named) {
 		if (linkat(drop_dirfd, tmp, drop_dirfd, name, 0) == -1)
 			goto fail;

@@ -73,7 +73,7 @@ START_TEST(drop_file_has_x_lines_then_the_message_in_crlf)
 	struct qtest t;
 	struct qenv e;
 	struct stat st, dst;
-	char qid[QID_SIZE], name[QID_SIZE + 8], *text;
+	char qid[QID_SIZE], name[QID_SIZE + 8], size[32], *text;
 
 	qtest_init(&t, DROP_CONF);
 	qtest_queue(&t, two_local, qid);
@@ -89,6 +89,10 @@ START_TEST(drop_file_has_x_lines_then_the_message_in_crlf)
 	ck_assert_msg(ends_with(text, "\r\n\r\nbody line\r\n.dot line\r\n"),
 	    "%s", text);
 	ck_assert(all_crlf(text));
+	/* the logged size is the Drop file's */
+	snprintf(size, sizeof(size), "size=%zu ", strlen(text));
+	ck_assert_uint_eq(qtest_track(&t, "event=delivered", qid, size,
+	    "relay=drop", NULL), 2);
 	free(text);
 	/* mode 0640, the folder's group, the connector's user */
 	snprintf(name, sizeof(name), "%s.eml", qid);
@@ -202,14 +206,16 @@ END_TEST
 
 /* store per [domain]: Maildir for one, Drop for the others; a Drop domain
  * with its own conversion gets a file of its own, named after its first
- * recipient's index. */
+ * recipient's index. Each delivery logs the size of the file it made (a
+ * converted Maildir copy's own). */
 START_TEST(per_domain_mix_with_maildir_and_two_conversions)
 {
 	struct qtest t;
-	char qid[QID_SIZE], *text;
+	char qid[QID_SIZE], size[32], *text;
 
 	qtest_init(&t, "local_domains = local.example, m.example, l1.example\n"
 	    DROP_CONF "[domain m.example]\nstore = maildir\n"
+	    "charset = iso-8859-1\n"
 	    "[domain l1.example]\ncharset = iso-8859-1\n");
 	qtest_queue(&t, "X-Sender: <alice@remote.example>\r\n"
 	    "X-Receiver: <mm@m.example>\r\nX-Receiver: <bob@local.example>\r\n"
@@ -217,6 +223,12 @@ START_TEST(per_domain_mix_with_maildir_and_two_conversions)
 	    "\r\nSubject: mix\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "\r\ncaf\xc3\xa9\r\n", qid);
 	ck_assert_uint_eq(qtest_mailbox(&t, "m.example", "mm"), 1);
+	ck_assert_ptr_nonnull(text = qtest_mailbox_first(&t, "m.example", "mm"));
+	ck_assert_ptr_nonnull(strstr(text, "caf\xe9"));
+	snprintf(size, sizeof(size), "size=%zu ", strlen(text));
+	ck_assert_uint_eq(qtest_track(&t, "event=delivered", qid,
+	    "to=<mm@m.example>", size, "relay=maildir", NULL), 1);
+	free(text);
 	ck_assert_uint_eq(qtest_count(&t, "Store/local.example"), 0);
 	ck_assert_uint_eq(qtest_count(&t, "Drop"), 2);
 	ck_assert_ptr_nonnull(text = drop_file(&t, qid, 0));
@@ -232,6 +244,9 @@ START_TEST(per_domain_mix_with_maildir_and_two_conversions)
 	ck_assert_ptr_nonnull(strstr(text, "caf\xe9"));
 	ck_assert_ptr_nonnull(strstr(text, "iso-8859-1"));
 	ck_assert(all_crlf(text));
+	snprintf(size, sizeof(size), "size=%zu ", strlen(text));
+	ck_assert_uint_eq(qtest_track(&t, "event=delivered", qid,
+	    "to=<lat@l1.example>", size, "relay=drop", NULL), 1);
 	free(text);
 	ck_assert(!qtest_has(&t, LAYOUT_IN, qid, ".eml"));
 	qtest_fini(&t);
@@ -247,6 +262,7 @@ START_TEST(line_ends_become_crlf_across_reads)
 	struct mail_status st;
 	struct buf src, want;
 	const char *rcpts[] = { "a@local.example" };
+	uint64_t size;
 	char *got;
 	size_t i;
 	int fd;
@@ -285,7 +301,8 @@ START_TEST(line_ends_become_crlf_across_reads)
 	ck_assert_int_eq(write(fd, src.data, src.len), (ssize_t)src.len);
 	close(fd);
 	ck_assert_int_eq(drop_deliver(t.dir[LAYOUT_DROP], t.dir[LAYOUT_IN],
-	    "src.eml", "s@x.example", rcpts, 1, "one.eml", &st), 0);
+	    "src.eml", "s@x.example", rcpts, 1, "one.eml", &size, &st), 0);
+	ck_assert_uint_eq(size, want.len);
 	ck_assert_int_eq(st.kind, MAIL_OK);
 	ck_assert_ptr_nonnull(got = qtest_read(&t, LAYOUT_DROP, "one.eml"));
 	ck_assert_uint_eq(strlen(got), want.len);
@@ -293,7 +310,9 @@ START_TEST(line_ends_become_crlf_across_reads)
 	free(got);
 	/* a second delivery under the name is the same one: nothing written */
 	ck_assert_int_eq(drop_deliver(t.dir[LAYOUT_DROP], t.dir[LAYOUT_IN],
-	    "src.eml", "other@x.example", rcpts, 1, "one.eml", &st), 0);
+	    "src.eml", "other@x.example", rcpts, 1, "one.eml", &size, &st), 1);
+	ck_assert_int_eq(st.kind, MAIL_OK);
+	ck_assert_uint_eq(size, want.len);
 	ck_assert_ptr_nonnull(got = qtest_read(&t, LAYOUT_DROP, "one.eml"));
 	ck_assert(memcmp(got, want.data, want.len) == 0);
 	free(got);
