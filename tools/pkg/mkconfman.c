@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -178,41 +179,51 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 int
 main(int argc, char **argv)
 {
-	char *readme, *tmpl, *at, *tmp;
+	char *readme = NULL, *tmpl = NULL, *at, *tmp = NULL;
 	struct buf out;
 	FILE *fp;
-	int bad;
+	bool written;
+	int rc = EX_OK;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: mkconfman README.md TEMPLATE OUT\n");
 		return EX_USAGE;
 	}
+	buf_init(&out);
 	if ((readme = slurp(argv[1])) == NULL ||
 	    (tmpl = slurp(argv[2])) == NULL) {
 		perror(readme == NULL ? argv[1] : argv[2]);
-		return EX_NOINPUT;
+		rc = EX_NOINPUT;
+		goto done;
 	}
 	if ((at = strstr(tmpl, "\n" MARKER "\n")) == NULL) {
 		fprintf(stderr, "mkconfman: %s: no line %s\n", argv[2], MARKER);
-		return EX_DATAERR;
+		rc = EX_DATAERR;
+		goto done;
 	}
-	buf_init(&out);
 	buf_append(&out, tmpl, (size_t)(at - tmpl) + 1);
-	bad = key_entries(&out, readme, tmpl);
+	if (key_entries(&out, readme, tmpl) > 0) {
+		rc = EX_DATAERR;
+		goto done;
+	}
 	buf_puts(&out, at + strlen(MARKER) + 2);
-	if (bad > 0)
-		return EX_DATAERR;
 	tmp = xmalloc(strlen(argv[3]) + 5);
 	sprintf(tmp, "%s.tmp", argv[3]);
-	if ((fp = fopen(tmp, "w")) == NULL ||
-	    fwrite(out.data, 1, out.len, fp) != out.len || fclose(fp) != 0 ||
-	    rename(tmp, argv[3]) != 0) {
-		perror(argv[3]);
-		return EX_CANTCREAT;
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		perror(tmp);
+		rc = EX_CANTCREAT;
+		goto done;
 	}
+	written = fwrite(out.data, 1, out.len, fp) == out.len;
+	if (fclose(fp) != 0 || !written || rename(tmp, argv[3]) != 0) {
+		perror(argv[3]);
+		(void)unlink(tmp);
+		rc = EX_CANTCREAT;
+	}
+done:
 	buf_fini(&out);
 	free(tmp);
 	free(readme);
 	free(tmpl);
-	return EX_OK;
+	return rc;
 }
