@@ -84,7 +84,12 @@ check "postinst run again exits 0" test $? = 0
 check "... and keeps the same account" test "$(id -u imc 2>/dev/null)" = "$uid_before"
 check "the service is not enabled" bash -c "! ls /etc/systemd/system/*.wants/imc-connector.service >/dev/null 2>&1"
 check "the service is not started" bash -c "! pgrep -u imc -x imc-connector >/dev/null"
-check "man finds imc.conf(5)" test "$(man -w 5 imc.conf 2>/dev/null)" = /usr/share/man/man5/imc.conf.5.gz
+# (a slim Debian image tells dpkg not to install manual pages at all)
+if grep -qs '^path-exclude[= ]*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+	echo "# dpkg excludes /usr/share/man on this machine: the pages are checked in the package only"
+else
+	check "man finds imc.conf(5)" test "$(man -w 5 imc.conf 2>/dev/null)" = /usr/share/man/man5/imc.conf.5.gz
+fi
 
 # --- use: the installed example, pointed at the scratch tree --------
 sed -e "s|^root = .*|root = $ROOT|" -e 's/^#user = imc$/user = imc/' \
