@@ -9,9 +9,11 @@
  * in README.md's "| key | default | meaning |" table, which
  * tests/unit/check_config_doc.c holds against the same table. TEMPLATE is
  * the page around the keys: its line ".\" @KEYS@" becomes one entry per
- * key allowed outside [domain] sections, in the table's order. A key
- * allowed only in [domain] sections (relay) has no README row: the
- * template must describe it itself, as a ".B key" line.
+ * key allowed outside [domain] sections, in the table's order, and its
+ * line ".\" @DOMAIN_KEYS@" the list of those also allowed in a [domain]
+ * section (".BR key ," lines). A key allowed only in [domain] sections
+ * (relay) has no README row: the template must describe it itself, as a
+ * ".B key" line.
  *
  * Fails (exit 65, EX_DATAERR, and OUT is not written) when README.md has
  * no row for a global key or the template lacks the marker or a
@@ -32,6 +34,7 @@
 #include "xalloc.h"
 
 #define MARKER	".\\\" @KEYS@"
+#define DMARKER	".\\\" @DOMAIN_KEYS@"
 #define HEADER	"| key | default | meaning |"
 
 /* slurp - a whole file, NUL-terminated; NULL if it cannot be read */
@@ -130,7 +133,7 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 	unsigned where;
 	char *meaning;
 	int missing = 0;
-	size_t i;
+	size_t i, ml;
 
 	buf_init(&dflt);
 	buf_init(&range);
@@ -160,9 +163,13 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 			buf_puts(out, ".\n.br\n");
 			if (islower((unsigned char)meaning[0]))
 				meaning[0] = (char)toupper((unsigned char)meaning[0]);
+			/* a README row may run on into the next (the
+			 * timeouts): an entry of its own ends its sentence */
+			ml = strlen(meaning);
+			if (ml > 0 && meaning[ml - 1] == ',')
+				meaning[--ml] = '\0';
 			roff_text(out, meaning);
-			if (meaning[0] != '\0' &&
-			    strchr(".,:", meaning[strlen(meaning) - 1]) == NULL)
+			if (ml > 0 && strchr(".:", meaning[ml - 1]) == NULL)
 				buf_putc(out, '.');
 			buf_puts(out, "\n");
 			free(meaning);
@@ -176,10 +183,30 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 	return missing;
 }
 
+/* domain_keys - ".BR key ," for every key allowed both outside and in
+ * [domain] sections */
+static void
+domain_keys(struct buf *out)
+{
+	struct buf dflt, range;
+	const char *name;
+	unsigned where;
+	size_t i;
+
+	buf_init(&dflt);
+	buf_init(&range);
+	for (i = 0; (name = config_key_doc(i, &where, &dflt, &range)) != NULL;
+	    i++)
+		if ((where & CONFIG_GLOBAL) && (where & CONFIG_DOMAIN))
+			buf_printf(out, ".BR %s ,\n", name);
+	buf_fini(&dflt);
+	buf_fini(&range);
+}
+
 int
 main(int argc, char **argv)
 {
-	char *readme = NULL, *tmpl = NULL, *at, *tmp = NULL;
+	char *readme = NULL, *tmpl = NULL, *at, *dat, *tmp = NULL;
 	struct buf out;
 	FILE *fp;
 	bool written;
@@ -201,12 +228,21 @@ main(int argc, char **argv)
 		rc = EX_DATAERR;
 		goto done;
 	}
+	if ((dat = strstr(tmpl, "\n" DMARKER "\n")) == NULL || dat < at) {
+		fprintf(stderr, "mkconfman: %s: no line %s after %s\n", argv[2],
+		    DMARKER, MARKER);
+		rc = EX_DATAERR;
+		goto done;
+	}
 	buf_append(&out, tmpl, (size_t)(at - tmpl) + 1);
 	if (key_entries(&out, readme, tmpl) > 0) {
 		rc = EX_DATAERR;
 		goto done;
 	}
-	buf_puts(&out, at + strlen(MARKER) + 2);
+	at += strlen(MARKER) + 2;
+	buf_append(&out, at, (size_t)(dat - at) + 1);
+	domain_keys(&out);
+	buf_puts(&out, dat + strlen(DMARKER) + 2);
 	tmp = xmalloc(strlen(argv[3]) + 5);
 	sprintf(tmp, "%s.tmp", argv[3]);
 	if ((fp = fopen(tmp, "w")) == NULL) {
