@@ -42,6 +42,23 @@ pkg_cleanup() {
 trap 'pkg_cleanup; cleanup' EXIT
 trap 'exit 143' TERM INT HUP
 
+# apt_retry LOG ARGS... - apt-get ARGS, output in $T/LOG. dpkg's lock is waited
+# for (DPkg::Lock::Timeout), apt's cache lock is not: another apt-get on
+# the machine makes it fail at once, so that is tried again (6 times, 10 s
+# apart); any other failure is returned as it is.
+apt_retry() {
+	local log=$T/$1 i rc; shift
+	for i in 1 2 3 4 5 6; do
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+			"$@" >"$log" 2>&1
+		rc=$?
+		[ $rc != 0 ] && grep -q 'Could not get lock\|Unable to lock' "$log" || return $rc
+		echo "# apt-get $1: another apt holds its lock, try $i of 6"
+		sleep 10
+	done
+	return $rc
+}
+
 # --- build -----------------------------------------------------------
 version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$BUILD/CPackConfig.cmake")
 deb=$T/pkg/${PKG}_${version}_$(dpkg --print-architecture).deb
@@ -71,9 +88,10 @@ check "lintian reports no error" bash -c "! grep -q '^E:' '$T/lintian.log'"
 
 # --- install ---------------------------------------------------------
 INSTALLED=1
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-	--no-install-recommends "$deb" >"$T/apt-install.log" 2>&1
-check "apt-get install ./$(basename "$deb") exits 0" test $? = 0
+apt_retry apt-install.log install -y -q --no-install-recommends "$deb"
+rc=$?
+check "apt-get install ./$(basename "$deb") exits 0" test $rc = 0
+[ $rc = 0 ] || tail -n 8 "$T/apt-install.log" | sed 's/^/#   /'
 check "dpkg knows it installed" test "$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null)" = installed
 check "the service user imc exists, a system account without a shell" \
 	bash -c "u=\$(getent passwd imc) && [ \$(cut -d: -f3 <<<\"\$u\") -lt 1000 ] && [ \"\$(cut -d: -f7 <<<\"\$u\")\" = /usr/sbin/nologin ]"
@@ -116,8 +134,10 @@ check "installed imc-connector --once delivers one message" mailbox_has example.
 # --- purge -----------------------------------------------------------
 pkgfiles=$(dpkg -L "$PKG" 2>/dev/null)
 check "dpkg -L lists the package's files" test "$(grep -c . <<<"$pkgfiles")" -gt 10
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -q "$PKG" >"$T/apt-purge.log" 2>&1
-check "apt-get purge exits 0" test $? = 0
+apt_retry apt-purge.log purge -y -q "$PKG"
+rc=$?
+check "apt-get purge exits 0" test $rc = 0
+[ $rc = 0 ] || tail -n 8 "$T/apt-purge.log" | sed 's/^/#   /'
 check "dpkg knows it gone" test "$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null || echo not-installed)" = not-installed
 left=
 while read -r p; do
