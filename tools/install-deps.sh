@@ -8,9 +8,6 @@ PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 	clang clang-format libclang-rt-14-dev procps python3 util-linux
 	dnsmasq-base openssl python3-aiosmtpd postfix strace)
 
-# tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
-PACKAGES+=(e2fsprogs mount time)
-
 # packaging (tests test_install, test_manpages, test_systemd_unit, test_deb):
 # groff and man for the manual pages, systemd-analyze for the unit, cpack's
 # dpkg-shlibdeps and file, lintian, adduser for the package's postinst
@@ -18,6 +15,14 @@ PACKAGES+=(groff-base man-db systemd dpkg-dev file lintian adduser)
 # the README's migration guide (test_migration_guide): a .NET pickup writer
 # under Mono, PHP's mail() through imc-submit
 PACKAGES+=(mono-mcs mono-runtime php-cli)
+# the LMTP store tests (tests/integration/lib_dovecot.sh) and the bench's
+# LMTP part: a private Dovecot, never the system's service
+PACKAGES+=(dovecot-core dovecot-lmtpd dovecot-imapd)
+# the SMTP listener's tests: swaks as a client; libcrypt-dev for AUTH
+PACKAGES+=(swaks libcrypt-dev)
+
+# tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
+PACKAGES+=(e2fsprogs mount time)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
