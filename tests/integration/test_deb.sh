@@ -42,22 +42,31 @@ pkg_cleanup() {
 trap 'pkg_cleanup; cleanup' EXIT
 trap 'exit 143' TERM INT HUP
 
-# apt_retry LOG ARGS... - apt-get ARGS, output in $T/LOG. dpkg's lock is waited
-# for (DPkg::Lock::Timeout), apt's cache lock is not: another apt-get on
-# the machine makes it fail at once, so that is tried again (6 times, 10 s
-# apart); any other failure is returned as it is.
+# apt_retry LOG DONE ARGS... - apt-get ARGS, output (of every try) in
+# $T/LOG. dpkg's lock is waited for (DPkg::Lock::Timeout), apt's other
+# locks are not: another apt-get on the machine can fail a try at once,
+# possibly after dpkg did the work. So a try that failed on a lock is
+# followed by the command DONE (has the work been done?), and only when it
+# fails is apt-get tried again (6 tries, 10 s apart); any other failure is
+# returned as it is.
 apt_retry() {
-	local log=$T/$1 i rc; shift
+	local log=$T/$1 done=$2 i rc; shift 2
+	: >"$log"
 	for i in 1 2 3 4 5 6; do
 		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-			"$@" >"$log" 2>&1
+			"$@" >"$log.try" 2>&1
 		rc=$?
-		[ $rc != 0 ] && grep -q 'Could not get lock\|Unable to lock' "$log" || return $rc
-		echo "# apt-get $1: another apt holds its lock, try $i of 6"
+		cat "$log.try" >>"$log"
+		[ $rc != 0 ] && grep -q 'Could not get lock\|Unable to lock' "$log.try" || return $rc
+		echo "# apt-get $1, try $i of 6: $(grep -m 1 'lock' "$log.try")"
+		$done && { echo "# ... and yet the work is done"; return 0; }
 		sleep 10
 	done
 	return $rc
 }
+# installed / purged - the package's state in dpkg
+installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null)" = installed ]; }
+purged() { ! dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -qv '^not-installed$'; }
 
 # --- build -----------------------------------------------------------
 version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$BUILD/CPackConfig.cmake")
@@ -88,7 +97,7 @@ check "lintian reports no error" bash -c "! grep -q '^E:' '$T/lintian.log'"
 
 # --- install ---------------------------------------------------------
 INSTALLED=1
-apt_retry apt-install.log install -y -q --no-install-recommends "$deb"
+apt_retry apt-install.log installed install -y -q --no-install-recommends "$deb"
 rc=$?
 check "apt-get install ./$(basename "$deb") exits 0" test $rc = 0
 [ $rc = 0 ] || tail -n 8 "$T/apt-install.log" | sed 's/^/#   /'
@@ -134,7 +143,7 @@ check "installed imc-connector --once delivers one message" mailbox_has example.
 # --- purge -----------------------------------------------------------
 pkgfiles=$(dpkg -L "$PKG" 2>/dev/null)
 check "dpkg -L lists the package's files" test "$(grep -c . <<<"$pkgfiles")" -gt 10
-apt_retry apt-purge.log purge -y -q "$PKG"
+apt_retry apt-purge.log purged purge -y -q "$PKG"
 rc=$?
 check "apt-get purge exits 0" test $rc = 0
 [ $rc = 0 ] || tail -n 8 "$T/apt-purge.log" | sed 's/^/#   /'
