@@ -92,7 +92,34 @@ else
 	else
 		echo "# no SMTP listener in this build: the port below 1024 is not tried"
 	fi
-	"${as_unit[@]}" --foreground 2>"$T/unit-daemon.log" </dev/null >/dev/null &
+	# Type=notify and ExecReload=kill -HUP: with sd_notify in the build, a
+	# socket standing in for systemd's must get READY=1, then RELOADING=1
+	# and READY=1 again after SIGHUP, and STOPPING=1 on SIGTERM. The
+	# stand-in ends by itself (STOPPING=1, or 60 s).
+	notify=
+	if grep -aq NOTIFY_SOCKET "$P/sbin/imc-connector"; then
+		notify=$T/notify.sock
+		/usr/bin/python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)
+s.settimeout(1.0)
+end = time.time() + 60
+with open(sys.argv[2], "w", buffering=1) as log:
+    while time.time() < end:
+        try:
+            m = s.recv(4096).decode(errors="replace")
+        except socket.timeout:
+            continue
+        for l in m.splitlines():
+            log.write(l + "\n")
+        if "STOPPING=1" in m.splitlines():
+            break' "$notify" "$T/notify.log" &
+		NOTIFY_PID=$!
+		wait_for 5 test -S "$notify"
+	else
+		echo "# no sd_notify in this build: Type=notify is not tried"
+	fi
+	NOTIFY_SOCKET=$notify "${as_unit[@]}" --foreground 2>"$T/unit-daemon.log" </dev/null >/dev/null &
 	DAEMON_PID=$!
 	wait_for 10 grep -q watching "$T/unit-daemon.log"
 	check "the daemon as the unit runs it starts" grep -q watching "$T/unit-daemon.log"
@@ -107,11 +134,23 @@ else
 	drop m2.eml 'From: a@example.org\nTo: cy@example.com\nSubject: unit 2\n\nhello\n'
 	wait_for 20 mailbox_has example.com cy 2
 	check "... and delivers a file dropped while it runs" mailbox_has example.com cy 2
+	if [ -n "$notify" ]; then
+		wait_for 10 grep -qx READY=1 "$T/notify.log"
+		check "... it tells the notify socket READY=1" grep -qx READY=1 "$T/notify.log"
+		kill -HUP "$DAEMON_PID"
+		wait_for 10 bash -c "grep -qx RELOADING=1 '$T/notify.log' && test \$(grep -cx READY=1 '$T/notify.log') -ge 2"
+		check "... SIGHUP (ExecReload): RELOADING=1, then READY=1 again" \
+			bash -c "grep -qx RELOADING=1 '$T/notify.log' && test \$(grep -cx READY=1 '$T/notify.log') -ge 2"
+	fi
 	kill -TERM "$DAEMON_PID"
 	for _ in $(seq 1 300); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$DAEMON_PID" 2>/dev/null && kill -KILL "$DAEMON_PID"
 	wait "$DAEMON_PID"
 	check "... and stops on SIGTERM with exit 0" test $? = 0
 	DAEMON_PID=
+	if [ -n "$notify" ]; then
+		check "... having told the notify socket STOPPING=1" grep -qx STOPPING=1 "$T/notify.log"
+		wait "$NOTIFY_PID" 2>/dev/null
+	fi
 fi
 finish
