@@ -55,6 +55,17 @@ done <<<"$keys"
 check "imc.conf(5) has every key of README.md with its default" test -z "$missing"
 [ -z "$missing" ] || echo "#   missing or wrong:$missing"
 check "imc.conf(5) describes relay ([domain] only)" grep -qx '.B relay' "$CONFMAN"
+# the keys README's [domain] paragraph names (check_config_doc holds them
+# to config.c), each in the page's DOMAIN SECTIONS
+dkeys=$(sed -n '/^`\[domain NAME\]` sections/,/^$/p' "$SRC/README.md" | tr '\n' ' ' |
+	sed 's/.* accept //; s/([^)]*)//g' | grep -o '`[a-z_]*`' | tr -d '`' | grep -vx relay)
+check "README.md's [domain] keys were read" test "$(grep -c . <<<"$dkeys")" -ge 5
+missing=
+for k in $dkeys; do
+	sed -n '/^\.SH DOMAIN SECTIONS/,/^\.SH /p' "$CONFMAN" | grep -qx ".BR $k ," || missing="$missing $k"
+done
+check "imc.conf(5)'s DOMAIN SECTIONS lists every [domain] key" test -z "$missing"
+[ -z "$missing" ] || echo "#   missing:$missing"
 check "imc.conf(5) names the default path and IMC_CONFIG" \
 	bash -c "grep -q '/etc/imc-connector/imc.conf' '$CONFMAN' && grep -q IMC_CONFIG '$CONFMAN'"
 
@@ -68,6 +79,10 @@ sed '/^\.B relay$/d' "$SRC/tools/man/imc.conf.5.in" > "$T/tmpl.5.in"
 "$MKCONFMAN" "$SRC/README.md" "$T/tmpl.5.in" "$T/out.5" 2>"$T/mk.log"
 check "a template that lacks relay: mkconfman exits 65 naming it" \
 	bash -c "test $? = 65 && grep -q '^mkconfman: relay:' '$T/mk.log'"
+grep -v '^\.\\" @DOMAIN_KEYS@$' "$SRC/tools/man/imc.conf.5.in" > "$T/tmpl.5.in"
+"$MKCONFMAN" "$SRC/README.md" "$T/tmpl.5.in" "$T/out.5" 2>"$T/mk.log"
+check "a template without the [domain] keys line: mkconfman exits 65" \
+	bash -c "test $? = 65 && grep -q 'no line .* @DOMAIN_KEYS@' '$T/mk.log'"
 "$MKCONFMAN" "$SRC/README.md" "$SRC/tools/man/imc.conf.5.in" "$T/out.5"
 check "mkconfman on the real files writes the built page" cmp -s "$T/out.5" "$CONFMAN"
 

@@ -82,8 +82,8 @@ check "four messages in alice's mailbox" mailbox_has example.org alice 4
 for s in "CDONTS style" ".NET pickup" "PHP mail()" "from a script"; do
 	check "delivered: $s" bash -c "grep -lF 'Subject: $s' '$ROOT'/Store/example.org/alice/new/* >/dev/null"
 done
-check "Pickup is empty" test -z "$(ls -A "$ROOT/Pickup" | grep -vx Archive)"
-check "nothing went to Pickup/Archive" test -z "$(ls -A "$ROOT/Pickup/Archive")"
+check "Pickup is empty" bash -c "test -d '$ROOT/Pickup' && test -z \"\$(ls -A '$ROOT/Pickup' | grep -vx Archive)\""
+check "nothing went to Pickup/Archive" bash -c "test -d '$ROOT/Pickup/Archive' && test -z \"\$(ls -A '$ROOT/Pickup/Archive')\""
 check "the tracking log names the writer of each file" \
 	test "$(grep -h 'picked-up' "$ROOT"/Log/*.log | grep -c "$WRITER")" = 4
 finish

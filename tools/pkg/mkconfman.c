@@ -9,9 +9,11 @@
  * in README.md's "| key | default | meaning |" table, which
  * tests/unit/check_config_doc.c holds against the same table. TEMPLATE is
  * the page around the keys: its line ".\" @KEYS@" becomes one entry per
- * key allowed outside [domain] sections, in the table's order. A key
- * allowed only in [domain] sections (relay) has no README row: the
- * template must describe it itself, as a ".B key" line.
+ * key allowed outside [domain] sections, in the table's order, and its
+ * line ".\" @DOMAIN_KEYS@" the list of those also allowed in a [domain]
+ * section (".BR key ," lines). A key allowed only in [domain] sections
+ * (relay) has no README row: the template must describe it itself, as a
+ * ".B key" line.
  *
  * Fails (exit 65, EX_DATAERR, and OUT is not written) when README.md has
  * no row for a global key or the template lacks the marker or a
@@ -25,12 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "xalloc.h"
 
 #define MARKER	".\\\" @KEYS@"
+#define DMARKER	".\\\" @DOMAIN_KEYS@"
 #define HEADER	"| key | default | meaning |"
 
 /* slurp - a whole file, NUL-terminated; NULL if it cannot be read */
@@ -129,7 +133,7 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 	unsigned where;
 	char *meaning;
 	int missing = 0;
-	size_t i;
+	size_t i, ml;
 
 	buf_init(&dflt);
 	buf_init(&range);
@@ -159,9 +163,13 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 			buf_puts(out, ".\n.br\n");
 			if (islower((unsigned char)meaning[0]))
 				meaning[0] = (char)toupper((unsigned char)meaning[0]);
+			/* a README row may run on into the next (the
+			 * timeouts): an entry of its own ends its sentence */
+			ml = strlen(meaning);
+			if (ml > 0 && meaning[ml - 1] == ',')
+				meaning[--ml] = '\0';
 			roff_text(out, meaning);
-			if (meaning[0] != '\0' &&
-			    strchr(".,:", meaning[strlen(meaning) - 1]) == NULL)
+			if (ml > 0 && strchr(".:", meaning[ml - 1]) == NULL)
 				buf_putc(out, '.');
 			buf_puts(out, "\n");
 			free(meaning);
@@ -175,44 +183,83 @@ key_entries(struct buf *out, const char *readme, const char *tmpl)
 	return missing;
 }
 
+/* domain_keys - ".BR key ," for every key allowed both outside and in
+ * [domain] sections */
+static void
+domain_keys(struct buf *out)
+{
+	struct buf dflt, range;
+	const char *name;
+	unsigned where;
+	size_t i;
+
+	buf_init(&dflt);
+	buf_init(&range);
+	for (i = 0; (name = config_key_doc(i, &where, &dflt, &range)) != NULL;
+	    i++)
+		if ((where & CONFIG_GLOBAL) && (where & CONFIG_DOMAIN))
+			buf_printf(out, ".BR %s ,\n", name);
+	buf_fini(&dflt);
+	buf_fini(&range);
+}
+
 int
 main(int argc, char **argv)
 {
-	char *readme, *tmpl, *at, *tmp;
+	char *readme = NULL, *tmpl = NULL, *at, *dat, *tmp = NULL;
 	struct buf out;
 	FILE *fp;
-	int bad;
+	bool written;
+	int rc = EX_OK;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: mkconfman README.md TEMPLATE OUT\n");
 		return EX_USAGE;
 	}
+	buf_init(&out);
 	if ((readme = slurp(argv[1])) == NULL ||
 	    (tmpl = slurp(argv[2])) == NULL) {
 		perror(readme == NULL ? argv[1] : argv[2]);
-		return EX_NOINPUT;
+		rc = EX_NOINPUT;
+		goto done;
 	}
 	if ((at = strstr(tmpl, "\n" MARKER "\n")) == NULL) {
 		fprintf(stderr, "mkconfman: %s: no line %s\n", argv[2], MARKER);
-		return EX_DATAERR;
+		rc = EX_DATAERR;
+		goto done;
 	}
-	buf_init(&out);
+	if ((dat = strstr(tmpl, "\n" DMARKER "\n")) == NULL || dat < at) {
+		fprintf(stderr, "mkconfman: %s: no line %s after %s\n", argv[2],
+		    DMARKER, MARKER);
+		rc = EX_DATAERR;
+		goto done;
+	}
 	buf_append(&out, tmpl, (size_t)(at - tmpl) + 1);
-	bad = key_entries(&out, readme, tmpl);
-	buf_puts(&out, at + strlen(MARKER) + 2);
-	if (bad > 0)
-		return EX_DATAERR;
+	if (key_entries(&out, readme, tmpl) > 0) {
+		rc = EX_DATAERR;
+		goto done;
+	}
+	at += strlen(MARKER) + 2;
+	buf_append(&out, at, (size_t)(dat - at) + 1);
+	domain_keys(&out);
+	buf_puts(&out, dat + strlen(DMARKER) + 2);
 	tmp = xmalloc(strlen(argv[3]) + 5);
 	sprintf(tmp, "%s.tmp", argv[3]);
-	if ((fp = fopen(tmp, "w")) == NULL ||
-	    fwrite(out.data, 1, out.len, fp) != out.len || fclose(fp) != 0 ||
-	    rename(tmp, argv[3]) != 0) {
-		perror(argv[3]);
-		return EX_CANTCREAT;
+	if ((fp = fopen(tmp, "w")) == NULL) {
+		perror(tmp);
+		rc = EX_CANTCREAT;
+		goto done;
 	}
+	written = fwrite(out.data, 1, out.len, fp) == out.len;
+	if (fclose(fp) != 0 || !written || rename(tmp, argv[3]) != 0) {
+		perror(argv[3]);
+		(void)unlink(tmp);
+		rc = EX_CANTCREAT;
+	}
+done:
 	buf_fini(&out);
 	free(tmp);
 	free(readme);
 	free(tmpl);
-	return EX_OK;
+	return rc;
 }
