@@ -35,6 +35,8 @@
 /* How often the In/ queue is looked at for due deferred entries (ms). */
 #define DAEMON_QUEUE_RUN_MS	30000
 #define DAEMON_PID_FILE		LAYOUT_PID_FILE
+/* How often old logs are looked for (log_keep_days), ms. */
+#define DAEMON_PRUNE_MS		(3600 * 1000)
 /* How long SIGTERM waits for SMTP transactions in hand. */
 #define DAEMON_STOP_GRACE	30
 
@@ -271,7 +273,7 @@ daemon_setup_smtp(struct imc_daemon *d, struct buf *err)
 /* daemon_init - configuration, tree, logs, store; recovery of a crash */
 int
 daemon_init(struct imc_daemon *d, const char *config_path, bool once,
-    struct buf *err)
+    bool debug, struct buf *err)
 {
 	pid_t holder;
 	int i;
@@ -282,8 +284,11 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	d->inotify_fd = -1;
 	d->lock_fd = -1;
 	d->once = once;
+	d->debug = debug;
 	if (daemon_check_config(&d->cfg, config_path, err) == -1)
 		return EX_CONFIG;
+	if (!debug)
+		log_set_level(d->cfg.log_level);
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
 	if (daemon_drop_privileges(&d->cfg, err) == -1)
@@ -425,6 +430,34 @@ daemon_timer_rescan(struct evloop *loop, uint64_t id, void *arg)
 		log_warn("cannot list Pickup");
 	daemon_arm(d, &d->rescan_timer, (int64_t)d->cfg.pickup_rescan * 1000,
 	    daemon_timer_rescan);
+}
+
+/* log_keep_days: tracking and protocol logs of older days go. */
+static void
+daemon_prune_logs(struct imc_daemon *d)
+{
+	size_t n = 0;
+
+	if (d->cfg.log_keep_days == 0)
+		return;
+	if (tracklog_prune(d->dir[LAYOUT_LOG], d->cfg.log_keep_days,
+	    time(NULL), &n) == -1)
+		log_warn("log_keep_days: cannot remove every old log in %s/Log",
+		    d->cfg.root);
+	if (n > 0)
+		log_info("log_keep_days = %llu: %zu old log file%s removed",
+		    (unsigned long long)d->cfg.log_keep_days, n,
+		    n == 1 ? "" : "s");
+}
+
+static void
+daemon_timer_prune(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->prune_timer = 0;
+	daemon_prune_logs(d);
+	daemon_arm(d, &d->prune_timer, DAEMON_PRUNE_MS, daemon_timer_prune);
 }
 
 static void
@@ -642,6 +675,7 @@ daemon_run_once(struct imc_daemon *d)
 	/* notices' local copies made on the way */
 	if (d->q.in_due)
 		(void)inq_run(&d->q, false, false);
+	daemon_prune_logs(d);
 	daemon_log_stats(d);
 	return 0;
 }
@@ -680,6 +714,8 @@ daemon_reload(struct imc_daemon *d)
 	    sizeof(*d->retired));
 	d->retired[d->n_retired++] = old;
 	d->cfg = next;
+	if (!d->debug)
+		log_set_level(d->cfg.log_level);
 	log_info("reload: %s loaded; new work follows it", d->cfg.path);
 out:
 	buf_fini(&err);
@@ -697,6 +733,7 @@ daemon_run(struct imc_daemon *d)
 	log_info("watching %s/Pickup", d->cfg.root);
 	daemon_arm(d, &d->rescan_timer, 0, daemon_timer_rescan);
 	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
+	daemon_arm(d, &d->prune_timer, 0, daemon_timer_prune);
 	(void)outq_run(d->outq);
 	while (!d->stop) {
 		if (d->reload)

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "log.h"
 
 enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL };
 enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
@@ -132,6 +133,8 @@ struct imc_config {
 	uint64_t	 max_per_destination;
 	uint64_t	 max_messages_per_connection;
 	uint64_t	 max_rcpts_per_transaction;
+	enum log_level	 log_level;	/* the daemon's diagnostic log */
+	uint64_t	 log_keep_days;	/* 0: tracking logs kept for ever */
 };
 
 enum config_mode {
