@@ -29,6 +29,7 @@
 #include "recover.h"
 #include "requests.h"
 #include "safeio.h"
+#include "sdnotify.h"
 #include "store_maildir.h"
 #include "xalloc.h"
 
@@ -547,6 +548,22 @@ daemon_read_inotify(struct evloop *loop, int fd, int mask, void *arg)
 	}
 }
 
+/* The service manager (Type=notify), if it asked: READY=1 once running
+ * and after every reload, RELOADING=1 before, STOPPING=1 on SIGTERM. A
+ * failure is logged once: the daemon runs on without it. */
+static void
+daemon_notify(struct imc_daemon *d, const char *state)
+{
+	int r = strcmp(state, "RELOADING=1") == 0 ? sdnotify_reloading() :
+	    sdnotify_send(state);
+
+	if (r == -1 && !d->notify_failed) {
+		d->notify_failed = true;
+		log_warn("NOTIFY_SOCKET: cannot tell the service manager %s",
+		    state);
+	}
+}
+
 static void
 daemon_signal(struct evloop *loop, int signo, void *arg)
 {
@@ -562,6 +579,7 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		}
 		log_info("signal %d: finishing the transactions in hand, then "
 		    "stopping", signo);
+		daemon_notify(d, "STOPPING=1");
 		d->stop = true;
 		d->stop_deadline = time(NULL) + DAEMON_STOP_GRACE;
 		outq_stop(d->outq);
@@ -696,6 +714,7 @@ daemon_reload(struct imc_daemon *d)
 	struct buf err, changed;
 
 	d->reload = false;
+	daemon_notify(d, "RELOADING=1");
 	buf_init(&err);
 	buf_init(&changed);
 	if (daemon_check_config(&next, d->cfg.path, &err) == -1) {
@@ -718,6 +737,7 @@ daemon_reload(struct imc_daemon *d)
 		log_set_level(d->cfg.log_level);
 	log_info("reload: %s loaded; new work follows it", d->cfg.path);
 out:
+	daemon_notify(d, "READY=1");
 	buf_fini(&err);
 	buf_fini(&changed);
 }
@@ -735,6 +755,7 @@ daemon_run(struct imc_daemon *d)
 	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
 	daemon_arm(d, &d->prune_timer, 0, daemon_timer_prune);
 	(void)outq_run(d->outq);
+	daemon_notify(d, "READY=1");
 	while (!d->stop) {
 		if (d->reload)
 			daemon_reload(d);

@@ -67,6 +67,7 @@ struct imc_daemon {
 	 * point into them. */
 	bool		 reload;
 	bool		 debug;		/* --debug: log_level is not followed */
+	bool		 notify_failed;	/* NOTIFY_SOCKET: said once */
 	struct imc_config **retired;
 	size_t		 n_retired;
 };
