@@ -24,6 +24,7 @@
 #include "instlock.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "outdest.h"
 #include "outq.h"
 #include "recover.h"
@@ -461,6 +462,38 @@ daemon_timer_prune(struct evloop *loop, uint64_t id, void *arg)
 	daemon_arm(d, &d->prune_timer, DAEMON_PRUNE_MS, daemon_timer_prune);
 }
 
+/* Log/metrics.prom: the folders counted now, the counters so far. */
+static void
+daemon_write_metrics(struct imc_daemon *d)
+{
+	struct metrics m;
+	struct outdest_counters oc = { 0, 0, 0 };
+
+	memset(&m, 0, sizeof(m));
+	if (metrics_scan(d->dir, time(NULL), &m) == -1)
+		log_warn("metrics: cannot count every folder");
+	m.stats = d->stats;
+	if (d->dests != NULL)
+		outdest_counters(d->dests, &oc);
+	m.smtp_open = oc.open;
+	m.smtp_opened = oc.opened;
+	m.dns_failures = oc.dns_failures;
+	m.rss_bytes = metrics_rss();
+	if (metrics_write(d->dir[LAYOUT_LOG], &m) == -1)
+		log_warn("Log/%s", METRICS_FILE);
+}
+
+static void
+daemon_timer_metrics(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->metrics_timer = 0;
+	daemon_write_metrics(d);
+	daemon_arm(d, &d->metrics_timer,
+	    (int64_t)d->cfg.metrics_interval * 1000, daemon_timer_metrics);
+}
+
 static void
 daemon_timer_retry(struct evloop *loop, uint64_t id, void *arg)
 {
@@ -694,6 +727,7 @@ daemon_run_once(struct imc_daemon *d)
 	if (d->q.in_due)
 		(void)inq_run(&d->q, false, false);
 	daemon_prune_logs(d);
+	daemon_write_metrics(d);
 	daemon_log_stats(d);
 	return 0;
 }
@@ -754,6 +788,7 @@ daemon_run(struct imc_daemon *d)
 	daemon_arm(d, &d->rescan_timer, 0, daemon_timer_rescan);
 	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
 	daemon_arm(d, &d->prune_timer, 0, daemon_timer_prune);
+	daemon_arm(d, &d->metrics_timer, 0, daemon_timer_metrics);
 	(void)outq_run(d->outq);
 	daemon_notify(d, "READY=1");
 	while (!d->stop) {
@@ -771,6 +806,7 @@ daemon_run(struct imc_daemon *d)
 		outdest_flush_logs(d->dests);
 	}
 	daemon_finish_smtp(d, true);
+	daemon_write_metrics(d);
 	daemon_log_stats(d);
 	return 0;
 }

@@ -1228,6 +1228,9 @@ static const struct config_key config_keys[] = {
 	    .words = config_loglevel_names, .def = "info" },
 	{ "log_keep_days", CONFIG_T_COUNT, CONFIG_GLOBAL,
 	    CONFIG_G(log_keep_days), .min = 0, .max = 36500, .def = "0" },
+	{ "metrics_interval", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(metrics_interval), .min = 1, .max = CONFIG_DAY,
+	    .def = "15s" },
 	/* [domain NAME] only: the relay hosts for that domain */
 	{ "relay", CONFIG_T_HOSTS, CONFIG_DOMAIN, CONFIG_D(relay) },
 };

@@ -135,6 +135,7 @@ struct imc_config {
 	uint64_t	 max_rcpts_per_transaction;
 	enum log_level	 log_level;	/* the daemon's diagnostic log */
 	uint64_t	 log_keep_days;	/* 0: tracking logs kept for ever */
+	uint64_t	 metrics_interval; /* seconds between Log/metrics.prom */
 };
 
 enum config_mode {

@@ -10,6 +10,8 @@ PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)
+# test_metrics.sh: promtool check metrics on Log/metrics.prom
+PACKAGES+=(prometheus)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -93,6 +93,7 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 			q->stats->delivered++;
 		else if (st.kind == MAIL_TEMP)
 			q->stats->deferred++;
+		q->stats->by_dest[QSTAT_STORE][st.kind]++;
 	}
 	/* The mailboxes hold their own links; the converted names go. */
 	for (k = 0; k < n_copies; k++)

@@ -473,6 +473,7 @@ outq_job_done(struct outq *q, struct out_job *job)
 
 		snprintf(r->dsn, sizeof(r->dsn), "%s", st->dsn);
 		qenv_set(&r->text, st->text);
+		qc->stats->by_dest[QSTAT_SMTP][st->kind]++;
 		switch (st->kind) {
 		case MAIL_OK:
 			r->state = QRCPT_DONE;

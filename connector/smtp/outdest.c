@@ -80,6 +80,8 @@ struct outdest {
 	TAILQ_HEAD(, out_job) done;	/* results to hand back */
 	bool		 done_deferred;
 	struct dns_ctx	*dns;
+	uint64_t	 dns_failures;	/* lookups that gave no address */
+	uint64_t	 conns_opened;	/* SMTP connections begun */
 	struct tls_client *tls;
 	struct protolog	*protolog;
 	TAILQ_HEAD(, dest) dests;
@@ -378,6 +380,7 @@ dest_dns_done(const struct dns_result *r, void *arg)
 	size_t i, j;
 
 	if (r->status.kind != MAIL_OK) {
+		dst->od->dns_failures++;
 		/* For a relay list, one name that fails is skipped as long
 		 * as another gives targets; its status is kept for the case
 		 * that none does. */
@@ -782,7 +785,8 @@ dest_open_conn(struct dest *dst)
 		od->n_conns--;
 		free(dc);
 		log_warn("%s: cannot open a connection", dst->key);
-	}
+	} else
+		od->conns_opened++;
 	dest_note_active(dst, was);
 }
 
@@ -888,6 +892,15 @@ size_t
 outdest_connections(const struct outdest *od)
 {
 	return od->n_conns;
+}
+
+/* outdest_counters - for the metrics: since the start */
+void
+outdest_counters(const struct outdest *od, struct outdest_counters *c)
+{
+	c->open = od->n_conns;
+	c->opened = od->conns_opened;
+	c->dns_failures = od->dns_failures;
 }
 
 /* outdest_stop - the first SIGTERM: jobs still queued are given back
