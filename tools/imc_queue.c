@@ -360,7 +360,8 @@ main(int argc, char **argv)
 	for (i = 0; i < 3; i++)
 		if (list_folder(rootfd, folders[i], now, &rows, &n, &cap) == -1)
 			rc = EX_IOERR;
-	qsort(rows, n, sizeof(*rows), row_cmp);
+	if (n > 0)	/* an empty queue: rows is NULL, which qsort may not get */
+		qsort(rows, n, sizeof(*rows), row_cmp);
 	for (i = 0; i < n; i++) {
 		printf("%s\n", rows[i].text);
 		free(rows[i].text);
