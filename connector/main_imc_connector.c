@@ -111,7 +111,7 @@ main(int argc, char **argv)
 			progopt_other(&prog, ch);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (verbose && !check))
 		progopt_usage(&prog);
 	config = progopt_config(config, NULL);
 	if (check)
