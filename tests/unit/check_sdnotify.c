@@ -92,8 +92,8 @@ END_TEST
 
 static const char *const bad_names[] = {
 	"relative/notify", "@", "/", "x",
-	"/a/very/long/path/that/does/not/fit/into/sun_path/of/a/unix/socket/"
-	    "address/because/that/holds/one/hundred/and/eight/bytes/only/x",
+	("/a/very/long/path/that/does/not/fit/into/sun_path/of/a/unix/socket/"
+	    "address/because/that/holds/one/hundred/and/eight/bytes/only/x"),
 };
 
 START_TEST(unusable_names_are_refused)
