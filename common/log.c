@@ -1,8 +1,9 @@
 /*
- * log - diagnostic log to stderr (see log.h).
+ * log - diagnostic log to stderr or syslog (see log.h).
  *
- * The program name and level are set once at start-up, before anything
- * else runs; they are the only file-scope state and are never changed later.
+ * The program name, the level and the destination are set at start-up,
+ * before anything else runs; they are the only file-scope state. The level
+ * may change later (a reload), from the one thread there is.
  */
 #include "log.h"
 
@@ -11,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *log_progname = "imc";
 static enum log_level log_min = LOG_LEVEL_INFO;
+static bool log_to_syslog;
 
 /* log_init - name the program and choose the least level shown */
 void
@@ -23,6 +26,23 @@ log_init(const char *progname, enum log_level level)
 {
 	log_progname = progname;
 	log_min = level;
+}
+
+/* log_set_level - the least level shown from now on */
+void
+log_set_level(enum log_level level)
+{
+	log_min = level;
+}
+
+/* log_open_syslog - lines go to syslog(3) with this facility from now on
+ * (the daemon when not in the foreground); LOG_NDELAY connects now, while
+ * the socket can still be reached before any chroot or privilege drop. */
+void
+log_open_syslog(int facility)
+{
+	openlog(log_progname, LOG_PID | LOG_NDELAY, facility);
+	log_to_syslog = true;
 }
 
 /* log_escape - append text with its control bytes made visible */
@@ -54,13 +74,14 @@ log_escape(struct buf *out, const char *s, size_t len)
 	return r;
 }
 
-static void log_emit(const char *, int, int, const char *, va_list)
-    __attribute__((format(printf, 4, 0)));
+static void log_emit(int, const char *, int, int, const char *, va_list)
+    __attribute__((format(printf, 5, 0)));
 
 /* One line, written with one call so that lines of several processes
  * sharing stderr do not interleave. */
 static void
-log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap)
+log_emit(int prio, const char *tag, int with_errno, int saved,
+    const char *fmt, va_list ap)
 {
 	char stamp[32];
 	struct timespec ts;
@@ -78,6 +99,20 @@ log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap
 	r = buf_vprintf(&msg, fmt, ap);
 	if (r == 0 && with_errno)
 		r = buf_printf(&msg, ": %s", strerror(saved));
+	if (r == 0 && log_to_syslog) {
+		/* syslog stamps and names the line itself; the level word
+		 * stays in the text for those who read the file */
+		r = buf_printf(&line, "%s: ", tag);
+		if (r == 0)
+			r = log_escape(&line, msg.data ? msg.data : "", msg.len);
+		if (r == 0) {
+			syslog(prio, "%s", line.data);
+			/* a fatal line also where a service manager sees it */
+			if (prio != LOG_CRIT)
+				goto out;
+			buf_reset(&line);
+		}
+	}
 	if (r == 0)
 		r = buf_printf(&line, "%s.%03ldZ %s[%s]: ", stamp,
 		    ts.tv_nsec / 1000000, log_progname, tag);
@@ -98,17 +133,18 @@ log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap
 		    log_progname, tag, msg.data ? msg.data : "");
 	}
 	fflush(stderr);
+out:
 	buf_fini(&msg);
 	buf_fini(&line);
 }
 
-#define LOG_BODY(tag, minlevel, with_errno)			\
+#define LOG_BODY(prio, tag, minlevel, with_errno)		\
 	va_list ap;						\
 	int saved = errno;					\
 	if (log_min > (minlevel))				\
 		return;						\
 	va_start(ap, fmt);					\
-	log_emit(tag, with_errno, saved, fmt, ap);		\
+	log_emit(prio, tag, with_errno, saved, fmt, ap);	\
 	va_end(ap);						\
 	errno = saved;
 
@@ -116,28 +152,28 @@ log_emit(const char *tag, int with_errno, int saved, const char *fmt, va_list ap
 void
 log_debug(const char *fmt, ...)
 {
-	LOG_BODY("debug", LOG_LEVEL_DEBUG, 0)
+	LOG_BODY(LOG_DEBUG, "debug", LOG_LEVEL_DEBUG, 0)
 }
 
 /* log_info - normal operation */
 void
 log_info(const char *fmt, ...)
 {
-	LOG_BODY("info", LOG_LEVEL_INFO, 0)
+	LOG_BODY(LOG_INFO, "info", LOG_LEVEL_INFO, 0)
 }
 
 /* log_warn - a problem, with errno's text */
 void
 log_warn(const char *fmt, ...)
 {
-	LOG_BODY("warning", LOG_LEVEL_WARN, 1)
+	LOG_BODY(LOG_WARNING, "warning", LOG_LEVEL_WARN, 1)
 }
 
 /* log_warnx - a problem */
 void
 log_warnx(const char *fmt, ...)
 {
-	LOG_BODY("warning", LOG_LEVEL_WARN, 0)
+	LOG_BODY(LOG_WARNING, "warning", LOG_LEVEL_WARN, 0)
 }
 
 /* log_fatal - report with errno's text and exit */
@@ -148,7 +184,7 @@ log_fatal(int code, const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	log_emit("fatal", 1, saved, fmt, ap);
+	log_emit(LOG_CRIT, "fatal", 1, saved, fmt, ap);
 	va_end(ap);
 	exit(code);
 }
@@ -202,7 +238,7 @@ log_fatalx(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit("fatal", 0, 0, fmt, ap);
+	log_emit(LOG_CRIT, "fatal", 0, 0, fmt, ap);
 	va_end(ap);
 	exit(code);
 }

@@ -1,8 +1,10 @@
 /*
  * log - the diagnostic log of the programs (not the tracking log).
  *
- * Lines go to stderr with a time stamp and the program name; the daemon's
- * service manager collects them. log_warn adds strerror(errno); the x
+ * Lines go to stderr with a time stamp and the program name, or, once
+ * log_open_syslog is called (the daemon when not in the foreground), to
+ * syslog(3) with that facility and the level's priority (a fatal line to
+ * both). log_warn adds strerror(errno); the x
  * variants do not. log_fatal and log_fatalx exit with the given sysexits
  * code. Never pass message bodies or credentials. log_nomem is the one
  * line of xalloc when memory runs out: it allocates nothing itself.
@@ -16,6 +18,7 @@
 #ifndef IMC_LOG_H
 #define IMC_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -23,6 +26,9 @@
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN };
 
 void	log_init(const char *progname, enum log_level);
+void	log_set_level(enum log_level);
+/* From now on to syslog(3) (facility: LOG_MAIL, ...) instead of stderr. */
+void	log_open_syslog(int facility);
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -24,18 +24,22 @@
 #include "instlock.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "outdest.h"
 #include "outq.h"
 #include "recover.h"
 #include "requests.h"
 #include "safeio.h"
 #include "smtpd.h"
+#include "sdnotify.h"
 #include "store_maildir.h"
 #include "xalloc.h"
 
 /* How often the In/ queue is looked at for due deferred entries (ms). */
 #define DAEMON_QUEUE_RUN_MS	30000
 #define DAEMON_PID_FILE		LAYOUT_PID_FILE
+/* How often old logs are looked for (log_keep_days), ms. */
+#define DAEMON_PRUNE_MS		(3600 * 1000)
 /* How long SIGTERM waits for SMTP transactions in hand. */
 #define DAEMON_STOP_GRACE	30
 
@@ -292,7 +296,7 @@ daemon_setup_smtp(struct imc_daemon *d, struct buf *err)
 /* daemon_init - configuration, tree, logs, store; recovery of a crash */
 int
 daemon_init(struct imc_daemon *d, const char *config_path, bool once,
-    struct buf *err)
+    bool debug, struct buf *err)
 {
 	pid_t holder;
 	int i;
@@ -303,8 +307,11 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	d->inotify_fd = -1;
 	d->lock_fd = -1;
 	d->once = once;
+	d->debug = debug;
 	if (daemon_check_config(&d->cfg, config_path, err) == -1)
 		return EX_CONFIG;
+	if (!debug)
+		log_set_level(d->cfg.log_level);
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
 	/* Port 25 needs root: the listen sockets come before the drop. */
@@ -460,6 +467,66 @@ daemon_timer_rescan(struct evloop *loop, uint64_t id, void *arg)
 	    daemon_timer_rescan);
 }
 
+/* log_keep_days: tracking and protocol logs of older days go. */
+static void
+daemon_prune_logs(struct imc_daemon *d)
+{
+	size_t n = 0;
+
+	if (d->cfg.log_keep_days == 0)
+		return;
+	if (tracklog_prune(d->dir[LAYOUT_LOG], d->cfg.log_keep_days,
+	    time(NULL), &n) == -1)
+		log_warn("log_keep_days: cannot remove every old log in %s/Log",
+		    d->cfg.root);
+	if (n > 0)
+		log_info("log_keep_days = %llu: %zu old log file%s removed",
+		    (unsigned long long)d->cfg.log_keep_days, n,
+		    n == 1 ? "" : "s");
+}
+
+static void
+daemon_timer_prune(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->prune_timer = 0;
+	daemon_prune_logs(d);
+	daemon_arm(d, &d->prune_timer, DAEMON_PRUNE_MS, daemon_timer_prune);
+}
+
+/* Log/metrics.prom: the folders counted now, the counters so far. */
+static void
+daemon_write_metrics(struct imc_daemon *d)
+{
+	struct metrics m;
+	struct outdest_counters oc = { 0, 0, 0 };
+
+	memset(&m, 0, sizeof(m));
+	if (metrics_scan(d->dir, time(NULL), &m) == -1)
+		log_warn("metrics: cannot count every folder");
+	m.stats = d->stats;
+	if (d->dests != NULL)
+		outdest_counters(d->dests, &oc);
+	m.smtp_open = oc.open;
+	m.smtp_opened = oc.opened;
+	m.dns_failures = oc.dns_failures;
+	m.rss_bytes = metrics_rss();
+	if (metrics_write(d->dir[LAYOUT_LOG], &m) == -1)
+		log_warn("Log/%s", METRICS_FILE);
+}
+
+static void
+daemon_timer_metrics(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->metrics_timer = 0;
+	daemon_write_metrics(d);
+	daemon_arm(d, &d->metrics_timer,
+	    (int64_t)d->cfg.metrics_interval * 1000, daemon_timer_metrics);
+}
+
 static void
 daemon_timer_retry(struct evloop *loop, uint64_t id, void *arg)
 {
@@ -547,6 +614,22 @@ daemon_read_inotify(struct evloop *loop, int fd, int mask, void *arg)
 	}
 }
 
+/* The service manager (Type=notify), if it asked: READY=1 once running
+ * and after every reload, RELOADING=1 before, STOPPING=1 on SIGTERM. A
+ * failure is logged once: the daemon runs on without it. */
+static void
+daemon_notify(struct imc_daemon *d, const char *state)
+{
+	int r = strcmp(state, "RELOADING=1") == 0 ? sdnotify_reloading() :
+	    sdnotify_send(state);
+
+	if (r == -1 && !d->notify_failed) {
+		d->notify_failed = true;
+		log_warn("NOTIFY_SOCKET: cannot tell the service manager %s",
+		    state);
+	}
+}
+
 static void
 daemon_signal(struct evloop *loop, int signo, void *arg)
 {
@@ -562,6 +645,7 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 		}
 		log_info("signal %d: finishing the transactions in hand, then "
 		    "stopping", signo);
+		daemon_notify(d, "STOPPING=1");
 		d->stop = true;
 		d->stop_deadline = time(NULL) + DAEMON_STOP_GRACE;
 		outq_stop(d->outq);
@@ -676,6 +760,8 @@ daemon_run_once(struct imc_daemon *d)
 	/* notices' local copies made on the way */
 	if (d->q.in_due)
 		(void)inq_run(&d->q, false, false);
+	daemon_prune_logs(d);
+	daemon_write_metrics(d);
 	daemon_log_stats(d);
 	return 0;
 }
@@ -696,6 +782,7 @@ daemon_reload(struct imc_daemon *d)
 	struct buf err, changed;
 
 	d->reload = false;
+	daemon_notify(d, "RELOADING=1");
 	buf_init(&err);
 	buf_init(&changed);
 	if (daemon_check_config(&next, d->cfg.path, &err) == -1) {
@@ -714,8 +801,11 @@ daemon_reload(struct imc_daemon *d)
 	    sizeof(*d->retired));
 	d->retired[d->n_retired++] = old;
 	d->cfg = next;
+	if (!d->debug)
+		log_set_level(d->cfg.log_level);
 	log_info("reload: %s loaded; new work follows it", d->cfg.path);
 out:
+	daemon_notify(d, "READY=1");
 	buf_fini(&err);
 	buf_fini(&changed);
 }
@@ -731,7 +821,10 @@ daemon_run(struct imc_daemon *d)
 	log_info("watching %s/Pickup", d->cfg.root);
 	daemon_arm(d, &d->rescan_timer, 0, daemon_timer_rescan);
 	daemon_arm(d, &d->inq_timer, DAEMON_QUEUE_RUN_MS, daemon_timer_inq);
+	daemon_arm(d, &d->prune_timer, 0, daemon_timer_prune);
+	daemon_arm(d, &d->metrics_timer, 0, daemon_timer_metrics);
 	(void)outq_run(d->outq);
+	daemon_notify(d, "READY=1");
 	while (!d->stop) {
 		if (d->reload)
 			daemon_reload(d);
@@ -754,6 +847,7 @@ daemon_run(struct imc_daemon *d)
 	if (smtpd_waiting(d->smtpd) > 0)
 		daemon_batch(d);
 	daemon_finish_smtp(d, true);
+	daemon_write_metrics(d);
 	daemon_log_stats(d);
 	return 0;
 }

@@ -58,7 +58,7 @@ struct imc_daemon {
 	bool		 stop;
 	time_t		 stop_deadline;	/* give up on sessions in hand */
 	uint64_t	 rescan_timer, retry_timer, held_timer, inq_timer,
-			 out_timer, settled_timer;
+			 out_timer, settled_timer, prune_timer, metrics_timer;
 	/* SMTP delivery */
 	struct outq	*outq;
 	struct outdest	*dests;
@@ -67,6 +67,8 @@ struct imc_daemon {
 	 * allocated until exit: work in hand (routes, connections) may still
 	 * point into them. */
 	bool		 reload;
+	bool		 debug;		/* --debug: log_level is not followed */
+	bool		 notify_failed;	/* NOTIFY_SOCKET: said once */
 	struct imc_config **retired;
 	size_t		 n_retired;
 	/* SMTP listener */
@@ -79,8 +81,9 @@ struct imc_daemon {
  * "FILE:LINE: why" in err (exit 78). cfg is the caller's to config_free. */
 int	daemon_check_config(struct imc_config *, const char *config_path,
 	    struct buf *err);
+/* debug: --debug, the log level log_level would set is not taken */
 int	daemon_init(struct imc_daemon *, const char *config_path, bool once,
-	    struct buf *err);
+	    bool debug, struct buf *err);
 int	daemon_run(struct imc_daemon *);
 void	daemon_fini(struct imc_daemon *);
 

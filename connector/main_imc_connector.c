@@ -7,9 +7,11 @@
  * /etc/imc-connector/imc.conf (progopt.h).
  * --once processes every file in Pickup and every due queue entry, then
  * exits 0. Otherwise it runs until SIGTERM, finishes the step in hand and
- * leaves the queue consistent. It always runs in the foreground (a service
- * manager supervises it); --foreground is accepted for compatibility with
- * scripts. Exit codes are from sysexits.h (78 for configuration errors).
+ * leaves the queue consistent. It never forks (a service manager supervises
+ * it); --foreground says its log goes to stderr, as with --once; otherwise
+ * to syslog (facility mail). log_level chooses the least level written
+ * (--debug: debug, whatever the file says). Exit codes are from sysexits.h
+ * (78 for configuration errors).
  *
  * --check-config reads the file as a start would and exits 0 or 78; with
  * -v it prints every key with its effective value. SIGHUP makes a running
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
+#include <syslog.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -75,7 +78,8 @@ main(int argc, char **argv)
 	struct imc_daemon d;
 	struct buf err;
 	const char *config = NULL;
-	bool once = false, check = false, verbose = false;
+	bool once = false, check = false, verbose = false, foreground = false;
+	bool debug = false;
 	enum log_level level = LOG_LEVEL_INFO;
 	int ch, rc;
 
@@ -89,8 +93,10 @@ main(int argc, char **argv)
 			once = true;
 			break;
 		case 'f':
+			foreground = true;
 			break;
 		case 'd':
+			debug = true;
 			level = LOG_LEVEL_DEBUG;
 			break;
 		case 'C':
@@ -105,15 +111,20 @@ main(int argc, char **argv)
 			progopt_other(&prog, ch);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (verbose && !check))
 		progopt_usage(&prog);
 	config = progopt_config(config, NULL);
 	if (check)
 		return check_config(config, verbose);
 	log_init("imc-connector", level);
+	if (!once && !foreground)
+		log_open_syslog(LOG_MAIL);
 	buf_init(&err);
-	if ((rc = daemon_init(&d, config, once, &err)) != 0) {
+	if ((rc = daemon_init(&d, config, once, debug, &err)) != 0) {
+		/* whoever started it sees why, and so does the log */
 		fprintf(stderr, "imc-connector: %s\n", buf_cstr(&err));
+		if (!once && !foreground)
+			log_warnx("not starting: %s", buf_cstr(&err));
 		buf_fini(&err);
 		daemon_fini(&d);
 		return rc;

@@ -477,6 +477,10 @@ static const char *const config_encoding_names[] = { "8bit", "7bit", NULL };
 static const char *const config_family_names[] = { "ipv6", "ipv4", NULL };
 static const char *const config_protolog_names[] = { "none", "minimum",
     "maximum", NULL };
+static const char *const config_loglevel_names[] = { "debug", "info",
+    "warning", NULL };
+
+_Static_assert(LOG_LEVEL_DEBUG == 0 && LOG_LEVEL_WARN == 2, "log words");
 
 _Static_assert(IMC_TLS_NONE == 0 && IMC_TLS_IMPLICIT == 4, "tls words");
 _Static_assert(IMC_TLS_VERIFY == 3, "lmtp_tls words");
@@ -1412,6 +1416,14 @@ static const struct config_key config_keys[] = {
 	    .def = "5m" },
 	{ "smtpd_greet_pause", CONFIG_T_DURATION, CONFIG_GLOBAL,
 	    CONFIG_G(smtpd_greet_pause), .min = 0, .max = 60, .def = "1s" },
+	/* the daemon's own log, and how long tracking logs are kept */
+	{ "log_level", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(log_level),
+	    .words = config_loglevel_names, .def = "info" },
+	{ "log_keep_days", CONFIG_T_COUNT, CONFIG_GLOBAL,
+	    CONFIG_G(log_keep_days), .min = 0, .max = 36500, .def = "0" },
+	{ "metrics_interval", CONFIG_T_DURATION, CONFIG_GLOBAL,
+	    CONFIG_G(metrics_interval), .min = 1, .max = CONFIG_DAY,
+	    .def = "15s" },
 	/* [domain NAME] only: the relay hosts for that domain */
 	{ "relay", CONFIG_T_HOSTS, CONFIG_DOMAIN, CONFIG_D(relay) },
 };

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "log.h"
 
 enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
 enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
@@ -174,6 +175,9 @@ struct imc_config {
 	uint64_t	 smtpd_max_errors;
 	uint64_t	 smtpd_timeout;
 	uint64_t	 smtpd_greet_pause;
+	enum log_level	 log_level;	/* the daemon's diagnostic log */
+	uint64_t	 log_keep_days;	/* 0: tracking logs kept for ever */
+	uint64_t	 metrics_interval; /* seconds between Log/metrics.prom */
 };
 
 enum config_mode {

@@ -3,6 +3,7 @@
  */
 #include "tracklog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -175,4 +176,64 @@ tracklog_free(struct tracklog *t)
 	close(t->dirfd);
 	buf_fini(&t->pending);
 	free(t);
+}
+
+/* tracklog_dated - the YYYYMMDD of a dated log name ("20261203.log",
+ * "smtp-20261203.log") into day (9 bytes), or false for any other name */
+static bool
+tracklog_dated(const char *name, char *day)
+{
+	size_t i;
+
+	if (strncmp(name, "smtp-", 5) == 0)
+		name += 5;
+	for (i = 0; i < 8; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	if (strcmp(name + 8, ".log") != 0)
+		return false;
+	memcpy(day, name, 8);
+	day[8] = '\0';
+	return true;
+}
+
+/* tracklog_prune - log_keep_days: remove the dated logs of days before
+ * (today - keep_days), UTC as their names; keep_days 0 removes nothing */
+int
+tracklog_prune(int logdir_fd, uint64_t keep_days, time_t now,
+    size_t *removed)
+{
+	char cutoff[16], day[9];
+	struct dirent *de;
+	struct tm tm;
+	time_t t;
+	DIR *d;
+	int fd, r = 0;
+
+	*removed = 0;
+	if (keep_days == 0)
+		return 0;
+	if (keep_days > (uint64_t)now / 86400)
+		return 0;	/* before the epoch: nothing that old */
+	t = now - (time_t)keep_days * 86400;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(cutoff, sizeof(cutoff), "%Y%m%d", &tm) != 8)
+		return -1;
+	if ((fd = openat(logdir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!tracklog_dated(de->d_name, day) || strcmp(day, cutoff) >= 0)
+			continue;
+		if (unlinkat(logdir_fd, de->d_name, 0) == 0)
+			(*removed)++;
+		else if (errno != ENOENT)
+			r = -1;
+	}
+	closedir(d);
+	return r;
 }

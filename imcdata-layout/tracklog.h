@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -52,5 +53,12 @@ struct tracklog *tracklog_open(const char *logdir, struct buf *err);
 int	tracklog_add(struct tracklog *, const struct track_event *);
 int	tracklog_flush(struct tracklog *);
 void	tracklog_free(struct tracklog *);
+/* log_keep_days: remove the tracking logs (YYYYMMDD.log) and protocol
+ * logs (smtp-YYYYMMDD.log) in the Log folder dated before the UTC day
+ * keep_days before now (0: none); nothing else is touched. *removed is
+ * how many went; -1 if the folder could not be read or a file not
+ * removed (errno). */
+int	tracklog_prune(int logdir_fd, uint64_t keep_days, time_t now,
+	    size_t *removed);
 
 #endif

@@ -694,7 +694,7 @@ EOF
 
 conn_start() {
 	: >"$C/daemon.log"
-	"$BIN/imc-connector" -c "$C/imc.conf" 2>"$C/daemon.log" &
+	"$BIN/imc-connector" -c "$C/imc.conf" --foreground 2>"$C/daemon.log" &
 	CONN_PID=$!
 	local end=$((SECONDS + 20))
 	until grep -q watching "$C/daemon.log"; do

@@ -1,7 +1,7 @@
 /*
  * imc-convert - run the connector's charset repair and conversion on a file.
  *
- * imc-convert [-c FILE] [--domain D] [--smtp] [--sender-domain D]
+ * imc-convert [-c FILE | --defaults] [--domain D] [--smtp] [--sender-domain D]
  *             [--legacy NAME] [--charset NAME] [--7bit] [--explain] IN [OUT]
  *
  * Applies exactly what the connector applies to a message delivered to
@@ -14,7 +14,8 @@
  * whose store is the built-in Maildir the result has LF line ends, as that
  * store writes them (a Drop folder, LMTP and SMTP keep CRLF). Without -c the
  * file named by $IMC_CONFIG, else /etc/imc-connector/imc.conf when it
- * exists, else the defaults (utf-8, 8bit, legacy charset windows-1252). The legacy charset
+ * exists, else (and with --defaults, which reads no file) the defaults
+ * (utf-8, 8bit, legacy charset windows-1252). The legacy charset
  * is the global one unless
  * --sender-domain names a sender domain (its [domain] setting) or --legacy
  * names a charset. --charset overrides the target (utf-8, preserve or a
@@ -56,11 +57,11 @@
 #include "xalloc.h"
 
 static const struct progopt prog = { "imc-convert",
-	"usage: imc-convert [-c FILE] [--domain D] [--smtp] "
+	"usage: imc-convert [-c FILE | --defaults] [--domain D] [--smtp] "
 	"[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
 	"[--explain] IN [OUT]\n"
-	"Without -c and $IMC_CONFIG, and no file at the default path: the "
-	"built-in defaults.\n"
+	"--defaults, or no -c, no $IMC_CONFIG and no file at the default path: "
+	"the built-in defaults.\n"
 };
 
 /* copy_fd - copy everything from one descriptor to another; lf: every
@@ -218,12 +219,14 @@ main(int argc, char **argv)
 		{ "smtp", no_argument, NULL, 'S' },
 		{ "explain", no_argument, NULL, 'e' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "defaults", no_argument, NULL, 'D' },
 		PROGOPT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *cfrom, *domain = NULL, *sdomain = NULL;
 	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
-	int seven = 0, explain = 0, smtp = 0, ch, in_fd, out_fd, rc = EX_OK;
+	int seven = 0, explain = 0, smtp = 0, defaults = 0, ch, in_fd, out_fd;
+	int rc = EX_OK;
 	struct imc_config cfg;
 	struct imc_charset_conf snd;
 	struct delivery_conv dst;
@@ -238,6 +241,7 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfile = optarg; break;
+		case 'D': defaults = 1; break;
 		case 'd': domain = optarg; break;
 		case 's': sdomain = optarg; break;
 		case 'l': legacy = optarg; break;
@@ -250,7 +254,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || argc > 2)
+	if (argc < 1 || argc > 2 || (defaults && cfile != NULL))
 		progopt_usage(&prog);
 	in = argv[0];
 	if (argc == 2 && strcmp(argv[1], "-") != 0)
@@ -259,9 +263,9 @@ main(int argc, char **argv)
 	buf_init(&err);
 	/* -c, else $IMC_CONFIG, else the default path if there is a file:
 	 * a lab without any configuration gets the built-in defaults. */
-	cfile = progopt_config(cfile, &cfrom);
-	if (strcmp(cfrom, "default") == 0 && access(cfile, F_OK) == -1 &&
-	    errno == ENOENT)
+	cfile = defaults ? NULL : progopt_config(cfile, &cfrom);
+	if (cfile != NULL && strcmp(cfrom, "default") == 0 &&
+	    access(cfile, F_OK) == -1 && errno == ENOENT)
 		cfile = NULL;
 	if (cfile != NULL) {
 		if (config_load(&cfg, cfile, &err) == -1) {

@@ -23,6 +23,8 @@ PACKAGES+=(swaks libcrypt-dev)
 
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)
+# test_metrics.sh: promtool check metrics on Log/metrics.prom
+PACKAGES+=(prometheus)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -57,6 +57,7 @@ handoff_record(const struct qctx *q, struct qenv *e, struct qrcpt *r,
 		q->stats->delivered++;
 	else if (st->kind == MAIL_TEMP)
 		q->stats->deferred++;
+	q->stats->by_dest[QSTAT_STORE][st->kind]++;
 	return st->kind == MAIL_OK ? 1 : 0;
 }
 

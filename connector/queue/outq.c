@@ -506,6 +506,9 @@ outq_job_done(struct outq *q, struct out_job *job)
 
 		snprintf(r->dsn, sizeof(r->dsn), "%s", st->dsn);
 		qenv_set(&r->text, st->text);
+		/* an LMTP store's recipients count as store deliveries */
+		qc->stats->by_dest[route_is_lmtp(qc->cfg,
+		    addr_domain(r->addr)) ? QSTAT_STORE : QSTAT_SMTP][st->kind]++;
 		switch (st->kind) {
 		case MAIL_OK:
 			r->state = QRCPT_DONE;

@@ -26,6 +26,8 @@ struct intake;
 struct maildir_store;
 struct tracklog;
 
+enum qstat_dest { QSTAT_STORE, QSTAT_SMTP, QSTAT_NDEST };
+
 struct imc_stats {
 	uint64_t	picked_up;
 	uint64_t	archived;
@@ -34,6 +36,9 @@ struct imc_stats {
 	uint64_t	failed;		/* recipients */
 	uint64_t	barriers;	/* filesystem syncs */
 	uint64_t	rescans;	/* listings of Pickup */
+	/* delivery attempts per recipient, by where they went and by
+	 * result: [QSTAT_STORE or QSTAT_SMTP][enum mail_kind] */
+	uint64_t	by_dest[QSTAT_NDEST][3];
 };
 
 /* A Work file that could not be queued, tried again (batch.c). */

@@ -81,6 +81,8 @@ struct outdest {
 	TAILQ_HEAD(, out_job) done;	/* results to hand back */
 	bool		 done_deferred;
 	struct dns_ctx	*dns;
+	uint64_t	 dns_failures;	/* lookups that gave no address */
+	uint64_t	 conns_opened;	/* SMTP connections begun */
 	struct tls_client *tls;
 	struct protolog	*protolog;
 	TAILQ_HEAD(, dest) dests;
@@ -378,6 +380,8 @@ dest_dns_done(const struct dns_result *r, void *arg)
 	    dst->n_hosts].port;
 	size_t i, j;
 
+	if (r->status.kind != MAIL_OK)
+		dst->od->dns_failures++;
 	if (r->status.kind != MAIL_OK && dst->kind == ROUTE_LMTP) {
 		/* A store's name that does not resolve is the store being
 		 * unreachable: local mail waits, it never bounces for it. */
@@ -827,7 +831,8 @@ dest_open_conn(struct dest *dst)
 		od->n_conns--;
 		free(dc);
 		log_warn("%s: cannot open a connection", dst->key);
-	}
+	} else
+		od->conns_opened++;
 	dest_note_active(dst, was);
 }
 
@@ -934,6 +939,15 @@ size_t
 outdest_connections(const struct outdest *od)
 {
 	return od->n_conns;
+}
+
+/* outdest_counters - for the metrics: since the start */
+void
+outdest_counters(const struct outdest *od, struct outdest_counters *c)
+{
+	c->open = od->n_conns;
+	c->opened = od->conns_opened;
+	c->dns_failures = od->dns_failures;
 }
 
 /* outdest_stop - the first SIGTERM: jobs still queued are given back

@@ -32,6 +32,7 @@
 #define IMC_OUTDEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -57,6 +58,15 @@ void	outdest_submit(struct outdest *, const struct route *, struct out_job *);
  * connections still open. */
 size_t	outdest_quit_idle(struct outdest *);
 size_t	outdest_connections(const struct outdest *);
+/* What the metrics show: SMTP connections open now and begun since the
+ * start, and DNS lookups that gave no address (NXDOMAIN, SERVFAIL,
+ * timeout, null MX). */
+struct outdest_counters {
+	uint64_t	open;
+	uint64_t	opened;
+	uint64_t	dns_failures;
+};
+void	outdest_counters(const struct outdest *, struct outdest_counters *);
 /* A stop begins: queued jobs go back unstarted (job->not_started), and
  * connections not in a transaction end; transactions in hand go on. */
 void	outdest_stop(struct outdest *, const char *why);

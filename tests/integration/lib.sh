@@ -195,7 +195,8 @@ start_daemon() {
 	local before i
 	[ -z "$DAEMON_PID" ] || stop_daemon "daemon left running stopped before a new start"
 	before=$(stat -c %s "$T/daemon.log" 2>/dev/null || echo 0)
-	"${WRAP[@]}" "$IMC_BIN/imc-connector" -c "$CONF" "$@" 2>>"$T/daemon.log" &
+	# --foreground: its log on stderr (else it goes to syslog)
+	"${WRAP[@]}" "$IMC_BIN/imc-connector" -c "$CONF" --foreground "$@" 2>>"$T/daemon.log" &
 	DAEMON_PID=$! DAEMON_SIG_PID=$!
 	DAEMON_RC= DAEMON_KILLED=
 	# only this start's lines: an earlier run's "watching" does not count

@@ -50,7 +50,8 @@ else
 		done
 		out=$T/$b.out
 		rm -f "$out"
-		timeout 30 "$IMC_BIN/imc-convert" "${args[@]}" "$in" "$out" \
+		# --defaults: no configuration file of the machine is read
+		timeout 30 "$IMC_BIN/imc-convert" --defaults "${args[@]}" "$in" "$out" \
 			>"$T/$b.stdout" 2>"$T/$b.stderr"
 		rc=$?
 		if [ "$rc" != 0 ] || [ ! -s "$out" ]; then

@@ -131,7 +131,7 @@ while [ $((SECONDS - START)) -lt "$KILL_MAX_SECS" ]; do
 		dropper_end=$SECONDS
 	fi
 	[ -n "$dropper_end" ] && [ "$SECONDS" -ge $((dropper_end + TAIL_SECS)) ] && break
-	"$IMC_BIN/imc-connector" -c "$CONF" 2>>"$T/daemon.log" &
+	"$IMC_BIN/imc-connector" -c "$CONF" --foreground 2>>"$T/daemon.log" &
 	DAEMON_PID=$!
 	starts=$((starts + 1))
 	printf -v pause '0.%03d' $((50 + RANDOM % 251))

@@ -30,7 +30,7 @@ setup() {
 # start_daemon_unprivileged - started as imcsvc itself: no CAP_LEASE
 start_daemon_unprivileged() {
 	setpriv --reuid=imcsvc --regid="$(id -g imcsvc)" --init-groups \
-		"$IMC_BIN/imc-connector" -c "$CONF" 2>>"$T/daemon.log" &
+		"$IMC_BIN/imc-connector" -c "$CONF" --foreground 2>>"$T/daemon.log" &
 	DAEMON_PID=$!
 	wait_for 5 grep -q watching "$T/daemon.log"
 }

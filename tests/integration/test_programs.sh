@@ -97,5 +97,10 @@ else
 	check "imc-convert with no configuration anywhere: the built-in defaults" \
 		has 'charset=utf-8' "$out"
 fi
+# --defaults reads no file at all, not even the one IMC_CONFIG names
+out=$(IMC_CONFIG=$T/conv.conf "$IMC_BIN/imc-convert" --defaults --domain x.test "$T/in.eml" 2>&1)
+check "imc-convert --defaults: the built-in defaults, not \$IMC_CONFIG's" has 'charset=utf-8' "$out"
+"$IMC_BIN/imc-convert" --defaults -c "$CONF" "$T/in.eml" >/dev/null 2>&1
+check "imc-convert --defaults with -c is a usage error (64)" test $? = 64
 
 finish

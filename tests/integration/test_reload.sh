@@ -32,6 +32,8 @@ check "-v: the [domain] section" has '^\[domain defer.test\]$' "$out"
 nkeys=$(grep -c -E '^([a-z_]+ = |# [a-z_]+: not set)' <<<"$out")
 check "-v: a line for every key (42 or more, got $nkeys)" test "$nkeys" -ge 42
 check "--check-config touches no tree" test ! -e "$ROOT/Log/imc-connector.pid"
+"$IMC_BIN/imc-connector" -c "$CONF" -v >/dev/null 2>"$T/v.log"
+check "-v without --check-config is a usage error (64)" test $? = 64
 sed '2a max_hops = lots' "$CONF" >"$T/bad.conf"
 badline=3
 out=$("$IMC_BIN/imc-connector" -c "$T/bad.conf" --check-config 2>&1)

@@ -44,6 +44,10 @@ check "three Received: fields with max_hops 3: sent" lacks 'to=<hank@lab.test> .
 check "peer got bob, carol and hank" peer_has mx2 3
 check "two bounces in the sender's mailbox" mailbox_has example.com alice 2
 check "two entries still in Out (deferred)" test "$(out_count)" = 2
+# Log/metrics.prom (issue 11): every lookup that gave no address counts
+dns_failures=$(awk '$1 == "imc_dns_failures_total" { print $2 }' "$ROOT/Log/metrics.prom")
+check "metrics: 4 DNS failures (null MX, NXDOMAIN, SERVFAIL, MX of myself), got $dns_failures" \
+	test "$dns_failures" = 4
 
 # one more Received: field than max_hops (three, plus the connector's)
 drop m8.eml 'Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\nReceived: from b by c; Mon, 1 Jan 2024 00:00:00 +0000\r\nReceived: from c by d; Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: alice@example.com\r\nTo: ivan@lab.test\r\nSubject: hops\r\n\r\nx\r\n'

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,75 @@ START_TEST(test_line_case)
 }
 END_TEST
 
+/* log_keep_days: which files of a Log folder a prune leaves, now being
+ * 2026-12-03 12:00 UTC. */
+static const char *const prune_files[] = {
+	"20261101.log", "smtp-20261101.log", "20261201.log",
+	"smtp-20261201.log", "20261202.log", "20261203.log",
+	"smtp-20261203.log", "imc-connector.lock", "metrics.prom",
+	"2026110.log", "20261101.log.bak", "x-20261101.log",
+};
+
+static const struct prune_case {
+	unsigned keep;
+	size_t	 removed;
+	const char *left;	/* the names left, sorted, space separated */
+} prune_cases[] = {
+	{ 0, 0, NULL },		/* 0: kept for ever */
+	{ 1, 4, "20261202.log 20261203.log" },
+	{ 2, 2, "20261201.log 20261202.log 20261203.log" },
+	{ 40, 0, NULL },
+	{ 36500, 0, NULL },	/* before the epoch */
+};
+
+START_TEST(test_prune_keeps_days)
+{
+	const struct prune_case *c = &prune_cases[_i];
+	char dir[] = "/tmp/check_tracklog.XXXXXX", path[512], cmd[600];
+	struct dirent *de;
+	size_t i, removed = 99, n = 0;
+	DIR *d;
+	FILE *f;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (i = 0; i < sizeof(prune_files) / sizeof(prune_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, prune_files[i]);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fclose(f);
+	}
+	ck_assert_int_ne(fd = open(dir, O_RDONLY | O_DIRECTORY), -1);
+	/* 2026-12-03T12:00:00Z */
+	ck_assert_int_eq(tracklog_prune(fd, c->keep, 1796299200, &removed), 0);
+	close(fd);
+	ck_assert_uint_eq(removed, c->removed);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	ck_assert_uint_eq(n, sizeof(prune_files) / sizeof(prune_files[0]) -
+	    c->removed);
+	/* what stays: every file but the dated ones before the cutoff */
+	for (i = 0; c->left != NULL && i < sizeof(prune_files) /
+	    sizeof(prune_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, prune_files[i]);
+		if (strncmp(prune_files[i], "2026", 4) == 0 &&
+		    strlen(prune_files[i]) == 12)
+			ck_assert_msg((access(path, F_OK) == 0) ==
+			    (strstr(c->left, prune_files[i]) != NULL),
+			    "keep %u: %s", c->keep, prune_files[i]);
+	}
+	for (i = 7; i < sizeof(prune_files) / sizeof(prune_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, prune_files[i]);
+		ck_assert_msg(access(path, F_OK) == 0, "%s removed",
+		    prune_files[i]);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* tracklog_suite - every tracklog test */
 static Suite *
 tracklog_suite(void)
@@ -102,6 +172,10 @@ tracklog_suite(void)
 	tc = tcase_create("lines");
 	tcase_add_loop_test(tc, test_line_case, 0,
 	    (int)(sizeof(line_cases) / sizeof(line_cases[0])));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("prune");
+	tcase_add_loop_test(tc, test_prune_keeps_days, 0,
+	    (int)(sizeof(prune_cases) / sizeof(prune_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

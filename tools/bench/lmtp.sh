@@ -92,7 +92,7 @@ CONF
 delivered_count() {
 	cat "$C"/Imcdata/Log/[0-9]*.log 2>/dev/null | grep -c 'event=delivered' || true
 }
-"$BIN/imc-connector" -c "$C/imc.conf" 2>"$C/daemon.log" &
+"$BIN/imc-connector" --foreground -c "$C/imc.conf" 2>"$C/daemon.log" &
 CONN_PID=$!
 for ((i = 0; i < 200; i++)); do
 	grep -q watching "$C/daemon.log" 2>/dev/null && break

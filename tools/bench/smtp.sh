@@ -98,7 +98,7 @@ deferred_count() {
 	cat "$C"/Imcdata/Log/[0-9]*.log 2>/dev/null | grep -c 'event=deferred' || true
 }
 conn_start() {
-	"$BIN/imc-connector" -c "$C/imc.conf" 2>"$C/daemon.log" &
+	"$BIN/imc-connector" -c "$C/imc.conf" --foreground 2>"$C/daemon.log" &
 	CONN_PID=$!
 	local i
 	for ((i = 0; i < 200; i++)); do
