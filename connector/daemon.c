@@ -29,6 +29,7 @@
 #include "recover.h"
 #include "requests.h"
 #include "safeio.h"
+#include "protolog.h"
 #include "smtpd.h"
 #include "store_maildir.h"
 
@@ -294,8 +295,8 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
 	/* Port 25 needs root: the listen sockets come before the drop. */
-	if (!once && smtpd_bind(&d->cfg, &d->listeners, err) == -1)
-		return EX_OSERR;
+	if (!once && (i = smtpd_bind(&d->cfg, &d->listeners, err)) != 0)
+		return i;
 	if (daemon_drop_privileges(&d->cfg, err) == -1)
 		return EX_NOPERM;
 	if (daemon_open_tree(d, err) == -1)
@@ -361,10 +362,22 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	}
 	if (daemon_setup_smtp(d, err) == -1)
 		return EX_OSERR;
-	if (!once && d->listeners.n > 0 && (d->smtpd = smtpd_new(&d->cfg,
-	    d->loop, d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
-	    err)) == NULL)
-		return EX_OSERR;
+	if (!once && d->listeners.n > 0) {
+		if ((d->smtpd = smtpd_new(&d->cfg, d->loop,
+		    d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
+		    err)) == NULL)
+			return EX_OSERR;
+		if (d->cfg.protocol_log != PROTOLOG_NONE) {
+			char logdir[4096];
+
+			snprintf(logdir, sizeof(logdir), "%s/Log", d->cfg.root);
+			if ((d->smtpd_log = protolog_open(logdir,
+			    d->cfg.protocol_log, err)) == NULL)
+				return EX_OSFILE;
+			protolog_set_prefix(d->smtpd_log, "smtpd");
+			smtpd_set_protolog(d->smtpd, d->smtpd_log);
+		}
+	}
 	return 0;
 }
 
@@ -684,6 +697,7 @@ daemon_run(struct imc_daemon *d)
 		if (smtpd_waiting(d->smtpd) > 0)
 			daemon_batch(d);
 		tracklog_flush(d->track);
+		smtpd_flush_logs(d->smtpd);
 		outdest_flush_logs(d->dests);
 	}
 	/* messages whose final dot came: committed and answered */
@@ -700,7 +714,9 @@ daemon_fini(struct imc_daemon *d)
 {
 	int i;
 
+	smtpd_flush_logs(d->smtpd);
 	smtpd_free(d->smtpd);
+	protolog_free(d->smtpd_log);
 	smtpd_listeners_close(&d->listeners);
 	intake_free(d->intake);
 	batch_held_free(&d->q);

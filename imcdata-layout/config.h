@@ -143,6 +143,10 @@ struct imc_config {
 	uint64_t	 smtpd_max_errors;
 	uint64_t	 smtpd_timeout;
 	uint64_t	 smtpd_greet_pause;
+	char		*listen_implicit_tls;	/* TLS from the first byte */
+	char		*tls_cert_file;
+	char		*tls_key_file;
+	char		*smtpd_auth_file;
 };
 
 enum config_mode {

@@ -44,7 +44,10 @@
 #define SMTPD_OUT_MAX	(64 * 1024)
 
 struct evloop;
+struct protolog;
 struct smtpd;
+struct smtpd_auth;
+struct ssl_ctx_st;
 
 struct smtpd_ops {
 	/* Work/<qid> is complete: into the daemon's batch. */
@@ -53,15 +56,28 @@ struct smtpd_ops {
 	void	(*forget)(void *arg, const char *qid);
 };
 
+/* What the listener needs made while the daemon is still root: the
+ * sockets (port 25), the TLS context (a key only root reads), the AUTH
+ * users (a file only root reads). */
 struct smtpd_listeners {
 	int	*fds;
+	bool	*implicit;	/* per socket: listen_implicit_tls */
 	size_t	 n;
+	struct ssl_ctx_st *tls;
+	struct smtpd_auth *auth;
 };
 
-/* The listen sockets of cfg->listen (none when it is not set). */
+/* The listen sockets of cfg->listen and cfg->listen_implicit_tls (none
+ * when neither is set), the TLS context, the AUTH users: 0, or a
+ * sysexits code (EX_CONFIG for a key or users file that breaks the rules,
+ * EX_OSERR for a socket that cannot be bound) with err set. */
 int	smtpd_bind(const struct imc_config *, struct smtpd_listeners *,
 	    struct buf *err);
 void	smtpd_listeners_close(struct smtpd_listeners *);
+/* The protocol log (protocol_log) for Log/smtpd-YYYYMMDD.log, borrowed;
+ * smtpd_flush_logs writes what waits (the daemon, each round). */
+void	smtpd_set_protolog(struct smtpd *, struct protolog *);
+void	smtpd_flush_logs(struct smtpd *);
 /* Takes the listeners (ls is emptied). */
 struct smtpd *smtpd_new(const struct imc_config *, struct evloop *,
 	    int work_fd, struct smtpd_listeners *ls, const struct smtpd_ops *,
