@@ -236,6 +236,14 @@ daemon_out_entry(void *arg, const char *qid)
 
 /* A listener's message is complete in Work/: into the batch in hand,
  * committed at the end of this loop round with whatever else came. */
+static void
+daemon_smtpd_durable(void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	smtpd_durable(d->smtpd);
+}
+
 static enum accept_result
 daemon_smtpd_accept(void *arg, const char *qid)
 {
@@ -367,6 +375,8 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 		    d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
 		    err)) == NULL)
 			return EX_OSERR;
+		d->q.durable = daemon_smtpd_durable;
+		d->q.durable_arg = d;
 		if (d->cfg.protocol_log != PROTOLOG_NONE) {
 			char logdir[4096];
 
@@ -690,11 +700,11 @@ daemon_run(struct imc_daemon *d)
 		/* No wait while Pickup files wait; else until an fd, a
 		 * signal or the earliest timer. */
 		if (evloop_run_once(d->loop, intake_pending(d->intake) ? 0 :
-		    -1) == -1 && errno != EINTR)
+		    (int)smtpd_commit_in_ms(d->smtpd)) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
-		/* group commit: every message whose final dot came in this
-		 * round shares one batch */
-		if (smtpd_waiting(d->smtpd) > 0)
+		/* group commit: the messages whose final dot came share one
+		 * batch (smtpd_commit_in_ms says when) */
+		if (smtpd_commit_in_ms(d->smtpd) == 0)
 			daemon_batch(d);
 		tracklog_flush(d->track);
 		smtpd_flush_logs(d->smtpd);

@@ -73,7 +73,15 @@
 #      messages to the same sink; msg/s, ratio, peak RSS, and the
 #      connector's peak RSS with every message queued (sink down).
 #
-#   Parts 1 to 5 run on the root file system (a folder under /tmp).
+#   6. SMTP in (tools/bench/smtpd.sh): smtp-source, BENCH_SMTPD_SESSIONS
+#      (20) sessions, BENCH_SMTPD_N (10,000) x BENCH_SMALL_SIZE to the
+#      connector's listener (into the store) and, side by side, to a private
+#      Postfix's smtpd (into its Maildir via virtual(8)); msg/s of both by
+#      their 250s and by the mailbox, the ratio, p50/p99 from the final dot
+#      to the 250, the connector's RSS with BENCH_SMTPD_OPEN (500) sessions
+#      open.
+#
+#   Parts 1 to 6 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
 #                       [--charset-only] [-h]
@@ -84,6 +92,7 @@
 #   --store-only    only part F's store part.
 #   --smtp-only     only the SMTP parts: part F's smtp part, then part 5.
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
+#   --smtpd-only    only part 6 (the SMTP listener against Postfix's smtpd).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -93,6 +102,8 @@
 #   BENCH_CHARSET [1] (0: skip part 4)  BENCH_CHARSET_MB [50; quick 5]
 #   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
 #   BENCH_SMTP [1] (0: skip part 5)  BENCH_SMTP_N [10000; quick 1000]
+#   BENCH_SMTPD [1] (0: skip part 6)  BENCH_SMTPD_N [10000; quick 1000]
+#   BENCH_SMTPD_SESSIONS [20]  BENCH_SMTPD_LAT [2000]  BENCH_SMTPD_OPEN [500]
 #   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
 #   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
@@ -119,6 +130,7 @@ DRIVER=$ROOT/tools/bench/driver.py
 QUICK=0
 CHARSET_ONLY=0
 SMTP_ONLY=0
+SMTPD_ONLY=0
 FS_ONLY=0
 FS_PARTS=${BENCH_FS_PARTS-store smtp}
 for arg in "$@"; do
@@ -126,6 +138,7 @@ for arg in "$@"; do
 	--quick) QUICK=1 ;;
 	--charset-only) CHARSET_ONLY=1 ;;
 	--smtp-only) SMTP_ONLY=1; FS_PARTS=smtp ;;
+	--smtpd-only) SMTPD_ONLY=1 ;;
 	--fs-only) FS_ONLY=1 ;;
 	--store-only) FS_ONLY=1; FS_PARTS=store ;;
 	-h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -169,6 +182,10 @@ if [[ $QUICK == 1 ]]; then
 fi
 if [[ $SMTP_ONLY == 1 ]]; then
 	DO_SMTP=1; DO_CHARSET=0; DO_STRACE=0
+fi
+DO_SMTPD=${BENCH_SMTPD:-1}
+if [[ $QUICK == 1 ]]; then
+	export BENCH_SMTPD_N=${BENCH_SMTPD_N:-1000}
 fi
 # part F
 FS_LIST=${BENCH_FS-ext4j tmpfs root}
@@ -401,6 +418,17 @@ if [[ $CHARSET_ONLY == 1 ]]; then
 	charset_part
 	exit 0
 fi
+# ---------------------------------------------------------------- part 6
+smtpd_part() {
+	BIN=$BIN W=$W PY=$PY PHASE_TIMEOUT=$PHASE_TIMEOUT \
+	    BENCH_SMALL_SIZE=$SMALL_SIZE USER_LINE="$(user_conf_line)" \
+	    bash "$ROOT/tools/bench/smtpd.sh" || die "part 6 (SMTP in) failed"
+}
+if [[ $SMTPD_ONLY == 1 ]]; then
+	smtpd_part
+	exit 0
+fi
+
 # ---------------------------------------------------------------- part 5
 smtp_part() {
 	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
@@ -891,5 +919,6 @@ PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
 
 [[ $DO_SMTP == 1 ]] && smtp_part
+[[ $DO_SMTPD == 1 ]] && smtpd_part
 [[ $DO_CHARSET == 1 ]] && charset_part
 exit 0

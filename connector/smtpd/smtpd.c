@@ -89,6 +89,7 @@ struct smtpd_session {
 	char		 tmp[QID_SIZE + 16];
 	int		 work;
 	bool		 write_failed;
+	bool		 resume;	/* 250 sent from inside a commit */
 	struct smtpd_data dr;
 	struct buf	 dbuf;
 };
@@ -112,6 +113,7 @@ struct smtpd {
 	struct smtpd_list sessions;
 	size_t		 n_sessions;
 	size_t		 n_waiting;
+	uint64_t	 first_wait;	/* evloop ms of the first dot waiting */
 };
 
 static void smtpd_io(struct evloop *, int, int, void *);
@@ -801,7 +803,8 @@ smtpd_data_end(struct smtpd_session *s)
 	r = sd->ops->accept(sd->arg, s->qid);
 	if (r == ACCEPT_QUEUED) {
 		s->state = SMTPD_S_COMMIT;
-		sd->n_waiting++;
+		if (sd->n_waiting++ == 0)
+			sd->first_wait = evloop_now_ms(sd->loop);
 		return;
 	}
 	if (r == ACCEPT_ARCHIVED) {
@@ -1429,29 +1432,88 @@ smtpd_sessions(const struct smtpd *sd)
 	return sd != NULL ? sd->n_sessions : 0;
 }
 
-/* smtpd_committed - the 250s (or 451s) of the sessions that waited */
+/* Sessions between MAIL and the end of DATA, not yet waiting. */
+static size_t
+smtpd_count_in_txn(const struct smtpd *sd)
+{
+	const struct smtpd_session *s;
+	size_t n = 0;
+
+	TAILQ_FOREACH(s, &sd->sessions, link)
+		if (s->state == SMTPD_S_DATA || (s->state == SMTPD_S_CMD &&
+		    s->have_mail))
+			n++;
+	return n;
+}
+
+int64_t
+smtpd_commit_in_ms(const struct smtpd *sd)
+{
+	uint64_t now, due;
+
+	if (sd == NULL || sd->n_waiting == 0)
+		return -1;
+	if (sd->stopping || smtpd_count_in_txn(sd) == 0)
+		return 0;
+	now = evloop_now_ms(sd->loop);
+	due = sd->first_wait + SMTPD_GROUP_MS;
+	return now >= due ? 0 : (int64_t)(due - now);
+}
+
+/* The reply to a session whose commit is settled. */
+static void
+smtpd_settle(struct smtpd_session *s, bool ok)
+{
+	struct smtpd *sd = s->sd;
+
+	sd->n_waiting--;
+	s->state = SMTPD_S_CMD;
+	if (ok)
+		smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
+	else {
+		sd->ops->forget(sd->arg, s->qid);
+		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+	}
+	if (sd->stopping)
+		s->state = SMTPD_S_CLOSE;
+	smtpd_rearm(s);
+}
+
+/* smtpd_durable - barrier 1 is passed: the 250s, nothing else (we are
+ * inside batch_commit: no input is taken, no entry may join the batch) */
+void
+smtpd_durable(struct smtpd *sd)
+{
+	struct smtpd_session *s;
+
+	if (sd == NULL || sd->n_waiting == 0)
+		return;
+	TAILQ_FOREACH(s, &sd->sessions, link) {
+		if (s->state != SMTPD_S_COMMIT)
+			continue;
+		smtpd_settle(s, true);
+		s->resume = true;
+		/* a write error is seen at the next round */
+		(void)smtpd_flush(s);
+	}
+}
+
+/* smtpd_committed - the 250s (or 451s) of the sessions still waiting,
+ * then what they and those answered in smtpd_durable pipelined */
 void
 smtpd_committed(struct smtpd *sd, bool ok)
 {
 	struct smtpd_session *s, *next;
 
-	if (sd == NULL || sd->n_waiting == 0)
+	if (sd == NULL)
 		return;
 	for (s = TAILQ_FIRST(&sd->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, link);
-		if (s->state != SMTPD_S_COMMIT)
+		if (s->state == SMTPD_S_COMMIT)
+			smtpd_settle(s, ok);
+		else if (!s->resume)
 			continue;
-		sd->n_waiting--;
-		s->state = SMTPD_S_CMD;
-		if (ok)
-			smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
-		else {
-			sd->ops->forget(sd->arg, s->qid);
-			smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
-		}
-		if (sd->stopping)
-			s->state = SMTPD_S_CLOSE;
-		smtpd_rearm(s);
+		s->resume = false;
 		/* commands pipelined after the dot are taken now */
 		smtpd_process(s);
 	}

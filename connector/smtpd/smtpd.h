@@ -35,12 +35,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "batch.h"
 #include "buf.h"
 #include "config.h"
 
 #define SMTPD_IN_MAX	(64 * 1024)
+#define SMTPD_GROUP_MS	10
 #define SMTPD_OUT_MAX	(64 * 1024)
 
 struct evloop;
@@ -84,7 +86,16 @@ struct smtpd *smtpd_new(const struct imc_config *, struct evloop *,
 	    void *arg, struct buf *err);
 /* Sessions waiting for the batch to commit. */
 size_t	smtpd_waiting(const struct smtpd *);
-/* The batch was committed (ok) or failed: replies to those waiting. */
+/* When the batch should be committed for them: -1 nobody waits, 0 now,
+ * else in that many ms. Group commit: while other sessions are inside a
+ * transaction (their final dot is likely on its way) the commit waits
+ * for them, at most SMTPD_GROUP_MS after the first dot. */
+int64_t	smtpd_commit_in_ms(const struct smtpd *);
+/* The batch's entries are durable (barrier 1, from inside batch_commit):
+ * the 250s go out; nothing else happens until smtpd_committed. */
+void	smtpd_durable(struct smtpd *);
+/* The batch was committed (ok) or failed: replies to those still
+ * waiting, then the commands they pipelined are taken. */
 void	smtpd_committed(struct smtpd *, bool ok);
 /* Stop listening; sessions not waiting for a commit get 421 and go. */
 void	smtpd_stop(struct smtpd *);
