@@ -387,7 +387,6 @@ smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
     const char *fmt, ...)
 {
 	va_list ap;
-
 	size_t start = s->out.len;
 
 	buf_printf(&s->out, "%d %s%s", code, dsn != NULL ? dsn : "",
@@ -1036,6 +1035,7 @@ smtpd_handshake(struct smtpd_session *s)
 		struct buf d;
 
 		s->tls_want_write = false;
+		buf_reset(&s->in);	/* nothing from before TLS survives */
 		buf_init(&d);
 		smtpd_tls_describe(s->ssl, &d);
 		s->tls_desc = buf_steal(&d);
@@ -1190,6 +1190,12 @@ smtpd_io(struct evloop *loop, int fd, int mask, void *arg)
 			smtpd_tls_begin(s);
 			return;
 		}
+	}
+	/* between STARTTLS and the handshake nothing is read as plain text:
+	 * an honest client waits for the 220 and then speaks TLS */
+	if (s->state == SMTPD_S_TLS_WAIT) {
+		smtpd_want(s);
+		return;
 	}
 	if (mask & EVLOOP_READ || (s->ssl != NULL && SSL_pending(s->ssl) > 0)) {
 		bool got = false;
