@@ -30,6 +30,7 @@
 #include "recover.h"
 #include "requests.h"
 #include "safeio.h"
+#include "protolog.h"
 #include "smtpd.h"
 #include "sdnotify.h"
 #include "store_maildir.h"
@@ -254,6 +255,14 @@ daemon_out_entry(void *arg, const char *qid)
 
 /* A listener's message is complete in Work/: into the batch in hand,
  * committed at the end of this loop round with whatever else came. */
+static void
+daemon_smtpd_durable(void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	smtpd_durable(d->smtpd);
+}
+
 static enum accept_result
 daemon_smtpd_accept(void *arg, const char *qid)
 {
@@ -315,8 +324,8 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;
 	/* Port 25 needs root: the listen sockets come before the drop. */
-	if (!once && smtpd_bind(&d->cfg, &d->listeners, err) == -1)
-		return EX_OSERR;
+	if (!once && (i = smtpd_bind(&d->cfg, &d->listeners, err)) != 0)
+		return i;
 	if (daemon_drop_privileges(&d->cfg, err) == -1)
 		return EX_NOPERM;
 	if (daemon_open_tree(d, err) == -1)
@@ -382,10 +391,24 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	}
 	if (daemon_setup_smtp(d, err) == -1)
 		return EX_OSERR;
-	if (!once && d->listeners.n > 0 && (d->smtpd = smtpd_new(&d->cfg,
-	    d->loop, d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
-	    err)) == NULL)
-		return EX_OSERR;
+	if (!once && d->listeners.n > 0) {
+		if ((d->smtpd = smtpd_new(&d->cfg, d->loop,
+		    d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
+		    err)) == NULL)
+			return EX_OSERR;
+		d->q.durable = daemon_smtpd_durable;
+		d->q.durable_arg = d;
+		if (d->cfg.protocol_log != PROTOLOG_NONE) {
+			char logdir[4096];
+
+			snprintf(logdir, sizeof(logdir), "%s/Log", d->cfg.root);
+			if ((d->smtpd_log = protolog_open(logdir,
+			    d->cfg.protocol_log, err)) == NULL)
+				return EX_OSFILE;
+			protolog_set_prefix(d->smtpd_log, "smtpd");
+			smtpd_set_protolog(d->smtpd, d->smtpd_log);
+		}
+	}
 	return 0;
 }
 
@@ -834,13 +857,14 @@ daemon_run(struct imc_daemon *d)
 		/* No wait while Pickup files wait; else until an fd, a
 		 * signal or the earliest timer. */
 		if (evloop_run_once(d->loop, intake_pending(d->intake) ? 0 :
-		    -1) == -1 && errno != EINTR)
+		    (int)smtpd_commit_in_ms(d->smtpd)) == -1 && errno != EINTR)
 			log_fatal(EX_OSERR, "event loop");
-		/* group commit: every message whose final dot came in this
-		 * round shares one batch */
-		if (smtpd_waiting(d->smtpd) > 0)
+		/* group commit: the messages whose final dot came share one
+		 * batch (smtpd_commit_in_ms says when) */
+		if (smtpd_commit_in_ms(d->smtpd) == 0)
 			daemon_batch(d);
 		tracklog_flush(d->track);
+		smtpd_flush_logs(d->smtpd);
 		outdest_flush_logs(d->dests);
 	}
 	/* messages whose final dot came: committed and answered */
@@ -858,7 +882,9 @@ daemon_fini(struct imc_daemon *d)
 {
 	int i;
 
+	smtpd_flush_logs(d->smtpd);
 	smtpd_free(d->smtpd);
+	protolog_free(d->smtpd_log);
 	smtpd_listeners_close(&d->listeners);
 	intake_free(d->intake);
 	batch_held_free(&d->q);

@@ -39,6 +39,7 @@ struct intake;
 struct maildir_store;
 struct outdest;
 struct outq;
+struct protolog;
 
 struct imc_daemon {
 	struct imc_config cfg;
@@ -74,6 +75,7 @@ struct imc_daemon {
 	/* SMTP listener */
 	struct smtpd_listeners listeners;	/* bound before the drop */
 	struct smtpd	*smtpd;
+	struct protolog	*smtpd_log;	/* Log/smtpd-YYYYMMDD.log */
 };
 
 /* Load and check a configuration as the daemon would start with it

@@ -1202,7 +1202,7 @@ config_h_listen(struct config_parse *cp, const struct config_key *k,
 	if (config_list(value, &items, &n, err) == -1)
 		return -1;
 	if (n == 0) {
-		buf_puts(err, "listen: no address given");
+		buf_printf(err, "%s: no address given", k->name);
 		config_list_free(items, n);
 		return -1;
 	}
@@ -1226,15 +1226,15 @@ config_h_listen(struct config_parse *cp, const struct config_key *k,
 		memcpy(host, it, hl);
 		host[hl] = '\0';
 		if (!config_ip_literal(host) ||
-		    config_port("listen", sep + 1, &port, err) == -1)
+		    config_port(k->name, sep + 1, &port, err) == -1)
 			goto bad;
 	}
 	config_list_free(items, n);
 	return config_value(cp->cfg, k, field, value, err);
 bad:
 	if (err->len == 0)
-		buf_printf(err, "listen: \"%s\" is not addr:port or "
-		    "[ipv6]:port", items[i]);
+		buf_printf(err, "%s: \"%s\" is not addr:port or "
+		    "[ipv6]:port", k->name, items[i]);
 	config_list_free(items, n);
 	return -1;
 }
@@ -1424,6 +1424,15 @@ static const struct config_key config_keys[] = {
 	{ "metrics_interval", CONFIG_T_DURATION, CONFIG_GLOBAL,
 	    CONFIG_G(metrics_interval), .min = 1, .max = CONFIG_DAY,
 	    .def = "15s" },
+	{ "listen_implicit_tls", CONFIG_T_STRING, CONFIG_GLOBAL,
+	    CONFIG_G(listen_implicit_tls), .doc = "(none)",
+	    .handler = config_h_listen },
+	{ "tls_cert_file", CONFIG_T_PATH, CONFIG_GLOBAL,
+	    CONFIG_G(tls_cert_file), .doc = "(none: no STARTTLS)" },
+	{ "tls_key_file", CONFIG_T_PATH, CONFIG_GLOBAL,
+	    CONFIG_G(tls_key_file), .doc = "(none)" },
+	{ "smtpd_auth_file", CONFIG_T_PATH, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_auth_file), .doc = "(none: no AUTH)" },
 	/* [domain NAME] only: the relay hosts for that domain */
 	{ "relay", CONFIG_T_HOSTS, CONFIG_DOMAIN, CONFIG_D(relay) },
 };
@@ -1685,6 +1694,10 @@ config_free(struct imc_config *cfg)
 		free(cfg->relay_domains[i]);
 	free(cfg->relay_domains);
 	free(cfg->relay_networks);
+	free(cfg->listen_implicit_tls);
+	free(cfg->tls_cert_file);
+	free(cfg->tls_key_file);
+	free(cfg->smtpd_auth_file);
 	free(cfg->domains);
 	free(cfg->cs.legacy_charset);
 	free(cfg->cs.charset);

@@ -178,6 +178,10 @@ struct imc_config {
 	enum log_level	 log_level;	/* the daemon's diagnostic log */
 	uint64_t	 log_keep_days;	/* 0: tracking logs kept for ever */
 	uint64_t	 metrics_interval; /* seconds between Log/metrics.prom */
+	char		*listen_implicit_tls;	/* TLS from the first byte */
+	char		*tls_cert_file;
+	char		*tls_key_file;
+	char		*smtpd_auth_file;
 };
 
 enum config_mode {

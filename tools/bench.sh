@@ -88,7 +88,15 @@
 #      it the same with the built-in Maildir store; msg/s (median of
 #      BENCH_DROP_RUNS), CPU, peak RSS, syncs per message.
 #
-#   Parts 1 to 7 run on the root file system (a folder under /tmp).
+#   8. SMTP in (tools/bench/smtpd.sh): smtp-source, BENCH_SMTPD_SESSIONS
+#      (20) sessions, BENCH_SMTPD_N (10,000) x BENCH_SMALL_SIZE to the
+#      connector's listener (into the store) and, side by side, to a private
+#      Postfix's smtpd (into its Maildir via virtual(8)); msg/s of both by
+#      their 250s and by the mailbox, the ratio, p50/p99 from the final dot
+#      to the 250, the connector's RSS with BENCH_SMTPD_OPEN (500) sessions
+#      open.
+#
+#   Parts 1 to 8 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
 #                       [--lmtp-only] [--drop-only] [--charset-only] [-h]
@@ -101,6 +109,7 @@
 #   --lmtp-only     only part 6 (LMTP to Dovecot, with Postfix's lmtp).
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
 #   --drop-only     only part 7 (no Postfix).
+#   --smtpd-only    only part 8 (the SMTP listener against Postfix's smtpd).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -111,6 +120,8 @@
 #   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
 #   BENCH_SMTP [1] (0: skip part 5)  BENCH_SMTP_N [10000; quick 1000]
 #   BENCH_LMTP [1] (0: skip part 6)  BENCH_LMTP_N [10000; quick 1000]
+#   BENCH_SMTPD [1] (0: skip part 8)  BENCH_SMTPD_N [10000; quick 1000]
+#   BENCH_SMTPD_SESSIONS [20]  BENCH_SMTPD_LAT [2000]  BENCH_SMTPD_OPEN [500]
 #   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
 #   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
@@ -140,6 +151,7 @@ QUICK=0
 CHARSET_ONLY=0
 SMTP_ONLY=0
 LMTP_ONLY=0
+SMTPD_ONLY=0
 FS_ONLY=0
 DROP_ONLY=0
 FS_PARTS=${BENCH_FS_PARTS-store smtp}
@@ -149,6 +161,7 @@ for arg in "$@"; do
 	--charset-only) CHARSET_ONLY=1 ;;
 	--smtp-only) SMTP_ONLY=1; FS_PARTS=smtp ;;
 	--lmtp-only) LMTP_ONLY=1 ;;
+	--smtpd-only) SMTPD_ONLY=1 ;;
 	--fs-only) FS_ONLY=1 ;;
 	--store-only) FS_ONLY=1; FS_PARTS=store ;;
 	--drop-only) DROP_ONLY=1 ;;
@@ -204,6 +217,13 @@ fi
 if [[ $LMTP_ONLY == 1 ]]; then
 	DO_LMTP=1; DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0
 fi
+DO_SMTPD=${BENCH_SMTPD:-1}
+if [[ $QUICK == 1 ]]; then
+	export BENCH_SMTPD_N=${BENCH_SMTPD_N:-1000}
+fi
+if [[ $SMTP_ONLY == 1 || $LMTP_ONLY == 1 || $DROP_ONLY == 1 ]]; then
+	DO_SMTPD=0
+fi
 # part F
 FS_LIST=${BENCH_FS-ext4j tmpfs root}
 if [[ $QUICK == 1 ]]; then FS_N=${BENCH_FS_N:-1000}; else FS_N=${BENCH_FS_N:-10000}; fi
@@ -211,7 +231,7 @@ FS_RUNS=${BENCH_FS_RUNS:-3}
 EXT4_MB=${BENCH_EXT4_MB:-2048}
 TMPFS_MB=${BENCH_TMPFS_MB:-2048}
 if [[ $FS_ONLY == 1 ]]; then
-	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0; DO_LMTP=0
+	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0; DO_LMTP=0; DO_SMTPD=0
 fi
 [[ $CHARSET_ONLY == 1 || $LMTP_ONLY == 1 ]] && FS_LIST=""
 for f in $FS_LIST; do
@@ -464,6 +484,16 @@ drop_part() {
 }
 if [[ $DROP_ONLY == 1 ]]; then
 	drop_part
+	exit 0
+fi
+# ---------------------------------------------------------------- part 8
+smtpd_part() {
+	BIN=$BIN W=$W PY=$PY PHASE_TIMEOUT=$PHASE_TIMEOUT \
+	    BENCH_SMALL_SIZE=$SMALL_SIZE USER_LINE="$(user_conf_line)" \
+	    bash "$ROOT/tools/bench/smtpd.sh" || die "part 8 (SMTP in) failed"
+}
+if [[ $SMTPD_ONLY == 1 ]]; then
+	smtpd_part
 	exit 0
 fi
 
@@ -971,6 +1001,7 @@ PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
 
 [[ $DO_SMTP == 1 ]] && smtp_part
 [[ $DO_LMTP == 1 ]] && lmtp_part
+[[ $DO_SMTPD == 1 ]] && smtpd_part
 [[ $DO_CHARSET == 1 ]] && charset_part
 [[ $DO_DROP == 1 ]] && drop_part
 exit 0

@@ -545,6 +545,11 @@ batch_commit(struct batch *b)
 		batch_clear(b);
 		return -1;
 	}
+	/* Work files and entries are durable now: a crash from here on is
+	 * redone from the Work files. Nothing may join this batch from the
+	 * callback (it only answers). */
+	if (b->n_items > 0 && q->durable != NULL)
+		q->durable(q->durable_arg);
 	/* The store handoff: this batch's new In/ entries (not notices,
 	 * whose envelopes say "due now"), and the due ones. Notices made
 	 * here join the batch (items past n_items) and are covered by

@@ -63,7 +63,8 @@ void	batch_deliver_in(struct batch *, struct qenv *, bool recovering);
 void	batch_after_remove(struct batch *, enum layout_dir, const char *qid);
 void	batch_after_store(struct batch *, enum layout_dir, struct qenv *);
 /* The commit (see above); -1 when a barrier failed: the Work files are
- * held, nothing is removed. The batch is empty afterwards. */
+ * held, nothing is removed. The batch is empty afterwards. After barrier
+ * 1 it calls qctx.durable, if set. */
 int	batch_commit(struct batch *);
 
 /* A file already in Work/<qid> (recovery, a held retry): into this

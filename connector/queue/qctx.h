@@ -58,6 +58,11 @@ struct qctx {
 	struct imc_stats *stats;
 	void		(*out_entry)(void *arg, const char *qid);
 	void		*out_arg;
+	/* The batch's new entries passed their barrier (before the store
+	 * handoff and its second barrier): what waits for durability may be
+	 * told now (the SMTP listener's 250s). NULL: nobody waits. */
+	void		(*durable)(void *arg);
+	void		*durable_arg;
 	bool		 in_due;	/* the In/ queue has entries due now */
 	bool		 requests_kept;	/* a request waits for an entry in
 					 * delivery (requests.h) */

@@ -24,6 +24,7 @@ struct protolog {
 	int		 fd;
 	char		 day[40];	/* YYYYMMDD of the open file */
 	struct buf	 pending;
+	const char	*prefix;	/* "smtp": smtp-YYYYMMDD.log */
 };
 
 struct protolog *
@@ -35,6 +36,7 @@ protolog_open(const char *logdir, enum imc_protocol_log level,
 	pl = xcalloc(1, sizeof(*pl));
 	pl->level = level;
 	pl->fd = -1;
+	pl->prefix = "smtp";
 	buf_init(&pl->pending);
 	if ((pl->dirfd = safe_open_dir(AT_FDCWD, logdir)) == -1) {
 		buf_printf(err, "protocol log: %s: %s", logdir, strerror(errno));
@@ -42,6 +44,15 @@ protolog_open(const char *logdir, enum imc_protocol_log level,
 		return NULL;
 	}
 	return pl;
+}
+
+/* protolog_set_prefix - another file name: the listener's smtpd-DATE.log
+ * (prefix is a constant the caller keeps) */
+void
+protolog_set_prefix(struct protolog *pl, const char *prefix)
+{
+	if (pl != NULL)
+		pl->prefix = prefix;
 }
 
 void
@@ -95,7 +106,7 @@ protolog_flush(struct protolog *pl)
 	if (pl->fd == -1 || strcmp(day, pl->day) != 0) {
 		if (pl->fd != -1)
 			close(pl->fd);
-		snprintf(name, sizeof(name), "smtp-%s.log", day);
+		snprintf(name, sizeof(name), "%s-%s.log", pl->prefix, day);
 		pl->fd = openat(pl->dirfd, name, O_WRONLY | O_APPEND | O_CREAT |
 		    O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (pl->fd == -1) {

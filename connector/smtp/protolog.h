@@ -25,6 +25,8 @@ struct protolog;
 
 struct protolog *protolog_open(const char *logdir, enum imc_protocol_log,
 	    struct buf *err);
+/* The file name's prefix, "smtp" unless set ("smtpd": the listener). */
+void	protolog_set_prefix(struct protolog *, const char *prefix);
 /* detail: written only at "maximum". */
 void	protolog_line(struct protolog *, const char *session, char dir,
 	    const char *text, bool detail);

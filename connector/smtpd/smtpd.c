@@ -7,26 +7,34 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "evloop.h"
 #include "imc_limits.h"
 #include "log.h"
 #include "pickup_file.h"
+#include "protolog.h"
 #include "qfile.h"
 #include "qid.h"
 #include "safeio.h"
+#include "smtpd_auth.h"
 #include "smtpd_cmd.h"
 #include "smtpd_data.h"
 #include "smtpd_policy.h"
+#include "smtpd_tls.h"
 #include "xalloc.h"
 
 /* Accepts per readiness of a listener: others get their turn. */
@@ -36,6 +44,8 @@
 
 enum smtpd_state {
 	SMTPD_S_GREET,		/* greet pause: the client must be silent */
+	SMTPD_S_TLS_WAIT,	/* 220 to STARTTLS going out, then TLS */
+	SMTPD_S_HANDSHAKE,	/* TLS handshake */
 	SMTPD_S_CMD,
 	SMTPD_S_DATA,
 	SMTPD_S_COMMIT,		/* final dot read, waiting for the batch */
@@ -51,7 +61,19 @@ struct smtpd_session {
 	struct sockaddr_storage peer;
 	char		 addr[INET6_ADDRSTRLEN + 8];
 	enum smtpd_state state;
+	char		 sid[QID_SIZE];	/* for the protocol log */
 	struct buf	 in, out;
+	/* TLS */
+	SSL		*ssl;
+	bool		 implicit;	/* a listen_implicit_tls session */
+	bool		 tls_want_write; /* OpenSSL waits to write */
+	bool		 starttls;	/* STARTTLS taken: the 220, then TLS */
+	char		*tls_desc;	/* "TLSv1.3/cipher" once up */
+	/* AUTH */
+	enum { SMTPD_AUTH_NONE, SMTPD_AUTH_PLAIN, SMTPD_AUTH_LOGIN_USER,
+	    SMTPD_AUTH_LOGIN_PASS } auth_step;
+	char		*auth_login_user;
+	char		*auth_user;	/* once authenticated */
 	bool		 skip_line;	/* a command line too long: to its end */
 	unsigned	 errors;
 	char		*helo;
@@ -67,6 +89,7 @@ struct smtpd_session {
 	char		 tmp[QID_SIZE + 16];
 	int		 work;
 	bool		 write_failed;
+	bool		 resume;	/* 250 sent from inside a commit */
 	struct smtpd_data dr;
 	struct buf	 dbuf;
 };
@@ -78,6 +101,9 @@ struct smtpd {
 	struct evloop	*loop;
 	int		 work_fd;
 	struct smtpd_listeners ls;
+	SSL_CTX		*tls;		/* NULL: no STARTTLS */
+	struct smtpd_auth *auth;	/* NULL: no AUTH */
+	struct protolog	*plog;
 	struct evloop_io **lio;
 	bool		 paused;	/* listeners parked: too many sessions */
 	bool		 stopping;
@@ -87,6 +113,7 @@ struct smtpd {
 	struct smtpd_list sessions;
 	size_t		 n_sessions;
 	size_t		 n_waiting;
+	uint64_t	 first_wait;	/* evloop ms of the first dot waiting */
 };
 
 static void smtpd_io(struct evloop *, int, int, void *);
@@ -140,9 +167,9 @@ smtpd_parse_listen(const char *item, struct sockaddr_storage *ss,
 	return -1;
 }
 
-/* smtpd_bind - the listen sockets, before privileges are dropped */
-int
-smtpd_bind(const struct imc_config *cfg, struct smtpd_listeners *ls,
+/* One list of listen addresses into ls. */
+static int
+smtpd_bind_list(const char *list, bool implicit, struct smtpd_listeners *ls,
     struct buf *err)
 {
 	char *copy, *tok, *save = NULL;
@@ -150,11 +177,7 @@ smtpd_bind(const struct imc_config *cfg, struct smtpd_listeners *ls,
 	socklen_t sl;
 	int fd, one = 1;
 
-	ls->fds = NULL;
-	ls->n = 0;
-	if (cfg->listen == NULL)
-		return 0;
-	copy = xstrdup(cfg->listen);
+	copy = xstrdup(list);
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
 		if (smtpd_parse_listen(tok, &ss, &sl) == -1) {
@@ -180,14 +203,57 @@ smtpd_bind(const struct imc_config *cfg, struct smtpd_listeners *ls,
 			goto fail;
 		}
 		ls->fds = xreallocarray(ls->fds, ls->n + 1, sizeof(*ls->fds));
+		ls->implicit = xreallocarray(ls->implicit, ls->n + 1,
+		    sizeof(*ls->implicit));
+		ls->implicit[ls->n] = implicit;
 		ls->fds[ls->n++] = fd;
 	}
 	free(copy);
 	return 0;
 fail:
 	free(copy);
-	smtpd_listeners_close(ls);
 	return -1;
+}
+
+/* smtpd_bind - sockets, TLS, users, before privileges are dropped */
+int
+smtpd_bind(const struct imc_config *cfg, struct smtpd_listeners *ls,
+    struct buf *err)
+{
+	uid_t svc = geteuid();
+
+	memset(ls, 0, sizeof(*ls));
+	if (cfg->listen == NULL && cfg->listen_implicit_tls == NULL)
+		return 0;
+	if (cfg->user != NULL) {
+		struct passwd *pw = getpwnam(cfg->user);
+
+		if (pw != NULL)
+			svc = pw->pw_uid;
+	}
+	ls->tls = smtpd_tls_new(cfg, err);
+	if (ls->tls == NULL && err->len > 0)
+		return EX_CONFIG;
+	if (cfg->listen_implicit_tls != NULL && ls->tls == NULL) {
+		buf_printf(err, "%s: listen_implicit_tls needs tls_cert_file "
+		    "and tls_key_file", cfg->path);
+		return EX_CONFIG;
+	}
+	if (cfg->smtpd_auth_file != NULL) {
+		ls->auth = smtpd_auth_load(cfg->smtpd_auth_file, svc, err);
+		if (ls->auth == NULL) {
+			smtpd_listeners_close(ls);
+			return EX_CONFIG;
+		}
+	}
+	if ((cfg->listen != NULL &&
+	    smtpd_bind_list(cfg->listen, false, ls, err) == -1) ||
+	    (cfg->listen_implicit_tls != NULL &&
+	    smtpd_bind_list(cfg->listen_implicit_tls, true, ls, err) == -1)) {
+		smtpd_listeners_close(ls);
+		return EX_OSERR;
+	}
+	return 0;
 }
 
 void
@@ -198,8 +264,10 @@ smtpd_listeners_close(struct smtpd_listeners *ls)
 	for (i = 0; i < ls->n; i++)
 		close(ls->fds[i]);
 	free(ls->fds);
-	ls->fds = NULL;
-	ls->n = 0;
+	free(ls->implicit);
+	smtpd_tls_free(ls->tls);
+	smtpd_auth_free(ls->auth);
+	memset(ls, 0, sizeof(*ls));
 }
 
 /* ------------------------------------------------------------- output */
@@ -209,7 +277,13 @@ smtpd_want(struct smtpd_session *s)
 {
 	int mask = 0;
 
-	if (s->out.len > 0)
+	if (s->state == SMTPD_S_HANDSHAKE) {
+		mask = s->tls_want_write ? EVLOOP_WRITE : EVLOOP_READ;
+		if (s->io != NULL && evloop_mask(s->io) != mask)
+			(void)evloop_modify(s->io, mask);
+		return;
+	}
+	if (s->out.len > 0 || s->tls_want_write)
 		mask |= EVLOOP_WRITE;
 	/* read while there is room, and only in states that read */
 	if ((s->state == SMTPD_S_GREET || s->state == SMTPD_S_CMD ||
@@ -222,6 +296,71 @@ smtpd_want(struct smtpd_session *s)
 
 static void smtpd_close(struct smtpd_session *);
 
+/* An OpenSSL result as errno: EAGAIN with what it waits for, else EIO. */
+static ssize_t
+smtpd_tls_result(struct smtpd_session *s, int r)
+{
+	switch (SSL_get_error(s->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		s->tls_want_write = false;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		s->tls_want_write = true;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		errno = EIO;
+		return -1;
+	}
+}
+
+static ssize_t
+smtpd_sock_read(struct smtpd_session *s, void *p, size_t n)
+{
+	ssize_t r;
+	int k;
+
+	if (s->ssl == NULL) {
+		do
+			r = recv(s->fd, p, n, 0);
+		while (r == -1 && errno == EINTR);
+		return r;
+	}
+	ERR_clear_error();
+	k = SSL_read(s->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+	if (k > 0) {
+		s->tls_want_write = false;
+		return k;
+	}
+	return smtpd_tls_result(s, k);
+}
+
+static ssize_t
+smtpd_sock_write(struct smtpd_session *s, const void *p, size_t n)
+{
+	ssize_t r;
+	int k;
+
+	if (s->ssl == NULL) {
+		do
+			r = send(s->fd, p, n, MSG_NOSIGNAL);
+		while (r == -1 && errno == EINTR);
+		return r;
+	}
+	ERR_clear_error();
+	k = SSL_write(s->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+	if (k > 0) {
+		s->tls_want_write = false;
+		return k;
+	}
+	r = smtpd_tls_result(s, k);
+	return r == 0 ? -1 : r;
+}
+
 /* Write what can be written now; -1: the connection is gone. */
 static int
 smtpd_flush(struct smtpd_session *s)
@@ -229,9 +368,7 @@ smtpd_flush(struct smtpd_session *s)
 	ssize_t n;
 
 	while (s->out.len > 0) {
-		n = send(s->fd, s->out.data, s->out.len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = smtpd_sock_write(s, s->out.data, s->out.len);
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0)
@@ -250,12 +387,19 @@ smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
     const char *fmt, ...)
 {
 	va_list ap;
+	size_t start = s->out.len;
 
 	buf_printf(&s->out, "%d %s%s", code, dsn != NULL ? dsn : "",
 	    dsn != NULL ? " " : "");
 	va_start(ap, fmt);
 	buf_vprintf(&s->out, fmt, ap);
 	va_end(ap);
+	if (s->sd->plog != NULL) {
+		char *line = xstrndup(s->out.data + start, s->out.len - start);
+
+		protolog_line(s->sd->plog, s->sid, '>', line, false);
+		free(line);
+	}
 	buf_puts(&s->out, "\r\n");
 	if (code >= 400 && code != 421)
 		s->errors++;
@@ -289,6 +433,29 @@ smtpd_drop_work(struct smtpd_session *s)
 	buf_reset(&s->dbuf);
 }
 
+static void smtpd_timer(struct evloop *, uint64_t, void *);
+
+/* The 220, once the greet pause passed (or TLS is up on an implicit
+ * listener). */
+static void
+smtpd_greet(struct smtpd_session *s)
+{
+	s->state = SMTPD_S_CMD;
+	if (s->sd->cfg->smtpd_banner != NULL)
+		smtpd_reply(s, 220, NULL, "%s", s->sd->cfg->smtpd_banner);
+	else
+		smtpd_reply(s, 220, NULL, "%s ESMTP", s->sd->cfg->hostname);
+	if (s->timer != 0)
+		evloop_timer_cancel(s->sd->loop, s->timer);
+	s->timer = evloop_timer_add(s->sd->loop,
+	    s->sd->cfg->smtpd_timeout * 1000, smtpd_timer, s);
+	if (smtpd_flush(s) == -1) {
+		smtpd_close(s);
+		return;
+	}
+	smtpd_want(s);
+}
+
 static void
 smtpd_timer(struct evloop *loop, uint64_t id, void *arg)
 {
@@ -298,20 +465,7 @@ smtpd_timer(struct evloop *loop, uint64_t id, void *arg)
 	(void)id;
 	s->timer = 0;
 	if (s->state == SMTPD_S_GREET) {
-		s->state = SMTPD_S_CMD;
-		if (s->sd->cfg->smtpd_banner != NULL)
-			smtpd_reply(s, 220, NULL, "%s",
-			    s->sd->cfg->smtpd_banner);
-		else
-			smtpd_reply(s, 220, NULL, "%s ESMTP",
-			    s->sd->cfg->hostname);
-		s->timer = evloop_timer_add(s->sd->loop,
-		    s->sd->cfg->smtpd_timeout * 1000, smtpd_timer, s);
-		if (smtpd_flush(s) == -1) {
-			smtpd_close(s);
-			return;
-		}
-		smtpd_want(s);
+		smtpd_greet(s);
 		return;
 	}
 	if (s->state == SMTPD_S_COMMIT) {
@@ -348,6 +502,12 @@ smtpd_session_free(struct evloop *loop, void *arg)
 	buf_fini(&s->out);
 	buf_fini(&s->dbuf);
 	free(s->helo);
+	SSL_free(s->ssl);
+	free(s->tls_desc);
+	if (s->auth_login_user != NULL)
+		explicit_bzero(s->auth_login_user, strlen(s->auth_login_user));
+	free(s->auth_login_user);
+	free(s->auth_user);
 	free(s);
 }
 
@@ -372,6 +532,7 @@ smtpd_close(struct smtpd_session *s)
 	if (s->timer != 0)
 		evloop_timer_cancel(sd->loop, s->timer);
 	s->timer = 0;
+	protolog_line(sd->plog, s->sid, '*', "disconnected", false);
 	if (s->io != NULL)
 		evloop_unwatch(s->io);
 	s->io = NULL;
@@ -404,10 +565,17 @@ smtpd_ehlo(struct smtpd_session *s, const struct smtpd_cmd *c)
 		smtpd_reply(s, 250, NULL, "%s", cfg->hostname);
 		return;
 	}
+	protolog_line(s->sd->plog, s->sid, '>', "250 (EHLO extensions)",
+	    false);
 	buf_printf(&s->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n"
-	    "250 ENHANCEDSTATUSCODES\r\n", cfg->hostname,
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n", cfg->hostname,
 	    (unsigned long long)cfg->max_message_size);
+	if (s->sd->tls != NULL && s->ssl == NULL)
+		buf_puts(&s->out, "250-STARTTLS\r\n");
+	/* credentials only ever travel encrypted */
+	if (s->sd->auth != NULL && s->ssl != NULL && s->auth_user == NULL)
+		buf_puts(&s->out, "250-AUTH PLAIN LOGIN\r\n");
+	buf_puts(&s->out, "250 ENHANCEDSTATUSCODES\r\n");
 }
 
 static void
@@ -496,9 +664,13 @@ smtpd_envelope(struct smtpd_session *s, struct buf *b)
 	buf_init(&client);
 	buf_printf(&client, "[%s]", s->addr);
 	smtpd_date(date, sizeof(date));
-	buf_printf(&rcv, "Received: from %s (%s)\r\n\tby %s (imc-connector) "
-	    "with %s%s id %s", s->helo, client.data, cfg->hostname,
-	    s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP", "",
+	buf_printf(&rcv, "Received: from %s (%s)\r\n", s->helo, client.data);
+	if (s->tls_desc != NULL)
+		buf_printf(&rcv, "\t(using %s)\r\n", s->tls_desc);
+	/* RFC 3848 (ESMTPS, ESMTPA, ESMTPSA) and RFC 6531 (UTF8SMTP...) */
+	buf_printf(&rcv, "\tby %s (imc-connector) with %s%s%s id %s",
+	    cfg->hostname, s->mail.smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" :
+	    "SMTP", s->ssl != NULL ? "S" : "", s->auth_user != NULL ? "A" : "",
 	    s->qid);
 	if (s->n_rcpts == 1)
 		buf_printf(&rcv, "\r\n\tfor <%s>", s->rcpts[0].addr);
@@ -530,7 +702,11 @@ smtpd_envelope(struct smtpd_session *s, struct buf *b)
 	qfile_escape(b, client.data);
 	buf_puts(b, "\nhelo ");
 	qfile_escape(b, s->helo);
-	buf_puts(b, "\ntls none\nauth =\nreceived ");
+	buf_puts(b, "\ntls ");
+	qfile_escape(b, s->tls_desc != NULL ? s->tls_desc : "none");
+	buf_puts(b, "\nauth ");
+	qfile_escape(b, s->auth_user);
+	buf_puts(b, "\nreceived ");
 	qfile_escape(b, rcv.data);
 	buf_puts(b, "\nend\n");
 	buf_fini(&rcv);
@@ -626,7 +802,8 @@ smtpd_data_end(struct smtpd_session *s)
 	r = sd->ops->accept(sd->arg, s->qid);
 	if (r == ACCEPT_QUEUED) {
 		s->state = SMTPD_S_COMMIT;
-		sd->n_waiting++;
+		if (sd->n_waiting++ == 0)
+			sd->first_wait = evloop_now_ms(sd->loop);
 		return;
 	}
 	if (r == ACCEPT_ARCHIVED) {
@@ -641,11 +818,163 @@ smtpd_data_end(struct smtpd_session *s)
 }
 
 static void
+smtpd_starttls(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	if (s->sd->tls == NULL) {
+		smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (s->ssl != NULL) {
+		smtpd_reply(s, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (c->arg_len > 0) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: STARTTLS");
+		return;
+	}
+	smtpd_reply(s, 220, "2.0.0", "Ready to start TLS");
+	s->starttls = true;	/* smtpd_process takes it from here */
+}
+
+/* A user and password to check: 235, or 535. Both are wiped. */
+static void
+smtpd_auth_try(struct smtpd_session *s, char *user, char *pass)
+{
+	bool ok = smtpd_auth_check(s->sd->auth, user, pass);
+
+	explicit_bzero(pass, strlen(pass));
+	free(pass);
+	s->auth_step = SMTPD_AUTH_NONE;
+	if (ok) {
+		s->auth_user = user;
+		s->trusted = true;
+		log_info("smtpd: %s: authenticated as %s", s->addr, user);
+		smtpd_reply(s, 235, "2.7.0", "Authentication successful");
+		return;
+	}
+	log_info("smtpd: %s: authentication failed", s->addr);
+	free(user);
+	smtpd_reply(s, 535, "5.7.8", "Error: authentication credentials "
+	    "invalid");
+}
+
+static void
+smtpd_auth_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	const char *sp;
+	size_t ml;
+	char *user, *pass;
+
+	if (s->sd->auth == NULL) {
+		smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (s->ssl == NULL) {
+		smtpd_reply(s, 538, "5.7.11", "Error: encryption required for "
+		    "authentication (STARTTLS first)");
+		return;
+	}
+	if (s->auth_user != NULL || s->have_mail || s->helo == NULL) {
+		smtpd_reply(s, 503, "5.5.1", "Error: AUTH not allowed now");
+		return;
+	}
+	sp = memchr(c->arg, ' ', c->arg_len);
+	ml = sp != NULL ? (size_t)(sp - c->arg) : c->arg_len;
+	if (ml == 5 && strncasecmp(c->arg, "PLAIN", 5) == 0) {
+		if (sp == NULL) {
+			s->auth_step = SMTPD_AUTH_PLAIN;
+			buf_puts(&s->out, "334 \r\n");
+			return;
+		}
+		if (smtpd_auth_plain(sp + 1, c->arg_len - ml - 1, &user,
+		    &pass) == -1) {
+			smtpd_reply(s, 501, "5.5.2", "Error: bad PLAIN response");
+			return;
+		}
+		smtpd_auth_try(s, user, pass);
+		return;
+	}
+	if (ml == 5 && strncasecmp(c->arg, "LOGIN", 5) == 0) {
+		if (sp == NULL) {
+			s->auth_step = SMTPD_AUTH_LOGIN_USER;
+			buf_puts(&s->out, "334 VXNlcm5hbWU6\r\n");
+			return;
+		}
+		if ((s->auth_login_user = smtpd_auth_b64(sp + 1,
+		    c->arg_len - ml - 1)) == NULL) {
+			smtpd_reply(s, 501, "5.5.2", "Error: bad LOGIN response");
+			return;
+		}
+		s->auth_step = SMTPD_AUTH_LOGIN_PASS;
+		buf_puts(&s->out, "334 UGFzc3dvcmQ6\r\n");
+		return;
+	}
+	smtpd_reply(s, 504, "5.5.4", "Error: unsupported mechanism");
+}
+
+/* A line answering a 334. */
+static void
+smtpd_auth_line(struct smtpd_session *s, const char *line, size_t len)
+{
+	char *user, *pass;
+
+	if (len == 1 && line[0] == '*') {
+		s->auth_step = SMTPD_AUTH_NONE;
+		free(s->auth_login_user);
+		s->auth_login_user = NULL;
+		smtpd_reply(s, 501, "5.0.0", "Authentication cancelled");
+		return;
+	}
+	switch (s->auth_step) {
+	case SMTPD_AUTH_PLAIN:
+		if (smtpd_auth_plain(line, len, &user, &pass) == -1)
+			break;
+		smtpd_auth_try(s, user, pass);
+		return;
+	case SMTPD_AUTH_LOGIN_USER:
+		if ((s->auth_login_user = smtpd_auth_b64(line, len)) == NULL)
+			break;
+		s->auth_step = SMTPD_AUTH_LOGIN_PASS;
+		buf_puts(&s->out, "334 UGFzc3dvcmQ6\r\n");
+		return;
+	case SMTPD_AUTH_LOGIN_PASS:
+		if ((pass = smtpd_auth_b64(line, len)) == NULL)
+			break;
+		user = s->auth_login_user;
+		s->auth_login_user = NULL;
+		smtpd_auth_try(s, user, pass);
+		return;
+	default:
+		break;
+	}
+	s->auth_step = SMTPD_AUTH_NONE;
+	free(s->auth_login_user);
+	s->auth_login_user = NULL;
+	smtpd_reply(s, 501, "5.5.2", "Error: bad AUTH response");
+}
+
+static void
 smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 {
 	struct smtpd_cmd c;
 
 	smtpd_cmd_parse(line, len, &c);
+	if (s->sd->plog != NULL) {
+		/* never a credential: AUTH keeps only its mechanism */
+		size_t keep = len;
+		char *text;
+
+		if (c.verb == SMTPD_AUTH) {
+			const char *sp = memchr(c.arg, ' ', c.arg_len);
+
+			keep = (size_t)((sp != NULL ? sp : c.arg + c.arg_len) -
+			    line);
+		}
+		text = xstrndup(line, keep);
+
+		protolog_line(s->sd->plog, s->sid, '<', text, false);
+		free(text);
+	}
 	switch (c.verb) {
 	case SMTPD_HELO:
 	case SMTPD_EHLO:
@@ -678,9 +1007,13 @@ smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 		smtpd_reply(s, 221, "2.0.0", "Bye");
 		s->state = SMTPD_S_CLOSE;
 		break;
-	case SMTPD_EXPN:
 	case SMTPD_STARTTLS:
+		smtpd_starttls(s, &c);
+		break;
 	case SMTPD_AUTH:
+		smtpd_auth_cmd(s, &c);
+		break;
+	case SMTPD_EXPN:
 	case SMTPD_BDAT:
 		smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
 		break;
@@ -688,6 +1021,59 @@ smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 		smtpd_reply(s, 500, "5.5.2", "Error: command not recognized");
 		break;
 	}
+}
+
+/* TLS on this socket: SSL_accept until it is done. */
+static void
+smtpd_handshake(struct smtpd_session *s)
+{
+	int r;
+
+	ERR_clear_error();
+	r = SSL_accept(s->ssl);
+	if (r == 1) {
+		struct buf d;
+
+		s->tls_want_write = false;
+		buf_reset(&s->in);	/* nothing from before TLS survives */
+		buf_init(&d);
+		smtpd_tls_describe(s->ssl, &d);
+		s->tls_desc = buf_steal(&d);
+		protolog_line(s->sd->plog, s->sid, '*', s->tls_desc, false);
+		smtpd_rearm(s);
+		if (s->implicit) {
+			smtpd_greet(s);
+			return;
+		}
+		/* RFC 3207 4.2: what was said before TLS is forgotten */
+		s->state = SMTPD_S_CMD;
+		free(s->helo);
+		s->helo = NULL;
+		s->esmtp = false;
+		smtpd_reset(s);
+		smtpd_want(s);
+		return;
+	}
+	if (smtpd_tls_result(s, r) == -1 && errno == EAGAIN) {
+		smtpd_want(s);
+		return;
+	}
+	log_info("smtpd: %s: TLS handshake failed", s->addr);
+	smtpd_close(s);
+}
+
+static void
+smtpd_tls_begin(struct smtpd_session *s)
+{
+	if ((s->ssl = SSL_new(s->sd->tls)) == NULL ||
+	    SSL_set_fd(s->ssl, s->fd) != 1) {
+		ERR_clear_error();
+		log_warnx("smtpd: %s: cannot start TLS", s->addr);
+		smtpd_close(s);
+		return;
+	}
+	s->state = SMTPD_S_HANDSHAKE;
+	smtpd_handshake(s);
 }
 
 /* Work through the input: commands, message data, what waits. */
@@ -744,15 +1130,35 @@ smtpd_process(struct smtpd_session *s)
 			smtpd_reply(s, 500, "5.5.2", "Error: line too long");
 		else if (memchr(s->in.data, '\0', used) != NULL)
 			smtpd_reply(s, 500, "5.5.2", "Error: NUL in command");
+		else if (s->auth_step != SMTPD_AUTH_NONE)
+			smtpd_auth_line(s, s->in.data, used);
 		else
 			smtpd_command(s, s->in.data, used);
 		buf_consume(&s->in, (size_t)(nl - s->in.data) + 1);
+		if (s->starttls) {
+			/* STARTTLS injection (CVE-2011-0411 and kin): what
+			 * the client sent after STARTTLS, before our 220, is
+			 * never taken as said inside TLS */
+			s->starttls = false;
+			if (s->in.len > 0) {
+				log_info("smtpd: %s: %zu bytes sent after "
+				    "STARTTLS before the reply; discarded",
+				    s->addr, s->in.len);
+				buf_reset(&s->in);
+			}
+			s->state = SMTPD_S_TLS_WAIT;
+			break;
+		}
 	}
 	if (s->fd == -1)
 		return;
 	if (smtpd_flush(s) == -1 || (s->state == SMTPD_S_CLOSE &&
 	    s->out.len == 0)) {
 		smtpd_close(s);
+		return;
+	}
+	if (s->state == SMTPD_S_TLS_WAIT && s->out.len == 0) {
+		smtpd_tls_begin(s);
 		return;
 	}
 	smtpd_want(s);
@@ -766,6 +1172,11 @@ smtpd_io(struct evloop *loop, int fd, int mask, void *arg)
 	size_t room;
 
 	(void)loop;
+	(void)fd;
+	if (s->state == SMTPD_S_HANDSHAKE) {
+		smtpd_handshake(s);
+		return;
+	}
 	if (mask & EVLOOP_WRITE) {
 		if (smtpd_flush(s) == -1) {
 			smtpd_close(s);
@@ -775,25 +1186,43 @@ smtpd_io(struct evloop *loop, int fd, int mask, void *arg)
 			smtpd_close(s);
 			return;
 		}
+		if (s->state == SMTPD_S_TLS_WAIT && s->out.len == 0) {
+			smtpd_tls_begin(s);
+			return;
+		}
 	}
-	if (mask & EVLOOP_READ) {
-		if (s->in.len >= SMTPD_IN_MAX) {
+	/* between STARTTLS and the handshake nothing is read as plain text:
+	 * an honest client waits for the 220 and then speaks TLS */
+	if (s->state == SMTPD_S_TLS_WAIT) {
+		smtpd_want(s);
+		return;
+	}
+	if (mask & EVLOOP_READ || (s->ssl != NULL && SSL_pending(s->ssl) > 0)) {
+		bool got = false;
+
+		/* with TLS, bytes OpenSSL has decrypted already are taken
+		 * now: the socket will not say they are there */
+		do {
+			if (s->in.len >= SMTPD_IN_MAX)
+				break;
+			room = SMTPD_IN_MAX - s->in.len;
+			buf_reserve(&s->in, room);
+			n = smtpd_sock_read(s, s->in.data + s->in.len, room);
+			if (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK))
+				break;
+			if (n <= 0) {
+				smtpd_close(s);
+				return;
+			}
+			s->in.len += (size_t)n;
+			s->in.data[s->in.len] = '\0';
+			got = true;
+		} while (s->ssl != NULL && SSL_pending(s->ssl) > 0);
+		if (!got) {
 			smtpd_want(s);
 			return;
 		}
-		room = SMTPD_IN_MAX - s->in.len;
-		buf_reserve(&s->in, room);
-		do
-			n = recv(fd, s->in.data + s->in.len, room, 0);
-		while (n == -1 && errno == EINTR);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			smtpd_close(s);
-			return;
-		}
-		s->in.len += (size_t)n;
-		s->in.data[s->in.len] = '\0';
 		if (s->state == SMTPD_S_GREET) {
 			/* talked before the greeting: a spam engine */
 			log_info("smtpd: %s: talked before the greeting; "
@@ -861,8 +1290,13 @@ smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, k;
+	bool implicit = false;
+	size_t li;
 
 	(void)mask;
+	for (li = 0; li < sd->ls.n; li++)
+		if (sd->ls.fds[li] == lfd)
+			implicit = sd->ls.implicit[li];
 	for (k = 0; k < SMTPD_ACCEPT_BURST; k++) {
 		if (sd->n_sessions >= sd->cfg->smtpd_max_connections) {
 			smtpd_pause(sd, true);
@@ -904,6 +1338,16 @@ smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 		}
 		s->trusted = smtpd_policy_trusted(&sd->policy,
 		    (struct sockaddr *)&ss, false);
+		s->implicit = implicit;
+		if (qid_new(s->sid) == -1)
+			snprintf(s->sid, sizeof(s->sid), "-");
+		if (sd->plog != NULL) {
+			char note[96];
+
+			snprintf(note, sizeof(note), "connect from [%s]%s",
+			    s->addr, implicit ? " (implicit TLS)" : "");
+			protolog_line(sd->plog, s->sid, '*', note, false);
+		}
 		TAILQ_INSERT_TAIL(&sd->sessions, s, link);
 		sd->n_sessions++;
 		if ((s->io = evloop_watch(loop, fd, EVLOOP_READ, smtpd_io,
@@ -918,6 +1362,13 @@ smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 			    "connections from %s", sd->cfg->hostname, s->addr);
 			(void)smtpd_flush(s);
 			smtpd_close(s);
+			continue;
+		}
+		if (implicit) {
+			/* the client speaks first here: its ClientHello */
+			s->timer = evloop_timer_add(loop,
+			    sd->cfg->smtpd_timeout * 1000, smtpd_timer, s);
+			smtpd_tls_begin(s);
 			continue;
 		}
 		/* greeting after the pause; silence is asked meanwhile */
@@ -943,8 +1394,9 @@ smtpd_new(const struct imc_config *cfg, struct evloop *loop, int work_fd,
 	sd->arg = arg;
 	TAILQ_INIT(&sd->sessions);
 	sd->ls = *ls;
-	ls->fds = NULL;
-	ls->n = 0;
+	sd->tls = ls->tls;
+	sd->auth = ls->auth;
+	memset(ls, 0, sizeof(*ls));
 	sd->lio = xcalloc(sd->ls.n ? sd->ls.n : 1, sizeof(*sd->lio));
 	if (smtpd_policy_init(&sd->policy, cfg, err) == -1) {
 		smtpd_free(sd);
@@ -960,6 +1412,20 @@ smtpd_new(const struct imc_config *cfg, struct evloop *loop, int work_fd,
 	return sd;
 }
 
+void
+smtpd_set_protolog(struct smtpd *sd, struct protolog *pl)
+{
+	if (sd != NULL)
+		sd->plog = pl;
+}
+
+void
+smtpd_flush_logs(struct smtpd *sd)
+{
+	if (sd != NULL && sd->plog != NULL)
+		(void)protolog_flush(sd->plog);
+}
+
 size_t
 smtpd_waiting(const struct smtpd *sd)
 {
@@ -972,29 +1438,88 @@ smtpd_sessions(const struct smtpd *sd)
 	return sd != NULL ? sd->n_sessions : 0;
 }
 
-/* smtpd_committed - the 250s (or 451s) of the sessions that waited */
+/* Sessions between MAIL and the end of DATA, not yet waiting. */
+static size_t
+smtpd_count_in_txn(const struct smtpd *sd)
+{
+	const struct smtpd_session *s;
+	size_t n = 0;
+
+	TAILQ_FOREACH(s, &sd->sessions, link)
+		if (s->state == SMTPD_S_DATA || (s->state == SMTPD_S_CMD &&
+		    s->have_mail))
+			n++;
+	return n;
+}
+
+int64_t
+smtpd_commit_in_ms(const struct smtpd *sd)
+{
+	uint64_t now, due;
+
+	if (sd == NULL || sd->n_waiting == 0)
+		return -1;
+	if (sd->stopping || smtpd_count_in_txn(sd) == 0)
+		return 0;
+	now = evloop_now_ms(sd->loop);
+	due = sd->first_wait + SMTPD_GROUP_MS;
+	return now >= due ? 0 : (int64_t)(due - now);
+}
+
+/* The reply to a session whose commit is settled. */
+static void
+smtpd_settle(struct smtpd_session *s, bool ok)
+{
+	struct smtpd *sd = s->sd;
+
+	sd->n_waiting--;
+	s->state = SMTPD_S_CMD;
+	if (ok)
+		smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
+	else {
+		sd->ops->forget(sd->arg, s->qid);
+		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+	}
+	if (sd->stopping)
+		s->state = SMTPD_S_CLOSE;
+	smtpd_rearm(s);
+}
+
+/* smtpd_durable - barrier 1 is passed: the 250s, nothing else (we are
+ * inside batch_commit: no input is taken, no entry may join the batch) */
+void
+smtpd_durable(struct smtpd *sd)
+{
+	struct smtpd_session *s;
+
+	if (sd == NULL || sd->n_waiting == 0)
+		return;
+	TAILQ_FOREACH(s, &sd->sessions, link) {
+		if (s->state != SMTPD_S_COMMIT)
+			continue;
+		smtpd_settle(s, true);
+		s->resume = true;
+		/* a write error is seen at the next round */
+		(void)smtpd_flush(s);
+	}
+}
+
+/* smtpd_committed - the 250s (or 451s) of the sessions still waiting,
+ * then what they and those answered in smtpd_durable pipelined */
 void
 smtpd_committed(struct smtpd *sd, bool ok)
 {
 	struct smtpd_session *s, *next;
 
-	if (sd == NULL || sd->n_waiting == 0)
+	if (sd == NULL)
 		return;
 	for (s = TAILQ_FIRST(&sd->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, link);
-		if (s->state != SMTPD_S_COMMIT)
+		if (s->state == SMTPD_S_COMMIT)
+			smtpd_settle(s, ok);
+		else if (!s->resume)
 			continue;
-		sd->n_waiting--;
-		s->state = SMTPD_S_CMD;
-		if (ok)
-			smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", s->qid);
-		else {
-			sd->ops->forget(sd->arg, s->qid);
-			smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
-		}
-		if (sd->stopping)
-			s->state = SMTPD_S_CLOSE;
-		smtpd_rearm(s);
+		s->resume = false;
 		/* commands pipelined after the dot are taken now */
 		smtpd_process(s);
 	}
@@ -1044,7 +1569,7 @@ smtpd_free(struct smtpd *sd)
 	for (i = 0; i < sd->ls.n; i++)
 		if (sd->lio[i] != NULL)
 			evloop_unwatch(sd->lio[i]);
-	smtpd_listeners_close(&sd->ls);
+	smtpd_listeners_close(&sd->ls);	/* with the TLS context and users */
 	free(sd->lio);
 	smtpd_policy_fini(&sd->policy);
 	free(sd);

@@ -35,16 +35,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "batch.h"
 #include "buf.h"
 #include "config.h"
 
 #define SMTPD_IN_MAX	(64 * 1024)
+#define SMTPD_GROUP_MS	10
 #define SMTPD_OUT_MAX	(64 * 1024)
 
 struct evloop;
+struct protolog;
 struct smtpd;
+struct smtpd_auth;
+struct ssl_ctx_st;
 
 struct smtpd_ops {
 	/* Work/<qid> is complete: into the daemon's batch. */
@@ -53,22 +58,44 @@ struct smtpd_ops {
 	void	(*forget)(void *arg, const char *qid);
 };
 
+/* What the listener needs made while the daemon is still root: the
+ * sockets (port 25), the TLS context (a key only root reads), the AUTH
+ * users (a file only root reads). */
 struct smtpd_listeners {
 	int	*fds;
+	bool	*implicit;	/* per socket: listen_implicit_tls */
 	size_t	 n;
+	struct ssl_ctx_st *tls;
+	struct smtpd_auth *auth;
 };
 
-/* The listen sockets of cfg->listen (none when it is not set). */
+/* The listen sockets of cfg->listen and cfg->listen_implicit_tls (none
+ * when neither is set), the TLS context, the AUTH users: 0, or a
+ * sysexits code (EX_CONFIG for a key or users file that breaks the rules,
+ * EX_OSERR for a socket that cannot be bound) with err set. */
 int	smtpd_bind(const struct imc_config *, struct smtpd_listeners *,
 	    struct buf *err);
 void	smtpd_listeners_close(struct smtpd_listeners *);
+/* The protocol log (protocol_log) for Log/smtpd-YYYYMMDD.log, borrowed;
+ * smtpd_flush_logs writes what waits (the daemon, each round). */
+void	smtpd_set_protolog(struct smtpd *, struct protolog *);
+void	smtpd_flush_logs(struct smtpd *);
 /* Takes the listeners (ls is emptied). */
 struct smtpd *smtpd_new(const struct imc_config *, struct evloop *,
 	    int work_fd, struct smtpd_listeners *ls, const struct smtpd_ops *,
 	    void *arg, struct buf *err);
 /* Sessions waiting for the batch to commit. */
 size_t	smtpd_waiting(const struct smtpd *);
-/* The batch was committed (ok) or failed: replies to those waiting. */
+/* When the batch should be committed for them: -1 nobody waits, 0 now,
+ * else in that many ms. Group commit: while other sessions are inside a
+ * transaction (their final dot is likely on its way) the commit waits
+ * for them, at most SMTPD_GROUP_MS after the first dot. */
+int64_t	smtpd_commit_in_ms(const struct smtpd *);
+/* The batch's entries are durable (barrier 1, from inside batch_commit):
+ * the 250s go out; nothing else happens until smtpd_committed. */
+void	smtpd_durable(struct smtpd *);
+/* The batch was committed (ok) or failed: replies to those still
+ * waiting, then the commands they pipelined are taken. */
 void	smtpd_committed(struct smtpd *, bool ok);
 /* Stop listening; sessions not waiting for a commit get 421 and go. */
 void	smtpd_stop(struct smtpd *);

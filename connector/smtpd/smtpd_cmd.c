@@ -489,6 +489,10 @@ smtpd_parse_mail(const char *arg, size_t len, uint64_t max_size,
 	if (smtpd_path(arg + off, len - off, true, m->smtputf8, &m->addr,
 	    &used, r) == -1)
 		goto fail;
+	if (m->smtputf8 && !utf8_valid(m->addr, strlen(m->addr))) {
+		smtpd_set(r, 553, "5.6.7", "Address is not valid UTF-8");
+		goto fail;
+	}
 	m->smtputf8 = false;
 	if (smtpd_params(arg + off + used, len - off - used, smtpd_mail_param,
 	    &c, r) == -1)

@@ -240,6 +240,28 @@ run_once
 check "a writer's file with the listener's first line: no listener envelope" test ! -e "$ROOT/Store/example.com/posed"
 check "a writer's file with the listener's first line: no forged Received:" 	test -z "$(grep -rl 'Received: forged' "$ROOT/Store" 2>/dev/null)"
 check "a writer's file with the listener's first line: read as a Pickup file (no header: archived)" grep -q "no header" "$ROOT"/Pickup/Archive/*.reason
+# --- smtpd_max_connections: past it, a client waits in the kernel's
+# queue and is greeted once a session ends
+conf "smtpd_max_connections = 2"
+start_daemon || abort_test "daemon restarts"
+$PY - "$P" >"$T/maxconn.log" 2>&1 <<'PYEOF'
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port), 5); a.recv(1000)
+b = socket.create_connection(("127.0.0.1", port), 5); b.recv(1000)
+c = socket.create_connection(("127.0.0.1", port), 5)
+c.settimeout(1.5)
+try:
+    print("third before:", c.recv(1000).decode().strip())
+except socket.timeout:
+    print("third before: nothing")
+a.close()
+c.settimeout(5)
+print("third after:", c.recv(1000).decode().strip())
+PYEOF
+check "smtpd_max_connections: a third session is not greeted while two are open" grep -q '^third before: nothing' "$T/maxconn.log"
+check "smtpd_max_connections: it is greeted once one ends" grep -q '^third after: 220 ' "$T/maxconn.log"
+stop_daemon
 # --- an early talker (the greeting waits 1 s): dropped with 554
 conf "smtpd_greet_pause = 1s"
 start_daemon || abort_test "daemon restarts"

@@ -105,6 +105,8 @@ static const struct path_case path_cases[] = {
 	    553, "5.6.7", NULL },
 	{ "mail_smtputf8_allows_8bit", "FROM:<\xc3\xa5@example.com> SMTPUTF8",
 	    true, false, 0, NULL, "\xc3\xa5@example.com" },
+	{ "mail_invalid_utf8_with_smtputf8", "FROM:<a@exa\xfbmple.com> "
+	    "SMTPUTF8", true, false, 553, "5.6.7", NULL },
 	{ "cr_in_quoted_local", "TO:<\"a\rb\"@example.com>", false, false, 501,
 	    "5.1.3", NULL },
 	{ "nul_in_local", "TO:<a\0b@example.com>", false, false, 501, "5.1.3",

@@ -423,6 +423,37 @@ Content-Transfer-Encoding: 8bit
 """)
 
 
+# fuzz_smtpd: byte 0 = SMTPUTF8 (bit 0) and the DATA chunk size - 1
+# (bits 1-7), then a client's transcript.
+def smtpd(name, flags, transcript):
+    seed("fuzz_smtpd", name, bytes([flags]) + transcript.encode("utf-8"))
+
+
+smtpd("session", 0x10, crlf("""\
+EHLO client.example
+MAIL FROM:<alice@example.com> SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=x+2B1
+RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com
+RCPT TO:<@relay.example:carol@remote.example>
+RCPT TO:<"dave@x"@example.com>
+DATA
+Subject: hi
+
+..stuffed
+.
+QUIT
+"""))
+smtpd("smuggling", 0x03, "EHLO x\r\nDATA\r\na\n.\nMAIL FROM:<e@v>\r\na\r.\r"
+      "b\r\n.\nc\n.\r\n.\r\nNOOP\r\n")
+smtpd("utf8", 0x01, crlf("""\
+MAIL FROM:<fr\u00e9d@example.com> SMTPUTF8
+RCPT TO:<gr\u00fcn@example.com>
+RCPT TO:<bob%remote.example@example.com>
+RCPT TO:<remote!bob@example.com>
+RCPT TO:<bob@[192.0.2.7]>
+RCPT TO:<bob@example.com.>
+RCPT TO:<Postmaster>
+"""))
+
 def main():
     for target, files in seeds.items():
         folder = os.path.join(HERE, target)
