@@ -34,6 +34,8 @@
  *  - seven_bit: every 8-bit part (and 8-bit header text, as encoded-words)
  *    is downgraded to quoted-printable or base64, whichever is smaller,
  *    without changing the decoded content.
+ * An HTML part converted or relabelled gets the label written in the
+ * <meta> charset of its head.
  * A converted part that was quoted-printable or base64 stays encoded; a
  * quoted-printable one becomes base64 when that is smaller.
  * Non-text parts (attachments) pass through byte for byte.

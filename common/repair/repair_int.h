@@ -20,6 +20,7 @@
  *                    chunks, bare LF to CRLF
  *   repair_emit.c    pass 2: writing fields, delimiters and bodies
  *                    (passed through, re-encoded or converted)
+ *   repair_html.c    the <meta> charset of converted HTML parts
  *   repair_report.c  the report: one line per finding
  */
 #ifndef IMC_REPAIR_INT_H
@@ -115,6 +116,8 @@ struct rp_emit {
 	struct convert	*dc, *ec;
 	int		 norm, prev_cr, raw_prev_cr;
 	struct buf	 dbuf, t1, t2, o;
+	const char	*html_label;	/* the head of an HTML part is held */
+	struct buf	 hold;
 };
 
 struct rp_level {
@@ -208,6 +211,11 @@ int	repair_emit_part_end(struct rp_state *, const struct rp_plan *,
 	    unsigned depth);
 int	repair_emit_flush(struct rp_state *);
 void	repair_emit_end(struct rp_emit *);
+
+/* repair_html.c (pass 2) */
+void	repair_html_start(struct rp_emit *, const struct mime_part *,
+	    const struct rp_plan *);
+int	repair_html_filter(struct rp_emit *, struct buf **text, int fin);
 
 /* repair_report.c */
 void	repair_report_explain(struct rp_state *, const struct mime_part *,

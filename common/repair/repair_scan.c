@@ -497,9 +497,6 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		pl->set_cte = pl->out_cte != mp->cte;
 		(void)buf_printf(why, "; converted to %s, %s", out_label,
 		    codec_cte_name((enum codec_cte)pl->out_cte));
-		if (strcmp(mp->subtype, "html") == 0)
-			(void)buf_puts(why, "; an HTML <meta> charset, if any, "
-			    "is left as written");
 	} else
 		repair_cte_decide(st, mp, pl, why);
 	if (!rp_label_eq(cs, out_label)) {
@@ -507,6 +504,11 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		if (pl->action == RP_PASS)
 			(void)buf_printf(why, "; labelled %s", out_label);
 	}
+	if ((pl->action == RP_CONVERT || mp->cte == CODEC_CTE_7BIT ||
+	    mp->cte == CODEC_CTE_8BIT) && pl->label != NULL &&
+	    strcasecmp(mp->subtype, "html") == 0)
+		(void)buf_printf(why, "; an HTML <meta> charset in its head, "
+		    "if any, set to %s", pl->label);
 }
 
 /* rp_leaf_end - pass 1: the leaf is read, decide */

@@ -662,6 +662,102 @@ START_TEST(label_case)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Class 6: the <meta> charset of an HTML part follows the label written */
+
+static const struct {
+	const char *name;
+	const char *ct;
+	const char *cte;
+	const char *body;	/* as written */
+	const char *want;	/* substring of the output body */
+	const char *not;	/* must not be in it, or NULL */
+} html_cases[] = {
+	{ "meta_charset_converted", "text/html; charset=windows-1251", "8bit",
+	    "<html><head><meta charset=\"windows-1251\"><title>\xcf\xf0"
+	    "</title></head><body>\xcf</body></html>",
+	    "<meta charset=\"utf-8\"><title>\xd0\x9f\xd1\x80", "1251" },
+	{ "http_equiv_converted", "text/html; charset=koi8-r", "8bit",
+	    "<HTML><HEAD><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html;"
+	    " charset=koi8-r\"></HEAD><BODY>\xf0</BODY></HTML>",
+	    "CONTENT=\"text/html; charset=utf-8\">", "koi8" },
+	{ "single_quoted_and_unquoted", "text/html; charset=iso-8859-1",
+	    "8bit", "<head><meta charset='iso-8859-1'/><meta http-equiv="
+	    "content-type content=text/html;charset=iso-8859-1></head>\xe9",
+	    "<meta charset='utf-8'/><meta http-equiv=content-type "
+	    "content=text/html;charset=utf-8>", "8859" },
+	{ "quoted_printable_html", "text/html; charset=windows-1252",
+	    "quoted-printable", "<head><meta charset=3D\"windows-1252\">"
+	    "</head>caf=E9", "<meta charset=3D\"utf-8\">", "1252" },
+	{ "relabelled_without_conversion", "text/html; charset=iso-8859-1",
+	    "8bit", "<head><meta charset=\"iso-8859-1\"></head>Gr\xc3\xbc",
+	    "<meta charset=\"utf-8\"></head>Gr\xc3\xbc", "8859" },
+	{ "html_without_meta_is_kept", "text/html; charset=windows-1251",
+	    "8bit", "<p>\xcf\xf0</p>", "<p>\xd0\x9f\xd1\x80</p>", NULL },
+};
+
+START_TEST(html_case)
+{
+	struct buf msg, out, again;
+	struct repair_report rep;
+	const char *body;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&again);
+	buf_printf(&msg, "From: a@example.org\r\nSubject: s\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: %s\r\n"
+	    "Content-Transfer-Encoding: %s\r\n\r\n%s\r\n",
+	    html_cases[_i].ct, html_cases[_i].cte, html_cases[_i].body);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_CHANGED);
+	body = strstr(buf_cstr(&out), "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	ck_assert_msg(strstr(body, html_cases[_i].want) != NULL,
+	    "%s: body \"%s\"", html_cases[_i].name, body + 4);
+	ck_assert_msg(html_cases[_i].not == NULL ||
+	    strstr(body, html_cases[_i].not) == NULL, "%s: body \"%s\"",
+	    html_cases[_i].name, body + 4);
+	repair_report_fini(&rep);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(out.data, out.len, &rep, &again),
+	    REPAIR_UNCHANGED);
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&again);
+}
+END_TEST
+
+/* A head longer than a read chunk: held until "</head>", rewritten. */
+START_TEST(html_meta_after_a_long_head)
+{
+	struct buf msg, out;
+	struct repair_report rep;
+	size_t i;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_puts(&msg, "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: "
+	    "text/html; charset=windows-1251\r\n\r\n<html><head>\r\n");
+	for (i = 0; i < 100; i++)
+		buf_puts(&msg, "<!-- a comment line in a long head, about "
+		    "seventy octets -->\r\n");
+	buf_puts(&msg, "<meta charset=windows-1251></head><body>\xcf");
+	for (i = 0; i < 200000; i++)
+		buf_putc(&msg, i % 70 ? 'x' : '\n');
+	buf_puts(&msg, "</body></html>\r\n");
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_CHANGED);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out),
+	    "<meta charset=utf-8></head><body>\xd0\x9f"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "1251>"));
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+}
+END_TEST
+
 static Suite *
 repair_header_suite(void)
 {
@@ -682,6 +778,11 @@ repair_header_suite(void)
 	tcase_add_loop_test(tc, label_case, 0,
 	    (int)(sizeof(label_cases) / sizeof(label_cases[0])));
 	tcase_add_test(tc, lying_label_no_reading_is_left_and_counted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("html");
+	tcase_add_loop_test(tc, html_case, 0,
+	    (int)(sizeof(html_cases) / sizeof(html_cases[0])));
+	tcase_add_test(tc, html_meta_after_a_long_head);
 	suite_add_tcase(s, tc);
 	return s;
 }

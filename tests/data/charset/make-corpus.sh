@@ -716,4 +716,27 @@ hdr "--b32--"
 finish_eml $n
 expect $n "$JA_SUBJ" "$JA_FROM" "text/plain|$JA_BODY" "text/plain|$B2"
 
+# 33 an HTML part whose <meta> names its legacy charset: after conversion
+# the <meta> must name the charset written, or a browser shows mojibake
+S='Счёт в HTML'
+H_IN='<html><head>
+<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">
+<title>Счёт</title></head>
+<body><p>Здравствуйте! Счёт №15 во вложении.</p></body></html>'
+H_OUT='<html><head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<title>Счёт</title></head>
+<body><p>Здравствуйте! Счёт №15 во вложении.</p></body></html>'
+n=33-html-meta-charset
+start_eml
+hdr "From: $(ew_b windows-1251 WINDOWS-1251 'Мария') <maria@example.ru>" \
+    "To: box@example.com" \
+    "Subject: $(ew_b windows-1251 WINDOWS-1251 "$S")" \
+    "MIME-Version: 1.0" \
+    "Content-Type: text/html; charset=windows-1251" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw WINDOWS-1251 "$H_IN" | hdr_bytes
+finish_eml $n
+expect $n "$S" "Мария" "text/html|$H_OUT"
+
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

@@ -413,6 +413,13 @@ repair("labels-that-lie", 2, "From: =?iso-2022-jp?Q?=89=EF=8B=63?= <a@b>\n"
        "Content-Type: text/plain; charset=iso-2022-jp\n\n\x83\x65\x83\x58\n"
        "--b\nContent-Type: text/plain; charset=iso-2022-kr\n\n\xc7\xd1\n--b\n"
        "Content-Type: text/plain; charset=iso-8859-1\n\nGr\xc3\xbc\n--b--\n")
+repair("html-meta", 0, "Subject: s\nMIME-Version: 1.0\nContent-Type: "
+       "multipart/alternative; boundary=b\n\n--b\nContent-Type: text/html; "
+       "charset=windows-1251\n\n<html><head><meta charset=\"windows-1251\">"
+       "<meta http-equiv=Content-Type content='text/html; charset=x'>"
+       "<meta charset=\n</head><body>\xcf</body></html>\n--b\nContent-Type: "
+       "text/html; charset=iso-8859-1\n\n<META CHARSET=iso-8859-1>\xc3\xa9\n"
+       "--b--\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
