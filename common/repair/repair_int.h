@@ -38,7 +38,9 @@
 
 #define RP_LINE_MAX	998		/* RFC 5322 2.1.1 */
 #define RP_CHUNK	(64 * 1024)	/* read and write size */
-#define RP_NCAND	4		/* candidate decoders of a text part */
+/* Candidate decoders of a text part: the label's, its second choice, and
+ * for a 7-bit label holding 8-bit bytes UTF-8, EUC-JP and CP932. */
+#define RP_NCAND	5
 /* Part numbers are kept per depth; the parser never goes deeper. */
 #define RP_DEPTHS	(MIME_MAX_DEPTH + 2)
 /* Parts planned per message (a plan is ~150 bytes); a message with more

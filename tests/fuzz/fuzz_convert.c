@@ -28,7 +28,7 @@ static const char *const fuzz_charsets[] = {
 	"ISO-2022-CN", "ISO-2022-CN-EXT", "UTF-7", "UTF-16", "UTF-16LE",
 	"UTF-32", "KOI8-R", "KOI8-RU", "WINDOWS-1251", "ISO-8859-8", "CP874",
 	"JOHAB", "EUC-KR", "SHIFT_JIS", "MAC-CYRILLIC", "EUC-TW", "ASCII",
-	"UTF-7-IMAP",
+	"UTF-7-IMAP", "ISO-2022-JP-MS",
 };
 
 #define NCHARSETS (sizeof(fuzz_charsets) / sizeof(fuzz_charsets[0]))
