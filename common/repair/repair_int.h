@@ -107,6 +107,10 @@ struct rp_scan {
 	struct rp_ostat	 d;		/* the decoded content */
 	struct utf8_check u8v;
 	int		 has_c1, has_esc;
+	/* Cyrillic labels: octets 0xC0-0xDF and 0xE0-0xFF (the letters'
+	 * case tells KOI8-R from windows-1251) */
+	int		 cyr;
+	uint64_t	 cyr_c0, cyr_e0;
 	struct rp_cand	 cand[RP_NCAND];
 	struct buf	 dbuf, t1, t2;
 };

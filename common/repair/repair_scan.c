@@ -92,6 +92,36 @@ repair_scan_end(struct rp_scan *sc)
 }
 
 /* rp_cand_add - one more way to read the text part */
+/*
+ * rp_cyr_other - for KOI8-R and windows-1251, the other one. .NET names
+ * windows-1251 "koi8-r" as a body name (Encoding.BodyName), so Mono's
+ * SmtpClient labels windows-1251 bodies koi8-r. The two put the Cyrillic
+ * letters in the same octets with the cases swapped: lower case is
+ * 0xC0-0xDF in KOI8-R, 0xE0-0xFF in windows-1251, and running text is
+ * mostly lower case.
+ */
+static const char *
+rp_cyr_other(const char *dec)
+{
+	if (strcasecmp(dec, "KOI8-R") == 0 || strcasecmp(dec, "KOI8-RU") == 0)
+		return "WINDOWS-1251";
+	if (strcasecmp(dec, "WINDOWS-1251") == 0)
+		return "KOI8-R";
+	return NULL;
+}
+
+/* rp_cyr_swapped - do the letters' cases say the label has it backwards:
+ * three times more of the other charset's lower case, 8 letters at least */
+static int
+rp_cyr_swapped(const struct rp_scan *sc, const char *dec)
+{
+	uint64_t lower = strcasecmp(dec, "WINDOWS-1251") == 0 ? sc->cyr_e0 :
+	    sc->cyr_c0;
+	uint64_t other = lower == sc->cyr_e0 ? sc->cyr_c0 : sc->cyr_e0;
+
+	return other >= 8 && other > 3 * lower;
+}
+
 /* rp_label_latin - iso-8859-1 or windows-1252 (us-ascii has its own
  * rule): text that is all valid UTF-8 under them is UTF-8, since Latin
  * text almost never forms valid multi-byte sequences */
@@ -165,6 +195,8 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	sc->on = 0;
 	utf8_check_init(&sc->u8v);
 	sc->has_c1 = sc->has_esc = 0;
+	sc->cyr = 0;
+	sc->cyr_c0 = sc->cyr_e0 = 0;
 	memset(sc->cand, 0, sizeof(sc->cand));
 	if (pl->kind == RP_K_TEXT) {
 		const char *cs = mime_param_get(mp->params, mp->nparams,
@@ -187,6 +219,14 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 			    "UTF-8", "utf-8") == -1 || rp_cand_add(st,
 			    st->legacy_dec, st->legacy_mime) == -1))
 				return -1;
+			/* KOI8-R and windows-1251 are told apart by case */
+			if (rp_cyr_other(ci.decoder) != NULL) {
+				sc->cyr = 1;
+				if (rp_cand_add(st, rp_cyr_other(ci.decoder),
+				    charset_mime_label(rp_cyr_other(
+				    ci.decoder))) == -1)
+					return -1;
+			}
 			/* valid UTF-8 under a Latin label is UTF-8 */
 			if (rp_label_latin(&ci) && rp_cand_add(st, "UTF-8",
 			    "utf-8") == -1)
@@ -315,6 +355,13 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 	}
 	repair_cte_stat_feed(&sc->d, d, n);
 	utf8_check_feed(&sc->u8v, d, n);
+	if (sc->cyr)
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)d[i];
+
+			sc->cyr_c0 += c >= 0xC0 && c <= 0xDF;
+			sc->cyr_e0 += c >= 0xE0;
+		}
 	if (!sc->has_c1)
 		sc->has_c1 = charset_has_c1(d, n);
 	if (!sc->has_esc)
@@ -373,7 +420,7 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	struct rp_scan *sc = &st->scan;
 	const char *cs = mime_param_get(mp->params, mp->nparams, "charset");
 	struct charset_info ci;
-	struct rp_cand *src = NULL;
+	struct rp_cand *src = NULL, *cyr = NULL;
 	const char *out_label;
 	int labelled, i;
 
@@ -410,6 +457,10 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		return;
 	}
 	/* Which reading of the bytes. */
+	if (labelled && sc->cyr && rp_cyr_swapped(sc, ci.decoder) &&
+	    (cyr = rp_cand_find(sc, rp_cyr_other(ci.decoder))) != NULL &&
+	    cyr->bad)
+		cyr = NULL;
 	if (labelled && sc->d.has8 && repair_header_7bit_decoder(ci.decoder)) {
 		/* the label lies: the first of its other readings that
 		 * decodes (UTF-8 only when valid) */
@@ -423,6 +474,10 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 				src = c;
 		(void)buf_printf(why, "; 8-bit bytes under the 7-bit label %s",
 		    cs);
+	} else if (cyr != NULL) {
+		src = cyr;
+		(void)buf_printf(why, "; the letters' case says %s, not %s",
+		    src->mime ? src->mime : src->dec, cs);
 	} else if (labelled && sc->d.has8 && rp_label_latin(&ci) &&
 	    utf8_check_ok(&sc->u8v) && rp_cand_find(sc, "UTF-8") != NULL &&
 	    !rp_cand_find(sc, "UTF-8")->bad) {
