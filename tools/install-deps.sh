@@ -10,6 +10,10 @@ PACKAGES=(cmake make gcc pkg-config check libc-ares-dev libssl-dev
 
 # tools/bench.sh: mkfs.ext4 and mount -o loop (its journaled ext4 image), GNU time
 PACKAGES+=(e2fsprogs mount time)
+# test_real_writers.sh: Mono's SmtpClient (with the encodings it needs for
+# iso-2022-jp, shift_jis, windows-1251, koi8-r) and PHP's mail()
+PACKAGES+=(mono-mcs libmono-i18n-cjk4.0-cil libmono-i18n-west4.0-cil
+	libmono-i18n-other4.0-cil php-cli)
 missing=()
 for p in "${PACKAGES[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
