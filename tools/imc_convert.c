@@ -2,7 +2,8 @@
  * imc-convert - run the connector's charset repair and conversion on a file.
  *
  * imc-convert [-c FILE] [--domain D] [--smtp] [--sender-domain D]
- *             [--legacy NAME] [--charset NAME] [--7bit] [--explain] IN [OUT]
+ *             [--legacy NAME] [--charset NAME] [--7bit] [--detect]
+ *             [--explain] IN [OUT]
  *
  * Applies exactly what the connector applies to a message delivered to
  * domain D (common/repair/repair.h), by the same rule
@@ -16,6 +17,8 @@
  * --sender-domain names a sender domain (its [domain] setting) or --legacy
  * names a charset. --charset overrides the target (utf-8, preserve or a
  * label), --7bit forces the downgrade for a peer without 8BITMIME.
+ * --detect guesses the charset of unlabelled text as detect = yes does
+ * (with the configuration's detect_charsets, or their default).
  *
  * IN is a message file ("-": standard input); OUT defaults to standard
  * output and is written through a temporary file and rename. A first
@@ -58,7 +61,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: imc-convert [-c FILE] [--domain D] [--smtp] "
 	    "[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
-	    "[--explain] IN [OUT]\n");
+	    "[--detect] [--explain] IN [OUT]\n");
 	exit(EX_USAGE);
 }
 
@@ -200,12 +203,14 @@ main(int argc, char **argv)
 		{ "7bit", no_argument, NULL, '7' },
 		{ "smtp", no_argument, NULL, 'S' },
 		{ "explain", no_argument, NULL, 'e' },
+		{ "detect", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *domain = NULL, *sdomain = NULL;
 	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
 	int seven = 0, explain = 0, smtp = 0, ch, in_fd, out_fd, rc = EX_OK;
+	int detect = 0;
 	struct imc_config cfg;
 	struct imc_charset_conf snd;
 	struct delivery_conv dst;
@@ -227,6 +232,7 @@ main(int argc, char **argv)
 		case '7': seven = 1; break;
 		case 'S': smtp = 1; break;
 		case 'e': explain = 1; break;
+		case 'D': detect = 1; break;
 		default: usage();
 		}
 	}
@@ -258,6 +264,10 @@ main(int argc, char **argv)
 	    snd.legacy_charset : "windows-1252";
 	o.target = charset != NULL ? charset : dst.charset;
 	o.seven_bit = seven || dst.seven_bit;
+	/* --detect, or detect = yes in the configuration */
+	if (detect || cfg.detect)
+		o.detect = cfg.detect_charsets != NULL ? cfg.detect_charsets :
+		    CONFIG_DETECT_CHARSETS;
 	if (!known_target(o.target)) {
 		fprintf(stderr, "imc-convert: unknown target charset \"%s\"\n",
 		    o.target);

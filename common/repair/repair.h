@@ -55,6 +55,10 @@ struct repair_opts {
 	const char	*legacy_charset;	/* e.g. "windows-1252" */
 	const char	*target;		/* "utf-8", "preserve", or a label */
 	bool		 seven_bit;
+	/* NULL, or a comma list of charsets: unlabelled 8-bit text that is
+	 * not UTF-8 is read in the one libuchardet names, when it is in the
+	 * list and the text decodes cleanly in it (else legacy_charset) */
+	const char	*detect;
 	/* With out_fd -1: called once the first pass has found something
 	 * to change, for the descriptor to write to (-1 with errno: fail).
 	 * Most messages need no change, and so no output file at all. */

@@ -88,10 +88,10 @@ repair_scan_end(struct rp_scan *sc)
 
 	for (i = 0; i < RP_NCAND; i++)
 		rp_cand_free(&sc->cand[i]);
+	repair_detect_end(sc);
 	sc->active = 0;
 }
 
-/* rp_cand_add - one more way to read the text part */
 /*
  * rp_cyr_other - for KOI8-R and windows-1251, the other one. .NET names
  * windows-1251 "koi8-r" as a body name (Encoding.BodyName), so Mono's
@@ -132,6 +132,7 @@ rp_label_latin(const struct charset_info *ci)
 	    strcasecmp(ci->mime, "windows-1252") == 0);
 }
 
+/* rp_cand_add - one more way to read the text part */
 static int
 rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 {
@@ -170,6 +171,17 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	return 0;
 }
 
+/* rp_detect_cand - a reading for one charset of the detect list */
+static int
+rp_detect_cand(const char *name, void *arg)
+{
+	struct charset_info ci;
+
+	if (charset_lookup(name, strlen(name), &ci) == CHARSET_UNKNOWN)
+		return 0;
+	return rp_cand_add(arg, ci.decoder, ci.mime);
+}
+
 /* rp_leaf_start - pass 1: get ready to read a leaf's body */
 static int
 rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
@@ -197,6 +209,7 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	sc->has_c1 = sc->has_esc = 0;
 	sc->cyr = 0;
 	sc->cyr_c0 = sc->cyr_e0 = 0;
+	sc->ud = NULL;
 	memset(sc->cand, 0, sizeof(sc->cand));
 	if (pl->kind == RP_K_TEXT) {
 		const char *cs = mime_param_get(mp->params, mp->nparams,
@@ -244,6 +257,17 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 		} else if (rp_cand_add(st, "UTF-8", "utf-8") == -1 ||
 		    rp_cand_add(st, st->legacy_dec, st->legacy_mime) == -1)
 			return -1;
+		/* detect = yes: text that may be read as unlabelled gets a
+		 * reading per listed charset, and a detector */
+		if (st->opts->detect != NULL && (cs == NULL || charset_lookup(cs,
+		    strlen(cs), &ci) == CHARSET_UNKNOWN ||
+		    (ci.flags & CHARSET_F_7BIT) ||
+		    repair_scan_label_foreign(&ci))) {
+			if (repair_detect_each(st->opts->detect, rp_detect_cand,
+			    st) == -1)
+				return -1;
+			repair_detect_start(sc);
+		}
 	}
 	/* ASCII reads and writes as itself in these charsets: the
 	 * candidates need not see text before its first 8-bit byte */
@@ -355,6 +379,8 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 	}
 	repair_cte_stat_feed(&sc->d, d, n);
 	utf8_check_feed(&sc->u8v, d, n);
+	if (sc->ud != NULL)
+		repair_detect_feed(sc, d, n);
 	if (sc->cyr)
 		for (i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)d[i];
@@ -501,10 +527,23 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		struct rp_cand *u = rp_cand_find(sc, "UTF-8");
 		struct rp_cand *l = rp_cand_find(sc, st->legacy_dec);
 
+		const char *guess = NULL, *dd;
+		struct rp_cand *dc;
+
 		if (u != NULL && !u->bad && utf8_check_ok(&sc->u8v))
 			src = u;
-		else if (l != NULL && !l->bad)
-			src = l;
+		else if (sc->ud != NULL && sc->d.has8 &&
+		    (dd = repair_detect_result(st, &guess)) != NULL &&
+		    (dc = rp_cand_find(sc, dd)) != NULL && !dc->bad) {
+			src = dc;
+			(void)buf_printf(why, "; libuchardet says %s", guess);
+		} else {
+			if (guess != NULL)
+				(void)buf_printf(why, "; libuchardet says %s, "
+				    "not taken", guess);
+			if (l != NULL && !l->bad)
+				src = l;
+		}
 	}
 	if (src == NULL) {
 		st->rep->undecodable++;

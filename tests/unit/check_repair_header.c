@@ -48,12 +48,14 @@ to_utf8(const char *cs, const char *b, size_t n, struct buf *out)
 	return 0;
 }
 
-/* run - repair a message; the output (the input when unchanged) in out */
+/* run_detect - repair a message with a detect list (NULL: off); the
+ * output (the input when unchanged) in out */
 static enum repair_result
-run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
+run_detect(const char *m, size_t n, const char *detect,
+    struct repair_report *rep, struct buf *out)
 {
 	struct repair_opts o = { .legacy_charset = "windows-1252",
-	    .target = "utf-8", .seven_bit = false };
+	    .target = "utf-8", .seven_bit = false, .detect = detect };
 	int in = memfd_create("in", 0), ofd = memfd_create("out", 0);
 	enum repair_result r;
 	off_t len;
@@ -79,6 +81,13 @@ run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
 	close(in);
 	close(ofd);
 	return r;
+}
+
+/* run - repair a message, no detection */
+static enum repair_result
+run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
+{
+	return run_detect(m, n, NULL, rep, out);
 }
 
 /* longest_line - the longest line of a message, without its CRLF */
@@ -794,6 +803,90 @@ START_TEST(html_meta_after_a_long_head)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Class 5: detect = yes (libuchardet), only for unlabelled text that is
+ * not UTF-8, only a guess in the list that decodes cleanly */
+
+#define DETECT_ALL	"windows-1251, koi8-r, shift_jis, euc-jp, euc-kr, " \
+	"gb18030, big5"
+/* Привет! Как дела? Встретимся завтра в офисе. */
+#define RU_1251	"\xcf\xf0\xe8\xe2\xe5\xf2! \xca\xe0\xea \xe4\xe5\xeb\xe0? " \
+	"\xc2\xf1\xf2\xf0\xe5\xf2\xe8\xec\xf1\xff \xe7\xe0\xe2\xf2\xf0\xe0 " \
+	"\xe2 \xee\xf4\xe8\xf1\xe5."
+#define RU_UTF8	"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82! \xd0\x9a" \
+	"\xd0\xb0\xd0\xba \xd0\xb4\xd0\xb5\xd0\xbb\xd0\xb0? \xd0\x92\xd1" \
+	"\x81\xd1\x82\xd1\x80\xd0\xb5\xd1\x82\xd0\xb8\xd0\xbc\xd1\x81\xd1" \
+	"\x8f \xd0\xb7\xd0\xb0\xd0\xb2\xd1\x82\xd1\x80\xd0\xb0 \xd0\xb2 " \
+	"\xd0\xbe\xd1\x84\xd0\xb8\xd1\x81\xd0\xb5."
+/* 明日の会議は十時からです。 in Shift_JIS and UTF-8 */
+#define JA_SJIS	"\x96\xbe\x93\xfa\x82\xcc\x89\xef\x8b\x63\x82\xcd\x8f\x5c" \
+	"\x8e\x9e\x82\xa9\x82\xe7\x82\xc5\x82\xb7\x81\x42"
+#define JA_UTF8	"\xe6\x98\x8e\xe6\x97\xa5\xe3\x81\xae\xe4\xbc\x9a\xe8\xad" \
+	"\xb0\xe3\x81\xaf\xe5\x8d\x81\xe6\x99\x82\xe3\x81\x8b\xe3\x82\x89" \
+	"\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82"
+
+static const struct {
+	const char *name;
+	const char *ct;		/* NULL: no Content-Type */
+	const char *body;
+	const char *detect;	/* the list, NULL: off */
+	const char *text;	/* UTF-8 read back */
+	const char *why;
+} detect_cases[] = {
+	{ "cp1251_detected", NULL, RU_1251, DETECT_ALL, RU_UTF8,
+	    "libuchardet says WINDOWS-1251; read as WINDOWS-1251" },
+	{ "shift_jis_under_us_ascii_detected", "text/plain; charset=us-ascii",
+	    JA_SJIS, DETECT_ALL, JA_UTF8, "read as CP932" },
+	{ "unknown_label_detected", "text/plain; charset=x-user-defined-ish",
+	    JA_SJIS, "shift_jis", JA_UTF8, "libuchardet says SHIFT_JIS" },
+	{ "guess_not_in_the_list_is_not_taken", NULL, RU_1251, "koi8-r, big5",
+	    NULL, "libuchardet says WINDOWS-1251, not taken; read as "
+	    "WINDOWS-1252" },
+	{ "detection_off_reads_legacy", NULL, RU_1251, NULL, NULL,
+	    "read as WINDOWS-1252 (unlabelled)" },
+	{ "valid_utf8_needs_no_guess", NULL, RU_UTF8, DETECT_ALL, RU_UTF8,
+	    "read as UTF-8 (unlabelled)" },
+	{ "labelled_text_is_not_guessed", "text/plain; charset=windows-1251",
+	    RU_1251, DETECT_ALL, RU_UTF8, "read as WINDOWS-1251; converted" },
+};
+
+START_TEST(detect_case)
+{
+	struct buf msg, out, text;
+	struct repair_report rep;
+	const char *body;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&text);
+	buf_puts(&msg, "From: a@example.org\r\nSubject: s\r\n");
+	if (detect_cases[_i].ct != NULL)
+		buf_printf(&msg, "MIME-Version: 1.0\r\nContent-Type: %s\r\n",
+		    detect_cases[_i].ct);
+	buf_printf(&msg, "\r\n%s\r\n", detect_cases[_i].body);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run_detect(msg.data, msg.len, detect_cases[_i].detect,
+	    &rep, &out), REPAIR_CHANGED);
+	ck_assert_msg(strstr(buf_cstr(&rep.explain), detect_cases[_i].why) !=
+	    NULL, "%s: report \"%s\"", detect_cases[_i].name,
+	    buf_cstr(&rep.explain));
+	if (detect_cases[_i].text != NULL) {
+		body = strstr(buf_cstr(&out), "\r\n\r\n");
+		ck_assert_ptr_nonnull(body);
+		body += 4;
+		ck_assert_int_eq(to_utf8("utf-8", body, strlen(body) - 2, &text),
+		    0);
+		ck_assert_msg(strcmp(buf_cstr(&text), detect_cases[_i].text) ==
+		    0, "%s: text \"%s\"", detect_cases[_i].name,
+		    buf_cstr(&text));
+	}
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&text);
+}
+END_TEST
+
 static Suite *
 repair_header_suite(void)
 {
@@ -814,6 +907,10 @@ repair_header_suite(void)
 	tcase_add_loop_test(tc, label_case, 0,
 	    (int)(sizeof(label_cases) / sizeof(label_cases[0])));
 	tcase_add_test(tc, lying_label_no_reading_is_left_and_counted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("detect");
+	tcase_add_loop_test(tc, detect_case, 0,
+	    (int)(sizeof(detect_cases) / sizeof(detect_cases[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("html");
 	tcase_add_loop_test(tc, html_case, 0,

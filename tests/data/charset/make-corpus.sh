@@ -529,7 +529,8 @@ ATTACH="{\"content_type\": \"application/octet-stream\", \"sha256\": \"$(sha256s
 expect $n "$S" "$F" "text/plain|$B"
 
 ##############################################################################
-# Destination variants (NN-name.args holds the extra imc-convert options)
+# Destination variants (NN-name.args holds the extra imc-convert options;
+# --detect: detect = yes)
 
 # 22 the Japanese text in Shift_JIS, converted for an iso-2022-jp partner
 jp_sjis_eml() {
@@ -789,5 +790,26 @@ finish_eml $n
 printf '%s' 'の件' | iconv -f UTF-8 -t CP932 | sjis_to_cp50221 | iconv -f ISO-2022-JP -t UTF-8 >/dev/null ||
 	die "$n: the JIS arithmetic disagrees with glibc"
 expect $n "$S" "$F" "text/plain|$B"
+
+# 35 unlabelled legacy text under detect = yes: a windows-1251 part and a
+# Shift_JIS part, neither labelled (legacy_charset would read both as
+# windows-1252)
+B1='Добрый день! Прошу подтвердить получение счёта до пятницы.'
+B2='明日の会議は十時からです。資料は共有フォルダにあります。'
+n=35-detect-unlabelled
+start_eml
+hdr "From: Detect <detect@example.com>" \
+    "To: box@example.com" \
+    "Subject: Unlabelled legacy text" \
+    "MIME-Version: 1.0" \
+    "Content-Type: multipart/mixed; boundary=\"b35\"" "" \
+    "--b35" "Content-Transfer-Encoding: 8bit" ""
+raw WINDOWS-1251 "$B1" | hdr_bytes
+hdr "--b35" "Content-Type: text/plain" "Content-Transfer-Encoding: 8bit" ""
+raw CP932 "$B2" | hdr_bytes
+hdr "--b35--"
+finish_eml $n
+echo "--detect" > $n.args
+expect $n "Unlabelled legacy text" "Detect" "text/plain|$B1" "text/plain|$B2"
 
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

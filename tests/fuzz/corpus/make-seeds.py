@@ -425,6 +425,10 @@ repair("html-meta", 0, "Subject: s\nMIME-Version: 1.0\nContent-Type: "
 repair("iso-2022-jp-windows", 0, "Subject: =?ISO-2022-JP?B?GyRCLSEycTVEGyhC?="
        "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-2022-jp\n\n"
        "\x1b$B-!-5|b\x1b(I6@\x0e7\x0f\x1b(B ok\x1b$(D+!\x1b$B-\n")
+repair("detect-unlabelled", 16, "Subject: s\nMIME-Version: 1.0\nContent-Type: "
+       "multipart/mixed; boundary=b\n\n--b\n\n\xcf\xf0\xe8\xe2\xe5\xf2! "
+       "\xca\xe0\xea \xe4\xe5\xeb\xe0?\n--b\nContent-Type: text/plain; "
+       "charset=us-ascii\n\n\x96\xbe\x93\xfa\x82\xcc\x89\xef\x8b\x63\n--b--\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
