@@ -70,8 +70,10 @@ struct charset_row {
 #define E_HKSCS		"BIG5-HKSCS", "CP950", NULL, "big5-hkscs", \
 			"BIG5-HKSCS", 0
 #define E_EUCJP		"EUC-JP", "EUC-JP-MS", NULL, "euc-jp", "EUC-JP", 0
-/* ISO-2022-JP copies unknown escapes (ESC ( I) through; -2 decodes them */
-#define E_2022JP	"ISO-2022-JP-2", NULL, NULL, "iso-2022-jp", \
+/* ISO-2022-JP copies unknown escapes (ESC ( I) through; -2 decodes them.
+ * Windows mailers wrote NEC row 13 and the IBM extensions under the same
+ * label (CP50221): the second choice reads that superset (jisms.h). */
+#define E_2022JP	"ISO-2022-JP-2", "ISO-2022-JP-MS", NULL, "iso-2022-jp", \
 			"ISO-2022-JP", 0
 #define E_2022JP2	"ISO-2022-JP-2", NULL, NULL, "iso-2022-jp-2", \
 			"ISO-2022-JP-2", 0

@@ -26,6 +26,7 @@
  * what glibc did.
  */
 #include "convert.h"
+#include "jisms.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -72,6 +73,8 @@ struct convert {
 	uint64_t offset;	/* input offset of tail[0] / the next byte */
 	size_t	 errors;
 	uint64_t first_error;
+	struct jisms *jis;	/* ISO-2022-JP-MS: transcoded to CP932 */
+	struct buf jbuf;
 };
 
 static const char convert_fffd[] = "\xEF\xBF\xBD";
@@ -146,11 +149,22 @@ convert_new(const char *to, const char *from, int encode,
 	return c;
 }
 
-/* convert_decoder_new - a converter from a source charset to UTF-8 */
+/* convert_decoder_new - a converter from a source charset to UTF-8; the
+ * Windows superset of ISO-2022-JP, which iconv lacks, goes through CP932
+ * (jisms.h) */
 struct convert *
 convert_decoder_new(const char *from, enum convert_mode mode)
 {
-	return convert_new("UTF-8", from, 0, mode);
+	struct convert *c;
+
+	if (from == NULL || strcasecmp(from, "ISO-2022-JP-MS") != 0)
+		return convert_new("UTF-8", from, 0, mode);
+	if ((c = convert_new("UTF-8", "CP932", 0, mode)) == NULL)
+		return NULL;
+	c->jis = xmalloc(sizeof(*c->jis));
+	jisms_init(c->jis);
+	buf_init(&c->jbuf);
+	return c;
 }
 
 /* convert_encoder_new - a converter from UTF-8 to a target charset */
@@ -167,6 +181,10 @@ convert_free(struct convert *c)
 	if (c == NULL)
 		return;
 	iconv_close(c->cd);
+	if (c->jis != NULL) {
+		free(c->jis);
+		buf_fini(&c->jbuf);
+	}
 	free(c);
 }
 
@@ -175,6 +193,8 @@ void
 convert_reset(struct convert *c)
 {
 	iconv(c->cd, NULL, NULL, NULL, NULL);
+	if (c->jis != NULL)
+		jisms_init(c->jis);
 	c->stop = CONVERT_OK;
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	memset(&c->u7st, 0, sizeof(c->u7st));
@@ -550,9 +570,28 @@ convert_keep(struct convert *c, const unsigned char *p, size_t n,
 	return CONVERT_OK;
 }
 
+static enum convert_result convert_feed_bytes(struct convert *,
+    const void *, size_t, struct buf *);
+
 /* convert_feed - convert one chunk, appending to out */
 enum convert_result
 convert_feed(struct convert *c, const void *data, size_t len, struct buf *out)
+{
+	if (c->jis == NULL || c->stop != CONVERT_OK)
+		return convert_feed_bytes(c, data, len, out);
+	buf_reset(&c->jbuf);
+	if (jisms_feed(c->jis, data, len, &c->jbuf) == -1) {
+		c->stop = CONVERT_ESYS;
+		return c->stop;
+	}
+	return convert_feed_bytes(c, c->jbuf.data ? c->jbuf.data : "",
+	    c->jbuf.len, out);
+}
+
+/* convert_feed_bytes - convert_feed on the bytes iconv reads */
+static enum convert_result
+convert_feed_bytes(struct convert *c, const void *data, size_t len,
+    struct buf *out)
 {
 	unsigned char joint[2 * CONVERT_TAIL_MAX];
 	const unsigned char *p = data;
@@ -613,6 +652,16 @@ convert_finish(struct convert *c, struct buf *out)
 
 	if (c->stop != CONVERT_OK)
 		return c->stop;
+	if (c->jis != NULL) {
+		buf_reset(&c->jbuf);
+		if (jisms_finish(c->jis, &c->jbuf) == -1) {
+			c->stop = CONVERT_ESYS;
+			return c->stop;
+		}
+		if (c->jbuf.len > 0 && (r = convert_feed_bytes(c,
+		    c->jbuf.data, c->jbuf.len, out)) != CONVERT_OK)
+			return r;
+	}
 	start = c->offset;
 	if (c->tail_len > 0 && c->u7 != CONVERT_U7_NONE) {
 		/* an unfinished UTF-7 run kept back from iconv: give it now,

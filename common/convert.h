@@ -28,6 +28,10 @@
  * the same result until convert_reset(); what was appended to the output
  * before the stop is a partial result the caller should discard.
  *
+ * The decoder name "ISO-2022-JP-MS" is the converter's own: ISO-2022-JP
+ * as Windows writes it (CP50221, jisms.h), read through CP932; its error
+ * offsets count the CP932 bytes.
+ *
  * Ownership: the caller owns the struct buf and everything in it; a struct
  * convert is the caller's to release with convert_free(). Charset names are
  * iconv names (see charset.h for labels found in mail).

@@ -1142,19 +1142,43 @@ config_h_charset(struct config_parse *cp, const struct config_key *k,
 	return 0;
 }
 
-/* detect: only "no" until charset detection exists */
+/* detect_charsets: a comma list of charsets the alias table can write */
 static int
-config_h_detect(struct config_parse *cp, const struct config_key *k,
+config_h_detect_charsets(struct config_parse *cp, const struct config_key *k,
     void *field, const char *value, struct buf *err)
 {
-	if (config_value(cp->cfg, k, field, value, err) == -1)
-		return -1;
-	if (*(bool *)field) {
-		buf_puts(err, "detect: charset detection is not available "
-		    "in this version; unlabelled text uses legacy_charset");
+	const char *p = value, *e;
+	char name[CHARSET_NAME_SIZE];
+	size_t n, count = 0;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		for (e = p; *e != '\0' && *e != ',' && *e != ' ' && *e != '\t';
+		    e++)
+			;
+		if ((n = (size_t)(e - p)) == 0)
+			break;
+		if (n > CHARSET_NAME_MAX) {
+			buf_printf(err, "detect_charsets: \"%.*s\" is too long",
+			    (int)n, p);
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (charset_mime_label(name) == NULL) {
+			buf_printf(err, "detect_charsets: unknown charset "
+			    "\"%s\"", name);
+			return -1;
+		}
+		count++;
+		p = e;
+	}
+	if (count == 0) {
+		buf_puts(err, "detect_charsets: no charset named");
 		return -1;
 	}
-	return 0;
+	return config_value(cp->cfg, k, field, value, err);
 }
 
 static int
@@ -1333,7 +1357,10 @@ static const struct config_key config_keys[] = {
 	    CONFIG_D(cs.encoding), .words = config_encoding_names,
 	    .def = "8bit" },
 	{ "detect", CONFIG_T_BOOL, CONFIG_GLOBAL, CONFIG_G(detect),
-	    .def = "no", .handler = config_h_detect },
+	    .def = "no" },
+	{ "detect_charsets", CONFIG_T_STRING, CONFIG_GLOBAL,
+	    CONFIG_G(detect_charsets), .def = CONFIG_DETECT_CHARSETS,
+	    .handler = config_h_detect_charsets },
 	{ "smarthost", CONFIG_T_HOSTS, CONFIG_GLOBAL, CONFIG_G(smarthost),
 	    .doc = "(none: DNS MX)" },
 	{ "dns_servers", CONFIG_T_STRING, CONFIG_GLOBAL, CONFIG_G(dns_servers),
@@ -1701,6 +1728,7 @@ config_free(struct imc_config *cfg)
 	free(cfg->domains);
 	free(cfg->cs.legacy_charset);
 	free(cfg->cs.charset);
+	free(cfg->detect_charsets);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -26,6 +26,10 @@
 #include "buf.h"
 #include "log.h"
 
+/* The charsets detect = yes may take, unless detect_charsets says. */
+#define CONFIG_DETECT_CHARSETS	"windows-1251, koi8-r, shift_jis, euc-jp, " \
+	"euc-kr, gb18030, big5"
+
 enum pickup_dots { PICKUP_DOTS_IIS, PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
 enum pickup_mode { PICKUP_MODE_GROUP, PICKUP_MODE_OPEN };
 
@@ -134,7 +138,8 @@ struct imc_config {
 	uint64_t	 max_lifetime;	/* seconds a message may wait; then it
 					   bounces */
 	struct imc_charset_conf cs;	/* global: never NULL or UNSET */
-	bool		 detect;	/* guess unlabelled charsets (not yet) */
+	bool		 detect;	/* guess unlabelled charsets */
+	char		*detect_charsets; /* the guesses taken, a comma list */
 	struct imc_domain_conf *domains;
 	size_t		 n_domains;
 	/* SMTP delivery */

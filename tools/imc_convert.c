@@ -2,7 +2,8 @@
  * imc-convert - run the connector's charset repair and conversion on a file.
  *
  * imc-convert [-c FILE | --defaults] [--domain D] [--smtp] [--sender-domain D]
- *             [--legacy NAME] [--charset NAME] [--7bit] [--explain] IN [OUT]
+ *             [--legacy NAME] [--charset NAME] [--7bit] [--detect]
+ *             [--explain] IN [OUT]
  *
  * Applies exactly what the connector applies to a message delivered to
  * domain D (common/repair/repair.h), by the same rule
@@ -20,6 +21,8 @@
  * --sender-domain names a sender domain (its [domain] setting) or --legacy
  * names a charset. --charset overrides the target (utf-8, preserve or a
  * label), --7bit forces the downgrade for a peer without 8BITMIME.
+ * --detect guesses the charset of unlabelled text as detect = yes does
+ * (with the configuration's detect_charsets, or their default).
  *
  * IN is a message file ("-": standard input); OUT defaults to standard
  * output and is written through a temporary file and rename. A first
@@ -59,7 +62,7 @@
 static const struct progopt prog = { "imc-convert",
 	"usage: imc-convert [-c FILE | --defaults] [--domain D] [--smtp] "
 	"[--sender-domain D] [--legacy NAME] [--charset NAME] [--7bit] "
-	"[--explain] IN [OUT]\n"
+	"[--detect] [--explain] IN [OUT]\n"
 	"--defaults, or no -c, no $IMC_CONFIG and no file at the default path: "
 	"the built-in defaults.\n"
 };
@@ -221,12 +224,14 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "defaults", no_argument, NULL, 'D' },
 		PROGOPT_LONGOPTS,
+		{ "detect", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfile = NULL, *cfrom, *domain = NULL, *sdomain = NULL;
 	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
 	int seven = 0, explain = 0, smtp = 0, defaults = 0, ch, in_fd, out_fd;
 	int rc = EX_OK;
+	int detect = 0;
 	struct imc_config cfg;
 	struct imc_charset_conf snd;
 	struct delivery_conv dst;
@@ -249,6 +254,7 @@ main(int argc, char **argv)
 		case '7': seven = 1; break;
 		case 'S': smtp = 1; break;
 		case 'e': explain = 1; break;
+		case 'T': detect = 1; break;
 		default: progopt_other(&prog, ch);
 		}
 	}
@@ -289,6 +295,10 @@ main(int argc, char **argv)
 	/* the built-in store writes LF line ends, as Maildir readers expect */
 	o.lf = !smtp && config_store_for(&cfg, domain != NULL ? domain : "")->
 	    kind == STORE_MAILDIR;
+	/* --detect, or detect = yes in the configuration */
+	if (detect || cfg.detect)
+		o.detect = cfg.detect_charsets != NULL ? cfg.detect_charsets :
+		    CONFIG_DETECT_CHARSETS;
 	if (!known_target(o.target)) {
 		fprintf(stderr, "imc-convert: unknown target charset \"%s\"\n",
 		    o.target);

@@ -312,6 +312,7 @@ rp_state_fini(struct rp_state *st)
 	buf_fini(&st->em.t1);
 	buf_fini(&st->em.t2);
 	buf_fini(&st->em.o);
+	buf_fini(&st->em.hold);
 	buf_fini(&st->out);
 	buf_fini(&st->tmp);
 	buf_fini(&st->ct_raw);
@@ -346,6 +347,7 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	buf_init(&st->em.t1);
 	buf_init(&st->em.t2);
 	buf_init(&st->em.o);
+	buf_init(&st->em.hold);
 	if (rp_options(st, opts) == -1) {
 		err = EINVAL;
 		(void)buf_printf(&rep->explain, "unknown target charset %s\n",

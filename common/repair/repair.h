@@ -35,6 +35,8 @@
  *  - seven_bit: every 8-bit part (and 8-bit header text, as encoded-words)
  *    is downgraded to quoted-printable or base64, whichever is smaller,
  *    without changing the decoded content.
+ * An HTML part converted or relabelled gets the label written in the
+ * <meta> charset of its head.
  * A converted part that was quoted-printable or base64 stays encoded; a
  * quoted-printable one becomes base64 when that is smaller.
  * Non-text parts (attachments) pass through byte for byte.
@@ -58,6 +60,10 @@ struct repair_opts {
 	 * expect): a bare LF is no defect, and the output's line ends are LF
 	 * instead of CRLF (a CR inside a line stays). */
 	bool		 lf;
+	/* NULL, or a comma list of charsets: unlabelled 8-bit text that is
+	 * not UTF-8 is read in the one libuchardet names, when it is in the
+	 * list and the text decodes cleanly in it (else legacy_charset) */
+	const char	*detect;
 	/* With out_fd -1: called once the first pass has found something
 	 * to change, for the descriptor to write to (-1 with errno: fail).
 	 * Most messages need no change, and so no output file at all. */

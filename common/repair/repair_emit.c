@@ -223,6 +223,7 @@ rp_emit_start(struct rp_state *st, const struct mime_part *mp,
 	mime_part_decoder_init(&em->cdec, mp);
 	em->norm = pl->norm;
 	em->prev_cr = em->raw_prev_cr = 0;
+	repair_html_start(em, mp, pl);
 	if (pl->action == RP_PASS)
 		return 0;
 	codec_enc_init(&em->cenc, (enum codec_cte)pl->out_cte,
@@ -258,14 +259,18 @@ rp_emit_body(struct rp_state *st, const struct rp_plan *pl, const char *s,
 	enum codec_cte oc = (enum codec_cte)pl->out_cte;
 
 	if (pl->action == RP_PASS) {
-		if (s == NULL)
+		if (s == NULL && em->html_label == NULL)
 			return 0;
 		if (pl->in_cte == CODEC_CTE_BINARY)
 			return rp_put(st, s, n);
 		buf_reset(&em->o);
-		if (repair_cte_crlf(s, n, &em->raw_prev_cr, &em->o) == -1)
+		if (s != NULL &&
+		    repair_cte_crlf(s, n, &em->raw_prev_cr, &em->o) == -1)
 			return repair_fail(st, ENOMEM);
-		return rp_put(st, em->o.data, em->o.len);
+		text = &em->o;
+		if (repair_html_filter(em, &text, fin) == -1)
+			return repair_fail(st, ENOMEM);
+		return rp_put(st, text->data, text->len);
 	}
 	if (repair_cte_decode(&em->cdec, em->norm, &em->prev_cr, s, n, fin,
 	    &st->tmp, &em->dbuf) == -1)
@@ -292,6 +297,8 @@ rp_emit_body(struct rp_state *st, const struct rp_plan *pl, const char *s,
 				    errno : EILSEQ);
 			text = &em->t2;
 		}
+		if (repair_html_filter(em, &text, fin) == -1)
+			return repair_fail(st, ENOMEM);
 	}
 	buf_reset(&em->o);
 	if (oc == CODEC_CTE_QP || oc == CODEC_CTE_BASE64) {

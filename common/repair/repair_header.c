@@ -124,6 +124,15 @@ repair_header_to_utf8(const char *charset, const char *bytes, size_t len,
 	if (rp_lie_decoder(&ci, bytes, len) != NULL)
 		dec = rp_lie_decoder(&ci, bytes, len);
 	r = convert_decode_all(dec, CONVERT_STRICT, bytes, len, out, &errs);
+	if ((r == CONVERT_EBADINPUT || errs > 0) && ci.alt_decoder != NULL &&
+	    dec == ci.decoder) {
+		/* the second choice: GB18030 for GBK, the Windows superset
+		 * of ISO-2022-JP */
+		rp_buf_cut(out, mark);
+		errs = 0;
+		r = convert_decode_all(ci.alt_decoder, CONVERT_STRICT, bytes,
+		    len, out, &errs);
+	}
 	if (r != CONVERT_OK || errs > 0) {
 		int e = r == CONVERT_ESYS ? errno : EILSEQ;
 
@@ -300,10 +309,21 @@ rp_word_odd(const char *cs, size_t cslen, char enc, const char *txt,
 		goto done;
 	}
 	if ((dec = charset_decoder_for(&ci, raw.data ? raw.data : "",
-	    raw.len)) == NULL || convert_decode_all(dec, CONVERT_STRICT,
-	    raw.data ? raw.data : "", raw.len, &u8, &errs) != CONVERT_OK ||
-	    errs > 0)
+	    raw.len)) == NULL)
 		goto done;
+	if (convert_decode_all(dec, CONVERT_STRICT, raw.data ? raw.data : "",
+	    raw.len, &u8, &errs) != CONVERT_OK || errs > 0) {
+		/* only the second choice reads it (the Windows superset of
+		 * ISO-2022-JP): beyond the label */
+		buf_reset(&u8);
+		errs = 0;
+		if (ci.alt_decoder != NULL && dec == ci.decoder &&
+		    convert_decode_all(ci.alt_decoder, CONVERT_STRICT,
+		    raw.data ? raw.data : "", raw.len, &u8, &errs) ==
+		    CONVERT_OK && errs == 0)
+			odd = RP_ODD_BEYOND;
+		goto done;
+	}
 	/* Delivering in a charset (UTF-8 by default): every word is written
 	 * in it, so readers that know only standard charsets (or stricter
 	 * tables, like Shift_JIS without the CP932 characters) read what was

@@ -20,6 +20,8 @@
  *                    chunks, bare LF to CRLF
  *   repair_emit.c    pass 2: writing fields, delimiters and bodies
  *                    (passed through, re-encoded or converted)
+ *   repair_html.c    the <meta> charset of converted HTML parts
+ *   repair_detect.c  the charset guess of detect = yes (libuchardet)
  *   repair_report.c  the report: one line per finding
  */
 #ifndef IMC_REPAIR_INT_H
@@ -37,7 +39,10 @@
 
 #define RP_LINE_MAX	998		/* RFC 5322 2.1.1 */
 #define RP_CHUNK	(64 * 1024)	/* read and write size */
-#define RP_NCAND	4		/* candidate decoders of a text part */
+/* Candidate decoders of a text part: the label's, its second choice, and
+ * for a 7-bit label holding 8-bit bytes UTF-8, EUC-JP and CP932; for
+ * unlabelled text under detect = yes one per listed charset too. */
+#define RP_NCAND	12
 /* Part numbers are kept per depth; the parser never goes deeper. */
 #define RP_DEPTHS	(MIME_MAX_DEPTH + 2)
 /* Parts planned per message (a plan is ~150 bytes); a message with more
@@ -104,6 +109,13 @@ struct rp_scan {
 	struct rp_ostat	 d;		/* the decoded content */
 	struct utf8_check u8v;
 	int		 has_c1, has_esc;
+	/* Cyrillic labels: octets 0xC0-0xDF and 0xE0-0xFF (the letters'
+	 * case tells KOI8-R from windows-1251) */
+	int		 cyr;
+	uint64_t	 cyr_c0, cyr_e0;
+	void		*ud;		/* detect: a uchardet_t, or NULL */
+	size_t		 ud_fed;
+	char		 ud_dec[CHARSET_NAME_SIZE];	/* its guess */
 	struct rp_cand	 cand[RP_NCAND];
 	struct buf	 dbuf, t1, t2;
 };
@@ -115,6 +127,8 @@ struct rp_emit {
 	struct convert	*dc, *ec;
 	int		 norm, prev_cr, raw_prev_cr;
 	struct buf	 dbuf, t1, t2, o;
+	const char	*html_label;	/* the head of an HTML part is held */
+	struct buf	 hold;
 };
 
 struct rp_level {
@@ -210,6 +224,19 @@ int	repair_emit_part_end(struct rp_state *, const struct rp_plan *,
 int	repair_emit_flush(struct rp_state *);
 int	repair_emit_finish(struct rp_state *);
 void	repair_emit_end(struct rp_emit *);
+
+/* repair_html.c (pass 2) */
+void	repair_html_start(struct rp_emit *, const struct mime_part *,
+	    const struct rp_plan *);
+int	repair_html_filter(struct rp_emit *, struct buf **text, int fin);
+
+/* repair_detect.c (pass 1, detect = yes) */
+int	repair_detect_each(const char *list, int (*)(const char *, void *),
+	    void *);
+void	repair_detect_start(struct rp_scan *);
+void	repair_detect_feed(struct rp_scan *, const char *, size_t);
+const char *repair_detect_result(struct rp_state *, const char **guess);
+void	repair_detect_end(struct rp_scan *);
 
 /* repair_report.c */
 void	repair_report_explain(struct rp_state *, const struct mime_part *,

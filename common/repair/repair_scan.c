@@ -88,10 +88,40 @@ repair_scan_end(struct rp_scan *sc)
 
 	for (i = 0; i < RP_NCAND; i++)
 		rp_cand_free(&sc->cand[i]);
+	repair_detect_end(sc);
 	sc->active = 0;
 }
 
-/* rp_cand_add - one more way to read the text part */
+/*
+ * rp_cyr_other - for KOI8-R and windows-1251, the other one. .NET names
+ * windows-1251 "koi8-r" as a body name (Encoding.BodyName), so Mono's
+ * SmtpClient labels windows-1251 bodies koi8-r. The two put the Cyrillic
+ * letters in the same octets with the cases swapped: lower case is
+ * 0xC0-0xDF in KOI8-R, 0xE0-0xFF in windows-1251, and running text is
+ * mostly lower case.
+ */
+static const char *
+rp_cyr_other(const char *dec)
+{
+	if (strcasecmp(dec, "KOI8-R") == 0 || strcasecmp(dec, "KOI8-RU") == 0)
+		return "WINDOWS-1251";
+	if (strcasecmp(dec, "WINDOWS-1251") == 0)
+		return "KOI8-R";
+	return NULL;
+}
+
+/* rp_cyr_swapped - do the letters' cases say the label has it backwards:
+ * three times more of the other charset's lower case, 8 letters at least */
+static int
+rp_cyr_swapped(const struct rp_scan *sc, const char *dec)
+{
+	uint64_t lower = strcasecmp(dec, "WINDOWS-1251") == 0 ? sc->cyr_e0 :
+	    sc->cyr_c0;
+	uint64_t other = lower == sc->cyr_e0 ? sc->cyr_c0 : sc->cyr_e0;
+
+	return other >= 8 && other > 3 * lower;
+}
+
 /* rp_label_latin - iso-8859-1 or windows-1252 (us-ascii has its own
  * rule): text that is all valid UTF-8 under them is UTF-8, since Latin
  * text almost never forms valid multi-byte sequences */
@@ -102,6 +132,7 @@ rp_label_latin(const struct charset_info *ci)
 	    strcasecmp(ci->mime, "windows-1252") == 0);
 }
 
+/* rp_cand_add - one more way to read the text part */
 static int
 rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 {
@@ -140,6 +171,17 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	return 0;
 }
 
+/* rp_detect_cand - a reading for one charset of the detect list */
+static int
+rp_detect_cand(const char *name, void *arg)
+{
+	struct charset_info ci;
+
+	if (charset_lookup(name, strlen(name), &ci) == CHARSET_UNKNOWN)
+		return 0;
+	return rp_cand_add(arg, ci.decoder, ci.mime);
+}
+
 /* rp_leaf_start - pass 1: get ready to read a leaf's body */
 static int
 rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
@@ -165,6 +207,9 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	sc->on = 0;
 	utf8_check_init(&sc->u8v);
 	sc->has_c1 = sc->has_esc = 0;
+	sc->cyr = 0;
+	sc->cyr_c0 = sc->cyr_e0 = 0;
+	sc->ud = NULL;
 	memset(sc->cand, 0, sizeof(sc->cand));
 	if (pl->kind == RP_K_TEXT) {
 		const char *cs = mime_param_get(mp->params, mp->nparams,
@@ -187,6 +232,14 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 			    "UTF-8", "utf-8") == -1 || rp_cand_add(st,
 			    st->legacy_dec, st->legacy_mime) == -1))
 				return -1;
+			/* KOI8-R and windows-1251 are told apart by case */
+			if (rp_cyr_other(ci.decoder) != NULL) {
+				sc->cyr = 1;
+				if (rp_cand_add(st, rp_cyr_other(ci.decoder),
+				    charset_mime_label(rp_cyr_other(
+				    ci.decoder))) == -1)
+					return -1;
+			}
 			/* valid UTF-8 under a Latin label is UTF-8 */
 			if (rp_label_latin(&ci) && rp_cand_add(st, "UTF-8",
 			    "utf-8") == -1)
@@ -204,6 +257,17 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 		} else if (rp_cand_add(st, "UTF-8", "utf-8") == -1 ||
 		    rp_cand_add(st, st->legacy_dec, st->legacy_mime) == -1)
 			return -1;
+		/* detect = yes: text that may be read as unlabelled gets a
+		 * reading per listed charset, and a detector */
+		if (st->opts->detect != NULL && (cs == NULL || charset_lookup(cs,
+		    strlen(cs), &ci) == CHARSET_UNKNOWN ||
+		    (ci.flags & CHARSET_F_7BIT) ||
+		    repair_scan_label_foreign(&ci))) {
+			if (repair_detect_each(st->opts->detect, rp_detect_cand,
+			    st) == -1)
+				return -1;
+			repair_detect_start(sc);
+		}
 	}
 	/* ASCII reads and writes as itself in these charsets: the
 	 * candidates need not see text before its first 8-bit byte */
@@ -315,6 +379,15 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 	}
 	repair_cte_stat_feed(&sc->d, d, n);
 	utf8_check_feed(&sc->u8v, d, n);
+	if (sc->ud != NULL)
+		repair_detect_feed(sc, d, n);
+	if (sc->cyr)
+		for (i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)d[i];
+
+			sc->cyr_c0 += c >= 0xC0 && c <= 0xDF;
+			sc->cyr_e0 += c >= 0xE0;
+		}
 	if (!sc->has_c1)
 		sc->has_c1 = charset_has_c1(d, n);
 	if (!sc->has_esc)
@@ -373,7 +446,7 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	struct rp_scan *sc = &st->scan;
 	const char *cs = mime_param_get(mp->params, mp->nparams, "charset");
 	struct charset_info ci;
-	struct rp_cand *src = NULL;
+	struct rp_cand *src = NULL, *cyr = NULL;
 	const char *out_label;
 	int labelled, i;
 
@@ -410,6 +483,10 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		return;
 	}
 	/* Which reading of the bytes. */
+	if (labelled && sc->cyr && rp_cyr_swapped(sc, ci.decoder) &&
+	    (cyr = rp_cand_find(sc, rp_cyr_other(ci.decoder))) != NULL &&
+	    cyr->bad)
+		cyr = NULL;
 	if (labelled && sc->d.has8 && repair_header_7bit_decoder(ci.decoder)) {
 		/* the label lies: the first of its other readings that
 		 * decodes (UTF-8 only when valid) */
@@ -423,6 +500,10 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 				src = c;
 		(void)buf_printf(why, "; 8-bit bytes under the 7-bit label %s",
 		    cs);
+	} else if (cyr != NULL) {
+		src = cyr;
+		(void)buf_printf(why, "; the letters' case says %s, not %s",
+		    src->mime ? src->mime : src->dec, cs);
 	} else if (labelled && sc->d.has8 && rp_label_latin(&ci) &&
 	    utf8_check_ok(&sc->u8v) && rp_cand_find(sc, "UTF-8") != NULL &&
 	    !rp_cand_find(sc, "UTF-8")->bad) {
@@ -446,10 +527,23 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		struct rp_cand *u = rp_cand_find(sc, "UTF-8");
 		struct rp_cand *l = rp_cand_find(sc, st->legacy_dec);
 
+		const char *guess = NULL, *dd;
+		struct rp_cand *dc;
+
 		if (u != NULL && !u->bad && utf8_check_ok(&sc->u8v))
 			src = u;
-		else if (l != NULL && !l->bad)
-			src = l;
+		else if (sc->ud != NULL && sc->d.has8 &&
+		    (dd = repair_detect_result(st, &guess)) != NULL &&
+		    (dc = rp_cand_find(sc, dd)) != NULL && !dc->bad) {
+			src = dc;
+			(void)buf_printf(why, "; libuchardet says %s", guess);
+		} else {
+			if (guess != NULL)
+				(void)buf_printf(why, "; libuchardet says %s, "
+				    "not taken", guess);
+			if (l != NULL && !l->bad)
+				src = l;
+		}
 	}
 	if (src == NULL) {
 		st->rep->undecodable++;
@@ -497,9 +591,6 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		pl->set_cte = pl->out_cte != mp->cte;
 		(void)buf_printf(why, "; converted to %s, %s", out_label,
 		    codec_cte_name((enum codec_cte)pl->out_cte));
-		if (strcmp(mp->subtype, "html") == 0)
-			(void)buf_puts(why, "; an HTML <meta> charset, if any, "
-			    "is left as written");
 	} else
 		repair_cte_decide(st, mp, pl, why);
 	if (!rp_label_eq(cs, out_label)) {
@@ -507,6 +598,11 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		if (pl->action == RP_PASS)
 			(void)buf_printf(why, "; labelled %s", out_label);
 	}
+	if ((pl->action == RP_CONVERT || mp->cte == CODEC_CTE_7BIT ||
+	    mp->cte == CODEC_CTE_8BIT) && pl->label != NULL &&
+	    strcasecmp(mp->subtype, "html") == 0)
+		(void)buf_printf(why, "; an HTML <meta> charset in its head, "
+		    "if any, set to %s", pl->label);
 }
 
 /* rp_leaf_end - pass 1: the leaf is read, decide */

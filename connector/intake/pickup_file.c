@@ -1096,8 +1096,10 @@ dot_scan_rest(struct pickup_file *pf, struct dot_scan *ds)
 		return 1;
 	if (lr->eof || (lr->bounded && left == 0))
 		return 0;
+	/* a descriptor that cannot be read ahead (a pipe) shows no more:
+	 * no evidence, the IIS reading */
 	if ((off = lseek(lr->fd, 0, SEEK_CUR)) == -1)
-		return -1;
+		return errno == ESPIPE ? 0 : -1;
 	chunk = xmalloc(IMC_IO_CHUNK);
 	for (;;) {
 		size_t want = IMC_IO_CHUNK;

@@ -79,6 +79,7 @@ qconv_opts(const struct qctx *q, const char *sender,
 	opts->legacy_charset = from.legacy_charset;
 	opts->target = to->charset;
 	opts->seven_bit = to->seven_bit;
+	opts->detect = q->cfg->detect ? q->cfg->detect_charsets : NULL;
 }
 
 /* qconv_repair - repair one queue copy in place; in_fd: the copy, open

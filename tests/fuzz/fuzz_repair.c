@@ -2,7 +2,8 @@
  * fuzz_repair - libFuzzer target for charset repair and conversion.
  *
  * Input: byte 0 picks the options (bits 0-1: target utf-8, preserve,
- * iso-2022-jp, windows-1252; bit 2: seven_bit; bit 3: legacy charset
+ * iso-2022-jp, windows-1252; bit 2: seven_bit; bit 4: detect = yes with
+ * the default list; bit 3: legacy charset
  * windows-1252 or shift_jis), the rest is the message, handed to
  * repair_message through a memfd (output to another memfd). A changed
  * message is repaired a second time: with FUZZ_REPAIR_IDEMPOTENT defined,
@@ -80,6 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.target = targets[data[0] & 3];
 	o.seven_bit = (data[0] & 4) != 0;
 	o.legacy_charset = (data[0] & 8) ? "shift_jis" : "windows-1252";
+	o.detect = (data[0] & 16) ? "windows-1251, koi8-r, shift_jis, euc-jp, "
+	    "euc-kr, gb18030, big5" : NULL;
 	r = fuzz_run(data + 1, size - 1, &o, &out);
 	if (r == REPAIR_CHANGED && (len = lseek(out, 0, SEEK_END)) > 0 &&
 	    (b = malloc((size_t)len)) != NULL) {

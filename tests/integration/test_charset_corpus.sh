@@ -108,5 +108,24 @@ check "left: delivered as it was" test -n "$(mailbox_one example.com left)"
 check "left: the tracking log says the part was left as it was" \
 	grep -q 'event=left-as-is .*reason=".*8-bit bytes under the 7-bit label iso-2022-jp; does not decode as ISO-2022-JP-2, left as it was' "$ROOT"/Log/*.log
 check "left: the connector log says so too" grep -q 'left as it was' "$T/once.log"
+# -- 4. detect = yes end to end: the --detect cases through the connector --
+write_conf "detect = yes"
+for in in $cases; do
+	b=$(basename "$in" .eml)
+	grep -qx -- '--detect' "$DATA/$b.args" 2>/dev/null || continue
+	{
+		printf 'X-Sender: a@example.com\r\nX-Receiver: d%s@example.com\r\n' "${b%%-*}"
+		cat "$in"
+	} > "$ROOT/Pickup/.$b.tmp" && mv "$ROOT/Pickup/.$b.tmp" "$ROOT/Pickup/$b.eml"
+	run_once
+	f=$(mailbox_one example.com "d${b%%-*}")
+	if [ -z "$f" ]; then
+		not_ok "connector, detect = yes: $b delivered"
+	else
+		check_out "connector, detect = yes: $b" "$f" "$DATA/$b.expect.json" --charset utf-8
+	fi
+	check "connector, detect = yes: the tracking log names the guess" \
+		grep -q 'event=repaired .*libuchardet says WINDOWS-1251; read as WINDOWS-1251' "$ROOT"/Log/*.log
+done
 [ "$FAILS" = 0 ] || { echo "# connector log:"; tail -n 20 "$T/once.log" 2>/dev/null | sed 's/^/#   /'; }
 finish

@@ -467,6 +467,9 @@ config_dump(const struct imc_config *cfg, struct buf *o)
 	buf_printf(o, "archive=%s\n", cfg->archive ? "yes" : "no");
 	buf_printf(o, "pickup_dots=%s\n", cfg->pickup_dots == PICKUP_DOTS_IIS ?
 	    "iis" : cfg->pickup_dots == PICKUP_DOTS_AUTO ? "auto" : "literal");
+	buf_printf(o, "detect=%s\n", cfg->detect ? "yes" : "no");
+	buf_printf(o, "detect_charsets=%s\n", cfg->detect_charsets ?
+	    cfg->detect_charsets : "(null)");
 	buf_printf(o, "pickup_mode=%s\n", cfg->pickup_mode == PICKUP_MODE_GROUP ?
 	    "group" : "open");
 	buf_printf(o, "user=%s\n", cfg->user ? cfg->user : "(null)");
@@ -644,6 +647,11 @@ static const struct good_case good_cases[] = {
 	    { "pickup_dots=iis" } },
 	{ "pickup_dots_auto", ROOT "pickup_dots = iis\npickup_dots = auto\n",
 	    { "pickup_dots=auto" } },
+	{ "detect_yes_with_a_list", ROOT "detect = yes\n"
+	    "detect_charsets = koi8-r, Shift_JIS,big5\n",
+	    { "detect=yes", "detect_charsets=koi8-r, Shift_JIS,big5" } },
+	{ "detect_charsets_default", ROOT,
+	    { "detect=no", "detect_charsets=" CONFIG_DETECT_CHARSETS } },
 	{ "pickup_mode_open", ROOT "pickup_mode = open\n",
 	    { "pickup_mode=open" } },
 	{ "pickup_mode_group", ROOT "pickup_mode = open\npickup_mode = group\n",
@@ -842,6 +850,11 @@ static const struct bad_case bad_cases[] = {
 	    "\"0\" is out of range: from 1K to 2G" },
 	{ "archive_maybe_is_refused", ROOT "archive = maybe\n", 2,
 	    "not yes or no" },
+	{ "detect_charsets_unknown_is_refused", ROOT
+	    "detect_charsets = koi8-r, klingon\n", 2,
+	    "unknown charset \"klingon\"" },
+	{ "detect_charsets_empty_is_refused", ROOT "detect_charsets = ,\n", 2,
+	    "no charset named" },
 	{ "pickup_dots_other_is_refused", ROOT "pickup_dots = smtp\n", 2,
 	    "not iis, literal or auto" },
 	{ "pickup_mode_other_is_refused", ROOT "pickup_mode = world\n", 2,

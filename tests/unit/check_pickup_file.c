@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -1410,6 +1411,55 @@ START_TEST(auto_evidence_is_found_far_ahead)
 }
 END_TEST
 
+/* auto_on_a_pipe_reads_as_iis - a descriptor that cannot be read ahead
+ * (no lseek) gives no evidence past the buffer: the IIS reading, not an
+ * I/O error */
+START_TEST(auto_on_a_pipe_reads_as_iis)
+{
+	struct pickup_opts opts = { .dots = AUTO, .hostname = HOST,
+	    .qid = QID, .now = NOW };
+	struct buf in, got;
+	struct pickup_out out;
+	struct pickup_file *pf;
+	struct mail_status why;
+	const char *body;
+	int fds[2], status;
+	pid_t pid;
+
+	buf_init(&in);
+	buf_init(&got);
+	buf_puts(&in, HD "\n..first\n");
+	put_long_line(&in, 3 * IMC_IO_CHUNK, 'L');
+	buf_puts(&in, "\n.z\n");
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(write(fds[1], in.data, in.len) == (ssize_t)in.len ? 0 : 1);
+	}
+	close(fds[1]);
+	pf = pickup_read(fds[0], &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	out.fd = memfd_create("out", MFD_CLOEXEC);
+	out.prefix = NULL;
+	ck_assert(out.fd != -1);
+	ck_assert_int_eq(pickup_write(pf, &out, 1, &why), 0);
+	read_back(out.fd, &got);
+	body = memmem(got.data, got.len, "\r\n\r\n", 4);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_int_eq(strncmp(body + 4, ".first\r\n", 8), 0);
+	ck_assert_ptr_nonnull(memmem(got.data, got.len, "\r\nz\r\n", 5));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(out.fd);
+	pickup_free(pf);
+	close(fds[0]);
+	buf_fini(&in);
+	buf_fini(&got);
+}
+END_TEST
+
 /* pickup_file_suite - every pickup_file test */
 static Suite *
 pickup_file_suite(void)
@@ -1425,6 +1475,7 @@ pickup_file_suite(void)
 	tcase_add_loop_test(tc, test_note_case, 0,
 	    (int)(sizeof(note_cases) / sizeof(note_cases[0])));
 	tcase_add_test(tc, auto_evidence_is_found_far_ahead);
+	tcase_add_test(tc, auto_on_a_pipe_reads_as_iis);
 	tcase_add_loop_test(tc, test_notes_case, 0,
 	    (int)(sizeof(notes_cases) / sizeof(notes_cases[0])));
 	suite_add_tcase(s, tc);

@@ -48,12 +48,14 @@ to_utf8(const char *cs, const char *b, size_t n, struct buf *out)
 	return 0;
 }
 
-/* run - repair a message; the output (the input when unchanged) in out */
+/* run_detect - repair a message with a detect list (NULL: off); the
+ * output (the input when unchanged) in out */
 static enum repair_result
-run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
+run_detect(const char *m, size_t n, const char *detect,
+    struct repair_report *rep, struct buf *out)
 {
 	struct repair_opts o = { .legacy_charset = "windows-1252",
-	    .target = "utf-8", .seven_bit = false };
+	    .target = "utf-8", .seven_bit = false, .detect = detect };
 	int in = memfd_create("in", 0), ofd = memfd_create("out", 0);
 	enum repair_result r;
 	off_t len;
@@ -79,6 +81,13 @@ run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
 	close(in);
 	close(ofd);
 	return r;
+}
+
+/* run - repair a message, no detection */
+static enum repair_result
+run(const char *m, size_t n, struct repair_report *rep, struct buf *out)
+{
+	return run_detect(m, n, NULL, rep, out);
 }
 
 /* longest_line - the longest line of a message, without its CRLF */
@@ -378,6 +387,10 @@ static const struct fcase field_cases[] = {
 	    "=?ISO-2022-JP?B?ie+LYw==?= <a@example.org>",
 	    "\xe4\xbc\x9a\xe8\xad\xb0 <a@example.org>", NULL,
 	    "holding 8-bit bytes under a 7-bit charset label" },
+	{ "iso_2022_jp_row_13_encoded_word", "Subject",
+	    "=?ISO-2022-JP?B?GyRCLSEycTVEGyhC?=",
+	    "\xe2\x91\xa0\xe4\xbc\x9a\xe8\xad\xb0", NULL,
+	    "bytes beyond their charset label" },
 	{ "koi8_r_subject_is_converted_and_said_so", "Subject",
 	    "=?koi8-r?B?6dfBzg==?=", "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", NULL,
 	    "encoded-words converted to utf-8, the delivery charset" },
@@ -569,6 +582,38 @@ static const struct {
 	    "\xe2\x80\x9c" "q\xe2\x80\x9d", "utf-8",
 	    "\xe2\x80\x9c" "q\xe2\x80\x9d",
 	    "all valid UTF-8 under the label windows-1252" },
+	/* Mono labels windows-1251 bodies koi8-r (.NET's BodyName): the
+	 * letters' case tells them apart */
+	{ "cp1251_under_koi8_r", "text/plain; charset=koi8-r",
+	    "\xc7\xe4\xf0\xe0\xe2\xf1\xf2\xe2\xf3\xe9\xf2\xe5, \xfd\xf2\xee "
+	    "\xf2\xe5\xf1\xf2", "utf-8",
+	    "\xd0\x97\xd0\xb4\xd1\x80\xd0\xb0\xd0\xb2\xd1\x81\xd1\x82\xd0"
+	    "\xb2\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5, \xd1\x8d\xd1\x82\xd0\xbe "
+	    "\xd1\x82\xd0\xb5\xd1\x81\xd1\x82",
+	    "the letters' case says windows-1251, not koi8-r" },
+	{ "koi8_r_under_windows_1251", "text/plain; charset=windows-1251",
+	    "\xfa\xc4\xd2\xc1\xd7\xd3\xd4\xd7\xd5\xca\xd4\xc5, \xdc\xd4\xcf "
+	    "\xd4\xc5\xd3\xd4", "utf-8",
+	    "\xd0\x97\xd0\xb4\xd1\x80\xd0\xb0\xd0\xb2\xd1\x81\xd1\x82\xd0"
+	    "\xb2\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5, \xd1\x8d\xd1\x82\xd0\xbe "
+	    "\xd1\x82\xd0\xb5\xd1\x81\xd1\x82",
+	    "the letters' case says koi8-r, not windows-1251" },
+	{ "koi8_r_text_stays_koi8_r", "text/plain; charset=koi8-r",
+	    "\xfa\xc4\xd2\xc1\xd7\xd3\xd4\xd7\xd5\xca\xd4\xc5, \xdc\xd4\xcf "
+	    "\xd4\xc5\xd3\xd4", "utf-8",
+	    "\xd0\x97\xd0\xb4\xd1\x80\xd0\xb0\xd0\xb2\xd1\x81\xd1\x82\xd0"
+	    "\xb2\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5, \xd1\x8d\xd1\x82\xd0\xbe "
+	    "\xd1\x82\xd0\xb5\xd1\x81\xd1\x82", "read as KOI8-R" },
+	{ "short_cyrillic_keeps_its_label", "text/plain; charset=koi8-r",
+	    "\xcf\xf0\xe8\xe2\xe5\xf2", "utf-8",
+	    "\xd0\xbe\xd0\x9f\xd0\xa5\xd0\x91\xd0\x95\xd0\xa0",
+	    "read as KOI8-R" },
+
+	/* Class 4: ISO-2022-JP with the Windows rows (CP50221) */
+	{ "iso_2022_jp_nec_row_13", "text/plain; charset=iso-2022-jp",
+	    "\x1b$B-!-5|b\x1b(B No.1", "utf-8",
+	    "\xe2\x91\xa0\xe2\x85\xa0\xe9\xab\x99 No.1",
+	    "read as ISO-2022-JP-MS" },
 	{ "latin1_text_stays_latin1", "text/plain; charset=iso-8859-1",
 	    "Gr\xfc\xdf" "e", "utf-8", "Gr\xc3\xbc\xc3\x9f" "e",
 	    "read as ISO-8859-1" },
@@ -662,6 +707,186 @@ START_TEST(label_case)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Class 6: the <meta> charset of an HTML part follows the label written */
+
+static const struct {
+	const char *name;
+	const char *ct;
+	const char *cte;
+	const char *body;	/* as written */
+	const char *want;	/* substring of the output body */
+	const char *not;	/* must not be in it, or NULL */
+} html_cases[] = {
+	{ "meta_charset_converted", "text/html; charset=windows-1251", "8bit",
+	    "<html><head><meta charset=\"windows-1251\"><title>\xcf\xf0"
+	    "</title></head><body>\xcf</body></html>",
+	    "<meta charset=\"utf-8\"><title>\xd0\x9f\xd1\x80", "1251" },
+	{ "http_equiv_converted", "text/html; charset=koi8-r", "8bit",
+	    "<HTML><HEAD><META HTTP-EQUIV=\"Content-Type\" CONTENT=\"text/html;"
+	    " charset=koi8-r\"></HEAD><BODY>\xf0</BODY></HTML>",
+	    "CONTENT=\"text/html; charset=utf-8\">", "koi8" },
+	{ "single_quoted_and_unquoted", "text/html; charset=iso-8859-1",
+	    "8bit", "<head><meta charset='iso-8859-1'/><meta http-equiv="
+	    "content-type content=text/html;charset=iso-8859-1></head>\xe9",
+	    "<meta charset='utf-8'/><meta http-equiv=content-type "
+	    "content=text/html;charset=utf-8>", "8859" },
+	{ "quoted_printable_html", "text/html; charset=windows-1252",
+	    "quoted-printable", "<head><meta charset=3D\"windows-1252\">"
+	    "</head>caf=E9", "<meta charset=3D\"utf-8\">", "1252" },
+	{ "relabelled_without_conversion", "text/html; charset=iso-8859-1",
+	    "8bit", "<head><meta charset=\"iso-8859-1\"></head>Gr\xc3\xbc",
+	    "<meta charset=\"utf-8\"></head>Gr\xc3\xbc", "8859" },
+	{ "html_without_meta_is_kept", "text/html; charset=windows-1251",
+	    "8bit", "<p>\xcf\xf0</p>", "<p>\xd0\x9f\xd1\x80</p>", NULL },
+};
+
+START_TEST(html_case)
+{
+	struct buf msg, out, again;
+	struct repair_report rep;
+	const char *body;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&again);
+	buf_printf(&msg, "From: a@example.org\r\nSubject: s\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: %s\r\n"
+	    "Content-Transfer-Encoding: %s\r\n\r\n%s\r\n",
+	    html_cases[_i].ct, html_cases[_i].cte, html_cases[_i].body);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_CHANGED);
+	body = strstr(buf_cstr(&out), "\r\n\r\n");
+	ck_assert_ptr_nonnull(body);
+	ck_assert_msg(strstr(body, html_cases[_i].want) != NULL,
+	    "%s: body \"%s\"", html_cases[_i].name, body + 4);
+	ck_assert_msg(html_cases[_i].not == NULL ||
+	    strstr(body, html_cases[_i].not) == NULL, "%s: body \"%s\"",
+	    html_cases[_i].name, body + 4);
+	repair_report_fini(&rep);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(out.data, out.len, &rep, &again),
+	    REPAIR_UNCHANGED);
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&again);
+}
+END_TEST
+
+/* A head longer than a read chunk: held until "</head>", rewritten. */
+START_TEST(html_meta_after_a_long_head)
+{
+	struct buf msg, out;
+	struct repair_report rep;
+	size_t i;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_puts(&msg, "Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: "
+	    "text/html; charset=windows-1251\r\n\r\n<html><head>\r\n");
+	for (i = 0; i < 100; i++)
+		buf_puts(&msg, "<!-- a comment line in a long head, about "
+		    "seventy octets -->\r\n");
+	buf_puts(&msg, "<meta charset=windows-1251></head><body>\xcf");
+	for (i = 0; i < 200000; i++)
+		buf_putc(&msg, i % 70 ? 'x' : '\n');
+	buf_puts(&msg, "</body></html>\r\n");
+	repair_report_init(&rep);
+	ck_assert_int_eq(run(msg.data, msg.len, &rep, &out), REPAIR_CHANGED);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&out),
+	    "<meta charset=utf-8></head><body>\xd0\x9f"));
+	ck_assert_ptr_null(strstr(buf_cstr(&out), "1251>"));
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Class 5: detect = yes (libuchardet), only for unlabelled text that is
+ * not UTF-8, only a guess in the list that decodes cleanly */
+
+#define DETECT_ALL	"windows-1251, koi8-r, shift_jis, euc-jp, euc-kr, " \
+	"gb18030, big5"
+/* Привет! Как дела? Встретимся завтра в офисе. */
+#define RU_1251	"\xcf\xf0\xe8\xe2\xe5\xf2! \xca\xe0\xea \xe4\xe5\xeb\xe0? " \
+	"\xc2\xf1\xf2\xf0\xe5\xf2\xe8\xec\xf1\xff \xe7\xe0\xe2\xf2\xf0\xe0 " \
+	"\xe2 \xee\xf4\xe8\xf1\xe5."
+#define RU_UTF8	"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82! \xd0\x9a" \
+	"\xd0\xb0\xd0\xba \xd0\xb4\xd0\xb5\xd0\xbb\xd0\xb0? \xd0\x92\xd1" \
+	"\x81\xd1\x82\xd1\x80\xd0\xb5\xd1\x82\xd0\xb8\xd0\xbc\xd1\x81\xd1" \
+	"\x8f \xd0\xb7\xd0\xb0\xd0\xb2\xd1\x82\xd1\x80\xd0\xb0 \xd0\xb2 " \
+	"\xd0\xbe\xd1\x84\xd0\xb8\xd1\x81\xd0\xb5."
+/* 明日の会議は十時からです。 in Shift_JIS and UTF-8 */
+#define JA_SJIS	"\x96\xbe\x93\xfa\x82\xcc\x89\xef\x8b\x63\x82\xcd\x8f\x5c" \
+	"\x8e\x9e\x82\xa9\x82\xe7\x82\xc5\x82\xb7\x81\x42"
+#define JA_UTF8	"\xe6\x98\x8e\xe6\x97\xa5\xe3\x81\xae\xe4\xbc\x9a\xe8\xad" \
+	"\xb0\xe3\x81\xaf\xe5\x8d\x81\xe6\x99\x82\xe3\x81\x8b\xe3\x82\x89" \
+	"\xe3\x81\xa7\xe3\x81\x99\xe3\x80\x82"
+
+static const struct {
+	const char *name;
+	const char *ct;		/* NULL: no Content-Type */
+	const char *body;
+	const char *detect;	/* the list, NULL: off */
+	const char *text;	/* UTF-8 read back */
+	const char *why;
+} detect_cases[] = {
+	{ "cp1251_detected", NULL, RU_1251, DETECT_ALL, RU_UTF8,
+	    "libuchardet says WINDOWS-1251; read as WINDOWS-1251" },
+	{ "shift_jis_under_us_ascii_detected", "text/plain; charset=us-ascii",
+	    JA_SJIS, DETECT_ALL, JA_UTF8, "read as CP932" },
+	{ "unknown_label_detected", "text/plain; charset=x-user-defined-ish",
+	    JA_SJIS, "shift_jis", JA_UTF8, "libuchardet says SHIFT_JIS" },
+	{ "guess_not_in_the_list_is_not_taken", NULL, RU_1251, "koi8-r, big5",
+	    NULL, "libuchardet says WINDOWS-1251, not taken; read as "
+	    "WINDOWS-1252" },
+	{ "detection_off_reads_legacy", NULL, RU_1251, NULL, NULL,
+	    "read as WINDOWS-1252 (unlabelled)" },
+	{ "valid_utf8_needs_no_guess", NULL, RU_UTF8, DETECT_ALL, RU_UTF8,
+	    "read as UTF-8 (unlabelled)" },
+	{ "labelled_text_is_not_guessed", "text/plain; charset=windows-1251",
+	    RU_1251, DETECT_ALL, RU_UTF8, "read as WINDOWS-1251; converted" },
+};
+
+START_TEST(detect_case)
+{
+	struct buf msg, out, text;
+	struct repair_report rep;
+	const char *body;
+
+	buf_init(&msg);
+	buf_init(&out);
+	buf_init(&text);
+	buf_puts(&msg, "From: a@example.org\r\nSubject: s\r\n");
+	if (detect_cases[_i].ct != NULL)
+		buf_printf(&msg, "MIME-Version: 1.0\r\nContent-Type: %s\r\n",
+		    detect_cases[_i].ct);
+	buf_printf(&msg, "\r\n%s\r\n", detect_cases[_i].body);
+	repair_report_init(&rep);
+	ck_assert_int_eq(run_detect(msg.data, msg.len, detect_cases[_i].detect,
+	    &rep, &out), REPAIR_CHANGED);
+	ck_assert_msg(strstr(buf_cstr(&rep.explain), detect_cases[_i].why) !=
+	    NULL, "%s: report \"%s\"", detect_cases[_i].name,
+	    buf_cstr(&rep.explain));
+	if (detect_cases[_i].text != NULL) {
+		body = strstr(buf_cstr(&out), "\r\n\r\n");
+		ck_assert_ptr_nonnull(body);
+		body += 4;
+		ck_assert_int_eq(to_utf8("utf-8", body, strlen(body) - 2, &text),
+		    0);
+		ck_assert_msg(strcmp(buf_cstr(&text), detect_cases[_i].text) ==
+		    0, "%s: text \"%s\"", detect_cases[_i].name,
+		    buf_cstr(&text));
+	}
+	repair_report_fini(&rep);
+	buf_fini(&msg);
+	buf_fini(&out);
+	buf_fini(&text);
+}
+END_TEST
+
 static Suite *
 repair_header_suite(void)
 {
@@ -682,6 +907,15 @@ repair_header_suite(void)
 	tcase_add_loop_test(tc, label_case, 0,
 	    (int)(sizeof(label_cases) / sizeof(label_cases[0])));
 	tcase_add_test(tc, lying_label_no_reading_is_left_and_counted);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("detect");
+	tcase_add_loop_test(tc, detect_case, 0,
+	    (int)(sizeof(detect_cases) / sizeof(detect_cases[0])));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("html");
+	tcase_add_loop_test(tc, html_case, 0,
+	    (int)(sizeof(html_cases) / sizeof(html_cases[0])));
+	tcase_add_test(tc, html_meta_after_a_long_head);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -529,7 +529,8 @@ ATTACH="{\"content_type\": \"application/octet-stream\", \"sha256\": \"$(sha256s
 expect $n "$S" "$F" "text/plain|$B"
 
 ##############################################################################
-# Destination variants (NN-name.args holds the extra imc-convert options)
+# Destination variants (NN-name.args holds the extra imc-convert options;
+# --detect: detect = yes)
 
 # 22 the Japanese text in Shift_JIS, converted for an iso-2022-jp partner
 jp_sjis_eml() {
@@ -715,5 +716,100 @@ raw UTF-8 "$B2" | hdr_bytes
 hdr "--b32--"
 finish_eml $n
 expect $n "$JA_SUBJ" "$JA_FROM" "text/plain|$JA_BODY" "text/plain|$B2"
+
+# 33 an HTML part whose <meta> names its legacy charset: after conversion
+# the <meta> must name the charset written, or a browser shows mojibake
+S='Счёт в HTML'
+H_IN='<html><head>
+<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">
+<title>Счёт</title></head>
+<body><p>Здравствуйте! Счёт №15 во вложении.</p></body></html>'
+H_OUT='<html><head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<title>Счёт</title></head>
+<body><p>Здравствуйте! Счёт №15 во вложении.</p></body></html>'
+n=33-html-meta-charset
+start_eml
+hdr "From: $(ew_b windows-1251 WINDOWS-1251 'Мария') <maria@example.ru>" \
+    "To: box@example.com" \
+    "Subject: $(ew_b windows-1251 WINDOWS-1251 "$S")" \
+    "MIME-Version: 1.0" \
+    "Content-Type: text/html; charset=windows-1251" \
+    "Content-Transfer-Encoding: 8bit" ""
+raw WINDOWS-1251 "$H_IN" | hdr_bytes
+finish_eml $n
+expect $n "$S" "Мария" "text/html|$H_OUT"
+
+enc_lines_cp50221() {
+	local line
+	while IFS= read -r line; do
+		enc CP932 "$line" | sjis_to_cp50221
+		printf '\n'
+	done
+}
+
+# 34 ISO-2022-JP with the Windows extensions (CP50221, as Outlook Express
+# wrote it): NEC row 13 (①, Ⅲ, ㈱), an NEC-selected IBM extension (髙) and
+# half-width katakana by ESC ( I; glibc's ISO-2022-JP decoders reject them.
+# The bytes are made from CP932 by the JIS arithmetic, checked by decoding
+# the JIS X 0208 part back with glibc where it can.
+sjis_to_cp50221() {
+	od -An -v -tu1 | awk '
+	function esc(m) { if (m != mode) { printf "%s", (m == "a" ? "\033(B" : m == "k" ? "\033(I" : "\033$B"); mode = m } }
+	{ for (i = 1; i <= NF; i++) b[n++] = $i + 0 }
+	END {
+		mode = "a"
+		for (i = 0; i < n; i++) {
+			c = b[i]
+			if (c < 128) { esc("a"); printf "%c", c; continue }
+			if (c >= 161 && c <= 223) { esc("k"); printf "%c", c - 128; continue }
+			c2 = b[++i]; esc("j")
+			# the IBM extension 髙 (FB FC) as its NEC-selected twin
+			# (EE E0), as CP50221 writes it
+			if (c == 251 && c2 == 252) { c = 238; c2 = 224 }
+			c1 = c >= 224 ? c - 64 : c
+			j1 = (c1 - 129) * 2 + 33
+			if (c2 >= 159) { j1++; j2 = c2 - 126 } else j2 = c2 - (c2 < 128 ? 31 : 32)
+			printf "%c%c", j1, j2
+		}
+		esc("a")
+	}'
+}
+S='①会議の件（Ⅲ期）'
+F='髙橋 ㈱'
+B='①議題：Ⅲ期の報告
+②担当：髙橋（ｶﾀｶﾅ）
+㈱サンプル'
+n=34-iso-2022-jp-windows
+start_eml
+{ printf 'From: =?iso-2022-jp?B?%s?= <takahashi@example.jp>\n' "$(enc CP932 "$F" | sjis_to_cp50221 | base64 -w0)"
+  printf 'To: box@example.com\nSubject: =?ISO-2022-JP?B?%s?=\n' "$(enc CP932 "$S" | sjis_to_cp50221 | base64 -w0)"
+  printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=iso-2022-jp\nContent-Transfer-Encoding: 7bit\n\n'
+  printf '%s\n' "$B" | enc_lines_cp50221; } | hdr_bytes
+finish_eml $n
+printf '%s' 'の件' | iconv -f UTF-8 -t CP932 | sjis_to_cp50221 | iconv -f ISO-2022-JP -t UTF-8 >/dev/null ||
+	die "$n: the JIS arithmetic disagrees with glibc"
+expect $n "$S" "$F" "text/plain|$B"
+
+# 35 unlabelled legacy text under detect = yes: a windows-1251 part and a
+# Shift_JIS part, neither labelled (legacy_charset would read both as
+# windows-1252)
+B1='Добрый день! Прошу подтвердить получение счёта до пятницы.'
+B2='明日の会議は十時からです。資料は共有フォルダにあります。'
+n=35-detect-unlabelled
+start_eml
+hdr "From: Detect <detect@example.com>" \
+    "To: box@example.com" \
+    "Subject: Unlabelled legacy text" \
+    "MIME-Version: 1.0" \
+    "Content-Type: multipart/mixed; boundary=\"b35\"" "" \
+    "--b35" "Content-Transfer-Encoding: 8bit" ""
+raw WINDOWS-1251 "$B1" | hdr_bytes
+hdr "--b35" "Content-Type: text/plain" "Content-Transfer-Encoding: 8bit" ""
+raw CP932 "$B2" | hdr_bytes
+hdr "--b35--"
+finish_eml $n
+echo "--detect" > $n.args
+expect $n "Unlabelled legacy text" "Detect" "text/plain|$B1" "text/plain|$B2"
 
 echo "make-corpus: $(ls [0-9][0-9]-*.eml | wc -l) cases written"

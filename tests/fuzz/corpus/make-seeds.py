@@ -38,7 +38,7 @@ CHARSETS = ["UTF-8", "WINDOWS-1252", "ISO-8859-1", "CP932", "CP949", "GBK",
             "ISO-2022-CN", "ISO-2022-CN-EXT", "UTF-7", "UTF-16", "UTF-16LE",
             "UTF-32", "KOI8-R", "KOI8-RU", "WINDOWS-1251", "ISO-8859-8",
             "CP874", "JOHAB", "EUC-KR", "SHIFT_JIS", "MAC-CYRILLIC", "EUC-TW",
-            "ASCII", "UTF-7-IMAP"]
+            "ASCII", "UTF-7-IMAP", "ISO-2022-JP-MS"]
 
 
 def conv(name, charset, seed_byte, text, strict=False):
@@ -57,6 +57,8 @@ conv("utf7-broken-runs", "UTF-7", 9,
      b"a+3fk-b +AGE-+3fk x+2D3eAA-y +2D3- +AG. +AGEA ab+AGEAYgBj3fk")
 conv("utf7-strict", "UTF-7", 3, b"x+2D3eAA-y+AGEAYgBj-\r\n+AKM-1", True)
 conv("utf7-imap", "UTF-7-IMAP", 3, b"&Jjo-&3fk-x&AGE.&2D3eAA-")
+conv("iso2022jp-ms", "ISO-2022-JP-MS", 7,
+     b"\x1b$B-!-5|b2q5D\x1b(I6@\x0e7\x0f\x1b(B ok\r\n\x1b$(D+!\x82\x1b$B-")
 conv("iso2022jp", "ISO-2022-JP", 7,
      b"\x1b$BF|K\\8l$N%F%-%9%H\x1b(B abc \x1b(I\x31\x1b(B\r\n")
 conv("iso2022jp-broken", "ISO-2022-JP", 2,
@@ -413,6 +415,20 @@ repair("labels-that-lie", 2, "From: =?iso-2022-jp?Q?=89=EF=8B=63?= <a@b>\n"
        "Content-Type: text/plain; charset=iso-2022-jp\n\n\x83\x65\x83\x58\n"
        "--b\nContent-Type: text/plain; charset=iso-2022-kr\n\n\xc7\xd1\n--b\n"
        "Content-Type: text/plain; charset=iso-8859-1\n\nGr\xc3\xbc\n--b--\n")
+repair("html-meta", 0, "Subject: s\nMIME-Version: 1.0\nContent-Type: "
+       "multipart/alternative; boundary=b\n\n--b\nContent-Type: text/html; "
+       "charset=windows-1251\n\n<html><head><meta charset=\"windows-1251\">"
+       "<meta http-equiv=Content-Type content='text/html; charset=x'>"
+       "<meta charset=\n</head><body>\xcf</body></html>\n--b\nContent-Type: "
+       "text/html; charset=iso-8859-1\n\n<META CHARSET=iso-8859-1>\xc3\xa9\n"
+       "--b--\n")
+repair("iso-2022-jp-windows", 0, "Subject: =?ISO-2022-JP?B?GyRCLSEycTVEGyhC?="
+       "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=iso-2022-jp\n\n"
+       "\x1b$B-!-5|b\x1b(I6@\x0e7\x0f\x1b(B ok\x1b$(D+!\x1b$B-\n")
+repair("detect-unlabelled", 16, "Subject: s\nMIME-Version: 1.0\nContent-Type: "
+       "multipart/mixed; boundary=b\n\n--b\n\n\xcf\xf0\xe8\xe2\xe5\xf2! "
+       "\xca\xe0\xea \xe4\xe5\xeb\xe0?\n--b\nContent-Type: text/plain; "
+       "charset=us-ascii\n\n\x96\xbe\x93\xfa\x82\xcc\x89\xef\x8b\x63\n--b--\n")
 repair("ks-c-label-windows-1252-target", 3, """\
 From: a@example.kr
 Subject: =?ks_c_5601-1987?B?x9GxueFu?= =?broken
