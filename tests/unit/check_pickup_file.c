@@ -1419,7 +1419,7 @@ START_TEST(auto_on_a_pipe_reads_as_iis)
 	struct pickup_opts opts = { .dots = AUTO, .hostname = HOST,
 	    .qid = QID, .now = NOW };
 	struct buf in, got;
-	struct pickup_out out;
+	struct pickup_out out = { 0 };
 	struct pickup_file *pf;
 	struct mail_status why;
 	const char *body;
