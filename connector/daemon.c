@@ -28,6 +28,7 @@
 #include "outq.h"
 #include "recover.h"
 #include "requests.h"
+#include "route.h"
 #include "safeio.h"
 #include "store_maildir.h"
 
@@ -61,27 +62,6 @@ daemon_check_root(const struct imc_config *cfg, struct buf *err)
 		buf_printf(err, "%s: user = %s is root; set a service account "
 		    "(or allow_root = yes, for a lab only)", cfg->path,
 		    cfg->user);
-		return -1;
-	}
-	return 0;
-}
-
-/* A store this build cannot hand mail to yet refuses to start rather
- * than putting the domain's mail anywhere else. */
-static int
-daemon_check_store(const struct imc_config *cfg, struct buf *err)
-{
-	const struct store_target *t = &cfg->store;
-	size_t i;
-
-	for (i = 0; i <= cfg->n_domains; i++) {
-		if (i > 0)
-			t = &cfg->domains[i - 1].store;
-		if (t->kind != STORE_DROP)
-			continue;
-		buf_printf(err, "%s: store = ", cfg->path);
-		config_store_put(err, t);
-		buf_puts(err, ": this store is not available in this version");
 		return -1;
 	}
 	return 0;
@@ -254,8 +234,29 @@ daemon_out_entry(void *arg, const char *qid)
 }
 
 static const struct outdest_ops daemon_outdest_ops = { daemon_job_done };
+/* A job for a local domain's LMTP store: a destination like the SMTP
+ * ones (outdest.h), reached through the SMTP client speaking LMTP. */
+static void
+daemon_submit_store(void *arg, struct out_job *job)
+{
+	struct imc_daemon *d = arg;
+	struct route r;
+	struct buf name;
+
+	/* The store as configured names it in the tracking log until a
+	 * session gives its address ("lmtp:HOST[ADDR]:PORT"): a store that
+	 * cannot be reached is named too. */
+	buf_init(&name);
+	config_store_put(&name, job->store);
+	snprintf(job->relay, sizeof(job->relay), "%s", buf_cstr(&name));
+	buf_fini(&name);
+	route_for_store(job->store, job->store_tls, &r);
+	outdest_submit(d->dests, &r, job);
+	route_free(&r);
+}
+
 static const struct outq_ops daemon_outq_ops = { daemon_submit,
-	daemon_settled };
+	daemon_settled, daemon_submit_store };
 
 /* The SMTP side: DNS, TLS context, protocol log, destinations, Out/. */
 static int
@@ -289,8 +290,7 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	d->lock_fd = -1;
 	d->once = once;
 	if (config_load(&d->cfg, config_path, err) == -1 ||
-	    daemon_check_root(&d->cfg, err) == -1 ||
-	    daemon_check_store(&d->cfg, err) == -1)
+	    daemon_check_root(&d->cfg, err) == -1)
 		return EX_CONFIG;
 	if (daemon_check_tree(d, err) == -1)
 		return EX_CONFIG;

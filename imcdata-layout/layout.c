@@ -19,7 +19,7 @@
 #include "safeio.h"
 #include "xalloc.h"
 
-enum layout_group { GROUP_SERVICE, GROUP_WRITERS };
+enum layout_group { GROUP_SERVICE, GROUP_WRITERS, GROUP_DROP };
 
 struct layout_entry {
 	const char	*name;
@@ -41,6 +41,9 @@ static const struct layout_entry layout_table[LAYOUT_NDIRS] = {
 	[LAYOUT_BADMAIL] =	  { "Badmail",	  0700,  0700,  GROUP_SERVICE },
 	[LAYOUT_LOG] =		  { "Log",	  0750,  0750,  GROUP_SERVICE },
 	[LAYOUT_STORE] =	  { "Store",	  0700,  0700,  GROUP_SERVICE },
+	/* drop_group reads and takes the files; set-group-ID gives them
+	 * the folder's group */
+	[LAYOUT_DROP] =		  { "Drop",	  02770, 02770, GROUP_DROP },
 };
 
 /* layout_name - a folder's path relative to the root */
@@ -55,8 +58,28 @@ int
 layout_want_from_config(const struct imc_config *cfg, struct layout_want *w,
     struct buf *err)
 {
+	const struct store_target *t = &cfg->store;
+	struct group *gr;
+	bool drop = false;
+	size_t i;
+
 	if (config_ids(cfg, &w->uid, &w->service_gid, &w->writers_gid, err) == -1)
 		return -1;
+	w->drop_gid = w->service_gid;
+	if (cfg->drop_group != NULL) {
+		if ((gr = getgrnam(cfg->drop_group)) == NULL) {
+			buf_printf(err, "no such group \"%s\"", cfg->drop_group);
+			return -1;
+		}
+		w->drop_gid = gr->gr_gid;
+	}
+	for (i = 0; i <= cfg->n_domains; i++) {
+		if (i > 0)
+			t = &cfg->domains[i - 1].store;
+		if (t->kind == STORE_DROP)
+			drop = true;
+	}
+	w->drop_readers = drop && w->drop_gid != w->writers_gid;
 	w->pickup_mode = cfg->pickup_mode;
 	return 0;
 }
@@ -65,6 +88,8 @@ layout_want_from_config(const struct imc_config *cfg, struct layout_want *w,
 mode_t
 layout_mode(enum layout_dir d, const struct layout_want *w)
 {
+	if (d == LAYOUT_ROOT && w->drop_readers)
+		return layout_table[d].mode_open;
 	return w->pickup_mode == PICKUP_MODE_OPEN ? layout_table[d].mode_open :
 	    layout_table[d].mode;
 }
@@ -73,7 +98,7 @@ static gid_t
 layout_gid(enum layout_dir d, const struct layout_want *w)
 {
 	return layout_table[d].group == GROUP_WRITERS ? w->writers_gid :
-	    w->service_gid;
+	    layout_table[d].group == GROUP_DROP ? w->drop_gid : w->service_gid;
 }
 
 static int

@@ -39,6 +39,7 @@ enum layout_dir {
 	LAYOUT_BADMAIL,
 	LAYOUT_LOG,
 	LAYOUT_STORE,
+	LAYOUT_DROP,
 	LAYOUT_NDIRS
 };
 
@@ -70,6 +71,10 @@ struct layout_want {
 	uid_t	uid;
 	gid_t	service_gid;
 	gid_t	writers_gid;
+	gid_t	drop_gid;	/* Drop/'s group: drop_group, else service */
+	bool	drop_readers;	/* a store = drop whose readers (drop_gid) are
+				   not the writers: the root lets them pass
+				   (0711) */
 	enum pickup_mode pickup_mode;
 };
 

@@ -10,7 +10,9 @@
  * for the store (the default) the [domain] section's charset and
  * encoding, else the global ones; with --smtp what the SMTP side sends to
  * D: the labelled charsets kept unless the [domain] section sets one, the
- * encoding of the [domain] section, else the global one. Without -c the
+ * encoding of the [domain] section, else the global one. For a domain
+ * whose store is the built-in Maildir the result has LF line ends, as that
+ * store writes them (a Drop folder, LMTP and SMTP keep CRLF). Without -c the
  * defaults (utf-8, 8bit, legacy charset windows-1252). The legacy charset
  * is the global one unless
  * --sender-domain names a sender domain (its [domain] setting) or --legacy
@@ -31,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,20 +61,34 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-/* copy_fd - copy everything from one descriptor to another */
+/* copy_fd - copy everything from one descriptor to another; lf: every
+ * CRLF written as LF (a CR that ends one read is held for the next) */
 static int
-copy_fd(int in, int out)
+copy_fd(int in, int out, bool lf)
 {
 	char *b;
-	ssize_t n, w, off;
+	ssize_t n, w, off, i, k;
+	bool cr = false;
 
-	b = xmalloc(65536);
+	b = xmalloc(65536 + 1);
 	for (;;) {
-		n = read(in, b, 65536);
+		n = read(in, b + (cr ? 1 : 0), 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
+		if (lf) {
+			if (cr)
+				b[0] = '\r', n++;
+			cr = b[n - 1] == '\r';
+			if (cr)
+				n--;
+			for (i = k = 0; i < n; i++)
+				if (!(b[i] == '\r' && (i + 1 < n ? b[i + 1] :
+				    '\0') == '\n'))
+					b[k++] = b[i];
+			n = k;
+		}
 		for (off = 0; off < n; off += w) {
 			w = write(out, b + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR) {
@@ -84,6 +101,8 @@ copy_fd(int in, int out)
 			}
 		}
 	}
+	if (n == 0 && cr && write(out, "\r", 1) != 1)
+		n = -1;
 	free(b);
 	return n < 0 ? -1 : 0;
 }
@@ -101,7 +120,7 @@ open_input(const char *path)
 	/* a pipe: keep a copy to read twice */
 	if ((mfd = memfd_create("imc-convert", MFD_CLOEXEC)) == -1)
 		return -1;
-	fd = copy_fd(STDIN_FILENO, mfd);
+	fd = copy_fd(STDIN_FILENO, mfd, false);
 	if (fd == -1) {
 		close(mfd);
 		return -1;
@@ -188,6 +207,9 @@ main(int argc, char **argv)
 	    snd.legacy_charset : "windows-1252";
 	o.target = charset != NULL ? charset : dst.charset;
 	o.seven_bit = seven || dst.seven_bit;
+	/* the built-in store writes LF line ends, as Maildir readers expect */
+	o.lf = !smtp && config_store_for(&cfg, domain != NULL ? domain : "")->
+	    kind == STORE_MAILDIR;
 	if (!known_target(o.target)) {
 		fprintf(stderr, "imc-convert: unknown target charset \"%s\"\n",
 		    o.target);
@@ -230,7 +252,7 @@ main(int argc, char **argv)
 		rc = errno == ENOMEM ? EX_OSERR : EX_IOERR;
 	} else if (res == REPAIR_UNCHANGED) {
 		if (lseek(in_fd, 0, SEEK_SET) == (off_t)-1 ||
-		    copy_fd(in_fd, out_fd) == -1) {
+		    copy_fd(in_fd, out_fd, o.lf) == -1) {
 			fprintf(stderr, "imc-convert: %s\n", strerror(errno));
 			rc = EX_IOERR;
 		}

@@ -365,7 +365,7 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	for (i = 0; i < st->nplans; i++)
 		if (st->plans[i].changed)
 			rep->changes++;
-	if (st->bare_lf) {
+	if (st->bare_lf && !opts->lf) {
 		rep->changes++;
 		st->changed = 1;
 		(void)buf_puts(&rep->explain,
@@ -389,7 +389,8 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 		}
 	}
 	st->pass = 2;
-	if (rp_run(st, in_fd, chunk) == -1 || repair_emit_flush(st) == -1) {
+	if (rp_run(st, in_fd, chunk) == -1 || repair_emit_flush(st) == -1 ||
+	    repair_emit_finish(st) == -1) {
 		err = st->failed;
 		goto done;
 	}

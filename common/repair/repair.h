@@ -20,7 +20,8 @@
  *    unlabelled);
  *  - content that does not decode in its declared charset is left byte for
  *    byte, labelled as it was, and reported;
- *  - bare LF becomes CRLF; a part with lines over 998 octets is re-encoded
+ *  - bare LF becomes CRLF (opts.lf: LF stays, and every line end is LF);
+ *    a part with lines over 998 octets is re-encoded
  *    instead of being cut: as quoted-printable, or as base64 when that is
  *    smaller (when about 1/6 of the bytes or more would need escaping).
  * Conversion (per destination, from opts):
@@ -50,6 +51,10 @@ struct repair_opts {
 	const char	*legacy_charset;	/* e.g. "windows-1252" */
 	const char	*target;		/* "utf-8", "preserve", or a label */
 	bool		 seven_bit;
+	/* Line ends are LF, in and out (the store's copy, as Maildir readers
+	 * expect): a bare LF is no defect, and the output's line ends are LF
+	 * instead of CRLF (a CR inside a line stays). */
+	bool		 lf;
 	/* With out_fd -1: called once the first pass has found something
 	 * to change, for the descriptor to write to (-1 with errno: fail).
 	 * Most messages need no change, and so no output file at all. */

@@ -20,12 +20,72 @@
 #include <string.h>
 #include <unistd.h>
 
+/* rp_write - bytes to the output descriptor */
+static int
+rp_write(struct rp_state *st, const char *p, size_t n)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < n) {
+		w = write(st->out_fd, p + off, n - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return repair_fail(st, errno);
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * rp_to_lf - opts.lf: every CRLF of the buffer becomes LF, in place. A CR
+ * at its end is held back (out_cr_held) until the next bytes show whether
+ * it ends a line; repair_emit_finish writes one still held.
+ */
+static int
+rp_to_lf(struct rp_state *st)
+{
+	char *d = st->out.data, *p = st->out.data, *end = p + st->out.len;
+
+	if (st->out_cr_held) {
+		st->out_cr_held = 0;
+		if (p < end && *p != '\n' && rp_write(st, "\r", 1) == -1)
+			return -1;
+	}
+	for (; p < end; p++) {
+		if (*p == '\r' && p + 1 == end) {
+			st->out_cr_held = 1;
+			break;
+		}
+		if (*p == '\r' && p[1] == '\n')
+			continue;
+		*d++ = *p;
+	}
+	st->out.len = (size_t)(d - st->out.data);
+	return 0;
+}
+
+/* repair_emit_finish - after the last flush: a CR still held goes out */
+int
+repair_emit_finish(struct rp_state *st)
+{
+	if (!st->out_cr_held)
+		return 0;
+	st->out_cr_held = 0;
+	return rp_write(st, "\r", 1);
+}
+
 /* repair_emit_flush - write out what is buffered */
 int
 repair_emit_flush(struct rp_state *st)
 {
 	size_t off = 0;
 	ssize_t w;
+
+	if (st->opts->lf && st->out.len > 0 && rp_to_lf(st) == -1)
+		return -1;
 
 	while (off < st->out.len) {
 		w = write(st->out_fd, st->out.data + off, st->out.len - off);

@@ -142,6 +142,7 @@ struct rp_state {
 	int		 top_mime_version, need_mime_version;
 	int		 changed;
 	int		 bare_lf, in_prev_cr;
+	int		 out_cr_held;	/* opts.lf: a CR at the end of a flush */
 	struct rp_level	 lv[RP_DEPTHS];
 	char		*bnd[RP_DEPTHS];	/* pass 2: boundary by depth */
 	int		 at_bol;	/* pass 2: output at a line start */
@@ -202,6 +203,7 @@ int	repair_emit_data(struct rp_state *, const struct mime_event *,
 int	repair_emit_part_end(struct rp_state *, const struct rp_plan *,
 	    unsigned depth);
 int	repair_emit_flush(struct rp_state *);
+int	repair_emit_finish(struct rp_state *);
 void	repair_emit_end(struct rp_emit *);
 
 /* repair_report.c */

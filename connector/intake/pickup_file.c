@@ -689,6 +689,53 @@ struct out_set {
 	bool		 eightbit;	/* a byte above 127 went out */
 };
 
+/*
+ * out_write - bytes to one output; an LF output gets every CRLF as LF. A
+ * CR at the end of the bytes is held until the next byte shows whether it
+ * ends a line (pickup_write writes a held CR out at the end).
+ */
+static int
+out_write(struct pickup_out *po, const char *p, size_t len)
+{
+	const char *end = p + len, *cr;
+	size_t n;
+
+	if (!po->lf) {
+		if (safe_write_all(po->fd, p, len) == -1)
+			return -1;
+		po->written += len;
+		return 0;
+	}
+	if (po->cr_held && len > 0) {
+		po->cr_held = false;
+		if (*p != '\n') {
+			if (safe_write_all(po->fd, "\r", 1) == -1)
+				return -1;
+			po->written++;
+		}
+	}
+	while (p < end) {
+		cr = memchr(p, '\r', (size_t)(end - p));
+		n = cr != NULL ? (size_t)(cr - p) : (size_t)(end - p);
+		if (n > 0 && safe_write_all(po->fd, p, n) == -1)
+			return -1;
+		po->written += n;
+		if (cr == NULL)
+			break;
+		if (cr + 1 == end) {
+			po->cr_held = true;
+			break;
+		}
+		if (cr[1] != '\n') {
+			if (safe_write_all(po->fd, "\r", 1) == -1)
+				return -1;
+			po->written++;
+		}
+		p = cr + 1;
+	}
+	return 0;
+}
+
 static int
 out_flush(struct out_set *o)
 {
@@ -696,12 +743,9 @@ out_flush(struct out_set *o)
 
 	if (o->pending.len == 0)
 		return 0;
-	for (i = 0; i < o->n; i++) {
-		if (safe_write_all(o->outs[i].fd, o->pending.data,
-		    o->pending.len) == -1)
+	for (i = 0; i < o->n; i++)
+		if (out_write(&o->outs[i], o->pending.data, o->pending.len) == -1)
 			return -1;
-		o->outs[i].written += o->pending.len;
-	}
 	buf_reset(&o->pending);
 	return 0;
 }
@@ -720,11 +764,9 @@ out_put(struct out_set *o, const char *p, size_t len)
 	if (len > IMC_IO_CHUNK) {
 		size_t i;
 
-		for (i = 0; i < o->n; i++) {
-			if (safe_write_all(o->outs[i].fd, p, len) == -1)
+		for (i = 0; i < o->n; i++)
+			if (out_write(&o->outs[i], p, len) == -1)
 				return -1;
-			o->outs[i].written += len;
-		}
 		return 0;
 	}
 	return buf_append(&o->pending, p, len);
@@ -818,11 +860,10 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 
 	for (i = 0; i < nout; i++) {
 		outs[i].written = 0;
-		if (outs[i].prefix != NULL && outs[i].prefix[0] != '\0' &&
-		    (safe_write_all(outs[i].fd, outs[i].prefix,
-		    strlen(outs[i].prefix)) == -1))
+		outs[i].cr_held = false;
+		if (outs[i].prefix != NULL && out_write(&outs[i], outs[i].prefix,
+		    strlen(outs[i].prefix)) == -1)
 			goto ioerr;
-		outs[i].written = outs[i].prefix ? strlen(outs[i].prefix) : 0;
 	}
 	rfc5322_date(pf->opts.now, date, sizeof(date));
 	/* The writer's uid goes in the comment, where Postfix puts it: the
@@ -866,6 +907,13 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	/* A held "." line at the end of the file is dropped. */
 	if (out_flush(&o) == -1)
 		goto ioerr;
+	for (i = 0; i < nout; i++)
+		if (outs[i].cr_held) {
+			outs[i].cr_held = false;
+			if (safe_write_all(outs[i].fd, "\r", 1) == -1)
+				goto ioerr;
+			outs[i].written++;
+		}
 	buf_fini(&o.pending);
 	/* What the queue keeps about the copy, so that no delivery attempt
 	 * reads it again for this: 8-bit bytes, and the Received: fields

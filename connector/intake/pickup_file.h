@@ -11,7 +11,8 @@
  * (imc-connector, from userid 1001 (alice)) id QID"), the header without the
  * envelope lines and without Bcc, Resent-Bcc, Return-Path and
  * Content-Length (Date, Message-ID and From added when missing), a blank
- * line, and the body streamed from the file with CRLF line ends, one
+ * line, and the body streamed from the file with CRLF line ends (LF for an
+ * output that asks: the store's copy), one
  * leading dot removed per line under pickup_dots = iis, and a final line
  * holding only "." dropped. Lines of any length and NUL bytes pass through.
  *
@@ -48,11 +49,15 @@ struct pickup_opts {
 struct pickup_file;
 
 /* One output of pickup_write: a descriptor and text written before the
- * Received: line (Return-Path for the store copy), and the bytes written. */
+ * Received: line (Return-Path for the store copy), and the bytes written.
+ * lf: line ends LF instead of CRLF (the store's copy, as Maildir readers
+ * expect; a CR inside a line stays); cr_held is pickup_write's own. */
 struct pickup_out {
 	int		 fd;
 	const char	*prefix;
 	uint64_t	 written;
+	bool		 lf;
+	bool		 cr_held;
 };
 
 struct pickup_file *pickup_read(int fd, const struct pickup_opts *,

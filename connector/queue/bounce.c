@@ -26,6 +26,19 @@ bounce_date(time_t t, char *out, size_t size)
 		out[0] = '\0';
 }
 
+/* Where the header ends: just past the line break before the first empty
+ * line ("\n\r\n" or "\n\n"), or NULL. */
+static char *
+bounce_blank_line(char *s)
+{
+	char *nl;
+
+	for (nl = strchr(s, '\n'); nl != NULL; nl = strchr(nl + 1, '\n'))
+		if (nl[1] == '\n' || (nl[1] == '\r' && nl[2] == '\n'))
+			return nl + 1;
+	return NULL;
+}
+
 /* Read the original header (up to the blank line or the bound). */
 static int
 bounce_read_header(int fd, struct buf *hdr)
@@ -42,8 +55,9 @@ bounce_read_header(int fd, struct buf *hdr)
 			break;
 		if (buf_append(hdr, chunk, (size_t)n) == -1)
 			return -1;
-		if ((end = strstr(hdr->data, "\r\n\r\n")) != NULL) {
-			hdr->len = (size_t)(end - hdr->data) + 2;
+		/* CRLF (Out/) or LF (the store's In/ copy) */
+		if ((end = bounce_blank_line(hdr->data)) != NULL) {
+			hdr->len = (size_t)(end - hdr->data);
 			hdr->data[hdr->len] = '\0';
 			return 0;
 		}

@@ -5,6 +5,9 @@
  * name made from the queue id and the recipient's index, so a delivery
  * redone after a crash finds its own file). Results go into the envelope
  * (done, failed, or still pending with the reason) and the tracking log.
+ * Recipients whose domain's store is Drop (config_store_for) share one
+ * Drop/ file per conversion (store_drop.h), named from the queue id the
+ * same way at every try.
  * Durability is the caller's: the batch's barrier covers the new names.
  */
 #ifndef IMC_HANDOFF_H

@@ -96,6 +96,7 @@ qconv_repair(const struct qctx *q, enum layout_dir dir, const char *qid,
 	int in = in_fd;
 
 	qconv_opts(q, sender, to, &opts);
+	opts.lf = dir == LAYOUT_IN;	/* the store's copy: LF (batch.c) */
 	opts.open_out = qconv_open_out;
 	opts.open_arg = &out;
 	qentry_name(name, sizeof(name), qid, QFILE_EML);
@@ -181,6 +182,7 @@ qconv_store_copy(const struct qctx *q, const struct qenv *e,
 
 	qentry_name(eml, sizeof(eml), e->qid, QFILE_EML);
 	qconv_opts(q, e->sender, conv, &opts);
+	opts.lf = true;
 	if ((in = openat(q->dir[LAYOUT_IN], eml, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1 || fstat(in, &st) == -1) {
 		if (in != -1)

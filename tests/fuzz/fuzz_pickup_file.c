@@ -36,8 +36,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if ((pf = pickup_read(in, &opts, &why)) != NULL) {
-		outs[0] = (struct pickup_out){ out, "Return-Path: <x>\r\n", 0 };
-		outs[1] = (struct pickup_out){ out, NULL, 0 };
+		outs[0] = (struct pickup_out){ .fd = out,
+		    .prefix = "Return-Path: <x>\r\n", .lf = true };
+		outs[1] = (struct pickup_out){ .fd = out };
 		(void)pickup_write(pf, outs, 2, &why);
 		pickup_free(pf);
 	}

@@ -142,14 +142,16 @@ write_conf "max_message_size = $LIMIT"
 "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null || { not_ok "create 2"; finish; exit 1; }
 message grown sender@example.com "$T/src/all8" rcpt@example.com far@remote.test
 message nullgrown '<>' "$T/src/all8" rcpt@example.com
-# the control: ASCII with bare LF, near the limit; pickup writes CRLF
-# (46,000 more bytes) but repair leaves it as it is
+# the control: ASCII with bare LF, near the limit; pickup writes the Out/
+# copy in CRLF (46,000 more bytes; the store's In/ copy keeps LF) but
+# repair leaves it as it is: a remote recipient waits in Out/ with it
 /usr/bin/python3 -c "
 import sys
 line = b'x' * 69 + b'\n'
 sys.stdout.buffer.write(line * (($LIMIT - 2000) // 70))" > "$T/src/ascii"
 {
 	printf 'X-Sender: sender@example.com\nX-Receiver: <ascii@example.com>\n'
+	printf 'X-Receiver: <ctl@remote.test>\n'
 	printf 'Subject: near the limit\n\n'
 	cat "$T/src/ascii"
 } > "$T/src/ascii.eml"
@@ -163,9 +165,11 @@ once "limit $LIMIT"
 
 check "grown: nothing delivered to rcpt" test "$(mailbox_count example.com rcpt)" = 0
 check "control near the limit delivered" test "$(mailbox_count example.com ascii)" = 1
-ctl=$(mailbox_one example.com ascii)
-check "control copy is over the limit (CRLF and trace lines): $(size_of "$ctl")" \
+ctl=$(grep -l '^Subject: near the limit' "$ROOT"/Out/*.eml 2>/dev/null | head -1)
+check "control Out/ copy is over the limit (CRLF and trace lines): $(size_of "$ctl")" \
     test "$(size_of "$ctl")" -gt "$LIMIT"
+check "control store copy has LF line ends: $(size_of "$(mailbox_one example.com ascii)")" \
+    test "$(grep -c $'\r' "$(mailbox_one example.com ascii)")" = 0
 n=$(grep -l '^Subject: Undeliverable: grown' "$ROOT"/Store/example.com/sender/new/* 2>/dev/null | wc -l)
 echo "# $n report(s) to the sender"
 check "the sender got a report for each copy (In/ and Out/)" test "$n" = 2
@@ -192,8 +196,8 @@ cte=none
 check "null sender: the whole repaired copy is in Badmail, not cut ($cte)" \
     test $? = 0 -a -n "$bad"
 check "log: badmail 5.3.4" grep -q 'event=badmail .*dsn=5.3.4' "$ROOT"/Log/*.log
-check "In/, Out/ and Work/ are empty" \
-    test "$(count_files "$ROOT/In")$(count_files "$ROOT/Out")$(count_files "$ROOT/Work")" = 000
+check "In/ and Work/ are empty, Out/ holds the control's remote copy" \
+    test "$(count_files "$ROOT/In")$(count_files "$ROOT/Work")$(out_count)" = 001
 check "Pickup holds no message files" test -z "$(find "$P" -maxdepth 1 -type f)"
 check "no sanitizer report" bash -c "! grep -q -e 'Sanitizer' -e 'runtime error:' '$T/once.log'"
 rm -rf "$T/src"

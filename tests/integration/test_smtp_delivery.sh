@@ -38,7 +38,7 @@ check "bounce opens like Exchange" grep -q 'Your message did not reach some or a
 check "bounce names the recipient and reason" grep -q "'nobody@remote.test'" <<<"$nd"
 check "bounce is multipart/report" grep -q 'report-type=delivery-status' <<<"$nd"
 check "bounce has Status 5.1.1" grep -q '^Status: 5.1.1' <<<"$nd"
-check "bounce Diagnostic-Code is the SMTP reply (RFC 3464)" grep -q $'^Diagnostic-Code: smtp; 550 5.1.1 no such user here\r$' <<<"$nd"
+check "bounce Diagnostic-Code is the SMTP reply (RFC 3464)" grep -q '^Diagnostic-Code: smtp; 550 5.1.1 no such user here$' <<<"$nd"
 check "Out is empty" test "$(count_files "$ROOT/Out")" = 0
 plog=$(cat "$ROOT"/Log/smtp-*.log 2>/dev/null)
 check "protocol log has EHLO" grep -q ' > EHLO mx.test.example' <<<"$plog"

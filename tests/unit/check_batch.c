@@ -104,12 +104,15 @@ START_TEST(test_accept_case)
 	ck_assert_msg(qtest_accept(&t, b, c->text, qid) == ACCEPT_QUEUED, "%s",
 	    c->name);
 	snprintf(name, sizeof(name), "%s.eml", qid);
-	/* the In/ copy starts with the Return-Path the store keeps */
+	/* the In/ copy starts with the Return-Path the store keeps, and its
+	 * lines end in LF (as Maildir readers expect) */
 	text = qtest_read(&t, LAYOUT_IN, name);
 	if (n_in > 0) {
 		ck_assert_ptr_nonnull(text);
 		ck_assert_msg(starts_with(text, "Return-Path: "
-		    "<alice@remote.example>\r\nReceived: "), "%s: %.60s",
+		    "<alice@remote.example>\nReceived: "), "%s: %.60s",
+		    c->name, text);
+		ck_assert_msg(strchr(text, '\r') == NULL, "%s: a CR in %s",
 		    c->name, text);
 	} else
 		ck_assert_ptr_null(text);
@@ -118,6 +121,8 @@ START_TEST(test_accept_case)
 	if (n_out > 0) {
 		ck_assert_ptr_nonnull(text = qtest_read(&t, LAYOUT_OUT, name));
 		ck_assert_msg(starts_with(text, "Received: "), "%s", c->name);
+		/* SMTP keeps CRLF */
+		ck_assert_ptr_nonnull(strstr(text, "\r\n\r\nbody\r\n"));
 		free(text);
 		qtest_must_load(&t, LAYOUT_OUT, qid, &e);
 		ck_assert_str_eq(e.qid, qid);
@@ -133,9 +138,22 @@ START_TEST(test_accept_case)
 	ck_assert_int_eq(batch_commit(b), 0);
 	batch_free(b);
 
-	for (i = 0; i < MAX_RCPTS && c->boxes[i] != NULL; i++)
+	for (i = 0; i < MAX_RCPTS && c->boxes[i] != NULL; i++) {
+		char size[32], to[64];
+
 		ck_assert_msg(qtest_mailbox(&t, "local.example", c->boxes[i]) ==
 		    1, "%s: %s", c->name, c->boxes[i]);
+		/* LF in the mailbox; the logged size is the file's */
+		text = qtest_mailbox_first(&t, "local.example", c->boxes[i]);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_msg(strchr(text, '\r') == NULL, "%s", c->name);
+		ck_assert(strstr(text, "\n\nbody\n") != NULL);
+		snprintf(size, sizeof(size), "size=%zu ", strlen(text));
+		snprintf(to, sizeof(to), "to=<%s@local.example>", c->boxes[i]);
+		ck_assert_uint_eq(qtest_track(&t, "event=delivered", qid, size,
+		    to, NULL), 1);
+		free(text);
+	}
 	ck_assert_uint_eq(qtest_count(&t, "Store/local.example/bob/new") +
 	    qtest_count(&t, "Store/local.example/carol/new"), i);
 	/* delivered: nothing stays in In/; the Out/ entry stays */

@@ -70,10 +70,9 @@ static const struct diag_case diag_cases[] = {
 
 /* The notification for one failed recipient with this text. */
 static void
-write_bounce(const char *text, const char *dsn, enum bounce_kind kind,
-    struct buf *out)
+write_bounce_of(const char *eml, const char *text, const char *dsn,
+    enum bounce_kind kind, struct buf *out)
 {
-	static const char eml[] = "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
 	struct bounce_opts bo = { kind, "mx.test.example", "0BOUNCEQID000000",
 	    false, 1732470000 };
 	struct qenv e;
@@ -93,7 +92,7 @@ write_bounce(const char *text, const char *dsn, enum bounce_kind kind,
 	in = memfd_create("eml", MFD_CLOEXEC);
 	o = memfd_create("bounce", MFD_CLOEXEC);
 	ck_assert(in != -1 && o != -1);
-	ck_assert(write(in, eml, sizeof(eml) - 1) == (ssize_t)sizeof(eml) - 1);
+	ck_assert(write(in, eml, strlen(eml)) == (ssize_t)strlen(eml));
 	ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
 	ck_assert_int_eq(bounce_write(o, &e, in, &bo), 0);
 	ck_assert_int_eq(lseek(o, 0, SEEK_SET), 0);
@@ -102,6 +101,14 @@ write_bounce(const char *text, const char *dsn, enum bounce_kind kind,
 	close(in);
 	close(o);
 	qenv_free(&e);
+}
+
+static void
+write_bounce(const char *text, const char *dsn, enum bounce_kind kind,
+    struct buf *out)
+{
+	write_bounce_of("From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n",
+	    text, dsn, kind, out);
 }
 
 START_TEST(test_diag_case)
@@ -139,6 +146,34 @@ START_TEST(delay_notice_carries_the_smtp_code_too)
 }
 END_TEST
 
+/* The original's header ends at its first empty line whether its lines end
+ * in CRLF (Out/) or LF (the store's In/ copy): the body never travels. */
+START_TEST(header_of_an_lf_original_stops_at_the_blank_line)
+{
+	static const char *const origs[] = {
+		"From: a@example.com\r\nSubject: hi\r\n\r\nbody-secret\r\n",
+		"From: a@example.com\nSubject: hi\n\nbody-secret\n",
+	};
+	struct buf out[2];
+	const char *p[2];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		buf_init(&out[i]);
+		write_bounce_of(origs[i], "550 no", "5.1.1", BOUNCE_FAILED,
+		    &out[i]);
+		ck_assert_msg(strstr(buf_cstr(&out[i]), "body-secret") == NULL,
+		    "%zu: %s", i, buf_cstr(&out[i]));
+		ck_assert_ptr_nonnull(p[i] = strstr(buf_cstr(&out[i]),
+		    "From: a@example.com\r\nSubject: hi\r\n"));
+	}
+	/* the same attachment either way */
+	ck_assert_str_eq(p[0], p[1]);
+	buf_fini(&out[0]);
+	buf_fini(&out[1]);
+}
+END_TEST
+
 /* bounce_suite - every bounce test */
 static Suite *
 bounce_suite(void)
@@ -150,6 +185,7 @@ bounce_suite(void)
 	tcase_add_loop_test(tc, test_diag_case, 0,
 	    (int)(sizeof(diag_cases) / sizeof(diag_cases[0])));
 	tcase_add_test(tc, delay_notice_carries_the_smtp_code_too);
+	tcase_add_test(tc, header_of_an_lf_original_stops_at_the_blank_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

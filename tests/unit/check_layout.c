@@ -86,6 +86,8 @@ want_of(enum pickup_mode mode)
 	w.uid = geteuid();
 	w.service_gid = getegid();
 	w.writers_gid = getegid();
+	w.drop_gid = getegid();
+	w.drop_readers = false;
 	w.pickup_mode = mode;
 	return w;
 }
@@ -150,6 +152,8 @@ static const struct table_case table_cases[] = {
 	{ "badmail_is_private", LAYOUT_BADMAIL, "Badmail", 0700, 0700 },
 	{ "log_is_group_readable", LAYOUT_LOG, "Log", 0750, 0750 },
 	{ "store_is_private", LAYOUT_STORE, "Store", 0700, 0700 },
+	{ "drop_is_set_group_id_for_drop_group", LAYOUT_DROP, "Drop", 02770,
+	    02770 },
 };
 
 START_TEST(test_table_case)
@@ -164,6 +168,57 @@ START_TEST(test_table_case)
 	    "%s: group mode %04o", c->name, (unsigned)layout_mode(c->dir, &wg));
 	ck_assert_msg(layout_mode(c->dir, &wo) == c->want_open,
 	    "%s: open mode %04o", c->name, (unsigned)layout_mode(c->dir, &wo));
+}
+END_TEST
+
+/* Drop/ takes drop_group (else the service group); with a store = drop
+ * read by another group than the writers', the root lets it pass. */
+START_TEST(drop_group_and_root_passage)
+{
+	struct layout_want w = want_of(PICKUP_MODE_GROUP);
+	struct imc_config cfg;
+	struct buf err;
+	char conf[PATH_MAX];
+	FILE *fp;
+
+	w.drop_readers = true;
+	ck_assert_uint_eq(layout_mode(LAYOUT_ROOT, &w), 0711);
+	ck_assert_uint_eq(layout_mode(LAYOUT_DROP, &w), 02770);
+	ck_assert_uint_eq(layout_mode(LAYOUT_PICKUP, &w), 01730);
+	snprintf(conf, sizeof(conf), "%s/drop.conf", tmpdir);
+	buf_init(&err);
+	/* root's group is gid 0: the drop group differs from the writers'
+	 * (the caller's group) unless the caller's group is root too */
+	ck_assert_ptr_nonnull(fp = fopen(conf, "w"));
+	fprintf(fp, "root = %s\nstore = drop\ndrop_group = root\n", root);
+	fclose(fp);
+	ck_assert_msg(config_load(&cfg, conf, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(layout_want_from_config(&cfg, &w, &err), 0);
+	ck_assert_uint_eq(w.drop_gid, 0);
+	ck_assert_int_eq(w.drop_readers, w.writers_gid != 0);
+	config_free(&cfg);
+	/* no drop store: nobody needs to pass */
+	ck_assert_ptr_nonnull(fp = fopen(conf, "w"));
+	fprintf(fp, "root = %s\ndrop_group = root\n[domain a.example]\n"
+	    "store = maildir\n", root);
+	fclose(fp);
+	ck_assert_msg(config_load(&cfg, conf, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(layout_want_from_config(&cfg, &w, &err), 0);
+	ck_assert_uint_eq(w.drop_gid, 0);
+	ck_assert(!w.drop_readers);
+	ck_assert_uint_eq(layout_mode(LAYOUT_ROOT, &w), 0710);
+	config_free(&cfg);
+	/* a [domain] with store = drop counts */
+	ck_assert_ptr_nonnull(fp = fopen(conf, "w"));
+	fprintf(fp, "root = %s\ndrop_group = root\n[domain a.example]\n"
+	    "store = drop\n", root);
+	fclose(fp);
+	ck_assert_msg(config_load(&cfg, conf, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(layout_want_from_config(&cfg, &w, &err), 0);
+	ck_assert_int_eq(w.drop_readers, w.writers_gid != 0);
+	config_free(&cfg);
+	unlink(conf);
+	buf_fini(&err);
 }
 END_TEST
 
@@ -873,6 +928,7 @@ layout_suite(bool as_root)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, tree_setup, tree_teardown);
 	tcase_add_test(tc, create_makes_every_folder_with_its_mode);
+	tcase_add_test(tc, drop_group_and_root_passage);
 	tcase_add_test(tc, create_in_open_mode_makes_pickup_01733);
 	tcase_add_test(tc, create_makes_missing_parents_of_the_root);
 	tcase_add_test(tc, create_twice_changes_nothing);

@@ -102,7 +102,7 @@ run_pickup(const char *input, size_t len, enum pickup_dots dots,
 {
 	struct pickup_opts opts = { .dots = dots, .hostname = HOST, .qid = QID,
 	    .now = NOW };
-	struct pickup_out out;
+	struct pickup_out out = { .fd = -1 };
 	struct pickup_file *pf;
 	const struct addr_list *l;
 	size_t i;
@@ -910,7 +910,7 @@ START_TEST(two_outputs_get_the_same_copy_first_with_prefix)
 	static const char want[] = RECEIVED HDO "\r\nbody\r\n.dot\r\n";
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
 	    .qid = QID, .now = NOW };
-	struct pickup_out outs[2];
+	struct pickup_out outs[2] = { { .fd = -1 }, { .fd = -1 } };
 	struct pickup_file *pf;
 	struct mail_status why;
 	struct buf o1, o2;
@@ -975,7 +975,7 @@ START_TEST(test_writer_case)
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
 	    .qid = QID, .now = NOW, .has_uid = c->has_uid, .uid = c->uid,
 	    .user = c->user };
-	struct pickup_out out;
+	struct pickup_out out = { .fd = -1 };
 	struct pickup_file *pf;
 	struct mail_status why;
 	struct buf o;
@@ -1003,11 +1003,75 @@ START_TEST(test_writer_case)
 }
 END_TEST
 
+/*
+ * An LF output (the store's copy) beside a CRLF one (Out/): the same
+ * bytes with every CRLF as LF, the prefix's too; a CR inside a line stays
+ * (also one that a chunk boundary of the writer's buffer cuts from what
+ * follows), and written counts what reached the file.
+ */
+START_TEST(lf_output_is_the_crlf_copy_with_lf_line_ends)
+{
+	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
+	    .qid = QID, .now = NOW };
+	struct pickup_out outs[2] = { { .fd = -1 }, { .fd = -1 } };
+	struct pickup_file *pf;
+	struct mail_status why;
+	struct buf in, o1, o2, want;
+	size_t i, j;
+	int fd;
+
+	buf_init(&in);
+	buf_init(&o1);
+	buf_init(&o2);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	for (i = 0; i < 3000; i++) {
+		/* lines of every length mod 64, some with a CR inside or at
+		 * their end ("a\r\r\n": the text is "a\r") */
+		for (j = 0; j < i % 64; j++)
+			buf_putc(&in, (char)('a' + j % 26));
+		if (i % 7 == 0)
+			buf_puts(&in, "\rq");
+		buf_puts(&in, i % 11 == 0 ? "\r\r\n" : i % 2 ? "\r\n" : "\n");
+	}
+	put_long_line(&in, 2 * IMC_IO_CHUNK + 5, 'Z');
+	buf_puts(&in, "\r\nlast\r");
+	fd = memfd_with(in.data, in.len);
+	pf = pickup_read(fd, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	outs[0].fd = memfd_create("lf", MFD_CLOEXEC);
+	outs[0].prefix = "Return-Path: <a@x.example>\r\n";
+	outs[0].lf = true;
+	outs[1].fd = memfd_create("crlf", MFD_CLOEXEC);
+	ck_assert_int_eq(pickup_write(pf, outs, 2, &why), 0);
+	read_back(outs[0].fd, &o1);
+	read_back(outs[1].fd, &o2);
+	/* the CRLF copy with each CRLF as LF is the LF copy */
+	buf_puts(&want, "Return-Path: <a@x.example>\n");
+	for (i = 0; i < o2.len; i++)
+		if (!(o2.data[i] == '\r' && i + 1 < o2.len &&
+		    o2.data[i + 1] == '\n'))
+			buf_putc(&want, o2.data[i]);
+	ck_assert_uint_eq(o1.len, want.len);
+	ck_assert_int_eq(memcmp(o1.data, want.data, want.len), 0);
+	ck_assert_uint_eq(outs[0].written, o1.len);
+	ck_assert_uint_eq(outs[1].written, o2.len);
+	close(outs[0].fd);
+	close(outs[1].fd);
+	close(fd);
+	pickup_free(pf);
+	buf_fini(&in);
+	buf_fini(&o1);
+	buf_fini(&o2);
+	buf_fini(&want);
+}
+END_TEST
+
 START_TEST(two_outputs_agree_on_a_large_body)
 {
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
 	    .qid = QID, .now = NOW };
-	struct pickup_out outs[2];
+	struct pickup_out outs[2] = { { .fd = -1 }, { .fd = -1 } };
 	struct pickup_file *pf;
 	struct mail_status why;
 	struct buf in, o1, o2;
@@ -1072,7 +1136,7 @@ START_TEST(write_error_is_temporary)
 	static const char input[] = HD "\nbody\n";
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
 	    .qid = QID, .now = NOW };
-	struct pickup_out out;
+	struct pickup_out out = { .fd = -1 };
 	struct pickup_file *pf;
 	struct mail_status why;
 	int in;
@@ -1098,7 +1162,7 @@ START_TEST(reads_no_more_than_max_bytes)
 	static const char input[] = HD "\nchecked part\nGROWN AFTER THE CHECK\n";
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
 	    .qid = QID, .now = NOW };
-	struct pickup_out out;
+	struct pickup_out out = { .fd = -1 };
 	struct pickup_file *pf;
 	struct mail_status why;
 	char got[4096];
@@ -1167,6 +1231,7 @@ pickup_file_suite(void)
 	tc = tcase_create("outputs");
 	tcase_add_test(tc, two_outputs_get_the_same_copy_first_with_prefix);
 	tcase_add_test(tc, two_outputs_agree_on_a_large_body);
+	tcase_add_test(tc, lf_output_is_the_crlf_copy_with_lf_line_ends);
 	tcase_add_loop_test(tc, test_writer_case, 0,
 	    (int)(sizeof(writer_cases) / sizeof(writer_cases[0])));
 	suite_add_tcase(s, tc);

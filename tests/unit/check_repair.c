@@ -533,6 +533,79 @@ START_TEST(attachment_passes_byte_for_byte)
 }
 END_TEST
 
+/* crlf_to_lf - b with every CRLF as LF */
+static void
+crlf_to_lf(const struct buf *b, struct buf *out)
+{
+	size_t i;
+
+	buf_reset(out);
+	for (i = 0; i < b->len; i++)
+		if (!(b->data[i] == '\r' && i + 1 < b->len &&
+		    b->data[i + 1] == '\n'))
+			buf_putc(out, b->data[i]);
+}
+
+/*
+ * opts.lf (the store's copy): an LF message that needs nothing is left
+ * alone (without lf its bare LFs are a change); one that needs repair
+ * comes out as the CRLF run's output with LF line ends, also across the
+ * output's buffer flushes (a long body, a long line re-encoded).
+ */
+START_TEST(lf_mode_keeps_lf_and_writes_lf)
+{
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8", .seven_bit = false };
+	struct repair_report rep;
+	struct buf crlf, lf, out_crlf, out_lf, want;
+	size_t i;
+
+	buf_init(&crlf);
+	buf_init(&lf);
+	buf_init(&out_crlf);
+	buf_init(&out_lf);
+	buf_init(&want);
+	repair_report_init(&rep);
+	/* nothing to repair */
+	buf_puts(&lf, "Subject: plain\nFrom: a@x.example\n\nline one\nline two\n");
+	o.lf = true;
+	ck_assert_int_eq(run(lf.data, lf.len, &o, &rep, &out_lf),
+	    REPAIR_UNCHANGED);
+	o.lf = false;
+	ck_assert_int_eq(run(lf.data, lf.len, &o, &rep, &out_lf),
+	    REPAIR_CHANGED);
+	/* something to repair: raw 8-bit header text, latin-1 parts, a
+	 * line over 998 octets, a body longer than the output buffer */
+	buf_reset(&lf);
+	buf_puts(&crlf, "Subject: caf\xe9\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+	    "Content-Type: text/plain; charset=iso-8859-1\r\n\r\n");
+	for (i = 0; i < 4000; i++)
+		buf_printf(&crlf, "caf\xe9 line %zu\r\n", i);
+	for (i = 0; i < 3000; i++)
+		buf_putc(&crlf, 'L');
+	buf_puts(&crlf, "\r\n--b\r\nContent-Type: text/plain\r\n\r\nna\xefve\r\n"
+	    "--b--\r\n");
+	crlf_to_lf(&crlf, &lf);
+	ck_assert_int_eq(run(crlf.data, crlf.len, &o, &rep, &out_crlf),
+	    REPAIR_CHANGED);
+	o.lf = true;
+	ck_assert_int_eq(run(lf.data, lf.len, &o, &rep, &out_lf),
+	    REPAIR_CHANGED);
+	crlf_to_lf(&out_crlf, &want);
+	ck_assert_ptr_nonnull(memmem(out_crlf.data, out_crlf.len, "\r\n", 2));
+	ck_assert_ptr_null(memmem(out_lf.data, out_lf.len, "\r\n", 2));
+	ck_assert_uint_eq(out_lf.len, want.len);
+	ck_assert_mem_eq(out_lf.data, want.data, want.len);
+	repair_report_fini(&rep);
+	buf_fini(&crlf);
+	buf_fini(&lf);
+	buf_fini(&out_crlf);
+	buf_fini(&out_lf);
+	buf_fini(&want);
+}
+END_TEST
+
 /* A 7-bit downgrade of an 8-bit attachment keeps its bytes. */
 START_TEST(seven_bit_attachment_keeps_bytes)
 {
@@ -964,6 +1037,7 @@ repair_suite(void)
 	tcase_add_loop_test(tc, table, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, attachment_passes_byte_for_byte);
+	tcase_add_test(tc, lf_mode_keeps_lf_and_writes_lf);
 	tcase_add_test(tc, seven_bit_attachment_keeps_bytes);
 	tcase_add_test(tc, address_display_names_only);
 	tcase_add_test(tc, encoded_word_labels_are_normalised);
