@@ -28,7 +28,6 @@
 #include "outq.h"
 #include "recover.h"
 #include "requests.h"
-#include "route.h"
 #include "safeio.h"
 #include "store_maildir.h"
 
@@ -234,29 +233,8 @@ daemon_out_entry(void *arg, const char *qid)
 }
 
 static const struct outdest_ops daemon_outdest_ops = { daemon_job_done };
-/* A job for a local domain's LMTP store: a destination like the SMTP
- * ones (outdest.h), reached through the SMTP client speaking LMTP. */
-static void
-daemon_submit_store(void *arg, struct out_job *job)
-{
-	struct imc_daemon *d = arg;
-	struct route r;
-	struct buf name;
-
-	/* The store as configured names it in the tracking log until a
-	 * session gives its address ("lmtp:HOST[ADDR]:PORT"): a store that
-	 * cannot be reached is named too. */
-	buf_init(&name);
-	config_store_put(&name, job->store);
-	snprintf(job->relay, sizeof(job->relay), "%s", buf_cstr(&name));
-	buf_fini(&name);
-	route_for_store(job->store, job->store_tls, &r);
-	outdest_submit(d->dests, &r, job);
-	route_free(&r);
-}
-
 static const struct outq_ops daemon_outq_ops = { daemon_submit,
-	daemon_settled, daemon_submit_store };
+	daemon_settled };
 
 /* The SMTP side: DNS, TLS context, protocol log, destinations, Out/. */
 static int

@@ -123,6 +123,17 @@ batch_make_env(struct qenv *e, const char *qid, const char *origname,
 	qenv_set(&e->sender, sender);
 }
 
+/* A recipient's copy goes to In/ for the store handoff: a local domain
+ * whose store is in this process (maildir, drop). A local domain handed
+ * to an LMTP store goes to Out/ with the SMTP mail: the same connections,
+ * retries and per-recipient results (route.h). */
+static bool
+batch_to_store(const struct imc_config *cfg, const char *dom)
+{
+	return dom != NULL && config_is_local_domain(cfg, dom) &&
+	    config_store_for(cfg, dom)->kind != STORE_LMTP;
+}
+
 /* The mailbox key of a local recipient: Bob@ and bob@ are one mailbox. */
 static bool
 batch_new_mailbox(struct strset *seen, const char *qid, const char *rcpt)
@@ -141,17 +152,6 @@ batch_new_mailbox(struct strset *seen, const char *qid, const char *rcpt)
 	free(local);
 	free(domain);
 	return fresh;
-}
-
-/* Does a recipient of this domain go to In/: a local domain whose store
- * the connector writes itself (Maildir, Drop). Mail for an LMTP store
- * travels through Out/ like SMTP mail (outq.h), so the Out/ queue's
- * per-recipient replies, retries and crash rules serve it. */
-static bool
-batch_in_domain(const struct imc_config *cfg, const char *dom)
-{
-	return dom != NULL && config_is_local_domain(cfg, dom) &&
-	    config_store_for(cfg, dom)->kind != STORE_LMTP;
 }
 
 /* batch_accept - parse one claimed file and write its queue entries */
@@ -197,7 +197,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 	rcpts = pickup_recipients(pf);
 	for (i = 0; i < rcpts->n; i++) {
 		dom = addr_domain(rcpts->items[i]);
-		if (batch_in_domain(cfg, dom))
+		if (batch_to_store(cfg, dom))
 			n_local++;
 	}
 	item.has_in = n_local > 0;
@@ -244,7 +244,7 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 		qconv_base_init(&base);
 		for (i = 0; i < rcpts->n; i++) {
 			dom = addr_domain(rcpts->items[i]);
-			if (batch_in_domain(cfg, dom))
+			if (batch_to_store(cfg, dom))
 				qconv_base_add(q, &base, rcpts->items[i]);
 		}
 		if (qconv_repair(q, LAYOUT_IN, c->qid, in_out,
@@ -273,7 +273,8 @@ batch_accept(struct batch *b, struct claimed *c, bool recovering)
 		struct qenv *to;
 
 		dom = addr_domain(rcpts->items[i]);
-		to = batch_in_domain(cfg, dom) ? &item.in : &out_env;
+		to = batch_to_store(cfg, dom) ?
+		    &item.in : &out_env;
 		if (to == &item.in && !batch_new_mailbox(&mailboxes, c->qid,
 		    rcpts->items[i]))
 			continue;

@@ -269,21 +269,7 @@ outq_free_msg(struct out_msg *m)
 	free(m);
 }
 
-/* The LMTP store of a recipient in a local domain, else NULL (SMTP). */
-static const struct store_target *
-outq_lmtp_store(const struct imc_config *cfg, const char *dom)
-{
-	const struct store_target *t;
-
-	if (dom == NULL || !config_is_local_domain(cfg, dom))
-		return NULL;
-	t = config_store_for(cfg, dom);
-	return t->kind == STORE_LMTP ? t : NULL;
-}
-
-/* Group the pending recipients by destination into jobs. An LMTP
- * store's recipients get a route with only a key ("store:" and the
- * store as the file writes it), so they group like the others. */
+/* Group the pending recipients by destination into jobs. */
 static void
 outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf,
     struct route *routes)
@@ -301,8 +287,6 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 		const char *dom;
 		struct out_job *job = NULL;
 		struct delivery_conv conv;
-		const struct store_target *store;
-		enum imc_tls store_tls;
 
 		if (r->state != QRCPT_PENDING)
 			continue;
@@ -312,23 +296,13 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			qenv_set(&r->text, "recipient address has no domain");
 			continue;
 		}
-		store = outq_lmtp_store(cfg, dom);
-		store_tls = store ? config_lmtp_tls_for(cfg, dom) : IMC_TLS_NONE;
-		if (store != NULL) {
-			struct buf key;
-
-			buf_init(&key);
-			buf_puts(&key, "store:");
-			config_store_put(&key, store);
-			buf_printf(&key, " tls=%s", config_tls_name(store_tls));
-			routes[m->n_jobs] = (struct route){ .key = buf_steal(&key),
-			    .domain = dom };
-		} else
-			route_for(cfg, dom, turn, &routes[m->n_jobs]);
+		route_for(cfg, dom, turn, &routes[m->n_jobs]);
 		/* One transaction carries one copy: recipients share a job when
-		 * they share the route and the conversion for their domain. */
-		config_delivery_conv(cfg, dom, store ? DELIVERY_STORE :
-		    DELIVERY_SMTP, &conv);
+		 * they share the route and the conversion for their domain. A
+		 * store over LMTP gets what the built-in store would: the
+		 * domain's charset policy (utf-8 by default). */
+		config_delivery_conv(cfg, dom, routes[m->n_jobs].kind ==
+		    ROUTE_LMTP ? DELIVERY_STORE : DELIVERY_SMTP, &conv);
 		for (j = 0; j < m->n_jobs; j++)
 			if (m->jobs[j].n < max &&
 			    strcmp(routes[j].key, routes[m->n_jobs].key) == 0 &&
@@ -357,8 +331,6 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			job->ret = e->ret;
 			job->envid = e->envid;
 			job->conv = conv;
-			job->store = store;
-			job->store_tls = store_tls;
 		}
 		/* Until the delivery layer reports a reply, nothing was
 		 * attempted for this recipient. */
@@ -372,25 +344,6 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 		if (!outq_ascii(r->addr))
 			job->needs_smtputf8 = true;
 	}
-}
-
-/* A job for an LMTP store with no client to take it: every recipient
- * deferred, the store named (outq_start holds the entry open). */
-static void
-outq_store_unavailable(struct outq *q, struct out_job *job)
-{
-	struct buf name;
-	size_t i;
-
-	buf_init(&name);
-	config_store_put(&name, job->store);
-	snprintf(job->relay, sizeof(job->relay), "%s", buf_cstr(&name));
-	for (i = 0; i < job->n; i++)
-		mail_status_set(&job->res[i], MAIL_TEMP, "4.3.2", "store %s: "
-		    "this connector has no LMTP client; kept in the queue",
-		    buf_cstr(&name));
-	buf_fini(&name);
-	outq_job_done(q, job);
 }
 
 /* Load one entry and hand its jobs to the destinations. */
@@ -454,12 +407,7 @@ outq_start(struct outq *q, const char *qid)
 	 * one count back until every job is handed over. */
 	m->jobs_left++;
 	for (i = 0; i < m->n_jobs; i++) {
-		if (m->jobs[i].store == NULL)
-			q->ops->submit(q->arg, &routes[i], &m->jobs[i]);
-		else if (q->ops->submit_store != NULL)
-			q->ops->submit_store(q->arg, &m->jobs[i]);
-		else
-			outq_store_unavailable(q, &m->jobs[i]);
+		q->ops->submit(q->arg, &routes[i], &m->jobs[i]);
 		route_free(&routes[i]);
 	}
 	free(routes);
@@ -576,8 +524,6 @@ outq_next_try(const struct outq *q, const struct qenv *e, time_t now)
 	size_t step = e->attempts == 0 ? 0 : e->attempts - 1;
 	int64_t next, end = e->arrival + (int64_t)cfg->max_lifetime;
 
-	size_t i;
-
 	if (cfg->n_retry_schedule == 0)
 		next = (int64_t)now + 900;
 	else {
@@ -585,12 +531,6 @@ outq_next_try(const struct outq *q, const struct qenv *e, time_t now)
 			step = cfg->n_retry_schedule - 1;
 		next = (int64_t)now + (int64_t)cfg->retry_schedule[step];
 	}
-	/* a store is retried as the In/ queue's are: after local_retry */
-	for (i = 0; i < e->n_rcpts; i++)
-		if (e->rcpts[i].state == QRCPT_PENDING &&
-		    outq_lmtp_store(cfg, addr_domain(e->rcpts[i].addr)) != NULL &&
-		    (int64_t)now + (int64_t)cfg->local_retry < next)
-			next = (int64_t)now + (int64_t)cfg->local_retry;
 	return next > end ? end : next;
 }
 
@@ -613,6 +553,19 @@ bool
 outq_has_settled(const struct outq *q)
 {
 	return !TAILQ_EMPTY(&q->settled);
+}
+
+/* outq_lmtp_pending - a pending recipient goes to an LMTP store */
+static bool
+outq_lmtp_pending(const struct outq *q, const struct qenv *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_rcpts; i++)
+		if (e->rcpts[i].state == QRCPT_PENDING &&
+		    route_is_lmtp(q->qc->cfg, addr_domain(e->rcpts[i].addr)))
+			return true;
+	return false;
 }
 
 /* One settled entry into the batch: finished (notices, then removal once
@@ -648,6 +601,11 @@ outq_dispose_one(struct outq *q, struct out_msg *m, struct batch *b)
 		e->warned = (int64_t)now;
 		batch_take_notice(b, notice);
 	}
+	/* A recipient waiting for an LMTP store is local mail: its wait
+	 * is local_retry, as for the built-in store. */
+	if (outq_lmtp_pending(q, e) && e->next_try > (int64_t)now +
+	    (int64_t)cfg->local_retry)
+		e->next_try = (int64_t)now + (int64_t)cfg->local_retry;
 	next = e->next_try;
 	batch_after_store(b, LAYOUT_OUT, e);	/* moves the envelope */
 	outq_wait(q, qid, next);

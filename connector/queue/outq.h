@@ -17,14 +17,6 @@
  * nothing pending is finished and removed once its notices are durable.
  * outq depends on neither the daemon nor the delivery layer.
  *
- * Recipients in a local domain whose store is LMTP (config_store_for)
- * wait here too, not in In/: their jobs carry the store (job->store, no
- * route) and go to ops->submit_store; their conversion is the store's
- * (DELIVERY_STORE), and an entry holding one is tried again after
- * local_retry at the latest. Without submit_store (no LMTP client wired)
- * such a job is deferred at once, naming the store: nothing is lost or
- * sent anywhere else.
- *
  * At most OUTQ_MAX_ACTIVE entries are loaded at a time, so memory stays
  * flat however long the queue is. A flush request (imc-queue flush) makes
  * waiting entries due in memory; the next outq_run starts them.
@@ -69,9 +61,6 @@ struct out_job {
 	struct mail_status *res;	/* filled by the delivery, per rcpt */
 	bool		 not_started;	/* called back unstarted (a stop) */
 	struct delivery_conv conv;	/* what the copy becomes for them */
-	const struct store_target *store; /* LMTP store of a local domain,
-					     NULL: SMTP */
-	enum imc_tls	 store_tls;	/* lmtp_tls for those recipients */
 	char		 relay[320];	/* "mx.example[192.0.2.7]:25" */
 	char		 tls[128];	/* "TLSv1.3/TLS_AES_..." or "none" */
 };
@@ -84,9 +73,6 @@ struct outq_ops {
 	void	(*submit)(void *arg, const struct route *, struct out_job *);
 	/* Entries were settled: call outq_dispose in a batch soon. */
 	void	(*settled)(void *arg);
-	/* Hand a job for an LMTP store (job->store) to its client, results
-	 * as for submit; NULL: no client, such jobs are deferred. */
-	void	(*submit_store)(void *arg, struct out_job *);
 };
 
 struct outq *outq_new(struct qctx *, struct evloop *, const struct outq_ops *,

@@ -89,38 +89,7 @@ fake_settled(void *arg)
 	F.settled++;
 }
 
-static const struct outq_ops fake_ops = { fake_submit, fake_settled, NULL };
-
-/* An LMTP client, as the daemon would wire one: jobs recorded like
- * fake_submit's, their key the store and its lmtp_tls. */
-static void
-fake_submit_store(void *arg, struct out_job *job)
-{
-	struct seen_job *s;
-	struct buf key;
-	size_t i;
-
-	ck_assert_ptr_eq(arg, &F);
-	ck_assert_ptr_nonnull(job->store);
-	ck_assert_uint_lt(F.n, MAX_JOBS);
-	s = &F.jobs[F.n++];
-	memset(s, 0, sizeof(*s));
-	s->job = job;
-	snprintf(s->qid, sizeof(s->qid), "%s", job->qid);
-	buf_init(&key);
-	config_store_put(&key, job->store);
-	buf_printf(&key, " tls=%s", config_tls_name(job->store_tls));
-	snprintf(s->key, sizeof(s->key), "%s", buf_cstr(&key));
-	buf_fini(&key);
-	snprintf(s->charset, sizeof(s->charset), "%s", job->conv.charset);
-	s->seven_bit = job->conv.seven_bit;
-	s->n = job->n;
-	for (i = 0; i < job->n; i++)
-		snprintf(s->rcpts[i], sizeof(s->rcpts[i]), "%s", job->rcpts[i]);
-}
-
-static const struct outq_ops store_ops = { fake_submit, fake_settled,
-	fake_submit_store };
+static const struct outq_ops fake_ops = { fake_submit, fake_settled };
 
 /* What a commit hands on goes to the Out/ queue, as daemon_out_entry. */
 static void
@@ -134,12 +103,12 @@ to_outq(void *arg, const char *qid)
 }
 
 static void
-start_ops(const char *conf, const struct outq_ops *ops)
+start(const char *conf)
 {
 	memset(&F, 0, sizeof(F));
 	qtest_init(&T, conf);
 	ck_assert_ptr_nonnull(L = evloop_new());
-	OQ = outq_new(&T.q, L, ops, &F);
+	OQ = outq_new(&T.q, L, &fake_ops, &F);
 	T.q.out_entry = to_outq;
 	T.q.out_arg = &T;
 }
@@ -152,12 +121,6 @@ finish(void)
 	evloop_free(L);
 	outq_free(OQ);
 	qtest_fini(&T);
-}
-
-static void
-start(const char *conf)
-{
-	start_ops(conf, &fake_ops);
 }
 
 /* Answer every recipient of job k alike. */
@@ -510,103 +473,6 @@ START_TEST(next_try_stops_at_end_of_lifetime)
 	qtest_must_load(&T, LAYOUT_OUT, qid, &e);
 	ck_assert_int_eq(e.next_try, e.arrival + 5 * 3600);
 	qenv_free(&e);
-	finish();
-}
-END_TEST
-
-/* ------------------------------------------------------- LMTP stores */
-
-#define LMTP_CONF "local_domains = local.example, lm.example, lm2.example\n" \
-	"retry_schedule = 1h\nlocal_retry = 2m\n" \
-	"[domain lm.example]\nstore = lmtp:[127.0.0.1]:2424\n" \
-	"[domain lm2.example]\nstore = lmtp:[127.0.0.1]:2424\n" \
-	"lmtp_tls = may\n"
-
-/* Mail to a local domain with an LMTP store is queued in Out/ (not In/,
- * not the built-in store); with no LMTP client it is deferred at once,
- * the store named, kept, and tried again after local_retry. */
-START_TEST(lmtp_store_recipients_wait_in_out_deferred_without_a_client)
-{
-	static const char *const rcpts[] = { "u@lm.example", "x@a.example",
-	    "m@local.example" };
-	struct qenv e;
-	char qid[QID_SIZE];
-	time_t t0, t1;
-	int u, x;
-
-	start(LMTP_CONF);
-	queue_to(rcpts, 3, qid);
-	/* m@local.example (Maildir) is delivered by the commit */
-	ck_assert_uint_eq(qtest_mailbox(&T, "local.example", "m"), 1);
-	ck_assert_uint_eq(qtest_count(&T, "Store/lm.example"), 0);
-	ck_assert_int_eq(qtest_load(&T, LAYOUT_IN, qid, &e), -1);
-	qtest_must_load(&T, LAYOUT_OUT, qid, &e);
-	ck_assert_uint_eq(e.n_rcpts, 2);
-	ck_assert_int_ge(u = qtest_rcpt(&e, "u@lm.example"), 0);
-	ck_assert_int_ge(x = qtest_rcpt(&e, "x@a.example"), 0);
-	qenv_free(&e);
-	ck_assert_uint_eq(outq_run(OQ), 1);
-	/* only the SMTP recipient reached submit */
-	ck_assert_uint_eq(F.n, 1);
-	ck_assert_uint_eq(F.jobs[0].n, 1);
-	ck_assert_str_eq(F.jobs[0].rcpts[0], "x@a.example");
-	ck_assert_uint_eq(qtest_track(&T, "event=deferred", qid,
-	    "to=<u@lm.example>", "relay=lmtp:127.0.0.1:2424", "dsn=4.3.2",
-	    "no LMTP client", NULL), 1);
-	answer(0, MAIL_OK, "2.0.0", "250 ok");
-	job_done(0);
-	t0 = time(NULL);
-	ck_assert_uint_eq(dispose_commit(), 1);
-	t1 = time(NULL);
-	qtest_must_load(&T, LAYOUT_OUT, qid, &e);
-	ck_assert_int_eq(e.rcpts[x].state, QRCPT_DONE);
-	ck_assert_int_eq(e.rcpts[u].state, QRCPT_PENDING);
-	ck_assert_str_eq(e.rcpts[u].dsn, "4.3.2");
-	/* local_retry (2m), not retry_schedule (1h) */
-	ck_assert_int_ge(e.next_try, (int64_t)t0 + 120);
-	ck_assert_int_le(e.next_try, (int64_t)t1 + 120);
-	qenv_free(&e);
-	ck_assert_uint_eq(T.n_out, 1);	/* no notice */
-	finish();
-}
-END_TEST
-
-/* With an LMTP client wired, a store's recipients go to submit_store,
- * grouped by store and lmtp_tls, converted as for the store (utf-8 by
- * default, where SMTP keeps the charsets). */
-START_TEST(lmtp_store_jobs_go_to_submit_store)
-{
-	static const char *const rcpts[] = { "u@lm.example", "x@a.example",
-	    "v@lm.example", "w@lm2.example" };
-	char qid[QID_SIZE];
-	size_t k, n_store = 0;
-
-	start_ops(LMTP_CONF, &store_ops);
-	queue_to(rcpts, 4, qid);
-	ck_assert_uint_eq(outq_run(OQ), 1);
-	ck_assert_uint_eq(F.n, 3);
-	for (k = 0; k < F.n; k++) {
-		const struct seen_job *s = &F.jobs[k];
-
-		if (s->job->store == NULL) {
-			ck_assert_str_eq(s->key, "mx:a.example tls=may");
-			ck_assert_str_eq(s->charset, "preserve");
-			continue;
-		}
-		n_store++;
-		ck_assert_str_eq(s->charset, "utf-8");
-		if (!strcmp(s->key, "lmtp:127.0.0.1:2424 tls=none")) {
-			ck_assert_uint_eq(s->n, 2);
-			ck_assert_str_eq(s->rcpts[0], "u@lm.example");
-			ck_assert_str_eq(s->rcpts[1], "v@lm.example");
-		} else {
-			ck_assert_str_eq(s->key, "lmtp:127.0.0.1:2424 tls=may");
-			ck_assert_uint_eq(s->n, 1);
-			ck_assert_str_eq(s->rcpts[0], "w@lm2.example");
-		}
-	}
-	ck_assert_uint_eq(n_store, 2);
-	ck_assert_uint_eq(qtest_track(&T, "event=deferred", NULL), 0);
 	finish();
 }
 END_TEST
@@ -1004,12 +870,6 @@ outq_suite(void)
 	tcase_add_test(tc, expired_entry_bounces_without_attempt);
 	tcase_add_test(tc, too_many_hops_fail_without_attempt);
 	tcase_add_test(tc, unreadable_entry_is_quarantined_at_start);
-	suite_add_tcase(s, tc);
-
-	tc = qtest_tcase("lmtp");
-	tcase_add_test(tc,
-	    lmtp_store_recipients_wait_in_out_deferred_without_a_client);
-	tcase_add_test(tc, lmtp_store_jobs_go_to_submit_store);
 	suite_add_tcase(s, tc);
 
 	tc = qtest_tcase("queue");

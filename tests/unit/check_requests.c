@@ -42,7 +42,7 @@ fake_settled(void *arg)
 {
 }
 
-static const struct outq_ops fake_ops = { fake_submit, fake_settled, NULL };
+static const struct outq_ops fake_ops = { fake_submit, fake_settled };
 
 static void
 to_outq(void *arg, const char *qid)
