@@ -73,7 +73,7 @@
 #      messages to the same sink; msg/s, ratio, peak RSS, and the
 #      connector's peak RSS with every message queued (sink down).
 #
-#   7. Pickup to a store over LMTP (tools/bench/lmtp.sh): BENCH_LMTP_N
+#   6. Pickup to a store over LMTP (tools/bench/lmtp.sh): BENCH_LMTP_N
 #      (10,000) messages of BENCH_SMALL_SIZE to a private Dovecot (Debian's
 #      dovecot-lmtpd, loopback TCP), the connector (store = lmtp:) side by
 #      side with a private Postfix delivering the same messages to the same
@@ -81,7 +81,8 @@
 #      parallel connections, its fastest way in); msg/s, ratio, the
 #      connector's peak RSS; both runs checked to leave every message in
 #      the Maildirs.
-#   6. Pickup to Drop (tools/bench/drop.sh): BENCH_DROP_N (10,000)
+#
+#   7. Pickup to Drop (tools/bench/drop.sh): BENCH_DROP_N (10,000)
 #      messages of BENCH_SMALL_SIZE already in Pickup, `imc-connector --once`
 #      with store = drop until every message is a file in Drop/, and beside
 #      it the same with the built-in Maildir store; msg/s (median of
@@ -97,9 +98,9 @@
 #   --fs-only       only part F (store and smtp, on every BENCH_FS).
 #   --store-only    only part F's store part.
 #   --smtp-only     only the SMTP parts: part F's smtp part, then part 5.
-#   --lmtp-only     only part 7 (LMTP to Dovecot, with Postfix's lmtp).
+#   --lmtp-only     only part 6 (LMTP to Dovecot, with Postfix's lmtp).
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
-#   --drop-only     only part 6 (no Postfix).
+#   --drop-only     only part 7 (no Postfix).
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -109,11 +110,11 @@
 #   BENCH_CHARSET [1] (0: skip part 4)  BENCH_CHARSET_MB [50; quick 5]
 #   BENCH_CHARSET_HUGE_MB [200; quick 50]  BENCH_CHARSET_TIMEOUT [3600]
 #   BENCH_SMTP [1] (0: skip part 5)  BENCH_SMTP_N [10000; quick 1000]
-#   BENCH_LMTP [1] (0: skip part 7)  BENCH_LMTP_N [10000; quick 1000]
+#   BENCH_LMTP [1] (0: skip part 6)  BENCH_LMTP_N [10000; quick 1000]
 #   BENCH_FS ["ext4j tmpfs root"] (empty: skip part F)
 #   BENCH_FS_PARTS ["store smtp"]  BENCH_FS_RUNS [3]
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
-#   BENCH_DROP [1] (0: skip part 6)  BENCH_DROP_N [10000; quick 1000]
+#   BENCH_DROP [1] (0: skip part 7)  BENCH_DROP_N [10000; quick 1000]
 #   BENCH_DROP_RUNS [3]
 #   BENCH_USER [imcsvc] the connector's user (root: allow_root = yes; as
 #             another user than root, the connector runs as that user)
@@ -200,21 +201,11 @@ fi
 if [[ $SMTP_ONLY == 1 || $CHARSET_ONLY == 1 ]]; then
 	DO_LMTP=0
 fi
-# part 6 (Drop)
-DO_DROP=${BENCH_DROP:-1}
-if [[ $QUICK == 1 ]]; then DROP_N=${BENCH_DROP_N:-1000}; else DROP_N=${BENCH_DROP_N:-10000}; fi
-DROP_RUNS=${BENCH_DROP_RUNS:-3}
-if [[ $DROP_ONLY == 1 ]]; then
-	DO_DROP=1; DO_POSTFIX=0; DO_STRACE=0; DO_SMTP=0; DO_CHARSET=0
-	DO_LMTP=0
-	FS_LIST=""
-fi
 if [[ $LMTP_ONLY == 1 ]]; then
-	DO_LMTP=1; DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0; DO_DROP=0
+	DO_LMTP=1; DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0
 fi
 # part F
 FS_LIST=${BENCH_FS-ext4j tmpfs root}
-[[ $DROP_ONLY == 1 ]] && FS_LIST=
 if [[ $QUICK == 1 ]]; then FS_N=${BENCH_FS_N:-1000}; else FS_N=${BENCH_FS_N:-10000}; fi
 FS_RUNS=${BENCH_FS_RUNS:-3}
 EXT4_MB=${BENCH_EXT4_MB:-2048}
@@ -236,8 +227,22 @@ for f in $FS_PARTS; do
 	esac
 done
 [[ -n ${FS_PARTS// /} ]] || FS_LIST=""
-for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB DROP_N \
-    DROP_RUNS; do
+# part 7 (Drop): alone with --drop-only
+DO_DROP=${BENCH_DROP:-1}
+if [[ $QUICK == 1 ]]; then DROP_N=${BENCH_DROP_N:-1000}; else DROP_N=${BENCH_DROP_N:-10000}; fi
+DROP_RUNS=${BENCH_DROP_RUNS:-3}
+for v in DROP_N DROP_RUNS; do
+	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
+		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
+		exit 64
+	fi
+done
+if [[ $DROP_ONLY == 1 ]]; then
+	DO_DROP=1; DO_POSTFIX=0; DO_STRACE=0; DO_SMTP=0; DO_CHARSET=0
+	DO_LMTP=0	# part 6, where there is one
+	FS_LIST=""
+fi
+for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
 		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
 		exit 64
@@ -450,6 +455,18 @@ if [[ $CHARSET_ONLY == 1 ]]; then
 	charset_part
 	exit 0
 fi
+# ---------------------------------------------------------------- part 7
+drop_part() {
+	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER N=$DROP_N SIZE=$SMALL_SIZE \
+	    RCPTS=$RCPTS RUNS=$DROP_RUNS TMO=$PHASE_TIMEOUT \
+	    USER_LINE="$(user_conf_line)" \
+	    bash "$ROOT/tools/bench/drop.sh" || die "part 7 (Drop) failed"
+}
+if [[ $DROP_ONLY == 1 ]]; then
+	drop_part
+	exit 0
+fi
+
 # ---------------------------------------------------------------- part 5
 smtp_part() {
 	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
@@ -458,28 +475,16 @@ smtp_part() {
 	    bash "$ROOT/tools/bench/smtp.sh" || die "part 5 (SMTP) failed"
 }
 
-# ---------------------------------------------------------------- part 7
+# ---------------------------------------------------------------- part 6
 lmtp_part() {
 	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER PHASE_TIMEOUT=$PHASE_TIMEOUT \
 	    BENCH_SMALL_SIZE=$SMALL_SIZE BENCH_RCPTS=$RCPTS IMC_SRC=$ROOT \
 	    USER_LINE="$(user_conf_line)" \
-	    bash "$ROOT/tools/bench/lmtp.sh" || die "part 7 (LMTP) failed"
+	    bash "$ROOT/tools/bench/lmtp.sh" || die "part 6 (LMTP) failed"
 }
 if [[ $LMTP_ONLY == 1 ]]; then
 	[[ $IS_ROOT == 1 ]] || die "--lmtp-only needs root (Dovecot, Postfix)"
 	lmtp_part
-	exit 0
-fi
-
-# ---------------------------------------------------------------- part 6
-drop_part() {
-	BIN=$BIN W=$W PY=$PY DRIVER=$DRIVER N=$DROP_N SIZE=$SMALL_SIZE \
-	    RCPTS=$RCPTS RUNS=$DROP_RUNS TMO=$PHASE_TIMEOUT \
-	    USER_LINE="$(user_conf_line)" \
-	    bash "$ROOT/tools/bench/drop.sh" || die "part 6 (Drop) failed"
-}
-if [[ $DROP_ONLY == 1 ]]; then
-	drop_part
 	exit 0
 fi
 
@@ -965,7 +970,7 @@ PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \
     $PY "$DRIVER" summary "$RES"
 
 [[ $DO_SMTP == 1 ]] && smtp_part
-[[ $DO_DROP == 1 ]] && drop_part
 [[ $DO_LMTP == 1 ]] && lmtp_part
 [[ $DO_CHARSET == 1 ]] && charset_part
+[[ $DO_DROP == 1 ]] && drop_part
 exit 0

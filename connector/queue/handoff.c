@@ -194,9 +194,12 @@ handoff_deliver(const struct qctx *q, struct qenv *e, bool recovering)
 		if (drop_name(name, sizeof(name), e->qid, drops[k].k) == -1)
 			mail_status_set(&st, MAIL_TEMP, "4.3.0", "name too long");
 		else
-			(void)drop_deliver(q->dir[LAYOUT_DROP], q->dir[LAYOUT_IN],
-			    drops[k].src, e->sender, addrs, drops[k].n, name,
-			    &size, &st);
+			/* A redo after a crash finds its earlier file; one a
+			 * reader took in the moment between the publication
+			 * and the crash is written again (README). */
+			(void)drop_deliver(q->dir[LAYOUT_DROP],
+			    q->dir[LAYOUT_IN], drops[k].src, e->sender, addrs,
+			    drops[k].n, name, &size, &st);
 		for (j = 0; j < drops[k].n; j++)
 			n += handoff_record(q, e, &e->rcpts[drops[k].idx[j]],
 			    &st, "drop", size != 0 ? size : e->size);

@@ -119,7 +119,7 @@ drop_deliver(int drop_dirfd, int src_dirfd, const char *src_name,
 	buf_init(&o);
 	*size = 0;
 	if ((ours = drop_ours(drop_dirfd, name, size)) == 1) {
-		r = 0;
+		r = 1;
 		goto done;
 	}
 	if (ours == -1)

@@ -30,8 +30,9 @@
  * (a further conversion of the same message); -1 if it does not fit. */
 int	drop_name(char *out, size_t size, const char *qid, size_t k);
 /* Publish drop_dirfd/name from src_dirfd/src_name for sender ("" is the
- * null sender) and n recipients; 0 with the file's size in *size, or -1
- * with the reason in st (TEMP). */
+ * null sender) and n recipients: 0 written now, 1 found there (an earlier
+ * delivery's), either with the file's size in *size; -1 with the reason in
+ * st (TEMP). */
 int	drop_deliver(int drop_dirfd, int src_dirfd, const char *src_name,
 	    const char *sender, const char *const *rcpts, size_t n,
 	    const char *name, uint64_t *size, struct mail_status *st);

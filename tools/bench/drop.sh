@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# tools/bench/drop.sh - part 6 of tools/bench.sh (a BENCHMARK, not a test):
+# tools/bench/drop.sh - part 7 of tools/bench.sh (a BENCHMARK, not a test):
 # Pickup to the IIS-style Drop folder (store = drop).
 #
 # N messages of SIZE bytes (to user1..userRCPTS@example.com) already in
@@ -128,7 +128,7 @@ summary() {
 	echo "$med $all"
 }
 echo
-echo "Part 6: Pickup to Drop ($N x $SIZE bytes, --once, $RUNS run(s), root file system $(findmnt -n -o FSTYPE -T "$D"); median by msg/s)"
+echo "Part 7: Pickup to Drop ($N x $SIZE bytes, --once, $RUNS run(s), root file system $(findmnt -n -o FSTYPE -T "$D"); median by msg/s)"
 printf '%-22s %8s %-20s %8s %7s %7s %9s %9s\n' store "msg/s" "(each run)" secs "user s" "sys s" "RSS kB" "syncs/msg"
 for s in drop maildir; do
 	read -r rate secs usr sys hwm spm all < <(summary "$D/$s.runs")

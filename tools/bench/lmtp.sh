@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# tools/bench/lmtp.sh - part 7 of tools/bench.sh (a BENCHMARK, not a test):
+# tools/bench/lmtp.sh - part 6 of tools/bench.sh (a BENCHMARK, not a test):
 # Pickup to a Dovecot store over LMTP. BENCH_LMTP_N messages of
 # BENCH_SMALL_SIZE bytes (10,000 x 2 KB), To: user1..userBENCH_RCPTS@example.com
 # round-robin, go to one private Dovecot (tests/integration/lib_dovecot.sh:
@@ -257,7 +257,7 @@ log "bare LMTP client: $N to Dovecot in ${b_secs}s ($b_rate msg/s)"
 ratio=$(awk -v a="$c_rate" -v b="$p_rate" 'BEGIN { printf "%.2f", a / b }')
 cat <<OUT
 
-Part 7: Pickup to Dovecot over LMTP, $N x $SIZE bytes to $RCPTS users (Dovecot $(dovecot --version | cut -d' ' -f1), 127.0.0.1:$DC_LMTP_PORT)
+Part 6: Pickup to Dovecot over LMTP, $N x $SIZE bytes to $RCPTS users (Dovecot $(dovecot --version | cut -d' ' -f1), 127.0.0.1:$DC_LMTP_PORT)
 | system | seconds | msg/s | peak RSS |
 | --- | --- | --- | --- |
 | connector (Pickup -> Out -> LMTP) | $c_secs | $c_rate | $c_hwm kB |
