@@ -91,7 +91,7 @@
 #   Parts 1 to 7 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
-#                       [--lmtp-only] [--charset-only] [-h]
+#                       [--lmtp-only] [--drop-only] [--charset-only] [-h]
 #   --quick   a small run (1,000 + 100 messages, 300 for strace; 1,000 for
 #             part F) unless the sizes are set in the environment; charset:
 #             5 MB mix, 50 MB huge message.
