@@ -917,6 +917,17 @@ outdest_submit(struct outdest *od, const struct route *r, struct out_job *job)
 		LIST_INIT(&dst->conns);
 		TAILQ_INSERT_TAIL(&od->dests, dst, link);
 	}
+	/* An LMTP store is named as configured until a session gives its
+	 * address ("lmtp:HOST[ADDR]:PORT"): one that cannot be reached is
+	 * named in the tracking log too. */
+	if (r->kind == ROUTE_LMTP) {
+		struct buf name;
+
+		buf_init(&name);
+		config_store_put(&name, r->store);
+		snprintf(job->relay, sizeof(job->relay), "%s", buf_cstr(&name));
+		buf_fini(&name);
+	}
 	TAILQ_INSERT_TAIL(&dst->jobs, job, link);
 	dst->n_jobs++;
 	dest_pump(dst);

@@ -23,14 +23,9 @@ route_for(const struct imc_config *cfg, const char *domain,
 	memset(r, 0, sizeof(*r));
 	r->domain = domain;
 	if (route_is_lmtp(cfg, domain)) {
-		r->kind = ROUTE_LMTP;
-		r->store = config_store_for(cfg, domain);
-		r->tls = r->store->unix_path != NULL ? IMC_TLS_NONE :
-		    config_lmtp_tls_for(cfg, domain);
-		buf_init(&key);
-		config_store_put(&key, r->store);
-		buf_printf(&key, " tls=%s", config_tls_name(r->tls));
-		r->key = buf_steal(&key);
+		route_for_store(config_store_for(cfg, domain),
+		    config_lmtp_tls_for(cfg, domain), r);
+		r->domain = domain;
 		return 0;
 	}
 	r->tls = cfg->tls;
@@ -73,6 +68,23 @@ route_for(const struct imc_config *cfg, const char *domain,
 	}
 	r->key = buf_steal(&key);
 	return 0;
+}
+
+/* route_for_store - the route to an LMTP store; no TLS on a socket */
+void
+route_for_store(const struct store_target *store, enum imc_tls tls,
+    struct route *r)
+{
+	struct buf key;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = ROUTE_LMTP;
+	r->store = store;
+	r->tls = store->unix_path != NULL ? IMC_TLS_NONE : tls;
+	buf_init(&key);
+	config_store_put(&key, store);
+	buf_printf(&key, " tls=%s", config_tls_name(r->tls));
+	r->key = buf_steal(&key);
 }
 
 bool

@@ -55,6 +55,10 @@ struct route {
 int	route_for(const struct imc_config *, const char *domain,
 	    unsigned message_turn, struct route *);
 void	route_free(struct route *);
+/* The route to an LMTP store with its lmtp_tls (outq's job->store and
+ * job->store_tls): what route_for gives for a domain on that store. */
+void	route_for_store(const struct store_target *, enum imc_tls,
+	    struct route *);
 /* The recipient domain is handed to an LMTP store (a local domain). */
 bool	route_is_lmtp(const struct imc_config *, const char *domain);
 

@@ -19,6 +19,7 @@ DC_IMAP_PORT=
 DC_LMTP_SOCK=$DC/lmtp.sock
 DC_USERS=${DC_USERS:-alice bob carol full tempfull}
 DC_QUOTA=${DC_QUOTA:-1}	# 0: no quota plugin (tools/bench/lmtp.sh)
+DC_EXTRA=${DC_EXTRA:-}	# more dovecot.conf lines (tools/bench/lmtp.sh)
 DC_TLS=${DC_TLS:-0}	# 1: ssl = yes with a self-signed certificate for
 			# store.test (dc_make_cert), so LMTP offers STARTTLS
 
@@ -118,6 +119,7 @@ service imap-login {
     port = 0
   }
 }
+$DC_EXTRA
 service anvil {
   chroot =
 }

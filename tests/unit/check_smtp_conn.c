@@ -12,6 +12,10 @@
  * and a peer that takes a big body slowly but steadily, are served to the
  * end although the session lasts longer than any one timeout.
  *
+ * An LMTP session (issue 9) runs against a small forked LMTP server: the
+ * store's replies per recipient survive a connection lost between them,
+ * and an 8-bit message goes down 7-bit to a store without 8BITMIME.
+ *
  * Every wait is bounded: the loop runs in rounds of at most 10 ms until
  * the connection has closed or a deadline passes (then the test fails);
  * the peer has an alarm, dies with its parent, and stops at a line cap.
@@ -468,6 +472,181 @@ START_TEST(test_conn_case)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ LMTP */
+
+/* lmtp_peer_run - an LMTP server (RFC 2033) without 8BITMIME: it answers
+ * LHLO only (EHLO gets 500), takes two recipients, keeps the body in
+ * outdir/lmtp-body.txt, says 250 for the first recipient and then goes
+ * away without a word for the second. */
+static void __attribute__((noreturn))
+lmtp_peer_run(int lfd)
+{
+	char cmd[1024], path[PATH_MAX + 32];
+	static char buf[64 * 1024];
+	char tail[5] = { 0 };
+	ssize_t n, i;
+	int fd, out;
+
+	signal(SIGPIPE, SIG_IGN);
+	alarm(30);
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(1);
+	close(lfd);
+	peer_send(fd, "220 store.test LMTP\r\n");
+	for (;;) {
+		peer_line(fd, cmd, sizeof(cmd));
+		if (strncasecmp(cmd, "LHLO", 4) == 0)
+			peer_send(fd, "250-store.test\r\n250 PIPELINING\r\n");
+		else if (strncasecmp(cmd, "MAIL", 4) == 0 ||
+		    strncasecmp(cmd, "RCPT", 4) == 0 ||
+		    strncasecmp(cmd, "RSET", 4) == 0)
+			peer_send(fd, "250 2.0.0 ok\r\n");
+		else if (strncasecmp(cmd, "DATA", 4) == 0)
+			break;
+		else
+			peer_send(fd, "500 5.5.1 unknown command\r\n");
+	}
+	peer_send(fd, "354 go ahead\r\n");
+	snprintf(path, sizeof(path), "%s/lmtp-body.txt", outdir);
+	if ((out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1)
+		_exit(1);
+	for (;;) {
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			peer_exit(fd);
+		if (write(out, buf, (size_t)n) != n)
+			_exit(1);
+		for (i = 0; i < n; i++) {
+			memmove(tail, tail + 1, 4);
+			tail[4] = buf[i];
+			if (memcmp(tail, "\r\n.\r\n", 5) == 0)
+				goto dot;
+		}
+	}
+dot:
+	close(out);
+	peer_send(fd, "250 2.0.0 <one@store.test> saved\r\n");
+	peer_exit(fd);
+}
+
+/* issue 9: an LMTP session through smtp_conn. LHLO, never EHLO; an 8-bit
+ * message to a store without 8BITMIME goes down converted to 7 bit; the
+ * store says 250 for the first recipient and the connection is lost
+ * before the second's reply: the first stays delivered, only the second
+ * is deferred as a possible duplicate (no duplicate for the first at the
+ * retry). */
+START_TEST(lmtp_partial_replies_and_7bit_downgrade)
+{
+	static const char *rcpts[2] = { "one@store.test", "two@store.test" };
+	struct mail_status res[2];
+	struct smtp_conn_params p;
+	struct smtp_target target;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct imc_config cfg;
+	struct evloop *loop;
+	struct smtp_conn *conn;
+	struct run r;
+	char path[PATH_MAX + 32], got[8192];
+	double start;
+	int dirfd, lfd, status, fd;
+	ssize_t n, i;
+	FILE *fp;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/lmtp8.eml", outdir);
+	fp = fopen(path, "we");
+	ck_assert_ptr_nonnull(fp);
+	fputs("From: a@client.test\r\nTo: one@store.test\r\nSubject: t\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9 cr\xc3\xa8me\r\n",
+	    fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	dirfd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ne(dirfd, -1);
+	config_defaults(&cfg);
+
+	memset(&r, 0, sizeof(r));
+	r.job.qid = "lmtp8";
+	r.job.sender = "a@client.test";
+	r.job.n = 2;
+	r.job.rcpts = rcpts;
+	r.job.res = res;
+	r.job.body_8bit = true;
+	r.job.conv = (struct delivery_conv){ "preserve", false };
+	for (i = 0; i < 2; i++)
+		mail_status_set(&res[i], MAIL_PERM, "5.9.9", "never filled in");
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ne(lfd, -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		lmtp_peer_run(lfd);
+	}
+	close(lfd);
+
+	memset(&target, 0, sizeof(target));
+	snprintf(target.host, sizeof(target.host), "store.test");
+	target.addr.family = AF_INET;
+	target.addr.u.v4.s_addr = htonl(INADDR_LOOPBACK);
+	snprintf(target.addr.text, sizeof(target.addr.text), "127.0.0.1");
+	target.port = ntohs(sin.sin_port);
+	memset(&p, 0, sizeof(p));
+	p.helo_name = "client.test";
+	p.lmtp = true;
+	p.tls_mode = SMTP_TLS_NONE;
+	p.out_dirfd = dirfd;
+	p.cfg = &cfg;
+	p.max_messages = 1;
+	p.idle_ms = 100;
+	p.targets = &target;
+	p.n_targets = 1;
+	loop = evloop_new();
+	ck_assert_ptr_nonnull(loop);
+	start = mono_ms();
+	conn = smtp_conn_new(loop, &p, &run_ops, &r);
+	ck_assert_ptr_nonnull(conn);
+	while (!r.closed && mono_ms() - start < RUN_LIMIT_MS)
+		ck_assert_int_ne(evloop_run_once(loop, ROUND_MS), -1);
+	if (!r.closed)
+		smtp_conn_abort(conn, "test over");
+	evloop_free(loop);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	close(dirfd);
+	config_free(&cfg);
+
+	ck_assert(r.closed);
+	ck_assert(r.job_back);
+	ck_assert_msg(res[0].kind == MAIL_OK, "first: %s %s", res[0].dsn,
+	    res[0].text);
+	ck_assert_msg(strstr(res[0].text, "<one@store.test> saved") != NULL,
+	    "%s", res[0].text);
+	ck_assert_msg(res[1].kind == MAIL_TEMP && strstr(res[1].text,
+	    "possible duplicate") != NULL, "second: %s %s", res[1].dsn,
+	    res[1].text);
+	snprintf(path, sizeof(path), "%s/lmtp-body.txt", outdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ne(fd, -1);
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	for (i = 0; i < n; i++)
+		ck_assert_msg((unsigned char)got[i] < 128, "8-bit byte at %zd "
+		    "sent to a store without 8BITMIME", i);
+	ck_assert_msg(strcasestr(got, "quoted-printable") != NULL, "%s", got);
+}
+END_TEST
+
 static Suite *
 smtp_conn_suite(void)
 {
@@ -478,6 +657,7 @@ smtp_conn_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_conn_case, 0,
 	    (int)(sizeof(conn_cases) / sizeof(conn_cases[0])));
+	tcase_add_test(tc, lmtp_partial_replies_and_7bit_downgrade);
 	suite_add_tcase(s, tc);
 	return s;
 }

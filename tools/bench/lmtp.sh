@@ -18,7 +18,12 @@
 #     smtpd, 8 parallel injecting connections (its fastest way in, much
 #     faster than sendmail); time from the first injection to the last
 #     "status=sent" line of its log.
-# Both runs must leave exactly BENCH_LMTP_N messages more in the users'
+#   - the store's own ceiling: a bare LMTP client (Python, no queue, 20
+#     connections, one transaction after the other on each) sends the same
+#     messages straight to the same Dovecot; neither system can beat it.
+# BENCH_LMTP_CONF adds lines to the connector's config (for example
+# "max_per_destination = 20", Postfix's lmtp concurrency).
+# All three runs must leave exactly BENCH_LMTP_N messages more in the users'
 # Maildirs (checked; a shortfall fails the part). Called by tools/bench.sh
 # with BIN, W (scratch, removed by the caller), PY, DRIVER, PHASE_TIMEOUT,
 # IMC_SRC (the source tree); prints a small table. Every process it starts
@@ -204,6 +209,51 @@ p_secs=$(awk -v a="$t0" -v b="$td" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 p_inj=$(awk -v a="$t0" -v b="$ti" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
 p_rate=$(awk -v s="$p_secs" -v n="$N" 'BEGIN { printf "%.1f", n / s }')
 log "postfix: $N delivered to Dovecot through its lmtp client in ${p_secs}s ($p_rate msg/s; injection over SMTP ${p_inj}s)"
+# ------------------------------------------------------------- ceiling
+before=$(in_store)
+cat >"$S/bare.py" <<'PYEOF'
+import os, socket, sys, threading, time
+src, port, par = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+names = sorted(os.listdir(src))
+def reply(f):
+    while True:
+        line = f.readline()
+        if not line.startswith((b"2", b"3")):
+            raise SystemExit("LMTP: %r" % line)
+        if line[3:4] != b"-":
+            return
+def work(part):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    f = s.makefile("rb")
+    reply(f)
+    s.sendall(b"LHLO bench\r\n")
+    reply(f)
+    for n in part:
+        data = open(os.path.join(src, n), "rb").read()
+        to = [l.split(b":", 1)[1].strip() for l in data.split(b"\r\n")
+              if l.startswith(b"To:")][0]
+        body = b"\r\n".join(b"." + l if l.startswith(b".") else l
+                             for l in data.split(b"\r\n"))
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        s.sendall(b"MAIL FROM:<sender@example.com>\r\nRCPT TO:<" + to +
+                  b">\r\nDATA\r\n")
+        reply(f); reply(f); reply(f)
+        s.sendall(body + b".\r\n")
+        reply(f)
+    s.sendall(b"QUIT\r\n")
+t = time.time()
+ts = [threading.Thread(target=work, args=(names[i::par],)) for i in range(par)]
+[x.start() for x in ts]
+[x.join() for x in ts]
+print("%.3f" % (time.time() - t))
+PYEOF
+b_secs=$(timeout "$TMO" $PY "$S/bare.py" "$S/msgs" "$DC_LMTP_PORT" 20) ||
+	die "bare LMTP client failed"
+b_got=$(( $(in_store) - before ))
+(( b_got == N )) || die "bare LMTP client: Dovecot holds $b_got new messages, not $N"
+b_rate=$(awk -v s="$b_secs" -v n="$N" 'BEGIN { printf "%.1f", n / s }')
+log "bare LMTP client: $N to Dovecot in ${b_secs}s ($b_rate msg/s)"
 ratio=$(awk -v a="$c_rate" -v b="$p_rate" 'BEGIN { printf "%.2f", a / b }')
 cat <<OUT
 
@@ -212,5 +262,6 @@ Part 6: Pickup to Dovecot over LMTP, $N x $SIZE bytes to $RCPTS users (Dovecot $
 | --- | --- | --- | --- |
 | connector (Pickup -> Out -> LMTP) | $c_secs | $c_rate | $c_hwm kB |
 | Postfix (smtpd -> queue -> lmtp; SMTP injection ${p_inj}s) | $p_secs | $p_rate | - |
-ratio connector/Postfix: ${ratio}x
+| ceiling: bare LMTP client, no queue, 20 connections | $b_secs | $b_rate | - |
+ratio connector/Postfix: ${ratio}x (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))
 OUT
