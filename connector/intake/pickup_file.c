@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "hex.h"
+#include "dsn.h"
 #include "imc_limits.h"
 #include "qfile.h"
 #include "safeio.h"
@@ -314,49 +314,6 @@ add_rcpt(struct pickup_file *pf, const char *addr, struct mail_status *why)
 	return 0;
 }
 
-/* xtext (RFC 3461): printable ASCII without "=" and space, "+XX" hex */
-static bool
-dsn_xtext_ok(const char *v, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > IMC_MAX_ADDRESS)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c < 33 || c > 126 || c == '=')
-			return false;
-		if (c == '+' && (i + 2 >= len ||
-		    hex_value((unsigned char)v[i + 1]) < 0 ||
-		    hex_value((unsigned char)v[i + 2]) < 0))
-			return false;
-	}
-	return true;
-}
-
-static bool
-dsn_notify_ok(const char *v, size_t len)
-{
-	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
-	size_t i = 0, w, k;
-
-	if (len == 5 && strncasecmp(v, "NEVER", 5) == 0)
-		return true;
-	while (i < len) {
-		for (w = 0; i + w < len && v[i + w] != ','; w++)
-			;
-		for (k = 0; k < 3; k++)
-			if (w == strlen(words[k]) &&
-			    strncasecmp(v + i, words[k], w) == 0)
-				break;
-		if (k == 3)
-			return false;
-		i += w + 1;
-	}
-	return len > 0 && v[len - 1] != ',';
-}
-
 /* The ESMTP parameters after the "<addr>" of an X- line: NOTIFY and ORCPT
  * of a recipient, RET and ENVID of the sender, kept as given when valid
  * (passed on to SMTP peers that offer DSN); others are ignored. */
@@ -386,7 +343,8 @@ dsn_params(const char *v, size_t vlen, bool sender, char **notify,
 		    dsn_notify_ok(eq + 1, (size_t)(we - eq - 1)))
 			dst = notify;
 		else if (!sender && eq - p == 5 && strncasecmp(p, "ORCPT", 5) ==
-		    0 && dsn_xtext_ok(eq + 1, (size_t)(we - eq - 1)) &&
+		    0 && we - eq - 1 <= IMC_MAX_ADDRESS &&
+		    dsn_xtext_ok(eq + 1, (size_t)(we - eq - 1)) &&
 		    memchr(eq + 1, ';', (size_t)(we - eq - 1)) != NULL)
 			dst = orcpt;
 		else if (sender && eq - p == 3 && strncasecmp(p, "RET", 3) == 0 &&

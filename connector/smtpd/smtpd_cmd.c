@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "hex.h"
+#include "dsn.h"
 #include "imc_limits.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -266,53 +266,6 @@ bad_local:
 	return -1;
 }
 
-/* xtext (RFC 3461 4): printable ASCII without "=" and space; "+XX" */
-static bool
-smtpd_xtext_ok(const char *v, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-
-		if (c < 33 || c > 126 || c == '=')
-			return false;
-		if (c == '+' && (i + 2 >= len ||
-		    hex_value((unsigned char)v[i + 1]) < 0 ||
-		    hex_value((unsigned char)v[i + 2]) < 0))
-			return false;
-	}
-	return true;
-}
-
-static bool
-smtpd_notify_ok(const char *v, size_t len)
-{
-	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
-	size_t i = 0, w, k;
-	unsigned seen = 0;
-
-	if (len == 5 && strncasecmp(v, "NEVER", 5) == 0)
-		return true;
-	if (len == 0 || v[len - 1] == ',')
-		return false;
-	while (i < len) {
-		for (w = 0; i + w < len && v[i + w] != ','; w++)
-			;
-		for (k = 0; k < 3; k++)
-			if (w == strlen(words[k]) &&
-			    strncasecmp(v + i, words[k], w) == 0)
-				break;
-		if (k == 3 || (seen & (1u << k)))
-			return false;
-		seen |= 1u << k;
-		i += w + 1;
-	}
-	return true;
-}
-
 /* The parameters after a path: "KEY[=VALUE]" separated by spaces. fn is
  * called for each; -1 stops with the reply it set. */
 typedef int smtpd_param_fn(void *, const char *key, size_t klen,
@@ -420,7 +373,7 @@ smtpd_mail_param(void *arg, const char *k, size_t kl, const char *v,
 		goto syntax;
 	}
 	if (smtpd_key(k, kl, "ENVID") && has_val && m->envid == NULL) {
-		if (vl > 100 || !smtpd_xtext_ok(v, vl))
+		if (vl > 100 || !dsn_xtext_ok(v, vl))
 			goto syntax;
 		m->envid = xstrndup(v, vl);
 		return 0;
@@ -511,7 +464,7 @@ smtpd_rcpt_param(void *arg, const char *k, size_t kl, const char *v,
 	size_t i;
 
 	if (smtpd_key(k, kl, "NOTIFY") && has_val && rc->notify == NULL) {
-		if (!smtpd_notify_ok(v, vl))
+		if (!dsn_notify_ok(v, vl))
 			goto syntax;
 		rc->notify = xstrndup(v, vl);
 		for (i = 0; i < vl; i++)
@@ -519,7 +472,7 @@ smtpd_rcpt_param(void *arg, const char *k, size_t kl, const char *v,
 		return 0;
 	}
 	if (smtpd_key(k, kl, "ORCPT") && has_val && rc->orcpt == NULL) {
-		if (vl > IMC_MAX_ADDRESS || !smtpd_xtext_ok(v, vl) ||
+		if (vl > IMC_MAX_ADDRESS || !dsn_xtext_ok(v, vl) ||
 		    memchr(v, ';', vl) == NULL)
 			goto syntax;
 		rc->orcpt = xstrndup(v, vl);
