@@ -24,6 +24,16 @@
  * glibc still does the decoding; the mirror only picks where calls end, and
  * it is switched off for the rest of the stream if it ever disagrees with
  * what glibc did.
+ *
+ * A UTF-8 decoder copies instead of calling iconv: whole valid characters
+ * (utf8_valid_prefix, RFC 3629) are what glibc's UTF-8 decoder passes
+ * unchanged. Only what that check refuses goes to iconv, as a window that
+ * ends after the next valid character: glibc also accepts some bytes the
+ * check refuses (sequences of 5 and 6 bytes, values above U+10FFFF), and
+ * the valid character after them ends every sequence glibc could still be
+ * reading, so glibc decides those bytes exactly as it did before and the
+ * copy resumes at a boundary glibc also has. iconv converting UTF-8 to
+ * UTF-8 was a seventh of the time of a pass-through.
  */
 #include "convert.h"
 
@@ -62,6 +72,9 @@ struct convert {
 	enum convert_mode mode;
 	int	 c1_pass;	/* windows-125x: undefined C1 bytes pass */
 	int	 no_bestfit;	/* CP932: refuse U+00A5 and U+203E */
+	int	 u8;		/* a UTF-8 decoder with the fast path */
+	int	 u8copy;	/* valid UTF-8 is copied (u8, unless glibc
+				 * surprised the window; see convert_run) */
 	enum convert_u7_kind u7;	/* a glibc UTF-7 decoder */
 	int	 u7_on;		/* the mirror agrees with glibc so far */
 	struct convert_u7 u7st;	/* glibc's state after the input so far */
@@ -111,10 +124,17 @@ convert_u7_kind_of(const char *name)
 	return CONVERT_U7_NONE;
 }
 
+/* convert_is_utf8 - glibc's names of UTF-8 */
+static int
+convert_is_utf8(const char *name)
+{
+	return strcasecmp(name, "UTF-8") == 0 || strcasecmp(name, "UTF8") == 0;
+}
+
 /* convert_new - common part of the constructors */
 static struct convert *
 convert_new(const char *to, const char *from, int encode,
-    enum convert_mode mode)
+    enum convert_mode mode, int fast)
 {
 	struct convert *c;
 	int saved;
@@ -140,6 +160,8 @@ convert_new(const char *to, const char *from, int encode,
 	c->mode = encode ? CONVERT_STRICT : mode;
 	c->c1_pass = !encode && convert_is_windows(from);
 	c->no_bestfit = encode && convert_is_cp932(to);
+	c->u8 = fast && !encode && convert_is_utf8(from);
+	c->u8copy = c->u8;
 	c->u7 = encode ? CONVERT_U7_NONE : convert_u7_kind_of(from);
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	c->first_error = CONVERT_NO_ERROR;
@@ -150,14 +172,22 @@ convert_new(const char *to, const char *from, int encode,
 struct convert *
 convert_decoder_new(const char *from, enum convert_mode mode)
 {
-	return convert_new("UTF-8", from, 0, mode);
+	return convert_new("UTF-8", from, 0, mode, 1);
+}
+
+/* convert_decoder_new_iconv - the same decoder, every byte through iconv
+ * (no fast path): what tests hold the fast paths equal to */
+struct convert *
+convert_decoder_new_iconv(const char *from, enum convert_mode mode)
+{
+	return convert_new("UTF-8", from, 0, mode, 0);
 }
 
 /* convert_encoder_new - a converter from UTF-8 to a target charset */
 struct convert *
 convert_encoder_new(const char *to)
 {
-	return convert_new(to, "UTF-8", 1, CONVERT_STRICT);
+	return convert_new(to, "UTF-8", 1, CONVERT_STRICT, 0);
 }
 
 /* convert_free - release a converter (NULL is fine) */
@@ -176,6 +206,7 @@ convert_reset(struct convert *c)
 {
 	iconv(c->cd, NULL, NULL, NULL, NULL);
 	c->stop = CONVERT_OK;
+	c->u8copy = c->u8;
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	memset(&c->u7st, 0, sizeof(c->u7st));
 	c->again = 0;
@@ -440,6 +471,23 @@ convert_u7_follow(struct convert *c, const struct convert_u7_sim *sim,
 		c->u7_on = 0;
 }
 
+/* convert_u8_window - how much of p (which starts with bytes the UTF-8
+ * check refuses) to give iconv: up to the end of the next valid character,
+ * or all of it */
+static size_t
+convert_u8_window(const unsigned char *p, size_t len)
+{
+	size_t q, k;
+
+	for (q = 1; q < len; q++) {
+		if ((p[q] & 0xC0) == 0x80)
+			continue;	/* a continuation byte starts nothing */
+		if ((k = utf8_char_len(p + q, len - q)) > 0)
+			return q + k;
+	}
+	return len;
+}
+
 /* convert_run - convert what is complete in in[0..len); *used: consumed */
 static enum convert_result
 convert_run(struct convert *c, const unsigned char *in, size_t len,
@@ -448,16 +496,37 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 	struct convert_u7_sim sim;
 	const unsigned char *bestfit;
 	enum convert_result r;
-	size_t pos = 0, part, left;
+	size_t pos = 0, part, left, win, win_end = 0;
 	char *ip;
 	int rc = 0, cut;
 
 	memset(&sim, 0, sizeof(sim));
 	while (pos < len) {
+		win = len - pos;
+		if (c->u8copy) {
+			if (pos >= win_end) {
+				/* not inside a window: copy what is valid,
+				 * then find the window after it (once: a
+				 * window of bad bytes takes many calls) */
+				part = utf8_valid_prefix(in + pos, len - pos);
+				if (part > 0 &&
+				    buf_append(out, in + pos, part) == -1) {
+					c->stop = CONVERT_ESYS;
+					return c->stop;
+				}
+				if (part > 0)
+					c->again = 0;
+				if ((pos += part) == len)
+					break;
+				win_end = pos + convert_u8_window(in + pos,
+				    len - pos);
+			}
+			win = win_end - pos;
+		}
 		bestfit = c->no_bestfit ?
 		    convert_find_bestfit(in + pos, len - pos) : NULL;
 		part = bestfit != NULL ? (size_t)(bestfit - in) - pos :
-		    len - pos;
+		    win;
 		cut = 0;
 		if (c->u7_on) {
 			convert_u7_sim(c, in + pos, len - pos, &sim);
@@ -486,6 +555,13 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 			c->again = 0;
 		if (rc == -1) {
 			pos += part - left;
+			if (errno == EINVAL && c->u8copy && win_end < len) {
+				/* glibc saw an unfinished character inside the
+				 * window: not the glibc the window was made
+				 * for; convert the rest as before */
+				c->u8copy = 0;
+				continue;
+			}
 			if (errno == EINVAL && bestfit == NULL)
 				break;	/* incomplete: the caller keeps it */
 			if (errno != EILSEQ && errno != EINVAL) {

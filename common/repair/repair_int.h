@@ -77,7 +77,7 @@ struct rp_ostat {
 	uint64_t	 total;
 	size_t		 col, maxline;
 	int		 has8, prev_cr;
-	int		 noqp;		/* the QP size is not needed */
+	int		 noqp;		/* the QP size is not counted */
 	struct codec_enc qp;		/* counts only */
 };
 
@@ -99,6 +99,7 @@ struct rp_scan {
 	struct codec_dec cdec;
 	int		 norm, prev_cr;
 	int		 nodecode;	/* encoded attachment: raw counts */
+	int		 noqp;		/* QP sizes not counted (qp_all) */
 	int		 lazy, on;	/* candidates start at an 8-bit byte */
 	struct rp_ostat	 raw;		/* the body as written */
 	struct rp_ostat	 d;		/* the decoded content */
@@ -142,6 +143,10 @@ struct rp_state {
 	int		 top_mime_version, need_mime_version;
 	int		 changed;
 	int		 bare_lf, in_prev_cr;
+	/* QP sizes: counted only where a choice may need them (7-bit
+	 * output, quoted-printable input) unless qp_all; a choice that
+	 * needed one not counted sets qp_missing and pass 1 runs again */
+	int		 qp_all, qp_missing;
 	struct rp_level	 lv[RP_DEPTHS];
 	char		*bnd[RP_DEPTHS];	/* pass 2: boundary by depth */
 	int		 at_bol;	/* pass 2: output at a line start */
@@ -154,6 +159,10 @@ struct rp_state {
 	struct buf	 tmp;
 	struct buf	 ct_raw;	/* pass 1: this part's Content-Type */
 	int		 ct_seen;
+	/* body lines gathered into chunks (repair.c, rp_on_data) */
+	struct buf	 body;
+	int		 body_pend;	/* body events not handed on yet */
+	unsigned	 body_depth;	/* their depth */
 };
 
 /* repair.c */
@@ -183,7 +192,7 @@ int	repair_header_to_utf8(const char *, const char *, size_t,
 void	repair_cte_stat_init(struct rp_ostat *, unsigned qp_flags);
 void	repair_cte_stat_feed(struct rp_ostat *, const void *, size_t);
 void	repair_cte_stat_finish(struct rp_ostat *);
-enum codec_cte repair_cte_for(const struct rp_state *,
+enum codec_cte repair_cte_for(struct rp_state *,
 	    const struct rp_ostat *, enum codec_cte in, int reencoding);
 void	repair_cte_decide(struct rp_state *, const struct mime_part *,
 	    struct rp_plan *, struct buf *why);

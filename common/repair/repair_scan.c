@@ -112,6 +112,7 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	c->mime = mime;
 	repair_cte_stat_init(&c->u8, 0);
 	repair_cte_stat_init(&c->eo, 0);
+	c->u8.noqp = c->eo.noqp = sc->noqp;
 	if ((c->dc = convert_decoder_new(dec, CONVERT_REPLACE)) == NULL) {
 		c->bad = 1;
 		return 0;
@@ -149,6 +150,14 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	repair_cte_stat_init(&sc->d, pl->kind != RP_K_TEXT &&
 	    (mp->cte == CODEC_CTE_BINARY || mp->cte == CODEC_CTE_BASE64) ?
 	    CODEC_ENC_BINARY : 0);
+	/* A QP size decides only between quoted-printable and base64: for
+	 * 7-bit output, a quoted-printable part converted, and lines over
+	 * 998 octets. The last is rare and known only at the end: counting
+	 * every part for it was a third of a pass-through's time, so such
+	 * a part makes pass 1 run again with every size counted. */
+	sc->noqp = !st->qp_all && !st->opts->seven_bit &&
+	    mp->cte != CODEC_CTE_QP;
+	sc->d.noqp = sc->noqp;
 	sc->nodecode = pl->kind != RP_K_TEXT && (mp->cte == CODEC_CTE_QP ||
 	    mp->cte == CODEC_CTE_BASE64 || mp->cte == CODEC_CTE_UNKNOWN);
 	sc->lazy = 1;
