@@ -34,14 +34,26 @@
  * reading, so glibc decides those bytes exactly as it did before and the
  * copy resumes at a boundary glibc also has. iconv converting UTF-8 to
  * UTF-8 was a seventh of the time of a pass-through.
+ *
+ * A decoder from a single-byte charset (KOI8-R, windows-125x, ISO-8859-x,
+ * ...) reads a table of what glibc gives for each byte, built once per
+ * charset and process by asking glibc itself (convert_sb_build): a byte
+ * that glibc turns into one character by itself, always the same one
+ * whatever surrounds it, or refuses by itself. A charset where one byte
+ * does anything else (a lead byte, a shift, nothing out, a character
+ * that combines with the next, as glibc's CP1255 and CP1258 do) gets no
+ * table and stays with iconv. glibc spent most of its time per byte in
+ * its UCS-4 steps; the table writes the UTF-8 directly.
  */
 #include "convert.h"
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 #include <sysexits.h>
 
 #include "log.h"
@@ -72,6 +84,7 @@ struct convert {
 	enum convert_mode mode;
 	int	 c1_pass;	/* windows-125x: undefined C1 bytes pass */
 	int	 no_bestfit;	/* CP932: refuse U+00A5 and U+203E */
+	const struct convert_sb *sb;	/* single-byte table, or NULL */
 	int	 u8;		/* a UTF-8 decoder with the fast path */
 	int	 u8copy;	/* valid UTF-8 is copied (u8, unless glibc
 				 * surprised the window; see convert_run) */
@@ -131,6 +144,155 @@ convert_is_utf8(const char *name)
 	return strcasecmp(name, "UTF-8") == 0 || strcasecmp(name, "UTF8") == 0;
 }
 
+/* What glibc makes of each byte of a single-byte charset. */
+struct convert_sb {
+	unsigned char	 len[256];	/* UTF-8 bytes; 0: refused */
+	unsigned char	 u8[256][3];
+};
+
+/* Tables built so far (and charsets found to have none), by iconv name:
+ * a process converts from few charsets, and builds each table once. The
+ * callers are single-threaded. */
+#define CONVERT_SB_CACHE	32
+#define CONVERT_SB_NAME		48
+static struct {
+	char		 name[CONVERT_SB_NAME];
+	struct convert_sb *sb;		/* NULL: no table for it */
+} convert_sb_cache[CONVERT_SB_CACHE];
+static size_t convert_sb_ncache;
+
+/* convert_sb_probe - one glibc call from a fresh state over in[0..n):
+ * the output length, or -1 when it did not take all of in (with errno) */
+static ssize_t
+convert_sb_probe(iconv_t cd, const unsigned char *in, size_t n,
+    char *out, size_t cap)
+{
+	char *ip = (char *)(uintptr_t)in, *op = out;
+	size_t il = n, ol = cap;
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1)
+		return -1;
+	if (il != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* a state left to flush would be a shift or a held character */
+	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+		return -1;
+	return (ssize_t)(cap - ol);
+}
+
+/* convert_sb_bad - is byte b refused by glibc (its entry our C1 rule) */
+static int
+convert_sb_bad(const struct convert_sb *t, const unsigned char *refused,
+    size_t b)
+{
+	return t->len[b] == 0 || refused[b];
+}
+
+/* convert_sb_build - the table of a single-byte charset, or NULL */
+static struct convert_sb *
+convert_sb_build(const char *from, int c1_pass)
+{
+	struct convert_sb *t;
+	unsigned char one[1], refused[256], *all = NULL;
+	char out[16], *expect = NULL, *got, *ip, *op;
+	size_t nall = 0, nexp = 0, i, j, il, ol, k1;
+	ssize_t k;
+	iconv_t cd;
+	int ok = 1;
+
+	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1)
+		return NULL;
+	t = xcalloc(1, sizeof(*t));
+	memset(refused, 0, sizeof(refused));
+	for (i = 0; i < 256 && ok; i++) {
+		one[0] = (unsigned char)i;
+		k = convert_sb_probe(cd, one, 1, out, sizeof(out));
+		if (k > 0 && k <= 3 && utf8_char_len(out, (size_t)k) ==
+		    (size_t)k) {
+			t->len[i] = (unsigned char)k;
+			memcpy(t->u8[i], out, (size_t)k);
+		} else if (k == -1 && errno == EILSEQ) {
+			/* refused by itself; windows-125x: U+0080-U+009F
+			 * (see convert_bad) */
+			refused[i] = 1;
+			if (c1_pass && i >= 0x80 && i <= 0x9F) {
+				t->len[i] = 2;
+				t->u8[i][0] = 0xC2;
+				t->u8[i][1] = (unsigned char)i;
+			}
+		} else
+			ok = 0;	/* a lead byte, a shift, nothing out */
+	}
+	/* every pair of characters in one call must give the two
+	 * characters: nothing glibc combines or carries from byte to byte */
+	if (ok) {
+		all = xmalloc(2 * 256 * 256);
+		expect = xmalloc(2 * 256 * 256 * 3);
+	}
+	for (i = 0; i < 256 && ok; i++)
+		for (j = 0; j < 256; j++) {
+			if (convert_sb_bad(t, refused, i) ||
+			    convert_sb_bad(t, refused, j))
+				continue;
+			all[nall++] = (unsigned char)i;
+			all[nall++] = (unsigned char)j;
+			memcpy(expect + nexp, t->u8[i], t->len[i]);
+			nexp += t->len[i];
+			memcpy(expect + nexp, t->u8[j], t->len[j]);
+			nexp += t->len[j];
+		}
+	if (ok) {
+		k1 = nexp + 64;
+		got = xmalloc(k1);
+		ip = (char *)all;
+		il = nall;
+		op = got;
+		ol = k1;
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
+		    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
+		    (size_t)(op - got) != nexp ||
+		    memcmp(got, expect, nexp) != 0)
+			ok = 0;
+		free(got);
+	}
+	free(all);
+	free(expect);
+	iconv_close(cd);
+	if (!ok) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* convert_sb_for - the cached table of a charset (built on first use) */
+static const struct convert_sb *
+convert_sb_for(const char *from, int c1_pass)
+{
+	struct convert_sb *t;
+	size_t i;
+
+	if (strlen(from) >= CONVERT_SB_NAME)
+		return NULL;
+	for (i = 0; i < convert_sb_ncache; i++)
+		if (strcasecmp(convert_sb_cache[i].name, from) == 0)
+			return convert_sb_cache[i].sb;
+	t = convert_sb_build(from, c1_pass);
+	if (convert_sb_ncache < CONVERT_SB_CACHE) {
+		strcpy(convert_sb_cache[convert_sb_ncache].name, from);
+		convert_sb_cache[convert_sb_ncache++].sb = t;
+	} else if (t != NULL) {
+		/* a full cache: no table rather than one per converter */
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
 /* convert_new - common part of the constructors */
 static struct convert *
 convert_new(const char *to, const char *from, int encode,
@@ -162,6 +324,8 @@ convert_new(const char *to, const char *from, int encode,
 	c->no_bestfit = encode && convert_is_cp932(to);
 	c->u8 = fast && !encode && convert_is_utf8(from);
 	c->u8copy = c->u8;
+	if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE)
+		c->sb = convert_sb_for(from, c->c1_pass);
 	c->u7 = encode ? CONVERT_U7_NONE : convert_u7_kind_of(from);
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	c->first_error = CONVERT_NO_ERROR;
@@ -488,6 +652,40 @@ convert_u8_window(const unsigned char *p, size_t len)
 	return len;
 }
 
+/* convert_sb_run - a single-byte decoder's chunk through its table: what
+ * the iconv path gives, a refused byte being one error (or a stop) */
+static enum convert_result
+convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
+    struct buf *out)
+{
+	const struct convert_sb *t = c->sb;
+	enum convert_result r;
+	size_t pos = 0;
+	unsigned char *o;
+
+	/* at most 3 bytes out per byte in (U+FFFD too) */
+	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len) == -1) {
+		c->stop = CONVERT_ESYS;
+		return c->stop;
+	}
+	while (pos < len) {
+		o = (unsigned char *)out->data + out->len;
+		for (; pos < len && t->len[in[pos]] > 0; pos++) {
+			memcpy(o, t->u8[in[pos]], 3);
+			o += t->len[in[pos]];
+		}
+		out->len = (size_t)((char *)o - out->data);
+		out->data[out->len] = '\0';
+		if (pos < len) {
+			if ((r = convert_bad(c, in + pos, len - pos,
+			    c->offset + pos, out)) != CONVERT_OK)
+				return r;
+			pos++;
+		}
+	}
+	return CONVERT_OK;
+}
+
 /* convert_run - convert what is complete in in[0..len); *used: consumed */
 static enum convert_result
 convert_run(struct convert *c, const unsigned char *in, size_t len,
@@ -500,6 +698,11 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 	char *ip;
 	int rc = 0, cut;
 
+	if (c->sb != NULL) {
+		/* every byte is complete by itself */
+		*used = len;
+		return convert_sb_run(c, in, len, out);
+	}
 	memset(&sim, 0, sizeof(sim));
 	while (pos < len) {
 		win = len - pos;

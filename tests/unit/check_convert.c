@@ -684,6 +684,32 @@ START_TEST(utf8_fast_path_decodes_as_iconv_alone)
 }
 END_TEST
 
+/* single-byte charsets: high bytes drawn often, ASCII between them */
+static const struct fast_piece sb_pieces[] = {
+	{ "text ", 5 }, { "\r\n", 2 }, { "\x80", 1 }, { "\x81", 1 },
+	{ "\x8d", 1 }, { "\x90", 1 }, { "\x9f", 1 }, { "\xa0", 1 },
+	{ "\xa4", 1 }, { "\xc0\xe4", 2 }, { "\xd2", 1 }, { "\xe0\xc8", 2 },
+	{ "\xe9", 1 }, { "\xf9", 1 }, { "\xfe\xff", 2 }, { "\x00", 1 },
+	{ "\x1b", 1 }, { "+~", 2 },
+};
+
+/* what has a table (single-byte, independent bytes) and what not (CP1255
+ * and WINDOWS-1258 combine characters; the rest are not single-byte):
+ * every one decodes as iconv alone */
+static const char *const sb_names[] = {
+	"KOI8-R", "WINDOWS-1252", "WINDOWS-1251", "CP1250", "ISO-8859-1",
+	"ISO-8859-8", "ISO-8859-6", "ISO-8859-7", "ISO-8859-15", "ASCII",
+	"KOI8-RU", "CP874", "WINDOWS-1255", "CP1255", "WINDOWS-1258",
+	"WINDOWS-1254", "CP932", "GBK", "ISO-2022-JP-2", "UTF-7",
+};
+
+START_TEST(single_byte_tables_decode_as_iconv_alone)
+{
+	fast_equals_iconv(sb_names[_i], sb_pieces,
+	    sizeof(sb_pieces) / sizeof(sb_pieces[0]), 600);
+}
+END_TEST
+
 START_TEST(unknown_charsets_are_refused)
 {
 	errno = 0;
@@ -854,6 +880,8 @@ convert_suite(void)
 	    (int)NSPLIT);
 	tcase_add_test(tc, generated_utf_7_decodes_the_same_at_every_split);
 	tcase_add_test(tc, utf8_fast_path_decodes_as_iconv_alone);
+	tcase_add_loop_test(tc, single_byte_tables_decode_as_iconv_alone, 0,
+	    (int)(sizeof(sb_names) / sizeof(sb_names[0])));
 	tcase_add_test(tc, unknown_charsets_are_refused);
 	tcase_add_loop_test(tc, encodes_or_reports_what_the_target_cannot_hold,
 	    0, (int)NENC);
