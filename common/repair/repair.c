@@ -320,6 +320,7 @@ static void
 rp_pass1_reset(struct rp_state *st)
 {
 	repair_scan_end(&st->scan);
+	repair_scan_keeps_free(st);
 	st->nplans = 0;
 	st->changed = 0;
 	st->top_mime_version = 0;
@@ -375,6 +376,7 @@ rp_state_fini(struct rp_state *st)
 	size_t i;
 
 	repair_scan_end(&st->scan);
+	repair_scan_keeps_free(st);
 	repair_emit_end(&st->em);
 	buf_fini(&st->scan.dbuf);
 	buf_fini(&st->scan.t1);

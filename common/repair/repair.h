@@ -55,6 +55,10 @@ struct repair_opts {
 	 * Most messages need no change, and so no output file at all. */
 	int		(*open_out)(void *arg);
 	void		*open_arg;
+	/* Converted text pass 1 may keep for pass 2, so that a part is
+	 * converted once: 0 is the default (8 MB a message), 1 keeps none
+	 * (every part converted in both passes, as tests compare). */
+	size_t		 keep_max;
 };
 
 struct repair_report {

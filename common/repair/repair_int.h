@@ -43,6 +43,9 @@
 /* Parts planned per message (a plan is ~150 bytes); a message with more
  * is not repaired: it is passed on unchanged and the report says why. */
 #define RP_MAX_PARTS	50000
+/* Converted text kept from pass 1 for pass 2, per message at most: a
+ * part whose text fits is converted once, not twice. */
+#define RP_KEEP_MAX	(8 * 1024 * 1024)
 /* A text subtype kept to write a broken Content-Type anew. */
 #define RP_SUBTYPE_SIZE	64
 
@@ -70,6 +73,10 @@ struct rp_plan {
 	const char	*enc;		/* RP_CONVERT: encoder, NULL: UTF-8 */
 	char		 dec[CHARSET_NAME_SIZE];	/* RP_CONVERT: from */
 	char		 sub[RP_SUBTYPE_SIZE];	/* bad_ct: the subtype */
+	size_t		 keep;		/* RP_CONVERT: 1 + index of the
+					   text kept in pass 1, 0: none */
+	uint64_t	 keep_pre;	/* content before it: ASCII, which
+					   pass 2 writes as it reads it */
 };
 
 /* Counts over a byte stream that may become a body. */
@@ -91,6 +98,8 @@ struct rp_cand {
 	int		 bad;		/* decoding errors or no decoder */
 	int		 unmap;		/* the encoder cannot hold a char */
 	struct rp_ostat	 u8, eo;	/* UTF-8 output, encoder output */
+	struct buf	 keep;		/* the output (encoder's if any) */
+	int		 keep_off;	/* not kept (over RP_KEEP_MAX) */
 };
 
 /* Pass 1 state of the leaf being read. */
@@ -107,6 +116,10 @@ struct rp_scan {
 	int		 has_c1, has_esc;
 	struct rp_cand	 cand[RP_NCAND];
 	struct buf	 dbuf, t1, t2;
+	uint64_t	 pre;		/* content before the candidates
+					   started (ASCII, the same in
+					   every output) */
+	int		 keep_off;	/* nothing of this part kept */
 };
 
 /* Pass 2 state of the leaf being written. */
@@ -114,6 +127,8 @@ struct rp_emit {
 	struct codec_dec cdec;
 	struct codec_enc cenc;
 	struct convert	*dc, *ec;
+	const struct buf *kept;		/* the text from pass 1, or NULL */
+	uint64_t	 pre_left;	/* content to write before it */
 	int		 norm, prev_cr, raw_prev_cr;
 	struct buf	 dbuf, t1, t2, o;
 };
@@ -159,6 +174,9 @@ struct rp_state {
 	struct buf	 tmp;
 	struct buf	 ct_raw;	/* pass 1: this part's Content-Type */
 	int		 ct_seen;
+	/* pass 1's converted texts for pass 2 (plan.keep) */
+	struct buf	*keeps;
+	size_t		 nkeeps, kept_total;
 	/* body lines gathered into chunks (repair.c, rp_on_data) */
 	struct buf	 body;
 	int		 body_pend;	/* body events not handed on yet */
@@ -177,6 +195,7 @@ int	repair_scan_body(struct rp_state *, const char *, size_t, int fin);
 int	repair_scan_part_end(struct rp_state *, const struct mime_event *,
 	    struct rp_plan *, unsigned depth);
 void	repair_scan_end(struct rp_scan *);
+void	repair_scan_keeps_free(struct rp_state *);
 
 /* repair_header.c */
 int	repair_header_fix(struct rp_state *, const struct mime_event *,

@@ -17,8 +17,10 @@
  * charset"), and <meta charset> in HTML (reported, left as written).
  */
 #include "repair_int.h"
+#include "xalloc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -71,13 +73,14 @@ repair_scan_header(struct rp_state *st, const struct mime_event *ev,
 	return 0;
 }
 
-/* rp_cand_free - release a candidate's converters */
+/* rp_cand_free - release a candidate's converters and kept text */
 static void
 rp_cand_free(struct rp_cand *c)
 {
 	convert_free(c->dc);
 	convert_free(c->ec);
 	c->dc = c->ec = NULL;
+	buf_fini(&c->keep);
 }
 
 /* repair_scan_end - release what pass 1 holds for the leaf */
@@ -89,6 +92,68 @@ repair_scan_end(struct rp_scan *sc)
 	for (i = 0; i < RP_NCAND; i++)
 		rp_cand_free(&sc->cand[i]);
 	sc->active = 0;
+}
+
+/* repair_scan_keeps_free - release the texts kept for pass 2 */
+void
+repair_scan_keeps_free(struct rp_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nkeeps; i++)
+		buf_fini(&st->keeps[i]);
+	free(st->keeps);
+	st->keeps = NULL;
+	st->nkeeps = st->kept_total = 0;
+}
+
+/*
+ * rp_keep - keep n more bytes of pass 1's output in b for pass 2, while the
+ * message's kept texts stay under RP_KEEP_MAX; else give up on b (*off).
+ * Converting a part once instead of in both passes was half the time of a
+ * conversion; the cap keeps memory flat for large messages, which are
+ * converted twice as before.
+ */
+static int
+rp_keep(struct rp_state *st, struct buf *b, int *off, const void *p,
+    size_t n)
+{
+	struct rp_scan *sc = &st->scan;
+	size_t held = st->kept_total, i, max;
+
+	if (*off || sc->keep_off)
+		return 0;
+	max = st->opts->keep_max != 0 ? st->opts->keep_max : RP_KEEP_MAX;
+	for (i = 0; i < RP_NCAND; i++)
+		held += sc->cand[i].keep.len;
+	if (n >= max || held >= max - n) {
+		*off = 1;
+		buf_fini(b);
+		return 0;
+	}
+	return buf_append(b, p, n);
+}
+
+/* rp_keep_take - the chosen reading's text becomes the plan's */
+static void
+rp_keep_take(struct rp_state *st, struct rp_cand *src, struct rp_plan *pl)
+{
+	struct rp_scan *sc = &st->scan;
+	struct buf *k;
+
+	/* the kept text is the encoder's when there was one: usable only
+	 * if pass 2 writes through that same encoder */
+	if (sc->keep_off || src->keep_off ||
+	    (pl->enc == NULL) != (src->ec == NULL))
+		return;
+	st->keeps = xreallocarray(st->keeps, st->nkeeps + 1,
+	    sizeof(*st->keeps));
+	k = &st->keeps[st->nkeeps++];
+	*k = src->keep;
+	buf_init(&src->keep);
+	st->kept_total += k->len;
+	pl->keep = st->nkeeps;
+	pl->keep_pre = sc->pre;
 }
 
 /* rp_cand_add - one more way to read the text part */
@@ -165,6 +230,8 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	utf8_check_init(&sc->u8v);
 	sc->has_c1 = sc->has_esc = 0;
 	memset(sc->cand, 0, sizeof(sc->cand));
+	sc->pre = 0;
+	sc->keep_off = pl->kind != RP_K_TEXT;
 	if (pl->kind == RP_K_TEXT) {
 		const char *cs = mime_param_get(mp->params, mp->nparams,
 		    "charset");
@@ -252,6 +319,9 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 	repair_cte_stat_feed(&c->u8, sc->t1.data, sc->t1.len);
 	if (fin)
 		repair_cte_stat_finish(&c->u8);
+	if (c->ec == NULL && rp_keep(st, &c->keep, &c->keep_off,
+	    sc->t1.data, sc->t1.len) == -1)
+		return repair_fail(st, ENOMEM);
 	if (c->ec == NULL || c->unmap)
 		return 0;
 	buf_reset(&sc->t2);
@@ -267,6 +337,9 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 	repair_cte_stat_feed(&c->eo, sc->t2.data, sc->t2.len);
 	if (fin)
 		repair_cte_stat_finish(&c->eo);
+	if (rp_keep(st, &c->keep, &c->keep_off, sc->t2.data, sc->t2.len) ==
+	    -1)
+		return repair_fail(st, ENOMEM);
 	return 0;
 }
 
@@ -282,6 +355,7 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 		for (i = 0; i < RP_NCAND; i++)
 			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
 		sc->on = 1;
+		sc->pre = sc->d.total;
 	}
 	repair_cte_stat_feed(&sc->d, d, n);
 	utf8_check_feed(&sc->u8v, d, n);
@@ -433,6 +507,7 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	}
 	if (pl->action == RP_CONVERT) {
 		strcpy(pl->dec, src->dec);
+		rp_keep_take(st, src, pl);
 		pl->set_cte = pl->out_cte != mp->cte;
 		(void)buf_printf(why, "; converted to %s, %s", out_label,
 		    codec_cte_name((enum codec_cte)pl->out_cte));
