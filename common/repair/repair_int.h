@@ -100,6 +100,9 @@ struct rp_cand {
 	struct rp_ostat	 u8, eo;	/* UTF-8 output, encoder output */
 	struct buf	 keep;		/* the output (encoder's if any) */
 	int		 keep_off;	/* not kept (over RP_KEEP_MAX) */
+	int		 u8same;	/* UTF-8 read as UTF-8: the output is
+					   the input while the part's UTF-8
+					   check holds; no converter yet */
 };
 
 /* Pass 1 state of the leaf being read. */

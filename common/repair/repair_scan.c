@@ -193,6 +193,13 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	c->enc = enc;
 	if (enc != NULL && (c->ec = convert_encoder_new(enc)) == NULL)
 		c->unmap = 1;
+	if (enc == NULL && strcmp(dec, "UTF-8") == 0) {
+		/* never converted (read and written as UTF-8): nothing to
+		 * keep, and while the text checks as UTF-8 the decoder
+		 * would copy it, so it need not run (rp_cand_feed) */
+		c->keep_off = 1;
+		c->u8same = 1;
+	}
 	return 0;
 }
 
@@ -307,6 +314,19 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 
 	if (c->bad)
 		return 0;
+	if (c->u8same && utf8_check_ok(&sc->u8v)) {
+		/* valid so far, ending between characters: the decoder
+		 * (which has seen nothing yet) would give d as it is */
+		repair_cte_stat_feed(&c->u8, d, n);
+		if (fin)
+			repair_cte_stat_finish(&c->u8);
+		return 0;
+	}
+	if (c->u8same) {
+		/* from here on the decoder decides, from a character
+		 * boundary: the text before it was whole characters */
+		c->u8same = 0;
+	}
 	buf_reset(&sc->t1);
 	r = fin ? convert_finish(c->dc, &sc->t1) :
 	    convert_feed(c->dc, d, n, &sc->t1);

@@ -584,6 +584,52 @@ START_TEST(kept_after_a_long_ascii_start_writes_the_same)
 }
 END_TEST
 
+/* UTF-8 text read as UTF-8 is checked, not decoded, while it checks as
+ * UTF-8: a bad or cut character after the first chunk, or one across a
+ * chunk end, still decides as the decoder does */
+START_TEST(utf8_checked_not_decoded_decides_as_the_decoder)
+{
+	static const struct {
+		const char *tail;
+		unsigned undecodable;
+	} t[] = {
+		{ "\xc3\xa9 fine\r\n", 0 },
+		{ "\xc3", 1 },			/* cut at the end */
+		{ "\xe9 latin-1\r\n", 1 },	/* not UTF-8 */
+		{ "\xed\xa0\x80\r\n", 1 },	/* a surrogate */
+		{ "\xf4\x90\x80\x80\r\n", 0 },	/* glibc reads it */
+	};
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8" };
+	struct repair_report rep;
+	struct buf m, out;
+	size_t i, k;
+	int line;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		for (line = 0; line <= 1; line++) {
+			buf_init(&m);
+			buf_init(&out);
+			buf_puts(&m, "Subject: u\r\nMIME-Version: 1.0\r\n"
+			    "Content-Type: text/plain; charset=utf-8\r\n"
+			    "Content-Transfer-Encoding: 8bit\r\n\r\n"
+			    "\xc3\xa9t\xc3\xa9\r\n");
+			/* lines, or one line over the 64 KB chunk */
+			for (k = 0; k < 70000; k++)
+				buf_puts(&m, line ? "a" : k % 60 ? "b" : "\r\n");
+			buf_puts(&m, t[i].tail);
+			repair_report_init(&rep);
+			(void)run(m.data, m.len, &o, &rep, &out);
+			ck_assert_msg(rep.undecodable == t[i].undecodable,
+			    "case %zu line %d: undecodable %u:\n%s", i, line,
+			    rep.undecodable, buf_cstr(&rep.explain));
+			repair_report_fini(&rep);
+			buf_fini(&m);
+			buf_fini(&out);
+		}
+}
+END_TEST
+
 START_TEST(attachment_passes_byte_for_byte)
 {
 	struct repair_opts o = { .legacy_charset = "windows-1252",
@@ -1060,6 +1106,7 @@ repair_suite(void)
 	tcase_add_loop_test(tc, kept_and_converted_again_write_the_same, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, kept_after_a_long_ascii_start_writes_the_same);
+	tcase_add_test(tc, utf8_checked_not_decoded_decides_as_the_decoder);
 	tcase_add_test(tc, attachment_passes_byte_for_byte);
 	tcase_add_test(tc, seven_bit_attachment_keeps_bytes);
 	tcase_add_test(tc, address_display_names_only);
