@@ -28,6 +28,8 @@ repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 	size_t l;
 	int cr;
 
+	if (n == 0)
+		return;
 	if (!o->has8 && charset_has_8bit(p, n))
 		o->has8 = 1;
 	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
@@ -90,6 +92,8 @@ repair_cte_crlf(const char *s, size_t n, int *prev_cr, struct buf *out)
 {
 	const char *p = s, *end = s + n, *nl, *start = s;
 
+	if (n == 0)
+		return 0;
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		if (!(nl > s ? nl[-1] == '\r' : *prev_cr)) {
 			if (buf_append(out, start, (size_t)(nl - start)) == -1 ||
