@@ -14,7 +14,8 @@
  *
  * Memory: one plan per part (RP_MAX_PARTS at most: a message with more
  * parts is passed on unchanged, and the report says so), the header field
- * being read, and chunk-sized buffers; bodies are never held.
+ * being read, chunk-sized buffers, and converted text kept for pass 2 up
+ * to a bound (repair_scan.c, rp_keep); bodies as written are never held.
  */
 #include "repair_int.h"
 #include "xalloc.h"

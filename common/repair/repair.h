@@ -36,8 +36,10 @@
  * Non-text parts (attachments) pass through byte for byte.
  *
  * Memory is bounded: parts are streamed; only header blocks (bounded by
- * the MIME parser's limit) are kept. The report's text is the caller's to
- * free with repair_report_fini.
+ * the MIME parser's limit) are kept, and the text of converted parts up to
+ * opts.keep_max (8 MB a message by default) so that pass 2 need not
+ * convert them again; beyond that, parts are converted in both passes.
+ * The report's text is the caller's to free with repair_report_fini.
  */
 #ifndef IMC_REPAIR_H
 #define IMC_REPAIR_H
