@@ -24,12 +24,13 @@ repair_cte_stat_init(struct rp_ostat *o, unsigned qp_flags)
 void
 repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 {
-	const unsigned char *s = p, *end = s + n, *nl;
+	const unsigned char *s = p, *end, *nl;
 	size_t l;
 	int cr;
 
 	if (n == 0)
-		return;
+		return;		/* p may be NULL */
+	end = s + n;
 	if (!o->has8 && charset_has_8bit(p, n))
 		o->has8 = 1;
 	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
@@ -90,10 +91,11 @@ rp_qp_or_base64(struct rp_state *st, const struct rp_ostat *o)
 int
 repair_cte_crlf(const char *s, size_t n, int *prev_cr, struct buf *out)
 {
-	const char *p = s, *end = s + n, *nl, *start = s;
+	const char *p = s, *end, *nl, *start = s;
 
 	if (n == 0)
-		return 0;
+		return 0;	/* s may be NULL */
+	end = s + n;
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		if (!(nl > s ? nl[-1] == '\r' : *prev_cr)) {
 			if (buf_append(out, start, (size_t)(nl - start)) == -1 ||
