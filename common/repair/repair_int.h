@@ -113,7 +113,9 @@ struct rp_scan {
 	int		 nodecode;	/* encoded attachment: raw counts */
 	int		 noqp;		/* QP sizes not counted (qp_all) */
 	int		 lazy, on;	/* candidates start at an 8-bit byte */
-	struct rp_ostat	 raw;		/* the body as written */
+	struct rp_ostat	 raw;		/* the body as written (its 8-bit
+					   bytes and lines: d's for 7bit,
+					   8bit, binary) */
 	struct rp_ostat	 d;		/* the decoded content */
 	struct utf8_check u8v;
 	int		 has_c1, has_esc;

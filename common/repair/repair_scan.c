@@ -403,18 +403,28 @@ int
 repair_scan_body(struct rp_state *st, const char *s, size_t n, int fin)
 {
 	struct rp_scan *sc = &st->scan;
+	/* 7bit, 8bit, binary: the content is the body (bare LF made CRLF at
+	 * most), with the same 8-bit bytes and line lengths: counted once */
+	int same = !sc->nodecode && (sc->cdec.cte == CODEC_CTE_7BIT ||
+	    sc->cdec.cte == CODEC_CTE_8BIT || sc->cdec.cte == CODEC_CTE_BINARY);
 
-	if (s != NULL)
+	if (s != NULL && !same)
 		repair_cte_stat_feed(&sc->raw, s, n);
-	if (fin)
+	if (fin && !same)
 		repair_cte_stat_finish(&sc->raw);
 	if (sc->nodecode)
 		return 0;
 	if (repair_cte_decode(&sc->cdec, sc->norm, &sc->prev_cr, s, n, fin,
 	    &st->tmp, &sc->dbuf) == -1)
 		return repair_fail(st, ENOMEM);
-	return rp_content(st, sc->dbuf.data ? sc->dbuf.data : "",
-	    sc->dbuf.len, fin);
+	if (rp_content(st, sc->dbuf.data ? sc->dbuf.data : "", sc->dbuf.len,
+	    fin) == -1)
+		return -1;
+	if (fin && same) {
+		sc->raw.has8 = sc->d.has8;
+		sc->raw.maxline = sc->d.maxline;
+	}
+	return 0;
 }
 
 /* rp_cand_find - the candidate reading with this decoder, or NULL */
