@@ -532,8 +532,8 @@ START_TEST(kept_after_a_long_ascii_start_writes_the_same)
 {
 	static const char *const heads[] = {
 		"Content-Type: text/plain; charset=iso-8859-1\r\n\r\n",
-		"Content-Type: text/plain; charset=koi8-r\r\n"
-		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+		("Content-Type: text/plain; charset=koi8-r\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"),
 		"Content-Type: text/plain; charset=shift_jis\r\n\r\n",
 	};
 	struct repair_opts o = { .legacy_charset = "windows-1252",
