@@ -11,6 +11,7 @@
 #include "charset.h"
 
 #include <iconv.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -551,16 +552,37 @@ charset_lookup(const char *label, size_t len, struct charset_info *ci)
 	return ci->status;
 }
 
+/* charset_8bit_at - offset of the first 32-byte block of s holding a byte
+ * 0x80-0xFF (len rounded down to blocks if none): bodies are scanned for
+ * 8-bit bytes many times, and ASCII text is most of them */
+static size_t
+charset_8bit_at(const unsigned char *s, size_t len)
+{
+	uint64_t w[4];
+	size_t i;
+
+	for (i = 0; len - i >= sizeof(w); i += sizeof(w)) {
+		memcpy(w, s + i, sizeof(w));
+		if ((w[0] | w[1] | w[2] | w[3]) & UINT64_C(0x8080808080808080))
+			break;
+	}
+	return i;
+}
+
 /* charset_has_c1 - does the text have a byte 0x80-0x9F */
 bool
 charset_has_c1(const void *p, size_t len)
 {
 	const unsigned char *s = p;
-	size_t i;
+	size_t i = 0, end;
 
-	for (i = 0; i < len; i++)
-		if (s[i] >= 0x80 && s[i] <= 0x9F)
-			return true;
+	while (i < len) {
+		i += charset_8bit_at(s + i, len - i);
+		end = len - i > 32 ? i + 32 : len;
+		for (; i < end; i++)
+			if (s[i] >= 0x80 && s[i] <= 0x9F)
+				return true;
+	}
 	return false;
 }
 
@@ -571,7 +593,7 @@ charset_has_8bit(const void *p, size_t len)
 	const unsigned char *s = p;
 	size_t i;
 
-	for (i = 0; i < len; i++)
+	for (i = charset_8bit_at(s, len); i < len; i++)
 		if (s[i] >= 0x80)
 			return true;
 	return false;

@@ -24,15 +24,37 @@
  * glibc still does the decoding; the mirror only picks where calls end, and
  * it is switched off for the rest of the stream if it ever disagrees with
  * what glibc did.
+ *
+ * A UTF-8 decoder copies instead of calling iconv: whole valid characters
+ * (utf8_valid_prefix, RFC 3629) are what glibc's UTF-8 decoder passes
+ * unchanged. Only what that check refuses goes to iconv, as a window that
+ * ends after the next valid character: glibc also accepts some bytes the
+ * check refuses (sequences of 5 and 6 bytes, values above U+10FFFF), and
+ * the valid character after them ends every sequence glibc could still be
+ * reading, so glibc decides those bytes exactly as it did before and the
+ * copy resumes at a boundary glibc also has. iconv converting UTF-8 to
+ * UTF-8 was a seventh of the time of a pass-through.
+ *
+ * A decoder from a single-byte charset (KOI8-R, windows-125x, ISO-8859-x,
+ * ...) reads a table of what glibc gives for each byte, built once per
+ * charset and process by asking glibc itself (convert_sb_build): a byte
+ * that glibc turns into one character by itself, always the same one
+ * whatever surrounds it, or refuses by itself. A charset where one byte
+ * does anything else (a lead byte, a shift, nothing out, a character
+ * that combines with the next, as glibc's CP1255 and CP1258 do) gets no
+ * table and stays with iconv. glibc spent most of its time per byte in
+ * its UCS-4 steps; the table writes the UTF-8 directly.
  */
 #include "convert.h"
 #include "jisms.h"
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 #include <sysexits.h>
 
 #include "log.h"
@@ -63,6 +85,10 @@ struct convert {
 	enum convert_mode mode;
 	int	 c1_pass;	/* windows-125x: undefined C1 bytes pass */
 	int	 no_bestfit;	/* CP932: refuse U+00A5 and U+203E */
+	const struct convert_sb *sb;	/* single-byte table, or NULL */
+	int	 u8;		/* a UTF-8 decoder with the fast path */
+	int	 u8copy;	/* valid UTF-8 is copied (u8, unless glibc
+				 * surprised the window; see convert_run) */
 	enum convert_u7_kind u7;	/* a glibc UTF-7 decoder */
 	int	 u7_on;		/* the mirror agrees with glibc so far */
 	struct convert_u7 u7st;	/* glibc's state after the input so far */
@@ -114,10 +140,166 @@ convert_u7_kind_of(const char *name)
 	return CONVERT_U7_NONE;
 }
 
+/* convert_is_utf8 - glibc's names of UTF-8 */
+static int
+convert_is_utf8(const char *name)
+{
+	return strcasecmp(name, "UTF-8") == 0 || strcasecmp(name, "UTF8") == 0;
+}
+
+/* What glibc makes of each byte of a single-byte charset. */
+struct convert_sb {
+	unsigned char	 len[256];	/* UTF-8 bytes; 0: refused */
+	unsigned char	 u8[256][3];
+};
+
+/* Tables built so far (and charsets found to have none), by iconv name:
+ * a process converts from few charsets, and builds each table once. The
+ * callers are single-threaded. */
+#define CONVERT_SB_CACHE	32
+#define CONVERT_SB_NAME		48
+static struct {
+	char		 name[CONVERT_SB_NAME];
+	struct convert_sb *sb;		/* NULL: no table for it */
+} convert_sb_cache[CONVERT_SB_CACHE];
+static size_t convert_sb_ncache;
+
+/* convert_sb_probe - one glibc call from a fresh state over in[0..n):
+ * the output length, or -1 when it did not take all of in (with errno) */
+static ssize_t
+convert_sb_probe(iconv_t cd, const unsigned char *in, size_t n,
+    char *out, size_t cap)
+{
+	char *ip = (char *)(uintptr_t)in, *op = out;
+	size_t il = n, ol = cap;
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1)
+		return -1;
+	if (il != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* a state left to flush would be a shift or a held character */
+	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+		return -1;
+	return (ssize_t)(cap - ol);
+}
+
+/* convert_sb_bad - is byte b refused by glibc (its entry our C1 rule) */
+static int
+convert_sb_bad(const struct convert_sb *t, const unsigned char *refused,
+    size_t b)
+{
+	return t->len[b] == 0 || refused[b];
+}
+
+/* convert_sb_build - the table of a single-byte charset, or NULL */
+static struct convert_sb *
+convert_sb_build(const char *from, int c1_pass)
+{
+	struct convert_sb *t;
+	unsigned char one[1], refused[256], *all = NULL;
+	char out[16], *expect = NULL, *got, *ip, *op;
+	size_t nall = 0, nexp = 0, i, j, il, ol, k1;
+	ssize_t k;
+	iconv_t cd;
+	int ok = 1;
+
+	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1)
+		return NULL;
+	t = xcalloc(1, sizeof(*t));
+	memset(refused, 0, sizeof(refused));
+	for (i = 0; i < 256 && ok; i++) {
+		one[0] = (unsigned char)i;
+		k = convert_sb_probe(cd, one, 1, out, sizeof(out));
+		if (k > 0 && k <= 3 && utf8_char_len(out, (size_t)k) ==
+		    (size_t)k) {
+			t->len[i] = (unsigned char)k;
+			memcpy(t->u8[i], out, (size_t)k);
+		} else if (k == -1 && errno == EILSEQ) {
+			/* refused by itself; windows-125x: U+0080-U+009F
+			 * (see convert_bad) */
+			refused[i] = 1;
+			if (c1_pass && i >= 0x80 && i <= 0x9F) {
+				t->len[i] = 2;
+				t->u8[i][0] = 0xC2;
+				t->u8[i][1] = (unsigned char)i;
+			}
+		} else
+			ok = 0;	/* a lead byte, a shift, nothing out */
+	}
+	/* every pair of characters in one call must give the two
+	 * characters: nothing glibc combines or carries from byte to byte */
+	if (ok) {
+		all = xmalloc(2 * 256 * 256);
+		expect = xmalloc(2 * 256 * 256 * 3);
+	}
+	for (i = 0; i < 256 && ok; i++)
+		for (j = 0; j < 256; j++) {
+			if (convert_sb_bad(t, refused, i) ||
+			    convert_sb_bad(t, refused, j))
+				continue;
+			all[nall++] = (unsigned char)i;
+			all[nall++] = (unsigned char)j;
+			memcpy(expect + nexp, t->u8[i], t->len[i]);
+			nexp += t->len[i];
+			memcpy(expect + nexp, t->u8[j], t->len[j]);
+			nexp += t->len[j];
+		}
+	if (ok) {
+		k1 = nexp + 64;
+		got = xmalloc(k1);
+		ip = (char *)all;
+		il = nall;
+		op = got;
+		ol = k1;
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
+		    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
+		    (size_t)(op - got) != nexp ||
+		    memcmp(got, expect, nexp) != 0)
+			ok = 0;
+		free(got);
+	}
+	free(all);
+	free(expect);
+	iconv_close(cd);
+	if (!ok) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* convert_sb_for - the cached table of a charset (built on first use) */
+static const struct convert_sb *
+convert_sb_for(const char *from, int c1_pass)
+{
+	struct convert_sb *t;
+	size_t i;
+
+	if (strlen(from) >= CONVERT_SB_NAME)
+		return NULL;
+	for (i = 0; i < convert_sb_ncache; i++)
+		if (strcasecmp(convert_sb_cache[i].name, from) == 0)
+			return convert_sb_cache[i].sb;
+	t = convert_sb_build(from, c1_pass);
+	if (convert_sb_ncache < CONVERT_SB_CACHE) {
+		strcpy(convert_sb_cache[convert_sb_ncache].name, from);
+		convert_sb_cache[convert_sb_ncache++].sb = t;
+	} else if (t != NULL) {
+		/* a full cache: no table rather than one per converter */
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
 /* convert_new - common part of the constructors */
 static struct convert *
 convert_new(const char *to, const char *from, int encode,
-    enum convert_mode mode)
+    enum convert_mode mode, int fast)
 {
 	struct convert *c;
 	int saved;
@@ -145,6 +327,10 @@ convert_new(const char *to, const char *from, int encode,
 	c->no_bestfit = encode && convert_is_cp932(to);
 	c->u7 = encode ? CONVERT_U7_NONE : convert_u7_kind_of(from);
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
+	c->u8 = fast && !encode && convert_is_utf8(from);
+	c->u8copy = c->u8;
+	if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE)
+		c->sb = convert_sb_for(from, c->c1_pass);
 	c->first_error = CONVERT_NO_ERROR;
 	return c;
 }
@@ -158,8 +344,8 @@ convert_decoder_new(const char *from, enum convert_mode mode)
 	struct convert *c;
 
 	if (from == NULL || strcasecmp(from, "ISO-2022-JP-MS") != 0)
-		return convert_new("UTF-8", from, 0, mode);
-	if ((c = convert_new("UTF-8", "CP932", 0, mode)) == NULL)
+		return convert_new("UTF-8", from, 0, mode, 1);
+	if ((c = convert_new("UTF-8", "CP932", 0, mode, 0)) == NULL)
 		return NULL;
 	c->jis = xmalloc(sizeof(*c->jis));
 	jisms_init(c->jis);
@@ -167,11 +353,19 @@ convert_decoder_new(const char *from, enum convert_mode mode)
 	return c;
 }
 
+/* convert_decoder_new_iconv - the same decoder, every byte through iconv
+ * (no fast path): what tests hold the fast paths equal to */
+struct convert *
+convert_decoder_new_iconv(const char *from, enum convert_mode mode)
+{
+	return convert_new("UTF-8", from, 0, mode, 0);
+}
+
 /* convert_encoder_new - a converter from UTF-8 to a target charset */
 struct convert *
 convert_encoder_new(const char *to)
 {
-	return convert_new(to, "UTF-8", 1, CONVERT_STRICT);
+	return convert_new(to, "UTF-8", 1, CONVERT_STRICT, 0);
 }
 
 /* convert_free - release a converter (NULL is fine) */
@@ -196,6 +390,7 @@ convert_reset(struct convert *c)
 	if (c->jis != NULL)
 		jisms_init(c->jis);
 	c->stop = CONVERT_OK;
+	c->u8copy = c->u8;
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	memset(&c->u7st, 0, sizeof(c->u7st));
 	c->again = 0;
@@ -460,6 +655,57 @@ convert_u7_follow(struct convert *c, const struct convert_u7_sim *sim,
 		c->u7_on = 0;
 }
 
+/* convert_u8_window - how much of p (which starts with bytes the UTF-8
+ * check refuses) to give iconv: up to the end of the next valid character,
+ * or all of it */
+static size_t
+convert_u8_window(const unsigned char *p, size_t len)
+{
+	size_t q, k;
+
+	for (q = 1; q < len; q++) {
+		if ((p[q] & 0xC0) == 0x80)
+			continue;	/* a continuation byte starts nothing */
+		if ((k = utf8_char_len(p + q, len - q)) > 0)
+			return q + k;
+	}
+	return len;
+}
+
+/* convert_sb_run - a single-byte decoder's chunk through its table: what
+ * the iconv path gives, a refused byte being one error (or a stop) */
+static enum convert_result
+convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
+    struct buf *out)
+{
+	const struct convert_sb *t = c->sb;
+	enum convert_result r;
+	size_t pos = 0;
+	unsigned char *o;
+
+	/* at most 3 bytes out per byte in (U+FFFD too) */
+	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len) == -1) {
+		c->stop = CONVERT_ESYS;
+		return c->stop;
+	}
+	while (pos < len) {
+		o = (unsigned char *)out->data + out->len;
+		for (; pos < len && t->len[in[pos]] > 0; pos++) {
+			memcpy(o, t->u8[in[pos]], 3);
+			o += t->len[in[pos]];
+		}
+		out->len = (size_t)((char *)o - out->data);
+		out->data[out->len] = '\0';
+		if (pos < len) {
+			if ((r = convert_bad(c, in + pos, len - pos,
+			    c->offset + pos, out)) != CONVERT_OK)
+				return r;
+			pos++;
+		}
+	}
+	return CONVERT_OK;
+}
+
 /* convert_run - convert what is complete in in[0..len); *used: consumed */
 static enum convert_result
 convert_run(struct convert *c, const unsigned char *in, size_t len,
@@ -468,16 +714,42 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 	struct convert_u7_sim sim;
 	const unsigned char *bestfit;
 	enum convert_result r;
-	size_t pos = 0, part, left;
+	size_t pos = 0, part, left, win, win_end = 0;
 	char *ip;
 	int rc = 0, cut;
 
+	if (c->sb != NULL) {
+		/* every byte is complete by itself */
+		*used = len;
+		return convert_sb_run(c, in, len, out);
+	}
 	memset(&sim, 0, sizeof(sim));
 	while (pos < len) {
+		win = len - pos;
+		if (c->u8copy) {
+			if (pos >= win_end) {
+				/* not inside a window: copy what is valid,
+				 * then find the window after it (once: a
+				 * window of bad bytes takes many calls) */
+				part = utf8_valid_prefix(in + pos, len - pos);
+				if (part > 0 &&
+				    buf_append(out, in + pos, part) == -1) {
+					c->stop = CONVERT_ESYS;
+					return c->stop;
+				}
+				if (part > 0)
+					c->again = 0;
+				if ((pos += part) == len)
+					break;
+				win_end = pos + convert_u8_window(in + pos,
+				    len - pos);
+			}
+			win = win_end - pos;
+		}
 		bestfit = c->no_bestfit ?
 		    convert_find_bestfit(in + pos, len - pos) : NULL;
 		part = bestfit != NULL ? (size_t)(bestfit - in) - pos :
-		    len - pos;
+		    win;
 		cut = 0;
 		if (c->u7_on) {
 			convert_u7_sim(c, in + pos, len - pos, &sim);
@@ -506,6 +778,13 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 			c->again = 0;
 		if (rc == -1) {
 			pos += part - left;
+			if (errno == EINVAL && c->u8copy && win_end < len) {
+				/* glibc saw an unfinished character inside the
+				 * window: not the glibc the window was made
+				 * for; convert the rest as before */
+				c->u8copy = 0;
+				continue;
+			}
 			if (errno == EINVAL && bestfit == NULL)
 				break;	/* incomplete: the caller keeps it */
 			if (errno != EILSEQ && errno != EINVAL) {

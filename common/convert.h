@@ -31,6 +31,10 @@
  * The decoder name "ISO-2022-JP-MS" is the converter's own: ISO-2022-JP
  * as Windows writes it (CP50221, jisms.h), read through CP932; its error
  * offsets count the CP932 bytes.
+ * Speed: a UTF-8 decoder copies valid UTF-8 instead of calling iconv (see
+ * convert.c); convert_decoder_new_iconv() gives the same decoder without
+ * that path, for tests that hold the two equal. The results are the same
+ * byte for byte, errors and their offsets included.
  *
  * Ownership: the caller owns the struct buf and everything in it; a struct
  * convert is the caller's to release with convert_free(). Charset names are
@@ -70,6 +74,8 @@ enum convert_result {
 struct convert;
 
 struct convert *convert_decoder_new(const char *from, enum convert_mode);
+struct convert *convert_decoder_new_iconv(const char *from,
+	    enum convert_mode);
 struct convert *convert_encoder_new(const char *to);
 void	convert_free(struct convert *);
 void	convert_reset(struct convert *);

@@ -2,9 +2,14 @@
  * utf8 - the one UTF-8 check (see utf8.h).
  *
  * One state machine, utf8_step(), holds the rules; the whole-text and
- * one-character forms run it too, so the three can never disagree.
+ * one-character forms run it too, so the three can never disagree. Whole
+ * characters between chunk ends are checked by utf8_one(), the same rules
+ * written out (check_utf8 holds the two equal over random input): text is
+ * mostly ASCII or whole characters, and stepping every byte was the cost.
  */
 #include "utf8.h"
+
+#include <string.h>
 
 /* utf8_step - one more byte; v->ok turns false at the first bad one */
 static inline void
@@ -40,6 +45,58 @@ utf8_step(struct utf8_check *v, unsigned char c)
 		v->ok = false;
 }
 
+/* utf8_one - bytes of the complete valid character at s (2 to 4), or 0
+ * when s[0] starts none (the same rules as utf8_step, written out so
+ * that whole characters are checked without the stepper) */
+static inline size_t
+utf8_one(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], b;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || ((b = s[1]) & 0xC0) != 0x80 ||
+		    (s[2] & 0xC0) != 0x80 || (c == 0xE0 && b < 0xA0) ||
+		    (c == 0xED && b >= 0xA0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || ((b = s[1]) & 0xC0) != 0x80 ||
+		    (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80 ||
+		    (c == 0xF0 && b < 0x90) || (c == 0xF4 && b >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* utf8_valid_prefix - length of the longest prefix of p made of complete
+ * valid characters: ASCII runs are skipped a word at a time */
+size_t
+utf8_valid_prefix(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i = 0, k;
+	uint64_t w;
+
+	while (i < n) {
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		while (i < n && s[i] < 0x80)
+			i++;
+		if (i == n || (k = utf8_one(s + i, n - i)) == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
 /* utf8_check_init - start checking a stream */
 void
 utf8_check_init(struct utf8_check *v)
@@ -54,10 +111,14 @@ void
 utf8_check_feed(struct utf8_check *v, const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n && v->ok; i++)
-		utf8_step(v, s[i]);
+	while (i < n && v->ok) {
+		/* between characters: whole valid ones need no stepping */
+		if (v->need == 0 && (i += utf8_valid_prefix(s + i, n - i)) == n)
+			break;
+		utf8_step(v, s[i++]);
+	}
 }
 
 /* utf8_check_ok - was everything fed UTF-8, ending between characters */

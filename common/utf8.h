@@ -9,7 +9,9 @@
  * of utf-8, an SMTPUTF8 address and an unlabelled 8-bit text may hold.
  *
  * utf8_char_len() measures one character, for code that walks text a
- * character at a time; utf8_valid() checks a whole text; struct
+ * character at a time; utf8_valid() checks a whole text;
+ * utf8_valid_prefix() says how much of a text is whole valid characters
+ * (a fast path: copy that much as it is); struct
  * utf8_check checks a stream fed in chunks that may end inside a
  * character. Nothing here allocates.
  */
@@ -29,6 +31,7 @@ struct utf8_check {
 };
 
 size_t	utf8_char_len(const void *, size_t);
+size_t	utf8_valid_prefix(const void *, size_t);
 bool	utf8_valid(const void *, size_t);
 void	utf8_check_init(struct utf8_check *);
 void	utf8_check_feed(struct utf8_check *, const void *, size_t);

@@ -58,7 +58,10 @@
 #      - per case, imc-convert on one message holding the case's whole body
 #        vs `iconv -f DECODER -t UTF-8` on the same body bytes, same run:
 #        MB/s of each and the ratio imc-convert/iconv;
-#      - UTF-8 pass-through (labelled utf-8, 8bit), per message and one big;
+#      - UTF-8 pass-through (labelled utf-8, 8bit), per message and one big,
+#        the big one against `iconv -f UTF-8 -t UTF-8` on its body bytes;
+#      - the 7-bit downgrade (imc-convert --7bit) per case and UTF-8 vs
+#        `iconv -f DECODER -t UTF-8 | base64 -w 76` on the same body bytes;
 #      - peak RSS of imc-convert (/usr/bin/time -f %M, else VmHWM polled) on
 #        a BENCH_CHARSET_HUGE_MB (200) MB shift_jis (CP932) message and on
 #        one a tenth of its size: target flat, under 32 MB.
@@ -99,7 +102,8 @@
 #   Parts 1 to 8 run on the root file system (a folder under /tmp).
 #
 # Usage: tools/bench.sh [--quick] [--fs-only] [--store-only] [--smtp-only]
-#                       [--lmtp-only] [--drop-only] [--charset-only] [-h]
+#                       [--lmtp-only] [--drop-only] [--smtpd-only] [--charset-only]
+#                       [--large-only] [-h]
 #   --quick   a small run (1,000 + 100 messages, 300 for strace; 1,000 for
 #             part F) unless the sizes are set in the environment; charset:
 #             5 MB mix, 50 MB huge message.
@@ -110,6 +114,9 @@
 #   --charset-only  only part 4 (no Postfix, no strace, no messages).
 #   --drop-only     only part 7 (no Postfix).
 #   --smtpd-only    only part 8 (the SMTP listener against Postfix's smtpd).
+#   --large-only    only part 1's large messages (BENCH_LARGE x
+#             BENCH_LARGE_SIZE, Pickup to the store), Postfix side by side
+#             (BENCH_POSTFIX=0: the connector alone); BENCH_RUNS applies.
 # Environment (defaults in brackets):
 #   BENCH_SMALL [10000]  BENCH_SMALL_SIZE [2048]  BENCH_LARGE [1000]
 #   BENCH_LARGE_SIZE [102400]  BENCH_RCPTS [20]  BENCH_RUNS [1]
@@ -149,6 +156,7 @@ DRIVER=$ROOT/tools/bench/driver.py
 
 QUICK=0
 CHARSET_ONLY=0
+LARGE_ONLY=0
 SMTP_ONLY=0
 LMTP_ONLY=0
 SMTPD_ONLY=0
@@ -159,6 +167,7 @@ for arg in "$@"; do
 	case $arg in
 	--quick) QUICK=1 ;;
 	--charset-only) CHARSET_ONLY=1 ;;
+	--large-only) LARGE_ONLY=1 ;;
 	--smtp-only) SMTP_ONLY=1; FS_PARTS=smtp ;;
 	--lmtp-only) LMTP_ONLY=1 ;;
 	--smtpd-only) SMTPD_ONLY=1 ;;
@@ -233,7 +242,10 @@ TMPFS_MB=${BENCH_TMPFS_MB:-2048}
 if [[ $FS_ONLY == 1 ]]; then
 	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0; DO_LMTP=0; DO_SMTPD=0
 fi
-[[ $CHARSET_ONLY == 1 || $LMTP_ONLY == 1 ]] && FS_LIST=""
+if [[ $LARGE_ONLY == 1 ]]; then
+	DO_SMTP=0; DO_CHARSET=0; DO_STRACE=0; DO_LMTP=0; DO_SMTPD=0
+fi
+[[ $CHARSET_ONLY == 1 || $LMTP_ONLY == 1 || $LARGE_ONLY == 1 ]] && FS_LIST=""
 for f in $FS_LIST; do
 	case $f in
 	ext4j|tmpfs|root) ;;
@@ -262,6 +274,7 @@ if [[ $DROP_ONLY == 1 ]]; then
 	DO_LMTP=0	# part 6, where there is one
 	FS_LIST=""
 fi
+[[ $LARGE_ONLY == 1 || $FS_ONLY == 1 || $CHARSET_ONLY == 1 ]] && DO_DROP=0
 for v in CS_MB CS_HUGE_MB CS_TIMEOUT FS_N FS_RUNS EXT4_MB TMPFS_MB; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
 		echo "bench.sh: $v must be a positive integer (got '${!v}')" >&2
@@ -657,11 +670,13 @@ fi
 
 # ---------------------------------------------------------------- messages
 log "generating messages in $W/msgs"
-$PY "$DRIVER" gen "$W/msgs/small" "$SMALL" "$SMALL_SIZE" "$RCPTS" s
+if [[ $LARGE_ONLY == 0 ]]; then
+	$PY "$DRIVER" gen "$W/msgs/small" "$SMALL" "$SMALL_SIZE" "$RCPTS" s
+	$PY "$DRIVER" gen "$W/msgs/lat" "$LAT_N" "$SMALL_SIZE" 1 t
+	$PY "$DRIVER" gen "$W/msgs/strace" "$STRACE_N" "$SMALL_SIZE" "$RCPTS" x
+fi
 $PY "$DRIVER" gen "$W/msgs/large" "$LARGE" "$LARGE_SIZE" "$RCPTS" l
 $PY "$DRIVER" gen "$W/msgs/warm" "$RCPTS" 600 "$RCPTS" w
-$PY "$DRIVER" gen "$W/msgs/lat" "$LAT_N" "$SMALL_SIZE" 1 t
-$PY "$DRIVER" gen "$W/msgs/strace" "$STRACE_N" "$SMALL_SIZE" "$RCPTS" x
 
 # count_new BASE: files in BASE/*/new
 count_new() {
@@ -908,8 +923,10 @@ fi
 # ---------------------------------------------------------------- part 1
 for ((run = 1; run <= RUNS; run++)); do
 	log "throughput run $run of $RUNS"
-	conn_phase small "$SMALL" "$run"
-	[[ $DO_POSTFIX == 1 ]] && pf_phase small "$SMALL" "$run"
+	if [[ $LARGE_ONLY == 0 ]]; then
+		conn_phase small "$SMALL" "$run"
+		[[ $DO_POSTFIX == 1 ]] && pf_phase small "$SMALL" "$run"
+	fi
 	conn_phase large "$LARGE" "$run"
 	[[ $DO_POSTFIX == 1 ]] && pf_phase large "$LARGE" "$run"
 done
@@ -964,36 +981,41 @@ if [[ $DO_STRACE == 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- part 3
-log "latency: connector, $LAT_N messages one at a time"
-rm -rf "$C/stage"
-cp -r "$W/msgs/lat" "$C/stage"
-clear_new "$C_BASE"
-sync
-conn_start
-sleep 0.5
-read -r med p90 mn mx k < <($PY "$DRIVER" latency --pickup "$C_ROOT/Pickup" \
-    --src "$C/stage" --newdir "$C_BASE/user1/new" --samples "$LAT_N" \
-    --timeout 10 --gap-ms 50) || true
-[[ ${k:-} =~ ^[0-9]+$ ]] || die "connector latency run failed"
-conn_stop
-put "c.lat.median" "$med"; put "c.lat.p90" "$p90"; put "c.lat.min" "$mn"
-put "c.lat.max" "$mx"; put "c.lat.n" "$k"
-clear_new "$C_BASE"
-if [[ $DO_POSTFIX == 1 ]]; then
-	log "latency: postfix, $LAT_N messages one at a time"
-	clear_new "$PF_BASE"
-	sync
-	read -r med p90 mn mx k < <($PY "$DRIVER" latency \
-	    --cmd "$SENDMAIL -C $PF/etc -t -i -f sender@example.com" \
-	    --src "$W/msgs/lat" --newdir "$PF_BASE/user1/new" --samples "$LAT_N" \
-	    --timeout 10 --gap-ms 50) || true
-	[[ ${k:-} =~ ^[0-9]+$ ]] || die "postfix latency run failed"
-	put "p.lat.median" "$med"; put "p.lat.p90" "$p90"; put "p.lat.min" "$mn"
-	put "p.lat.max" "$mx"; put "p.lat.n" "$k"
+if [[ $LARGE_ONLY == 1 ]]; then
 	pf_stop
+else
+	log "latency: connector, $LAT_N messages one at a time"
+	rm -rf "$C/stage"
+	cp -r "$W/msgs/lat" "$C/stage"
+	clear_new "$C_BASE"
+	sync
+	conn_start
+	sleep 0.5
+	read -r med p90 mn mx k < <($PY "$DRIVER" latency --pickup "$C_ROOT/Pickup" \
+	    --src "$C/stage" --newdir "$C_BASE/user1/new" --samples "$LAT_N" \
+	    --timeout 10 --gap-ms 50) || true
+	[[ ${k:-} =~ ^[0-9]+$ ]] || die "connector latency run failed"
+	conn_stop
+	put "c.lat.median" "$med"; put "c.lat.p90" "$p90"; put "c.lat.min" "$mn"
+	put "c.lat.max" "$mx"; put "c.lat.n" "$k"
+	clear_new "$C_BASE"
+	if [[ $DO_POSTFIX == 1 ]]; then
+		log "latency: postfix, $LAT_N messages one at a time"
+		clear_new "$PF_BASE"
+		sync
+		read -r med p90 mn mx k < <($PY "$DRIVER" latency \
+		    --cmd "$SENDMAIL -C $PF/etc -t -i -f sender@example.com" \
+		    --src "$W/msgs/lat" --newdir "$PF_BASE/user1/new" --samples "$LAT_N" \
+		    --timeout 10 --gap-ms 50) || true
+		[[ ${k:-} =~ ^[0-9]+$ ]] || die "postfix latency run failed"
+		put "p.lat.median" "$med"; put "p.lat.p90" "$p90"; put "p.lat.min" "$mn"
+		put "p.lat.max" "$mx"; put "p.lat.n" "$k"
+		pf_stop
+	fi
 fi
 
 # ---------------------------------------------------------------- summary
+LARGE_ONLY=$LARGE_ONLY \
 SMALL=$SMALL LARGE=$LARGE SMALL_SIZE=$SMALL_SIZE LARGE_SIZE=$LARGE_SIZE \
 RUNS=$RUNS RCPTS=$RCPTS PF_PAR=$PF_PAR STRACE_N=$STRACE_N LAT_N=$LAT_N \
 PF_VERSION=$PF_VERSION DO_POSTFIX=$DO_POSTFIX DO_STRACE=$DO_STRACE \

@@ -14,7 +14,8 @@
  *
  * Memory: one plan per part (RP_MAX_PARTS at most: a message with more
  * parts is passed on unchanged, and the report says so), the header field
- * being read, and chunk-sized buffers; bodies are never held.
+ * being read, chunk-sized buffers, and converted text kept for pass 2 up
+ * to a bound (repair_scan.c, rp_keep); bodies as written are never held.
  */
 #include "repair_int.h"
 #include "xalloc.h"
@@ -129,9 +130,9 @@ rp_on_headers_end(struct rp_state *st, const struct mime_event *ev)
 	return repair_emit_headers_end(st, ev->part, pl, d);
 }
 
-/* rp_on_data - body, preamble or epilogue bytes */
+/* rp_data - body, preamble or epilogue bytes, to the pass that runs */
 static int
-rp_on_data(struct rp_state *st, const struct mime_event *ev)
+rp_data(struct rp_state *st, const struct mime_event *ev)
 {
 	unsigned d = ev->depth < RP_DEPTHS ? ev->depth : RP_DEPTHS - 1;
 	struct rp_plan *pl = rp_cur_plan(st);
@@ -148,6 +149,51 @@ rp_on_data(struct rp_state *st, const struct mime_event *ev)
 	if (ev->type == MIME_EV_BODY)
 		return repair_scan_body(st, ev->data, ev->len, 0);
 	return 0;
+}
+
+/* rp_body_flush - hand on the body bytes gathered (see rp_on_data) */
+static int
+rp_body_flush(struct rp_state *st)
+{
+	struct mime_event ev;
+
+	if (!st->body_pend)
+		return 0;
+	st->body_pend = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = MIME_EV_BODY;
+	ev.depth = st->body_depth;
+	ev.data = st->body.data != NULL ? st->body.data : "";
+	ev.len = st->body.len;
+	if (rp_data(st, &ev) == -1)
+		return -1;
+	buf_reset(&st->body);
+	return 0;
+}
+
+/*
+ * rp_on_data - body, preamble or epilogue bytes. The parser gives a body a
+ * line at a time (it looks for boundaries); both passes are streams that
+ * any cut gives the same result, so a body's lines are gathered into
+ * chunks of RP_CHUNK first: per line, the fixed cost of each step
+ * (converter calls, scans for 8-bit bytes) was most of a pass. Every other
+ * event hands on what was gathered first, so nothing moves.
+ */
+static int
+rp_on_data(struct rp_state *st, const struct mime_event *ev)
+{
+	if (ev->type != MIME_EV_BODY)
+		return rp_body_flush(st) == -1 ? -1 : rp_data(st, ev);
+	if (st->body_pend && st->body_depth != ev->depth &&
+	    rp_body_flush(st) == -1)
+		return -1;
+	if (!st->body_pend && ev->len >= RP_CHUNK)
+		return rp_data(st, ev);
+	st->body_pend = 1;
+	st->body_depth = ev->depth;
+	if (buf_append(&st->body, ev->data, ev->len) == -1)
+		return repair_fail(st, ENOMEM);
+	return st->body.len >= RP_CHUNK ? rp_body_flush(st) : 0;
 }
 
 /* rp_on_part_end - a part is over */
@@ -173,6 +219,12 @@ rp_event(const struct mime_event *ev, void *arg)
 
 	if (st->failed)
 		return -1;
+	if (ev->type != MIME_EV_BODY && ev->type != MIME_EV_PREAMBLE &&
+	    ev->type != MIME_EV_EPILOGUE && rp_body_flush(st) == -1) {
+		if (st->failed == 0)
+			st->failed = EIO;
+		return -1;
+	}
 	switch (ev->type) {
 	case MIME_EV_HEADER:
 		rc = rp_on_header(st, ev);
@@ -200,13 +252,18 @@ rp_event(const struct mime_event *ev, void *arg)
 static void
 rp_note_lf(struct rp_state *st, const char *s, size_t n)
 {
-	size_t i;
+	const char *p = s, *end = s + n, *nl;
 
-	for (i = 0; i < n && !st->bare_lf; i++) {
-		if (s[i] == '\n' && !st->in_prev_cr)
+	if (st->bare_lf || n == 0)
+		return;
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (!(nl > s ? nl[-1] == '\r' : st->in_prev_cr)) {
 			st->bare_lf = 1;
-		st->in_prev_cr = s[i] == '\r';
+			return;
+		}
+		p = nl + 1;
 	}
+	st->in_prev_cr = s[n - 1] == '\r';
 }
 
 /* rp_run - one pass over the input */
@@ -225,6 +282,8 @@ rp_run(struct rp_state *st, int in_fd, char *chunk)
 	st->cur = (size_t)-1;
 	st->hdr_open = 0;
 	st->at_bol = 1;
+	st->body_pend = 0;
+	buf_reset(&st->body);
 	memset(st->lv, 0, sizeof(st->lv));
 	for (i = 0; i < RP_DEPTHS; i++) {
 		free(st->bnd[i]);
@@ -247,7 +306,7 @@ rp_run(struct rp_state *st, int in_fd, char *chunk)
 			goto done;
 		}
 	}
-	if (mime_parser_finish(p) == -1) {
+	if (mime_parser_finish(p) == -1 || rp_body_flush(st) == -1) {
 		(void)repair_fail(st, errno);
 		goto done;
 	}
@@ -255,6 +314,20 @@ rp_run(struct rp_state *st, int in_fd, char *chunk)
 done:
 	mime_parser_free(p);
 	return rc;
+}
+
+/* rp_pass1_reset - forget what a pass 1 found, to run it again */
+static void
+rp_pass1_reset(struct rp_state *st)
+{
+	repair_scan_end(&st->scan);
+	repair_scan_keeps_free(st);
+	st->nplans = 0;
+	st->changed = 0;
+	st->top_mime_version = 0;
+	st->bare_lf = 0;
+	st->in_prev_cr = 0;
+	st->qp_missing = 0;
 }
 
 /* rp_options - resolve the options into the state */
@@ -304,6 +377,7 @@ rp_state_fini(struct rp_state *st)
 	size_t i;
 
 	repair_scan_end(&st->scan);
+	repair_scan_keeps_free(st);
 	repair_emit_end(&st->em);
 	buf_fini(&st->scan.dbuf);
 	buf_fini(&st->scan.t1);
@@ -316,6 +390,7 @@ rp_state_fini(struct rp_state *st)
 	buf_fini(&st->out);
 	buf_fini(&st->tmp);
 	buf_fini(&st->ct_raw);
+	buf_fini(&st->body);
 	for (i = 0; i < RP_DEPTHS; i++)
 		free(st->bnd[i]);
 	free(st->plans);
@@ -329,7 +404,8 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	struct rp_state *st;
 	char *chunk;
 	enum repair_result res = REPAIR_ERROR;
-	size_t i;
+	size_t i, explain_len;
+	unsigned undecodable, kept_utf8;
 	int err = 0;
 
 	st = xcalloc(1, sizeof(*st));
@@ -340,6 +416,7 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 	buf_init(&st->out);
 	buf_init(&st->tmp);
 	buf_init(&st->ct_raw);
+	buf_init(&st->body);
 	buf_init(&st->scan.dbuf);
 	buf_init(&st->scan.t1);
 	buf_init(&st->scan.t2);
@@ -355,7 +432,22 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 		goto done;
 	}
 	st->pass = 1;
-	if (rp_run(st, in_fd, chunk) == -1) {
+	explain_len = rep->explain.len;
+	undecodable = rep->undecodable;
+	kept_utf8 = rep->kept_utf8;
+	if (rp_run(st, in_fd, chunk) == 0 && st->qp_missing) {
+		/* a choice needed a QP size not counted: again, counting
+		 * all, with the findings of the first try forgotten */
+		rp_pass1_reset(st);
+		rep->explain.len = explain_len;
+		if (rep->explain.data != NULL)
+			rep->explain.data[explain_len] = '\0';
+		rep->undecodable = undecodable;
+		rep->kept_utf8 = kept_utf8;
+		st->qp_all = 1;
+		(void)rp_run(st, in_fd, chunk);
+	}
+	if (st->failed) {
 		err = st->failed;
 		if (err == E2BIG) {
 			(void)buf_printf(&rep->explain, "message: more than %d "

@@ -42,8 +42,10 @@
  * Non-text parts (attachments) pass through byte for byte.
  *
  * Memory is bounded: parts are streamed; only header blocks (bounded by
- * the MIME parser's limit) are kept. The report's text is the caller's to
- * free with repair_report_fini.
+ * the MIME parser's limit) are kept, and the text of converted parts up to
+ * opts.keep_max (8 MB a message by default) so that pass 2 need not
+ * convert them again; beyond that, parts are converted in both passes.
+ * The report's text is the caller's to free with repair_report_fini.
  */
 #ifndef IMC_REPAIR_H
 #define IMC_REPAIR_H
@@ -69,6 +71,10 @@ struct repair_opts {
 	 * Most messages need no change, and so no output file at all. */
 	int		(*open_out)(void *arg);
 	void		*open_arg;
+	/* Converted text pass 1 may keep for pass 2, so that a part is
+	 * converted once: 0 is the default (8 MB a message), 1 keeps none
+	 * (every part converted in both passes, as tests compare). */
+	size_t		 keep_max;
 };
 
 struct repair_report {

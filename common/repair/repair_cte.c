@@ -19,25 +19,34 @@ repair_cte_stat_init(struct rp_ostat *o, unsigned qp_flags)
 	codec_enc_init(&o->qp, CODEC_CTE_QP, qp_flags);
 }
 
-/* repair_cte_stat_feed - count more of the stream */
+/* repair_cte_stat_feed - count more of the stream: 8-bit bytes a word at
+ * a time until the first, lines from one LF to the next */
 void
 repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	size_t i;
+	const unsigned char *s = p, *end, *nl;
+	size_t l;
+	int cr;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] >= 0x80)
-			o->has8 = 1;
-		if (s[i] == '\n') {
-			size_t l = o->col - (o->prev_cr ? 1 : 0);
-
-			if (l > o->maxline)
-				o->maxline = l;
-			o->col = 0;
-		} else
-			o->col++;
-		o->prev_cr = s[i] == '\r';
+	if (n == 0)
+		return;		/* p may be NULL */
+	end = s + n;
+	if (!o->has8 && charset_has_8bit(p, n))
+		o->has8 = 1;
+	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		/* the line's length without its CR (which may have ended
+		 * the previous chunk) */
+		cr = nl > s ? nl[-1] == '\r' : o->prev_cr;
+		l = o->col + (size_t)(nl - s) - (cr ? 1 : 0);
+		if (l > o->maxline)
+			o->maxline = l;
+		o->col = 0;
+		o->prev_cr = 0;
+		s = nl + 1;
+	}
+	if (s < end) {
+		o->col += (size_t)(end - s);
+		o->prev_cr = end[-1] == '\r';
 	}
 	o->total += n;
 	if (!o->noqp)		/* counting: no memory */
@@ -67,8 +76,13 @@ repair_cte_stat_finish(struct rp_ostat *o)
  * exactly in pass 1, so the comparison is exact rather than a guessed share.
  */
 static enum codec_cte
-rp_qp_or_base64(const struct rp_ostat *o)
+rp_qp_or_base64(struct rp_state *st, const struct rp_ostat *o)
 {
+	if (o->noqp) {
+		/* not counted (see repair_scan.c): pass 1 runs again */
+		st->qp_missing = 1;
+		return CODEC_CTE_BASE64;
+	}
 	return o->qp.total <= codec_b64_encoded_len((size_t)o->total) ?
 	    CODEC_CTE_QP : CODEC_CTE_BASE64;
 }
@@ -77,18 +91,23 @@ rp_qp_or_base64(const struct rp_ostat *o)
 int
 repair_cte_crlf(const char *s, size_t n, int *prev_cr, struct buf *out)
 {
-	size_t i, start = 0;
+	const char *p = s, *end, *nl, *start = s;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\n' && !*prev_cr) {
-			if (buf_append(out, s + start, i - start) == -1 ||
+	if (n == 0)
+		return 0;	/* s may be NULL */
+	end = s + n;
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (!(nl > s ? nl[-1] == '\r' : *prev_cr)) {
+			if (buf_append(out, start, (size_t)(nl - start)) == -1 ||
 			    buf_append(out, "\r\n", 2) == -1)
 				return -1;
-			start = i + 1;
+			start = nl + 1;
 		}
-		*prev_cr = s[i] == '\r';
+		p = nl + 1;
 	}
-	return buf_append(out, s + start, n - start);
+	if (n > 0)
+		*prev_cr = s[n - 1] == '\r';
+	return buf_append(out, start, (size_t)(end - start));
 }
 
 /* repair_cte_decode - raw body bytes to decoded content (both passes) */
@@ -98,6 +117,13 @@ repair_cte_decode(struct codec_dec *cd, int norm, int *prev_cr, const char *s,
 {
 	buf_reset(tmp);
 	buf_reset(out);
+	if (cd->cte != CODEC_CTE_QP && cd->cte != CODEC_CTE_BASE64) {
+		/* the identity: no copy through tmp */
+		if (s == NULL)
+			return 0;
+		return norm ? repair_cte_crlf(s, n, prev_cr, out) :
+		    buf_append(out, s, n);
+	}
 	if ((s != NULL && codec_dec_feed(cd, s, n, tmp) == -1) ||
 	    (fin && codec_dec_finish(cd, tmp) == -1))
 		return -1;
@@ -109,7 +135,7 @@ repair_cte_decode(struct codec_dec *cd, int norm, int *prev_cr, const char *s,
 
 /* repair_cte_for - the transfer encoding a body needs */
 enum codec_cte
-repair_cte_for(const struct rp_state *st, const struct rp_ostat *o,
+repair_cte_for(struct rp_state *st, const struct rp_ostat *o,
     enum codec_cte in, int reencoding)
 {
 	/* converted content was encoded: it stays encoded, base64 as it
@@ -118,7 +144,7 @@ repair_cte_for(const struct rp_state *st, const struct rp_ostat *o,
 		return in;
 	if ((reencoding && in == CODEC_CTE_QP) ||
 	    (o->has8 && st->opts->seven_bit) || o->maxline > RP_LINE_MAX)
-		return rp_qp_or_base64(o);
+		return rp_qp_or_base64(st, o);
 	return o->has8 ? CODEC_CTE_8BIT : CODEC_CTE_7BIT;
 }
 
@@ -156,7 +182,7 @@ repair_cte_decide(struct rp_state *st, const struct mime_part *mp,
 			pl->action = RP_REENCODE;
 			pl->enc_flags = pl->kind == RP_K_TEXT ? 0 :
 			    CODEC_ENC_BINARY;
-			pl->out_cte = (unsigned char)rp_qp_or_base64(&sc->d);
+			pl->out_cte = (unsigned char)rp_qp_or_base64(st, &sc->d);
 			pl->set_cte = 1;
 			pl->out8 = 0;
 			(void)buf_printf(why, "; downgraded to %s",

@@ -228,6 +228,13 @@ rp_emit_start(struct rp_state *st, const struct mime_part *mp,
 		return 0;
 	codec_enc_init(&em->cenc, (enum codec_cte)pl->out_cte,
 	    pl->enc_flags);
+	if (pl->action == RP_CONVERT && pl->keep > 0 &&
+	    pl->keep <= st->nkeeps) {
+		/* converted in pass 1 already (repair_scan.c, rp_keep) */
+		em->kept = &st->keeps[pl->keep - 1];
+		em->pre_left = pl->keep_pre;
+		return 0;
+	}
 	if (pl->action == RP_CONVERT) {
 		if ((em->dc = convert_decoder_new(pl->dec,
 		    CONVERT_REPLACE)) == NULL)
@@ -246,6 +253,58 @@ repair_emit_end(struct rp_emit *em)
 	convert_free(em->dc);
 	convert_free(em->ec);
 	em->dc = em->ec = NULL;
+	em->kept = NULL;
+}
+
+/* rp_emit_text - pass 2: a leaf's final text in its transfer encoding */
+static int
+rp_emit_text(struct rp_state *st, const struct rp_plan *pl, const char *t,
+    size_t n, int fin, int strip_b64)
+{
+	struct rp_emit *em = &st->em;
+	enum codec_cte oc = (enum codec_cte)pl->out_cte;
+
+	buf_reset(&em->o);
+	if (oc == CODEC_CTE_QP || oc == CODEC_CTE_BASE64) {
+		if (codec_enc_feed(&em->cenc, t, n, &em->o) == -1 ||
+		    (fin && codec_enc_finish(&em->cenc, &em->o) == -1))
+			return repair_fail(st, ENOMEM);
+		if (fin && strip_b64 && oc == CODEC_CTE_BASE64 &&
+		    em->o.len >= 2 && em->o.data[em->o.len - 1] == '\n' &&
+		    em->o.data[em->o.len - 2] == '\r') {
+			em->o.len -= 2;
+			em->o.data[em->o.len] = '\0';
+		}
+	} else if (repair_cte_crlf(t, n, &em->raw_prev_cr, &em->o) == -1)
+		return repair_fail(st, ENOMEM);
+	return rp_put(st, em->o.data, em->o.len);
+}
+
+/* rp_emit_kept - pass 2: a part converted in pass 1: the ASCII content
+ * before its first 8-bit byte as read, then the text pass 1 kept (in
+ * chunks, so that the encoded form is never held whole) */
+static int
+rp_emit_kept(struct rp_state *st, const struct rp_plan *pl, int fin,
+    int strip_b64)
+{
+	struct rp_emit *em = &st->em;
+	const struct buf *k = em->kept;
+	size_t m, off = 0;
+
+	m = em->pre_left < em->dbuf.len ? (size_t)em->pre_left : em->dbuf.len;
+	em->pre_left -= m;
+	if (m > 0 && rp_emit_text(st, pl, em->dbuf.data, m, 0, 0) == -1)
+		return -1;
+	if (!fin)
+		return 0;
+	do {
+		m = k->len - off < RP_CHUNK ? k->len - off : RP_CHUNK;
+		if (rp_emit_text(st, pl, k->data != NULL ? k->data + off : "",
+		    m, off + m == k->len, strip_b64) == -1)
+			return -1;
+		off += m;
+	} while (off < k->len);
+	return 0;
 }
 
 /* rp_emit_body - pass 2: write a chunk of a leaf's body */
@@ -256,7 +315,6 @@ rp_emit_body(struct rp_state *st, const struct rp_plan *pl, const char *s,
 	struct rp_emit *em = &st->em;
 	struct buf *text;
 	enum convert_result r;
-	enum codec_cte oc = (enum codec_cte)pl->out_cte;
 
 	if (pl->action == RP_PASS) {
 		if (s == NULL && em->html_label == NULL)
@@ -272,9 +330,16 @@ rp_emit_body(struct rp_state *st, const struct rp_plan *pl, const char *s,
 			return repair_fail(st, ENOMEM);
 		return rp_put(st, text->data, text->len);
 	}
+	if (em->kept != NULL && em->pre_left == 0) {
+		/* the rest of the input is what pass 1 kept */
+		buf_reset(&em->dbuf);
+		return rp_emit_kept(st, pl, fin, strip_b64);
+	}
 	if (repair_cte_decode(&em->cdec, em->norm, &em->prev_cr, s, n, fin,
 	    &st->tmp, &em->dbuf) == -1)
 		return repair_fail(st, ENOMEM);
+	if (em->kept != NULL)
+		return rp_emit_kept(st, pl, fin, strip_b64);
 	text = &em->dbuf;
 	if (pl->action == RP_CONVERT) {
 		buf_reset(&em->t1);
@@ -300,22 +365,8 @@ rp_emit_body(struct rp_state *st, const struct rp_plan *pl, const char *s,
 		if (repair_html_filter(em, &text, fin) == -1)
 			return repair_fail(st, ENOMEM);
 	}
-	buf_reset(&em->o);
-	if (oc == CODEC_CTE_QP || oc == CODEC_CTE_BASE64) {
-		if (codec_enc_feed(&em->cenc, text->data ? text->data : "",
-		    text->len, &em->o) == -1 ||
-		    (fin && codec_enc_finish(&em->cenc, &em->o) == -1))
-			return repair_fail(st, ENOMEM);
-		if (fin && strip_b64 && oc == CODEC_CTE_BASE64 &&
-		    em->o.len >= 2 && em->o.data[em->o.len - 1] == '\n' &&
-		    em->o.data[em->o.len - 2] == '\r') {
-			em->o.len -= 2;
-			em->o.data[em->o.len] = '\0';
-		}
-	} else if (repair_cte_crlf(text->data ? text->data : "", text->len,
-	    &em->raw_prev_cr, &em->o) == -1)
-		return repair_fail(st, ENOMEM);
-	return rp_put(st, em->o.data, em->o.len);
+	return rp_emit_text(st, pl, text->data ? text->data : "", text->len,
+	    fin, strip_b64);
 }
 
 /* rp_under_multipart - is some ancestor of depth d a multipart */

@@ -48,6 +48,9 @@
 /* Parts planned per message (a plan is ~150 bytes); a message with more
  * is not repaired: it is passed on unchanged and the report says why. */
 #define RP_MAX_PARTS	50000
+/* Converted text kept from pass 1 for pass 2, per message at most: a
+ * part whose text fits is converted once, not twice. */
+#define RP_KEEP_MAX	(8 * 1024 * 1024)
 /* A text subtype kept to write a broken Content-Type anew. */
 #define RP_SUBTYPE_SIZE	64
 
@@ -75,6 +78,10 @@ struct rp_plan {
 	const char	*enc;		/* RP_CONVERT: encoder, NULL: UTF-8 */
 	char		 dec[CHARSET_NAME_SIZE];	/* RP_CONVERT: from */
 	char		 sub[RP_SUBTYPE_SIZE];	/* bad_ct: the subtype */
+	size_t		 keep;		/* RP_CONVERT: 1 + index of the
+					   text kept in pass 1, 0: none */
+	uint64_t	 keep_pre;	/* content before it: ASCII, which
+					   pass 2 writes as it reads it */
 };
 
 /* Counts over a byte stream that may become a body. */
@@ -82,7 +89,7 @@ struct rp_ostat {
 	uint64_t	 total;
 	size_t		 col, maxline;
 	int		 has8, prev_cr;
-	int		 noqp;		/* the QP size is not needed */
+	int		 noqp;		/* the QP size is not counted */
 	struct codec_enc qp;		/* counts only */
 };
 
@@ -96,6 +103,11 @@ struct rp_cand {
 	int		 bad;		/* decoding errors or no decoder */
 	int		 unmap;		/* the encoder cannot hold a char */
 	struct rp_ostat	 u8, eo;	/* UTF-8 output, encoder output */
+	struct buf	 keep;		/* the output (encoder's if any) */
+	int		 keep_off;	/* not kept (over RP_KEEP_MAX) */
+	int		 u8same;	/* UTF-8 read as UTF-8: the output is
+					   the input while the part's UTF-8
+					   check holds; no converter yet */
 };
 
 /* Pass 1 state of the leaf being read. */
@@ -104,8 +116,11 @@ struct rp_scan {
 	struct codec_dec cdec;
 	int		 norm, prev_cr;
 	int		 nodecode;	/* encoded attachment: raw counts */
+	int		 noqp;		/* QP sizes not counted (qp_all) */
 	int		 lazy, on;	/* candidates start at an 8-bit byte */
-	struct rp_ostat	 raw;		/* the body as written */
+	struct rp_ostat	 raw;		/* the body as written (its 8-bit
+					   bytes and lines: d's for 7bit,
+					   8bit, binary) */
 	struct rp_ostat	 d;		/* the decoded content */
 	struct utf8_check u8v;
 	int		 has_c1, has_esc;
@@ -118,6 +133,10 @@ struct rp_scan {
 	char		 ud_dec[CHARSET_NAME_SIZE];	/* its guess */
 	struct rp_cand	 cand[RP_NCAND];
 	struct buf	 dbuf, t1, t2;
+	uint64_t	 pre;		/* content before the candidates
+					   started (ASCII, the same in
+					   every output) */
+	int		 keep_off;	/* nothing of this part kept */
 };
 
 /* Pass 2 state of the leaf being written. */
@@ -125,6 +144,8 @@ struct rp_emit {
 	struct codec_dec cdec;
 	struct codec_enc cenc;
 	struct convert	*dc, *ec;
+	const struct buf *kept;		/* the text from pass 1, or NULL */
+	uint64_t	 pre_left;	/* content to write before it */
 	int		 norm, prev_cr, raw_prev_cr;
 	struct buf	 dbuf, t1, t2, o;
 	const char	*html_label;	/* the head of an HTML part is held */
@@ -157,6 +178,10 @@ struct rp_state {
 	int		 changed;
 	int		 bare_lf, in_prev_cr;
 	int		 out_cr_held;	/* opts.lf: a CR at the end of a flush */
+	/* QP sizes: counted only where a choice may need them (7-bit
+	 * output, quoted-printable input) unless qp_all; a choice that
+	 * needed one not counted sets qp_missing and pass 1 runs again */
+	int		 qp_all, qp_missing;
 	struct rp_level	 lv[RP_DEPTHS];
 	char		*bnd[RP_DEPTHS];	/* pass 2: boundary by depth */
 	int		 at_bol;	/* pass 2: output at a line start */
@@ -169,6 +194,13 @@ struct rp_state {
 	struct buf	 tmp;
 	struct buf	 ct_raw;	/* pass 1: this part's Content-Type */
 	int		 ct_seen;
+	/* pass 1's converted texts for pass 2 (plan.keep) */
+	struct buf	*keeps;
+	size_t		 nkeeps, kept_total;
+	/* body lines gathered into chunks (repair.c, rp_on_data) */
+	struct buf	 body;
+	int		 body_pend;	/* body events not handed on yet */
+	unsigned	 body_depth;	/* their depth */
 };
 
 /* repair.c */
@@ -184,6 +216,7 @@ int	repair_scan_part_end(struct rp_state *, const struct mime_event *,
 	    struct rp_plan *, unsigned depth);
 void	repair_scan_end(struct rp_scan *);
 int	repair_scan_label_foreign(const struct charset_info *);
+void	repair_scan_keeps_free(struct rp_state *);
 
 /* repair_header.c */
 int	repair_header_fix(struct rp_state *, const struct mime_event *,
@@ -203,7 +236,7 @@ const char *const *repair_header_lie_readings(const char *);
 void	repair_cte_stat_init(struct rp_ostat *, unsigned qp_flags);
 void	repair_cte_stat_feed(struct rp_ostat *, const void *, size_t);
 void	repair_cte_stat_finish(struct rp_ostat *);
-enum codec_cte repair_cte_for(const struct rp_state *,
+enum codec_cte repair_cte_for(struct rp_state *,
 	    const struct rp_ostat *, enum codec_cte in, int reencoding);
 void	repair_cte_decide(struct rp_state *, const struct mime_part *,
 	    struct rp_plan *, struct buf *why);

@@ -17,8 +17,10 @@
  * charset"), and <meta charset> in HTML (reported, left as written).
  */
 #include "repair_int.h"
+#include "xalloc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -71,13 +73,14 @@ repair_scan_header(struct rp_state *st, const struct mime_event *ev,
 	return 0;
 }
 
-/* rp_cand_free - release a candidate's converters */
+/* rp_cand_free - release a candidate's converters and kept text */
 static void
 rp_cand_free(struct rp_cand *c)
 {
 	convert_free(c->dc);
 	convert_free(c->ec);
 	c->dc = c->ec = NULL;
+	buf_fini(&c->keep);
 }
 
 /* repair_scan_end - release what pass 1 holds for the leaf */
@@ -132,6 +135,68 @@ rp_label_latin(const struct charset_info *ci)
 	    strcasecmp(ci->mime, "windows-1252") == 0);
 }
 
+/* repair_scan_keeps_free - release the texts kept for pass 2 */
+void
+repair_scan_keeps_free(struct rp_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nkeeps; i++)
+		buf_fini(&st->keeps[i]);
+	free(st->keeps);
+	st->keeps = NULL;
+	st->nkeeps = st->kept_total = 0;
+}
+
+/*
+ * rp_keep - keep n more bytes of pass 1's output in b for pass 2, while the
+ * message's kept texts stay under RP_KEEP_MAX; else give up on b (*off).
+ * Converting a part once instead of in both passes was half the time of a
+ * conversion; the cap keeps memory flat for large messages, which are
+ * converted twice as before.
+ */
+static int
+rp_keep(struct rp_state *st, struct buf *b, int *off, const void *p,
+    size_t n)
+{
+	struct rp_scan *sc = &st->scan;
+	size_t held = st->kept_total, i, max;
+
+	if (*off || sc->keep_off)
+		return 0;
+	max = st->opts->keep_max != 0 ? st->opts->keep_max : RP_KEEP_MAX;
+	for (i = 0; i < RP_NCAND; i++)
+		held += sc->cand[i].keep.len;
+	if (n >= max || held >= max - n) {
+		*off = 1;
+		buf_fini(b);
+		return 0;
+	}
+	return buf_append(b, p, n);
+}
+
+/* rp_keep_take - the chosen reading's text becomes the plan's */
+static void
+rp_keep_take(struct rp_state *st, struct rp_cand *src, struct rp_plan *pl)
+{
+	struct rp_scan *sc = &st->scan;
+	struct buf *k;
+
+	/* the kept text is the encoder's when there was one: usable only
+	 * if pass 2 writes through that same encoder */
+	if (sc->keep_off || src->keep_off ||
+	    (pl->enc == NULL) != (src->ec == NULL))
+		return;
+	st->keeps = xreallocarray(st->keeps, st->nkeeps + 1,
+	    sizeof(*st->keeps));
+	k = &st->keeps[st->nkeeps++];
+	*k = src->keep;
+	buf_init(&src->keep);
+	st->kept_total += k->len;
+	pl->keep = st->nkeeps;
+	pl->keep_pre = sc->pre;
+}
+
 /* rp_cand_add - one more way to read the text part */
 static int
 rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
@@ -153,6 +218,7 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	c->mime = mime;
 	repair_cte_stat_init(&c->u8, 0);
 	repair_cte_stat_init(&c->eo, 0);
+	c->u8.noqp = c->eo.noqp = sc->noqp;
 	if ((c->dc = convert_decoder_new(dec, CONVERT_REPLACE)) == NULL) {
 		c->bad = 1;
 		return 0;
@@ -168,6 +234,13 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	c->enc = enc;
 	if (enc != NULL && (c->ec = convert_encoder_new(enc)) == NULL)
 		c->unmap = 1;
+	if (enc == NULL && strcmp(dec, "UTF-8") == 0) {
+		/* never converted (read and written as UTF-8): nothing to
+		 * keep, and while the text checks as UTF-8 the decoder
+		 * would copy it, so it need not run (rp_cand_feed) */
+		c->keep_off = 1;
+		c->u8same = 1;
+	}
 	return 0;
 }
 
@@ -201,6 +274,14 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	repair_cte_stat_init(&sc->d, pl->kind != RP_K_TEXT &&
 	    (mp->cte == CODEC_CTE_BINARY || mp->cte == CODEC_CTE_BASE64) ?
 	    CODEC_ENC_BINARY : 0);
+	/* A QP size decides only between quoted-printable and base64: for
+	 * 7-bit output, a quoted-printable part converted, and lines over
+	 * 998 octets. The last is rare and known only at the end: counting
+	 * every part for it was a third of a pass-through's time, so such
+	 * a part makes pass 1 run again with every size counted. */
+	sc->noqp = !st->qp_all && !st->opts->seven_bit &&
+	    mp->cte != CODEC_CTE_QP;
+	sc->d.noqp = sc->noqp;
 	sc->nodecode = pl->kind != RP_K_TEXT && (mp->cte == CODEC_CTE_QP ||
 	    mp->cte == CODEC_CTE_BASE64 || mp->cte == CODEC_CTE_UNKNOWN);
 	sc->lazy = 1;
@@ -211,6 +292,8 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	sc->cyr_c0 = sc->cyr_e0 = 0;
 	sc->ud = NULL;
 	memset(sc->cand, 0, sizeof(sc->cand));
+	sc->pre = 0;
+	sc->keep_off = pl->kind != RP_K_TEXT;
 	if (pl->kind == RP_K_TEXT) {
 		const char *cs = mime_param_get(mp->params, mp->nparams,
 		    "charset");
@@ -334,6 +417,19 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 
 	if (c->bad)
 		return 0;
+	if (c->u8same && utf8_check_ok(&sc->u8v)) {
+		/* valid so far, ending between characters: the decoder
+		 * (which has seen nothing yet) would give d as it is */
+		repair_cte_stat_feed(&c->u8, d, n);
+		if (fin)
+			repair_cte_stat_finish(&c->u8);
+		return 0;
+	}
+	if (c->u8same) {
+		/* from here on the decoder decides, from a character
+		 * boundary: the text before it was whole characters */
+		c->u8same = 0;
+	}
 	buf_reset(&sc->t1);
 	r = fin ? convert_finish(c->dc, &sc->t1) :
 	    convert_feed(c->dc, d, n, &sc->t1);
@@ -346,6 +442,9 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 	repair_cte_stat_feed(&c->u8, sc->t1.data, sc->t1.len);
 	if (fin)
 		repair_cte_stat_finish(&c->u8);
+	if (c->ec == NULL && rp_keep(st, &c->keep, &c->keep_off,
+	    sc->t1.data, sc->t1.len) == -1)
+		return repair_fail(st, ENOMEM);
 	if (c->ec == NULL || c->unmap)
 		return 0;
 	buf_reset(&sc->t2);
@@ -361,6 +460,9 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 	repair_cte_stat_feed(&c->eo, sc->t2.data, sc->t2.len);
 	if (fin)
 		repair_cte_stat_finish(&c->eo);
+	if (rp_keep(st, &c->keep, &c->keep_off, sc->t2.data, sc->t2.len) ==
+	    -1)
+		return repair_fail(st, ENOMEM);
 	return 0;
 }
 
@@ -376,6 +478,7 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 		for (i = 0; i < RP_NCAND; i++)
 			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
 		sc->on = 1;
+		sc->pre = sc->d.total;
 	}
 	repair_cte_stat_feed(&sc->d, d, n);
 	utf8_check_feed(&sc->u8v, d, n);
@@ -412,18 +515,28 @@ int
 repair_scan_body(struct rp_state *st, const char *s, size_t n, int fin)
 {
 	struct rp_scan *sc = &st->scan;
+	/* 7bit, 8bit, binary: the content is the body (bare LF made CRLF at
+	 * most), with the same 8-bit bytes and line lengths: counted once */
+	int same = !sc->nodecode && (sc->cdec.cte == CODEC_CTE_7BIT ||
+	    sc->cdec.cte == CODEC_CTE_8BIT || sc->cdec.cte == CODEC_CTE_BINARY);
 
-	if (s != NULL)
+	if (s != NULL && !same)
 		repair_cte_stat_feed(&sc->raw, s, n);
-	if (fin)
+	if (fin && !same)
 		repair_cte_stat_finish(&sc->raw);
 	if (sc->nodecode)
 		return 0;
 	if (repair_cte_decode(&sc->cdec, sc->norm, &sc->prev_cr, s, n, fin,
 	    &st->tmp, &sc->dbuf) == -1)
 		return repair_fail(st, ENOMEM);
-	return rp_content(st, sc->dbuf.data ? sc->dbuf.data : "",
-	    sc->dbuf.len, fin);
+	if (rp_content(st, sc->dbuf.data ? sc->dbuf.data : "", sc->dbuf.len,
+	    fin) == -1)
+		return -1;
+	if (fin && same) {
+		sc->raw.has8 = sc->d.has8;
+		sc->raw.maxline = sc->d.maxline;
+	}
+	return 0;
 }
 
 /* rp_cand_find - the candidate reading with this decoder, or NULL */
@@ -588,6 +701,7 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	}
 	if (pl->action == RP_CONVERT) {
 		strcpy(pl->dec, src->dec);
+		rp_keep_take(st, src, pl);
 		pl->set_cte = pl->out_cte != mp->cte;
 		(void)buf_printf(why, "; converted to %s, %s", out_label,
 		    codec_cte_name((enum codec_cte)pl->out_cte));

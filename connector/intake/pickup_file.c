@@ -11,7 +11,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "charset.h"
 #include "dsn.h"
+#include "hex.h"
 #include "imc_limits.h"
 #include "qfile.h"
 #include "safeio.h"
@@ -921,12 +923,9 @@ out_flush(struct out_set *o)
 static int
 out_put(struct out_set *o, const char *p, size_t len)
 {
-	size_t k;
-
 	/* the SMTP side needs to know (8BITMIME), once, not per attempt */
-	for (k = 0; !o->eightbit && k < len; k++)
-		if ((unsigned char)p[k] & 0x80)
-			o->eightbit = true;
+	if (!o->eightbit && charset_has_8bit(p, len))
+		o->eightbit = true;
 	if (o->pending.len + len > IMC_IO_CHUNK && out_flush(o) == -1)
 		return -1;
 	if (len > IMC_IO_CHUNK) {

@@ -250,6 +250,54 @@ fill_random(unsigned char *p, size_t n, unsigned *seed)
 	}
 }
 
+/* base64 in random chunks (whole groups written in bulk) against one
+ * byte at a time (every group through the held bytes): the same output,
+ * the same total, and the count-only encoder agrees */
+START_TEST(test_b64_bulk_encoding_equals_one_byte_at_a_time)
+{
+	unsigned char in[1200];
+	struct buf a, b;
+	struct codec_enc ea, eb, ec;
+	unsigned seed = 23;
+	size_t n, i, k;
+	int round, rc;
+
+	for (round = 0; round < 500; round++) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % sizeof(in);
+		fill_random(in, n, &seed);
+		buf_init(&a);
+		buf_init(&b);
+		codec_enc_init(&ea, CODEC_CTE_BASE64, 0);
+		codec_enc_init(&eb, CODEC_CTE_BASE64, 0);
+		codec_enc_init(&ec, CODEC_CTE_BASE64, 0);
+		for (i = 0; i < n; i += k) {
+			seed = seed * 1103515245u + 12345u;
+			k = (seed >> 16) % 200 + 1;
+			if (k > n - i)
+				k = n - i;
+			ck_assert_int_eq(codec_enc_feed(&ea, in + i, k, &a), 0);
+			ck_assert_int_eq(codec_enc_feed(&ec, in + i, k, NULL),
+			    0);
+		}
+		for (i = 0, rc = 0; i < n; i++)
+			rc |= codec_enc_feed(&eb, in + i, 1, &b);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(codec_enc_finish(&ea, &a), 0);
+		ck_assert_int_eq(codec_enc_finish(&eb, &b), 0);
+		ck_assert_int_eq(codec_enc_finish(&ec, NULL), 0);
+		ck_assert_uint_eq(a.len, b.len);
+		ck_assert(a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+		ck_assert_uint_eq(ea.total, eb.total);
+		ck_assert_uint_eq(ec.total, a.len);
+		ck_assert_uint_eq(a.len, codec_b64_encoded_len(n));
+		check_lines(&a);
+		buf_fini(&a);
+		buf_fini(&b);
+	}
+}
+END_TEST
+
 START_TEST(test_qp_binary_mode_round_trips_any_bytes)
 {
 	unsigned char in[600];
@@ -452,6 +500,7 @@ codec_suite(void)
 	tcase_add_loop_test(tc, test_encode_table, 0,
 	    sizeof(enc_cases) / sizeof(enc_cases[0]));
 	tcase_add_test(tc, test_qp_binary_mode_round_trips_any_bytes);
+	tcase_add_test(tc, test_b64_bulk_encoding_equals_one_byte_at_a_time);
 	tcase_add_test(tc, test_qp_text_mode_round_trips_crlf_text);
 	tcase_add_test(tc, test_b64_round_trips_any_bytes_in_76_column_lines);
 	tcase_add_test(tc, test_choose_7bit_prefers_qp_for_mostly_ascii);

@@ -556,6 +556,160 @@ START_TEST(generated_utf_7_decodes_the_same_at_every_split)
 }
 END_TEST
 
+/*
+ * The fast paths against iconv alone (convert_decoder_new_iconv): the same
+ * output, result, error count and first error offset, over random input
+ * fed in random chunks. Inputs are drawn from pieces that matter: ASCII
+ * runs, valid characters of every length, and what glibc and the RFC 3629
+ * check judge differently or find hard (surrogates, overlongs, values
+ * above U+10FFFF, 5- and 6-byte forms glibc passes, stray continuation
+ * bytes, cut characters, random bytes).
+ */
+struct fast_piece {
+	const char *b;
+	size_t	 n;
+};
+
+#define P(s)	{ s, sizeof(s) - 1 }
+static const struct fast_piece u8_pieces[] = {
+	P("a"), P("plain ascii text "), P("\r\n"), P("\xc3\xa9"),
+	P("\xe2\x82\xac"), P("\xf0\x9f\x98\x80"), P("\xef\xbf\xbd"),
+	P("\xed\xa0\x80"), P("\xed\x9f\xbf"), P("\xc0\x80"), P("\xc1\xbf"),
+	P("\xe0\x80\x80"), P("\xe0\xa0\x80"), P("\xf0\x80\x80\x80"),
+	P("\xf4\x8f\xbf\xbf"), P("\xf4\x90\x80\x80"), P("\xf5\x80\x80\x80"),
+	P("\xf8\x88\x80\x80\x80"), P("\xfc\x84\x80\x80\x80\x80"), P("\x80"),
+	P("\xbf"), P("\xe2\x82"), P("\xf0\x9f\x98"), P("\xc3"), P("\xfe"),
+	P("\xff"),
+};
+#undef P
+
+/* fast_input - random input from pieces, plus random bytes */
+static size_t
+fast_input(unsigned char *in, size_t cap, const struct fast_piece *pc,
+    size_t npc, uint32_t *seed)
+{
+	size_t len = 0, k;
+
+	*seed = *seed * 1103515245u + 12345u;
+	k = (*seed >> 16) % 40 + 1;
+	while (k-- > 0) {
+		const struct fast_piece *p;
+
+		*seed = *seed * 1103515245u + 12345u;
+		if ((*seed >> 16) % 9 == 0) {
+			if (len < cap)
+				in[len++] = (unsigned char)(*seed >> 8);
+			continue;
+		}
+		p = &pc[(*seed >> 16) % npc];
+		if (len + p->n > cap)
+			break;
+		memcpy(in + len, p->b, p->n);
+		len += p->n;
+	}
+	return len;
+}
+
+/* fast_decode - feed a decoder in the chunks a seed picks */
+static enum convert_result
+fast_decode(struct convert *c, const unsigned char *in, size_t len,
+    uint32_t seed, struct buf *out)
+{
+	enum convert_result r = CONVERT_OK;
+	size_t off = 0, n;
+
+	while (off < len && r == CONVERT_OK) {
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 16) % 3 == 0 ? len - off : (seed >> 16) % 7 + 1;
+		if (n > len - off)
+			n = len - off;
+		r = convert_feed(c, in + off, n, out);
+		off += n;
+	}
+	if (r == CONVERT_OK)
+		r = convert_finish(c, out);
+	return r;
+}
+
+/* fast_equals_iconv - one decoder name, many random inputs, both modes */
+static void
+fast_equals_iconv(const char *name, const struct fast_piece *pc, size_t npc,
+    unsigned rounds)
+{
+	unsigned char in[400];
+	struct convert *fast, *slow;
+	struct buf a, b;
+	enum convert_result ra, rb;
+	uint32_t seed = 4242;
+	size_t len;
+	unsigned n;
+	int m;
+
+	for (n = 0; n < rounds; n++) {
+		len = fast_input(in, sizeof(in), pc, npc, &seed);
+		for (m = CONVERT_REPLACE; m <= CONVERT_STRICT; m++) {
+			fast = convert_decoder_new(name, (enum convert_mode)m);
+			slow = convert_decoder_new_iconv(name,
+			    (enum convert_mode)m);
+			ck_assert_ptr_nonnull(fast);
+			ck_assert_ptr_nonnull(slow);
+			buf_init(&a);
+			buf_init(&b);
+			ra = fast_decode(fast, in, len, seed, &a);
+			/* iconv alone, whole: it is chunk-proof already */
+			rb = convert_feed(slow, in, len, &b);
+			if (rb == CONVERT_OK)
+				rb = convert_finish(slow, &b);
+			ck_assert_msg(ra == rb, "%s round %u mode %d: result %d, "
+			    "iconv alone %d", name, n, m, ra, rb);
+			ck_assert_msg(a.len == b.len && (a.len == 0 ||
+			    memcmp(a.data, b.data, a.len) == 0),
+			    "%s round %u mode %d: output differs", name, n, m);
+			ck_assert_uint_eq(convert_errors(fast),
+			    convert_errors(slow));
+			ck_assert_uint_eq(convert_first_error(fast),
+			    convert_first_error(slow));
+			buf_fini(&a);
+			buf_fini(&b);
+			convert_free(fast);
+			convert_free(slow);
+		}
+	}
+}
+
+START_TEST(utf8_fast_path_decodes_as_iconv_alone)
+{
+	fast_equals_iconv("UTF-8", u8_pieces,
+	    sizeof(u8_pieces) / sizeof(u8_pieces[0]), 4000);
+}
+END_TEST
+
+/* single-byte charsets: high bytes drawn often, ASCII between them */
+static const struct fast_piece sb_pieces[] = {
+	{ "text ", 5 }, { "\r\n", 2 }, { "\x80", 1 }, { "\x81", 1 },
+	{ "\x8d", 1 }, { "\x90", 1 }, { "\x9f", 1 }, { "\xa0", 1 },
+	{ "\xa4", 1 }, { "\xc0\xe4", 2 }, { "\xd2", 1 }, { "\xe0\xc8", 2 },
+	{ "\xe9", 1 }, { "\xf9", 1 }, { "\xfe\xff", 2 }, { "\x00", 1 },
+	{ "\x1b", 1 }, { "+~", 2 },
+};
+
+/* what has a table (single-byte, independent bytes) and what not (CP1255
+ * and WINDOWS-1258 combine characters; the rest are not single-byte):
+ * every one decodes as iconv alone */
+static const char *const sb_names[] = {
+	"KOI8-R", "WINDOWS-1252", "WINDOWS-1251", "CP1250", "ISO-8859-1",
+	"ISO-8859-8", "ISO-8859-6", "ISO-8859-7", "ISO-8859-15", "ASCII",
+	"KOI8-RU", "CP874", "WINDOWS-1255", "CP1255", "WINDOWS-1258",
+	"WINDOWS-1254", "CP932", "GBK", "ISO-2022-JP-2", "UTF-7",
+};
+
+START_TEST(single_byte_tables_decode_as_iconv_alone)
+{
+	fast_equals_iconv(sb_names[_i], sb_pieces,
+	    sizeof(sb_pieces) / sizeof(sb_pieces[0]), 600);
+}
+END_TEST
+
 START_TEST(unknown_charsets_are_refused)
 {
 	errno = 0;
@@ -725,6 +879,9 @@ convert_suite(void)
 	tcase_add_loop_test(tc, every_split_decodes_as_the_whole_buffer, 0,
 	    (int)NSPLIT);
 	tcase_add_test(tc, generated_utf_7_decodes_the_same_at_every_split);
+	tcase_add_test(tc, utf8_fast_path_decodes_as_iconv_alone);
+	tcase_add_loop_test(tc, single_byte_tables_decode_as_iconv_alone, 0,
+	    (int)(sizeof(sb_names) / sizeof(sb_names[0])));
 	tcase_add_test(tc, unknown_charsets_are_refused);
 	tcase_add_loop_test(tc, encodes_or_reports_what_the_target_cannot_hold,
 	    0, (int)NENC);

@@ -715,6 +715,46 @@ START_TEST(test_long_body_line_streams_through_in_pieces)
 }
 END_TEST
 
+/* a body no boundary can end (no multipart) is handed on many lines at
+ * a time: lines of 998 octets and more, CRLF and bare LF, a CR alone,
+ * give the same events and defects whole, in pieces and a byte at a
+ * time, and a line over 998 octets is still a defect */
+START_TEST(test_body_lines_without_boundaries_near_the_limit)
+{
+	static const size_t lens[] = { 996, 997, 998, 999, 1000, 2000 };
+	struct buf msg;
+	unsigned d1, d2, d3, want;
+	char *l1, *l2, *l3;
+	size_t i, j, k, cuts[2];
+
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (j = 0; j < 2; j++) {
+			buf_init(&msg);
+			buf_puts(&msg, "Subject: s\n\nfirst\r\n\n\r\n");
+			for (k = 0; k < lens[i]; k++)
+				buf_putc(&msg, k % 7 ? 'x' : '-');
+			buf_puts(&msg, j ? "\r\nnext\rline\n" : "\nnext\n");
+			buf_puts(&msg, "--b\n\nlast");
+			cuts[0] = msg.len / 2;
+			cuts[1] = msg.len / 2 + 1;
+			l1 = parse(msg.data, msg.len, NULL, 0, &d1);
+			l2 = parse(msg.data, msg.len, cuts, 2, &d2);
+			l3 = parse_bytewise(msg.data, msg.len, &d3);
+			ck_assert_str_eq(l1, l2);
+			ck_assert_str_eq(l1, l3);
+			ck_assert_uint_eq(d1, d2);
+			ck_assert_uint_eq(d1, d3);
+			want = lens[i] + (j ? 2 : 1) > 1000 ?
+			    MIME_DEFECT_LONG_LINE : 0;
+			ck_assert_uint_eq(d1 & MIME_DEFECT_LONG_LINE, want);
+			free(l1);
+			free(l2);
+			free(l3);
+			buf_fini(&msg);
+		}
+}
+END_TEST
+
 /* stop_at_body - a callback that stops the parser */
 static int
 stop_at_body(const struct mime_event *ev, void *arg)
@@ -760,6 +800,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_depth_limit_makes_deep_parts_opaque);
 	tcase_add_test(tc, test_header_block_limit_turns_rest_into_body);
 	tcase_add_test(tc, test_long_body_line_streams_through_in_pieces);
+	tcase_add_test(tc, test_body_lines_without_boundaries_near_the_limit);
 	tcase_add_test(tc, test_callback_can_stop_the_parser);
 	tcase_add_test(tc, test_defect_names);
 	suite_add_tcase(s, tc);

@@ -490,6 +490,146 @@ START_TEST(table)
 END_TEST
 
 /* An attachment in base64 passes byte for byte beside a converted part. */
+/* a part converted once (its text kept from pass 1) and converted in
+ * both passes (keep_max 1: nothing kept) is written the same, with the
+ * same report, for every case, 8-bit and 7-bit */
+START_TEST(kept_and_converted_again_write_the_same)
+{
+	const struct rcase *c = &cases[_i];
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = c->target ? c->target : "utf-8" }, o1;
+	struct repair_report ra, rb;
+	struct buf a, b;
+	int seven;
+
+	for (seven = 0; seven <= 1; seven++) {
+		buf_init(&a);
+		buf_init(&b);
+		repair_report_init(&ra);
+		repair_report_init(&rb);
+		o.seven_bit = seven || c->seven;
+		o1 = o;
+		o1.keep_max = 1;
+		ck_assert_int_eq(run(c->in, c->inlen, &o, &ra, &a),
+		    run(c->in, c->inlen, &o1, &rb, &b));
+		ck_assert_msg(a.len == b.len && (a.len == 0 ||
+		    memcmp(a.data, b.data, a.len) == 0), "%s (7bit %d): "
+		    "kept and converted again differ", c->name, seven);
+		ck_assert_str_eq(buf_cstr(&ra.explain), buf_cstr(&rb.explain));
+		repair_report_fini(&ra);
+		repair_report_fini(&rb);
+		buf_fini(&a);
+		buf_fini(&b);
+	}
+}
+END_TEST
+
+/* the same, for parts whose first 8-bit byte comes after the first 64 KB
+ * chunk (pass 2 writes the ASCII before it as read, then the kept text),
+ * in every transfer encoding the output can take, and for a message
+ * whose texts outgrow what pass 1 may keep */
+START_TEST(kept_after_a_long_ascii_start_writes_the_same)
+{
+	static const char *const heads[] = {
+		"Content-Type: text/plain; charset=iso-8859-1\r\n\r\n",
+		("Content-Type: text/plain; charset=koi8-r\r\n"
+		    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"),
+		"Content-Type: text/plain; charset=shift_jis\r\n\r\n",
+	};
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8" }, o1;
+	struct repair_report ra, rb;
+	struct buf m, a, b;
+	size_t h, i;
+	int seven, max;
+
+	for (h = 0; h < sizeof(heads) / sizeof(heads[0]); h++)
+		for (seven = 0; seven <= 1; seven++)
+			for (max = 0; max <= 1; max++) {
+				buf_init(&m);
+				buf_init(&a);
+				buf_init(&b);
+				buf_printf(&m, "Subject: k\r\nMIME-Version: 1.0"
+				    "\r\n%s", heads[h]);
+				for (i = 0; i < 1500; i++)
+					buf_puts(&m, "plain ascii line, long "
+					    "enough to pass the first chunk\r\n");
+				for (i = 0; i < 300; i++)
+					buf_puts(&m, h == 1 ? "=E9=F2 text\r\n" :
+					    "\x82\xa0\xe9 text\r\n");
+				repair_report_init(&ra);
+				repair_report_init(&rb);
+				o.seven_bit = seven;
+				/* max 1: the first part's text alone is over
+				 * what may be kept */
+				o.keep_max = max ? 1000 : 0;
+				o1 = o;
+				o1.keep_max = 1;
+				ck_assert_int_eq(run(m.data, m.len, &o, &ra, &a),
+				    REPAIR_CHANGED);
+				ck_assert_int_eq(run(m.data, m.len, &o1, &rb,
+				    &b), REPAIR_CHANGED);
+				ck_assert_msg(a.len == b.len &&
+				    memcmp(a.data, b.data, a.len) == 0,
+				    "head %zu 7bit %d: kept and converted "
+				    "again differ", h, seven);
+				ck_assert_str_eq(buf_cstr(&ra.explain),
+				    buf_cstr(&rb.explain));
+				repair_report_fini(&ra);
+				repair_report_fini(&rb);
+				buf_fini(&m);
+				buf_fini(&a);
+				buf_fini(&b);
+			}
+}
+END_TEST
+
+/* UTF-8 text read as UTF-8 is checked, not decoded, while it checks as
+ * UTF-8: a bad or cut character after the first chunk, or one across a
+ * chunk end, still decides as the decoder does */
+START_TEST(utf8_checked_not_decoded_decides_as_the_decoder)
+{
+	static const struct {
+		const char *tail;
+		unsigned undecodable;
+	} t[] = {
+		{ "\xc3\xa9 fine\r\n", 0 },
+		{ "\xc3", 1 },			/* cut at the end */
+		{ "\xe9 latin-1\r\n", 1 },	/* not UTF-8 */
+		{ "\xed\xa0\x80\r\n", 1 },	/* a surrogate */
+		{ "\xf4\x90\x80\x80\r\n", 0 },	/* glibc reads it */
+	};
+	struct repair_opts o = { .legacy_charset = "windows-1252",
+	    .target = "utf-8" };
+	struct repair_report rep;
+	struct buf m, out;
+	size_t i, k;
+	int line;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		for (line = 0; line <= 1; line++) {
+			buf_init(&m);
+			buf_init(&out);
+			buf_puts(&m, "Subject: u\r\nMIME-Version: 1.0\r\n"
+			    "Content-Type: text/plain; charset=utf-8\r\n"
+			    "Content-Transfer-Encoding: 8bit\r\n\r\n"
+			    "\xc3\xa9t\xc3\xa9\r\n");
+			/* lines, or one line over the 64 KB chunk */
+			for (k = 0; k < 70000; k++)
+				buf_puts(&m, line ? "a" : k % 60 ? "b" : "\r\n");
+			buf_puts(&m, t[i].tail);
+			repair_report_init(&rep);
+			(void)run(m.data, m.len, &o, &rep, &out);
+			ck_assert_msg(rep.undecodable == t[i].undecodable,
+			    "case %zu line %d: undecodable %u:\n%s", i, line,
+			    rep.undecodable, buf_cstr(&rep.explain));
+			repair_report_fini(&rep);
+			buf_fini(&m);
+			buf_fini(&out);
+		}
+}
+END_TEST
+
 START_TEST(attachment_passes_byte_for_byte)
 {
 	struct repair_opts o = { .legacy_charset = "windows-1252",
@@ -1036,6 +1176,10 @@ repair_suite(void)
 
 	tcase_add_loop_test(tc, table, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, kept_and_converted_again_write_the_same, 0,
+	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, kept_after_a_long_ascii_start_writes_the_same);
+	tcase_add_test(tc, utf8_checked_not_decoded_decides_as_the_decoder);
 	tcase_add_test(tc, attachment_passes_byte_for_byte);
 	tcase_add_test(tc, lf_mode_keeps_lf_and_writes_lf);
 	tcase_add_test(tc, seven_bit_attachment_keeps_bytes);

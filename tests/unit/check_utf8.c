@@ -245,6 +245,56 @@ START_TEST(test_char_len_never_reads_past_n)
 }
 END_TEST
 
+/* the fast forms (whole characters checked at once, ASCII a word at a
+ * time) against the stepper one byte at a time, over random text made of
+ * ASCII runs, valid characters and the bytes that make them invalid */
+START_TEST(test_fast_forms_agree_with_the_stepper)
+{
+	static const char *const pieces[] = {
+		"abcdefghij", "x", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+		"\xed\xa0\x80", "\xc0\x80", "\xe0\x80\x80", "\xf4\x90\x80\x80",
+		"\xf0\x80\x80\x80", "\x80", "\xe2\x82", "\xff", "\xf5",
+	};
+	unsigned char in[200];
+	uint32_t seed = 99;
+	size_t len, k, i, pre, n, cut;
+	struct utf8_check one, chunks;
+	unsigned round;
+
+	for (round = 0; round < 20000; round++) {
+		len = 0;
+		seed = seed * 1103515245u + 12345u;
+		for (k = (seed >> 16) % 24; k > 0; k--) {
+			const char *p;
+
+			seed = seed * 1103515245u + 12345u;
+			p = pieces[(seed >> 16) % (sizeof(pieces) /
+			    sizeof(pieces[0]))];
+			if (len + strlen(p) > sizeof(in))
+				break;
+			memcpy(in + len, p, strlen(p));
+			len += strlen(p);
+		}
+		/* the stepper, a byte at a time */
+		utf8_check_init(&one);
+		for (i = 0; i < len; i++)
+			utf8_check_feed(&one, in + i, 1);
+		/* the fast form, in two chunks cut where the seed says */
+		cut = len > 0 ? (seed >> 8) % (len + 1) : 0;
+		utf8_check_init(&chunks);
+		utf8_check_feed(&chunks, in, cut);
+		utf8_check_feed(&chunks, in + cut, len - cut);
+		ck_assert_int_eq(utf8_check_ok(&one), utf8_check_ok(&chunks));
+		ck_assert_int_eq(utf8_valid(in, len), utf8_check_ok(&one));
+		/* the valid prefix: whole characters by utf8_char_len */
+		for (pre = 0; pre < len; pre += n)
+			if ((n = utf8_char_len(in + pre, len - pre)) == 0)
+				break;
+		ck_assert_uint_eq(utf8_valid_prefix(in, len), pre);
+	}
+}
+END_TEST
+
 START_TEST(test_stream_stays_invalid_after_a_bad_byte)
 {
 	struct utf8_check v;
@@ -274,6 +324,7 @@ utf8_suite(void)
 	tcase_add_test(tc, test_four_byte_sequences_over_a_grid_match_the_rule);
 	tcase_add_test(tc, test_char_len_never_reads_past_n);
 	tcase_add_test(tc, test_stream_stays_invalid_after_a_bad_byte);
+	tcase_add_test(tc, test_fast_forms_agree_with_the_stepper);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,7 +19,8 @@ Subcommands:
                               of that case's mix bodies, and big/NN-case.body
                               the same body bytes alone (the iconv input).
         utf8/u-KK.eml, big/utf-8.eml  the same amount of text already in
-                              UTF-8, labelled utf-8, 8bit (pass-through).
+                              UTF-8, labelled utf-8, 8bit (pass-through);
+                              big/utf-8.body its body alone.
         tiny.eml              one unit of windows-1251 (start-up time).
         huge.eml, huge10.eml  one shift_jis (CP932 bytes) message of H MB of
                               body and one of H/10 MB (peak RSS, flatness).
@@ -30,7 +31,12 @@ Subcommands:
           times on tiny.eml (start-up, median);
         - per case, imc-convert on big/NN-case.eml and `iconv -f DEC -t
           UTF-8` on big/NN-case.body (order alternated between runs);
-        - imc-convert per UTF-8 message and on big/utf-8.eml;
+        - imc-convert per UTF-8 message and on big/utf-8.eml, and
+          `iconv -f UTF-8 -t UTF-8` on big/utf-8.body (same run);
+        - the 7-bit downgrade: `imc-convert --7bit` on big/NN-case.eml
+          (every legacy case) and big/utf-8.eml vs `iconv -f DEC -t UTF-8
+          BODY | base64 -w 76` on the same body bytes (the output decoded
+          and compared with the expected UTF-8);
         - peak RSS (`/usr/bin/time -f %M`, else VmHWM polled every
           5 ms) and time of imc-convert on huge10.eml and huge.eml.
       Every converted body is compared with the expected UTF-8 (the units
@@ -177,8 +183,11 @@ def cmd_gen(a):
         left -= reps * len(u8)
     path = os.path.join(out, "big", "utf-8.eml")
     off = write_msg(path, headers("utf-8", 0, "utf-8", "8bit"), u8, reps_all)
-    man["big"]["utf-8"] = {"path": path, "off": off, "reps": reps_all,
-                           "body": reps_all * len(u8), "msgs": k}
+    bpath = os.path.join(out, "big", "utf-8.body")
+    write_msg(bpath, b"", u8, reps_all)
+    man["big"]["utf-8"] = {"path": path, "body_path": bpath, "off": off,
+                           "reps": reps_all, "body": reps_all * len(u8),
+                           "msgs": k}
     # a tiny message (one unit of windows-1251): process start-up
     c = man["cases"]["08-windows-1251"]
     with open(os.path.join(out, "o", "08-windows-1251.unit8"), "rb") as f:
@@ -252,6 +261,32 @@ def same_file(a, b):
                 return False
             if not x:
                 return True
+
+
+def check_7bit(path, unit8, reps):
+    """'' if the file at PATH is 7-bit, labelled utf-8, and its body
+    decodes (base64 or quoted-printable) to exactly unit8 * reps."""
+    import base64
+    import quopri
+    with open(path, "rb") as f:
+        data = f.read()
+    i = data.find(b"\r\n\r\n")
+    if i < 0:
+        return "no header end"
+    hdr, body = data[:i].lower(), data[i + 4:]
+    if any(ch >= 0x80 for ch in data):
+        return "8-bit bytes in the output"
+    if b"charset=utf-8" not in hdr:
+        return "output not labelled utf-8"
+    if b"content-transfer-encoding: base64" in hdr:
+        got = base64.b64decode(body)
+    elif b"content-transfer-encoding: quoted-printable" in hdr:
+        got = quopri.decodestring(body)
+    else:
+        return "neither base64 nor quoted-printable"
+    if got != unit8 * reps:
+        return "decoded body differs from the expected text"
+    return ""
 
 
 # ------------------------------------------------------------------ timing
@@ -425,6 +460,41 @@ def cmd_run(a):
         os.unlink(p)
         put("u8big.body", b["body"])
         put("u8big.mbps", f"{b['body'] / MB / secs:.2f}")
+        p = os.path.join(o, "u-big-iconv.out")
+        isecs = timed(["iconv", "-f", "UTF-8", "-t", "UTF-8", b["body_path"]], p)
+        os.unlink(p)
+        put("u8big.iconv_mbps", f"{b['body'] / MB / isecs:.2f}")
+        put("u8big.ratio", f"{isecs / secs:.3f}")
+        # 3b. the 7-bit downgrade vs iconv | base64 on the same bytes
+        log(f"run {run}/{runs}: 7-bit downgrade (--7bit) vs iconv | base64")
+        tc = ti = 0.0
+        body_all = 0
+        for case, c in man["cases"].items():
+            b = man["big"][case]
+            po = os.path.join(o, "d7-imc.out")
+            pi = os.path.join(o, "d7-b64.out")
+            jobs = [("imc", lambda: timed([imc, "--7bit", b["path"]], po)),
+                    ("b64", lambda: timed(
+                        ["sh", "-c", 'iconv -f "$1" -t UTF-8 "$2" | base64 -w 76',
+                         "sh", c["dec"], b["body_path"]], pi))]
+            if run % 2 == 0:
+                jobs.reverse()
+            t = {who: fn() for who, fn in jobs}
+            why = check_7bit(po, units[case], b["reps"])
+            if why:
+                flag(f"d7:{case}", why)
+            os.unlink(po)
+            os.unlink(pi)
+            put(f"d7.{case}.imc_mbps", f"{b['body'] / MB / t['imc']:.2f}")
+            put(f"d7.{case}.b64_mbps", f"{b['body'] / MB / t['b64']:.2f}")
+            put(f"d7.{case}.ratio", f"{t['b64'] / t['imc']:.3f}")
+            tc += t["imc"]
+            ti += t["b64"]
+            body_all += b["body"]
+        put("d7.all.body", body_all)
+        put("d7.all.imc_mbps", f"{body_all / MB / tc:.2f}")
+        put("d7.all.b64_mbps", f"{body_all / MB / ti:.2f}")
+        put("d7.all.ratio", f"{ti / tc:.3f}")
         # 4. peak RSS, the tenth then the huge message
         for name in ("huge10", "huge"):
             h = man["huge"][name]
@@ -520,8 +590,25 @@ def cmd_summary(a):
     o.append(f"UTF-8 pass-through, one process per message: {f(n, '.0f')} messages: "
              f"{f(med('u8mix.mbps'), '.1f')} MB/s, {f(s * 1000 / n if s and n else None, '.1f')} "
              f"ms/message{bad('utf8:u')}")
+    r = med("u8big.ratio")
     o.append(f"UTF-8 pass-through, one message of {f(med('u8big.body') / MB if med('u8big.body') else None, '.1f')} MB: "
-             f"{f(med('u8big.mbps'), '.1f')} MB/s{bad('utf8:big')}")
+             f"{f(med('u8big.mbps'), '.1f')} MB/s; iconv -f UTF-8 -t UTF-8 on its body: "
+             f"{f(med('u8big.iconv_mbps'), '.1f')} MB/s; ratio "
+             f"{'-' if r is None else format(r, '.2f') + 'x'}{bad('utf8:big')}")
+    o.append("")
+    o.append("7-bit downgrade: imc-convert --7bit vs `iconv -f DEC -t UTF-8 | base64 -w 76`")
+    o.append(f"{'case (label -> decoder)':<44}{'imc MB/s':>9}{'b64+iconv':>11}{'ratio':>7}")
+    for case, c in man["cases"].items():
+        label = c["label"] or "(none)"
+        name = f"{case[:2]} {label} -> {c['dec']}"
+        r = med(f"d7.{case}.ratio")
+        o.append(f"{name:<44}{f(med(f'd7.{case}.imc_mbps'), '9.1f')}"
+                 f"{f(med(f'd7.{case}.b64_mbps'), '11.1f')}"
+                 f"{'-' if r is None else format(r, '6.2f') + 'x'}{bad('d7:' + case)}")
+    r = med("d7.all.ratio")
+    o.append(f"{'all cases (bytes, times summed)':<44}{f(med('d7.all.imc_mbps'), '9.1f')}"
+             f"{f(med('d7.all.b64_mbps'), '11.1f')}"
+             f"{'-' if r is None else format(r, '6.2f') + 'x'}")
     o.append("")
     how = "VmHWM polled every 5 ms" if med("rss.how") else "/usr/bin/time -f %M"
     h10, h = med("huge10.rss_kb"), med("huge.rss_kb")

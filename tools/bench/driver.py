@@ -262,8 +262,10 @@ def cmd_summary(a):
       f"fed by {env['PF_PAR']} parallel sendmail streams")
     w("=" * 78)
     w(f"{'':34}{'connector':>14}{'Postfix':>14}{'conn/Postfix':>14}")
-    for kind, n, size in (("small", env["SMALL"], env["SMALL_SIZE"]),
-                          ("large", env["LARGE"], env["LARGE_SIZE"])):
+    large_only = env.get("LARGE_ONLY") == "1"
+    kinds = (("small", env["SMALL"], env["SMALL_SIZE"]),
+             ("large", env["LARGE"], env["LARGE_SIZE"]))
+    for kind, n, size in kinds[1:] if large_only else kinds:
         n, size = int(n), int(size)
         label = f"{n} x {size / 1024:g} KB"
         cr, pr = med(f"c.{kind}.rate"), med(f"p.{kind}.rate")
@@ -312,20 +314,21 @@ def cmd_summary(a):
         w(f"{'':<20}(connector stats: barriers="
           f"{fmt(med('c.strace.barriers'), '.0f')}, delivered files="
           f"{fmt(med('c.strace.delivered'), '.0f')})")
-    w("")
-    w(f"latency, one message on an idle system, ms, lower is better "
-      f"(n={fmt(med('c.lat.n'), '.0f')};")
-    w("  from: connector, the rename into Pickup; Postfix, the start of "
-      "sendmail;")
-    w("  to: the file in the mailbox's new/ folder)")
-    for k in ("median", "p90", "min", "max"):
-        c, p = med(f"c.lat.{k}"), med(f"p.lat.{k}")
-        w(f"{'':<20}{k:<14}{fmt(c, '14.2f')}{fmt(p, '14.2f')}"
-          f"{ratio(c, p):>14}")
+    if not large_only:
+        w("")
+        w(f"latency, one message on an idle system, ms, lower is better "
+          f"(n={fmt(med('c.lat.n'), '.0f')};")
+        w("  from: connector, the rename into Pickup; Postfix, the start of "
+          "sendmail;")
+        w("  to: the file in the mailbox's new/ folder)")
+        for k in ("median", "p90", "min", "max"):
+            c, p = med(f"c.lat.{k}"), med(f"p.lat.{k}")
+            w(f"{'':<20}{k:<14}{fmt(c, '14.2f')}{fmt(p, '14.2f')}"
+              f"{ratio(c, p):>14}")
     if pf:
         ns = med("p.not_sent")
         w("")
-        for kind in ("small", "large"):
+        for kind in ("large",) if large_only else ("small", "large"):
             ps, pi = med(f"p.{kind}.secs"), med(f"p.{kind}.inject_secs")
             if ps and pi and pi / ps > 0.9:
                 w(f"Postfix {kind}: injection took {100 * pi / ps:.0f}% of "
