@@ -228,9 +228,11 @@ rp_emit_start(struct rp_state *st, const struct mime_part *mp,
 		return 0;
 	codec_enc_init(&em->cenc, (enum codec_cte)pl->out_cte,
 	    pl->enc_flags);
+	/* converted in pass 1 already (repair_scan.c, rp_keep); not an HTML
+	 * part whose <meta> charset pass 2 rewrites: the kept text skips the
+	 * filter */
 	if (pl->action == RP_CONVERT && pl->keep > 0 &&
-	    pl->keep <= st->nkeeps) {
-		/* converted in pass 1 already (repair_scan.c, rp_keep) */
+	    pl->keep <= st->nkeeps && em->html_label == NULL) {
 		em->kept = &st->keeps[pl->keep - 1];
 		em->pre_left = pl->keep_pre;
 		return 0;
