@@ -3,7 +3,8 @@
  *
  * Input: byte 0 picks the options (bits 0-1: target utf-8, preserve,
  * iso-2022-jp, windows-1252; bit 2: seven_bit; bit 4: detect = yes with
- * the default list; bit 3: legacy charset
+ * the default list; bit 5: LF line ends (the store's copy); every other
+ * option zero; bit 3: legacy charset
  * windows-1252 or shift_jis), the rest is the message, handed to
  * repair_message through a memfd (output to another memfd). A changed
  * message is repaired a second time: with FUZZ_REPAIR_IDEMPOTENT defined,
@@ -70,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const targets[] = { "utf-8", "preserve",
 	    "iso-2022-jp", "windows-1252" };
-	struct repair_opts o;
+	struct repair_opts o = { 0 };
 	enum repair_result r;
 	int out, out2;
 	off_t len;
@@ -83,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.legacy_charset = (data[0] & 8) ? "shift_jis" : "windows-1252";
 	o.detect = (data[0] & 16) ? "windows-1251, koi8-r, shift_jis, euc-jp, "
 	    "euc-kr, gb18030, big5" : NULL;
+	o.lf = (data[0] & 32) != 0;
 	r = fuzz_run(data + 1, size - 1, &o, &out);
 	if (r == REPAIR_CHANGED && (len = lseek(out, 0, SEEK_END)) > 0 &&
 	    (b = malloc((size_t)len)) != NULL) {
