@@ -117,7 +117,9 @@ convert_is_windows(const char *name)
 		n = 5;
 	else
 		return 0;
-	return name[n] >= '0' && name[n] <= '8' && name[n + 1] == '\0';
+	/* the length first: indexing past the digit makes GCC's -O3 warn
+	 * (array-bounds) where a short constant name is inlined */
+	return strlen(name) == n + 1 && name[n] >= '0' && name[n] <= '8';
 }
 
 /* convert_is_cp932 - glibc's CP932, which maps U+00A5 and U+203E lossily */
