@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# tools/bench/smtpd.sh - part 6 of tools/bench.sh (a BENCHMARK, not a test):
+# tools/bench/smtpd.sh - part 8 of tools/bench.sh (a BENCHMARK, not a test):
 # the SMTP listener receiving into the store, side by side with Postfix's
 # smtpd receiving the same load into its own Maildir (virtual(8)).
 #   - load: smtp-source (Postfix's load generator), BENCH_SMTPD_SESSIONS
@@ -114,7 +114,7 @@ smtpd_max_per_client = 1000
 smtpd_max_connections = 2000
 EOF
 "$BIN/imc-layout" -c "$C/imc.conf" create >/dev/null
-"$BIN/imc-connector" -c "$C/imc.conf" 2>"$C/daemon.log" &
+"$BIN/imc-connector" --foreground -c "$C/imc.conf" 2>"$C/daemon.log" &
 CONN_PID=$!
 for ((i = 0; i < 200; i++)); do
 	grep -q watching "$C/daemon.log" && break
@@ -238,7 +238,7 @@ read -r p_p50 p_p99 < <(latency 127.0.0.5 "$PPORT" "$LATN") || die "postfix late
 log "postfix: final dot to 250: p50 ${p_p50} ms, p99 ${p_p99} ms"
 
 c_store_rate=$(rate "$c_store" "$N")
-printf '\n== part 6: SMTP in, %s x %s bytes, smtp-source -s %s -d, into the store\n' "$N" "$SIZE" "$SESS"
+printf '\n== part 8: SMTP in, %s x %s bytes, smtp-source -s %s -d, into the store\n' "$N" "$SIZE" "$SESS"
 printf '%-10s %12s %12s %14s %14s %10s %10s\n' "" "taken s" "msg/s (250)" "in mailbox s" "msg/s (store)" "p50 ms" "p99 ms"
 printf '%-10s %12s %12s %14s %14s %10s %10s\n' connector "$c_secs" "$c_rate" "$c_store" "$c_store_rate" "$c_p50" "$c_p99"
 printf '%-10s %12s %12s %14s %14s %10s %10s\n' postfix "$p_secs" "$p_rate" "$p_store" "$p_store_rate" "$p_p50" "$p_p99"
