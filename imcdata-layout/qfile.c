@@ -612,6 +612,70 @@ qenv_store_on_content(int dirfd, const struct qenv *e, bool sync)
 	return r;
 }
 
+/* The content file of an Out/ entry, for its attributes. */
+static int
+qtry_open(int dirfd, const char *qid)
+{
+	char name[QID_SIZE + 8];
+
+	snprintf(name, sizeof(name), "%s%s", qid, QFILE_EML);
+	return openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+}
+
+int
+qtry_mark(int dirfd, const char *qid, int64_t now)
+{
+	char value[32];
+	int fd, r, saved;
+
+	if ((fd = qtry_open(dirfd, qid)) == -1)
+		return -1;
+	snprintf(value, sizeof(value), "%lld", (long long)now);
+	r = fsetxattr(fd, QTRY_XATTR, value, strlen(value), 0);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+int64_t
+qtry_started(int dirfd, const char *qid)
+{
+	char value[32];
+	long long t;
+	ssize_t n;
+	int fd;
+
+	if ((fd = qtry_open(dirfd, qid)) == -1)
+		return 0;
+	n = fgetxattr(fd, QTRY_XATTR, value, sizeof(value) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	value[n] = '\0';
+	/* a mark that is not a time still says an attempt was cut off */
+	if (sscanf(value, "%lld", &t) != 1 || t <= 0)
+		return 1;
+	return (int64_t)t;
+}
+
+int
+qtry_clear(int dirfd, const char *qid)
+{
+	int fd, r, saved;
+
+	if ((fd = qtry_open(dirfd, qid)) == -1)
+		return -1;
+	r = fremovexattr(fd, QTRY_XATTR);
+	saved = errno;
+	close(fd);
+	if (r == -1 && (saved == ENODATA || saved == ENOTSUP))
+		return 0;
+	errno = saved;
+	return r;
+}
+
 void
 qfile_repair_tmp(char *out, size_t size, const char *qid)
 {

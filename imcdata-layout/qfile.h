@@ -118,6 +118,19 @@ int	qenv_store(int dirfd, const struct qenv *, bool create, bool sync);
  * mailboxes: its recipients (Bcc too) would travel with it. */
 #define QENV_XATTR	"user.imc.env"
 int	qenv_store_on_content(int dirfd, const struct qenv *, bool sync);
+/* Out/: the mark of an attempt in progress, the attribute QTRY_XATTR of
+ * <qid>.eml holding the time it began. Set when an attempt starts (not
+ * synced: it is for a stop of the process, whose page cache survives),
+ * removed once the attempt's outcome is recorded. Found when an attempt
+ * starts, it means the connector stopped during the last one, after the
+ * peer may have taken the message: the recipients still pending may get
+ * it twice (possible duplicate). qtry_mark and qtry_clear: 0, or -1 with
+ * errno (ENOTSUP: no user attributes here, no mark); qtry_started: the
+ * time the mark holds, 0 when there is none. */
+#define QTRY_XATTR	"user.imc.try"
+int	qtry_mark(int dirfd, const char *qid, int64_t now);
+int64_t	qtry_started(int dirfd, const char *qid);
+int	qtry_clear(int dirfd, const char *qid);
 const char *qrcpt_state_name(enum qrcpt_state);
 
 /* The escaping above: "=" for empty; unescape gives NULL on a malformed

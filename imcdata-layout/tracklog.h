@@ -2,7 +2,9 @@
  * tracklog - the message tracking log, Log/YYYYMMDD.log (UTC dates).
  *
  * One line per mail event (picked-up, queued, delivered, deferred, bounced,
- * badmail, archived), with stable key=value fields a script can parse:
+ * badmail, archived; interrupted: an attempt cut off by a stop of the
+ * connector, a possible duplicate), with stable key=value fields a script
+ * can parse:
  *
  *   2026-11-24T18:43:28.123Z event=delivered qid=0F3K... from=<a@b.example>
  *     to=<c@d.example> size=2311 status=sent dsn=2.0.0 relay=maildir

@@ -614,6 +614,11 @@ batch_commit(struct batch *b)
 			log_warn("%s: cannot record the attempt in %s/%s.env; "
 			    "it is tried again as it was", a->qid,
 			    layout_name(a->dir), a->qid);
+		else if (a->dir == LAYOUT_OUT &&
+		    qtry_clear(q->dir[LAYOUT_OUT], a->qid) == -1)
+			/* the outcome is recorded: the attempt mark goes
+			 * (outq.c), after the envelope, never before */
+			log_warn("%s: Out/%s.eml: attempt mark", a->qid, a->qid);
 	}
 	tracklog_flush(q->track);
 	batch_clear(b);

@@ -371,6 +371,43 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 }
 
 /* Load one entry and hand its jobs to the destinations. */
+/* An attempt begins: a mark left by the last one means the connector
+ * stopped during it (a crash, a kill, a second SIGTERM), maybe after the
+ * peer had taken the message; its pending recipients are logged as
+ * possible duplicates before they are tried again. Then this attempt's
+ * mark (batch_commit removes it with the outcome). */
+static void
+outq_mark_attempt(struct qctx *qc, const struct qenv *e, time_t now)
+{
+	int dirfd = qc->dir[LAYOUT_OUT];
+	int64_t began = qtry_started(dirfd, e->qid);
+	char when[32], reason[160];
+	size_t i;
+
+	if (began != 0) {
+		time_t t = (time_t)began;
+		struct tm tm;
+
+		if (began > 1 && gmtime_r(&t, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		else
+			snprintf(when, sizeof(when), "an unknown time");
+		snprintf(reason, sizeof(reason), "the connector stopped during "
+		    "the attempt begun %s: the peer may hold a copy already "
+		    "(possible duplicate); tried again", when);
+		log_info("%s: %s", e->qid, reason);
+		for (i = 0; i < e->n_rcpts; i++)
+			if (e->rcpts[i].state == QRCPT_PENDING)
+				tracklog_add(qc->track, &(struct track_event){
+				    .event = "interrupted", .qid = e->qid,
+				    .from = e->sender, .to = e->rcpts[i].addr,
+				    .size = e->size, .status = "deferred",
+				    .reason = reason });
+	}
+	if (qtry_mark(dirfd, e->qid, (int64_t)now) == -1 && errno != ENOTSUP)
+		log_warn("%s: Out/%s.eml: attempt mark", e->qid, e->qid);
+}
+
 static void
 outq_start(struct outq *q, const char *qid)
 {
@@ -433,6 +470,7 @@ outq_start(struct outq *q, const char *qid)
 		outq_settle(m);
 		return;
 	}
+	outq_mark_attempt(qc, &m->env, now);
 	/* Submitting can finish a job at once (a cached DNS failure): keep
 	 * one count back until every job is handed over. */
 	m->jobs_left++;
@@ -614,8 +652,13 @@ outq_dispose_one(struct outq *q, struct out_msg *m, struct batch *b)
 	int64_t next;
 
 	memcpy(qid, e->qid, QID_SIZE);
-	if (q->stopping && !m->attempted && m->n_jobs > 0)
-		return;	/* called back unstarted: left as it is on disk */
+	if (q->stopping && !m->attempted && m->n_jobs > 0) {
+		/* called back unstarted: left as it is on disk, without the
+		 * mark of an attempt that never began */
+		if (qtry_clear(q->qc->dir[LAYOUT_OUT], qid) == -1)
+			log_warn("%s: Out/%s.eml: attempt mark", qid, qid);
+		return;
+	}
 	(void)dispose_expire(q->qc, e, now);
 	if (qenv_count(e, QRCPT_PENDING) == 0) {
 		dispose_finish(q->qc, LAYOUT_OUT, e, notice);

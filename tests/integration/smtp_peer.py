@@ -241,7 +241,7 @@ def run_raw(args, rec):
                     # a misbehaving peer: this reply, whatever it means
                     await reply(writer, overrides[verb])
                     continue
-                if verb in ("EHLO", "HELO"):
+                if verb in ("EHLO", "HELO", "LHLO"):
                     if args.garbage:
                         writer.write(b"this is not smtp\r\n250 ok\r\n")
                         await writer.drain()
@@ -279,7 +279,11 @@ def run_raw(args, rec):
                         writer.transport.abort()
                         return
                     rec.save(mail_from, rcpts, mail_opts, None, None, data)
-                    await reply(writer, "250 2.0.0 queued")
+                    if args.lmtp:
+                        for r in rcpts:
+                            await reply(writer, "250 2.0.0 <%s> delivered" % r[0])
+                    else:
+                        await reply(writer, "250 2.0.0 queued")
                 elif verb == "RSET" or verb == "NOOP":
                     await reply(writer, "250 2.0.0 OK")
                 elif verb == "QUIT":
@@ -340,12 +344,15 @@ def main():
     ap.add_argument("--drip-lines", type=int, default=1000)
     ap.add_argument("--dsn", action="store_true",
                     help="raw engine offering DSN; records MAIL/RCPT parameters")
+    ap.add_argument("--lmtp", action="store_true",
+                    help="raw engine speaking LMTP: LHLO, one reply per "
+                    "recipient after the dot")
     args = ap.parse_args()
 
     rec = Recorder(args)
     raw = (args.greeting or args.garbage or args.disconnect_in_data or
            args.disconnect_after_dot or args.slow or args.dsn or
-           args.raw_reply or args.drip or args.stall_after_dot)
+           args.raw_reply or args.drip or args.stall_after_dot or args.lmtp)
     loop, server = (run_raw if raw else run_aiosmtpd)(args, rec)
     if args.pidfile:
         with open(args.pidfile + ".tmp", "w") as f:

@@ -797,6 +797,54 @@ START_TEST(envelope_on_the_content_file)
 }
 END_TEST
 
+/* Set the attempt mark to a raw value, as a damaged file could hold. */
+static int
+fsetxattrat_helper(int dfd, const char *name, const char *value)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd == -1)
+		return -1;
+	r = fsetxattr(fd, QTRY_XATTR, value, strlen(value), 0);
+	close(fd);
+	return r;
+}
+
+/* attempt_mark_round_trips - the mark of an attempt in progress: none on
+ * a new entry, the time once set, gone after a clear, kept apart from the
+ * envelope (storing the envelope does not touch it: batch_commit clears
+ * it after the outcome is stored, never before) */
+START_TEST(attempt_mark_round_trips)
+{
+	struct qenv e;
+	char path[PATH_MAX], name[64];
+	int dfd;
+
+	dfd = fresh_dir("try_mark", path, sizeof(path));
+	sample_env(&e);
+	snprintf(name, sizeof(name), "%s.eml", e.qid);
+	write_at(dfd, name, "0123456789ab", 12);
+	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
+	ck_assert_int_eq(qtry_started(dfd, QID1), 0);
+	ck_assert_int_eq(qtry_clear(dfd, QID1), 0);	/* none: fine */
+	ck_assert_int_eq(qtry_mark(dfd, QID1, 1764763200), 0);
+	ck_assert_int_eq(qtry_started(dfd, QID1), 1764763200);
+	e.attempts = 2;
+	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
+	ck_assert_int_eq(qtry_started(dfd, QID1), 1764763200);
+	ck_assert_int_eq(qtry_clear(dfd, QID1), 0);
+	ck_assert_int_eq(qtry_started(dfd, QID1), 0);
+	/* a mark that is not a time still says an attempt was cut off */
+	ck_assert_int_eq(fsetxattrat_helper(dfd, name, "garbage"), 0);
+	ck_assert_int_eq(qtry_started(dfd, QID1), 1);
+	/* no entry: no mark, and marking fails */
+	ck_assert_int_eq(qtry_started(dfd, QID2), 0);
+	ck_assert_int_eq(qtry_mark(dfd, QID2, 5), -1);
+	qenv_free(&e);
+	close(dfd);
+}
+END_TEST
+
 /* corrupt_envelope_on_the_content_is_not_taken_for_none - ENOENT means
  * "no envelope" (a finished entry, whose content outq_load removes): a
  * torn attribute, a torn .env, or a content of the wrong size must give
@@ -1165,6 +1213,7 @@ qfile_suite(void)
 	tcase_add_test(tc, load_refuses_missing_eml);
 	tcase_add_test(tc, load_refuses_missing_env);
 	tcase_add_test(tc, envelope_on_the_content_file);
+	tcase_add_test(tc, attempt_mark_round_trips);
 	tcase_add_test(tc, load_refuses_env_naming_another_qid);
 	tcase_add_test(tc, load_refuses_a_torn_env);
 	tcase_add_test(tc, load_does_not_follow_symlinks);
