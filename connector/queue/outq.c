@@ -320,6 +320,25 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 			qenv_set(&r->text, "recipient address has no domain");
 			continue;
 		}
+		if (config_is_local_domain(cfg, dom) &&
+		    !route_is_lmtp(cfg, dom)) {
+			/* Queued while its domain's store was LMTP; the
+			 * store changed since. Never to the MX of our own
+			 * domain: it waits, as In/ mail waits for a store
+			 * changed to LMTP (handoff.c), until the store is
+			 * set back or the message expires. */
+			snprintf(r->dsn, sizeof(r->dsn), "4.3.5");
+			qenv_set(&r->text, "the store of this domain changed "
+			    "since the message was queued; kept in Out/");
+			qenv_set(&e->error, r->text);
+			tracklog_add(q->qc->track, &(struct track_event){
+			    .event = "deferred", .qid = e->qid,
+			    .from = e->sender, .to = r->addr, .size = e->size,
+			    .status = "deferred", .dsn = r->dsn,
+			    .reason = r->text });
+			m->attempted = true;
+			continue;
+		}
 		route_for(cfg, dom, turn, &routes[m->n_jobs]);
 		/* One transaction carries one copy: recipients share a job when
 		 * they share the route and the conversion for their domain. A
@@ -370,7 +389,6 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 	}
 }
 
-/* Load one entry and hand its jobs to the destinations. */
 /* An attempt begins: a mark left by the last one means the connector
  * stopped during it (a crash, a kill, a second SIGTERM), maybe after the
  * peer had taken the message; its pending recipients are logged as
@@ -408,6 +426,7 @@ outq_mark_attempt(struct qctx *qc, const struct qenv *e, time_t now)
 		log_warn("%s: Out/%s.eml: attempt mark", e->qid, e->qid);
 }
 
+/* Load one entry and hand its jobs to the destinations. */
 static void
 outq_start(struct outq *q, const char *qid)
 {
