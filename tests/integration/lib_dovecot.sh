@@ -215,3 +215,34 @@ dc_count() {
 dc_has() {
 	[ "$(dc_count "$1")" = "$2" ]
 }
+
+# dc_strip_trace FILE - the message without the stores' own trace fields
+# (Return-Path, Delivered-To, Dovecot's "Received: ... with LMTP"), line
+# ends as CRLF (IMAP always gives CRLF; a Maildir file may hold LF), so a
+# copy read back from Dovecot compares with the built-in store's
+dc_strip_trace() {
+	/usr/bin/python3 - "$1" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n")
+head, sep, body = data.partition(b"\n\n")
+fields = re.split(rb"\n(?![ \t])", head)
+keep = [f for f in fields
+        if not re.match(rb"(?i)(return-path|delivered-to):", f)
+        and not (re.match(rb"(?i)received:", f) and b"with LMTP" in f)]
+out = b"\n".join(keep) + sep + body
+sys.stdout.buffer.write(out.replace(b"\n", b"\r\n"))
+PY
+}
+
+# dc_section_last SECTION - write_conf puts the global keys first; move the
+# two lines "SECTION" and its one key after every other line of $CONF
+dc_section_last() {
+	/usr/bin/python3 - "$CONF" "$1" <<'PY'
+import sys
+p, name = sys.argv[1], sys.argv[2]
+lines = open(p).read().splitlines()
+i = lines.index(name)
+sect, rest = lines[i:i + 2], lines[i + 2:]
+open(p, "w").write("\n".join(lines[:i] + rest + sect) + "\n")
+PY
+}

@@ -11,30 +11,9 @@
 dovecot_start || abort_test "dovecot starts"
 write_conf "store = lmtp:[127.0.0.1]:$DC_LMTP_PORT" "encoding = 7bit" \
 	"local_retry = 1h" "retry_schedule = 1h" "[domain example.org]" "store = maildir"
-# write_conf puts the global keys first; the [domain] section must come last
-/usr/bin/python3 - "$CONF" <<'PY'
-import sys
-p = sys.argv[1]
-lines = open(p).read().splitlines()
-i = lines.index("[domain example.org]")
-sect, rest = lines[i:i + 2], lines[i + 2:]
-open(p, "w").write("\n".join(lines[:i] + rest + sect) + "\n")
-PY
+dc_section_last "[domain example.org]"
 "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null
 
-strip_trace() {
-	/usr/bin/python3 - "$1" <<'PY'
-import re, sys
-data = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n")
-head, sep, body = data.partition(b"\n\n")
-fields = re.split(rb"\n(?![ \t])", head)
-keep = [f for f in fields
-        if not re.match(rb"(?i)(return-path|delivered-to):", f)
-        and not (re.match(rb"(?i)received:", f) and b"with LMTP" in f)]
-out = b"\n".join(keep) + sep + body
-sys.stdout.buffer.write(out.replace(b"\n", b"\r\n"))
-PY
-}
 
 # unlabelled Latin-1 (legacy_charset) in the subject and the body, and a
 # UTF-8 part: each becomes 7-bit for both stores
@@ -43,8 +22,8 @@ check "--once returns" run_once
 check "Dovecot has alice's copy" dc_has alice 1
 check "the built-in store has alice@example.org's copy" mailbox_has example.org alice 1
 dc_fetch alice 1 > "$T/dovecot.eml" || not_ok "IMAP fetch of alice's message"
-strip_trace "$T/dovecot.eml" > "$T/a.eml"
-strip_trace "$(mailbox_one example.org alice)" > "$T/b.eml"
+dc_strip_trace "$T/dovecot.eml" > "$T/a.eml"
+dc_strip_trace "$(mailbox_one example.org alice)" > "$T/b.eml"
 check "Dovecot's copy equals the Maildir copy, byte for byte" cmp "$T/a.eml" "$T/b.eml"
 check "no 8-bit byte in what Dovecot stored" bash -c "! LC_ALL=C grep -q -P '[\x80-\xff]' '$T/a.eml'"
 check "the body is declared 7-bit safe (quoted-printable or base64)" \

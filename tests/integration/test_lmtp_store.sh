@@ -16,35 +16,9 @@ dovecot_start || abort_test "dovecot starts"
 LMTP_TCP="lmtp:127\.0\.0\.1\[127\.0\.0\.1\]:$DC_LMTP_PORT"	# a regex
 write_conf "store = lmtp:[127.0.0.1]:$DC_LMTP_PORT" "[domain example.org]" "store = maildir" \
 	"protocol_log = maximum" "max_per_destination = 1" "local_retry = 7s" "retry_schedule = 1h"
-# write_conf puts the global keys first; the [domain] section must come
-# last: move the keys that follow it up
-/usr/bin/python3 - "$CONF" <<'PY'
-import sys
-p = sys.argv[1]
-lines = open(p).read().splitlines()
-i = lines.index("[domain example.org]")
-sect, rest = lines[i:i + 2], lines[i + 2:]
-open(p, "w").write("\n".join(lines[:i] + rest + sect) + "\n")
-PY
+dc_section_last "[domain example.org]"
 "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null
 tracklog() { cat "$ROOT"/Log/[0-9]*.log 2>/dev/null; }
-
-# strip_trace FILE - the message without the stores' own trace fields
-# (Return-Path, Delivered-To, Dovecot's "Received: ... with LMTP"), line
-# ends as CRLF (IMAP always gives CRLF; a Maildir file may hold LF)
-strip_trace() {
-	/usr/bin/python3 - "$1" <<'PY'
-import re, sys
-data = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n")
-head, sep, body = data.partition(b"\n\n")
-fields = re.split(rb"\n(?![ \t])", head)
-keep = [f for f in fields
-        if not re.match(rb"(?i)(return-path|delivered-to):", f)
-        and not (re.match(rb"(?i)received:", f) and b"with LMTP" in f)]
-out = b"\n".join(keep) + sep + body
-sys.stdout.buffer.write(out.replace(b"\n", b"\r\n"))
-PY
-}
 
 # One message to a Dovecot user and to a Maildir user; its body is
 # unlabelled Latin-1, which the charset policy turns into UTF-8 for
@@ -57,8 +31,8 @@ check "--once returns" run_once
 check "Dovecot has alice's copy" dc_has alice 1
 check "the built-in store has alice@example.org's copy" mailbox_has example.org alice 1
 dc_fetch alice 1 > "$T/dovecot-alice.eml" || not_ok "IMAP fetch of alice's message"
-strip_trace "$T/dovecot-alice.eml" > "$T/a.eml"
-strip_trace "$(mailbox_one example.org alice)" > "$T/b.eml"
+dc_strip_trace "$T/dovecot-alice.eml" > "$T/a.eml"
+dc_strip_trace "$(mailbox_one example.org alice)" > "$T/b.eml"
 check "what Dovecot stored equals what the Maildir store wrote, byte for byte" cmp "$T/a.eml" "$T/b.eml"
 check "the charset policy applied to the LMTP copy too (UTF-8 body)" \
 	grep -q "$(printf 'd\xc3\xa9j\xc3\xa0 vu')" "$T/a.eml"
