@@ -293,10 +293,8 @@ if (( SMALL_SIZE < 300 || LARGE_SIZE < 300 )); then
 	echo "bench.sh: message sizes must be at least 300 bytes" >&2; exit 64
 fi
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now_ns() { date +%s%N; }
 
+. "$ROOT/tools/bench/lib.sh"
 # Root installs packages, runs Postfix and mounts the file systems of part
 # F; another user gets the connector alone, on the root file system.
 IS_ROOT=0

@@ -20,6 +20,8 @@
 # $W/drop, removed at the end; nothing is left running (--once only).
 
 set -euo pipefail
+BENCH_TAG=drop
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${BIN:?}" "${PY:?}" "${DRIVER:?}" "${W:?}"
 N=${N:-10000}
 SIZE=${SIZE:-2048}
@@ -28,9 +30,6 @@ RUNS=${RUNS:-3}
 TMO=${TMO:-900}
 USER_LINE=${USER_LINE:-}
 
-log() { printf '[bench %(%H:%M:%S)T] drop: %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now_ns() { date +%s%N; }
 [[ -x /usr/bin/time ]] || die "needs GNU time (/usr/bin/time)"
 
 D=$W/drop

@@ -43,12 +43,11 @@ DO_POSTFIX=${DO_POSTFIX:-1}
 RUN_USER=${RUN_USER:-root}
 TMO=${TMO:-900}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_TAG=${FS:-fs}
+. "$HERE/lib.sh"
 SENDMAIL=/usr/sbin/sendmail
 SINK=/usr/sbin/smtp-sink
 
-log() { printf '[bench %(%H:%M:%S)T] %s: %s\n' -1 "${FS:-fs}" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-now_ns() { date +%s%N; }
 
 # ------------------------------------------------------------- hold
 # pf_config DIR QUEUE [PORT]: a private Postfix configuration in DIR/etc
@@ -138,17 +137,6 @@ fi
 # ------------------------------------------------------------- run
 put() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
 SINK_PID=""; PF_STARTED=0; PF_MASTER=""; WAIT_PID=""
-stop() {
-	local pid=$1 i
-	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 pf_stop() {
 	[[ $PF_STARTED == 1 ]] || return 0
 	PF_STARTED=0
@@ -176,7 +164,7 @@ for part in store smtp warm; do
 	cp -r "$W/fs-src/$part" "$D/msgs/$part"
 done
 
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2",0)); print(s.getsockname()[1])')
+PORT=$(port_on 127.0.0.2)
 if [[ $(id -u) == 0 ]]; then
 	"$SINK" -u nobody "127.0.0.2:$PORT" 256 >/dev/null 2>&1 &
 else

@@ -30,6 +30,8 @@
 # is stopped by PID; every wait is bounded.
 
 set -euo pipefail
+BENCH_TAG=lmtp
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${BIN:?}" "${W:?}" "${PY:?}" "${DRIVER:?}" "${IMC_SRC:?}"
 N=${BENCH_LMTP_N:-10000}
 SIZE=${BENCH_SMALL_SIZE:-2048}
@@ -38,20 +40,7 @@ TMO=${PHASE_TIMEOUT:-900}
 S=$W/lmtp
 mkdir -p "$S"
 chmod 755 "$S"
-log() { printf '[bench %(%H:%M:%S)T] lmtp: %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 CONN_PID=""; PFS_STARTED=0; PFS_MASTER=""
-stop() {
-	local pid=$1 i
-	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 
 # The private Dovecot of the tests, in $S/dovecot, without quota.
 T=$S
@@ -125,7 +114,7 @@ c_rate=$(awk -v s="$c_secs" -v n="$N" 'BEGIN { printf "%.1f", n / s }')
 log "connector: $N delivered to Dovecot over LMTP in ${c_secs}s ($c_rate msg/s), VmHWM ${c_hwm} kB; $c_stats"
 
 # ------------------------------------------------------------- postfix
-PFPORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.3",0)); print(s.getsockname()[1])')
+PFPORT=$(port_on 127.0.0.3)
 P=$S/pf
 mkdir -p "$P/etc" "$P/queue" "$P/data"
 chmod 755 "$P"
@@ -178,23 +167,8 @@ sent_count() { grep -c 'status=sent' "$P/postfix.log" 2>/dev/null || true; }
 sync
 before=$(in_store)
 t0=$(date +%s%N)
-timeout "$TMO" $PY - "$S/msgs" 127.0.0.3 "$PFPORT" <<'PYEOF' || die "postfix injection failed"
-import os, smtplib, sys, threading
-src, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-names = sorted(os.listdir(src))
-def work(part):
-    s = smtplib.SMTP(host, port, timeout=60)
-    for n in part:
-        data = open(os.path.join(src, n), "rb").read()
-        to = [l.split(b":", 1)[1].strip().decode() for l in data.split(b"\r\n")
-              if l.startswith(b"To:")]
-        s.sendmail("sender@example.com", to, data)
-    s.quit()
-parts = [names[i::8] for i in range(8)]
-ts = [threading.Thread(target=work, args=(p,)) for p in parts]
-[t.start() for t in ts]
-[t.join() for t in ts]
-PYEOF
+timeout "$TMO" $PY "$(dirname "${BASH_SOURCE[0]}")/smtp_inject.py" "$S/msgs" 127.0.0.3 "$PFPORT" ||
+	die "postfix injection failed"
 ti=$(date +%s%N)
 end=$((SECONDS + TMO))
 while (( $(sent_count) < N )); do

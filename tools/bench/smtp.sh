@@ -22,6 +22,8 @@
 # process it starts is stopped by PID; every wait is bounded.
 
 set -euo pipefail
+BENCH_TAG=smtp
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${BIN:?}" "${W:?}" "${PY:?}" "${DRIVER:?}"
 N=${BENCH_SMTP_N:-10000}
 SIZE=${BENCH_SMALL_SIZE:-2048}
@@ -29,20 +31,7 @@ RCPTS=${BENCH_RCPTS:-20}
 TMO=${PHASE_TIMEOUT:-900}
 S=$W/smtp
 mkdir -p "$S"
-log() { printf '[bench %(%H:%M:%S)T] smtp: %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 SINK_PID=""; CONN_PID=""; PFS_STARTED=0; PFS_MASTER=""
-stop() {
-	local pid=$1 i
-	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup_smtp() {
 	set +e
 	stop "$CONN_PID"
@@ -56,8 +45,8 @@ trap cleanup_smtp EXIT
 
 SINK=/usr/sbin/smtp-sink
 [[ -x $SINK ]] || die "no $SINK (Debian package postfix)"
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2",0)); print(s.getsockname()[1])')
-PFPORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.3",0)); print(s.getsockname()[1])')
+PORT=$(port_on 127.0.0.2)
+PFPORT=$(port_on 127.0.0.3)
 start_sink() {
 	# -u: run as nobody; backlog 256; it speaks ESMTP with PIPELINING
 	"$SINK" -u nobody "127.0.0.2:$PORT" 256 >/dev/null 2>&1 &
@@ -196,23 +185,8 @@ done
 sent_count() { grep -c 'status=sent' "$P/postfix.log" 2>/dev/null || true; }
 sync
 t0=$(date +%s%N)
-timeout "$TMO" $PY - "$S/msgs" 127.0.0.3 "$PFPORT" <<'EOF' || die "postfix injection failed"
-import os, smtplib, sys, threading
-src, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-names = sorted(os.listdir(src))
-def work(part):
-    s = smtplib.SMTP(host, port, timeout=60)
-    for n in part:
-        data = open(os.path.join(src, n), "rb").read()
-        to = [l.split(b":", 1)[1].strip().decode() for l in data.split(b"\r\n")
-              if l.startswith(b"To:")]
-        s.sendmail("sender@example.com", to, data)
-    s.quit()
-parts = [names[i::8] for i in range(8)]
-ts = [threading.Thread(target=work, args=(p,)) for p in parts]
-[t.start() for t in ts]
-[t.join() for t in ts]
-EOF
+timeout "$TMO" $PY "$(dirname "${BASH_SOURCE[0]}")/smtp_inject.py" "$S/msgs" 127.0.0.3 "$PFPORT" ||
+	die "postfix injection failed"
 ti=$(date +%s%N)
 end=$((SECONDS + TMO))
 while (( $(sent_count) < N )); do

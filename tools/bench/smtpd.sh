@@ -22,6 +22,8 @@
 # Every process it starts is stopped by PID; every wait is bounded.
 
 set -euo pipefail
+BENCH_TAG=smtpd
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${BIN:?}" "${W:?}" "${PY:?}"
 N=${BENCH_SMTPD_N:-10000}
 SESS=${BENCH_SMTPD_SESSIONS:-20}
@@ -31,20 +33,7 @@ SIZE=${BENCH_SMALL_SIZE:-2048}
 TMO=${PHASE_TIMEOUT:-900}
 S=$W/smtpd
 mkdir -p "$S"
-log() { printf '[bench %(%H:%M:%S)T] smtpd: %s\n' -1 "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 CONN_PID=""; PF_STARTED=0; PF_MASTER=""
-stop() {
-	local pid=$1 i
-	[[ -n $pid ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 cleanup_smtpd() {
 	set +e
 	stop "$CONN_PID"
@@ -56,7 +45,6 @@ cleanup_smtpd() {
 trap cleanup_smtpd EXIT
 SOURCE=/usr/sbin/smtp-source
 [[ -x $SOURCE ]] || die "no $SOURCE (Debian package postfix)"
-port_on() { $PY -c "import socket; s=socket.socket(); s.bind(('$1',0)); print(s.getsockname()[1])"; }
 CPORT=$(port_on 127.0.0.4)
 PPORT=$(port_on 127.0.0.5)
 wait_listen() {
@@ -68,7 +56,6 @@ wait_listen() {
 	die "nothing listens on $1:$2"
 }
 count_new() { find "$1" -type f 2>/dev/null | wc -l; }
-now_ns() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 rate() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.1f", n / s }'; }
 
