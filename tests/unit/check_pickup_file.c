@@ -766,34 +766,41 @@ START_TEST(crlf_at_every_chunk_boundary_offset_is_one_line_end)
 }
 END_TEST
 
+/* A body of one line of len bytes without a line end: the queue copy
+ * holds it whole, with CR LF added. */
+static void
+assert_unterminated_last_line(size_t len)
+{
+	struct buf in, want;
+	struct run r;
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	put_long_line(&in, len, 'U');
+	buf_puts(&want, RECEIVED HDO "\r\n");
+	put_long_line(&want, len, 'U');
+	buf_puts(&want, "\r\n");
+	run_init(&r);
+	run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
+	ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s", r.why.text);
+	ck_assert_msg(r.out.len == want.len, "length %zu: output %zu, want %zu",
+	    len, r.out.len, want.len);
+	ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
+	run_fini(&r);
+	buf_fini(&in);
+	buf_fini(&want);
+}
+
 START_TEST(unterminated_long_last_line_gets_a_line_end)
 {
 	/* Lengths that do not end on a read-buffer boundary. */
 	static const size_t lens[] = { IMC_IO_CHUNK - 1, IMC_IO_CHUNK + 1,
 	    2 * IMC_IO_CHUNK + 5 };
-	struct buf in, want;
-	struct run r;
 	size_t i;
 
-	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-		buf_init(&in);
-		buf_init(&want);
-		buf_puts(&in, HD "\n");
-		put_long_line(&in, lens[i], 'U');
-		buf_puts(&want, RECEIVED HDO "\r\n");
-		put_long_line(&want, lens[i], 'U');
-		buf_puts(&want, "\r\n");
-		run_init(&r);
-		run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
-		ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s",
-		    r.why.text);
-		ck_assert_msg(r.out.len == want.len, "length %zu: output %zu, "
-		    "want %zu", lens[i], r.out.len, want.len);
-		ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
-		run_fini(&r);
-		buf_fini(&in);
-		buf_fini(&want);
-	}
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		assert_unterminated_last_line(lens[i]);
 }
 END_TEST
 
@@ -808,29 +815,10 @@ END_TEST
 START_TEST(unterminated_last_line_of_buffer_size_gets_a_line_end)
 {
 	static const size_t lens[] = { IMC_IO_CHUNK, 3 * IMC_IO_CHUNK };
-	struct buf in, want;
-	struct run r;
 	size_t i;
 
-	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
-		buf_init(&in);
-		buf_init(&want);
-		buf_puts(&in, HD "\n");
-		put_long_line(&in, lens[i], 'U');
-		buf_puts(&want, RECEIVED HDO "\r\n");
-		put_long_line(&want, lens[i], 'U');
-		buf_puts(&want, "\r\n");
-		run_init(&r);
-		run_pickup(in.data, in.len, PICKUP_DOTS_IIS, &r);
-		ck_assert_msg(r.read_rc == 0 && r.write_rc == 0, "%s",
-		    r.why.text);
-		ck_assert_msg(r.out.len == want.len, "length %zu: output %zu, "
-		    "want %zu", lens[i], r.out.len, want.len);
-		ck_assert_int_eq(memcmp(r.out.data, want.data, want.len), 0);
-		run_fini(&r);
-		buf_fini(&in);
-		buf_fini(&want);
-	}
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		assert_unterminated_last_line(lens[i]);
 }
 END_TEST
 
