@@ -708,15 +708,20 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 static void
 daemon_log_stats(const struct imc_daemon *d)
 {
+	/* syncs per message: what the group commit and the folded second
+	 * barrier (batch.h) save */
 	log_info("stats: picked_up=%llu archived=%llu delivered=%llu "
-	    "deferred=%llu failed=%llu barriers=%llu rescans=%llu",
+	    "deferred=%llu failed=%llu barriers=%llu rescans=%llu "
+	    "barriers_per_msg=%.3f",
 	    (unsigned long long)d->stats.picked_up,
 	    (unsigned long long)d->stats.archived,
 	    (unsigned long long)d->stats.delivered,
 	    (unsigned long long)d->stats.deferred,
 	    (unsigned long long)d->stats.failed,
 	    (unsigned long long)d->stats.barriers,
-	    (unsigned long long)d->stats.rescans);
+	    (unsigned long long)d->stats.rescans,
+	    d->stats.picked_up > 0 ? (double)d->stats.barriers /
+	    (double)d->stats.picked_up : 0.0);
 }
 
 /* Wait in the loop until every SMTP job in hand has ended (bounded by
