@@ -685,10 +685,12 @@ batch_commit(struct batch *b)
 	 * is redone) but never loses one. */
 	tracklog_flush(q->track);
 	/* Barrier 2 folded: the rest waits in the tail for the next barrier
-	 * (the next batch's first, or batch_flush_tail). Anything behind a
-	 * pending tail waits too, to keep the order. */
-	if (q->tail != NULL && (stored || b->n_items > n_items ||
-	    !batch_empty(q->tail))) {
+	 * (the next batch's first, or batch_flush_tail). A batch that needs
+	 * no second barrier (settled Out/ entries, notices under barrier 1)
+	 * ends now, as before: its entries are not the tail's (those reach
+	 * the Out/ queue only when the tail is done, and a request flushes
+	 * the tail before it changes an entry). */
+	if (q->tail != NULL && (stored || b->n_items > n_items)) {
 		if (batch_empty(q->tail))
 			q->tail_since_ms = monoclock_ms();
 		batch_move_tail(q->tail, b);

@@ -98,6 +98,38 @@ START_TEST(tail_flushed_alone)
 }
 END_TEST
 
+/* A batch that needs no second barrier (a settled Out/ entry removed)
+ * ends at once, without a barrier, while the tail waits. */
+START_TEST(out_removal_does_not_wait_for_the_tail)
+{
+	struct qtest t;
+	struct batch *b;
+	struct qenv e;
+	char r[QID_SIZE], a[QID_SIZE];
+
+	qtest_init(&t, NULL);
+	batch_tail_enable(&t.q);
+	queue_one(&t, REMOTE_FILE, r, 0);
+	ck_assert_int_eq(batch_tail_ms(&t.q), -1);
+	queue_one(&t, LOCAL_FILE, a, 0);
+	ck_assert_int_ge(batch_tail_ms(&t.q), 0);
+	ck_assert_uint_eq(t.stats.barriers, 2);
+	b = batch_new(&t.q);
+	batch_after_remove(b, LAYOUT_OUT, r);
+	ck_assert_int_eq(batch_commit(b), 0);
+	batch_free(b);
+	ck_assert_uint_eq(t.stats.barriers, 2);
+	ck_assert_int_eq(qtest_load(&t, LAYOUT_OUT, r, &e), -1);
+	ck_assert(!qtest_has(&t, LAYOUT_OUT, r, ".eml"));
+	/* the tail is still pending */
+	ck_assert(qtest_exists(&t, LAYOUT_WORK, a));
+	ck_assert_int_eq(batch_flush_tail(&t.q), 0);
+	ck_assert(!qtest_exists(&t, LAYOUT_WORK, a));
+	batch_tail_free(&t.q);
+	qtest_fini(&t);
+}
+END_TEST
+
 /* The process dies with the tail pending: the start-up redoes the Work
  * file under the same queue id; the mailbox keeps one copy, Out/ one
  * entry. */
@@ -225,6 +257,7 @@ tail_suite(void)
 	tc = qtest_tcase("tail");
 	tcase_add_test(tc, tail_waits_for_the_next_barrier);
 	tcase_add_test(tc, tail_flushed_alone);
+	tcase_add_test(tc, out_removal_does_not_wait_for_the_tail);
 	tcase_add_test(tc, crash_in_the_gap_is_redone_once);
 	tcase_add_test(tc, in_runner_skips_a_pending_entry);
 	tcase_add_test(tc, failed_barrier_holds_the_tail);
