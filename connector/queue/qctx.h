@@ -7,9 +7,10 @@
  * log, the store, intake (for Pickup/Archive and putting files back), the
  * counters, and two ways out: new Out/ entries go to out_entry once they
  * are durable, and in_due says the In/ queue has entries due now (a
- * notification's local copy). The Work files held for a retry and the pending
- * tail of the last batch are kept here too (batch.c owns them). Everything is borrowed from the daemon,
- * which outlives the queue modules.
+ * notification's local copy). The Work files held for a retry and the
+ * pending tail of the last batch are kept here too (batch.c owns them).
+ * Everything is borrowed from the daemon, which outlives the queue
+ * modules.
  */
 #ifndef IMC_QCTX_H
 #define IMC_QCTX_H
