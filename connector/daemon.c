@@ -391,6 +391,10 @@ daemon_init(struct imc_daemon *d, const char *config_path, bool once,
 	}
 	if (daemon_setup_smtp(d, err) == -1)
 		return EX_OSERR;
+	/* The running daemon folds each batch's second barrier into the
+	 * next batch's first (batch.h); --once and recovery do not. */
+	if (!once)
+		batch_tail_enable(&d->q);
 	if (!once && d->listeners.n > 0) {
 		if ((d->smtpd = smtpd_new(&d->cfg, d->loop,
 		    d->dir[LAYOUT_WORK], &d->listeners, &daemon_smtpd_ops, d,
@@ -588,6 +592,16 @@ daemon_timer_out(struct evloop *loop, uint64_t id, void *arg)
 	(void)outq_run(d->outq);
 }
 
+/* No batch came to cover the pending tail: a barrier of its own. */
+static void
+daemon_timer_tail(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct imc_daemon *d = arg;
+
+	d->tail_timer = 0;
+	(void)batch_flush_tail(&d->q);
+}
+
 static void
 daemon_timer_settled(struct evloop *loop, uint64_t id, void *arg)
 {
@@ -604,6 +618,7 @@ daemon_arm_all(struct imc_daemon *d)
 	daemon_arm(d, &d->retry_timer, intake_retry_ms(d->intake),
 	    daemon_timer_retry);
 	daemon_arm(d, &d->held_timer, batch_held_ms(&d->q), daemon_timer_held);
+	daemon_arm(d, &d->tail_timer, batch_tail_ms(&d->q), daemon_timer_tail);
 	daemon_arm(d, &d->out_timer, d->stop ? -1 : outq_next_due_ms(d->outq),
 	    daemon_timer_out);
 	/* a notice's local copy: the In/ runner now */
@@ -693,15 +708,20 @@ daemon_signal(struct evloop *loop, int signo, void *arg)
 static void
 daemon_log_stats(const struct imc_daemon *d)
 {
+	/* syncs per message: what the group commit and the folded second
+	 * barrier (batch.h) save */
 	log_info("stats: picked_up=%llu archived=%llu delivered=%llu "
-	    "deferred=%llu failed=%llu barriers=%llu rescans=%llu",
+	    "deferred=%llu failed=%llu barriers=%llu rescans=%llu "
+	    "barriers_per_msg=%.3f",
 	    (unsigned long long)d->stats.picked_up,
 	    (unsigned long long)d->stats.archived,
 	    (unsigned long long)d->stats.delivered,
 	    (unsigned long long)d->stats.deferred,
 	    (unsigned long long)d->stats.failed,
 	    (unsigned long long)d->stats.barriers,
-	    (unsigned long long)d->stats.rescans);
+	    (unsigned long long)d->stats.rescans,
+	    d->stats.picked_up > 0 ? (double)d->stats.barriers /
+	    (double)d->stats.picked_up : 0.0);
 }
 
 /* Wait in the loop until every SMTP job in hand has ended (bounded by
@@ -871,6 +891,8 @@ daemon_run(struct imc_daemon *d)
 	if (smtpd_waiting(d->smtpd) > 0)
 		daemon_batch(d);
 	daemon_finish_smtp(d, true);
+	/* the last batch's tail: its Work files go, nothing is redone */
+	(void)batch_flush_tail(&d->q);
 	daemon_write_metrics(d);
 	daemon_log_stats(d);
 	return 0;
@@ -888,6 +910,7 @@ daemon_fini(struct imc_daemon *d)
 	smtpd_listeners_close(&d->listeners);
 	intake_free(d->intake);
 	batch_held_free(&d->q);
+	batch_tail_free(&d->q);
 	batch_free(d->batch);
 	if (d->wrote_pid && d->dir[LAYOUT_LOG] != -1)
 		(void)unlinkat(d->dir[LAYOUT_LOG], DAEMON_PID_FILE, 0);

@@ -59,7 +59,8 @@ struct imc_daemon {
 	bool		 stop;
 	time_t		 stop_deadline;	/* give up on sessions in hand */
 	uint64_t	 rescan_timer, retry_timer, held_timer, inq_timer,
-			 out_timer, settled_timer, prune_timer, metrics_timer;
+			 out_timer, settled_timer, prune_timer, metrics_timer,
+			 tail_timer;
 	/* SMTP delivery */
 	struct outq	*outq;
 	struct outdest	*dests;

@@ -31,6 +31,10 @@
 
 /* Held Work files are tried again at most this far apart (seconds). */
 #define BATCH_HOLD_MAX_WAIT	300
+/* A pending tail no batch follows gets a barrier of its own this soon
+ * (ms): a little longer than the listener's group commit window, so a
+ * busy listener's next batch comes first and its barrier serves both. */
+#define BATCH_TAIL_MS		20
 
 /* A Work file taken into the batch. */
 struct batch_item {
@@ -530,7 +534,102 @@ batch_hold_all(struct batch *b, const char *why)
 		batch_hold(b->q, b->items[i].qid, b->items[i].origname, why);
 }
 
-/* batch_commit - barrier, store, barrier, then what had to wait */
+/* The tail: what waits for the barrier after the store handoff. */
+
+/* Move b's items and after-changes to the end of t (t's order is the
+ * order they were made in). */
+static void
+batch_move_tail(struct batch *t, struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_items; i++) {
+		if (t->n_items == t->cap_items) {
+			t->cap_items = t->cap_items ? t->cap_items * 2 : 64;
+			t->items = xreallocarray(t->items, t->cap_items,
+			    sizeof(*t->items));
+		}
+		if (b->items[i].has_in)
+			(void)strset_add(&t->q->tail_in, b->items[i].qid);
+		t->items[t->n_items++] = b->items[i];
+	}
+	for (i = 0; i < b->n_after; i++) {
+		if (t->n_after == t->cap_after) {
+			t->cap_after = t->cap_after ? t->cap_after * 2 : 16;
+			t->after = xreallocarray(t->after, t->cap_after,
+			    sizeof(*t->after));
+		}
+		if (b->after[i].dir == LAYOUT_IN)
+			(void)strset_add(&t->q->tail_in, b->after[i].qid);
+		t->after[t->n_after++] = b->after[i];
+	}
+	/* moved: nothing of them is freed with b */
+	b->n_items = b->n_after = 0;
+	batch_clear(b);
+}
+
+/* A barrier covers b: the Work files go, the entries named for it are
+ * removed or rewritten, the new Out/ entries go to the Out/ queue. */
+static void
+batch_finish(struct batch *b)
+{
+	struct qctx *q = b->q;
+	size_t i;
+
+	for (i = 0; i < b->n_items; i++) {
+		struct batch_item *it = &b->items[i];
+
+		if (unlinkat(q->dir[LAYOUT_WORK], it->qid, 0) == -1 &&
+		    errno != ENOENT)
+			log_warn("Work/%s", it->qid);
+		if (it->has_out && q->out_entry != NULL)
+			q->out_entry(q->out_arg, it->qid);
+		if (it->notice && it->has_in)
+			q->in_due = true;
+	}
+	for (i = 0; i < b->n_after; i++) {
+		struct batch_after *a = &b->after[i];
+
+		if (!a->store)
+			qentry_remove(q, a->dir, a->qid);
+		else if ((a->dir == LAYOUT_OUT ?
+		    qenv_store_on_content(q->dir[a->dir], &a->env, false) :
+		    qenv_store(q->dir[a->dir], &a->env, false, false)) == -1)
+			log_warn("%s: cannot record the attempt in %s/%s.env; "
+			    "it is tried again as it was", a->qid,
+			    layout_name(a->dir), a->qid);
+		else if (a->dir == LAYOUT_OUT &&
+		    qtry_clear(q->dir[LAYOUT_OUT], a->qid) == -1)
+			/* the outcome is recorded: the attempt mark goes
+			 * (outq.c), after the envelope, never before */
+			log_warn("%s: Out/%s.eml: attempt mark", a->qid, a->qid);
+	}
+	tracklog_flush(q->track);
+	if (b == q->tail)
+		strset_clear(&q->tail_in);
+	batch_clear(b);
+}
+
+/* The pending tail after a barrier: done when it passed; held as a
+ * failed second barrier holds them when it did not (nothing removed,
+ * the Work files tried again). */
+static void
+batch_tail_after(struct qctx *q, bool passed)
+{
+	if (q->tail == NULL || batch_empty(q->tail))
+		return;
+	if (passed) {
+		batch_finish(q->tail);
+		return;
+	}
+	batch_hold_all(q->tail, "the store deliveries could not be made "
+	    "durable");
+	strset_clear(&q->tail_in);
+	batch_clear(q->tail);
+}
+
+/* batch_commit - barrier, store, barrier (or the next batch's), then
+ * what had to wait */
 int
 batch_commit(struct batch *b)
 {
@@ -543,6 +642,7 @@ batch_commit(struct batch *b)
 	if (b->n_items > 0 && qentry_barrier(q) == -1) {
 		batch_hold_all(b, "the queue files could not be made durable");
 		batch_clear(b);
+		batch_tail_after(q, false);
 		return -1;
 	}
 	/* Work files and entries are durable now: a crash from here on is
@@ -550,6 +650,9 @@ batch_commit(struct batch *b)
 	 * callback (it only answers). */
 	if (b->n_items > 0 && q->durable != NULL)
 		q->durable(q->durable_arg);
+	/* The same barrier covered the store links of the tail before. */
+	if (b->n_items > 0)
+		batch_tail_after(q, true);
 	/* The store handoff: this batch's new In/ entries (not notices,
 	 * whose envelopes say "due now"), and the due ones. Notices made
 	 * here join the batch (items past n_items) and are covered by
@@ -586,43 +689,75 @@ batch_commit(struct batch *b)
 	 * a crash after this point may log an event twice (when the batch
 	 * is redone) but never loses one. */
 	tracklog_flush(q->track);
+	/* Barrier 2 folded: the rest waits in the tail for the next barrier
+	 * (the next batch's first, or batch_flush_tail). A batch that needs
+	 * no second barrier (settled Out/ entries, notices under barrier 1)
+	 * ends now, as before: its entries are not the tail's (those reach
+	 * the Out/ queue only when the tail is done, and a request flushes
+	 * the tail before it changes an entry). */
+	if (q->tail != NULL && (stored || b->n_items > n_items)) {
+		if (batch_empty(q->tail))
+			q->tail_since_ms = monoclock_ms();
+		batch_move_tail(q->tail, b);
+		return 0;
+	}
 	if ((stored || b->n_items > n_items) && qentry_barrier(q) == -1) {
 		batch_hold_all(b, "the store deliveries could not be made "
 		    "durable");
 		batch_clear(b);
 		return -1;
 	}
-	for (i = 0; i < b->n_items; i++) {
-		struct batch_item *it = &b->items[i];
-
-		if (unlinkat(q->dir[LAYOUT_WORK], it->qid, 0) == -1 &&
-		    errno != ENOENT)
-			log_warn("Work/%s", it->qid);
-		if (it->has_out && q->out_entry != NULL)
-			q->out_entry(q->out_arg, it->qid);
-		if (it->notice && it->has_in)
-			q->in_due = true;
-	}
-	for (i = 0; i < b->n_after; i++) {
-		struct batch_after *a = &b->after[i];
-
-		if (!a->store)
-			qentry_remove(q, a->dir, a->qid);
-		else if ((a->dir == LAYOUT_OUT ?
-		    qenv_store_on_content(q->dir[a->dir], &a->env, false) :
-		    qenv_store(q->dir[a->dir], &a->env, false, false)) == -1)
-			log_warn("%s: cannot record the attempt in %s/%s.env; "
-			    "it is tried again as it was", a->qid,
-			    layout_name(a->dir), a->qid);
-		else if (a->dir == LAYOUT_OUT &&
-		    qtry_clear(q->dir[LAYOUT_OUT], a->qid) == -1)
-			/* the outcome is recorded: the attempt mark goes
-			 * (outq.c), after the envelope, never before */
-			log_warn("%s: Out/%s.eml: attempt mark", a->qid, a->qid);
-	}
-	tracklog_flush(q->track);
-	batch_clear(b);
+	batch_finish(b);
 	return 0;
+}
+
+void
+batch_tail_enable(struct qctx *q)
+{
+	if (q->tail == NULL) {
+		q->tail = batch_new(q);
+		strset_init(&q->tail_in);
+	}
+}
+
+int64_t
+batch_tail_ms(const struct qctx *q)
+{
+	int64_t now = monoclock_ms();
+
+	if (q->tail == NULL || batch_empty(q->tail))
+		return -1;
+	return q->tail_since_ms + BATCH_TAIL_MS <= now ? 0 :
+	    q->tail_since_ms + BATCH_TAIL_MS - now;
+}
+
+bool
+batch_tail_has_in(const struct qctx *q, const char *qid)
+{
+	return q->tail != NULL && strset_has(&q->tail_in, qid);
+}
+
+/* batch_flush_tail - a barrier of its own for the pending tail */
+int
+batch_flush_tail(struct qctx *q)
+{
+	int r;
+
+	if (q->tail == NULL || batch_empty(q->tail))
+		return 0;
+	r = qentry_barrier(q);
+	batch_tail_after(q, r == 0);
+	return r;
+}
+
+void
+batch_tail_free(struct qctx *q)
+{
+	if (q->tail == NULL)
+		return;
+	batch_free(q->tail);
+	strset_fini(&q->tail_in);
+	q->tail = NULL;
 }
 
 /* batch_accept_work - a file already in Work/<qid>, into this batch */

@@ -16,6 +16,17 @@
  *            entries named for it are removed or rewritten, and the new
  *            Out/ entries go to the Out/ queue (qctx.out_entry).
  *
+ * With the tail enabled (batch_tail_enable: the running daemon) barrier 2
+ * is folded into the next one: after the store handoff, that last step
+ * (the tail) is kept in qctx.tail and done right after the next barrier
+ * any batch passes (its barrier 1 covers the tail's store links and
+ * notices), or after a barrier of its own once BATCH_TAIL_MS passed with
+ * no batch (batch_tail_ms, batch_flush_tail), and before the daemon
+ * stops. In that gap the Work files are still there, so a crash is redone
+ * exactly as a crash before barrier 2; the In/ runner skips the entries
+ * the tail will remove or rewrite (batch_tail_has_in), and a barrier that
+ * fails holds the tail's Work files as a failed barrier 2 does.
+ *
  * So no entry is removed before the notification about it is durable,
  * no Work file goes before its entries are, and nothing syncs the disk
  * outside a batch: an SMTP completion never does. A crash anywhere is
@@ -66,6 +77,15 @@ void	batch_after_store(struct batch *, enum layout_dir, struct qenv *);
  * held, nothing is removed. The batch is empty afterwards. After barrier
  * 1 it calls qctx.durable, if set. */
 int	batch_commit(struct batch *);
+
+/* The pending tail (see above); without batch_tail_enable every commit
+ * does its own barrier 2. batch_tail_ms: -1 none, else ms until it wants
+ * batch_flush_tail (a barrier, then the tail; -1 when it failed: held). */
+void	batch_tail_enable(struct qctx *);
+int64_t	batch_tail_ms(const struct qctx *);
+int	batch_flush_tail(struct qctx *);
+bool	batch_tail_has_in(const struct qctx *, const char *qid);
+void	batch_tail_free(struct qctx *);
 
 /* A file already in Work/<qid> (recovery, a held retry): into this
  * batch, or in a batch of its own. */

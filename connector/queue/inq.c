@@ -40,8 +40,10 @@ inq_run(struct qctx *q, bool all, bool recovering)
 			continue;
 		}
 		/* held (imc-queue hold): never tried, not even by a flush
-		 * or after a crash, until released */
-		if (e.held != 0 || (!all && e.next_try > now)) {
+		 * or after a crash, until released; an entry the pending
+		 * tail will remove or rewrite is settled already */
+		if (e.held != 0 || (!all && e.next_try > now) ||
+		    batch_tail_has_in(q, e.qid)) {
 			qenv_free(&e);
 			continue;
 		}

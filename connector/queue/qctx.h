@@ -7,9 +7,10 @@
  * log, the store, intake (for Pickup/Archive and putting files back), the
  * counters, and two ways out: new Out/ entries go to out_entry once they
  * are durable, and in_due says the In/ queue has entries due now (a
- * notification's local copy). The Work files held for a retry are kept
- * here too (batch.c owns them). Everything is borrowed from the daemon,
- * which outlives the queue modules.
+ * notification's local copy). The Work files held for a retry and the
+ * pending tail of the last batch are kept here too (batch.c owns them).
+ * Everything is borrowed from the daemon, which outlives the queue
+ * modules.
  */
 #ifndef IMC_QCTX_H
 #define IMC_QCTX_H
@@ -21,7 +22,9 @@
 #include "config.h"
 #include "layout.h"
 #include "qid.h"
+#include "strset.h"
 
+struct batch;
 struct intake;
 struct maildir_store;
 struct tracklog;
@@ -68,6 +71,11 @@ struct qctx {
 					 * delivery (requests.h) */
 	struct held_work *held;
 	size_t		 n_held, cap_held;
+	/* The pending tail of the last batches (batch.h; NULL: not folded),
+	 * since when, and the In/ queue ids it will remove or rewrite. */
+	struct batch	*tail;
+	int64_t		 tail_since_ms;
+	struct strset	 tail_in;
 };
 
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "inq.h"
 #include "log.h"
 #include "outq.h"
@@ -145,6 +146,10 @@ requests_apply(struct qctx *q, struct outq *oq)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(dir);
+	/* A request sees every entry as written back: the pending tail
+	 * first (it could rewrite what the request changes). */
+	if (n > 0)
+		(void)batch_flush_tail(q);
 	buf_init(&err);
 	for (i = 0; i < n; i++) {
 		buf_reset(&err);

@@ -3,10 +3,12 @@
 barriers, read from an strace log (strace -f -y -s 4096 -o FILE, tracing
 syncfs, fsync, fdatasync, openat and the unlink/rename/link families).
 
-  check_durability_trace.py ROOT TRACE
+  check_durability_trace.py ROOT TRACE [fold]
 
 ROOT is the Imcdata tree. The promise of batch_commit (connector/queue/batch.c),
-checked for every queue id in the trace:
+checked for every queue id in the trace, whichever barrier covers it (the
+batch's second one, or in the running daemon the next batch's first one or
+the tail's own: the second barrier is folded, batch.h):
 
   work   every removal of Work/<qid> comes after a syncfs that follows
          every file written for that qid before it: its In/ and Out/
@@ -18,10 +20,17 @@ checked for every queue id in the trace:
   in     every removal of an In/<qid> file after a store delivery of that
          qid comes after a syncfs that follows the store link.
 
+  fold   (with "fold") at least one Work/<qid> removal after a store
+         delivery was covered by the next batch's barrier: a listener's
+         message arrived (Work/.<qid>.smtp.tmp renamed, which only the
+         event loop does, never a commit) between the qid's store link and
+         its removal.
+
 Only calls that succeeded count. One "ok"/"not ok" line per rule, with the
 counts, then the first violations; exit status 0 if all hold and each rule
 was exercised at least once, else 1.
 """
+import bisect
 import os
 import re
 import sys
@@ -30,6 +39,7 @@ QID = r"[0-9A-Za-z]{16}"
 WORK_RE = re.compile(rf"^Work/({QID})$")
 QUEUE_RE = re.compile(rf"^(In|Out)/({QID})\.(eml|env)$")
 STORE_RE = re.compile(rf"^Store/[^/]+/[^/]+/(?:new|cur)/[^/]*\.Q({QID})_\d+\.")
+SMTP_TMP_RE = re.compile(rf"^Work/\.({QID})\.smtp\.tmp$")
 LINE_RE = re.compile(r"^(?:(\d+)\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)")
 UNFINISHED_RE = re.compile(r"^(?:(\d+)\s+)?(\w+)\((.*) <unfinished \.\.\.>$")
 RESUMED_RE = re.compile(r"^(?:(\d+)\s+)?<\.\.\. (\w+) resumed>(.*)$")
@@ -132,8 +142,9 @@ def events(root, lines):
         elif name == "openat" and len(args) >= 3 and "O_CREAT" in args[2]:
             out.append(("write", rel(join(args[0], args[1])), None))
         elif name in ("renameat", "renameat2") and len(args) >= 4:
-            out.append(("unlink", rel(join(args[0], args[1])), None))
-            out.append(("write", rel(join(args[2], args[3])), None))
+            src = rel(join(args[0], args[1]))
+            out.append(("unlink", src, None))
+            out.append(("write", rel(join(args[2], args[3])), src))
         elif name == "linkat" and len(args) >= 4:
             src = rel(join(args[0], args[1]))
             out.append(("write", rel(join(args[2], args[3])), src))
@@ -164,6 +175,7 @@ def qid_of(path):
 
 def main():
     root, trace = sys.argv[1], sys.argv[2]
+    want_fold = len(sys.argv) > 3 and sys.argv[3] == "fold"
     with open(trace, encoding="latin-1") as f:
         ev = events(root, f)
 
@@ -175,6 +187,8 @@ def main():
     checked = {"work": 0, "link": 0, "in": 0}
     bad = {"work": [], "link": [], "in": []}
     unlinked_work = set()
+    work_new = []       # (index, qid) of every Work file written
+    folded = 0
 
     for i, (kind, path, src) in enumerate(ev):
         if kind in counts:
@@ -186,6 +200,11 @@ def main():
         if kind == "write":
             if path is not None and path.startswith("In/"):
                 in_written[path] = i
+            # a listener's message arriving: only the event loop does
+            # that, never a commit in progress
+            if (where is not None and where[0] == "work" and
+                    src is not None and SMTP_TMP_RE.match(src)):
+                work_new.append((i, where[1]))
             if where is None or where[0] == "work":
                 continue
             written[where[1]] = i
@@ -219,6 +238,10 @@ def main():
             elif not w < last_barrier:
                 bad["work"].append("Work/%s removed with no syncfs since "
                                    "%s was written" % (qid, ev[w][1]))
+            if qid in stored:
+                k = bisect.bisect_right(work_new, (stored[qid], "~"))
+                if any(q != qid for _, q in work_new[k:]):
+                    folded += 1
         elif where[0] == "queue" and path.startswith("In/"):
             qid = where[1]
             if qid not in stored:
@@ -229,9 +252,10 @@ def main():
                                  "link %s" % (path, ev[stored[qid]][1]))
 
     print("# trace: %d syncfs, %d fsync/fdatasync; checked %d Work "
-          "removals, %d store links, %d In/ removals after a delivery" %
+          "removals, %d store links, %d In/ removals after a delivery; "
+          "%d Work removals covered by the next batch's barrier" %
           (counts["barrier"], counts["fsync"], checked["work"],
-           checked["link"], checked["in"]))
+           checked["link"], checked["in"], folded))
     failed = False
     names = {
         "work": "every Work/<qid> removal follows a syncfs after the "
@@ -253,6 +277,14 @@ def main():
             failed = True
         else:
             print("ok - %s (%d)" % (names[rule], checked[rule]))
+    if want_fold:
+        if folded == 0:
+            print("not ok - a Work removal after a store delivery waited "
+                  "for the next batch's barrier (never seen)")
+            failed = True
+        else:
+            print("ok - a Work removal after a store delivery waited for "
+                  "the next batch's barrier (%d)" % folded)
     return 1 if failed else 0
 
 

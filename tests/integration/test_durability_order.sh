@@ -5,13 +5,18 @@
 # Out/ and store files; a store link of an In/ copy only after a syncfs
 # that follows the copy; an In/ entry delivered to the store is removed
 # only after a syncfs that follows the link (check_durability_trace.py).
+# The running daemon folds a batch's second barrier into the next batch's
+# first (batch.h): the same rules hold whichever barrier comes, and with
+# the listener busy the next batch's barrier does cover a tail.
 # The crash test cannot see a missing barrier (SIGKILL leaves the page
 # cache to finish the writes); the order of the calls shows it.
 #
 # Traced: a --once run over several Pickup files (local, remote, mixed,
 # a repaired copy, a bounce), then a daemon taking files as they come and
-# retrying a local delivery that was deferred.
+# retrying a local delivery that was deferred, then the daemon's listener
+# with sessions finishing together.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_smtp.sh"
 
 need strace /usr/bin/python3
 PY=/usr/bin/python3
@@ -21,14 +26,15 @@ STRACE=(strace -f -y -qq -s 4096
 # LeakSanitizer cannot work under ptrace; leaks are for the other tests
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 
-# trace_checks NAME TRACE - the order rules on one trace, one check each
+# trace_checks NAME TRACE [fold] - the order rules on one trace, one
+# check each (fold: a tail covered by the next batch's barrier is seen)
 trace_checks() {
 	local line out rc
 	if [ ! -s "$2" ]; then
 		not_ok "$1: no trace written ($2)"
 		return
 	fi
-	out=$(timeout 120 "$PY" "$CHECKER" "$ROOT" "$2")
+	out=$(timeout 120 "$PY" "$CHECKER" "$ROOT" "$2" ${3:+"$3"})
 	rc=$?
 	while IFS= read -r line; do
 		case $line in
@@ -88,4 +94,36 @@ queue_idle() { [ "$(count_files "$ROOT/In")$(count_files "$ROOT/Work")" = 00 ]; 
 check "daemon: In and Work empty" wait_for 10 queue_idle
 stop_daemon
 trace_checks "daemon" "$T/daemon.trace"
+
+# 3. The listener: 8 sessions x 15 messages to a mailbox and to Out/; a
+# session's next message comes while the last batch's tail waits.
+P=$(free_port)
+write_conf "retry_schedule = 1h" "listen = 127.0.0.1:$P" \
+	"smtpd_greet_pause = 0s"
+WRAP=("${STRACE[@]}" -o "$T/listener.trace")
+start_daemon || abort_test "the listener part needs the daemon"
+WRAP=()
+timeout 120 "$PY" - "$P" >"$T/clients.log" 2>&1 <<'PYEOF'
+import smtplib, sys, threading
+port = int(sys.argv[1])
+def run(c):
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    for n in range(15):
+        rcpts = ["box%d@example.com" % c] + (["far@remote.test"] if n % 3 == 0 else [])
+        s.sendmail("a%d@remote.test" % c, rcpts, b"Subject: l\r\n\r\nx\r\n")
+    s.quit()
+ts = [threading.Thread(target=run, args=(c,)) for c in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("done")
+PYEOF
+check "listener: 120 messages sent" grep -q '^done' "$T/clients.log"
+stored_all() { [ "$(cat "$ROOT"/Store/example.com/box*/new/* 2>/dev/null | grep -c '^Subject: l')" = 120 ]; }
+check "listener: 120 messages stored" wait_for 20 stored_all
+stop_daemon
+check "listener: Work and In empty after the stop" \
+	test "$(count_files "$ROOT/Work")$(count_files "$ROOT/In")" = 00
+trace_checks "listener" "$T/listener.trace" fold
+# the stats line says what a message cost in syncs
+check "listener: the stats line gives barriers per message" \
+	grep -Eq 'stats: picked_up=120 .* barriers_per_msg=[0-9]+\.[0-9]{3}$' "$T/daemon.log"
 finish

@@ -135,6 +135,7 @@ qtest_fini(struct qtest *t)
 	int i;
 
 	batch_held_free(&t->q);
+	batch_tail_free(&t->q);
 	intake_free(t->intake);
 	maildir_close(t->store);
 	tracklog_free(t->track);
