@@ -48,6 +48,7 @@ enum smtpd_state {
 	SMTPD_S_HANDSHAKE,	/* TLS handshake */
 	SMTPD_S_CMD,
 	SMTPD_S_DATA,
+	SMTPD_S_BDAT,		/* a BDAT chunk's bytes */
 	SMTPD_S_COMMIT,		/* final dot read, waiting for the batch */
 	SMTPD_S_CLOSE		/* replies flushed, then closed */
 };
@@ -92,6 +93,15 @@ struct smtpd_session {
 	bool		 resume;	/* 250 sent from inside a commit */
 	struct smtpd_data dr;
 	struct buf	 dbuf;
+	/* BDAT (RFC 3030) */
+	bool		 bdat;		/* this transaction's message is in
+					 * chunks (the Work file is open) */
+	uint64_t	 bdat_left;	/* bytes of this chunk still to come */
+	uint64_t	 bdat_total;	/* chunk bytes so far */
+	bool		 bdat_last;
+	/* the chunk is read and dropped, then this reply (code 0: none) */
+	int		 bdat_code;
+	const char	*bdat_dsn, *bdat_text;
 };
 
 TAILQ_HEAD(smtpd_list, smtpd_session);
@@ -287,7 +297,8 @@ smtpd_want(struct smtpd_session *s)
 		mask |= EVLOOP_WRITE;
 	/* read while there is room, and only in states that read */
 	if ((s->state == SMTPD_S_GREET || s->state == SMTPD_S_CMD ||
-	    s->state == SMTPD_S_DATA) && s->in.len < SMTPD_IN_MAX &&
+	    s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT) &&
+	    s->in.len < SMTPD_IN_MAX &&
 	    s->out.len < SMTPD_OUT_MAX)
 		mask |= EVLOOP_READ;
 	if (s->io != NULL && evloop_mask(s->io) != mask)
@@ -407,20 +418,6 @@ smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
 
 /* ------------------------------------------------------------ session */
 
-static void
-smtpd_reset(struct smtpd_session *s)
-{
-	size_t i;
-
-	smtpd_mail_free(&s->mail);
-	for (i = 0; i < s->n_rcpts; i++)
-		smtpd_rcpt_free(&s->rcpts[i]);
-	free(s->rcpts);
-	s->rcpts = NULL;
-	s->n_rcpts = 0;
-	s->have_mail = false;
-}
-
 /* The message being received is dropped: no trace in Work/. */
 static void
 smtpd_drop_work(struct smtpd_session *s)
@@ -431,6 +428,26 @@ smtpd_drop_work(struct smtpd_session *s)
 		(void)unlinkat(s->sd->work_fd, s->tmp, 0);
 	}
 	buf_reset(&s->dbuf);
+}
+
+/* The transaction ends: with a BDAT message still open (RSET, EHLO,
+ * an error) its Work file goes too. */
+static void
+smtpd_reset(struct smtpd_session *s)
+{
+	size_t i;
+
+	if (s->bdat)
+		smtpd_drop_work(s);
+	s->bdat = false;
+	s->bdat_total = 0;
+	smtpd_mail_free(&s->mail);
+	for (i = 0; i < s->n_rcpts; i++)
+		smtpd_rcpt_free(&s->rcpts[i]);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->n_rcpts = 0;
+	s->have_mail = false;
 }
 
 static void smtpd_timer(struct evloop *, uint64_t, void *);
@@ -568,7 +585,8 @@ smtpd_ehlo(struct smtpd_session *s, const struct smtpd_cmd *c)
 	protolog_line(s->sd->plog, s->sid, '>', "250 (EHLO extensions)",
 	    false);
 	buf_printf(&s->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n", cfg->hostname,
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n250-CHUNKING\r\n",
+	    cfg->hostname,
 	    (unsigned long long)cfg->max_message_size);
 	if (s->sd->tls != NULL && s->ssl == NULL)
 		buf_puts(&s->out, "250-STARTTLS\r\n");
@@ -713,9 +731,39 @@ smtpd_envelope(struct smtpd_session *s, struct buf *b)
 	buf_fini(&client);
 }
 
+/* The Work file of a new message, its envelope block first: 0, or -1
+ * (logged; the caller gives the 451). */
+static int
+smtpd_work_open(struct smtpd_session *s)
+{
+	if (qid_new(s->qid) == -1) {
+		log_warnx("smtpd: %s: no queue id could be made", s->addr);
+		return -1;
+	}
+	snprintf(s->tmp, sizeof(s->tmp), ".%s.smtp.tmp", s->qid);
+	s->work = openat(s->sd->work_fd, s->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->work == -1) {
+		log_warn("smtpd: Work/%s", s->tmp);
+		return -1;
+	}
+	s->write_failed = false;
+	buf_reset(&s->dbuf);
+	smtpd_envelope(s, &s->dbuf);
+	return 0;
+}
+
 static void
 smtpd_data_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
 {
+	if (s->bdat) {
+		/* RFC 3030 3: never both in one transaction; the state after
+		 * it is "indeterminate": the transaction is dropped */
+		smtpd_reset(s);
+		smtpd_reply(s, 503, "5.5.1", "Error: DATA after BDAT; "
+		    "transaction dropped, send RSET");
+		return;
+	}
 	if (c->arg_len > 0) {
 		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
@@ -728,21 +776,10 @@ smtpd_data_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
 		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
 		return;
 	}
-	if (qid_new(s->qid) == -1) {
-		smtpd_reply(s, 451, "4.3.0", "Error: no queue id");
-		return;
-	}
-	snprintf(s->tmp, sizeof(s->tmp), ".%s.smtp.tmp", s->qid);
-	s->work = openat(s->sd->work_fd, s->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (s->work == -1) {
-		log_warn("smtpd: Work/%s", s->tmp);
+	if (smtpd_work_open(s) == -1) {
 		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
 		return;
 	}
-	s->write_failed = false;
-	buf_reset(&s->dbuf);
-	smtpd_envelope(s, &s->dbuf);
 	smtpd_data_init(&s->dr, s->sd->cfg->max_message_size);
 	s->state = SMTPD_S_DATA;
 	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -815,6 +852,96 @@ smtpd_data_end(struct smtpd_session *s)
 	}
 	sd->ops->forget(sd->arg, s->qid);
 	smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+}
+
+/* The chunk that follows is read and dropped, then this reply. */
+static void
+smtpd_bdat_refuse(struct smtpd_session *s, int code, const char *dsn,
+    const char *text)
+{
+	s->bdat_code = code;
+	s->bdat_dsn = dsn;
+	s->bdat_text = text;
+}
+
+/* BDAT n [LAST]: the next n bytes are message (RFC 3030). Whatever the
+ * answer, those bytes are read as the chunk, never as commands: a
+ * refused chunk is dropped, its reply given once it is read. */
+static void
+smtpd_bdat_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	const struct imc_config *cfg = s->sd->cfg;
+	uint64_t size;
+	bool last;
+
+	if (smtpd_parse_bdat(c->arg, c->arg_len, &size, &last) == -1) {
+		/* where the chunk ends is unknown: its bytes would be read
+		 * as commands, so the session ends here */
+		smtpd_reset(s);
+		smtpd_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]; "
+		    "closing");
+		s->state = SMTPD_S_CLOSE;
+		return;
+	}
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->bdat_code = 0;
+	s->state = SMTPD_S_BDAT;
+	if (!s->have_mail) {
+		smtpd_bdat_refuse(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts == 0) {
+		smtpd_bdat_refuse(s, 554, "5.5.1", "Error: no valid recipients");
+		smtpd_reset(s);
+		return;
+	}
+	/* SIZE at each chunk: what was sent so far and this chunk */
+	if (size > cfg->max_message_size ||
+	    s->bdat_total > cfg->max_message_size - size) {
+		smtpd_reset(s);
+		smtpd_bdat_refuse(s, 552, "5.3.4", "Error: message too large");
+		return;
+	}
+	if (!s->bdat) {
+		if (smtpd_work_open(s) == -1) {
+			smtpd_reset(s);
+			smtpd_bdat_refuse(s, 451, "4.3.0",
+			    "Error: cannot queue now");
+			return;
+		}
+		smtpd_data_init_raw(&s->dr, cfg->max_message_size);
+		s->bdat = true;
+	}
+	s->bdat_total += size;
+}
+
+/* A chunk was read whole. */
+static void
+smtpd_bdat_end(struct smtpd_session *s)
+{
+	s->state = SMTPD_S_CMD;
+	if (s->bdat_code != 0) {
+		smtpd_reply(s, s->bdat_code, s->bdat_dsn, "%s", s->bdat_text);
+		s->bdat_code = 0;
+		return;
+	}
+	if (s->dr.too_big || s->dr.header_too_big) {
+		smtpd_reset(s);
+		smtpd_reply(s, 552, "5.3.4", s->dr.too_big ?
+		    "Error: message too large" :
+		    "Error: header block too large");
+		return;
+	}
+	if (!s->bdat_last) {
+		smtpd_write_work(s);
+		smtpd_reply(s, 250, "2.0.0", "%llu octets received",
+		    (unsigned long long)s->bdat_total);
+		return;
+	}
+	/* LAST: the same end as DATA's final dot (durable, then 250) */
+	smtpd_data_finish(&s->dr, &s->dbuf);
+	smtpd_data_end(s);
 }
 
 static void
@@ -1013,8 +1140,10 @@ smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 	case SMTPD_AUTH:
 		smtpd_auth_cmd(s, &c);
 		break;
-	case SMTPD_EXPN:
 	case SMTPD_BDAT:
+		smtpd_bdat_cmd(s, &c);
+		break;
+	case SMTPD_EXPN:
 		smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
 		break;
 	default:
@@ -1094,6 +1223,25 @@ smtpd_process(struct smtpd_session *s)
 				smtpd_write_work(s);
 			if (s->dr.done)
 				smtpd_data_end(s);
+			continue;
+		}
+		if (s->state == SMTPD_S_BDAT) {
+			if (s->bdat_left > 0) {
+				if (s->in.len == 0)
+					break;
+				used = s->in.len < s->bdat_left ? s->in.len :
+				    (size_t)s->bdat_left;
+				if (s->bdat_code == 0)
+					(void)smtpd_data_feed(&s->dr,
+					    s->in.data, used, &s->dbuf);
+				buf_consume(&s->in, used);
+				s->bdat_left -= used;
+				if (s->dbuf.len >= SMTPD_WRITE_CHUNK)
+					smtpd_write_work(s);
+				if (s->bdat_left > 0)
+					continue;
+			}
+			smtpd_bdat_end(s);
 			continue;
 		}
 		if (s->state != SMTPD_S_CMD)
@@ -1446,8 +1594,8 @@ smtpd_count_in_txn(const struct smtpd *sd)
 	size_t n = 0;
 
 	TAILQ_FOREACH(s, &sd->sessions, link)
-		if (s->state == SMTPD_S_DATA || (s->state == SMTPD_S_CMD &&
-		    s->have_mail))
+		if (s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT ||
+		    (s->state == SMTPD_S_CMD && s->have_mail))
 			n++;
 	return n;
 }
