@@ -180,8 +180,10 @@ smtpd_path(const char *p, size_t len, bool allow_null, bool utf8,
 			unsigned char c = (unsigned char)p[i];
 
 			if (c == '\\') {
+				/* quoted-pairSMTP: %d92 %d32-126 (RFC 5321
+				 * 4.1.2; RFC 6531 keeps it ASCII) */
 				if (i + 1 >= end || (unsigned char)p[i + 1] < 32 ||
-				    (unsigned char)p[i + 1] == 127)
+				    (unsigned char)p[i + 1] > 126)
 					goto bad_local;
 				i++;
 				c = (unsigned char)p[i];

@@ -109,6 +109,15 @@ static const struct path_case path_cases[] = {
 	    true, false, 0, NULL, "\xc3\xa5@example.com" },
 	{ "mail_invalid_utf8_with_smtputf8", "FROM:<a@exa\xfbmple.com> "
 	    "SMTPUTF8", true, false, 553, "5.6.7", NULL },
+	/* quoted-pairSMTP is %d92 %d32-126 (RFC 5321 4.1.2): an escaped
+	 * 8-bit byte would slip past the SMTPUTF8 check (found by fuzz_smtpd:
+	 * the address did not read back to itself) */
+	{ "escaped_8bit_in_quoted", "TO:<\"a\\\xa1\"@example.com>", false,
+	    false, 501, "5.1.3", NULL },
+	{ "escaped_8bit_in_quoted_utf8", "TO:<\"a\\\xc3\xa9\"@example.com>",
+	    false, true, 501, "5.1.3", NULL },
+	{ "escaped_space_in_quoted", "TO:<\"a\\ b\"@example.com>", false,
+	    false, 0, NULL, "\"a b\"@example.com" },
 	{ "cr_in_quoted_local", "TO:<\"a\rb\"@example.com>", false, false, 501,
 	    "5.1.3", NULL },
 	{ "nul_in_local", "TO:<a\0b@example.com>", false, false, 501, "5.1.3",
