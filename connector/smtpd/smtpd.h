@@ -27,6 +27,11 @@
  * except in the window between the barrier and the reply reaching the
  * client, which every MTA has: "possible duplicate").
  *
+ * With smtpd_reverse_dns the client's name is looked up at the accept
+ * (dns.h: PTR, then that name's addresses) and written in Received: only
+ * when forward-confirmed; the greeting waits for it, SMTPD_RDNS_WAIT_MS
+ * at most.
+ *
  * Bounds: sessions at once (smtpd_max_connections, then the listeners
  * wait) and per client address; command lines IMC_SMTPD_LINE_MAX; input
  * read only while there is room (SMTPD_IN_MAX) and replies held back while
