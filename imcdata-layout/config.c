@@ -1443,6 +1443,8 @@ static const struct config_key config_keys[] = {
 	    .def = "5m" },
 	{ "smtpd_greet_pause", CONFIG_T_DURATION, CONFIG_GLOBAL,
 	    CONFIG_G(smtpd_greet_pause), .min = 0, .max = 60, .def = "1s" },
+	{ "smtpd_reverse_dns", CONFIG_T_BOOL, CONFIG_GLOBAL,
+	    CONFIG_G(smtpd_reverse_dns), .def = "no" },
 	/* the daemon's own log, and how long tracking logs are kept */
 	{ "log_level", CONFIG_T_CHOICE, CONFIG_GLOBAL, CONFIG_G(log_level),
 	    .words = config_loglevel_names, .def = "info" },

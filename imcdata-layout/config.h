@@ -180,6 +180,7 @@ struct imc_config {
 	uint64_t	 smtpd_max_errors;
 	uint64_t	 smtpd_timeout;
 	uint64_t	 smtpd_greet_pause;
+	bool		 smtpd_reverse_dns; /* the client's name in Received: */
 	enum log_level	 log_level;	/* the daemon's diagnostic log */
 	uint64_t	 log_keep_days;	/* 0: tracking logs kept for ever */
 	uint64_t	 metrics_interval; /* seconds between Log/metrics.prom */

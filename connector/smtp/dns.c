@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <ctype.h>
+#include <netdb.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -773,6 +774,61 @@ dns_resolve_host(struct dns_ctx *ctx, const char *name, dns_result_fn *cb,
 	q->nhosts = 1;
 	q->host_only = 1;
 	lookup_hosts(q);
+	return 0;
+}
+
+/* ptr_cb - the PTR name of an address: then its A and AAAA */
+static void
+ptr_cb(void *arg, int status, int timeouts, struct hostent *he)
+{
+	struct dns_query *q = arg;
+
+	(void)timeouts;
+	q->outstanding--;
+	if (q->ctx->destroying || status == ARES_EDESTRUCTION)
+		return;
+	if (status == ARES_ENOMEM)
+		log_nomem(EX_OSERR, "ares_gethostbyaddr", 0, 0);
+	if (status != ARES_SUCCESS || he == NULL || he->h_name == NULL ||
+	    !dns_valid_hostname(he->h_name) ||
+	    name_copy(q->domain, sizeof(q->domain), he->h_name) == -1) {
+		mail_status_set(&q->status, MAIL_TEMP, "4.4.3",
+		    "no valid PTR name for %s%s%s", q->domain,
+		    status != ARES_SUCCESS ? ": " : "",
+		    status != ARES_SUCCESS ? ares_strerror(status) : "");
+		query_finish(q);
+		return;
+	}
+	q->hosts = xcalloc(1, sizeof(*q->hosts));
+	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
+	q->nhosts = 1;
+	lookup_hosts(q);
+}
+
+/* dns_resolve_ptr - the name of an address, and that name's addresses */
+int
+dns_resolve_ptr(struct dns_ctx *ctx, const struct dns_addr *addr,
+    dns_result_fn *cb, void *arg)
+{
+	struct dns_query *q;
+	char text[INET6_ADDRSTRLEN];
+
+	if (addr == NULL || (addr->family != AF_INET &&
+	    addr->family != AF_INET6) ||
+	    inet_ntop(addr->family, &addr->u, text, sizeof(text)) == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((q = query_new(ctx, text, cb, arg)) == NULL)
+		return -1;
+	/* the address, for messages, until the PTR name replaces it */
+	snprintf(q->domain, sizeof(q->domain), "%s", text);
+	q->implicit_mx = 1;
+	q->host_only = 1;
+	q->outstanding = 1;
+	ares_gethostbyaddr(ctx->ch, &addr->u, addr->family == AF_INET ?
+	    (int)sizeof(addr->u.v4) : (int)sizeof(addr->u.v6), addr->family,
+	    ptr_cb, q);
 	return 0;
 }
 

@@ -107,6 +107,13 @@ int	dns_resolve_mx(struct dns_ctx *, const char *domain, dns_result_fn *,
 int	dns_resolve_host(struct dns_ctx *, const char *name, dns_result_fn *,
 	    void *arg);
 
+/* The name of an address (PTR), then that name's A and AAAA: the result
+ * holds that one host (the caller sees whether the address is among its
+ * addresses: forward confirmation), or TEMP 4.4.3 (no PTR, a name that
+ * is not a valid host name, no address). */
+int	dns_resolve_ptr(struct dns_ctx *, const struct dns_addr *addr,
+	    dns_result_fn *, void *arg);
+
 size_t	dns_fds(const struct dns_ctx *, struct pollfd *, size_t max);
 void	dns_process(struct dns_ctx *, int read_fd, int write_fd);
 int	dns_timeout_ms(struct dns_ctx *);

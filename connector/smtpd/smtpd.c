@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "dns.h"
 #include "evloop.h"
 #include "imc_limits.h"
 #include "log.h"
@@ -41,6 +42,28 @@
 #define SMTPD_ACCEPT_BURST	64
 /* Message bytes written to the Work file at once. */
 #define SMTPD_WRITE_CHUNK	(64 * 1024)
+/* smtpd_reverse_dns: how long the greeting waits for the client's name,
+ * and each DNS try within that */
+#define SMTPD_RDNS_WAIT_MS	3000
+#define SMTPD_RDNS_TRY_MS	1000
+#define SMTPD_RDNS_TRIES	2
+
+struct smtpd_session;
+
+/* A client name lookup in flight; s is NULL once its session went (the
+ * answer is then thrown away). */
+TAILQ_HEAD(smtpd_rdns_list, smtpd_rdns);
+struct smtpd_rdns {
+	TAILQ_ENTRY(smtpd_rdns) link;
+	struct smtpd_rdns_list *list;	/* sd->rdns, where it is kept */
+	struct smtpd_session *s;
+	struct dns_addr addr;
+};
+
+struct smtpd_dns_watch {
+	int		 fd;
+	struct evloop_io *io;
+};
 
 enum smtpd_state {
 	SMTPD_S_GREET,		/* greet pause: the client must be silent */
@@ -48,6 +71,7 @@ enum smtpd_state {
 	SMTPD_S_HANDSHAKE,	/* TLS handshake */
 	SMTPD_S_CMD,
 	SMTPD_S_DATA,
+	SMTPD_S_BDAT,		/* a BDAT chunk's bytes */
 	SMTPD_S_COMMIT,		/* final dot read, waiting for the batch */
 	SMTPD_S_CLOSE		/* replies flushed, then closed */
 };
@@ -60,6 +84,10 @@ struct smtpd_session {
 	uint64_t	 timer;
 	struct sockaddr_storage peer;
 	char		 addr[INET6_ADDRSTRLEN + 8];
+	char		*name;		/* forward-confirmed PTR name, or NULL */
+	struct smtpd_rdns *rdns;	/* the lookup of name, in flight */
+	uint64_t	 accepted_ms;	/* evloop ms of the accept */
+	bool		 greet_due;	/* the greet pause passed, DNS waits */
 	enum smtpd_state state;
 	char		 sid[QID_SIZE];	/* for the protocol log */
 	struct buf	 in, out;
@@ -92,6 +120,15 @@ struct smtpd_session {
 	bool		 resume;	/* 250 sent from inside a commit */
 	struct smtpd_data dr;
 	struct buf	 dbuf;
+	/* BDAT (RFC 3030) */
+	bool		 bdat;		/* this transaction's message is in
+					 * chunks (the Work file is open) */
+	uint64_t	 bdat_left;	/* bytes of this chunk still to come */
+	uint64_t	 bdat_total;	/* chunk bytes so far */
+	bool		 bdat_last;
+	/* the chunk is read and dropped, then this reply (code 0: none) */
+	int		 bdat_code;
+	const char	*bdat_dsn, *bdat_text;
 };
 
 TAILQ_HEAD(smtpd_list, smtpd_session);
@@ -114,6 +151,12 @@ struct smtpd {
 	size_t		 n_sessions;
 	size_t		 n_waiting;
 	uint64_t	 first_wait;	/* evloop ms of the first dot waiting */
+	/* smtpd_reverse_dns */
+	struct dns_ctx	*dns;
+	struct smtpd_dns_watch *dns_watches;
+	size_t		 n_dns_watches;
+	uint64_t	 dns_timer;
+	struct smtpd_rdns_list rdns;
 };
 
 static void smtpd_io(struct evloop *, int, int, void *);
@@ -287,7 +330,8 @@ smtpd_want(struct smtpd_session *s)
 		mask |= EVLOOP_WRITE;
 	/* read while there is room, and only in states that read */
 	if ((s->state == SMTPD_S_GREET || s->state == SMTPD_S_CMD ||
-	    s->state == SMTPD_S_DATA) && s->in.len < SMTPD_IN_MAX &&
+	    s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT) &&
+	    s->in.len < SMTPD_IN_MAX &&
 	    s->out.len < SMTPD_OUT_MAX)
 		mask |= EVLOOP_READ;
 	if (s->io != NULL && evloop_mask(s->io) != mask)
@@ -407,20 +451,6 @@ smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
 
 /* ------------------------------------------------------------ session */
 
-static void
-smtpd_reset(struct smtpd_session *s)
-{
-	size_t i;
-
-	smtpd_mail_free(&s->mail);
-	for (i = 0; i < s->n_rcpts; i++)
-		smtpd_rcpt_free(&s->rcpts[i]);
-	free(s->rcpts);
-	s->rcpts = NULL;
-	s->n_rcpts = 0;
-	s->have_mail = false;
-}
-
 /* The message being received is dropped: no trace in Work/. */
 static void
 smtpd_drop_work(struct smtpd_session *s)
@@ -431,6 +461,26 @@ smtpd_drop_work(struct smtpd_session *s)
 		(void)unlinkat(s->sd->work_fd, s->tmp, 0);
 	}
 	buf_reset(&s->dbuf);
+}
+
+/* The transaction ends: with a BDAT message still open (RSET, EHLO,
+ * an error) its Work file goes too. */
+static void
+smtpd_reset(struct smtpd_session *s)
+{
+	size_t i;
+
+	if (s->bdat)
+		smtpd_drop_work(s);
+	s->bdat = false;
+	s->bdat_total = 0;
+	smtpd_mail_free(&s->mail);
+	for (i = 0; i < s->n_rcpts; i++)
+		smtpd_rcpt_free(&s->rcpts[i]);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->n_rcpts = 0;
+	s->have_mail = false;
 }
 
 static void smtpd_timer(struct evloop *, uint64_t, void *);
@@ -465,6 +515,22 @@ smtpd_timer(struct evloop *loop, uint64_t id, void *arg)
 	(void)id;
 	s->timer = 0;
 	if (s->state == SMTPD_S_GREET) {
+		uint64_t waited = evloop_now_ms(s->sd->loop) - s->accepted_ms;
+
+		/* the client's name is still being looked up: the greeting
+		 * waits for it, up to SMTPD_RDNS_WAIT_MS after the accept */
+		if (s->rdns != NULL && waited < SMTPD_RDNS_WAIT_MS) {
+			s->greet_due = true;
+			s->timer = evloop_timer_add(s->sd->loop,
+			    SMTPD_RDNS_WAIT_MS - waited, smtpd_timer, s);
+			return;
+		}
+		if (s->rdns != NULL) {
+			log_info("smtpd: %s: no name for the client within "
+			    "%d ms", s->addr, SMTPD_RDNS_WAIT_MS);
+			s->rdns->s = NULL;	/* its answer comes too late */
+			s->rdns = NULL;
+		}
 		smtpd_greet(s);
 		return;
 	}
@@ -498,6 +564,7 @@ smtpd_session_free(struct evloop *loop, void *arg)
 
 	(void)loop;
 	smtpd_reset(s);
+	free(s->name);
 	buf_fini(&s->in);
 	buf_fini(&s->out);
 	buf_fini(&s->dbuf);
@@ -532,6 +599,10 @@ smtpd_close(struct smtpd_session *s)
 	if (s->timer != 0)
 		evloop_timer_cancel(sd->loop, s->timer);
 	s->timer = 0;
+	if (s->rdns != NULL) {
+		s->rdns->s = NULL;	/* the answer finds nobody */
+		s->rdns = NULL;
+	}
 	protolog_line(sd->plog, s->sid, '*', "disconnected", false);
 	if (s->io != NULL)
 		evloop_unwatch(s->io);
@@ -568,7 +639,8 @@ smtpd_ehlo(struct smtpd_session *s, const struct smtpd_cmd *c)
 	protolog_line(s->sd->plog, s->sid, '>', "250 (EHLO extensions)",
 	    false);
 	buf_printf(&s->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n", cfg->hostname,
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-DSN\r\n250-CHUNKING\r\n",
+	    cfg->hostname,
 	    (unsigned long long)cfg->max_message_size);
 	if (s->sd->tls != NULL && s->ssl == NULL)
 		buf_puts(&s->out, "250-STARTTLS\r\n");
@@ -664,7 +736,12 @@ smtpd_envelope(struct smtpd_session *s, struct buf *b)
 	buf_init(&client);
 	buf_printf(&client, "[%s]", s->addr);
 	smtpd_date(date, sizeof(date));
-	buf_printf(&rcv, "Received: from %s (%s)\r\n", s->helo, client.data);
+	if (s->name != NULL)
+		buf_printf(&rcv, "Received: from %s (%s %s)\r\n", s->helo,
+		    s->name, client.data);
+	else
+		buf_printf(&rcv, "Received: from %s (%s)\r\n", s->helo,
+		    client.data);
 	if (s->tls_desc != NULL)
 		buf_printf(&rcv, "\t(using %s)\r\n", s->tls_desc);
 	/* RFC 3848 (ESMTPS, ESMTPA, ESMTPSA) and RFC 6531 (UTF8SMTP...) */
@@ -713,9 +790,39 @@ smtpd_envelope(struct smtpd_session *s, struct buf *b)
 	buf_fini(&client);
 }
 
+/* The Work file of a new message, its envelope block first: 0, or -1
+ * (logged; the caller gives the 451). */
+static int
+smtpd_work_open(struct smtpd_session *s)
+{
+	if (qid_new(s->qid) == -1) {
+		log_warnx("smtpd: %s: no queue id could be made", s->addr);
+		return -1;
+	}
+	snprintf(s->tmp, sizeof(s->tmp), ".%s.smtp.tmp", s->qid);
+	s->work = openat(s->sd->work_fd, s->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->work == -1) {
+		log_warn("smtpd: Work/%s", s->tmp);
+		return -1;
+	}
+	s->write_failed = false;
+	buf_reset(&s->dbuf);
+	smtpd_envelope(s, &s->dbuf);
+	return 0;
+}
+
 static void
 smtpd_data_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
 {
+	if (s->bdat) {
+		/* RFC 3030 3: never both in one transaction; the state after
+		 * it is "indeterminate": the transaction is dropped */
+		smtpd_reset(s);
+		smtpd_reply(s, 503, "5.5.1", "Error: DATA after BDAT; "
+		    "transaction dropped, send RSET");
+		return;
+	}
 	if (c->arg_len > 0) {
 		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return;
@@ -728,21 +835,10 @@ smtpd_data_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
 		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
 		return;
 	}
-	if (qid_new(s->qid) == -1) {
-		smtpd_reply(s, 451, "4.3.0", "Error: no queue id");
-		return;
-	}
-	snprintf(s->tmp, sizeof(s->tmp), ".%s.smtp.tmp", s->qid);
-	s->work = openat(s->sd->work_fd, s->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (s->work == -1) {
-		log_warn("smtpd: Work/%s", s->tmp);
+	if (smtpd_work_open(s) == -1) {
 		smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
 		return;
 	}
-	s->write_failed = false;
-	buf_reset(&s->dbuf);
-	smtpd_envelope(s, &s->dbuf);
 	smtpd_data_init(&s->dr, s->sd->cfg->max_message_size);
 	s->state = SMTPD_S_DATA;
 	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -815,6 +911,96 @@ smtpd_data_end(struct smtpd_session *s)
 	}
 	sd->ops->forget(sd->arg, s->qid);
 	smtpd_reply(s, 451, "4.3.0", "Error: cannot queue now");
+}
+
+/* The chunk that follows is read and dropped, then this reply. */
+static void
+smtpd_bdat_refuse(struct smtpd_session *s, int code, const char *dsn,
+    const char *text)
+{
+	s->bdat_code = code;
+	s->bdat_dsn = dsn;
+	s->bdat_text = text;
+}
+
+/* BDAT n [LAST]: the next n bytes are message (RFC 3030). Whatever the
+ * answer, those bytes are read as the chunk, never as commands: a
+ * refused chunk is dropped, its reply given once it is read. */
+static void
+smtpd_bdat_cmd(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	const struct imc_config *cfg = s->sd->cfg;
+	uint64_t size;
+	bool last;
+
+	if (smtpd_parse_bdat(c->arg, c->arg_len, &size, &last) == -1) {
+		/* where the chunk ends is unknown: its bytes would be read
+		 * as commands, so the session ends here */
+		smtpd_reset(s);
+		smtpd_reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]; "
+		    "closing");
+		s->state = SMTPD_S_CLOSE;
+		return;
+	}
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->bdat_code = 0;
+	s->state = SMTPD_S_BDAT;
+	if (!s->have_mail) {
+		smtpd_bdat_refuse(s, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts == 0) {
+		smtpd_bdat_refuse(s, 554, "5.5.1", "Error: no valid recipients");
+		smtpd_reset(s);
+		return;
+	}
+	/* SIZE at each chunk: what was sent so far and this chunk */
+	if (size > cfg->max_message_size ||
+	    s->bdat_total > cfg->max_message_size - size) {
+		smtpd_reset(s);
+		smtpd_bdat_refuse(s, 552, "5.3.4", "Error: message too large");
+		return;
+	}
+	if (!s->bdat) {
+		if (smtpd_work_open(s) == -1) {
+			smtpd_reset(s);
+			smtpd_bdat_refuse(s, 451, "4.3.0",
+			    "Error: cannot queue now");
+			return;
+		}
+		smtpd_data_init_raw(&s->dr, cfg->max_message_size);
+		s->bdat = true;
+	}
+	s->bdat_total += size;
+}
+
+/* A chunk was read whole. */
+static void
+smtpd_bdat_end(struct smtpd_session *s)
+{
+	s->state = SMTPD_S_CMD;
+	if (s->bdat_code != 0) {
+		smtpd_reply(s, s->bdat_code, s->bdat_dsn, "%s", s->bdat_text);
+		s->bdat_code = 0;
+		return;
+	}
+	if (s->dr.too_big || s->dr.header_too_big) {
+		smtpd_reset(s);
+		smtpd_reply(s, 552, "5.3.4", s->dr.too_big ?
+		    "Error: message too large" :
+		    "Error: header block too large");
+		return;
+	}
+	if (!s->bdat_last) {
+		smtpd_write_work(s);
+		smtpd_reply(s, 250, "2.0.0", "%llu octets received",
+		    (unsigned long long)s->bdat_total);
+		return;
+	}
+	/* LAST: the same end as DATA's final dot (durable, then 250) */
+	smtpd_data_finish(&s->dr, &s->dbuf);
+	smtpd_data_end(s);
 }
 
 static void
@@ -1013,8 +1199,10 @@ smtpd_command(struct smtpd_session *s, const char *line, size_t len)
 	case SMTPD_AUTH:
 		smtpd_auth_cmd(s, &c);
 		break;
-	case SMTPD_EXPN:
 	case SMTPD_BDAT:
+		smtpd_bdat_cmd(s, &c);
+		break;
+	case SMTPD_EXPN:
 		smtpd_reply(s, 502, "5.5.1", "Error: command not implemented");
 		break;
 	default:
@@ -1094,6 +1282,25 @@ smtpd_process(struct smtpd_session *s)
 				smtpd_write_work(s);
 			if (s->dr.done)
 				smtpd_data_end(s);
+			continue;
+		}
+		if (s->state == SMTPD_S_BDAT) {
+			if (s->bdat_left > 0) {
+				if (s->in.len == 0)
+					break;
+				used = s->in.len < s->bdat_left ? s->in.len :
+				    (size_t)s->bdat_left;
+				if (s->bdat_code == 0)
+					(void)smtpd_data_feed(&s->dr,
+					    s->in.data, used, &s->dbuf);
+				buf_consume(&s->in, used);
+				s->bdat_left -= used;
+				if (s->dbuf.len >= SMTPD_WRITE_CHUNK)
+					smtpd_write_work(s);
+				if (s->bdat_left > 0)
+					continue;
+			}
+			smtpd_bdat_end(s);
 			continue;
 		}
 		if (s->state != SMTPD_S_CMD)
@@ -1282,6 +1489,155 @@ smtpd_resume(struct smtpd *sd)
 		smtpd_pause(sd, false);
 }
 
+/* ----------------------------------------------- the client's name */
+
+static void smtpd_dns_arm(struct smtpd *);
+
+static void
+smtpd_dns_timer(struct evloop *loop, uint64_t id, void *arg)
+{
+	struct smtpd *sd = arg;
+
+	(void)loop;
+	(void)id;
+	sd->dns_timer = 0;
+	dns_process(sd->dns, -1, -1);
+	smtpd_dns_arm(sd);
+}
+
+/* c-ares's next timeout on the loop's timer */
+static void
+smtpd_dns_arm(struct smtpd *sd)
+{
+	int ms;
+
+	if (sd->dns_timer != 0)
+		evloop_timer_cancel(sd->loop, sd->dns_timer);
+	sd->dns_timer = 0;
+	if ((ms = dns_timeout_ms(sd->dns)) >= 0)
+		sd->dns_timer = evloop_timer_add(sd->loop, (uint64_t)ms,
+		    smtpd_dns_timer, sd);
+}
+
+static void
+smtpd_dns_io(struct evloop *loop, int fd, int mask, void *arg)
+{
+	struct smtpd *sd = arg;
+
+	(void)loop;
+	dns_process(sd->dns, (mask & EVLOOP_READ) ? fd : -1,
+	    (mask & EVLOOP_WRITE) ? fd : -1);
+	smtpd_dns_arm(sd);
+}
+
+/* c-ares says which sockets it wants watched */
+static void
+smtpd_dns_sock(void *arg, int fd, int readable, int writable)
+{
+	struct smtpd *sd = arg;
+	int mask = (readable ? EVLOOP_READ : 0) | (writable ? EVLOOP_WRITE : 0);
+	size_t i;
+
+	for (i = 0; i < sd->n_dns_watches; i++)
+		if (sd->dns_watches[i].fd == fd)
+			break;
+	if (i < sd->n_dns_watches) {
+		if (mask == 0) {
+			evloop_unwatch(sd->dns_watches[i].io);
+			sd->dns_watches[i] =
+			    sd->dns_watches[--sd->n_dns_watches];
+		} else
+			(void)evloop_modify(sd->dns_watches[i].io, mask);
+		return;
+	}
+	if (mask == 0)
+		return;
+	sd->dns_watches = xreallocarray(sd->dns_watches,
+	    sd->n_dns_watches + 1, sizeof(*sd->dns_watches));
+	sd->dns_watches[sd->n_dns_watches].fd = fd;
+	sd->dns_watches[sd->n_dns_watches].io = evloop_watch(sd->loop, fd,
+	    mask, smtpd_dns_io, sd);
+	if (sd->dns_watches[sd->n_dns_watches].io != NULL)
+		sd->n_dns_watches++;
+}
+
+/* The PTR name and its addresses: the name counts only when one of
+ * them is the client's (forward-confirmed), so a client cannot name
+ * itself with a PTR record it controls. */
+static void
+smtpd_rdns_done(const struct dns_result *r, void *arg)
+{
+	struct smtpd_rdns *h = arg;
+	struct smtpd_session *s = h->s;
+	struct smtpd *sd;
+	size_t i;
+	bool confirmed = false;
+
+	if (s == NULL) {
+		/* the session went: nothing to tell (sd is gone from h) */
+		TAILQ_REMOVE(h->list, h, link);
+		free(h);
+		return;
+	}
+	sd = s->sd;
+	TAILQ_REMOVE(&sd->rdns, h, link);
+	if (r->status.kind == MAIL_OK && r->nhosts == 1)
+		for (i = 0; i < r->hosts[0].naddrs; i++) {
+			const struct dns_addr *a = &r->hosts[0].addrs[i];
+
+			if (a->family == h->addr.family &&
+			    memcmp(&a->u, &h->addr.u, a->family == AF_INET ?
+			    sizeof(a->u.v4) : sizeof(a->u.v6)) == 0)
+				confirmed = true;
+		}
+	if (confirmed)
+		s->name = xstrdup(r->hosts[0].name);
+	else
+		log_info("smtpd: %s: no confirmed name (%s)", s->addr,
+		    r->status.kind == MAIL_OK ? "the name's addresses are "
+		    "others" : r->status.text);
+	s->rdns = NULL;
+	free(h);
+	if (s->greet_due && s->state == SMTPD_S_GREET)
+		smtpd_greet(s);
+}
+
+/* The lookup of a new session's client name. */
+static void
+smtpd_rdns_start(struct smtpd_session *s, const struct sockaddr_storage *ss)
+{
+	struct smtpd *sd = s->sd;
+	struct smtpd_rdns *h;
+
+	if (sd->dns == NULL)
+		return;
+	h = xcalloc(1, sizeof(*h));
+	h->list = &sd->rdns;
+	if (ss->ss_family == AF_INET) {
+		h->addr.family = AF_INET;
+		h->addr.u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
+	} else {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			h->addr.family = AF_INET;
+			memcpy(&h->addr.u.v4, &a6->s6_addr[12], 4);
+		} else {
+			h->addr.family = AF_INET6;
+			h->addr.u.v6 = *a6;
+		}
+	}
+	if (dns_resolve_ptr(sd->dns, &h->addr, smtpd_rdns_done, h) == -1) {
+		free(h);
+		return;
+	}
+	h->s = s;
+	s->rdns = h;
+	TAILQ_INSERT_TAIL(&sd->rdns, h, link);
+	smtpd_dns_arm(sd);
+}
+
 static void
 smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 {
@@ -1338,6 +1694,7 @@ smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 		}
 		s->trusted = smtpd_policy_trusted(&sd->policy,
 		    (struct sockaddr *)&ss, false);
+		s->accepted_ms = evloop_now_ms(loop);
 		s->implicit = implicit;
 		if (qid_new(s->sid) == -1)
 			snprintf(s->sid, sizeof(s->sid), "-");
@@ -1364,6 +1721,10 @@ smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 			smtpd_close(s);
 			continue;
 		}
+		/* the client's name, with smtpd_reverse_dns: the greeting
+		 * waits for it (bounded); under implicit TLS the handshake
+		 * runs meanwhile */
+		smtpd_rdns_start(s, &ss);
 		if (implicit) {
 			/* the client speaks first here: its ClientHello */
 			s->timer = evloop_timer_add(loop,
@@ -1371,7 +1732,8 @@ smtpd_accept(struct evloop *loop, int lfd, int mask, void *arg)
 			smtpd_tls_begin(s);
 			continue;
 		}
-		/* greeting after the pause; silence is asked meanwhile */
+		/* greeting after the pause (and the client's name, with
+		 * smtpd_reverse_dns); silence is asked meanwhile */
 		s->state = SMTPD_S_GREET;
 		s->timer = evloop_timer_add(loop,
 		    sd->cfg->smtpd_greet_pause * 1000, smtpd_timer, s);
@@ -1398,6 +1760,18 @@ smtpd_new(const struct imc_config *cfg, struct evloop *loop, int work_fd,
 	sd->auth = ls->auth;
 	memset(ls, 0, sizeof(*ls));
 	sd->lio = xcalloc(sd->ls.n ? sd->ls.n : 1, sizeof(*sd->lio));
+	TAILQ_INIT(&sd->rdns);
+	if (cfg->smtpd_reverse_dns) {
+		if ((sd->dns = dns_new(cfg->dns_servers)) == NULL) {
+			buf_printf(err, "smtpd_reverse_dns: cannot set up the "
+			    "resolver");
+			smtpd_free(sd);
+			return NULL;
+		}
+		(void)dns_set_timeout(sd->dns, SMTPD_RDNS_TRY_MS,
+		    SMTPD_RDNS_TRIES);
+		dns_set_sock_fn(sd->dns, smtpd_dns_sock, sd);
+	}
 	if (smtpd_policy_init(&sd->policy, cfg, err) == -1) {
 		smtpd_free(sd);
 		return NULL;
@@ -1446,8 +1820,8 @@ smtpd_count_in_txn(const struct smtpd *sd)
 	size_t n = 0;
 
 	TAILQ_FOREACH(s, &sd->sessions, link)
-		if (s->state == SMTPD_S_DATA || (s->state == SMTPD_S_CMD &&
-		    s->have_mail))
+		if (s->state == SMTPD_S_DATA || s->state == SMTPD_S_BDAT ||
+		    (s->state == SMTPD_S_CMD && s->have_mail))
 			n++;
 	return n;
 }
@@ -1571,6 +1945,21 @@ smtpd_free(struct smtpd *sd)
 			evloop_unwatch(sd->lio[i]);
 	smtpd_listeners_close(&sd->ls);	/* with the TLS context and users */
 	free(sd->lio);
+	/* lookups in flight: dns_free drops them without their callbacks */
+	for (i = 0; i < sd->n_dns_watches; i++)
+		evloop_unwatch(sd->dns_watches[i].io);
+	free(sd->dns_watches);
+	if (sd->dns_timer != 0)
+		evloop_timer_cancel(sd->loop, sd->dns_timer);
+	dns_free(sd->dns);
+	{
+		struct smtpd_rdns *h;
+
+		while ((h = TAILQ_FIRST(&sd->rdns)) != NULL) {
+			TAILQ_REMOVE(&sd->rdns, h, link);
+			free(h);
+		}
+	}
 	smtpd_policy_fini(&sd->policy);
 	free(sd);
 }

@@ -7,22 +7,30 @@
  * is a state machine on one non-blocking socket (no thread, no process):
  * greeting (after smtpd_greet_pause; a client that talks first is
  * dropped), EHLO/HELO, MAIL, RCPT (relay control: smtpd_policy.h), DATA
- * (smtpd_data.h), RSET, NOOP, VRFY (252), HELP, QUIT; PIPELINING, SIZE,
- * 8BITMIME, SMTPUTF8, DSN, ENHANCEDSTATUSCODES are offered.
+ * (smtpd_data.h), BDAT (RFC 3030: a chunk's bytes are read as message
+ * whatever the answer, never as commands), RSET, NOOP, VRFY (252), HELP,
+ * QUIT; PIPELINING, SIZE, 8BITMIME, SMTPUTF8, DSN, ENHANCEDSTATUSCODES,
+ * CHUNKING are offered.
  *
  * A message is written as it arrives into Work/.<qid>.smtp.tmp (a temp
  * name recovery removes: no queue entry can come from a message whose
  * final dot was not received), with the envelope block of pickup_file.h
- * and the Received: field first. At the final dot it is renamed to
- * Work/<qid> and handed to the daemon's batch (ops->accept), which takes
- * it exactly as a Pickup file: repair, routing to In/ or Out/, tracking
- * log (event=received), hop count, bounces. The session then waits; the
+ * and the Received: field first. At the final dot (or the LAST chunk)
+ * it is renamed to Work/<qid> and handed to the daemon's batch
+ * (ops->accept), which takes it exactly as a Pickup file: repair,
+ * routing to In/ or Out/, tracking log (event=received), hop count,
+ * bounces. The session then waits; the
  * daemon commits the batch once per loop round, so every session that
  * finished in that round shares one barrier (group commit), and
  * smtpd_committed gives each its 250 (or, when the barrier failed, a 451
  * and the Work file is forgotten: nothing is delivered without a 250,
  * except in the window between the barrier and the reply reaching the
  * client, which every MTA has: "possible duplicate").
+ *
+ * With smtpd_reverse_dns the client's name is looked up at the accept
+ * (dns.h: PTR, then that name's addresses) and written in Received: only
+ * when forward-confirmed; the greeting waits for it, SMTPD_RDNS_WAIT_MS
+ * at most.
  *
  * Bounds: sessions at once (smtpd_max_connections, then the listeners
  * wait) and per client address; command lines IMC_SMTPD_LINE_MAX; input

@@ -180,8 +180,10 @@ smtpd_path(const char *p, size_t len, bool allow_null, bool utf8,
 			unsigned char c = (unsigned char)p[i];
 
 			if (c == '\\') {
+				/* quoted-pairSMTP: %d92 %d32-126 (RFC 5321
+				 * 4.1.2; RFC 6531 keeps it ASCII) */
 				if (i + 1 >= end || (unsigned char)p[i + 1] < 32 ||
-				    (unsigned char)p[i + 1] == 127)
+				    (unsigned char)p[i + 1] > 126)
 					goto bad_local;
 				i++;
 				c = (unsigned char)p[i];
@@ -541,5 +543,35 @@ smtpd_check_helo(const char *arg, size_t len)
 		if ((unsigned char)arg[i] <= 32 || (unsigned char)arg[i] >= 127 ||
 		    strchr("()<>\\\";", arg[i]) != NULL)
 			return -1;
+	return 0;
+}
+
+/* smtpd_parse_bdat - "chunk-size [LAST]" (RFC 3030 2: chunk-size is
+ * 1*DIGIT; LAST in any case, after spaces) */
+int
+smtpd_parse_bdat(const char *arg, size_t len, uint64_t *size, bool *last)
+{
+	size_t i = 0;
+	uint64_t n = 0;
+
+	*size = 0;
+	*last = false;
+	if (len == 0 || arg[0] < '0' || arg[0] > '9')
+		return -1;
+	for (; i < len && arg[i] >= '0' && arg[i] <= '9'; i++) {
+		if (n > (UINT64_MAX - (uint64_t)(arg[i] - '0')) / 10)
+			return -1;	/* no size that large is read */
+		n = n * 10 + (uint64_t)(arg[i] - '0');
+	}
+	if (i < len) {
+		if (arg[i] != ' ')
+			return -1;
+		while (i < len && arg[i] == ' ')
+			i++;
+		if (len - i != 4 || strncasecmp(arg + i, "LAST", 4) != 0)
+			return -1;
+		*last = true;
+	}
+	*size = n;
 	return 0;
 }

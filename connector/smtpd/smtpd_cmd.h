@@ -18,6 +18,8 @@
  * part holds ("%", "!", a quoted "@") is not interpreted: only the domain
  * after the last unquoted "@" decides where mail goes (smtpd_policy.h).
  *
+ * smtpd_parse_bdat reads BDAT's chunk size and LAST (RFC 3030).
+ *
  * Results are the caller's to free (smtpd_mail_free, smtpd_rcpt_free).
  */
 #ifndef IMC_SMTPD_CMD_H
@@ -73,6 +75,10 @@ int	smtpd_parse_rcpt(const char *arg, size_t len, bool smtputf8,
 	    struct smtpd_rcpt *, struct smtpd_reply *r);
 void	smtpd_mail_free(struct smtpd_mail *);
 void	smtpd_rcpt_free(struct smtpd_rcpt *);
+/* BDAT's argument: "chunk-size [LAST]"; 0, or -1 (a syntax error: the
+ * chunk's length is unknown, so the session cannot go on). */
+int	smtpd_parse_bdat(const char *arg, size_t len, uint64_t *size,
+	    bool *last);
 /* The EHLO/HELO argument: a domain or address literal, printable
  * ASCII; 0 or -1 (501). */
 int	smtpd_check_helo(const char *arg, size_t len);

@@ -18,6 +18,13 @@ smtpd_data_init(struct smtpd_data *d, uint64_t max_size)
 	d->empty = true;
 }
 
+void
+smtpd_data_init_raw(struct smtpd_data *d, uint64_t max_size)
+{
+	smtpd_data_init(d, max_size);
+	d->raw = true;
+}
+
 /* Bytes of the message, counted and kept while within the limits. */
 static void
 smtpd_data_put(struct smtpd_data *d, const char *p, size_t n,
@@ -68,7 +75,7 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t len,
 		if (d->cr) {
 			d->cr = false;
 			if (c == '\n') {
-				if (d->dot && d->proper) {
+				if (!d->raw && d->dot && d->proper) {
 					d->done = true;
 					return i + 1;
 				}
@@ -87,7 +94,7 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t len,
 		}
 		if (d->bol) {
 			d->bol = false;
-			if (c == '.') {
+			if (c == '.' && !d->raw) {
 				d->dot = true;
 				continue;
 			}
@@ -102,4 +109,17 @@ smtpd_data_feed(struct smtpd_data *d, const char *in, size_t len,
 		i = run - 1;
 	}
 	return i;
+}
+
+void
+smtpd_data_finish(struct smtpd_data *d, struct buf *out)
+{
+	if (d->cr) {
+		d->cr = false;
+		smtpd_data_eol(d, false, out);	/* a bare CR at the end */
+	}
+	/* a last line without its line end gets one: the queue's files
+	 * end with CRLF, as a DATA message always does */
+	if (!d->empty)
+		smtpd_data_eol(d, true, out);
 }

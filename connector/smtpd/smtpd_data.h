@@ -10,6 +10,13 @@
  * line end ever leaves the connector. One leading dot of every line is
  * removed (RFC 5321 4.5.2), whichever line end began it.
  *
+ * BDAT (RFC 3030) chunks go through the same reader in raw mode
+ * (smtpd_data_init_raw): the caller feeds exactly the chunk's bytes, no
+ * dot is removed and nothing ends the message (the chunk sizes do); bare
+ * CR and LF become CRLF as in DATA, also when a CRLF is split between two
+ * chunks; smtpd_data_finish after the LAST chunk turns a CR left at the
+ * end into CRLF and ends a last line that has no line end.
+ *
  * Memory: the reader keeps two flags and a few counters; the caller
  * passes the output buffer and empties it as it likes, so a line of any
  * length costs nothing here. Past max_size bytes of message, or a header
@@ -41,12 +48,17 @@ struct smtpd_data {
 	bool		 cr;		/* a CR waits for its LF */
 	bool		 empty;		/* the line so far is empty */
 	bool		 done;
+	bool		 raw;		/* BDAT: no dots, no end */
 };
 
 void	smtpd_data_init(struct smtpd_data *, uint64_t max_size);
+void	smtpd_data_init_raw(struct smtpd_data *, uint64_t max_size);
 /* Reads from in until the end of the message or of the input; returns
- * the bytes consumed (the rest belongs to the next command). */
+ * the bytes consumed (the rest belongs to the next command; in raw mode
+ * always len). */
 size_t	smtpd_data_feed(struct smtpd_data *, const char *in, size_t len,
 	    struct buf *out);
+/* Raw mode, after the last chunk: the message's final line end. */
+void	smtpd_data_finish(struct smtpd_data *, struct buf *out);
 
 #endif

@@ -7,10 +7,14 @@
  * (up to LF) are commands for smtpd_cmd_parse, and MAIL, RCPT and
  * EHLO/HELO go through their parsers and relay policy; after a DATA line
  * the bytes go to the DATA reader until it finds the end, then commands
- * again. Checked besides memory safety: a parsed address has no control
- * byte and reads back to itself; the message the reader makes has no bare
- * CR or LF; feeding it in chunks gives exactly what feeding it whole gives
- * (the same bytes, the same end).
+ * again; after a BDAT line (RFC 3030) whose size smtpd_parse_bdat reads,
+ * that many bytes (or what is left) go to the reader in raw mode, then
+ * commands again. Checked besides memory safety: a parsed address has no
+ * control byte and reads back to itself; the message the reader makes has
+ * no bare CR or LF; feeding it in chunks gives exactly what feeding it
+ * whole gives (the same bytes, the same end); in raw mode every byte fed
+ * is taken, nothing ends the message, and smtpd_data_finish leaves it
+ * ending in CRLF (or empty).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -120,11 +124,46 @@ data(const uint8_t *in, size_t len, size_t step, struct buf *out, bool *done)
 	return off;
 }
 
+/* One BDAT chunk through the raw reader, fed step bytes at a time (0:
+ * whole); the message into out. */
+static void
+chunk(const uint8_t *in, size_t len, size_t step, struct buf *out)
+{
+	struct smtpd_data d;
+	size_t off = 0, n;
+
+	smtpd_data_init_raw(&d, 1 << 20);
+	while (off < len) {
+		n = step == 0 || len - off < step ? len - off : step;
+		if (smtpd_data_feed(&d, (const char *)in + off, n, out) != n ||
+		    d.done)
+			__builtin_trap();
+		off += n;
+	}
+	smtpd_data_finish(&d, out);
+	if (out->len > 0 && (out->len < 2 ||
+	    memcmp(out->data + out->len - 2, "\r\n", 2) != 0))
+		__builtin_trap();
+}
+
+/* No bare line end ever leaves the reader. */
+static void
+check_crlf(const struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->len; i++)
+		if ((b->data[i] == '\r' && (i + 1 >= b->len ||
+		    b->data[i + 1] != '\n')) || (b->data[i] == '\n' &&
+		    (i == 0 || b->data[i - 1] != '\r')))
+			__builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 {
 	bool utf8, done1, done2;
-	size_t step, off = 1, u1, u2, i;
+	size_t step, off = 1, u1, u2;
 	const uint8_t *nl;
 	struct buf whole, chunked;
 
@@ -141,9 +180,32 @@ LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			ll--;
 		command((const char *)buf + off, ll, utf8);
 		{
+			struct smtpd_cmd c;
 			bool is_data = ll == 4 && memcmp(buf + off, "DATA", 4) == 0;
+			uint64_t size;
+			bool last;
 
+			smtpd_cmd_parse((const char *)buf + off, ll, &c);
 			off = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+			if (c.verb == SMTPD_BDAT && smtpd_parse_bdat(c.arg,
+			    c.arg_len, &size, &last) == 0) {
+				size_t n = size < len - off ? (size_t)size :
+				    len - off;
+
+				buf_init(&whole);
+				buf_init(&chunked);
+				chunk(buf + off, n, 0, &whole);
+				chunk(buf + off, n, step, &chunked);
+				if (whole.len != chunked.len || (whole.len > 0 &&
+				    memcmp(whole.data, chunked.data,
+				    whole.len) != 0))
+					__builtin_trap();
+				check_crlf(&whole);
+				buf_fini(&whole);
+				buf_fini(&chunked);
+				off += n;
+				continue;
+			}
 			if (!is_data)
 				continue;
 		}
@@ -155,12 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 		    (whole.len > 0 && memcmp(whole.data, chunked.data,
 		    whole.len) != 0))
 			__builtin_trap();
-		/* no bare line end ever leaves the reader */
-		for (i = 0; i < whole.len; i++)
-			if ((whole.data[i] == '\r' && (i + 1 >= whole.len ||
-			    whole.data[i + 1] != '\n')) || (whole.data[i] ==
-			    '\n' && (i == 0 || whole.data[i - 1] != '\r')))
-				__builtin_trap();
+		check_crlf(&whole);
 		buf_fini(&whole);
 		buf_fini(&chunked);
 		off += u1;

@@ -2,7 +2,8 @@
 # test_smtpd_durability.sh - the listener's 250 comes only once the
 # message is durable, read from an strace of the daemon: for every
 # "250 2.0.0 Ok: queued as QID" it sends, Work/.QID.smtp.tmp was renamed
-# to Work/QID and a syncfs followed that rename before the send. (The
+# to Work/QID and a syncfs followed that rename before the send; for a
+# message sent with DATA and for one in BDAT chunks (its LAST chunk). (The
 # crash test cannot see a missing barrier: SIGKILL leaves the page cache
 # to finish the writes; the order of the calls shows it.)
 . "$(dirname "$0")/lib.sh"
@@ -14,10 +15,38 @@ write_conf "listen = 127.0.0.1:$P" "smtpd_greet_pause = 0s"
 "$IMC_BIN/imc-layout" -c "$CONF" create >/dev/null
 WRAP=(strace -f -qq -s 256 -o "$T/trace" -e 'trace=syncfs,rename,renameat,renameat2,sendto,write')
 start_daemon || abort_test "daemon starts under strace"
-# 5 clients x 10 messages, some with two recipients (store and Out/)
+# 5 clients x 10 messages, some with two recipients (store and Out/), and
+# a sixth sending 10 in BDAT chunks (two chunks each, pipelined)
 $PY - "$P" >"$T/clients.log" 2>&1 <<'PYEOF'
-import smtplib, sys, threading
+import smtplib, socket, sys, threading
 port = int(sys.argv[1])
+def reply(s):
+    got = b""
+    while not any(l[3:4] == b" " for l in got.split(b"\r\n")[:-1]):
+        b = s.recv(65536)
+        if not b:
+            raise OSError("closed")
+        got += b
+    return got
+def bdat():
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    reply(s)
+    s.sendall(b"EHLO bdat.test\r\n")
+    reply(s)
+    for n in range(10):
+        s.sendall(b"MAIL FROM:<b@remote.test>\r\nRCPT TO:<chunks@example.com>\r\n"
+                  b"BDAT 14\r\nSubject: d\r\n\r\nBDAT 3 LAST\r\nx\r\n")
+        # four replies: MAIL, RCPT, the first chunk, the LAST one
+        got = b""
+        while got.count(b"\r\n") < 4:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        if b"queued as" not in got:
+            print("no 250 for the LAST chunk: %r" % got)
+            return
+    s.close()
 def run(c):
     s = smtplib.SMTP("127.0.0.1", port, timeout=30)
     for n in range(10):
@@ -25,10 +54,11 @@ def run(c):
         s.sendmail("a%d@remote.test" % c, rcpts, b"Subject: d\r\n\r\nx\r\n")
     s.quit()
 ts = [threading.Thread(target=run, args=(c,)) for c in range(5)]
+ts.append(threading.Thread(target=bdat))
 [t.start() for t in ts]; [t.join() for t in ts]
 print("done")
 PYEOF
-check "50 messages sent" grep -q '^done' "$T/clients.log"
+check "60 messages sent" grep -q '^done' "$T/clients.log"
 stop_daemon
 WRAP=()
 out=$($PY - "$T/trace" <<'PYEOF'
@@ -60,5 +90,5 @@ PYEOF
 )
 echo "# $out"
 check "every 250 came after the rename into Work/ and a syncfs after it ($out)" \
-	has '^good 50 bad 0' "$out"
+	has '^good 60 bad 0' "$out"
 finish

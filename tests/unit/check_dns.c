@@ -13,6 +13,8 @@
  * outlive a test binary that is killed. Without dnsmasq every test FAILS
  * with a message that says how to install it. Every wait is bounded.
  *
+ * ptr_lookup covers dns_resolve_ptr (host-record PTRs, one lying PTR).
+ *
  * The table cases are { name, domain, family order, want status, want
  * hosts }, the hosts rendered as "name/pref=addr,addr name/pref=...".
  */
@@ -256,6 +258,8 @@ dnsmasq_argv(int port, int servfail_port)
 		"--mx-host=skip.test,ok.skip.test,20",
 		"--host-record=ok.skip.test,127.0.0.50",
 		"--mx-host=allnoaddr.test,none.allnoaddr.test,10",
+		/* dns_resolve_ptr: a PTR name whose address is another */
+		"--ptr-record=8.0.0.127.in-addr.arpa,aonly.test",
 	};
 	for (i = 0; i < (int)(sizeof(records) / sizeof(records[0])); i++)
 		add_arg(argv, &argc, MAXARGS, "%s", records[i]);
@@ -635,6 +639,51 @@ START_TEST(host_lookup_skips_mx)
 }
 END_TEST
 
+/* ptr_lookup - dns_resolve_ptr: the PTR name with that name's own
+ * addresses (the caller compares them with the address it asked about) */
+START_TEST(ptr_lookup)
+{
+	struct dns_ctx *ctx = new_ctx();
+	struct dns_addr a;
+	struct got g;
+
+	memset(&a, 0, sizeof(a));
+	a.family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.7", &a.u.v4), 1);
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_ptr(ctx, &a, got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_int_eq(g.calls, 1);
+	ck_assert_msg(g.kind == MAIL_OK, "%s", g.text);
+	ck_assert_str_eq(buf_cstr(&g.hosts), "h.mxdual.test/0=::1,127.0.0.7");
+	buf_fini(&g.hosts);
+
+	/* the PTR name's address is another: returned as it is */
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.8", &a.u.v4), 1);
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_ptr(ctx, &a, got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_msg(g.kind == MAIL_OK, "%s", g.text);
+	ck_assert_str_eq(buf_cstr(&g.hosts), "aonly.test/0=127.0.0.5");
+	buf_fini(&g.hosts);
+
+	/* no PTR record: temporary, never a name */
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.222", &a.u.v4), 1);
+	memset(&g, 0, sizeof(g));
+	ck_assert_int_eq(dns_resolve_ptr(ctx, &a, got_cb, &g), 0);
+	ck_assert(dns_wait(ctx, WAIT_MS) == 0);
+	ck_assert_int_eq(g.calls, 1);
+	ck_assert_msg(g.kind == MAIL_TEMP && g.nhosts == 0, "got %s %s",
+	    mail_kind_name(g.kind), g.text);
+	buf_fini(&g.hosts);
+
+	/* not an address family */
+	a.family = AF_UNIX;
+	ck_assert_int_eq(dns_resolve_ptr(ctx, &a, got_cb, &g), -1);
+	dns_free(ctx);
+}
+END_TEST
+
 /* equal_preferences_are_tried_in_random_order - both orders show up */
 START_TEST(equal_preferences_are_tried_in_random_order)
 {
@@ -920,6 +969,7 @@ dns_suite(void)
 	    (int)(sizeof(mx_cases) / sizeof(mx_cases[0])));
 	tcase_add_test(tc, equal_preferences_are_tried_in_random_order);
 	tcase_add_test(tc, host_lookup_skips_mx);
+	tcase_add_test(tc, ptr_lookup);
 	tcase_add_test(tc, at_most_64_hosts_and_32_addresses_are_kept);
 	tcase_add_test(tc, closed_server_port_is_temporary);
 	tcase_add_test(tc, callback_never_runs_inside_resolve);

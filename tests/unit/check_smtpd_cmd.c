@@ -2,9 +2,11 @@
  * check_smtpd_cmd - the listener's command parser (connector/smtpd/
  * smtpd_cmd.h): verbs, MAIL and RCPT paths with their parameters, and the
  * address tricks an open-relay probe tries, each either refused with the
- * right reply or reduced to the address it really is.
+ * right reply or reduced to the address it really is; BDAT's chunk size
+ * and LAST (RFC 3030).
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,15 @@ static const struct path_case path_cases[] = {
 	    true, false, 0, NULL, "\xc3\xa5@example.com" },
 	{ "mail_invalid_utf8_with_smtputf8", "FROM:<a@exa\xfbmple.com> "
 	    "SMTPUTF8", true, false, 553, "5.6.7", NULL },
+	/* quoted-pairSMTP is %d92 %d32-126 (RFC 5321 4.1.2): an escaped
+	 * 8-bit byte would slip past the SMTPUTF8 check (found by fuzz_smtpd:
+	 * the address did not read back to itself) */
+	{ "escaped_8bit_in_quoted", "TO:<\"a\\\xa1\"@example.com>", false,
+	    false, 501, "5.1.3", NULL },
+	{ "escaped_8bit_in_quoted_utf8", "TO:<\"a\\\xc3\xa9\"@example.com>",
+	    false, true, 501, "5.1.3", NULL },
+	{ "escaped_space_in_quoted", "TO:<\"a\\ b\"@example.com>", false,
+	    false, 0, NULL, "\"a b\"@example.com" },
 	{ "cr_in_quoted_local", "TO:<\"a\rb\"@example.com>", false, false, 501,
 	    "5.1.3", NULL },
 	{ "nul_in_local", "TO:<a\0b@example.com>", false, false, 501, "5.1.3",
@@ -261,6 +272,66 @@ START_TEST(test_helo)
 }
 END_TEST
 
+struct bdat_case {
+	const char	*name;
+	const char	*arg;
+	int		 want;
+	uint64_t	 size;
+	bool		 last;
+};
+
+static const struct bdat_case bdat_cases[] = {
+	{ "size", "100", 0, 100, false },
+	{ "zero", "0", 0, 0, false },
+	{ "zero_last", "0 LAST", 0, 0, true },
+	{ "last_any_case", "12 last", 0, 12, true },
+	{ "last_after_spaces", "12   LAST", 0, 12, true },
+	{ "leading_zeros", "007", 0, 7, false },
+	{ "largest", "18446744073709551615", 0, UINT64_MAX, false },
+	{ "overflow", "18446744073709551616", -1, 0, false },
+	{ "huge", "99999999999999999999999", -1, 0, false },
+	{ "empty", "", -1, 0, false },
+	{ "negative", "-1", -1, 0, false },
+	{ "plus_sign", "+1", -1, 0, false },
+	{ "hex", "0x10", -1, 0, false },
+	{ "not_last", "10 LASTX", -1, 0, false },
+	{ "last_only", "LAST", -1, 0, false },
+	{ "word_after_last", "10 LAST x", -1, 0, false },
+	{ "other_word", "10 FIRST", -1, 0, false },
+	{ "tab", "10\tLAST", -1, 0, false },
+	{ "digits_then_junk", "10x", -1, 0, false },
+};
+
+START_TEST(test_bdat)
+{
+	const struct bdat_case *c = &bdat_cases[_i];
+	uint64_t size;
+	bool last;
+
+	ck_assert_msg(smtpd_parse_bdat(c->arg, strlen(c->arg), &size,
+	    &last) == c->want, "%s: result", c->name);
+	if (c->want == 0)
+		ck_assert_msg(size == c->size && last == c->last,
+		    "%s: size %llu last %d", c->name, (unsigned long long)size,
+		    last);
+}
+END_TEST
+
+/* The verb and its argument as a session sees them. */
+START_TEST(test_bdat_line)
+{
+	struct smtpd_cmd cmd;
+	uint64_t size;
+	bool last;
+
+	smtpd_cmd_parse("bdat 5 LAST  ", 13, &cmd);
+	ck_assert_int_eq(cmd.verb, SMTPD_BDAT);
+	ck_assert_int_eq(smtpd_parse_bdat(cmd.arg, cmd.arg_len, &size,
+	    &last), 0);
+	ck_assert(size == 5 && last);
+}
+END_TEST
+
 static Suite *
 smtpd_cmd_suite(void)
 {
@@ -276,6 +347,9 @@ smtpd_cmd_suite(void)
 	tcase_add_test(tc, test_mail_params_kept);
 	tcase_add_test(tc, test_rcpt_params_kept);
 	tcase_add_test(tc, test_address_length_bounded);
+	tcase_add_loop_test(tc, test_bdat, 0,
+	    sizeof(bdat_cases) / sizeof(bdat_cases[0]));
+	tcase_add_test(tc, test_bdat_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,8 @@
  * smtpd_data.h): where a message ends (only <CRLF>.<CRLF>: the SMTP
  * smuggling variants stay inside), dot-unstuffing, bare CR and LF made
  * CRLF, the size and header limits, and the same result whatever the
- * input's chunking.
+ * input's chunking; raw mode (BDAT chunks): no dot removed, no end, bare
+ * CR and LF made CRLF across chunk boundaries, the final line end.
  */
 #include <check.h>
 #include <stdint.h>
@@ -188,12 +189,94 @@ START_TEST(test_eightbit_noticed)
 }
 END_TEST
 
+/* Raw mode: the chunks of a BDAT message, and the message they make. */
+struct raw_case {
+	const char	*name;
+	const char	*chunks[4];	/* NULL ends */
+	const char	*out;
+};
+
+static const struct raw_case raw_cases[] = {
+	{ "one_chunk", { "Subject: x\r\n\r\nbody\r\n" },
+	    "Subject: x\r\n\r\nbody\r\n" },
+	{ "crlf_split_between_chunks", { "a\r", "\nb\r\n" }, "a\r\nb\r\n" },
+	{ "dots_kept", { "a\r\n..b\r\n.\r\n" }, "a\r\n..b\r\n.\r\n" },
+	{ "dot_line_is_no_end", { "a\r\n.\r\n", "MAIL FROM:<x@y>\r\n" },
+	    "a\r\n.\r\nMAIL FROM:<x@y>\r\n" },
+	{ "bare_lf_made_crlf", { "a\nb\n" }, "a\r\nb\r\n" },
+	{ "bare_cr_made_crlf", { "a\rb\r\n" }, "a\r\nb\r\n" },
+	{ "bare_cr_at_chunk_end_then_text", { "a\r", "b\r\n" },
+	    "a\r\nb\r\n" },
+	{ "bare_cr_at_the_very_end", { "a\r" }, "a\r\n" },
+	{ "no_final_line_end", { "a\r\nlast" }, "a\r\nlast\r\n" },
+	{ "empty_chunks", { "", "a\r\n", "" }, "a\r\n" },
+	{ "empty_message", { "" }, "" },
+	{ "cr_cr_lf", { "a\r", "\r", "\n" }, "a\r\n\r\n" },
+};
+
+static void
+run_raw(const struct raw_case *c, size_t step)
+{
+	struct smtpd_data d;
+	struct buf out;
+	size_t i, off, n, len;
+
+	buf_init(&out);
+	smtpd_data_init_raw(&d, 1 << 20);
+	for (i = 0; i < 4 && c->chunks[i] != NULL; i++) {
+		len = strlen(c->chunks[i]);
+		for (off = 0; off < len; off += n) {
+			n = step == 0 || len - off < step ? len - off : step;
+			ck_assert_uint_eq(smtpd_data_feed(&d, c->chunks[i] + off,
+			    n, &out), n);
+			ck_assert(!d.done);
+		}
+	}
+	smtpd_data_finish(&d, &out);
+	ck_assert_msg(out.len == strlen(c->out) && (out.len == 0 ||
+	    memcmp(out.data, c->out, out.len) == 0), "%s/%zu: out \"%.*s\"",
+	    c->name, step, (int)out.len, out.data);
+	buf_fini(&out);
+}
+
+START_TEST(test_raw_whole)
+{
+	run_raw(&raw_cases[_i], 0);
+}
+END_TEST
+
+START_TEST(test_raw_byte_by_byte)
+{
+	run_raw(&raw_cases[_i], 1);
+}
+END_TEST
+
+START_TEST(test_raw_binary_and_limits)
+{
+	struct smtpd_data d;
+	struct buf out;
+
+	buf_init(&out);
+	smtpd_data_init_raw(&d, 10);
+	ck_assert_uint_eq(smtpd_data_feed(&d, "a\0\xff\r\n", 5, &out), 5);
+	ck_assert_uint_eq(out.len, 5);
+	ck_assert(memcmp(out.data, "a\0\xff\r\n", 5) == 0);
+	ck_assert(d.eightbit && !d.too_big);
+	ck_assert_uint_eq(smtpd_data_feed(&d, "0123456789\r\n", 12, &out),
+	    12);
+	ck_assert(d.too_big);
+	ck_assert_uint_le(out.len, 10);
+	buf_fini(&out);
+}
+END_TEST
+
 static Suite *
 smtpd_data_suite(void)
 {
 	Suite *s = suite_create("smtpd_data");
 	TCase *tc = tcase_create("core");
 	int n = (int)(sizeof(cases) / sizeof(cases[0]));
+	int nr = (int)(sizeof(raw_cases) / sizeof(raw_cases[0]));
 
 	tcase_add_loop_test(tc, test_cases_whole, 0, n);
 	tcase_add_loop_test(tc, test_cases_byte_by_byte, 0, n);
@@ -202,6 +285,9 @@ smtpd_data_suite(void)
 	tcase_add_test(tc, test_too_big_stops_output_but_finds_the_end);
 	tcase_add_test(tc, test_header_block_bounded);
 	tcase_add_test(tc, test_eightbit_noticed);
+	tcase_add_loop_test(tc, test_raw_whole, 0, nr);
+	tcase_add_loop_test(tc, test_raw_byte_by_byte, 0, nr);
+	tcase_add_test(tc, test_raw_binary_and_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -469,6 +469,9 @@ RCPT TO:<bob@[192.0.2.7]>
 RCPT TO:<bob@example.com.>
 RCPT TO:<Postmaster>
 """))
+smtpd("bdat", 0x05, "EHLO x\r\nMAIL FROM:<a@example.com>\r\n"
+      "RCPT TO:<b@example.com>\r\nBDAT 9\r\nSubject: \rBDAT 12 LAST\r\n"
+      "x\r\n.\r\nQUIT\r\nBDAT 0 LAST\r\nBDAT 5x\r\nDATA\r\na\r\n.\r\n")
 
 def main():
     for target, files in seeds.items():
