@@ -3,8 +3,8 @@
  *
  * One line per mail event (picked-up, queued, delivered, deferred, bounced,
  * badmail, archived; interrupted: an attempt cut off by a stop of the
- * connector, a possible duplicate), with stable key=value fields a script
- * can parse:
+ * connector, a possible duplicate; refused: a listener message answered
+ * 451 and not kept), with stable key=value fields a script can parse:
  *
  *   2026-11-24T18:43:28.123Z event=delivered qid=0F3K... from=<a@b.example>
  *     to=<c@d.example> size=2311 status=sent dsn=2.0.0 relay=maildir

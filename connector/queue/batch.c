@@ -951,6 +951,13 @@ batch_forget(struct qctx *q, const char *qid)
 	qentry_remove_all(q, qid);
 	if (unlinkat(q->dir[LAYOUT_WORK], qid, 0) == -1 && errno != ENOENT)
 		log_warn("Work/%s", qid);
+	/* after "received" (and maybe "held ... tried again"): the last
+	 * word on this queue id, so the log does not promise a retry */
+	tracklog_add(q->track, &(struct track_event){ .event = "refused",
+	    .qid = qid, .status = "tempfail", .dsn = "4.3.0",
+	    .reason = "not kept: the queue could not take it; the client "
+	    "was answered 451 and keeps the message" });
+	tracklog_flush(q->track);
 }
 
 void

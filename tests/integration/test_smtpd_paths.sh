@@ -62,6 +62,8 @@ check "3.5 s later: nothing of the batch in Work/, In/, Out/ or the store" batch
 check "the tracking log has no delivery to the batch" \
 	lacks 'event=delivered .*to=<batch[0-3]@example.com>' "$(tracklog)"
 check "the daemon does not retry a held file" lacks 'trying the held Work file again' "$(cat "$T/daemon.log")"
+check "the tracking log's last word on each: refused 4.3.0, not kept" \
+	test "$(tracklog | grep -c 'event=refused .*status=tempfail dsn=4.3.0 .*not kept')" = 4
 stop_daemon
 # the next start redoes Work files: there must be none of the batch
 start_daemon || abort_test "daemon restarts"
