@@ -108,6 +108,15 @@ struct rp_cand {
 	int		 u8same;	/* UTF-8 read as UTF-8: the output is
 					   the input while the part's UTF-8
 					   check holds; no converter yet */
+	int		 rules;		/* rules of rp_leaf_start that
+					   asked for this reading */
+	int		 spare;		/* not read (any more): chosen only
+					   if cand[need] is bad, and then
+					   pass 1 runs again reading all */
+	size_t		 need;
+	int		 shadow;	/* the windows reading of a label
+					   (c1_decoder), not started: the
+					   same as cand[0]'s until a C1 byte */
 };
 
 /* Pass 1 state of the leaf being read. */
@@ -182,6 +191,10 @@ struct rp_state {
 	 * output, quoted-printable input) unless qp_all; a choice that
 	 * needed one not counted sets qp_missing and pass 1 runs again */
 	int		 qp_all, qp_missing;
+	/* Readings that can matter only if another goes bad are not run
+	 * (rp_spares) unless all_readings; a choice that needed one sets
+	 * readings_missing and pass 1 runs again */
+	int		 all_readings, readings_missing;
 	struct rp_level	 lv[RP_DEPTHS];
 	char		*bnd[RP_DEPTHS];	/* pass 2: boundary by depth */
 	int		 at_bol;	/* pass 2: output at a line start */
