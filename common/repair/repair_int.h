@@ -117,7 +117,15 @@ struct rp_cand {
 	int		 shadow;	/* the windows reading of a label
 					   (c1_decoder), not started: the
 					   same as cand[0]'s until a C1 byte */
+	int		 late;		/* ASCII-compatible reading beside
+					   one that is not: started at the
+					   first 8-bit byte (or the end) */
+	uint64_t	 pre;		/* content before it started */
 };
+
+/* rp_cand.need of a reading wanted when the letters' case says the
+ * label has KOI8-R and windows-1251 backwards (rp_cyr_swapped) */
+#define RP_NEED_CASE	((size_t)-1)
 
 /* Pass 1 state of the leaf being read. */
 struct rp_scan {

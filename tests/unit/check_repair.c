@@ -629,7 +629,7 @@ START_TEST(readings_left_out_write_the_same)
 	enum repair_result x, y;
 	size_t k, np, parts, pc, len, ascii;
 	const char *lab;
-	int longl, late;
+	int longl, late, forced;
 
 	buf_init(&m);
 	buf_init(&a);
@@ -646,9 +646,14 @@ START_TEST(readings_left_out_write_the_same)
 		late = _i < 4 && pc == 0;
 		if (late)
 			lab = "iso-8859-1";
+		if (_i >= 4 && _i < 7 && pc == 0)
+			lab = (const char *[]){ "koi8-r", "windows-1251",
+			    "iso-2022-jp" }[_i - 4];
 		buf_printf(&m, "Content-Type: text/plain; charset=%s\r\n"
 		    "Content-Transfer-Encoding: 8bit\r\n\r\n", lab);
-		ascii = rr_next(&seed) % 3 == 0 && !late ? 70000 : 0;
+		forced = _i >= 4 && _i < 7 && pc == 0;
+		ascii = rr_next(&seed) % 3 == 0 && !late && !forced ? 70000 :
+		    0;
 		for (len = 0; len < ascii; len += 40)
 			buf_puts(&m, "ascii before anything else, a line\r\n");
 		/* sometimes a first chunk of 8-bit text without C1 bytes, in
@@ -658,7 +663,7 @@ START_TEST(readings_left_out_write_the_same)
 		 * first chunk */
 		if (late)
 			longl = _i % 2;
-		if (rr_next(&seed) % 3 == 0 || late) {
+		if ((rr_next(&seed) % 3 == 0 && !forced) || late) {
 			for (len = 0; len < 60000; len += 24)
 				buf_puts(&m, !longl || len % 1200 < 24 ?
 				    "caf\xe9 \xe1\xe2 some word\r\n" :
@@ -671,6 +676,19 @@ START_TEST(readings_left_out_write_the_same)
 		if (late)
 			buf_puts(&m, "\x93quoted\x94\r\n");
 		np = 1 + rr_next(&seed) % 400;
+		/* then three that must take the other ways: the letters' case
+		 * of the other Cyrillic charset, and Shift_JIS under
+		 * iso-2022-jp after 200 KB of ASCII (read from where it
+		 * starts, beside ISO-2022-JP read from the start) */
+		if (forced) {
+			np = 0;
+			if (_i == 6)
+				for (len = 0; len < 200000; len += 8)
+					buf_puts(&m, "a line\r\n");
+			for (len = 0; len < 2000; len++)
+				buf_puts(&m, _i == 4 ? pieces[13] : _i == 5 ?
+				    pieces[12] : "\x82\xa0\x82\xa2\r\n");
+		}
 		for (k = 0; k < np; k++) {
 			uint64_t r = rr_next(&seed);
 			/* mostly the clean pieces of the label */
