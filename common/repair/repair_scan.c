@@ -506,10 +506,11 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 		return 0;
 	if (c->u8same && utf8_check_ok(&sc->u8v)) {
 		/* valid so far, ending between characters: the decoder
-		 * (which has seen nothing yet) would give d as it is */
-		repair_cte_stat_feed(&c->u8, d, n);
-		if (fin)
-			repair_cte_stat_finish(&c->u8);
+		 * (which has seen nothing yet) would give d as it is, and
+		 * the counts are the content's (sc->d, fed and finished
+		 * with the same bytes from the same start, see rp_content):
+		 * copied, not counted again */
+		c->u8 = sc->d;
 		return 0;
 	}
 	if (c->u8same) {
