@@ -87,7 +87,10 @@ struct rp_plan {
 /* Counts over a byte stream that may become a body. */
 struct rp_ostat {
 	uint64_t	 total;
-	size_t		 col, maxline;
+	size_t		 col;		/* bytes of the unfinished line */
+	size_t		 maxline;	/* the longest line where one is over
+					   RP_LINE_MAX; below, not exact
+					   (only the comparison is used) */
 	int		 has8, prev_cr;
 	int		 noqp;		/* the QP size is not counted */
 	struct codec_enc qp;		/* counts only */
