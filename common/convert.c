@@ -1026,6 +1026,26 @@ convert_encode_all(const char *to, const void *in, size_t len,
 	return r;
 }
 
+/* convert_same_but_c1 - do two single-byte table decoders give the same
+ * for every byte outside 0x80-0x9F (see convert.h) */
+int
+convert_same_but_c1(const struct convert *a, const struct convert *b)
+{
+	size_t i;
+
+	if (a->sb == NULL || b->sb == NULL || a->mode != b->mode ||
+	    a->jis != NULL || b->jis != NULL)
+		return 0;
+	for (i = 0; i < 256; i++) {
+		if (i >= 0x80 && i <= 0x9F)
+			continue;
+		if (a->sb->len[i] != b->sb->len[i] ||
+		    memcmp(a->sb->u8[i], b->sb->u8[i], a->sb->len[i]) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* convert_strerror - a result as text for logs */
 const char *
 convert_strerror(enum convert_result r)

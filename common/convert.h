@@ -36,6 +36,11 @@
  * that path, for tests that hold the two equal. The results are the same
  * byte for byte, errors and their offsets included.
  *
+ * convert_same_but_c1() tells whether two decoders read every byte
+ * outside 0x80-0x9F by itself and alike (both single-byte tables): then
+ * text without such a byte decodes the same in both, errors included,
+ * wherever the chunks end (ISO-8859-1 and windows-1252).
+ *
  * Ownership: the caller owns the struct buf and everything in it; a struct
  * convert is the caller's to release with convert_free(). Charset names are
  * iconv names (see charset.h for labels found in mail).
@@ -89,5 +94,6 @@ enum convert_result convert_decode_all(const char *from, enum convert_mode,
 enum convert_result convert_encode_all(const char *to, const void *, size_t,
 	    struct buf *out);
 const char *convert_strerror(enum convert_result);
+int	convert_same_but_c1(const struct convert *, const struct convert *);
 
 #endif

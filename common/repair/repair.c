@@ -328,6 +328,7 @@ rp_pass1_reset(struct rp_state *st)
 	st->bare_lf = 0;
 	st->in_prev_cr = 0;
 	st->qp_missing = 0;
+	st->readings_missing = 0;
 }
 
 /* rp_options - resolve the options into the state */
@@ -431,21 +432,27 @@ repair_message(int in_fd, int out_fd, const struct repair_opts *opts,
 		    opts->target);
 		goto done;
 	}
+	st->all_readings = opts->all_readings;
 	st->pass = 1;
 	explain_len = rep->explain.len;
 	undecodable = rep->undecodable;
 	kept_utf8 = rep->kept_utf8;
-	if (rp_run(st, in_fd, chunk) == 0 && st->qp_missing) {
-		/* a choice needed a QP size not counted: again, counting
-		 * all, with the findings of the first try forgotten */
+	/* a choice needed a QP size not counted, or a reading not run:
+	 * again, counting all or reading all, with the findings of the try
+	 * before forgotten (at most two more runs: the third counts and reads
+	 * everything) */
+	for (i = 0; rp_run(st, in_fd, chunk) == 0 && i < 2 &&
+	    (st->qp_missing || st->readings_missing); i++) {
+		if (st->qp_missing)
+			st->qp_all = 1;
+		if (st->readings_missing)
+			st->all_readings = 1;
 		rp_pass1_reset(st);
 		rep->explain.len = explain_len;
 		if (rep->explain.data != NULL)
 			rep->explain.data[explain_len] = '\0';
 		rep->undecodable = undecodable;
 		rep->kept_utf8 = kept_utf8;
-		st->qp_all = 1;
-		(void)rp_run(st, in_fd, chunk);
 	}
 	if (st->failed) {
 		err = st->failed;

@@ -75,6 +75,9 @@ struct repair_opts {
 	 * converted once: 0 is the default (8 MB a message), 1 keeps none
 	 * (every part converted in both passes, as tests compare). */
 	size_t		 keep_max;
+	/* 1: every reading of a text part runs from its start, none left
+	 * out until it could matter (what tests hold the default equal to) */
+	int		 all_readings;
 };
 
 struct repair_report {

@@ -19,13 +19,19 @@ repair_cte_stat_init(struct rp_ostat *o, unsigned qp_flags)
 	codec_enc_init(&o->qp, CODEC_CTE_QP, qp_flags);
 }
 
-/* repair_cte_stat_feed - count more of the stream: 8-bit bytes a word at
- * a time until the first, lines from one LF to the next */
+/*
+ * repair_cte_stat_feed - count more of the stream: 8-bit bytes a word at
+ * a time until the first; lines only as far as RP_LINE_MAX matters (see
+ * rp_ostat.maxline): the last LF among the next bytes that cannot hold a
+ * line over the limit ends every line before it, all short, so short
+ * lines cost one backward search per window instead of a search each.
+ * A line that reaches past the window is measured exactly.
+ */
 void
 repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 {
 	const unsigned char *s = p, *end, *nl;
-	size_t l;
+	size_t l, w, room;
 	int cr;
 
 	if (n == 0)
@@ -33,7 +39,22 @@ repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 	end = s + n;
 	if (!o->has8 && charset_has_8bit(p, n))
 		o->has8 = 1;
-	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+	while (s < end) {
+		/* a line ending among the next room bytes has at most
+		 * RP_LINE_MAX before its LF (none if the line has as many) */
+		room = o->col < RP_LINE_MAX ? RP_LINE_MAX - o->col + 1 : 0;
+		w = (size_t)(end - s) < room ? (size_t)(end - s) : room;
+		if (w > 0 && (nl = memrchr(s, '\n', w)) != NULL) {
+			o->col = 0;
+			o->prev_cr = 0;
+			s = nl + 1;
+			continue;
+		}
+		if (w == (size_t)(end - s))
+			break;		/* the chunk ends in the line */
+		if ((nl = memchr(s + w, '\n', (size_t)(end - s) - w)) ==
+		    NULL)
+			break;
 		/* the line's length without its CR (which may have ended
 		 * the previous chunk) */
 		cr = nl > s ? nl[-1] == '\r' : o->prev_cr;

@@ -87,7 +87,10 @@ struct rp_plan {
 /* Counts over a byte stream that may become a body. */
 struct rp_ostat {
 	uint64_t	 total;
-	size_t		 col, maxline;
+	size_t		 col;		/* bytes of the unfinished line */
+	size_t		 maxline;	/* the longest line where one is over
+					   RP_LINE_MAX; below, not exact
+					   (only the comparison is used) */
 	int		 has8, prev_cr;
 	int		 noqp;		/* the QP size is not counted */
 	struct codec_enc qp;		/* counts only */
@@ -108,7 +111,24 @@ struct rp_cand {
 	int		 u8same;	/* UTF-8 read as UTF-8: the output is
 					   the input while the part's UTF-8
 					   check holds; no converter yet */
+	int		 rules;		/* rules of rp_leaf_start that
+					   asked for this reading */
+	int		 spare;		/* not read (any more): chosen only
+					   if cand[need] is bad, and then
+					   pass 1 runs again reading all */
+	size_t		 need;
+	int		 shadow;	/* the windows reading of a label
+					   (c1_decoder), not started: the
+					   same as cand[0]'s until a C1 byte */
+	int		 late;		/* ASCII-compatible reading beside
+					   one that is not: started at the
+					   first 8-bit byte (or the end) */
+	uint64_t	 pre;		/* content before it started */
 };
+
+/* rp_cand.need of a reading wanted when the letters' case says the
+ * label has KOI8-R and windows-1251 backwards (rp_cyr_swapped) */
+#define RP_NEED_CASE	((size_t)-1)
 
 /* Pass 1 state of the leaf being read. */
 struct rp_scan {
@@ -182,6 +202,10 @@ struct rp_state {
 	 * output, quoted-printable input) unless qp_all; a choice that
 	 * needed one not counted sets qp_missing and pass 1 runs again */
 	int		 qp_all, qp_missing;
+	/* Readings that can matter only if another goes bad are not run
+	 * (rp_spares) unless all_readings; a choice that needed one sets
+	 * readings_missing and pass 1 runs again */
+	int		 all_readings, readings_missing;
 	struct rp_level	 lv[RP_DEPTHS];
 	char		*bnd[RP_DEPTHS];	/* pass 2: boundary by depth */
 	int		 at_bol;	/* pass 2: output at a line start */

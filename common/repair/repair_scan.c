@@ -194,7 +194,7 @@ rp_keep_take(struct rp_state *st, struct rp_cand *src, struct rp_plan *pl)
 	buf_init(&src->keep);
 	st->kept_total += k->len;
 	pl->keep = st->nkeeps;
-	pl->keep_pre = sc->pre;
+	pl->keep_pre = src->pre;
 }
 
 /* rp_cand_add - one more way to read the text part */
@@ -207,13 +207,16 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	size_t i;
 
 	for (i = 0; i < RP_NCAND && sc->cand[i].used; i++)
-		if (strcmp(sc->cand[i].dec, dec) == 0)
+		if (strcmp(sc->cand[i].dec, dec) == 0) {
+			sc->cand[i].rules++;
 			return 0;
+		}
 	if (i == RP_NCAND || strlen(dec) >= CHARSET_NAME_SIZE)
 		return 0;
 	c = &sc->cand[i];
 	memset(c, 0, sizeof(*c));
 	c->used = 1;
+	c->rules = 1;
 	strcpy(c->dec, dec);
 	c->mime = mime;
 	repair_cte_stat_init(&c->u8, 0);
@@ -253,6 +256,80 @@ rp_detect_cand(const char *name, void *arg)
 	if (charset_lookup(name, strlen(name), &ci) == CHARSET_UNKNOWN)
 		return 0;
 	return rp_cand_add(arg, ci.decoder, ci.mime);
+}
+
+static struct rp_cand *rp_cand_find(struct rp_scan *, const char *);
+
+/*
+ * rp_spares - readings that need not run from the start. Each reading
+ * asked for by one rule only is looked at by that rule only:
+ * - the second choice of a label (GB18030 for gb2312) is chosen only when
+ *   the label's own reading (cand[0]) is bad: it does not run, and if
+ *   cand[0] goes bad pass 1 runs again with every reading;
+ * - the other one of KOI8-R and windows-1251 is chosen only when the
+ *   letters' case says the label has it backwards: the same;
+ * - the windows reading of a label (windows-1252 for iso-8859-1), when
+ *   both are single-byte tables alike outside 0x80-0x9F and write UTF-8,
+ *   starts at the first C1 byte as a copy of cand[0] (rp_c1_start).
+ * Both were a second decoding of every 8-bit byte.
+ */
+static void
+rp_spares(struct rp_state *st, const struct charset_info *ci)
+{
+	struct rp_scan *sc = &st->scan;
+	struct rp_cand *p = &sc->cand[0], *c;
+
+	if (st->all_readings || !p->used || strcmp(p->dec, ci->decoder) != 0)
+		return;
+	if (ci->alt_decoder != NULL &&
+	    (c = rp_cand_find(sc, ci->alt_decoder)) != NULL && c != p &&
+	    c->rules == 1) {
+		c->spare = 1;
+		c->need = 0;
+	}
+	if (sc->cyr && (c = rp_cand_find(sc, rp_cyr_other(ci->decoder))) !=
+	    NULL && c != p && c->rules == 1) {
+		c->spare = 1;
+		c->need = RP_NEED_CASE;
+	}
+	if (ci->c1_decoder != NULL &&
+	    (c = rp_cand_find(sc, ci->c1_decoder)) != NULL && c != p &&
+	    c->rules == 1 && !p->bad && !c->bad && p->ec == NULL &&
+	    c->ec == NULL && !p->u8same && !c->u8same &&
+	    convert_same_but_c1(p->dc, c->dc))
+		c->shadow = 1;
+}
+
+/*
+ * rp_c1_start - the first C1 byte of a part whose windows reading was not
+ * started: it takes the label reading's state (the same text so far), and
+ * the label's reading, which the windows reading now always beats (see
+ * rp_decide_text), stops unless another rule asked for it too; it is
+ * wanted again only if the windows reading goes bad (pass 1 then runs
+ * again with every reading).
+ */
+static int
+rp_c1_start(struct rp_state *st, struct rp_cand *p, struct rp_cand *c)
+{
+	struct rp_scan *sc = &st->scan;
+
+	c->shadow = 0;
+	c->bad = p->bad;
+	c->u8 = p->u8;
+	c->eo = p->eo;
+	if (p->keep_off) {
+		c->keep_off = 1;
+		buf_fini(&c->keep);
+	} else if (p->keep.len > 0 && rp_keep(st, &c->keep, &c->keep_off,
+	    p->keep.data, p->keep.len) == -1)
+		return repair_fail(st, ENOMEM);
+	if (p->rules == 1) {
+		p->spare = 1;
+		p->need = (size_t)(c - sc->cand);
+		p->keep_off = 1;
+		buf_fini(&p->keep);
+	}
+	return 0;
 }
 
 /* rp_leaf_start - pass 1: get ready to read a leaf's body */
@@ -351,15 +428,25 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 				return -1;
 			repair_detect_start(sc);
 		}
+		if (cs != NULL && charset_lookup(cs, strlen(cs), &ci) !=
+		    CHARSET_UNKNOWN)
+			rp_spares(st, &ci);
 	}
 	/* ASCII reads and writes as itself in these charsets: the
-	 * candidates need not see text before its first 8-bit byte */
+	 * candidates need not see text before its first 8-bit byte; beside
+	 * one that must (ISO-2022-JP, UTF-7), each that need not starts
+	 * there by itself (its pre) */
 	for (i = 0; i < RP_NCAND; i++)
-		if (sc->cand[i].used &&
-		    (!charset_ascii_compatible(sc->cand[i].dec) ||
-		    (sc->cand[i].enc != NULL &&
-		    !charset_ascii_compatible(sc->cand[i].enc))))
-			sc->lazy = 0;
+		if (sc->cand[i].used) {
+			sc->cand[i].late = charset_ascii_compatible(
+			    sc->cand[i].dec) && (sc->cand[i].enc == NULL ||
+			    charset_ascii_compatible(sc->cand[i].enc));
+			if (!sc->cand[i].late)
+				sc->lazy = 0;
+		}
+	for (i = 0; i < RP_NCAND; i++)
+		if (sc->lazy || st->all_readings)
+			sc->cand[i].late = 0;
 	sc->on = !sc->lazy;
 	return 0;
 }
@@ -419,10 +506,11 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 		return 0;
 	if (c->u8same && utf8_check_ok(&sc->u8v)) {
 		/* valid so far, ending between characters: the decoder
-		 * (which has seen nothing yet) would give d as it is */
-		repair_cte_stat_feed(&c->u8, d, n);
-		if (fin)
-			repair_cte_stat_finish(&c->u8);
+		 * (which has seen nothing yet) would give d as it is, and
+		 * the counts are the content's (sc->d, fed and finished
+		 * with the same bytes from the same start, see rp_content):
+		 * copied, not counted again */
+		c->u8 = sc->d;
 		return 0;
 	}
 	if (c->u8same) {
@@ -466,20 +554,38 @@ rp_cand_feed(struct rp_state *st, struct rp_cand *c, const char *d,
 	return 0;
 }
 
+/* rp_cand_runs - is this reading being read (see rp_spares) */
+static int
+rp_cand_runs(const struct rp_cand *c)
+{
+	return c->used && !c->spare && !c->shadow && !c->late;
+}
+
 /* rp_content - pass 1: decoded content of the leaf */
 static int
 rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 {
 	struct rp_scan *sc = &st->scan;
 	size_t i;
+	int has8;
 
-	if (!sc->on && charset_has_8bit(d, n)) {
+	has8 = charset_has_8bit(d, n);
+	if (!sc->on && has8) {
 		/* what came before was ASCII: the same in every output */
-		for (i = 0; i < RP_NCAND; i++)
+		for (i = 0; i < RP_NCAND; i++) {
 			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
+			sc->cand[i].pre = sc->d.total;
+		}
 		sc->on = 1;
 		sc->pre = sc->d.total;
 	}
+	for (i = 0; i < RP_NCAND && (has8 || fin); i++)
+		if (sc->cand[i].late) {
+			/* the same, for this reading by itself */
+			sc->cand[i].late = 0;
+			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
+			sc->cand[i].pre = sc->d.total;
+		}
 	repair_cte_stat_feed(&sc->d, d, n);
 	utf8_check_feed(&sc->u8v, d, n);
 	if (sc->ud != NULL)
@@ -493,17 +599,21 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 		}
 	if (!sc->has_c1)
 		sc->has_c1 = charset_has_c1(d, n);
+	for (i = 0; i < RP_NCAND && sc->has_c1; i++)
+		if (sc->cand[i].used && sc->cand[i].shadow &&
+		    rp_c1_start(st, &sc->cand[0], &sc->cand[i]) == -1)
+			return -1;
 	if (!sc->has_esc)
 		sc->has_esc = memchr(d, 0x1B, n) != NULL ||
 		    memchr(d, '+', n) != NULL || memchr(d, '~', n) != NULL;
 	for (i = 0; i < RP_NCAND && sc->on; i++)
-		if (sc->cand[i].used &&
+		if (rp_cand_runs(&sc->cand[i]) &&
 		    rp_cand_feed(st, &sc->cand[i], d, n, 0) == -1)
 			return -1;
 	if (fin) {
 		repair_cte_stat_finish(&sc->d);
 		for (i = 0; i < RP_NCAND && sc->on; i++)
-			if (sc->cand[i].used &&
+			if (rp_cand_runs(&sc->cand[i]) &&
 			    rp_cand_feed(st, &sc->cand[i], NULL, 0, 1) == -1)
 				return -1;
 	}
@@ -598,7 +708,9 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 	/* Which reading of the bytes. */
 	if (labelled && sc->cyr && rp_cyr_swapped(sc, ci.decoder) &&
 	    (cyr = rp_cand_find(sc, rp_cyr_other(ci.decoder))) != NULL &&
-	    cyr->bad)
+	    cyr->spare)
+		st->readings_missing = 1;	/* not read: pass 1 again */
+	if (cyr != NULL && cyr->bad)
 		cyr = NULL;
 	if (labelled && sc->d.has8 && repair_header_7bit_decoder(ci.decoder)) {
 		/* the label lies: the first of its other readings that
@@ -624,6 +736,13 @@ rp_decide_text(struct rp_state *st, const struct mime_part *mp,
 		(void)buf_printf(why, "; all valid UTF-8 under the label %s",
 		    cs);
 	} else if (labelled) {
+		/* a reading left out that this choice may want: pass 1
+		 * again (rp_spares) */
+		for (i = 0; i < RP_NCAND; i++)
+			if (sc->cand[i].used && sc->cand[i].spare &&
+			    sc->cand[i].need != RP_NEED_CASE &&
+			    sc->cand[sc->cand[i].need].bad)
+				st->readings_missing = 1;
 		for (i = 0; i < RP_NCAND; i++) {
 			struct rp_cand *c = &sc->cand[i];
 

@@ -854,6 +854,37 @@ START_TEST(result_texts_exist)
 END_TEST
 
 /* convert_suite - all converter tests */
+/* convert_same_but_c1: two single-byte tables alike outside 0x80-0x9F
+ * (what lets repair start the windows reading at the first C1 byte) */
+static const struct {
+	const char *a, *b;
+	int same;
+} same_c1[] = {
+	{ "ISO-8859-1", "WINDOWS-1252", 1 },
+	{ "WINDOWS-1252", "ISO-8859-1", 1 },
+	{ "ISO-8859-9", "WINDOWS-1254", 1 },
+	{ "ISO-8859-1", "ISO-8859-1", 1 },
+	{ "ISO-8859-7", "WINDOWS-1253", 0 },	/* 0xA1, 0xA2 differ */
+	{ "ISO-8859-1", "ISO-8859-15", 0 },	/* 0xA4 the euro */
+	{ "KOI8-R", "WINDOWS-1251", 0 },
+	{ "ISO-8859-1", "UTF-8", 0 },		/* no table */
+	{ "GBK", "GB18030", 0 },
+};
+
+START_TEST(same_but_c1_tells_single_byte_tables_apart)
+{
+	struct convert *a = convert_decoder_new(same_c1[_i].a, CONVERT_REPLACE);
+	struct convert *b = convert_decoder_new(same_c1[_i].b, CONVERT_REPLACE);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_msg(convert_same_but_c1(a, b) == same_c1[_i].same,
+	    "%s %s", same_c1[_i].a, same_c1[_i].b);
+	convert_free(a);
+	convert_free(b);
+}
+END_TEST
+
 static Suite *
 convert_suite(void)
 {
@@ -887,6 +918,8 @@ convert_suite(void)
 	    0, (int)NENC);
 	tcase_add_test(tc, round_trip_through_every_family);
 	tcase_add_test(tc, result_texts_exist);
+	tcase_add_loop_test(tc, same_but_c1_tells_single_byte_tables_apart, 0,
+	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,6 +11,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,6 +582,155 @@ START_TEST(kept_after_a_long_ascii_start_writes_the_same)
 				buf_fini(&a);
 				buf_fini(&b);
 			}
+}
+END_TEST
+
+/* rr_next - a small deterministic generator (xorshift64) */
+static uint64_t
+rr_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * Readings left out until they can matter (the second choice of gb2312,
+ * big5 and iso-2022-jp; the windows reading of iso-8859-1 and iso-8859-9
+ * before the first C1 byte) give the same output and report as every
+ * reading run from the start (opts.all_readings), over random texts made
+ * of pieces each label may meet: clean text, bytes only the second choice
+ * reads (a GB18030 four-byte character, a CP950 pair, an ISO-2022-JP
+ * escape glibc's ISO-2022-JP-2 refuses), C1 bytes early, late (after a
+ * first 64 KB chunk of ASCII or of 8-bit text) or none, bad bytes, valid UTF-8, in one or two parts,
+ * 8-bit and 7-bit output, kept text or none, UTF-8 or the label's charset
+ * as the target (40 messages: the sanitizer build runs them in the time
+ * ctest allows).
+ */
+START_TEST(readings_left_out_write_the_same)
+{
+	static const char *const labels[] = {
+		"gb2312", "gbk", "big5", "iso-8859-1", "iso-8859-9",
+		"iso-2022-jp", "koi8-r", "windows-1251", "us-ascii",
+		"iso-8859-7", "windows-1252",
+	};
+	static const char *const pieces[] = {
+		"plain words ", "\r\n", "\xc4\xe3\xba\xc3",
+		"\x81\x30\x81\x30", "\xa4\xa4\xa4\x40", "\xf9\xfe",
+		"\x93quoted\x94", "caf\xe9 ", "\xc3\xa9t\xc3\xa9 ", "\xff",
+		"\x1b$B$3$s$K$A$O\x1b(B", "\x1b$B-!\x1b(B",
+		"\xd0\xd2\xc9\xd7\xc5\xd4 ", "\xef\xf0\xe8\xe2\xe5\xf2 ",
+		"\x80", "\xe1\xe2",
+	};
+	struct repair_opts o = { .legacy_charset = "windows-1252" }, o1;
+	struct repair_report ra, rb;
+	struct buf m, a, b;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)_i * 7919;
+	enum repair_result x, y;
+	size_t k, np, parts, pc, len, ascii;
+	const char *lab;
+	int longl, late, forced;
+
+	buf_init(&m);
+	buf_init(&a);
+	buf_init(&b);
+	parts = 1 + rr_next(&seed) % 2;
+	buf_puts(&m, "Subject: r\r\nMIME-Version: 1.0\r\n");
+	if (parts == 2)
+		buf_puts(&m, "Content-Type: multipart/mixed; boundary=\"b\""
+		    "\r\n\r\n--b\r\n");
+	for (pc = 0; pc < parts; pc++) {
+		lab = labels[rr_next(&seed) % (sizeof(labels) /
+		    sizeof(labels[0]))];
+		/* sometimes the first 8-bit byte comes after the first chunk */
+		late = _i < 4 && pc == 0;
+		if (late)
+			lab = "iso-8859-1";
+		if (_i >= 4 && _i < 7 && pc == 0)
+			lab = (const char *[]){ "koi8-r", "windows-1251",
+			    "iso-2022-jp" }[_i - 4];
+		buf_printf(&m, "Content-Type: text/plain; charset=%s\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n", lab);
+		forced = _i >= 4 && _i < 7 && pc == 0;
+		ascii = rr_next(&seed) % 3 == 0 && !late && !forced ? 70000 :
+		    0;
+		for (len = 0; len < ascii; len += 40)
+			buf_puts(&m, "ascii before anything else, a line\r\n");
+		/* sometimes a first chunk of 8-bit text without C1 bytes, in
+		 * lines over 998 octets or not */
+		longl = rr_next(&seed) % 2;
+		/* the first messages: iso-8859-1, C1 bytes only after such a
+		 * first chunk */
+		if (late)
+			longl = _i % 2;
+		if ((rr_next(&seed) % 3 == 0 && !forced) || late) {
+			for (len = 0; len < 60000; len += 24)
+				buf_puts(&m, !longl || len % 1200 < 24 ?
+				    "caf\xe9 \xe1\xe2 some word\r\n" :
+				    "caf\xe9 \xe1\xe2 some words ");
+			/* (pass 1 reads 64-128 KB at a time: C1 bytes after
+			 * 240 KB come in a later chunk than the long lines) */
+			for (len = 0; len < (late ? 200000 : 8000); len += 8)
+				buf_puts(&m, "a line\r\n");
+		}
+		if (late)
+			buf_puts(&m, "\x93quoted\x94\r\n");
+		np = 1 + rr_next(&seed) % 400;
+		/* then three that must take the other ways: the letters' case
+		 * of the other Cyrillic charset, and Shift_JIS under
+		 * iso-2022-jp after 200 KB of ASCII (read from where it
+		 * starts, beside ISO-2022-JP read from the start) */
+		if (forced) {
+			np = 0;
+			if (_i == 6)
+				for (len = 0; len < 200000; len += 8)
+					buf_puts(&m, "a line\r\n");
+			for (len = 0; len < 2000; len++)
+				buf_puts(&m, _i == 4 ? pieces[13] : _i == 5 ?
+				    pieces[12] : "\x82\xa0\x82\xa2\r\n");
+		}
+		for (k = 0; k < np; k++) {
+			uint64_t r = rr_next(&seed);
+			/* mostly the clean pieces of the label */
+			size_t i = r % 8 < 5 ? (size_t)(r >> 8) % 3 :
+			    (size_t)(r >> 8) % (sizeof(pieces) /
+			    sizeof(pieces[0]));
+
+			buf_puts(&m, pieces[i]);
+			if ((r >> 20) % 50 == 0)	/* a long run */
+				for (len = 0; len < 20000; len += 4)
+					buf_puts(&m, len % 256 == 252 ? "\r\n" :
+					    pieces[2]);
+		}
+		buf_puts(&m, "\r\n");
+		if (parts == 2)
+			buf_puts(&m, pc == 0 ? "--b\r\n" : "--b--\r\n");
+	}
+	for (k = 0; k < 8; k++) {
+		o.seven_bit = k & 1;
+		o.keep_max = k & 2 ? 1 : 0;
+		o.target = k & 4 ? "preserve" : "utf-8";
+		o.all_readings = 0;
+		o1 = o;
+		o1.all_readings = 1;
+		repair_report_init(&ra);
+		repair_report_init(&rb);
+		x = run(m.data, m.len, &o, &ra, &a);
+		y = run(m.data, m.len, &o1, &rb, &b);
+		ck_assert_int_eq(x, y);
+		ck_assert_msg(a.len == b.len && (a.len == 0 ||
+		    memcmp(a.data, b.data, a.len) == 0), "message %d, options "
+		    "%zu: readings left out and all readings differ", _i, k);
+		ck_assert_str_eq(buf_cstr(&ra.explain), buf_cstr(&rb.explain));
+		ck_assert_uint_eq(ra.undecodable, rb.undecodable);
+		ck_assert_uint_eq(ra.kept_utf8, rb.kept_utf8);
+		repair_report_fini(&ra);
+		repair_report_fini(&rb);
+	}
+	buf_fini(&m);
+	buf_fini(&a);
+	buf_fini(&b);
 }
 END_TEST
 
@@ -1193,6 +1343,7 @@ repair_suite(void)
 	tcase_add_loop_test(tc, long_lines_are_qp_or_base64_whichever_is_smaller,
 	    0, (int)(sizeof(long_lines) / sizeof(long_lines[0])));
 	tcase_add_test(tc, three_megabyte_latin1_line_grows_by_less_than_1_4);
+	tcase_add_loop_test(tc, readings_left_out_write_the_same, 0, 40);
 	suite_add_tcase(s, tc);
 	return s;
 }
