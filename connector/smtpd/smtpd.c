@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -362,6 +363,18 @@ smtpd_tls_result(struct smtpd_session *s, int r)
 	}
 }
 
+/* ACK at once: a client that writes the final dot apart from the text
+ * (smtp-source, many libraries) holds it under Nagle until the text is
+ * ACKed, and a delayed ACK made every dot-to-250 wait ~40 ms. The kernel
+ * clears the flag again, so it is set after every read. */
+static void
+smtpd_quickack(struct smtpd_session *s)
+{
+	int one = 1;
+
+	(void)setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 static ssize_t
 smtpd_sock_read(struct smtpd_session *s, void *p, size_t n)
 {
@@ -372,11 +385,14 @@ smtpd_sock_read(struct smtpd_session *s, void *p, size_t n)
 		do
 			r = recv(s->fd, p, n, 0);
 		while (r == -1 && errno == EINTR);
+		if (r > 0)
+			smtpd_quickack(s);
 		return r;
 	}
 	ERR_clear_error();
 	k = SSL_read(s->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
 	if (k > 0) {
+		smtpd_quickack(s);
 		s->tls_want_write = false;
 		return k;
 	}
