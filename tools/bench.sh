@@ -134,12 +134,16 @@
 #   BENCH_FS_N [10000; quick 1000]  BENCH_EXT4_MB [2048]  BENCH_TMPFS_MB [2048]
 #   BENCH_DROP [1] (0: skip part 7)  BENCH_DROP_N [10000; quick 1000]
 #   BENCH_DROP_RUNS [3]
+#   BENCH_TMP [/tmp] the folder the scratch folder is made in: the parts
+#     outside part F (1-8) run on its file system, so point it at a
+#     journaled ext4 or a tmpfs mount to measure them there (the root file
+#     system here is ext4 without a journal, where creating files is slow)
 #   BENCH_USER [imcsvc] the connector's user (root: allow_root = yes; as
 #             another user than root, the connector runs as that user)
 #
 # It installs what it lacks (apt-get, as root; tools/install-deps.sh installs
 # the same), builds the project in Release mode in build-bench/, works only
-# in a mktemp folder under /tmp that it removes on exit, unmounting first
+# in a mktemp folder under BENCH_TMP (/tmp) that it removes on exit, unmounting first
 # what it mounted there (also on failure or interruption), stops every
 # process it started by its PID (Postfix with postfix -c DIR stop, then its
 # master's PID), and bounds every wait. The load average is logged at the
@@ -385,7 +389,8 @@ fi
 command -v strace >/dev/null || DO_STRACE=0
 
 # ---------------------------------------------------------------- scratch
-W=$(mktemp -d /tmp/imc-bench.XXXXXX)
+[[ -d ${BENCH_TMP:-/tmp} ]] || { echo "bench.sh: BENCH_TMP: no folder ${BENCH_TMP}" >&2; exit 64; }
+W=$(mktemp -d "${BENCH_TMP:-/tmp}/imc-bench.XXXXXX")
 chmod 755 "$W"	# Postfix's virtual(8) runs as nobody and must reach vmail/
 CONN_PID=""; WAIT_PID=""; STRACE_PID=""; PF_MASTER=""; PF_STARTED=0
 FS_PID=""	# tools/bench/fs.sh, running on one file system
