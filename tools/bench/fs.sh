@@ -101,7 +101,7 @@ virtual_uid_maps = static:$(id -u nobody)
 virtual_gid_maps = static:$(id -g nobody)
 virtual_minimum_uid = 100
 maillog_file = $dir/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
+maillog_file_prefixes = /var, /dev/stdout, /tmp, $W
 EOF
 	postmap -c "$dir/etc" "$dir/etc/vmailbox" || die "postmap failed"
 	postfix -c "$dir/etc" post-install create-missing >/dev/null ||

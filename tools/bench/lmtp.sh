@@ -149,7 +149,7 @@ alias_database =
 biff = no
 smtputf8_enable = no
 maillog_file = $P/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
+maillog_file_prefixes = /var, /dev/stdout, /tmp, $W
 CONF
 postfix -c "$P/etc" check >&2 || die "postfix check failed"
 PFS_STARTED=1

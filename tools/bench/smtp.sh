@@ -168,7 +168,7 @@ biff = no
 smtputf8_enable = no
 smtp_tls_security_level = none
 maillog_file = $P/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
+maillog_file_prefixes = /var, /dev/stdout, /tmp, $W
 EOF
 postfix -c "$P/etc" check >&2 || die "postfix check failed"
 PFS_STARTED=1

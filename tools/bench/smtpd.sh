@@ -193,7 +193,7 @@ virtual_uid_maps = static:$NOBODY_UID
 virtual_gid_maps = static:$NOBODY_GID
 virtual_minimum_uid = 100
 maillog_file = $P/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
+maillog_file_prefixes = /var, /dev/stdout, /tmp, $W
 EOF
 postmap -c "$P/etc" "$P/etc/vmailbox" || die "postmap failed"
 postfix -c "$P/etc" check >&2 || die "postfix check failed"
