@@ -448,6 +448,43 @@ START_TEST(test_valid_prefix_finds_a_piece_at_every_position)
 }
 END_TEST
 
+/* every two- and three-byte sequence, and four-byte ones over a grid,
+ * inside 80 bytes of ASCII (long enough for the 16-byte blocks) at a
+ * position that moves through the lanes, against the reference */
+START_TEST(test_valid_prefix_every_short_sequence_in_a_block)
+{
+	static const unsigned char grid[] = { 0x00, 0x41, 0x7F, 0x80, 0x8F,
+	    0x90, 0x9F, 0xA0, 0xAF, 0xBF, 0xC0, 0xC2, 0xE0, 0xED, 0xF0, 0xF4,
+	    0xFF };
+	const size_t ng = sizeof(grid);
+	unsigned char in[80];
+	unsigned a, c, d, e, at;
+	size_t got, want;
+
+	for (a = 0x80; a < 0x100; a++)
+		for (c = 0; c < 0x100; c++)
+			for (d = 0; d < (a >= 0xF0 ? ng : a >= 0xE0 ?
+			    0x100u : 1u); d++)
+				for (e = 0; e < (a >= 0xF0 ? ng : 1u); e++) {
+					at = (a + c + d + e) % 77;
+					memset(in, 'a', sizeof(in));
+					in[at] = (unsigned char)a;
+					in[at + 1] = (unsigned char)c;
+					if (a >= 0xE0)
+						in[at + 2] = a >= 0xF0 ?
+						    grid[d] : (unsigned char)d;
+					if (a >= 0xF0)
+						in[at + 3] = grid[e];
+					got = utf8_valid_prefix(in, sizeof(in));
+					want = ref_valid_prefix(in, sizeof(in));
+					if (got != want)
+						ck_abort_msg("%02X %02X at %u: %zu, "
+						    "reference %zu", a, c, at, got,
+						    want);
+				}
+}
+END_TEST
+
 /* the streaming check over adversarial text cut in every pair of places
  * (three chunks) agrees with the stepper fed a byte at a time */
 START_TEST(test_stream_every_chunk_split_agrees_with_the_stepper)
@@ -512,6 +549,7 @@ utf8_suite(void)
 	tcase_add_test(tc, test_fast_forms_agree_with_the_stepper);
 	tcase_add_test(tc, test_valid_prefix_agrees_with_the_reference);
 	tcase_add_test(tc, test_valid_prefix_finds_a_piece_at_every_position);
+	tcase_add_test(tc, test_valid_prefix_every_short_sequence_in_a_block);
 	tcase_add_test(tc, test_stream_every_chunk_split_agrees_with_the_stepper);
 	suite_add_tcase(s, tc);
 	return s;
