@@ -854,7 +854,7 @@ virtual_uid_maps = static:$NOBODY_UID
 virtual_gid_maps = static:$NOBODY_GID
 virtual_minimum_uid = 100
 maillog_file = $PF/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
+maillog_file_prefixes = /var, /dev/stdout, /tmp, $PF
 EOF
 	cat >"$W/inject.sh" <<EOF
 #!/bin/sh
