@@ -1110,19 +1110,26 @@ bounds_active(const struct mime_parser *p)
 static size_t
 data_lines(struct mime_parser *p, const char *s, size_t n, int *err)
 {
-	const char *q = s, *end = s + n, *lf, *last = NULL;
+	const char *q = s, *end = s + n, *lf;
+	size_t w;
 	int crlf;
 
 	*err = 0;
-	while (q < end && (lf = memchr(q, '\n', (size_t)(end - q))) != NULL &&
-	    (size_t)(lf - q) <= LINE_MAX_OCTETS + 1) {
-		last = q;
+	/* the last LF within a line's longest reach from q: every line up
+	 * to it is short enough, and many lines are passed per call */
+	while (q < end) {
+		w = (size_t)(end - q);
+		if (w > LINE_MAX_OCTETS + 2)
+			w = LINE_MAX_OCTETS + 2;
+		if ((lf = memrchr(q, '\n', w)) == NULL)
+			break;
 		q = lf + 1;
 	}
-	if (last == NULL)
+	if (q == s)
 		return 0;
-	/* the last line's break, as line_eol reads it */
-	crlf = q - last >= 2 && q[-2] == '\r';
+	/* the last line's break, as line_eol reads it (a CR before its LF
+	 * is in the same line: a line is never cut before its LF here) */
+	crlf = q - s >= 2 && q[-2] == '\r';
 	if (flush_eol(p) == -1 ||
 	    emit_data(p, s, (size_t)(q - s) - (crlf ? 2 : 1)) == -1) {
 		*err = 1;

@@ -252,16 +252,11 @@ rp_event(const struct mime_event *ev, void *arg)
 static void
 rp_note_lf(struct rp_state *st, const char *s, size_t n)
 {
-	const char *p = s, *end = s + n, *nl;
-
 	if (st->bare_lf || n == 0)
 		return;
-	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		if (!(nl > s ? nl[-1] == '\r' : st->in_prev_cr)) {
-			st->bare_lf = 1;
-			return;
-		}
-		p = nl + 1;
+	if (repair_cte_bare_lf(s, n, st->in_prev_cr) < n) {
+		st->bare_lf = 1;
+		return;
 	}
 	st->in_prev_cr = s[n - 1] == '\r';
 }

@@ -264,6 +264,7 @@ enum codec_cte repair_cte_for(struct rp_state *,
 	    const struct rp_ostat *, enum codec_cte in, int reencoding);
 void	repair_cte_decide(struct rp_state *, const struct mime_part *,
 	    struct rp_plan *, struct buf *why);
+size_t	repair_cte_bare_lf(const char *, size_t, int prev_cr);
 int	repair_cte_crlf(const char *, size_t, int *prev_cr, struct buf *);
 int	repair_cte_decode(struct codec_dec *, int norm, int *prev_cr,
 	    const char *, size_t, int fin, struct buf *tmp, struct buf *out);

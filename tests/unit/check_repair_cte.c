@@ -2,7 +2,9 @@
  * check_repair_cte - the counts of repair_cte_stat_feed (repair's pass 1)
  * against a plain line-by-line count: whether a line is over RP_LINE_MAX,
  * the unfinished line, 8-bit bytes and the total, over random texts with
- * lines around the limit, CR LF and bare LF, cut into random chunks.
+ * lines around the limit, CR LF and bare LF, cut into random chunks; and
+ * the 16-byte bare-LF scan (repair_cte_bare_lf, repair_cte_crlf) against
+ * a byte-wise one.
  */
 #include <check.h>
 #include <stdint.h>
@@ -100,6 +102,107 @@ START_TEST(line_counts_match_a_plain_count)
 }
 END_TEST
 
+/* ref_bare_lf - the first LF with no CR before it, a byte at a time */
+static size_t
+ref_bare_lf(const unsigned char *s, size_t n, int prev_cr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == '\n' && !(i > 0 ? s[i - 1] == '\r' : prev_cr))
+			return i;
+	return n;
+}
+
+/* fill_lines - text of CR, LF and letters, CRLF mostly, runs of letters
+ * of lengths around the 16-byte blocks */
+static void
+fill_lines(unsigned char *t, size_t n, uint64_t *x)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		switch (next(x) % 6) {
+		case 0:
+			t[i++] = '\n';
+			break;
+		case 1:
+			t[i++] = '\r';
+			break;
+		case 2:
+		case 3:
+			t[i++] = '\r';
+			if (i < n)
+				t[i++] = '\n';
+			break;
+		default:
+			for (k = next(x) % 40; k > 0 && i < n; k--)
+				t[i++] = (unsigned char)('a' + next(x) % 26);
+		}
+	}
+}
+
+/* the 16-byte bare-LF scan against the byte-wise one at every offset and
+ * length, both CR states before, each slice in a buffer of its own size */
+START_TEST(bare_lf_matches_a_plain_scan)
+{
+	unsigned char t[100], *slice;
+	uint64_t x = 0x9E3779B97F4A7C15u + (uint64_t)_i;
+	size_t off, n, got, want;
+	int pc;
+
+	fill_lines(t, sizeof(t), &x);
+	for (off = 0; off < sizeof(t); off++)
+		for (n = 0; off + n <= sizeof(t); n++)
+			for (pc = 0; pc < 2; pc++) {
+				slice = malloc(n > 0 ? n : 1);
+				ck_assert_ptr_nonnull(slice);
+				memcpy(slice, t + off, n);
+				got = repair_cte_bare_lf((const char *)slice, n,
+				    pc);
+				want = ref_bare_lf(slice, n, pc);
+				free(slice);
+				if (got != want)
+					ck_abort_msg("text %d off %zu len %zu cr"
+					    " %d: %zu, plain %zu", _i, off, n, pc,
+					    got, want);
+			}
+}
+END_TEST
+
+/* repair_cte_crlf over a text cut in two anywhere gives what a byte-wise
+ * bare LF to CRLF gives */
+START_TEST(crlf_matches_a_plain_rewrite)
+{
+	unsigned char t[150];
+	uint64_t x = 0x2545F4914F6CDD1Du + (uint64_t)_i;
+	struct buf out, want;
+	size_t cut, i;
+	int pc;
+
+	fill_lines(t, sizeof(t), &x);
+	buf_init(&want);
+	for (i = 0; i < sizeof(t); i++) {
+		if (t[i] == '\n' && !(i > 0 && t[i - 1] == '\r'))
+			ck_assert_int_eq(buf_putc(&want, '\r'), 0);
+		ck_assert_int_eq(buf_putc(&want, t[i]), 0);
+	}
+	for (cut = 0; cut <= sizeof(t); cut++) {
+		buf_init(&out);
+		pc = 0;
+		ck_assert_int_eq(repair_cte_crlf((const char *)t, cut, &pc,
+		    &out), 0);
+		ck_assert_int_eq(repair_cte_crlf((const char *)t + cut,
+		    sizeof(t) - cut, &pc, &out), 0);
+		ck_assert_msg(out.len == want.len &&
+		    memcmp(out.data, want.data, want.len) == 0,
+		    "text %d cut %zu: differs", _i, cut);
+		buf_fini(&out);
+	}
+	buf_fini(&want);
+}
+END_TEST
+
 static Suite *
 repair_cte_suite(void)
 {
@@ -107,6 +210,8 @@ repair_cte_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, line_counts_match_a_plain_count, 0, 300);
+	tcase_add_loop_test(tc, bare_lf_matches_a_plain_scan, 0, 20);
+	tcase_add_loop_test(tc, crlf_matches_a_plain_rewrite, 0, 50);
 	suite_add_tcase(s, tc);
 	return s;
 }

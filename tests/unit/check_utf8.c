@@ -8,7 +8,9 @@
  * the check against an independent rule: a sequence is UTF-8 exactly when
  * it is the shortest encoding of a scalar value (every code point encoded,
  * every two- and three-byte sequence, and four-byte ones over a grid of
- * continuation bytes).
+ * continuation bytes). utf8_valid_prefix (a range table and a wide ASCII
+ * scan) is held against the earlier byte-wise form, kept here as a
+ * reference, at every offset and length of adversarial text.
  */
 #include <check.h>
 #include <stdint.h>
@@ -295,6 +297,226 @@ START_TEST(test_fast_forms_agree_with_the_stepper)
 }
 END_TEST
 
+/*
+ * ref_valid_prefix - the byte-wise utf8_valid_prefix this code had before
+ * the range table and the wide ASCII scan, kept here only as the reference
+ * the new one must agree with at every offset and length.
+ */
+static size_t
+ref_one(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], b;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || ((b = s[1]) & 0xC0) != 0x80 ||
+		    (s[2] & 0xC0) != 0x80 || (c == 0xE0 && b < 0xA0) ||
+		    (c == 0xED && b >= 0xA0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || ((b = s[1]) & 0xC0) != 0x80 ||
+		    (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80 ||
+		    (c == 0xF0 && b < 0x90) || (c == 0xF4 && b >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static size_t
+ref_valid_prefix(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		while (i < n && s[i] < 0x80)
+			i++;
+		if (i == n || (k = ref_one(s + i, n - i)) == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
+/* rnd - a small generator, so a failure replays */
+static uint32_t
+rnd(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* fill_adversarial - text made of ASCII runs of every length around the
+ * wide scan's 16 and 32, valid characters of every length at the edges
+ * of their ranges, the bytes just outside those ranges, and random bytes */
+static size_t
+fill_adversarial(unsigned char *in, size_t cap, uint32_t *seed)
+{
+	static const char *const pieces[] = {
+		"\xc2\x80", "\xdf\xbf", "\xc3\xa9", "\xe0\xa0\x80",
+		"\xe0\xbf\xbf", "\xe1\x80\x80", "\xec\xbf\xbf", "\xed\x80\x80",
+		"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+		"\xf0\x90\x80\x80", "\xf0\xbf\xbf\xbf", "\xf1\x80\x80\x80",
+		"\xf3\xbf\xbf\xbf", "\xf4\x80\x80\x80", "\xf4\x8f\xbf\xbf",
+		/* refused: overlong, surrogate, too big, stray, cut short */
+		"\xc0\x80", "\xc1\xbf", "\xe0\x9f\xbf", "\xed\xa0\x80",
+		"\xed\xbf\xbf", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80",
+		"\xf5\x80\x80\x80", "\xff", "\xfe", "\x80", "\xbf", "\xc3",
+		"\xe2\x82", "\xf0\x9f\x98", "\xc3\xc3", "\xe2\x82\xc0",
+		"\xf0\x9f\x98\x7f", " ", "\xc3\xa9 ",
+	};
+	const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+	size_t len = 0, k, r;
+
+	while (len < cap) {
+		r = rnd(seed) % 8;
+		if (r < 3) {
+			/* an ASCII run; lengths near 15, 16, 31, 32 are
+			 * where the wide scan changes step */
+			k = rnd(seed) % 40;
+			while (k-- > 0 && len < cap)
+				in[len++] = (unsigned char)(0x20 + rnd(seed) % 95);
+		} else if (r < 7) {
+			const char *p = pieces[rnd(seed) % np];
+
+			for (k = 0; p[k] != '\0' && len < cap; k++)
+				in[len++] = (unsigned char)p[k];
+		} else
+			in[len++] = (unsigned char)rnd(seed);
+	}
+	return len;
+}
+
+/* the range table and wide ASCII scan against the reference at every
+ * offset and every length of adversarial text, each slice copied into a
+ * buffer of exactly its size (ASan then sees any read past n) */
+START_TEST(test_valid_prefix_agrees_with_the_reference)
+{
+	unsigned char in[120], *slice;
+	uint32_t seed = 12;
+	size_t len, off, n, got, want;
+	unsigned round;
+
+	for (round = 0; round < 60; round++) {
+		len = fill_adversarial(in, sizeof(in), &seed);
+		for (off = 0; off < len; off++)
+			for (n = 0; off + n <= len; n++) {
+				slice = malloc(n > 0 ? n : 1);
+				ck_assert_ptr_nonnull(slice);
+				memcpy(slice, in + off, n);
+				got = utf8_valid_prefix(slice, n);
+				want = ref_valid_prefix(slice, n);
+				free(slice);
+				if (got != want)
+					ck_abort_msg("round %u off %zu len %zu:"
+					    " %zu, reference %zu", round, off,
+					    n, got, want);
+			}
+	}
+}
+END_TEST
+
+/* one piece (valid or not) at every position of a long ASCII text, so it
+ * falls in each lane of the 16- and 32-byte scans and in the tail */
+START_TEST(test_valid_prefix_finds_a_piece_at_every_position)
+{
+	static const char *const pieces[] = {
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xed\xa0\x80",
+		"\xe0\x9f\xbf", "\xf4\x90\x80\x80", "\x80", "\xff", "\xc3",
+		"\xf0\x9f\x98",
+	};
+	unsigned char in[100];
+	size_t p, at, k, n;
+
+	for (p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++)
+		for (at = 0; at < 96; at++)
+			for (n = at; n <= sizeof(in); n++) {
+				memset(in, 'a', sizeof(in));
+				k = strlen(pieces[p]);
+				if (at + k > sizeof(in))
+					continue;
+				memcpy(in + at, pieces[p], k);
+				ck_assert_msg(utf8_valid_prefix(in, n) ==
+				    ref_valid_prefix(in, n), "piece %zu at %zu"
+				    " len %zu: %zu, reference %zu", p, at, n,
+				    utf8_valid_prefix(in, n),
+				    ref_valid_prefix(in, n));
+			}
+}
+END_TEST
+
+/* every two- and three-byte sequence, and four-byte ones over a grid,
+ * inside 80 bytes of ASCII (long enough for the 16-byte blocks) at a
+ * position that moves through the lanes, against the reference */
+START_TEST(test_valid_prefix_every_short_sequence_in_a_block)
+{
+	static const unsigned char grid[] = { 0x00, 0x41, 0x7F, 0x80, 0x8F,
+	    0x90, 0x9F, 0xA0, 0xAF, 0xBF, 0xC0, 0xC2, 0xE0, 0xED, 0xF0, 0xF4,
+	    0xFF };
+	const size_t ng = sizeof(grid);
+	unsigned char in[80];
+	unsigned a, c, d, e, at;
+	size_t got, want;
+
+	for (a = 0x80; a < 0x100; a++)
+		for (c = 0; c < 0x100; c++)
+			for (d = 0; d < (a >= 0xF0 ? ng : a >= 0xE0 ?
+			    0x100u : 1u); d++)
+				for (e = 0; e < (a >= 0xF0 ? ng : 1u); e++) {
+					at = (a + c + d + e) % 77;
+					memset(in, 'a', sizeof(in));
+					in[at] = (unsigned char)a;
+					in[at + 1] = (unsigned char)c;
+					if (a >= 0xE0)
+						in[at + 2] = a >= 0xF0 ?
+						    grid[d] : (unsigned char)d;
+					if (a >= 0xF0)
+						in[at + 3] = grid[e];
+					got = utf8_valid_prefix(in, sizeof(in));
+					want = ref_valid_prefix(in, sizeof(in));
+					if (got != want)
+						ck_abort_msg("%02X %02X at %u: %zu, "
+						    "reference %zu", a, c, at, got,
+						    want);
+				}
+}
+END_TEST
+
+/* the streaming check over adversarial text cut in every pair of places
+ * (three chunks) agrees with the stepper fed a byte at a time */
+START_TEST(test_stream_every_chunk_split_agrees_with_the_stepper)
+{
+	unsigned char in[48];
+	uint32_t seed = 7;
+	struct utf8_check one, v;
+	size_t len, a, b, i;
+	unsigned round;
+
+	for (round = 0; round < 300; round++) {
+		len = fill_adversarial(in, 8 + rnd(&seed) % 40, &seed);
+		utf8_check_init(&one);
+		for (i = 0; i < len; i++)
+			utf8_check_feed(&one, in + i, 1);
+		for (a = 0; a <= len; a++)
+			for (b = a; b <= len; b++) {
+				utf8_check_init(&v);
+				utf8_check_feed(&v, in, a);
+				utf8_check_feed(&v, in + a, b - a);
+				utf8_check_feed(&v, in + b, len - b);
+				if (utf8_check_ok(&v) != utf8_check_ok(&one))
+					ck_abort_msg("round %u cuts %zu %zu: "
+					    "%d, stepper %d", round, a, b,
+					    utf8_check_ok(&v),
+					    utf8_check_ok(&one));
+			}
+		ck_assert_int_eq(utf8_valid(in, len), utf8_check_ok(&one));
+	}
+}
+END_TEST
+
 START_TEST(test_stream_stays_invalid_after_a_bad_byte)
 {
 	struct utf8_check v;
@@ -325,6 +547,10 @@ utf8_suite(void)
 	tcase_add_test(tc, test_char_len_never_reads_past_n);
 	tcase_add_test(tc, test_stream_stays_invalid_after_a_bad_byte);
 	tcase_add_test(tc, test_fast_forms_agree_with_the_stepper);
+	tcase_add_test(tc, test_valid_prefix_agrees_with_the_reference);
+	tcase_add_test(tc, test_valid_prefix_finds_a_piece_at_every_position);
+	tcase_add_test(tc, test_valid_prefix_every_short_sequence_in_a_block);
+	tcase_add_test(tc, test_stream_every_chunk_split_agrees_with_the_stepper);
 	suite_add_tcase(s, tc);
 	return s;
 }
