@@ -161,7 +161,12 @@ check "vanish: no Work file left" no_tmp
 check "vanish: nothing delivered" test ! -e "$ROOT/Store/example.com/vanish"
 
 # --- the LAST chunk's 250 waits for the batch's barrier: a failed syncfs
-# gives 451 and nothing is stored
+# gives 451 and nothing is stored. First the barrier after the earlier
+# store links must have passed (their Work files go after it), or the
+# shim would fail that one instead.
+work_empty() { [ -z "$(ls -A "$ROOT/Work")" ]; }
+wait_for 5 work_empty
+check "earlier messages' Work files gone before the shim is armed" work_empty
 touch "$ARM"
 send durable "$H + $(rcpt durable) + $(chunk "b'Subject: d\\r\\n\\r\\nd\\r\\n'" " LAST") + b'QUIT\\r\\n'"
 check "failed barrier: the LAST chunk hears 451 4.3.0" grep -q '^451 4.3.0 ' "$T/durable.log"

@@ -47,6 +47,12 @@ printf 'EHLO before.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<before@example
 check "before: 250 while syncfs works" grep -q '^250 2.0.0 Ok: queued as' "$T/before.log"
 wait_for 5 mailbox_has example.com before 1
 check "before: delivered" mailbox_has example.com before 1
+# its Work file goes after the barrier that follows the store link (the
+# next batch's, or its own within 20 ms): that barrier must not be the
+# one the shim fails
+work_empty() { [ "$(count_files "$ROOT/Work")" = 0 ]; }
+wait_for 5 work_empty
+check "before: its Work file gone (the store link's barrier passed)" work_empty
 touch "$ARM"
 $PY "$BATCH" 127.0.0.1 "$P" "$DAEMON_SIG_PID" 4 >"$T/batch.log" 2>&1
 cat "$T/batch.log" | sed 's/^/# /'
