@@ -624,40 +624,30 @@ qtry_open(int dirfd, const char *qid)
 }
 
 int
-qtry_mark(int dirfd, const char *qid, int64_t now)
+qtry_begin(int dirfd, const char *qid, int64_t now, int64_t *previous)
 {
 	char value[32];
+	long long t;
+	ssize_t n;
 	int fd, r, saved;
 
+	*previous = 0;
 	if ((fd = qtry_open(dirfd, qid)) == -1)
 		return -1;
+	n = fgetxattr(fd, QTRY_XATTR, value, sizeof(value) - 1);
+	if (n > 0) {
+		value[n] = '\0';
+		/* a mark that is not a time still says an attempt was cut
+		 * off */
+		*previous = sscanf(value, "%lld", &t) == 1 && t > 0 ?
+		    (int64_t)t : 1;
+	}
 	snprintf(value, sizeof(value), "%lld", (long long)now);
 	r = fsetxattr(fd, QTRY_XATTR, value, strlen(value), 0);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return r;
-}
-
-int64_t
-qtry_started(int dirfd, const char *qid)
-{
-	char value[32];
-	long long t;
-	ssize_t n;
-	int fd;
-
-	if ((fd = qtry_open(dirfd, qid)) == -1)
-		return 0;
-	n = fgetxattr(fd, QTRY_XATTR, value, sizeof(value) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	value[n] = '\0';
-	/* a mark that is not a time still says an attempt was cut off */
-	if (sscanf(value, "%lld", &t) != 1 || t <= 0)
-		return 1;
-	return (int64_t)t;
 }
 
 int

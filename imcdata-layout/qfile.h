@@ -124,12 +124,12 @@ int	qenv_store_on_content(int dirfd, const struct qenv *, bool sync);
  * removed once the attempt's outcome is recorded. Found when an attempt
  * starts, it means the connector stopped during the last one, after the
  * peer may have taken the message: the recipients still pending may get
- * it twice (possible duplicate). qtry_mark and qtry_clear: 0, or -1 with
- * errno (ENOTSUP: no user attributes here, no mark); qtry_started: the
- * time the mark holds, 0 when there is none. */
+ * it twice (possible duplicate). qtry_begin sets the mark and puts the
+ * one it replaced in *previous (0 none, its time, 1 when it is not a
+ * time), one open for both: 0, or -1 with errno when no mark could be set
+ * (ENOTSUP: no user attributes here). qtry_clear: 0, or -1 with errno. */
 #define QTRY_XATTR	"user.imc.try"
-int	qtry_mark(int dirfd, const char *qid, int64_t now);
-int64_t	qtry_started(int dirfd, const char *qid);
+int	qtry_begin(int dirfd, const char *qid, int64_t now, int64_t *previous);
 int	qtry_clear(int dirfd, const char *qid);
 const char *qrcpt_state_name(enum qrcpt_state);
 

@@ -397,11 +397,13 @@ outq_make_jobs(struct outq *q, struct out_msg *m, const struct content_facts *cf
 static void
 outq_mark_attempt(struct qctx *qc, const struct qenv *e, time_t now)
 {
-	int dirfd = qc->dir[LAYOUT_OUT];
-	int64_t began = qtry_started(dirfd, e->qid);
+	int64_t began;
 	char when[32], reason[160];
 	size_t i;
 
+	if (qtry_begin(qc->dir[LAYOUT_OUT], e->qid, (int64_t)now, &began) ==
+	    -1 && errno != ENOTSUP)
+		log_warn("%s: Out/%s.eml: attempt mark", e->qid, e->qid);
 	if (began != 0) {
 		time_t t = (time_t)began;
 		struct tm tm;
@@ -422,8 +424,6 @@ outq_mark_attempt(struct qctx *qc, const struct qenv *e, time_t now)
 				    .size = e->size, .status = "deferred",
 				    .reason = reason });
 	}
-	if (qtry_mark(dirfd, e->qid, (int64_t)now) == -1 && errno != ENOTSUP)
-		log_warn("%s: Out/%s.eml: attempt mark", e->qid, e->qid);
 }
 
 /* Load one entry and hand its jobs to the destinations. */

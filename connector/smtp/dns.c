@@ -556,6 +556,17 @@ fill_random(void *p, size_t len)
 	return 0;
 }
 
+/* lookup_domain_as_host - the query's name is the one host: its A and
+ * AAAA records (no MX, a host name given, a PTR name) */
+static void
+lookup_domain_as_host(struct dns_query *q)
+{
+	q->hosts = xcalloc(1, sizeof(*q->hosts));
+	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
+	q->nhosts = 1;
+	lookup_hosts(q);
+}
+
 /* implicit_mx - no MX record: the domain itself, preference 0 */
 static void
 implicit_mx(struct dns_query *q)
@@ -567,10 +578,7 @@ implicit_mx(struct dns_query *q)
 		query_finish(q);
 		return;
 	}
-	q->hosts = xcalloc(1, sizeof(*q->hosts));
-	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
-	q->nhosts = 1;
-	lookup_hosts(q);
+	lookup_domain_as_host(q);
 }
 
 /* take_mx - sort, check and bound the MX records, then look up addresses */
@@ -769,11 +777,8 @@ dns_resolve_host(struct dns_ctx *ctx, const char *name, dns_result_fn *cb,
 		query_finish(q);
 		return 0;
 	}
-	q->hosts = xcalloc(1, sizeof(*q->hosts));
-	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
-	q->nhosts = 1;
 	q->host_only = 1;
-	lookup_hosts(q);
+	lookup_domain_as_host(q);
 	return 0;
 }
 
@@ -799,10 +804,7 @@ ptr_cb(void *arg, int status, int timeouts, struct hostent *he)
 		query_finish(q);
 		return;
 	}
-	q->hosts = xcalloc(1, sizeof(*q->hosts));
-	memcpy(q->hosts[0].name, q->domain, sizeof(q->hosts[0].name));
-	q->nhosts = 1;
-	lookup_hosts(q);
+	lookup_domain_as_host(q);
 }
 
 /* dns_resolve_ptr - the name of an address, and that name's addresses */

@@ -816,6 +816,7 @@ fsetxattrat_helper(int dfd, const char *name, const char *value)
  * it after the outcome is stored, never before) */
 START_TEST(attempt_mark_round_trips)
 {
+	int64_t prev;
 	struct qenv e;
 	char path[PATH_MAX], name[64];
 	int dfd;
@@ -825,21 +826,24 @@ START_TEST(attempt_mark_round_trips)
 	snprintf(name, sizeof(name), "%s.eml", e.qid);
 	write_at(dfd, name, "0123456789ab", 12);
 	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
-	ck_assert_int_eq(qtry_started(dfd, QID1), 0);
 	ck_assert_int_eq(qtry_clear(dfd, QID1), 0);	/* none: fine */
-	ck_assert_int_eq(qtry_mark(dfd, QID1, 1764763200), 0);
-	ck_assert_int_eq(qtry_started(dfd, QID1), 1764763200);
+	ck_assert_int_eq(qtry_begin(dfd, QID1, 1764763200, &prev), 0);
+	ck_assert_int_eq(prev, 0);			/* none before */
 	e.attempts = 2;
 	ck_assert_int_eq(qenv_store_on_content(dfd, &e, false), 0);
-	ck_assert_int_eq(qtry_started(dfd, QID1), 1764763200);
+	/* the envelope's store kept the mark; a new attempt replaces it */
+	ck_assert_int_eq(qtry_begin(dfd, QID1, 1764763300, &prev), 0);
+	ck_assert_int_eq(prev, 1764763200);
 	ck_assert_int_eq(qtry_clear(dfd, QID1), 0);
-	ck_assert_int_eq(qtry_started(dfd, QID1), 0);
+	ck_assert_int_eq(qtry_begin(dfd, QID1, 1764763400, &prev), 0);
+	ck_assert_int_eq(prev, 0);			/* cleared */
 	/* a mark that is not a time still says an attempt was cut off */
 	ck_assert_int_eq(fsetxattrat_helper(dfd, name, "garbage"), 0);
-	ck_assert_int_eq(qtry_started(dfd, QID1), 1);
+	ck_assert_int_eq(qtry_begin(dfd, QID1, 5, &prev), 0);
+	ck_assert_int_eq(prev, 1);
 	/* no entry: no mark, and marking fails */
-	ck_assert_int_eq(qtry_started(dfd, QID2), 0);
-	ck_assert_int_eq(qtry_mark(dfd, QID2, 5), -1);
+	ck_assert_int_eq(qtry_begin(dfd, QID2, 5, &prev), -1);
+	ck_assert_int_eq(prev, 0);
 	qenv_free(&e);
 	close(dfd);
 }
