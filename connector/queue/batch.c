@@ -561,6 +561,8 @@ batch_move_tail(struct batch *t, struct batch *b)
 		}
 		if (b->after[i].dir == LAYOUT_IN)
 			(void)strset_add(&t->q->tail_in, b->after[i].qid);
+		else
+			(void)strset_add(&t->q->tail_out, b->after[i].qid);
 		t->after[t->n_after++] = b->after[i];
 	}
 	/* moved: nothing of them is freed with b */
@@ -605,8 +607,10 @@ batch_finish(struct batch *b)
 			log_warn("%s: Out/%s.eml: attempt mark", a->qid, a->qid);
 	}
 	tracklog_flush(q->track);
-	if (b == q->tail)
+	if (b == q->tail) {
 		strset_clear(&q->tail_in);
+		strset_clear(&q->tail_out);
+	}
 	batch_clear(b);
 }
 
@@ -625,6 +629,7 @@ batch_tail_after(struct qctx *q, bool passed)
 	batch_hold_all(q->tail, "the store deliveries could not be made "
 	    "durable");
 	strset_clear(&q->tail_in);
+	strset_clear(&q->tail_out);
 	batch_clear(q->tail);
 }
 
@@ -717,6 +722,7 @@ batch_tail_enable(struct qctx *q)
 	if (q->tail == NULL) {
 		q->tail = batch_new(q);
 		strset_init(&q->tail_in);
+		strset_init(&q->tail_out);
 	}
 }
 
@@ -735,6 +741,12 @@ bool
 batch_tail_has_in(const struct qctx *q, const char *qid)
 {
 	return q->tail != NULL && strset_has(&q->tail_in, qid);
+}
+
+bool
+batch_tail_has_out(const struct qctx *q, const char *qid)
+{
+	return q->tail != NULL && strset_has(&q->tail_out, qid);
 }
 
 /* batch_flush_tail - a barrier of its own for the pending tail */
@@ -757,6 +769,7 @@ batch_tail_free(struct qctx *q)
 		return;
 	batch_free(q->tail);
 	strset_fini(&q->tail_in);
+	strset_fini(&q->tail_out);
 	q->tail = NULL;
 }
 

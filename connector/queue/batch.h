@@ -85,6 +85,9 @@ void	batch_tail_enable(struct qctx *);
 int64_t	batch_tail_ms(const struct qctx *);
 int	batch_flush_tail(struct qctx *);
 bool	batch_tail_has_in(const struct qctx *, const char *qid);
+/* An Out/ entry whose new envelope waits in the tail: not started again
+ * before it is written (it would be tried with the old one). */
+bool	batch_tail_has_out(const struct qctx *, const char *qid);
 void	batch_tail_free(struct qctx *);
 
 /* A file already in Work/<qid> (recovery, a held retry): into this

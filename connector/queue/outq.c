@@ -527,7 +527,8 @@ outq_run(struct outq *q)
 	 * and append it to the waiting list again. */
 	for (i = 0; i < q->n_waiting; i++) {
 		if (n_due < room && q->waiting[i].next <= (int64_t)now &&
-		    !strset_has(&q->active_set, q->waiting[i].qid))
+		    !strset_has(&q->active_set, q->waiting[i].qid) &&
+		    !batch_tail_has_out(q->qc, q->waiting[i].qid))
 			due[n_due++] = q->waiting[i];
 		else
 			q->waiting[kept++] = q->waiting[i];
@@ -743,6 +744,7 @@ outq_next_due_ms(const struct outq *q)
 
 	for (i = 0; i < q->n_waiting; i++)
 		if (!strset_has(&q->active_set, q->waiting[i].qid) &&
+		    !batch_tail_has_out(q->qc, q->waiting[i].qid) &&
 		    (best == -1 || q->waiting[i].next < best))
 			best = q->waiting[i].next;
 	if (best == -1)

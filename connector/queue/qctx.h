@@ -72,10 +72,12 @@ struct qctx {
 	struct held_work *held;
 	size_t		 n_held, cap_held;
 	/* The pending tail of the last batches (batch.h; NULL: not folded),
-	 * since when, and the In/ queue ids it will remove or rewrite. */
+	 * since when, and the In/ and Out/ queue ids it will remove or
+	 * rewrite. */
 	struct batch	*tail;
 	int64_t		 tail_since_ms;
 	struct strset	 tail_in;
+	struct strset	 tail_out;
 };
 
 #endif

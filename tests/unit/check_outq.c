@@ -477,6 +477,48 @@ START_TEST(next_try_stops_at_end_of_lifetime)
 }
 END_TEST
 
+/* The deferral's new envelope waits in the folded tail (its batch also
+ * delivered to the store): the entry is not started again before it is
+ * written, or it would be tried with the old one (recipients delivered
+ * in the attempt just ended would get it twice). */
+START_TEST(entry_waits_for_its_envelope_in_the_tail)
+{
+	struct batch *b;
+	struct qenv e;
+	char qid[QID_SIZE], local[QID_SIZE];
+
+	start("retry_schedule = 1h\n");
+	batch_tail_enable(&T.q);
+	queue_two(qid);
+	ck_assert_uint_eq(outq_run(OQ), 1);
+	answer(0, MAIL_TEMP, "4.4.1", "connection refused");
+	job_done(0);
+	b = batch_new(&T.q);
+	ck_assert_int_eq(qtest_accept(&T, b, "X-Sender: <a@remote.example>\r\n"
+	    "X-Receiver: <bob@local.example>\r\n\r\nbody\r\n", local),
+	    ACCEPT_QUEUED);
+	ck_assert_uint_eq(outq_dispose(OQ, b), 1);
+	ck_assert_int_eq(batch_commit(b), 0);
+	batch_free(b);
+	ck_assert(batch_tail_has_out(&T.q, qid));
+	ck_assert_uint_eq(outq_make_due(OQ, qid), 1);
+	ck_assert_int_eq(outq_next_due_ms(OQ), -1);
+	ck_assert_uint_eq(outq_run(OQ), 0);	/* its envelope is not written */
+	qtest_must_load(&T, LAYOUT_OUT, qid, &e);
+	ck_assert_uint_eq(e.attempts, 0);
+	qenv_free(&e);
+	ck_assert_int_eq(batch_flush_tail(&T.q), 0);
+	ck_assert(!batch_tail_has_out(&T.q, qid));
+	qtest_must_load(&T, LAYOUT_OUT, qid, &e);
+	ck_assert_uint_eq(e.attempts, 1);
+	qenv_free(&e);
+	ck_assert_int_eq(outq_next_due_ms(OQ), 0);
+	ck_assert_uint_eq(outq_run(OQ), 1);
+	batch_tail_free(&T.q);
+	finish();
+}
+END_TEST
+
 START_TEST(perm_and_temp_reports_failure_and_keeps_pending)
 {
 	struct qenv e;
@@ -864,6 +906,7 @@ outq_suite(void)
 	tcase_add_test(tc, perm_recipient_is_notified_and_entry_removed);
 	tcase_add_test(tc, temp_recipients_follow_retry_schedule);
 	tcase_add_test(tc, next_try_stops_at_end_of_lifetime);
+	tcase_add_test(tc, entry_waits_for_its_envelope_in_the_tail);
 	tcase_add_test(tc, perm_and_temp_reports_failure_and_keeps_pending);
 	tcase_add_loop_test(tc, test_delay_case, 0,
 	    (int)(sizeof(delay_cases) / sizeof(delay_cases[0])));
