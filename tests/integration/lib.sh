@@ -260,7 +260,9 @@ stop_daemon() {
 	return 1
 }
 
-# wait_for SECONDS COMMAND... - poll until the command succeeds (bounded)
+# wait_for SECONDS COMMAND... - poll until the command succeeds (bounded).
+# The command's words are expanded once, by the caller: a condition over
+# "$(...)" must go through eval in single quotes to be looked at again.
 wait_for() {
 	local secs=$1; shift
 	local end=$(( $(date +%s%N) + secs * 1000000000 ))

@@ -128,20 +128,20 @@ done
 swaks --server 127.0.0.1 --port "$P" --local-interface 127.0.0.2 --from alice@example.com \
 	--to victim@remote.test --body 'relayed for a trusted client' >"$T/swaks-in.log" 2>&1
 check "inside: a remote recipient accepted" test $? = 0
-wait_for 5 test "$(out_count)" = $((out_before + 1))
+wait_for 5 eval 'test "$(out_count)" = $((out_before + 1))'
 check "inside: the message waits in Out/" test "$(out_count)" = $((out_before + 1))
 # relay_domains: from anyone, into Out/
 swaks --server 127.0.0.1 --port "$P" --from x@remote.test --to someone@partner.test \
 	--body 'for a relay domain' >"$T/swaks-rd.log" 2>&1
 check "relay_domains: accepted from outside" test $? = 0
-wait_for 5 test "$(out_count)" = $((out_before + 2))
+wait_for 5 eval 'test "$(out_count)" = $((out_before + 2))'
 check "relay_domains: into Out/" test "$(out_count)" = $((out_before + 2))
 
 # --- DSN parameters into the Out/ envelope
 printf 'EHLO dsn.test\r\nMAIL FROM:<alice@example.com> RET=HDRS ENVID=job+2D7\r\nRCPT TO:<frank@partner.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;frank@partner.test\r\nDATA\r\nSubject: dsn\r\n\r\nx\r\n.\r\nQUIT\r\n' |
 	probe >"$T/dsn.log"
 check "DSN: accepted" grep -q '^250 2.0.0 Ok: queued as' "$T/dsn.log"
-wait_for 5 has 'rcpt pending - frank@partner.test' "$(out_envs)"
+wait_for 5 eval 'has "rcpt pending - frank@partner.test" "$(out_envs)"'
 E=$(out_envs)
 check "DSN: ret and envid in the envelope" has '^ret HDRS' "$E"
 check "DSN: envid as given" has '^envid job+2D7' "$E"

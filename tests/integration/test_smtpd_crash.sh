@@ -41,7 +41,7 @@ fi
 wait $CPID
 check "the clients' log is complete" grep -q '^done' "$T/clients.log"
 # the store settles: every Work file taken
-wait_for 30 test -z "$(ls -A "$ROOT/Work")"
+wait_for 30 eval 'test -z "$(ls -A "$ROOT/Work")"'
 stop_daemon
 check "nothing left in Work/" test -z "$(ls -A "$ROOT/Work")"
 
