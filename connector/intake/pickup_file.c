@@ -856,16 +856,20 @@ struct out_set {
 	struct pickup_out *outs;
 	size_t		 n;
 	struct buf	 pending;
+	struct buf	 lf;		/* an LF output's bytes, made from pending */
 	bool		 eightbit;	/* a byte above 127 went out */
 };
 
 /*
  * out_write - bytes to one output; an LF output gets every CRLF as LF. A
  * CR at the end of the bytes is held until the next byte shows whether it
- * ends a line (pickup_write writes a held CR out at the end).
+ * ends a line (pickup_write writes a held CR out at the end). The LF bytes
+ * are gathered in scratch and written at once (one write(2) per chunk, not
+ * one per line).
  */
 static int
-out_write(struct pickup_out *po, const char *p, size_t len)
+out_write(struct pickup_out *po, struct buf *scratch, const char *p,
+    size_t len)
 {
 	const char *end = p + len, *cr;
 	size_t n;
@@ -876,33 +880,30 @@ out_write(struct pickup_out *po, const char *p, size_t len)
 		po->written += len;
 		return 0;
 	}
+	buf_reset(scratch);
 	if (po->cr_held && len > 0) {
 		po->cr_held = false;
-		if (*p != '\n') {
-			if (safe_write_all(po->fd, "\r", 1) == -1)
-				return -1;
-			po->written++;
-		}
+		if (*p != '\n')
+			buf_putc(scratch, '\r');
 	}
 	while (p < end) {
 		cr = memchr(p, '\r', (size_t)(end - p));
 		n = cr != NULL ? (size_t)(cr - p) : (size_t)(end - p);
-		if (n > 0 && safe_write_all(po->fd, p, n) == -1)
-			return -1;
-		po->written += n;
+		buf_append(scratch, p, n);
 		if (cr == NULL)
 			break;
 		if (cr + 1 == end) {
 			po->cr_held = true;
 			break;
 		}
-		if (cr[1] != '\n') {
-			if (safe_write_all(po->fd, "\r", 1) == -1)
-				return -1;
-			po->written++;
-		}
+		if (cr[1] != '\n')
+			buf_putc(scratch, '\r');
 		p = cr + 1;
 	}
+	if (scratch->len > 0 && safe_write_all(po->fd, scratch->data,
+	    scratch->len) == -1)
+		return -1;
+	po->written += scratch->len;
 	return 0;
 }
 
@@ -914,7 +915,8 @@ out_flush(struct out_set *o)
 	if (o->pending.len == 0)
 		return 0;
 	for (i = 0; i < o->n; i++)
-		if (out_write(&o->outs[i], o->pending.data, o->pending.len) == -1)
+		if (out_write(&o->outs[i], &o->lf, o->pending.data,
+		    o->pending.len) == -1)
 			return -1;
 	buf_reset(&o->pending);
 	return 0;
@@ -932,7 +934,7 @@ out_put(struct out_set *o, const char *p, size_t len)
 		size_t i;
 
 		for (i = 0; i < o->n; i++)
-			if (out_write(&o->outs[i], p, len) == -1)
+			if (out_write(&o->outs[i], &o->lf, p, len) == -1)
 				return -1;
 		return 0;
 	}
@@ -1170,7 +1172,8 @@ int
 pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
     struct mail_status *why)
 {
-	struct out_set o = { outs, nout, { NULL, 0, 0 }, false };
+	struct out_set o = { outs, nout, { NULL, 0, 0 }, { NULL, 0, 0 },
+	    false };
 	const char *seg;
 	size_t i, len;
 	bool eol;
@@ -1180,8 +1183,8 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	for (i = 0; i < nout; i++) {
 		outs[i].written = 0;
 		outs[i].cr_held = false;
-		if (outs[i].prefix != NULL && out_write(&outs[i], outs[i].prefix,
-		    strlen(outs[i].prefix)) == -1)
+		if (outs[i].prefix != NULL && out_write(&outs[i], &o.lf,
+		    outs[i].prefix, strlen(outs[i].prefix)) == -1)
 			goto ioerr;
 	}
 	rfc5322_date(pf->opts.now, date, sizeof(date));
@@ -1253,6 +1256,7 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 			outs[i].written++;
 		}
 	buf_fini(&o.pending);
+	buf_fini(&o.lf);
 	/* What the queue keeps about the copy, so that no delivery attempt
 	 * reads it again for this: 8-bit bytes, and the Received: fields
 	 * (the hop count; ours is one). */
@@ -1267,6 +1271,7 @@ ioerr:
 	mail_status_set(why, MAIL_TEMP, "4.3.0", "I/O error: %s",
 	    strerror(errno));
 	buf_fini(&o.pending);
+	buf_fini(&o.lf);
 	return -1;
 }
 

@@ -1142,6 +1142,104 @@ START_TEST(lf_output_is_the_crlf_copy_with_lf_line_ends)
 }
 END_TEST
 
+/* A reproducible random Pickup body made of the pieces that matter to
+ * the body writer: CR, LF, CR LF, leading and lone dots, 8-bit bytes, NUL,
+ * runs of text from empty to past the read and write chunks. */
+static void
+random_body(struct buf *b, unsigned *seed, size_t want)
+{
+	static const char *const piece[] = { "\r", "\n", "\r\n", ".", "..",
+	    "\n.\n", "\r\n.\r\n", "\n..", "\xc3\xa9", "\x80", "\r\r\n",
+	    "\0", " " };
+	size_t n;
+
+	while (b->len < want) {
+		*seed = *seed * 1103515245u + 12345u;
+		if ((*seed >> 16) % 4 == 0) {
+			n = (*seed >> 4) % 500 == 0 ? IMC_IO_CHUNK + (*seed >> 8) %
+			    300 : (*seed >> 8) % 120;
+			while (n-- > 0)
+				buf_putc(b, (char)('a' + n % 26));
+		} else {
+			const char *p = piece[(*seed >> 8) % (sizeof(piece) /
+			    sizeof(piece[0]))];
+
+			buf_append(b, p, *p == '\0' ? 1 : strlen(p));
+		}
+	}
+}
+
+/*
+ * The LF output against the CRLF one over random bodies under each dot
+ * rule: the same bytes with every CRLF as LF, and the CRLF copy as the
+ * body rules make it (held against a reading of the same file through the
+ * single output path).
+ */
+START_TEST(lf_output_matches_crlf_output_on_random_bodies)
+{
+	static const enum pickup_dots rules[] = { PICKUP_DOTS_IIS,
+	    PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
+	struct pickup_opts opts = { .hostname = HOST, .qid = QID, .now = NOW };
+	struct pickup_out outs[2], one;
+	struct pickup_file *pf;
+	struct mail_status why;
+	struct buf in, o1, o2, o3, want;
+	unsigned seed = 7u + (unsigned)_i * 7919u;
+	size_t i;
+	int fd;
+
+	buf_init(&in);
+	buf_init(&o1);
+	buf_init(&o2);
+	buf_init(&o3);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	random_body(&in, &seed, 1000 + (size_t)(_i % 5) * 40000);
+	opts.dots = rules[_i % 3];
+	fd = memfd_with(in.data, in.len);
+	pf = pickup_read(fd, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	memset(outs, 0, sizeof(outs));
+	outs[0].fd = memfd_create("lf", MFD_CLOEXEC);
+	outs[0].prefix = "Return-Path: <a@x.example>\r\n";
+	outs[0].lf = true;
+	outs[1].fd = memfd_create("crlf", MFD_CLOEXEC);
+	ck_assert_int_eq(pickup_write(pf, outs, 2, &why), 0);
+	read_back(outs[0].fd, &o1);
+	read_back(outs[1].fd, &o2);
+	pickup_free(pf);
+	buf_puts(&want, "Return-Path: <a@x.example>\n");
+	for (i = 0; i < o2.len; i++)
+		if (!(o2.data[i] == '\r' && i + 1 < o2.len &&
+		    o2.data[i + 1] == '\n'))
+			buf_putc(&want, o2.data[i]);
+	ck_assert_uint_eq(o1.len, want.len);
+	ck_assert_int_eq(memcmp(o1.data, want.data, want.len), 0);
+	ck_assert_uint_eq(outs[0].written, o1.len);
+	ck_assert_uint_eq(outs[1].written, o2.len);
+	/* one CRLF output alone writes what the pair's CRLF output did */
+	ck_assert(lseek(fd, 0, SEEK_SET) == 0);
+	pf = pickup_read(fd, &opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	memset(&one, 0, sizeof(one));
+	one.fd = memfd_create("one", MFD_CLOEXEC);
+	ck_assert_int_eq(pickup_write(pf, &one, 1, &why), 0);
+	read_back(one.fd, &o3);
+	ck_assert_uint_eq(o3.len, o2.len);
+	ck_assert_int_eq(memcmp(o3.data, o2.data, o2.len), 0);
+	pickup_free(pf);
+	close(one.fd);
+	close(outs[0].fd);
+	close(outs[1].fd);
+	close(fd);
+	buf_fini(&in);
+	buf_fini(&o1);
+	buf_fini(&o2);
+	buf_fini(&o3);
+	buf_fini(&want);
+}
+END_TEST
+
 START_TEST(two_outputs_agree_on_a_large_body)
 {
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
@@ -1498,6 +1596,8 @@ pickup_file_suite(void)
 	tcase_add_test(tc, two_outputs_get_the_same_copy_first_with_prefix);
 	tcase_add_test(tc, two_outputs_agree_on_a_large_body);
 	tcase_add_test(tc, lf_output_is_the_crlf_copy_with_lf_line_ends);
+	tcase_add_loop_test(tc, lf_output_matches_crlf_output_on_random_bodies,
+	    0, 300);
 	tcase_add_loop_test(tc, test_writer_case, 0,
 	    (int)(sizeof(writer_cases) / sizeof(writer_cases[0])));
 	suite_add_tcase(s, tc);
