@@ -665,10 +665,11 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	int r;
 
 	pf = xcalloc(1, sizeof(*pf));
-	pf->lr.buf = xmalloc(IMC_IO_CHUNK);
 	pf->opts = *opts;
+	pf->lr.cap = opts->read_chunk == 0 ? IMC_IO_CHUNK :
+	    opts->read_chunk < 2 ? 2 : opts->read_chunk;
+	pf->lr.buf = xmalloc(pf->lr.cap);
 	pf->lr.fd = fd;
-	pf->lr.cap = IMC_IO_CHUNK;
 	pf->lr.bounded = opts->max_bytes > 0;
 	pf->lr.left = opts->max_bytes;
 	pf->at_line_start = true;
@@ -1157,6 +1158,41 @@ body_segment(struct pickup_file *pf, struct out_set *o, const char *seg,
 	return 0;
 }
 
+/*
+ * The whole lines already in the reader's buffer, up to the first that
+ * starts with a dot (the dot rules' business): written in runs, not line
+ * by line. The bytes are those body_segment writes: a line ending in CR LF
+ * as it is (its text may end in a CR of its own: "a\r\r\n"), a bare LF
+ * made CR LF.
+ */
+static int
+body_lines(struct pickup_file *pf, struct out_set *o)
+{
+	struct line_reader *lr = &pf->lr;
+	const char *p = lr->buf + lr->start, *end = lr->buf + lr->end;
+	const char *run = p, *lf;
+	uint64_t lines = 0;
+
+	if (!pf->at_line_start || pf->held_dot || pf->opts.line_by_line)
+		return 0;
+	while (p < end && (pf->smtp || *p != '.') &&
+	    (lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == p || lf[-1] != '\r') {
+			if (out_put(o, run, (size_t)(lf - run)) == -1 ||
+			    out_put(o, "\r\n", 2) == -1)
+				return -1;
+			run = lf + 1;
+		}
+		lines++;
+		p = lf + 1;
+	}
+	if (p > run && out_put(o, run, (size_t)(p - run)) == -1)
+		return -1;
+	lr->start = (size_t)(p - lr->buf);
+	pf->body_line += lines;
+	return 0;
+}
+
 static void
 rfc5322_date(time_t t, char *out, size_t size)
 {
@@ -1226,9 +1262,15 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	    true) == -1)
 		goto ioerr;
 	if (!pf->header_only) {
-		while ((r = lr_next(&pf->lr, &seg, &len, &eol)) == LR_SEGMENT)
+		for (;;) {
+			if (body_lines(pf, &o) == -1)
+				goto ioerr;
+			if ((r = lr_next(&pf->lr, &seg, &len, &eol)) !=
+			    LR_SEGMENT)
+				break;
 			if (body_segment(pf, &o, seg, len, eol) == -1)
 				goto ioerr;
+		}
 		if (r == LR_ERROR)
 			goto ioerr;
 	}

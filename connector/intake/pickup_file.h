@@ -69,6 +69,11 @@ struct pickup_opts {
 	uid_t		 uid;
 	const char	*user;		/* its login name, or NULL */
 	bool		 allow_smtp;	/* a listener envelope block is read */
+	/* For tests: the reader's buffer (0: IMC_IO_CHUNK; at least 2), and
+	 * every body line through the dot rules one at a time instead of
+	 * whole runs of lines (what the run writer must equal). */
+	size_t		 read_chunk;
+	bool		 line_by_line;
 };
 
 #define PICKUP_SMTP_MAGIC	"IMC-SMTPD 1"

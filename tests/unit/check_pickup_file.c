@@ -1169,35 +1169,28 @@ random_body(struct buf *b, unsigned *seed, size_t want)
 	}
 }
 
-/*
- * The LF output against the CRLF one over random bodies under each dot
- * rule: the same bytes with every CRLF as LF, and the CRLF copy as the
- * body rules make it (held against a reading of the same file through the
- * single output path).
- */
-START_TEST(lf_output_matches_crlf_output_on_random_bodies)
+/* What pickup_write made of one file: the LF and CRLF copies, the log
+ * notes and what the queue keeps. */
+struct copies {
+	struct buf	 lf, crlf, notes;
+	uint64_t	 lf_written, crlf_written;
+	bool		 eightbit;
+	unsigned	 received;
+};
+
+static void
+copies_of(const struct buf *in, const struct pickup_opts *opts,
+    struct copies *c)
 {
-	static const enum pickup_dots rules[] = { PICKUP_DOTS_IIS,
-	    PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
-	struct pickup_opts opts = { .hostname = HOST, .qid = QID, .now = NOW };
-	struct pickup_out outs[2], one;
+	struct pickup_out outs[2];
 	struct pickup_file *pf;
 	struct mail_status why;
-	struct buf in, o1, o2, o3, want;
-	unsigned seed = 7u + (unsigned)_i * 7919u;
-	size_t i;
-	int fd;
+	int fd = memfd_with(in->data, in->len);
 
-	buf_init(&in);
-	buf_init(&o1);
-	buf_init(&o2);
-	buf_init(&o3);
-	buf_init(&want);
-	buf_puts(&in, HD "\n");
-	random_body(&in, &seed, 1000 + (size_t)(_i % 5) * 40000);
-	opts.dots = rules[_i % 3];
-	fd = memfd_with(in.data, in.len);
-	pf = pickup_read(fd, &opts, &why);
+	buf_init(&c->lf);
+	buf_init(&c->crlf);
+	buf_init(&c->notes);
+	pf = pickup_read(fd, opts, &why);
 	ck_assert_msg(pf != NULL, "%s", why.text);
 	memset(outs, 0, sizeof(outs));
 	outs[0].fd = memfd_create("lf", MFD_CLOEXEC);
@@ -1205,37 +1198,87 @@ START_TEST(lf_output_matches_crlf_output_on_random_bodies)
 	outs[0].lf = true;
 	outs[1].fd = memfd_create("crlf", MFD_CLOEXEC);
 	ck_assert_int_eq(pickup_write(pf, outs, 2, &why), 0);
-	read_back(outs[0].fd, &o1);
-	read_back(outs[1].fd, &o2);
+	read_back(outs[0].fd, &c->lf);
+	read_back(outs[1].fd, &c->crlf);
+	c->lf_written = outs[0].written;
+	c->crlf_written = outs[1].written;
+	pickup_notes(pf, &c->notes);
+	buf_putc(&c->notes, '\0');
+	c->eightbit = pickup_eightbit(pf);
+	c->received = pickup_received(pf);
 	pickup_free(pf);
-	buf_puts(&want, "Return-Path: <a@x.example>\n");
-	for (i = 0; i < o2.len; i++)
-		if (!(o2.data[i] == '\r' && i + 1 < o2.len &&
-		    o2.data[i + 1] == '\n'))
-			buf_putc(&want, o2.data[i]);
-	ck_assert_uint_eq(o1.len, want.len);
-	ck_assert_int_eq(memcmp(o1.data, want.data, want.len), 0);
-	ck_assert_uint_eq(outs[0].written, o1.len);
-	ck_assert_uint_eq(outs[1].written, o2.len);
-	/* one CRLF output alone writes what the pair's CRLF output did */
-	ck_assert(lseek(fd, 0, SEEK_SET) == 0);
-	pf = pickup_read(fd, &opts, &why);
-	ck_assert_msg(pf != NULL, "%s", why.text);
-	memset(&one, 0, sizeof(one));
-	one.fd = memfd_create("one", MFD_CLOEXEC);
-	ck_assert_int_eq(pickup_write(pf, &one, 1, &why), 0);
-	read_back(one.fd, &o3);
-	ck_assert_uint_eq(o3.len, o2.len);
-	ck_assert_int_eq(memcmp(o3.data, o2.data, o2.len), 0);
-	pickup_free(pf);
-	close(one.fd);
 	close(outs[0].fd);
 	close(outs[1].fd);
 	close(fd);
+}
+
+static void
+copies_fini(struct copies *c)
+{
+	buf_fini(&c->lf);
+	buf_fini(&c->crlf);
+	buf_fini(&c->notes);
+}
+
+static void
+assert_same_buf(const struct buf *a, const struct buf *b, const char *what,
+    int i)
+{
+	size_t k = 0;
+
+	while (k < a->len && k < b->len && a->data[k] == b->data[k])
+		k++;
+	ck_assert_msg(a->len == b->len && k == a->len,
+	    "case %d: %s differ at byte %zu (lengths %zu, %zu)", i, what, k,
+	    a->len, b->len);
+}
+
+/*
+ * Random bodies under each dot rule, read through buffers of random sizes
+ * (2 bytes up to the default): the run writer against the line-by-line
+ * path, byte for byte (both copies, the notes with their line numbers,
+ * 8-bit, Received: count), and the LF copy against the CRLF one with every
+ * CRLF as LF.
+ */
+START_TEST(body_runs_match_line_by_line_on_random_bodies)
+{
+	static const enum pickup_dots rules[] = { PICKUP_DOTS_IIS,
+	    PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
+	struct pickup_opts opts = { .hostname = HOST, .qid = QID, .now = NOW };
+	struct copies fast, slow;
+	struct buf in, want;
+	unsigned seed = 7u + (unsigned)_i * 7919u;
+	size_t i;
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	random_body(&in, &seed, 1000 + (size_t)(_i % 5) * 40000);
+	opts.dots = rules[_i % 3];
+	seed = seed * 1103515245u + 12345u;
+	opts.read_chunk = _i % 4 == 0 ? 0 : _i % 4 == 1 ? 2 + (seed >> 8) %
+	    64 : 2 + (seed >> 8) % 5000;
+	copies_of(&in, &opts, &fast);
+	opts.line_by_line = true;
+	copies_of(&in, &opts, &slow);
+	assert_same_buf(&fast.lf, &slow.lf, "LF copies", _i);
+	assert_same_buf(&fast.crlf, &slow.crlf, "CRLF copies", _i);
+	assert_same_buf(&fast.notes, &slow.notes, "notes", _i);
+	ck_assert_uint_eq(fast.lf_written, slow.lf_written);
+	ck_assert_uint_eq(fast.crlf_written, slow.crlf_written);
+	ck_assert_int_eq(fast.eightbit, slow.eightbit);
+	ck_assert_uint_eq(fast.received, slow.received);
+	buf_puts(&want, "Return-Path: <a@x.example>\n");
+	for (i = 0; i < fast.crlf.len; i++)
+		if (!(fast.crlf.data[i] == '\r' && i + 1 < fast.crlf.len &&
+		    fast.crlf.data[i + 1] == '\n'))
+			buf_putc(&want, fast.crlf.data[i]);
+	assert_same_buf(&fast.lf, &want, "LF and CRLF-as-LF", _i);
+	ck_assert_uint_eq(fast.lf_written, fast.lf.len);
+	ck_assert_uint_eq(fast.crlf_written, fast.crlf.len);
+	copies_fini(&fast);
+	copies_fini(&slow);
 	buf_fini(&in);
-	buf_fini(&o1);
-	buf_fini(&o2);
-	buf_fini(&o3);
 	buf_fini(&want);
 }
 END_TEST
@@ -1596,8 +1639,8 @@ pickup_file_suite(void)
 	tcase_add_test(tc, two_outputs_get_the_same_copy_first_with_prefix);
 	tcase_add_test(tc, two_outputs_agree_on_a_large_body);
 	tcase_add_test(tc, lf_output_is_the_crlf_copy_with_lf_line_ends);
-	tcase_add_loop_test(tc, lf_output_matches_crlf_output_on_random_bodies,
-	    0, 300);
+	tcase_add_loop_test(tc, body_runs_match_line_by_line_on_random_bodies,
+	    0, 400);
 	tcase_add_loop_test(tc, test_writer_case, 0,
 	    (int)(sizeof(writer_cases) / sizeof(writer_cases[0])));
 	suite_add_tcase(s, tc);
