@@ -33,6 +33,16 @@ repair_cte_stat_init(struct rp_ostat *o, unsigned qp_flags)
 void
 repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 {
+	repair_cte_stat_feed8(o, p, n, n > 0 && !o->has8 &&
+	    charset_has_8bit(p, n));
+}
+
+/* repair_cte_stat_feed8 - the same, for bytes the caller has looked at
+ * already: has8, do they hold a byte above 127 (pass 1 scans each chunk
+ * once for it, not once per count) */
+void
+repair_cte_stat_feed8(struct rp_ostat *o, const void *p, size_t n, int has8)
+{
 	const unsigned char *s = p, *end, *nl;
 	size_t l, w, room;
 	int cr;
@@ -40,7 +50,7 @@ repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 	if (n == 0)
 		return;		/* p may be NULL */
 	end = s + n;
-	if (!o->has8 && charset_has_8bit(p, n))
+	if (has8)
 		o->has8 = 1;
 	while (s < end) {
 		/* a line ending among the next room bytes has at most
