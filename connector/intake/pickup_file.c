@@ -862,35 +862,32 @@ struct out_set {
 };
 
 /*
- * out_write - bytes to one output; an LF output gets every CRLF as LF. A
- * CR at the end of the bytes is held until the next byte shows whether it
- * ends a line (pickup_write writes a held CR out at the end). The LF bytes
- * are gathered in scratch and written at once (one write(2) per chunk, not
- * one per line).
+ * lf_append - bytes for an LF output into scratch, every CRLF as LF. A CR
+ * at the end of the bytes is held until the next byte shows whether it
+ * ends a line (pickup_write writes a held CR out at the end). The result
+ * is never longer than the bytes and a held CR: room once, then plain
+ * copies.
  */
-static int
-out_write(struct pickup_out *po, struct buf *scratch, const char *p,
+static void
+lf_append(struct pickup_out *po, struct buf *scratch, const char *p,
     size_t len)
 {
 	const char *end = p + len, *cr;
+	char *q;
 	size_t n;
 
-	if (!po->lf) {
-		if (safe_write_all(po->fd, p, len) == -1)
-			return -1;
-		po->written += len;
-		return 0;
-	}
-	buf_reset(scratch);
+	buf_reserve(scratch, len + 1);
+	q = scratch->data + scratch->len;
 	if (po->cr_held && len > 0) {
 		po->cr_held = false;
 		if (*p != '\n')
-			buf_putc(scratch, '\r');
+			*q++ = '\r';
 	}
 	while (p < end) {
 		cr = memchr(p, '\r', (size_t)(end - p));
 		n = cr != NULL ? (size_t)(cr - p) : (size_t)(end - p);
-		buf_append(scratch, p, n);
+		memcpy(q, p, n);
+		q += n;
 		if (cr == NULL)
 			break;
 		if (cr + 1 == end) {
@@ -898,9 +895,36 @@ out_write(struct pickup_out *po, struct buf *scratch, const char *p,
 			break;
 		}
 		if (cr[1] != '\n')
-			buf_putc(scratch, '\r');
+			*q++ = '\r';
 		p = cr + 1;
 	}
+	scratch->len = (size_t)(q - scratch->data);
+	scratch->data[scratch->len] = '\0';
+}
+
+/*
+ * out_write - bytes to one output, after its prefix the first time; an LF
+ * output's are gathered in scratch and written at once (one write(2) per
+ * chunk, not one per line, and the prefix in the same).
+ */
+static int
+out_write(struct pickup_out *po, struct buf *scratch, const char *p,
+    size_t len)
+{
+	const char *pre = po->prefix_done || po->prefix == NULL ? "" :
+	    po->prefix;
+
+	po->prefix_done = true;
+	if (!po->lf) {
+		if ((*pre != '\0' && safe_write_all(po->fd, pre,
+		    strlen(pre)) == -1) || safe_write_all(po->fd, p, len) == -1)
+			return -1;
+		po->written += strlen(pre) + len;
+		return 0;
+	}
+	buf_reset(scratch);
+	lf_append(po, scratch, pre, strlen(pre));
+	lf_append(po, scratch, p, len);
 	if (scratch->len > 0 && safe_write_all(po->fd, scratch->data,
 	    scratch->len) == -1)
 		return -1;
@@ -923,23 +947,27 @@ out_flush(struct out_set *o)
 	return 0;
 }
 
+/* Bytes for every output, written a chunk at a time (a piece larger than
+ * a chunk goes out directly). */
 static int
 out_put(struct out_set *o, const char *p, size_t len)
 {
+	size_t i;
+
 	/* the SMTP side needs to know (8BITMIME), once, not per attempt */
 	if (!o->eightbit && charset_has_8bit(p, len))
 		o->eightbit = true;
-	if (o->pending.len + len > IMC_IO_CHUNK && out_flush(o) == -1)
-		return -1;
 	if (len > IMC_IO_CHUNK) {
-		size_t i;
-
+		if (out_flush(o) == -1)
+			return -1;
 		for (i = 0; i < o->n; i++)
 			if (out_write(&o->outs[i], &o->lf, p, len) == -1)
 				return -1;
 		return 0;
 	}
-	return buf_append(&o->pending, p, len);
+	if (buf_append(&o->pending, p, len) == -1)
+		return -1;
+	return o->pending.len >= IMC_IO_CHUNK ? out_flush(o) : 0;
 }
 
 static int
@@ -1219,9 +1247,7 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	for (i = 0; i < nout; i++) {
 		outs[i].written = 0;
 		outs[i].cr_held = false;
-		if (outs[i].prefix != NULL && out_write(&outs[i], &o.lf,
-		    outs[i].prefix, strlen(outs[i].prefix)) == -1)
-			goto ioerr;
+		outs[i].prefix_done = false;
 	}
 	rfc5322_date(pf->opts.now, date, sizeof(date));
 	/* The writer's uid goes in the comment, where Postfix puts it: the
@@ -1290,6 +1316,10 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 		pf->dots = PICKUP_DOTS_IIS;
 	if (out_flush(&o) == -1)
 		goto ioerr;
+	for (i = 0; i < nout; i++)
+		if (!outs[i].prefix_done && out_write(&outs[i], &o.lf, "", 0) ==
+		    -1)
+			goto ioerr;
 	for (i = 0; i < nout; i++)
 		if (outs[i].cr_held) {
 			outs[i].cr_held = false;

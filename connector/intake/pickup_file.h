@@ -92,13 +92,15 @@ struct pickup_file;
 /* One output of pickup_write: a descriptor and text written before the
  * Received: line (Return-Path for the store copy), and the bytes written.
  * lf: line ends LF instead of CRLF (the store's copy, as Maildir readers
- * expect; a CR inside a line stays); cr_held is pickup_write's own. */
+ * expect; a CR inside a line stays); cr_held and prefix_done are
+ * pickup_write's own. */
 struct pickup_out {
 	int		 fd;
 	const char	*prefix;
 	uint64_t	 written;
 	bool		 lf;
 	bool		 cr_held;
+	bool		 prefix_done;
 };
 
 struct pickup_file *pickup_read(int fd, const struct pickup_opts *,
