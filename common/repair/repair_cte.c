@@ -33,6 +33,16 @@ repair_cte_stat_init(struct rp_ostat *o, unsigned qp_flags)
 void
 repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 {
+	repair_cte_stat_feed8(o, p, n, n > 0 && !o->has8 &&
+	    charset_has_8bit(p, n));
+}
+
+/* repair_cte_stat_feed8 - the same, for bytes the caller has looked at
+ * already: has8, do they hold a byte above 127 (pass 1 scans each chunk
+ * once for it, not once per count) */
+void
+repair_cte_stat_feed8(struct rp_ostat *o, const void *p, size_t n, int has8)
+{
 	const unsigned char *s = p, *end, *nl;
 	size_t l, w, room;
 	int cr;
@@ -40,7 +50,7 @@ repair_cte_stat_feed(struct rp_ostat *o, const void *p, size_t n)
 	if (n == 0)
 		return;		/* p may be NULL */
 	end = s + n;
-	if (!o->has8 && charset_has_8bit(p, n))
+	if (has8)
 		o->has8 = 1;
 	while (s < end) {
 		/* a line ending among the next room bytes has at most
@@ -142,28 +152,42 @@ repair_cte_bare_lf(const char *s, size_t n, int prev_cr)
 	return n;
 }
 
-/* repair_cte_crlf - bare LF to CRLF, with the CR state kept across chunks */
+/* repair_cte_crlf - bare LF to CRLF, with the CR state kept across chunks.
+ * The lines are copied straight into out's room (LF-ended text, the
+ * store's copy, has a bare LF on every line: a buf_append per piece cost
+ * more than the scan); out grows as buf_append would make it. */
 int
 repair_cte_crlf(const char *s, size_t n, int *prev_cr, struct buf *out)
 {
-	const char *p = s, *end, *start = s;
-	size_t k;
+	const char *p = s, *end;
+	size_t k, left;
 	int pc;
 
 	if (n == 0)
 		return 0;	/* s may be NULL */
 	end = s + n;
 	pc = *prev_cr;
+	if (buf_reserve(out, n) == -1)
+		return -1;
 	while ((k = repair_cte_bare_lf(p, (size_t)(end - p), pc)) <
 	    (size_t)(end - p)) {
-		if (buf_append(out, start, (size_t)(p + k - start)) == -1 ||
-		    buf_append(out, "\r\n", 2) == -1)
+		/* the line, CR LF, and the rest as it is at most */
+		left = (size_t)(end - p) - k - 1;
+		if (out->cap - out->len - 1 < k + 2 + left &&
+		    buf_reserve(out, k + 2 + left) == -1)
 			return -1;
-		start = p = p + k + 1;
+		memcpy(out->data + out->len, p, k);
+		out->data[out->len + k] = '\r';
+		out->data[out->len + k + 1] = '\n';
+		out->len += k + 2;
+		p += k + 1;
 		pc = 0;		/* the byte before p is that LF */
 	}
 	*prev_cr = s[n - 1] == '\r';
-	return buf_append(out, start, (size_t)(end - start));
+	memcpy(out->data + out->len, p, (size_t)(end - p));
+	out->len += (size_t)(end - p);
+	out->data[out->len] = '\0';
+	return 0;
 }
 
 /* repair_cte_decode - raw body bytes to decoded content (both passes) */

@@ -259,6 +259,8 @@ const char *const *repair_header_lie_readings(const char *);
 /* repair_cte.c */
 void	repair_cte_stat_init(struct rp_ostat *, unsigned qp_flags);
 void	repair_cte_stat_feed(struct rp_ostat *, const void *, size_t);
+void	repair_cte_stat_feed8(struct rp_ostat *, const void *, size_t,
+	    int has8);
 void	repair_cte_stat_finish(struct rp_ostat *);
 enum codec_cte repair_cte_for(struct rp_state *,
 	    const struct rp_ostat *, enum codec_cte in, int reencoding);

@@ -586,8 +586,12 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 			sc->cand[i].u8 = sc->cand[i].eo = sc->d;
 			sc->cand[i].pre = sc->d.total;
 		}
-	repair_cte_stat_feed(&sc->d, d, n);
-	utf8_check_feed(&sc->u8v, d, n);
+	/* ASCII bytes are scanned once: they count no 8-bit byte, no C1
+	 * byte, and keep a UTF-8 check that stands between characters
+	 * valid */
+	repair_cte_stat_feed8(&sc->d, d, n, has8);
+	if (has8 || !utf8_check_ok(&sc->u8v))
+		utf8_check_feed(&sc->u8v, d, n);
 	if (sc->ud != NULL)
 		repair_detect_feed(sc, d, n);
 	if (sc->cyr)
@@ -597,7 +601,7 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 			sc->cyr_c0 += c >= 0xC0 && c <= 0xDF;
 			sc->cyr_e0 += c >= 0xE0;
 		}
-	if (!sc->has_c1)
+	if (!sc->has_c1 && has8)
 		sc->has_c1 = charset_has_c1(d, n);
 	for (i = 0; i < RP_NCAND && sc->has_c1; i++)
 		if (sc->cand[i].used && sc->cand[i].shadow &&

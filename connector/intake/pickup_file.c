@@ -665,10 +665,11 @@ pickup_read(int fd, const struct pickup_opts *opts, struct mail_status *why)
 	int r;
 
 	pf = xcalloc(1, sizeof(*pf));
-	pf->lr.buf = xmalloc(IMC_IO_CHUNK);
 	pf->opts = *opts;
+	pf->lr.cap = opts->read_chunk == 0 ? IMC_IO_CHUNK :
+	    opts->read_chunk < 2 ? 2 : opts->read_chunk;
+	pf->lr.buf = xmalloc(pf->lr.cap);
 	pf->lr.fd = fd;
-	pf->lr.cap = IMC_IO_CHUNK;
 	pf->lr.bounded = opts->max_bytes > 0;
 	pf->lr.left = opts->max_bytes;
 	pf->at_line_start = true;
@@ -856,53 +857,78 @@ struct out_set {
 	struct pickup_out *outs;
 	size_t		 n;
 	struct buf	 pending;
+	struct buf	 lf;		/* an LF output's bytes, made from pending */
 	bool		 eightbit;	/* a byte above 127 went out */
 };
 
 /*
- * out_write - bytes to one output; an LF output gets every CRLF as LF. A
- * CR at the end of the bytes is held until the next byte shows whether it
- * ends a line (pickup_write writes a held CR out at the end).
+ * lf_append - bytes for an LF output into scratch, every CRLF as LF. A CR
+ * at the end of the bytes is held until the next byte shows whether it
+ * ends a line (pickup_write writes a held CR out at the end). The result
+ * is never longer than the bytes and a held CR: room once, then plain
+ * copies.
  */
-static int
-out_write(struct pickup_out *po, const char *p, size_t len)
+static void
+lf_append(struct pickup_out *po, struct buf *scratch, const char *p,
+    size_t len)
 {
 	const char *end = p + len, *cr;
+	char *q;
 	size_t n;
 
-	if (!po->lf) {
-		if (safe_write_all(po->fd, p, len) == -1)
-			return -1;
-		po->written += len;
-		return 0;
-	}
+	buf_reserve(scratch, len + 1);
+	q = scratch->data + scratch->len;
 	if (po->cr_held && len > 0) {
 		po->cr_held = false;
-		if (*p != '\n') {
-			if (safe_write_all(po->fd, "\r", 1) == -1)
-				return -1;
-			po->written++;
-		}
+		if (*p != '\n')
+			*q++ = '\r';
 	}
 	while (p < end) {
 		cr = memchr(p, '\r', (size_t)(end - p));
 		n = cr != NULL ? (size_t)(cr - p) : (size_t)(end - p);
-		if (n > 0 && safe_write_all(po->fd, p, n) == -1)
-			return -1;
-		po->written += n;
+		memcpy(q, p, n);
+		q += n;
 		if (cr == NULL)
 			break;
 		if (cr + 1 == end) {
 			po->cr_held = true;
 			break;
 		}
-		if (cr[1] != '\n') {
-			if (safe_write_all(po->fd, "\r", 1) == -1)
-				return -1;
-			po->written++;
-		}
+		if (cr[1] != '\n')
+			*q++ = '\r';
 		p = cr + 1;
 	}
+	scratch->len = (size_t)(q - scratch->data);
+	scratch->data[scratch->len] = '\0';
+}
+
+/*
+ * out_write - bytes to one output, after its prefix the first time; an LF
+ * output's are gathered in scratch and written at once (one write(2) per
+ * chunk, not one per line, and the prefix in the same).
+ */
+static int
+out_write(struct pickup_out *po, struct buf *scratch, const char *p,
+    size_t len)
+{
+	const char *pre = po->prefix_done || po->prefix == NULL ? "" :
+	    po->prefix;
+
+	po->prefix_done = true;
+	if (!po->lf) {
+		if ((*pre != '\0' && safe_write_all(po->fd, pre,
+		    strlen(pre)) == -1) || safe_write_all(po->fd, p, len) == -1)
+			return -1;
+		po->written += strlen(pre) + len;
+		return 0;
+	}
+	buf_reset(scratch);
+	lf_append(po, scratch, pre, strlen(pre));
+	lf_append(po, scratch, p, len);
+	if (scratch->len > 0 && safe_write_all(po->fd, scratch->data,
+	    scratch->len) == -1)
+		return -1;
+	po->written += scratch->len;
 	return 0;
 }
 
@@ -914,29 +940,34 @@ out_flush(struct out_set *o)
 	if (o->pending.len == 0)
 		return 0;
 	for (i = 0; i < o->n; i++)
-		if (out_write(&o->outs[i], o->pending.data, o->pending.len) == -1)
+		if (out_write(&o->outs[i], &o->lf, o->pending.data,
+		    o->pending.len) == -1)
 			return -1;
 	buf_reset(&o->pending);
 	return 0;
 }
 
+/* Bytes for every output, written a chunk at a time (a piece larger than
+ * a chunk goes out directly). */
 static int
 out_put(struct out_set *o, const char *p, size_t len)
 {
+	size_t i;
+
 	/* the SMTP side needs to know (8BITMIME), once, not per attempt */
 	if (!o->eightbit && charset_has_8bit(p, len))
 		o->eightbit = true;
-	if (o->pending.len + len > IMC_IO_CHUNK && out_flush(o) == -1)
-		return -1;
 	if (len > IMC_IO_CHUNK) {
-		size_t i;
-
+		if (out_flush(o) == -1)
+			return -1;
 		for (i = 0; i < o->n; i++)
-			if (out_write(&o->outs[i], p, len) == -1)
+			if (out_write(&o->outs[i], &o->lf, p, len) == -1)
 				return -1;
 		return 0;
 	}
-	return buf_append(&o->pending, p, len);
+	if (buf_append(&o->pending, p, len) == -1)
+		return -1;
+	return o->pending.len >= IMC_IO_CHUNK ? out_flush(o) : 0;
 }
 
 static int
@@ -1155,6 +1186,41 @@ body_segment(struct pickup_file *pf, struct out_set *o, const char *seg,
 	return 0;
 }
 
+/*
+ * The whole lines already in the reader's buffer, up to the first that
+ * starts with a dot (the dot rules' business): written in runs, not line
+ * by line. The bytes are those body_segment writes: a line ending in CR LF
+ * as it is (its text may end in a CR of its own: "a\r\r\n"), a bare LF
+ * made CR LF.
+ */
+static int
+body_lines(struct pickup_file *pf, struct out_set *o)
+{
+	struct line_reader *lr = &pf->lr;
+	const char *p = lr->buf + lr->start, *end = lr->buf + lr->end;
+	const char *run = p, *lf;
+	uint64_t lines = 0;
+
+	if (!pf->at_line_start || pf->held_dot || pf->opts.line_by_line)
+		return 0;
+	while (p < end && (pf->smtp || *p != '.') &&
+	    (lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == p || lf[-1] != '\r') {
+			if (out_put(o, run, (size_t)(lf - run)) == -1 ||
+			    out_put(o, "\r\n", 2) == -1)
+				return -1;
+			run = lf + 1;
+		}
+		lines++;
+		p = lf + 1;
+	}
+	if (p > run && out_put(o, run, (size_t)(p - run)) == -1)
+		return -1;
+	lr->start = (size_t)(p - lr->buf);
+	pf->body_line += lines;
+	return 0;
+}
+
 static void
 rfc5322_date(time_t t, char *out, size_t size)
 {
@@ -1170,7 +1236,8 @@ int
 pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
     struct mail_status *why)
 {
-	struct out_set o = { outs, nout, { NULL, 0, 0 }, false };
+	struct out_set o = { outs, nout, { NULL, 0, 0 }, { NULL, 0, 0 },
+	    false };
 	const char *seg;
 	size_t i, len;
 	bool eol;
@@ -1180,9 +1247,7 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	for (i = 0; i < nout; i++) {
 		outs[i].written = 0;
 		outs[i].cr_held = false;
-		if (outs[i].prefix != NULL && out_write(&outs[i], outs[i].prefix,
-		    strlen(outs[i].prefix)) == -1)
-			goto ioerr;
+		outs[i].prefix_done = false;
 	}
 	rfc5322_date(pf->opts.now, date, sizeof(date));
 	/* The writer's uid goes in the comment, where Postfix puts it: the
@@ -1223,9 +1288,15 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	    true) == -1)
 		goto ioerr;
 	if (!pf->header_only) {
-		while ((r = lr_next(&pf->lr, &seg, &len, &eol)) == LR_SEGMENT)
+		for (;;) {
+			if (body_lines(pf, &o) == -1)
+				goto ioerr;
+			if ((r = lr_next(&pf->lr, &seg, &len, &eol)) !=
+			    LR_SEGMENT)
+				break;
 			if (body_segment(pf, &o, seg, len, eol) == -1)
 				goto ioerr;
+		}
 		if (r == LR_ERROR)
 			goto ioerr;
 	}
@@ -1246,6 +1317,10 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 	if (out_flush(&o) == -1)
 		goto ioerr;
 	for (i = 0; i < nout; i++)
+		if (!outs[i].prefix_done && out_write(&outs[i], &o.lf, "", 0) ==
+		    -1)
+			goto ioerr;
+	for (i = 0; i < nout; i++)
 		if (outs[i].cr_held) {
 			outs[i].cr_held = false;
 			if (safe_write_all(outs[i].fd, "\r", 1) == -1)
@@ -1253,6 +1328,7 @@ pickup_write(struct pickup_file *pf, struct pickup_out *outs, size_t nout,
 			outs[i].written++;
 		}
 	buf_fini(&o.pending);
+	buf_fini(&o.lf);
 	/* What the queue keeps about the copy, so that no delivery attempt
 	 * reads it again for this: 8-bit bytes, and the Received: fields
 	 * (the hop count; ours is one). */
@@ -1267,6 +1343,7 @@ ioerr:
 	mail_status_set(why, MAIL_TEMP, "4.3.0", "I/O error: %s",
 	    strerror(errno));
 	buf_fini(&o.pending);
+	buf_fini(&o.lf);
 	return -1;
 }
 

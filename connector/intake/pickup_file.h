@@ -69,6 +69,11 @@ struct pickup_opts {
 	uid_t		 uid;
 	const char	*user;		/* its login name, or NULL */
 	bool		 allow_smtp;	/* a listener envelope block is read */
+	/* For tests: the reader's buffer (0: IMC_IO_CHUNK; at least 2), and
+	 * every body line through the dot rules one at a time instead of
+	 * whole runs of lines (what the run writer must equal). */
+	size_t		 read_chunk;
+	bool		 line_by_line;
 };
 
 #define PICKUP_SMTP_MAGIC	"IMC-SMTPD 1"
@@ -87,13 +92,15 @@ struct pickup_file;
 /* One output of pickup_write: a descriptor and text written before the
  * Received: line (Return-Path for the store copy), and the bytes written.
  * lf: line ends LF instead of CRLF (the store's copy, as Maildir readers
- * expect; a CR inside a line stays); cr_held is pickup_write's own. */
+ * expect; a CR inside a line stays); cr_held and prefix_done are
+ * pickup_write's own. */
 struct pickup_out {
 	int		 fd;
 	const char	*prefix;
 	uint64_t	 written;
 	bool		 lf;
 	bool		 cr_held;
+	bool		 prefix_done;
 };
 
 struct pickup_file *pickup_read(int fd, const struct pickup_opts *,

@@ -1142,6 +1142,147 @@ START_TEST(lf_output_is_the_crlf_copy_with_lf_line_ends)
 }
 END_TEST
 
+/* A reproducible random Pickup body made of the pieces that matter to
+ * the body writer: CR, LF, CR LF, leading and lone dots, 8-bit bytes, NUL,
+ * runs of text from empty to past the read and write chunks. */
+static void
+random_body(struct buf *b, unsigned *seed, size_t want)
+{
+	static const char *const piece[] = { "\r", "\n", "\r\n", ".", "..",
+	    "\n.\n", "\r\n.\r\n", "\n..", "\xc3\xa9", "\x80", "\r\r\n",
+	    "\0", " " };
+	size_t n;
+
+	while (b->len < want) {
+		*seed = *seed * 1103515245u + 12345u;
+		if ((*seed >> 16) % 4 == 0) {
+			n = (*seed >> 4) % 500 == 0 ? IMC_IO_CHUNK + (*seed >> 8) %
+			    300 : (*seed >> 8) % 120;
+			while (n-- > 0)
+				buf_putc(b, (char)('a' + n % 26));
+		} else {
+			const char *p = piece[(*seed >> 8) % (sizeof(piece) /
+			    sizeof(piece[0]))];
+
+			buf_append(b, p, *p == '\0' ? 1 : strlen(p));
+		}
+	}
+}
+
+/* What pickup_write made of one file: the LF and CRLF copies, the log
+ * notes and what the queue keeps. */
+struct copies {
+	struct buf	 lf, crlf, notes;
+	uint64_t	 lf_written, crlf_written;
+	bool		 eightbit;
+	unsigned	 received;
+};
+
+static void
+copies_of(const struct buf *in, const struct pickup_opts *opts,
+    struct copies *c)
+{
+	struct pickup_out outs[2];
+	struct pickup_file *pf;
+	struct mail_status why;
+	int fd = memfd_with(in->data, in->len);
+
+	buf_init(&c->lf);
+	buf_init(&c->crlf);
+	buf_init(&c->notes);
+	pf = pickup_read(fd, opts, &why);
+	ck_assert_msg(pf != NULL, "%s", why.text);
+	memset(outs, 0, sizeof(outs));
+	outs[0].fd = memfd_create("lf", MFD_CLOEXEC);
+	outs[0].prefix = "Return-Path: <a@x.example>\r\n";
+	outs[0].lf = true;
+	outs[1].fd = memfd_create("crlf", MFD_CLOEXEC);
+	ck_assert_int_eq(pickup_write(pf, outs, 2, &why), 0);
+	read_back(outs[0].fd, &c->lf);
+	read_back(outs[1].fd, &c->crlf);
+	c->lf_written = outs[0].written;
+	c->crlf_written = outs[1].written;
+	pickup_notes(pf, &c->notes);
+	buf_putc(&c->notes, '\0');
+	c->eightbit = pickup_eightbit(pf);
+	c->received = pickup_received(pf);
+	pickup_free(pf);
+	close(outs[0].fd);
+	close(outs[1].fd);
+	close(fd);
+}
+
+static void
+copies_fini(struct copies *c)
+{
+	buf_fini(&c->lf);
+	buf_fini(&c->crlf);
+	buf_fini(&c->notes);
+}
+
+static void
+assert_same_buf(const struct buf *a, const struct buf *b, const char *what,
+    int i)
+{
+	size_t k = 0;
+
+	while (k < a->len && k < b->len && a->data[k] == b->data[k])
+		k++;
+	ck_assert_msg(a->len == b->len && k == a->len,
+	    "case %d: %s differ at byte %zu (lengths %zu, %zu)", i, what, k,
+	    a->len, b->len);
+}
+
+/*
+ * Random bodies under each dot rule, read through buffers of random sizes
+ * (2 bytes up to the default): the run writer against the line-by-line
+ * path, byte for byte (both copies, the notes with their line numbers,
+ * 8-bit, Received: count), and the LF copy against the CRLF one with every
+ * CRLF as LF.
+ */
+START_TEST(body_runs_match_line_by_line_on_random_bodies)
+{
+	static const enum pickup_dots rules[] = { PICKUP_DOTS_IIS,
+	    PICKUP_DOTS_LITERAL, PICKUP_DOTS_AUTO };
+	struct pickup_opts opts = { .hostname = HOST, .qid = QID, .now = NOW };
+	struct copies fast, slow;
+	struct buf in, want;
+	unsigned seed = 7u + (unsigned)_i * 7919u;
+	size_t i;
+
+	buf_init(&in);
+	buf_init(&want);
+	buf_puts(&in, HD "\n");
+	random_body(&in, &seed, 1000 + (size_t)(_i % 5) * 40000);
+	opts.dots = rules[_i % 3];
+	seed = seed * 1103515245u + 12345u;
+	opts.read_chunk = _i % 4 == 0 ? 0 : _i % 4 == 1 ? 2 + (seed >> 8) %
+	    64 : 2 + (seed >> 8) % 5000;
+	copies_of(&in, &opts, &fast);
+	opts.line_by_line = true;
+	copies_of(&in, &opts, &slow);
+	assert_same_buf(&fast.lf, &slow.lf, "LF copies", _i);
+	assert_same_buf(&fast.crlf, &slow.crlf, "CRLF copies", _i);
+	assert_same_buf(&fast.notes, &slow.notes, "notes", _i);
+	ck_assert_uint_eq(fast.lf_written, slow.lf_written);
+	ck_assert_uint_eq(fast.crlf_written, slow.crlf_written);
+	ck_assert_int_eq(fast.eightbit, slow.eightbit);
+	ck_assert_uint_eq(fast.received, slow.received);
+	buf_puts(&want, "Return-Path: <a@x.example>\n");
+	for (i = 0; i < fast.crlf.len; i++)
+		if (!(fast.crlf.data[i] == '\r' && i + 1 < fast.crlf.len &&
+		    fast.crlf.data[i + 1] == '\n'))
+			buf_putc(&want, fast.crlf.data[i]);
+	assert_same_buf(&fast.lf, &want, "LF and CRLF-as-LF", _i);
+	ck_assert_uint_eq(fast.lf_written, fast.lf.len);
+	ck_assert_uint_eq(fast.crlf_written, fast.crlf.len);
+	copies_fini(&fast);
+	copies_fini(&slow);
+	buf_fini(&in);
+	buf_fini(&want);
+}
+END_TEST
+
 START_TEST(two_outputs_agree_on_a_large_body)
 {
 	struct pickup_opts opts = { .dots = PICKUP_DOTS_IIS, .hostname = HOST,
@@ -1498,6 +1639,8 @@ pickup_file_suite(void)
 	tcase_add_test(tc, two_outputs_get_the_same_copy_first_with_prefix);
 	tcase_add_test(tc, two_outputs_agree_on_a_large_body);
 	tcase_add_test(tc, lf_output_is_the_crlf_copy_with_lf_line_ends);
+	tcase_add_loop_test(tc, body_runs_match_line_by_line_on_random_bodies,
+	    0, 400);
 	tcase_add_loop_test(tc, test_writer_case, 0,
 	    (int)(sizeof(writer_cases) / sizeof(writer_cases[0])));
 	suite_add_tcase(s, tc);

@@ -85,7 +85,13 @@ START_TEST(line_counts_match_a_plain_count)
 		k = 1 + next(&seed) % (_i % 2 ? 50 : 5000);
 		if (k > n - pos)
 			k = n - pos;
-		repair_cte_stat_feed(&o, t + pos, k);
+		/* half the texts through the form that is told whether the
+		 * bytes hold an 8-bit one */
+		if (_i % 4 < 2)
+			repair_cte_stat_feed(&o, t + pos, k);
+		else
+			repair_cte_stat_feed8(&o, t + pos, k,
+			    memchr(t + pos, 0xE9, k) != NULL);
 	}
 	ref(t, n, &mref, &cref);
 	ck_assert_uint_eq(o.col, cref);
@@ -203,6 +209,40 @@ START_TEST(crlf_matches_a_plain_rewrite)
 }
 END_TEST
 
+/* repair_cte_crlf appends to what out holds, also when every line ends
+ * in a bare LF (the store's LF copy: out grows line by line) */
+START_TEST(crlf_appends_lf_lines_to_what_out_holds)
+{
+	struct buf in, out, want;
+	size_t i, lines = (size_t)_i * 37;
+	int pc = 0;
+
+	buf_init(&in);
+	buf_init(&out);
+	buf_init(&want);
+	ck_assert_int_eq(buf_puts(&out, "held\r"), 0);
+	ck_assert_int_eq(buf_puts(&want, "held\r"), 0);
+	for (i = 0; i < lines; i++) {
+		ck_assert_int_eq(buf_printf(&in, "%.*s\n", (int)(i % 90),
+		    "The quick brown fox jumps over the lazy dog; 0123456789 "
+		    "abcdefghijklmnopqrstuvwxyz."), 0);
+		ck_assert_int_eq(buf_printf(&want, "%.*s\r\n", (int)(i % 90),
+		    "The quick brown fox jumps over the lazy dog; 0123456789 "
+		    "abcdefghijklmnopqrstuvwxyz."), 0);
+	}
+	ck_assert_int_eq(buf_puts(&in, "no end"), 0);
+	ck_assert_int_eq(buf_puts(&want, "no end"), 0);
+	ck_assert_int_eq(repair_cte_crlf(in.data, in.len, &pc, &out), 0);
+	ck_assert_uint_eq(out.len, want.len);
+	ck_assert_int_eq(memcmp(out.data, want.data, want.len), 0);
+	ck_assert_int_eq(out.data[out.len], '\0');
+	ck_assert_int_eq(pc, 0);
+	buf_fini(&in);
+	buf_fini(&out);
+	buf_fini(&want);
+}
+END_TEST
+
 static Suite *
 repair_cte_suite(void)
 {
@@ -212,6 +252,8 @@ repair_cte_suite(void)
 	tcase_add_loop_test(tc, line_counts_match_a_plain_count, 0, 300);
 	tcase_add_loop_test(tc, bare_lf_matches_a_plain_scan, 0, 20);
 	tcase_add_loop_test(tc, crlf_matches_a_plain_rewrite, 0, 50);
+	tcase_add_loop_test(tc, crlf_appends_lf_lines_to_what_out_holds, 0,
+	    60);
 	suite_add_tcase(s, tc);
 	return s;
 }
