@@ -56,6 +56,9 @@
 #include <strings.h>
 #include <sys/types.h>
 #include <sysexits.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "log.h"
 #include "xalloc.h"
@@ -153,6 +156,7 @@ convert_is_utf8(const char *name)
 struct convert_sb {
 	unsigned char	 len[256];	/* UTF-8 bytes; 0: refused */
 	unsigned char	 u8[256][3];
+	int		 ascii;		/* 0x00-0x7F give themselves */
 };
 
 /* Tables built so far (and charsets found to have none), by iconv name:
@@ -271,6 +275,10 @@ convert_sb_build(const char *from, int c1_pass)
 		free(t);
 		return NULL;
 	}
+	t->ascii = 1;
+	for (i = 0; i < 0x80; i++)
+		if (t->len[i] != 1 || t->u8[i][0] != i)
+			t->ascii = 0;
 	return t;
 }
 
@@ -674,8 +682,43 @@ convert_u8_window(const unsigned char *p, size_t len)
 	return len;
 }
 
+/* convert_sb_ascii - copy the ASCII bytes that start s[0..n) to o and
+ * return how many: 16 at a time where SSE2 is (every x86-64), else a word
+ * at a time. A whole block is stored before its first 8-bit byte is known,
+ * so o must have room for 16 bytes whenever n >= 16 (see convert_sb_run). */
+static inline size_t
+convert_sb_ascii(unsigned char *o, const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+#if defined(__SSE2__)
+	__m128i v;
+	unsigned m;
+
+	for (; n - i >= 16; i += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+		if ((m = (unsigned)_mm_movemask_epi8(v)) != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#else
+	uint64_t w;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			break;
+		memcpy(o + i, &w, 8);
+	}
+#endif
+	for (; i < n && s[i] < 0x80; i++)
+		o[i] = s[i];
+	return i;
+}
+
 /* convert_sb_run - a single-byte decoder's chunk through its table: what
- * the iconv path gives, a refused byte being one error (or a stop) */
+ * the iconv path gives, a refused byte being one error (or a stop). Where
+ * ASCII gives itself, runs of it are copied in bulk: mail in Latin
+ * charsets is mostly ASCII. */
 static enum convert_result
 convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
     struct buf *out)
@@ -683,18 +726,32 @@ convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
 	const struct convert_sb *t = c->sb;
 	enum convert_result r;
 	size_t pos = 0;
-	unsigned char *o;
+	unsigned char *o, b;
 
-	/* at most 3 bytes out per byte in (U+FFFD too) */
+	/* at most 3 bytes out per byte in (U+FFFD too): before in[pos], at
+	 * most 3 * pos were written, which leaves the 16 bytes a block of
+	 * convert_sb_ascii may store while len - pos >= 16 */
 	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len) == -1) {
 		c->stop = CONVERT_ESYS;
 		return c->stop;
 	}
 	while (pos < len) {
 		o = (unsigned char *)out->data + out->len;
-		for (; pos < len && t->len[in[pos]] > 0; pos++) {
-			memcpy(o, t->u8[in[pos]], 3);
-			o += t->len[in[pos]];
+		while (pos < len) {
+			b = in[pos];
+			if (b < 0x80 && t->ascii) {
+				size_t k = convert_sb_ascii(o, in + pos,
+				    len - pos);
+
+				o += k;
+				pos += k;
+				continue;
+			}
+			if (t->len[b] == 0)
+				break;
+			memcpy(o, t->u8[b], 3);
+			o += t->len[b];
+			pos++;
 		}
 		out->len = (size_t)((char *)o - out->data);
 		out->data[out->len] = '\0';

@@ -710,6 +710,29 @@ START_TEST(single_byte_tables_decode_as_iconv_alone)
 }
 END_TEST
 
+/* single-byte charsets: ASCII runs longer than a block of the bulk copy
+ * (16 bytes), ending at every offset, between high bytes */
+static const struct fast_piece sb_ascii_pieces[] = {
+	{ "0123456789abcdef", 16 }, { "0123456789abcdefg", 17 },
+	{ "a fairly long run of plain ASCII text.", 38 },
+	{ "0123456789abcdef0123456789abcde", 31 },
+	{ "0123456789abcdef0123456789abcdef", 32 },
+	{ "line\r\n", 6 }, { " ", 1 }, { "x", 1 },
+	{ "\x80", 1 }, { "\x81", 1 }, { "\x9f", 1 }, { "\xa0", 1 },
+	{ "\xc0\xe4", 2 }, { "\xe9", 1 }, { "\xff", 1 }, { "\x00", 1 },
+};
+
+static const char *const sb_ascii_names[] = {
+	"KOI8-R", "WINDOWS-1252", "ISO-8859-1", "ASCII", "CP437", "ISO-8859-7",
+};
+
+START_TEST(single_byte_ascii_runs_decode_as_iconv_alone)
+{
+	fast_equals_iconv(sb_ascii_names[_i], sb_ascii_pieces,
+	    sizeof(sb_ascii_pieces) / sizeof(sb_ascii_pieces[0]), 1000);
+}
+END_TEST
+
 START_TEST(unknown_charsets_are_refused)
 {
 	errno = 0;
@@ -918,6 +941,8 @@ convert_suite(void)
 	    0, (int)NENC);
 	tcase_add_test(tc, round_trip_through_every_family);
 	tcase_add_test(tc, result_texts_exist);
+	tcase_add_loop_test(tc, single_byte_ascii_runs_decode_as_iconv_alone, 0,
+	    (int)(sizeof(sb_ascii_names) / sizeof(sb_ascii_names[0])));
 	tcase_add_loop_test(tc, same_but_c1_tells_single_byte_tables_apart, 0,
 	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
 	suite_add_tcase(s, tc);
