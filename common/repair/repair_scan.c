@@ -590,14 +590,18 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 	utf8_check_feed(&sc->u8v, d, n);
 	if (sc->ud != NULL)
 		repair_detect_feed(sc, d, n);
-	if (sc->cyr)
-		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)d[i];
+	if (sc->cyr) {
+		/* the letters' cases and C1 bytes in one pass */
+		struct charset_high h;
 
-			sc->cyr_c0 += c >= 0xC0 && c <= 0xDF;
-			sc->cyr_e0 += c >= 0xE0;
-		}
-	if (!sc->has_c1)
+		h.c0 = sc->cyr_c0;
+		h.e0 = sc->cyr_e0;
+		h.c1 = sc->has_c1 != 0;
+		charset_high_count(d, n, &h);
+		sc->cyr_c0 = h.c0;
+		sc->cyr_e0 = h.e0;
+		sc->has_c1 = h.c1;
+	} else if (!sc->has_c1)
 		sc->has_c1 = charset_has_c1(d, n);
 	for (i = 0; i < RP_NCAND && sc->has_c1; i++)
 		if (sc->cand[i].used && sc->cand[i].shadow &&
