@@ -222,7 +222,12 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	repair_cte_stat_init(&c->u8, 0);
 	repair_cte_stat_init(&c->eo, 0);
 	c->u8.noqp = c->eo.noqp = sc->noqp;
-	if ((c->dc = convert_decoder_new(dec, CONVERT_REPLACE)) == NULL) {
+	/* strict: the first decoding error makes the reading bad
+	 * (rp_cand_feed), so the decoder need not read on to the end of
+	 * the chunk; the UTF-8 reading of Latin text did, through iconv at
+	 * every byte it refused */
+	if ((c->dc = convert_decoder_new(dec, st->opts->readings_read_on ?
+	    CONVERT_REPLACE : CONVERT_STRICT)) == NULL) {
 		c->bad = 1;
 		return 0;
 	}
