@@ -501,17 +501,31 @@ convert_iconv(struct convert *c, char **ip, size_t *ileft, struct buf *out)
 	}
 }
 
+/* The bytes glibc's UTF-7 decoder passes as themselves, as a bit set
+ * (made once: the callers are single-threaded); a search of the
+ * punctuation for every byte was a tenth of a UTF-7 decoding. */
+static uint64_t convert_u7_set[2];
+static int convert_u7_set_made;
+
 /* convert_u7_direct - a byte glibc's UTF-7 decoder passes as itself */
 static int
 convert_u7_direct(unsigned char ch, enum convert_u7_kind kind)
 {
 	static const char punct[] = "'(),-./:? \t\r\n!\"#$%&*;<=>@[]^_`{|}";
+	unsigned b;
 
 	if (kind == CONVERT_U7_IMAP)
 		return ch >= 0x20 && ch <= 0x7E && ch != '&';
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') ||
-	    (ch != '\0' && memchr(punct, ch, sizeof(punct) - 1) != NULL);
+	if (!convert_u7_set_made) {
+		for (b = 1; b < 0x80; b++)
+			if ((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
+			    (b >= '0' && b <= '9') ||
+			    memchr(punct, (int)b, sizeof(punct) - 1) != NULL)
+				convert_u7_set[b >> 6] |= UINT64_C(1) <<
+				    (b & 63);
+		convert_u7_set_made = 1;
+	}
+	return ch < 0x80 && (convert_u7_set[ch >> 6] >> (ch & 63) & 1) != 0;
 }
 
 /* convert_u7_b64 - value of a base64 digit, -1 for any other byte */
