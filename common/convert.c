@@ -156,6 +156,9 @@ convert_is_utf8(const char *name)
 struct convert_sb {
 	unsigned char	 len[256];	/* UTF-8 bytes; 0: refused */
 	unsigned char	 u8[256][3];
+	/* u8 and len in 4 bytes: one load and one store a byte
+	 * (convert_sb_run); all 0 for a refused byte */
+	unsigned char	 e[256][4];
 	int		 ascii;		/* 0x00-0x7F give themselves */
 };
 
@@ -274,6 +277,10 @@ convert_sb_build(const char *from, int c1_pass)
 	if (!ok) {
 		free(t);
 		return NULL;
+	}
+	for (i = 0; i < 256; i++) {
+		memcpy(t->e[i], t->u8[i], 3);
+		t->e[i][3] = t->len[i];
 	}
 	t->ascii = 1;
 	for (i = 0; i < 0x80; i++)
@@ -696,76 +703,78 @@ convert_u8_window(const unsigned char *p, size_t len)
 	return len;
 }
 
-/* convert_sb_ascii - copy the ASCII bytes that start s[0..n) to o and
- * return how many: 16 at a time where SSE2 is (every x86-64), else a word
- * at a time. A whole block is stored before its first 8-bit byte is known,
- * so o must have room for 16 bytes whenever n >= 16 (see convert_sb_run). */
-static inline size_t
-convert_sb_ascii(unsigned char *o, const unsigned char *s, size_t n)
+/* convert_sb_mask16 - bit i set: s[i] is not ASCII (16 bytes); and where
+ * SSE2 is (every x86-64) the 16 bytes stored at o, as they are, for the
+ * caller to keep as many as are ASCII */
+static inline unsigned
+convert_sb_mask16(unsigned char *o, const unsigned char *s)
 {
-	size_t i = 0;
 #if defined(__SSE2__)
-	__m128i v;
-	unsigned m;
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
 
-	for (; n - i >= 16; i += 16) {
-		v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
-		if ((m = (unsigned)_mm_movemask_epi8(v)) != 0)
-			return i + (size_t)__builtin_ctz(m);
-	}
+	_mm_storeu_si128((__m128i *)(void *)o, v);
+	return (unsigned)_mm_movemask_epi8(v);
 #else
-	uint64_t w;
+	unsigned m = 0, i;
 
-	for (; n - i >= 8; i += 8) {
-		memcpy(&w, s + i, 8);
-		if (w & UINT64_C(0x8080808080808080))
-			break;
-		memcpy(o + i, &w, 8);
-	}
+	memcpy(o, s, 16);
+	for (i = 0; i < 16; i++)
+		m |= (unsigned)(s[i] >> 7) << i;
+	return m;
 #endif
-	for (; i < n && s[i] < 0x80; i++)
-		o[i] = s[i];
-	return i;
 }
 
 /* convert_sb_run - a single-byte decoder's chunk through its table: what
  * the iconv path gives, a refused byte being one error (or a stop). Where
- * ASCII gives itself, runs of it are copied in bulk: mail in Latin
- * charsets is mostly ASCII. */
+ * ASCII gives itself, 16 bytes at a time: a block of ASCII is copied
+ * whole, as is the ASCII before the first 8-bit byte of a block with one
+ * or two (mail in Latin charsets); a block with more (Cyrillic, Greek)
+ * goes through the table byte by byte, which was faster there than
+ * copying the short ASCII runs between its letters one by one. */
 static enum convert_result
 convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
     struct buf *out)
 {
 	const struct convert_sb *t = c->sb;
 	enum convert_result r;
-	size_t pos = 0;
-	unsigned char *o, b;
+	size_t pos = 0, end;
+	unsigned char *o;
+	unsigned m, m2;
 
-	/* at most 3 bytes out per byte in (U+FFFD too): before in[pos], at
-	 * most 3 * pos were written, which leaves the 16 bytes a block of
-	 * convert_sb_ascii may store while len - pos >= 16 */
-	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len) == -1) {
+	/* at most 3 bytes out per byte in (U+FFFD too), so never more than
+	 * 3 * pos before in[pos]: room for a block of 16 while 16 are left;
+	 * a table entry stores 4 (the 4 more reserved) */
+	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len + 4) == -1) {
 		c->stop = CONVERT_ESYS;
 		return c->stop;
 	}
 	while (pos < len) {
 		o = (unsigned char *)out->data + out->len;
 		while (pos < len) {
-			b = in[pos];
-			if (b < 0x80 && t->ascii) {
-				size_t k = convert_sb_ascii(o, in + pos,
-				    len - pos);
-
-				o += k;
-				pos += k;
-				continue;
+			end = len - pos > 16 ? pos + 16 : len;
+			if (t->ascii && len - pos >= 16) {
+				m = convert_sb_mask16(o, in + pos);
+				if (m == 0) {
+					o += 16;
+					pos += 16;
+					continue;
+				}
+				m2 = m & (m - 1);
+				if ((m2 & (m2 - 1)) == 0) {
+					/* one or two: the ASCII before the
+					 * first, then that byte */
+					m = (unsigned)__builtin_ctz(m);
+					o += m;
+					pos += m;
+					end = pos + 1;
+				}
 			}
-			if (t->len[b] == 0)
+			for (; pos < end && t->e[in[pos]][3] != 0; pos++) {
+				memcpy(o, t->e[in[pos]], 4);
+				o += t->e[in[pos]][3];
+			}
+			if (pos < end)
 				break;
-			memcpy(o, t->u8[b], 3);
-			o += t->len[b];
-			pos++;
 		}
 		out->len = (size_t)((char *)o - out->data);
 		out->data[out->len] = '\0';
