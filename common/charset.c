@@ -586,8 +586,8 @@ charset_has_c1(const void *p, size_t len)
 	__m128i v;
 
 	for (; len - i >= 16; i += 16) {
-		v = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)
-		    (s + i)), top3);
+		v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		v = _mm_and_si128(v, top3);
 		if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, c1)) != 0)
 			return true;
 	}
@@ -630,7 +630,8 @@ charset_high_count(const void *p, size_t len, struct charset_high *h)
 			    (const void *)(s + i)), top3);
 			a0 = _mm_sub_epi8(a0, _mm_cmpeq_epi8(v, kc0));
 			ae = _mm_sub_epi8(ae, _mm_cmpeq_epi8(v, top3));
-			if (!c1 && _mm_movemask_epi8(_mm_cmpeq_epi8(v, k80)) != 0)
+			if (!c1 && _mm_movemask_epi8(_mm_cmpeq_epi8(v,
+			    k80)) != 0)
 				c1 = true;
 		}
 		sum = _mm_sad_epu8(a0, zero);
