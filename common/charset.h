@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* RFC 2978 limits charset names to 40 octets; longer labels are unknown. */
 #define CHARSET_NAME_MAX	40
@@ -71,6 +72,14 @@ enum charset_status charset_lookup(const char *label, size_t len,
 const char *charset_decoder_for(const struct charset_info *,
 	    const void *sample, size_t len);
 bool	charset_has_c1(const void *, size_t);
+
+/* What charset_high_count() adds up: bytes 0xC0-0xDF and 0xE0-0xFF, and
+ * whether a byte 0x80-0x9F was seen. */
+struct charset_high {
+	uint64_t c0, e0;
+	bool	 c1;
+};
+void	charset_high_count(const void *, size_t, struct charset_high *);
 bool	charset_has_8bit(const void *, size_t);
 bool	charset_ascii_compatible(const char *iconv_name);
 const char *charset_mime_label(const char *label);

@@ -56,6 +56,9 @@
 #include <strings.h>
 #include <sys/types.h>
 #include <sysexits.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "log.h"
 #include "xalloc.h"
@@ -153,6 +156,10 @@ convert_is_utf8(const char *name)
 struct convert_sb {
 	unsigned char	 len[256];	/* UTF-8 bytes; 0: refused */
 	unsigned char	 u8[256][3];
+	/* u8 and len in 4 bytes: one load and one store a byte
+	 * (convert_sb_run); all 0 for a refused byte */
+	unsigned char	 e[256][4];
+	int		 ascii;		/* 0x00-0x7F give themselves */
 };
 
 /* Tables built so far (and charsets found to have none), by iconv name:
@@ -167,13 +174,14 @@ static struct {
 static size_t convert_sb_ncache;
 
 /* convert_sb_probe - one glibc call from a fresh state over in[0..n):
- * the output length, or -1 when it did not take all of in (with errno) */
+ * the output length, or -1 when it did not take all of in (with errno).
+ * *held: some of the output came only with the flush */
 static ssize_t
 convert_sb_probe(iconv_t cd, const unsigned char *in, size_t n,
-    char *out, size_t cap)
+    char *out, size_t cap, int *held)
 {
 	char *ip = (char *)(uintptr_t)in, *op = out;
-	size_t il = n, ol = cap;
+	size_t il = n, ol = cap, before;
 
 	iconv(cd, NULL, NULL, NULL, NULL);
 	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1)
@@ -183,8 +191,10 @@ convert_sb_probe(iconv_t cd, const unsigned char *in, size_t n,
 		return -1;
 	}
 	/* a state left to flush would be a shift or a held character */
+	before = cap - ol;
 	if (iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
 		return -1;
+	*held = cap - ol != before;
 	return (ssize_t)(cap - ol);
 }
 
@@ -196,17 +206,28 @@ convert_sb_bad(const struct convert_sb *t, const unsigned char *refused,
 	return t->len[b] == 0 || refused[b];
 }
 
-/* convert_sb_build - the table of a single-byte charset, or NULL */
+/*
+ * convert_sb_build - the table of a single-byte charset, or NULL.
+ *
+ * A byte's character must not depend on the bytes around it. glibc's
+ * CP1255, CP1258 and TCVN hold a character back until the next byte shows
+ * whether it combines: their held characters come out only with the flush
+ * of a one-byte call, and that is refused. A byte that changed what later
+ * bytes mean would show in one call over every byte, in order and then
+ * backwards. Over every charset glibc 2.36 names, these two checks refuse
+ * exactly the charsets that a check of all 65,536 byte pairs refuses (what
+ * this did before: that check was most of a small message's time).
+ */
 static struct convert_sb *
 convert_sb_build(const char *from, int c1_pass)
 {
 	struct convert_sb *t;
-	unsigned char one[1], refused[256], *all = NULL;
-	char out[16], *expect = NULL, *got, *ip, *op;
-	size_t nall = 0, nexp = 0, i, j, il, ol, k1;
+	unsigned char one[1], refused[256], all[512];
+	char out[16], expect[512 * 3], got[512 * 3 + 64], *ip, *op;
+	size_t nall = 0, nexp = 0, i, b, il, ol;
 	ssize_t k;
 	iconv_t cd;
-	int ok = 1;
+	int ok = 1, held = 0;
 
 	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1)
 		return NULL;
@@ -214,9 +235,9 @@ convert_sb_build(const char *from, int c1_pass)
 	memset(refused, 0, sizeof(refused));
 	for (i = 0; i < 256 && ok; i++) {
 		one[0] = (unsigned char)i;
-		k = convert_sb_probe(cd, one, 1, out, sizeof(out));
-		if (k > 0 && k <= 3 && utf8_char_len(out, (size_t)k) ==
-		    (size_t)k) {
+		k = convert_sb_probe(cd, one, 1, out, sizeof(out), &held);
+		if (k > 0 && k <= 3 && !held && utf8_char_len(out, (size_t)k)
+		    == (size_t)k) {
 			t->len[i] = (unsigned char)k;
 			memcpy(t->u8[i], out, (size_t)k);
 		} else if (k == -1 && errno == EILSEQ) {
@@ -229,48 +250,42 @@ convert_sb_build(const char *from, int c1_pass)
 				t->u8[i][1] = (unsigned char)i;
 			}
 		} else
-			ok = 0;	/* a lead byte, a shift, nothing out */
+			ok = 0;	/* a lead byte, a shift, nothing out, held */
 	}
-	/* every pair of characters in one call must give the two
-	 * characters: nothing glibc combines or carries from byte to byte */
-	if (ok) {
-		all = xmalloc(2 * 256 * 256);
-		expect = xmalloc(2 * 256 * 256 * 3);
+	/* every byte glibc takes, in one call: each gives its character */
+	for (i = 0; i < 512 && ok; i++) {
+		b = i < 256 ? i : 511 - i;
+		if (convert_sb_bad(t, refused, b))
+			continue;
+		all[nall++] = (unsigned char)b;
+		memcpy(expect + nexp, t->u8[b], t->len[b]);
+		nexp += t->len[b];
 	}
-	for (i = 0; i < 256 && ok; i++)
-		for (j = 0; j < 256; j++) {
-			if (convert_sb_bad(t, refused, i) ||
-			    convert_sb_bad(t, refused, j))
-				continue;
-			all[nall++] = (unsigned char)i;
-			all[nall++] = (unsigned char)j;
-			memcpy(expect + nexp, t->u8[i], t->len[i]);
-			nexp += t->len[i];
-			memcpy(expect + nexp, t->u8[j], t->len[j]);
-			nexp += t->len[j];
-		}
 	if (ok) {
-		k1 = nexp + 64;
-		got = xmalloc(k1);
 		ip = (char *)all;
 		il = nall;
 		op = got;
-		ol = k1;
+		ol = sizeof(got);
 		iconv(cd, NULL, NULL, NULL, NULL);
 		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
 		    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
 		    (size_t)(op - got) != nexp ||
 		    memcmp(got, expect, nexp) != 0)
 			ok = 0;
-		free(got);
 	}
-	free(all);
-	free(expect);
 	iconv_close(cd);
 	if (!ok) {
 		free(t);
 		return NULL;
 	}
+	for (i = 0; i < 256; i++) {
+		memcpy(t->e[i], t->u8[i], 3);
+		t->e[i][3] = t->len[i];
+	}
+	t->ascii = 1;
+	for (i = 0; i < 0x80; i++)
+		if (t->len[i] != 1 || t->u8[i][0] != i)
+			t->ascii = 0;
 	return t;
 }
 
@@ -493,17 +508,31 @@ convert_iconv(struct convert *c, char **ip, size_t *ileft, struct buf *out)
 	}
 }
 
+/* The bytes glibc's UTF-7 decoder passes as themselves, as a bit set
+ * (made once: the callers are single-threaded); a search of the
+ * punctuation for every byte was a tenth of a UTF-7 decoding. */
+static uint64_t convert_u7_set[2];
+static int convert_u7_set_made;
+
 /* convert_u7_direct - a byte glibc's UTF-7 decoder passes as itself */
 static int
 convert_u7_direct(unsigned char ch, enum convert_u7_kind kind)
 {
 	static const char punct[] = "'(),-./:? \t\r\n!\"#$%&*;<=>@[]^_`{|}";
+	unsigned b;
 
 	if (kind == CONVERT_U7_IMAP)
 		return ch >= 0x20 && ch <= 0x7E && ch != '&';
-	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') ||
-	    (ch != '\0' && memchr(punct, ch, sizeof(punct) - 1) != NULL);
+	if (!convert_u7_set_made) {
+		for (b = 1; b < 0x80; b++)
+			if ((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
+			    (b >= '0' && b <= '9') ||
+			    memchr(punct, (int)b, sizeof(punct) - 1) != NULL)
+				convert_u7_set[b >> 6] |= UINT64_C(1) <<
+				    (b & 63);
+		convert_u7_set_made = 1;
+	}
+	return ch < 0x80 && (convert_u7_set[ch >> 6] >> (ch & 63) & 1) != 0;
 }
 
 /* convert_u7_b64 - value of a base64 digit, -1 for any other byte */
@@ -674,27 +703,78 @@ convert_u8_window(const unsigned char *p, size_t len)
 	return len;
 }
 
+/* convert_sb_mask16 - bit i set: s[i] is not ASCII (16 bytes); and where
+ * SSE2 is (every x86-64) the 16 bytes stored at o, as they are, for the
+ * caller to keep as many as are ASCII */
+static inline unsigned
+convert_sb_mask16(unsigned char *o, const unsigned char *s)
+{
+#if defined(__SSE2__)
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+
+	_mm_storeu_si128((__m128i *)(void *)o, v);
+	return (unsigned)_mm_movemask_epi8(v);
+#else
+	unsigned m = 0, i;
+
+	memcpy(o, s, 16);
+	for (i = 0; i < 16; i++)
+		m |= (unsigned)(s[i] >> 7) << i;
+	return m;
+#endif
+}
+
 /* convert_sb_run - a single-byte decoder's chunk through its table: what
- * the iconv path gives, a refused byte being one error (or a stop) */
+ * the iconv path gives, a refused byte being one error (or a stop). Where
+ * ASCII gives itself, 16 bytes at a time: a block of ASCII is copied
+ * whole, as is the ASCII before the first 8-bit byte of a block with one
+ * or two (mail in Latin charsets); a block with more (Cyrillic, Greek)
+ * goes through the table byte by byte, which was faster there than
+ * copying the short ASCII runs between its letters one by one. */
 static enum convert_result
 convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
     struct buf *out)
 {
 	const struct convert_sb *t = c->sb;
 	enum convert_result r;
-	size_t pos = 0;
+	size_t pos = 0, end;
 	unsigned char *o;
+	unsigned m, m2;
 
-	/* at most 3 bytes out per byte in (U+FFFD too) */
-	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len) == -1) {
+	/* at most 3 bytes out per byte in (U+FFFD too), so never more than
+	 * 3 * pos before in[pos]: room for a block of 16 while 16 are left;
+	 * a table entry stores 4 (the 4 more reserved) */
+	if (len > (SIZE_MAX - 64) / 3 || buf_reserve(out, 3 * len + 4) == -1) {
 		c->stop = CONVERT_ESYS;
 		return c->stop;
 	}
 	while (pos < len) {
 		o = (unsigned char *)out->data + out->len;
-		for (; pos < len && t->len[in[pos]] > 0; pos++) {
-			memcpy(o, t->u8[in[pos]], 3);
-			o += t->len[in[pos]];
+		while (pos < len) {
+			end = len - pos > 16 ? pos + 16 : len;
+			if (t->ascii && len - pos >= 16) {
+				m = convert_sb_mask16(o, in + pos);
+				if (m == 0) {
+					o += 16;
+					pos += 16;
+					continue;
+				}
+				m2 = m & (m - 1);
+				if ((m2 & (m2 - 1)) == 0) {
+					/* one or two: the ASCII before the
+					 * first, then that byte */
+					m = (unsigned)__builtin_ctz(m);
+					o += m;
+					pos += m;
+					end = pos + 1;
+				}
+			}
+			for (; pos < end && t->e[in[pos]][3] != 0; pos++) {
+				memcpy(o, t->e[in[pos]], 4);
+				o += t->e[in[pos]][3];
+			}
+			if (pos < end)
+				break;
 		}
 		out->len = (size_t)((char *)o - out->data);
 		out->data[out->len] = '\0';

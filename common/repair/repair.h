@@ -78,6 +78,9 @@ struct repair_opts {
 	/* 1: every reading of a text part runs from its start, none left
 	 * out until it could matter (what tests hold the default equal to) */
 	int		 all_readings;
+	/* 1: pass 1's readings decode on past their first error instead of
+	 * stopping there (what tests hold the default equal to) */
+	int		 readings_read_on;
 };
 
 struct repair_report {

@@ -222,7 +222,12 @@ rp_cand_add(struct rp_state *st, const char *dec, const char *mime)
 	repair_cte_stat_init(&c->u8, 0);
 	repair_cte_stat_init(&c->eo, 0);
 	c->u8.noqp = c->eo.noqp = sc->noqp;
-	if ((c->dc = convert_decoder_new(dec, CONVERT_REPLACE)) == NULL) {
+	/* strict: the first decoding error makes the reading bad
+	 * (rp_cand_feed), so the decoder need not read on to the end of
+	 * the chunk; the UTF-8 reading of Latin text did, through iconv at
+	 * every byte it refused */
+	if ((c->dc = convert_decoder_new(dec, st->opts->readings_read_on ?
+	    CONVERT_REPLACE : CONVERT_STRICT)) == NULL) {
 		c->bad = 1;
 		return 0;
 	}
@@ -594,14 +599,19 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 		utf8_check_feed(&sc->u8v, d, n);
 	if (sc->ud != NULL)
 		repair_detect_feed(sc, d, n);
-	if (sc->cyr)
-		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)d[i];
+	if (sc->cyr && has8) {
+		/* the letters' cases and C1 bytes in one pass (an ASCII
+		 * chunk has neither) */
+		struct charset_high h;
 
-			sc->cyr_c0 += c >= 0xC0 && c <= 0xDF;
-			sc->cyr_e0 += c >= 0xE0;
-		}
-	if (!sc->has_c1 && has8)
+		h.c0 = sc->cyr_c0;
+		h.e0 = sc->cyr_e0;
+		h.c1 = sc->has_c1 != 0;
+		charset_high_count(d, n, &h);
+		sc->cyr_c0 = h.c0;
+		sc->cyr_e0 = h.e0;
+		sc->has_c1 = h.c1;
+	} else if (!sc->cyr && !sc->has_c1 && has8)
 		sc->has_c1 = charset_has_c1(d, n);
 	for (i = 0; i < RP_NCAND && sc->has_c1; i++)
 		if (sc->cand[i].used && sc->cand[i].shadow &&

@@ -649,6 +649,72 @@ START_TEST(c1_and_8bit_detection)
 }
 END_TEST
 
+/*
+ * charset_has_c1 and charset_high_count against a byte-at-a-time reading:
+ * random texts (some without a C1 byte, some with one at a random place,
+ * longer than the 255 blocks the counters of the wide scan hold) counted
+ * whole and in random chunks.
+ */
+static uint32_t
+c1_rand(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+START_TEST(c1_and_high_counts_match_a_byte_scan)
+{
+	static unsigned char in[9000];
+	uint32_t seed = 777;
+	unsigned round;
+
+	for (round = 0; round < 300; round++) {
+		size_t len = c1_rand(&seed) % sizeof(in), i, off, n;
+		uint64_t c0 = 0, e0 = 0;
+		bool c1 = false, c1_part;
+		struct charset_high h = { 0, 0, false };
+		unsigned kind = c1_rand(&seed) % 5;
+
+		for (i = 0; i < len; i++) {
+			/* random bytes; Cyrillic-like text (high bytes
+			 * 0xA0-0xFF, ASCII); runs of one case only, which
+			 * fill the wide scan's counters */
+			uint32_t r = c1_rand(&seed);
+
+			in[i] = (unsigned char)(kind == 0 ? r % 256 :
+			    kind == 3 ? 0xE0 + r % 32 : kind == 4 ? 0xC0 +
+			    r % 32 : r % 4 == 0 ? ' ' + r % 90 : 0xA0 + r % 96);
+		}
+		if ((kind == 2 || (kind > 2 && round % 2)) && len > 0)
+			in[c1_rand(&seed) % len] = (unsigned char)(0x80 +
+			    c1_rand(&seed) % 32);
+		for (i = 0; i < len; i++) {
+			c0 += in[i] >= 0xC0 && in[i] <= 0xDF;
+			e0 += in[i] >= 0xE0;
+			c1 = c1 || (in[i] >= 0x80 && in[i] <= 0x9F);
+		}
+		ck_assert_msg(charset_has_c1(in, len) == c1, "round %u", round);
+		for (off = 0; off < len; off += n) {
+			n = c1_rand(&seed) % 2 ? len - off :
+			    c1_rand(&seed) % 40 + 1;
+			if (n > len - off)
+				n = len - off;
+			for (i = off, c1_part = false; i < off + n; i++)
+				c1_part = c1_part || (in[i] >= 0x80 &&
+				    in[i] <= 0x9F);
+			ck_assert_msg(charset_has_c1(in + off, n) == c1_part,
+			    "round %u at %zu", round, off);
+			charset_high_count(in + off, n, &h);
+		}
+		ck_assert_msg(h.c0 == c0 && h.e0 == e0 && h.c1 == c1,
+		    "round %u: %llu %llu %d, by bytes %llu %llu %d", round,
+		    (unsigned long long)h.c0, (unsigned long long)h.e0,
+		    (int)h.c1, (unsigned long long)c0, (unsigned long long)e0,
+		    (int)c1);
+	}
+}
+END_TEST
+
 START_TEST(alternative_decoders_for_supersets)
 {
 	struct charset_info ci;
@@ -689,6 +755,7 @@ charset_suite(void)
 	tcase_add_test(tc, latin1_with_c1_bytes_is_read_as_windows_1252);
 	tcase_add_test(tc, us_ascii_with_8bit_bytes_is_unlabelled);
 	tcase_add_test(tc, c1_and_8bit_detection);
+	tcase_add_test(tc, c1_and_high_counts_match_a_byte_scan);
 	tcase_add_test(tc, alternative_decoders_for_supersets);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -533,6 +534,25 @@ START_TEST(every_split_decodes_as_the_whole_buffer)
 }
 END_TEST
 
+/* every byte before a run that glibc backs up over ("+3fk" is a bad '+'
+ * in one call, a bad 'k' when cut before it): the mirror must know which
+ * bytes glibc passes as themselves, or chunk ends change the result */
+START_TEST(utf_7_every_byte_before_a_run_decodes_the_same_at_every_split)
+{
+	char in[8];
+	unsigned b;
+
+	for (b = 1; b < 256; b++) {
+		in[0] = 'a';
+		in[1] = (char)b;
+		memcpy(in + 2, "+3fk", 4);
+		check_splits("UTF-7", in, 6, 0);
+		in[2] = '&';
+		check_splits("UTF-7-IMAP", in, 6, 0);
+	}
+}
+END_TEST
+
 START_TEST(generated_utf_7_decodes_the_same_at_every_split)
 {
 	/* bytes that matter to glibc's UTF-7 decoder: shifts, base64
@@ -707,6 +727,103 @@ START_TEST(single_byte_tables_decode_as_iconv_alone)
 {
 	fast_equals_iconv(sb_names[_i], sb_pieces,
 	    sizeof(sb_pieces) / sizeof(sb_pieces[0]), 600);
+}
+END_TEST
+
+/* single-byte charsets: ASCII runs longer than a block of the bulk copy
+ * (16 bytes), ending at every offset, between high bytes */
+static const struct fast_piece sb_ascii_pieces[] = {
+	{ "0123456789abcdef", 16 }, { "0123456789abcdefg", 17 },
+	{ "a fairly long run of plain ASCII text.", 38 },
+	{ "0123456789abcdef0123456789abcde", 31 },
+	{ "0123456789abcdef0123456789abcdef", 32 },
+	{ "line\r\n", 6 }, { " ", 1 }, { "x", 1 },
+	{ "\x80", 1 }, { "\x81", 1 }, { "\x9f", 1 }, { "\xa0", 1 },
+	{ "\xc0\xe4", 2 }, { "\xe9", 1 }, { "\xff", 1 }, { "\x00", 1 },
+};
+
+static const char *const sb_ascii_names[] = {
+	"KOI8-R", "WINDOWS-1252", "ISO-8859-1", "ASCII", "CP437", "ISO-8859-7",
+};
+
+START_TEST(single_byte_ascii_runs_decode_as_iconv_alone)
+{
+	fast_equals_iconv(sb_ascii_names[_i], sb_ascii_pieces,
+	    sizeof(sb_ascii_pieces) / sizeof(sb_ascii_pieces[0]), 1000);
+}
+END_TEST
+
+/*
+ * Which charsets get a table: a byte whose character depends on the bytes
+ * around it must keep a charset on iconv. The reference is what the tables
+ * were first built with: every pair of bytes glibc takes, in one call,
+ * gives the two characters of the bytes read alone. A table here (seen as
+ * convert_same_but_c1 of a decoder with itself) iff that holds.
+ */
+static int
+pairs_read_alone(const char *name)
+{
+	iconv_t cd = iconv_open("UTF-8", name);
+	static unsigned char all[2 * 256 * 256];
+	static char expect[2 * 256 * 256 * 3], got[2 * 256 * 256 * 3 + 64];
+	unsigned char len[256], ch[256][8];
+	size_t i, j, n = 0, ne = 0, il, ol;
+	char *ip, *op;
+
+	ck_assert(cd != (iconv_t)-1);
+	for (i = 0; i < 256; i++) {
+		unsigned char b = (unsigned char)i;
+
+		ip = (char *)&b;
+		il = 1;
+		op = (char *)ch[i];
+		ol = sizeof(ch[i]);
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 ||
+		    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+			len[i] = 0;	/* refused (or a lead byte) */
+		else
+			len[i] = (unsigned char)(sizeof(ch[i]) - ol);
+	}
+	for (i = 0; i < 256; i++)
+		for (j = 0; j < 256; j++) {
+			if (len[i] == 0 || len[j] == 0)
+				continue;
+			all[n++] = (unsigned char)i;
+			all[n++] = (unsigned char)j;
+			memcpy(expect + ne, ch[i], len[i]);
+			ne += len[i];
+			memcpy(expect + ne, ch[j], len[j]);
+			ne += len[j];
+		}
+	ip = (char *)all;
+	il = n;
+	op = got;
+	ol = sizeof(got);
+	iconv(cd, NULL, NULL, NULL, NULL);
+	i = iconv(cd, &ip, &il, &op, &ol) != (size_t)-1 && il == 0 &&
+	    iconv(cd, NULL, NULL, &op, &ol) != (size_t)-1 &&
+	    (size_t)(op - got) == ne && memcmp(got, expect, ne) == 0;
+	iconv_close(cd);
+	return (int)i;
+}
+
+static const char *const table_names[] = {
+	"CP1255", "WINDOWS-1255", "MS-HEBR", "CP1258", "WINDOWS-1258", "TCVN",
+	"TCVN5712-1", "KOI8-R", "KOI8-U", "WINDOWS-1252", "ISO-8859-1",
+	"ISO-8859-8", "CP1254", "CP874", "ASCII", "CP437", "MACINTOSH",
+	"ARMSCII-8", "GEORGIAN-PS", "VISCII", "CP1256",
+};
+
+START_TEST(single_byte_tables_only_where_bytes_read_alone)
+{
+	struct convert *c = convert_decoder_new(table_names[_i],
+	    CONVERT_REPLACE);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(convert_same_but_c1(c, c) ==
+	    pairs_read_alone(table_names[_i]), "%s", table_names[_i]);
+	convert_free(c);
 }
 END_TEST
 
@@ -918,6 +1035,12 @@ convert_suite(void)
 	    0, (int)NENC);
 	tcase_add_test(tc, round_trip_through_every_family);
 	tcase_add_test(tc, result_texts_exist);
+	tcase_add_test(tc,
+	    utf_7_every_byte_before_a_run_decodes_the_same_at_every_split);
+	tcase_add_loop_test(tc, single_byte_tables_only_where_bytes_read_alone,
+	    0, (int)(sizeof(table_names) / sizeof(table_names[0])));
+	tcase_add_loop_test(tc, single_byte_ascii_runs_decode_as_iconv_alone, 0,
+	    (int)(sizeof(sb_ascii_names) / sizeof(sb_ascii_names[0])));
 	tcase_add_loop_test(tc, same_but_c1_tells_single_byte_tables_apart, 0,
 	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
 	suite_add_tcase(s, tc);

@@ -734,6 +734,89 @@ START_TEST(readings_left_out_write_the_same)
 }
 END_TEST
 
+/*
+ * Pass 1's readings stop at their first decoding error (the reading is bad
+ * from there on): the same output and report as readings that decode on
+ * (opts.readings_read_on), over random texts under labels that start
+ * several readings (none, us-ascii, iso-8859-1, koi8-r, gb2312, utf-7,
+ * iso-2022-jp, shift_jis, an unknown one): valid UTF-8, Latin, Cyrillic,
+ * CJK and bad bytes, the first error early, after a first chunk or in a
+ * cut character at the very end.
+ */
+START_TEST(readings_stopped_at_an_error_write_the_same)
+{
+	static const char *const labels[] = {
+		NULL, "us-ascii", "iso-8859-1", "koi8-r", "gb2312", "utf-7",
+		"iso-2022-jp", "shift_jis", "x-no-such", "utf-8",
+		"windows-1252",
+	};
+	static const char *const pieces[] = {
+		"plain words ", "\r\n", "caf\xc3\xa9 \xe2\x82\xac ",
+		"caf\xe9 ", "\x93q\x94", "\xd0\xd2\xc9\xd7\xc5\xd4 ",
+		"\xc4\xe3\xba\xc3", "\x82\xa0\x82\xa2", "+AGEAYgBj- ",
+		"\x1b$B$3$s\x1b(B", "\xff", "\x80", "\xc3", "\xed\xa0\x80",
+	};
+	struct repair_opts o = { .legacy_charset = "windows-1252" }, o1;
+	struct repair_report ra, rb;
+	struct buf m, a, b;
+	uint64_t seed = 0x51ab1e5eedULL + (uint64_t)_i * 104729;
+	enum repair_result x, y;
+	size_t k, np, len, npieces = sizeof(pieces) / sizeof(pieces[0]);
+	const char *lab;
+	uint64_t r;
+
+	buf_init(&m);
+	buf_init(&a);
+	buf_init(&b);
+	lab = labels[rr_next(&seed) % (sizeof(labels) / sizeof(labels[0]))];
+	buf_puts(&m, "Subject: r\r\nMIME-Version: 1.0\r\n");
+	if (lab != NULL)
+		buf_printf(&m, "Content-Type: text/plain; charset=%s\r\n",
+		    lab);
+	buf_puts(&m, "Content-Transfer-Encoding: 8bit\r\n\r\n");
+	/* sometimes a first chunk of clean text: valid UTF-8 or ASCII */
+	if (rr_next(&seed) % 2)
+		for (len = 0; len < 70000; len += 16)
+			buf_puts(&m, rr_next(&seed) % 2 ? "caf\xc3\xa9 \xe2\x82"
+			    "\xac abc\r\n" : "plain words ab\r\n");
+	np = 1 + rr_next(&seed) % 300;
+	/* one piece drawn for the whole part, the rest among all */
+	k = (size_t)(rr_next(&seed) % npieces);
+	for (len = 0; len < np; len++) {
+		r = rr_next(&seed);
+		buf_puts(&m, r % 4 ? pieces[r % 3 == 0 ? 1 : k] :
+		    pieces[(size_t)(r >> 8) % npieces]);
+	}
+	if (rr_next(&seed) % 4 == 0)
+		buf_puts(&m, "\r\nend \xe2\x82");	/* cut at the end */
+	buf_puts(&m, "\r\n");
+	for (k = 0; k < 4; k++) {
+		o.seven_bit = k & 1;
+		o.target = k & 2 ? "preserve" : "utf-8";
+		o.readings_read_on = 0;
+		o1 = o;
+		o1.readings_read_on = 1;
+		repair_report_init(&ra);
+		repair_report_init(&rb);
+		x = run(m.data, m.len, &o, &ra, &a);
+		y = run(m.data, m.len, &o1, &rb, &b);
+		ck_assert_int_eq(x, y);
+		ck_assert_msg(a.len == b.len && (a.len == 0 ||
+		    memcmp(a.data, b.data, a.len) == 0), "message %d (%s), "
+		    "options %zu: stopped and read-on readings differ", _i,
+		    lab ? lab : "none", k);
+		ck_assert_str_eq(buf_cstr(&ra.explain), buf_cstr(&rb.explain));
+		ck_assert_uint_eq(ra.undecodable, rb.undecodable);
+		ck_assert_uint_eq(ra.kept_utf8, rb.kept_utf8);
+		repair_report_fini(&ra);
+		repair_report_fini(&rb);
+	}
+	buf_fini(&m);
+	buf_fini(&a);
+	buf_fini(&b);
+}
+END_TEST
+
 /* UTF-8 text read as UTF-8 is checked, not decoded, while it checks as
  * UTF-8: a bad or cut character after the first chunk, or one across a
  * chunk end, still decides as the decoder does */
@@ -1344,6 +1427,8 @@ repair_suite(void)
 	    0, (int)(sizeof(long_lines) / sizeof(long_lines[0])));
 	tcase_add_test(tc, three_megabyte_latin1_line_grows_by_less_than_1_4);
 	tcase_add_loop_test(tc, readings_left_out_write_the_same, 0, 40);
+	tcase_add_loop_test(tc, readings_stopped_at_an_error_write_the_same, 0,
+	    60);
 	suite_add_tcase(s, tc);
 	return s;
 }
