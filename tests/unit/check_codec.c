@@ -476,6 +476,112 @@ START_TEST(test_qp_count_equals_the_encoded_size)
 }
 END_TEST
 
+/* fill_runs - text in runs of one kind (letters, 8-bit bytes, words
+ * with spaces, spaces and tabs, line breaks of every kind), the lengths
+ * random: long runs cross the counter's 64-byte blocks and lines */
+static void
+fill_runs(unsigned char *p, size_t n, unsigned *seed)
+{
+	static const char *const breaks[] = { "\r\n", "\n", "\r", " \r\n",
+	    "\t\n", "  \r\n", " \r", "=\r\n" };
+	size_t i = 0, k, j;
+	unsigned kind;
+	const char *b;
+
+	while (i < n) {
+		*seed = *seed * 1103515245u + 12345u;
+		kind = (*seed >> 16) % 7;
+		*seed = *seed * 1103515245u + 12345u;
+		k = (*seed >> 16) % ((*seed >> 8) % 4 == 0 ? 300 : 40) + 1;
+		for (j = 0; j < k && i < n; j++, i++) {
+			*seed = *seed * 1103515245u + 12345u;
+			switch (kind) {
+			case 0:		/* ASCII letters */
+				p[i] = (unsigned char)('a' + (*seed >> 16) % 26);
+				break;
+			case 1:		/* 8-bit, as UTF-8 Cyrillic is */
+				p[i] = (unsigned char)(0x80 + (*seed >> 16) % 128);
+				break;
+			case 2:		/* words */
+				p[i] = (*seed >> 16) % 6 == 0 ? ' ' :
+				    (unsigned char)((*seed >> 8) % 3 == 0 ?
+				    0xd0 : 'k');
+				break;
+			case 3:		/* blanks */
+				p[i] = (*seed >> 16) % 2 ? ' ' : '\t';
+				break;
+			case 4:		/* a line break of some kind */
+				b = breaks[(*seed >> 16) % (sizeof(breaks) /
+				    sizeof(breaks[0]))];
+				while (*b != '\0' && i < n)
+					p[i++] = (unsigned char)*b++;
+				j = k;
+				i--;
+				break;
+			case 5:		/* "=" and controls among letters */
+				p[i] = (*seed >> 16) % 4 == 0 ? '=' :
+				    (*seed >> 16) % 4 == 1 ? 0x01 : 'Q';
+				break;
+			default:	/* anything */
+				p[i] = (unsigned char)(*seed >> 16);
+				break;
+			}
+		}
+	}
+}
+
+/* The counter's runs (whole 64-byte blocks of tokens counted at once)
+ * against the encoder writing one byte at a time: the same total, column
+ * and held bytes after every chunk, the same size at the end, for text
+ * in runs of every kind fed in random chunks, text and binary mode. */
+START_TEST(test_qp_count_runs_equal_the_bytewise_encoder)
+{
+	static unsigned char data[6000];
+	struct codec_enc counter, writer;
+	struct buf out;
+	unsigned seed = 4242;
+	size_t len, i, off, step;
+	int round, binary, rc;
+
+	for (round = 0; round < 3000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % sizeof(data);
+		fill_runs(data, len, &seed);
+		binary = round % 4 == 0;
+		codec_enc_init(&counter, CODEC_CTE_QP, binary ?
+		    CODEC_ENC_BINARY : 0);
+		codec_enc_init(&writer, CODEC_CTE_QP, binary ?
+		    CODEC_ENC_BINARY : 0);
+		buf_init(&out);
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = 1 + (seed >> 10) % ((seed >> 4) % 2 ? 700 :
+			    70);
+			if (step > len - off)
+				step = len - off;
+			/* asserted only when wrong: each check costs a write */
+			rc = codec_enc_feed(&counter, data + off, step, NULL);
+			for (i = 0; i < step; i++)
+				rc |= codec_enc_feed(&writer, data + off + i, 1,
+				    &out);
+			if (rc != 0 || counter.total != writer.total ||
+			    counter.col != writer.col ||
+			    counter.nhold != writer.nhold ||
+			    counter.held_cr != writer.held_cr)
+				ck_abort_msg("round %d at %zu: counted %zu col "
+				    "%u, wrote %zu col %u", round, off + step,
+				    counter.total, counter.col, writer.total,
+				    writer.col);
+		}
+		ck_assert_int_eq(codec_enc_finish(&counter, NULL), 0);
+		ck_assert_int_eq(codec_enc_finish(&writer, &out), 0);
+		ck_assert_msg(counter.total == out.len, "round %d: counted %zu, "
+		    "wrote %zu", round, counter.total, out.len);
+		buf_fini(&out);
+	}
+}
+END_TEST
+
 START_TEST(test_decoder_appends_to_existing_output)
 {
 	struct buf out;
@@ -509,6 +615,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_cte_names_parse_in_any_case_with_whitespace);
 	tcase_add_test(tc, test_decoder_appends_to_existing_output);
 	tcase_add_test(tc, test_qp_count_equals_the_encoded_size);
+	tcase_add_test(tc, test_qp_count_runs_equal_the_bytewise_encoder);
 	suite_add_tcase(s, tc);
 	return s;
 }
