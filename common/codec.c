@@ -665,69 +665,100 @@ qpc_byte(struct qpc *q, unsigned char c)
 		qpc_token(q, 3);
 }
 
-/* qpc_run - k tokens of n characters (1 or 3) in a row: the soft breaks
- * that qpc_token would make one at a time, counted. Those that fit on
- * the current line, then lines of QPC_ROOM / n tokens each. */
-static inline void
-qpc_run(struct qpc *q, size_t k, unsigned n)
-{
-	size_t fit = (QPC_ROOM - q->col) / n, per, rest, breaks;
-
-	if (k <= fit) {
-		q->col += (unsigned)(k * n);
-		q->total += k * n;
-		return;
-	}
-	per = QPC_ROOM / n;
-	rest = k - fit;
-	breaks = (rest + per - 1) / per;
-	q->col = (unsigned)((rest - (breaks - 1) * per) * n);
-	q->total += k * n + 3 * breaks;
-}
-
 #if defined(__SSE2__)
-/* qpc_masks16 - of the 16 bytes at p (p[16] readable too): the bits of
- * those that are one-character tokens (*m1: printable ASCII but "=";
- * a space or tab that is not last on its line, which text mode can tell
- * from the next byte) and of those that are =XX triplets (*m3); the
- * others (CR, LF, a space or tab before one) take the byte-wise steps */
+/*
+ * qpc_block16 - the 16 bytes at p (p[16] and p[17] readable too), no
+ * byte held before them. Each byte's token size comes from its class and
+ * the next two bytes: 1 for printable ASCII but "=" and for a blank not
+ * last on its line, 3 for a triplet (a blank before a line break
+ * included), 0 for the CR of a CRLF and for an LF, after which comes a
+ * hard break. Prefix sums of the sizes give each line's width; a line
+ * that would pass column 75 soft-breaks before its first token beyond,
+ * and once at most: 16 tokens are 48 columns at most.
+ */
 static inline void
-qpc_masks16(const unsigned char *p, int text, unsigned *m1, unsigned *m3)
+qpc_block16(struct qpc *q, const unsigned char *p)
 {
 	const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-	__m128i t, lit, ws, one, three;
+	__m128i t, one, ws, zero, sz, pre;
+	unsigned lf = 0, a, b, base, seg, j, m;
+	int at_lf;
+	unsigned char pv[16];
 
 	t = _mm_sub_epi8(v, _mm_set1_epi8(33));
-	lit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+	one = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
 	    _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(93)), t));
 	ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
 	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
-	if (text) {
-		const __m128i nx = _mm_loadu_si128((const __m128i *)(const
+	if (q->text) {
+		const __m128i n1 = _mm_loadu_si128((const __m128i *)(const
 		    void *)(p + 1));
-		__m128i brk = _mm_or_si128(_mm_cmpeq_epi8(v,
-		    _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v,
-		    _mm_set1_epi8('\n')));
-		__m128i nbrk = _mm_or_si128(_mm_cmpeq_epi8(nx,
-		    _mm_set1_epi8('\r')), _mm_cmpeq_epi8(nx,
-		    _mm_set1_epi8('\n')));
+		const __m128i n2 = _mm_loadu_si128((const __m128i *)(const
+		    void *)(p + 2));
+		const __m128i n1lf = _mm_cmpeq_epi8(n1, _mm_set1_epi8('\n'));
+		const __m128i lfv = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+		__m128i wsend;
 
-		one = _mm_or_si128(lit, _mm_andnot_si128(nbrk, ws));
-		three = _mm_or_si128(_mm_or_si128(lit, ws), brk);
+		wsend = _mm_and_si128(ws, _mm_or_si128(n1lf, _mm_and_si128(
+		    _mm_cmpeq_epi8(n1, _mm_set1_epi8('\r')),
+		    _mm_cmpeq_epi8(n2, _mm_set1_epi8('\n')))));
+		one = _mm_or_si128(one, _mm_andnot_si128(wsend, ws));
+		zero = _mm_or_si128(lfv, _mm_and_si128(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\r')), n1lf));
+		lf = (unsigned)_mm_movemask_epi8(lfv);
 	} else {
-		/* binary: CR and LF are data, and any next byte releases a
-		 * held space as itself */
-		one = _mm_or_si128(lit, ws);
-		three = one;
+		/* binary: CR and LF are data; a next byte releases a blank
+		 * as itself */
+		one = _mm_or_si128(one, ws);
+		zero = _mm_setzero_si128();
 	}
-	*m1 = (unsigned)_mm_movemask_epi8(one);
-	*m3 = ~(unsigned)_mm_movemask_epi8(three) & 0xffffu;
+	sz = _mm_andnot_si128(zero, _mm_sub_epi8(_mm_set1_epi8(3),
+	    _mm_and_si128(one, _mm_set1_epi8(2))));
+	pre = _mm_add_epi8(sz, _mm_slli_si128(sz, 1));
+	pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 2));
+	pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 4));
+	pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 8));
+	if (lf == 0) {
+		seg = (unsigned)_mm_extract_epi16(pre, 7) >> 8;
+		if (q->col + seg <= QPC_ROOM) {
+			q->col += seg;
+			q->total += seg;
+			return;
+		}
+	}
+	_mm_storeu_si128((__m128i *)(void *)pv, pre);
+	/* lines: [a, b], b an LF or the last byte */
+	for (a = 0;;) {
+		at_lf = lf != 0;
+		b = at_lf ? (unsigned)__builtin_ctz(lf) : 15;
+		base = a > 0 ? pv[a - 1] : 0;
+		seg = pv[b] - base;
+		q->total += seg;
+		if (q->col + seg > QPC_ROOM) {
+			/* the first token past the column: pv[j] exceeds
+			 * it (values up to 48 + 75: signed bytes do; the
+			 * lanes before a hold base at most, never more) */
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(pre,
+			    _mm_set1_epi8((char)(QPC_ROOM - q->col + base))));
+			j = (unsigned)__builtin_ctz(m);
+			q->total += 3;
+			q->col = pv[b] - (j > 0 ? pv[j - 1] : 0);
+		} else
+			q->col += seg;
+		if (!at_lf)
+			break;
+		q->total += 2;
+		q->col = 0;
+		lf &= lf - 1;
+		if ((a = b + 1) == 16)
+			break;
+	}
 }
 #endif
 
 /* qp_count - the QP encoder's total, col and held bytes after p[0..len):
- * runs of one-character tokens and runs of triplets found 64 bytes at a
- * time and counted whole (qpc_run); the rest byte by byte (qpc_byte) */
+ * 16 bytes at a time by token sizes (qpc_block16) where nothing is held,
+ * the rest byte by byte (qpc_byte) */
 static void
 qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
 {
@@ -740,36 +771,13 @@ qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
 	q.text = !(e->flags & CODEC_ENC_BINARY);
 	q.total = e->total;
 #if defined(__SSE2__)
-	while (len - i > 64) {
-		uint64_t m1 = 0, m3 = 0, r;
-		unsigned a, b, j, pos = 0;
-		size_t k;
-
-		if (q.nhold || q.held_cr) {
+	while (len - i >= 18) {
+		if (q.nhold || q.held_cr)
 			qpc_byte(&q, p[i++]);
-			continue;
+		else {
+			qpc_block16(&q, p + i);
+			i += 16;
 		}
-		for (j = 0; j < 4; j++) {
-			qpc_masks16(p + i + 16 * j, q.text, &a, &b);
-			m1 |= (uint64_t)a << (16 * j);
-			m3 |= (uint64_t)b << (16 * j);
-		}
-		while (pos < 64) {
-			if ((r = m1 >> pos) & 1) {
-				k = r == UINT64_MAX ? 64 :
-				    (size_t)__builtin_ctzll(~r);
-				qpc_run(&q, k, 1);
-			} else if ((r = m3 >> pos) & 1) {
-				k = r == UINT64_MAX ? 64 :
-				    (size_t)__builtin_ctzll(~r);
-				qpc_run(&q, k, 3);
-			} else
-				break;
-			pos += (unsigned)k;
-		}
-		i += pos;
-		if (pos < 64)
-			qpc_byte(&q, p[i++]);
 	}
 #endif
 	for (; i < len; i++)

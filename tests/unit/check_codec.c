@@ -478,7 +478,7 @@ END_TEST
 
 /* fill_runs - text in runs of one kind (letters, 8-bit bytes, words
  * with spaces, spaces and tabs, line breaks of every kind), the lengths
- * random: long runs cross the counter's 64-byte blocks and lines */
+ * random: long runs cross the counter's blocks and lines */
 static void
 fill_runs(unsigned char *p, size_t n, unsigned *seed)
 {
@@ -530,11 +530,12 @@ fill_runs(unsigned char *p, size_t n, unsigned *seed)
 	}
 }
 
-/* The counter's runs (whole 64-byte blocks of tokens counted at once)
- * against the encoder writing one byte at a time: the same total, column
- * and held bytes after every chunk, the same size at the end, for text
- * in runs of every kind fed in random chunks, text and binary mode. */
-START_TEST(test_qp_count_runs_equal_the_bytewise_encoder)
+/* The counter's blocks (16 bytes of tokens summed at once, line breaks
+ * and soft breaks among them) against the encoder writing one byte at a
+ * time: the same total, column and held bytes after every chunk, the
+ * same size at the end, for text in runs of every kind fed in random
+ * chunks, text and binary mode. */
+START_TEST(test_qp_count_blocks_equal_the_bytewise_encoder)
 {
 	static unsigned char data[6000];
 	struct codec_enc counter, writer;
@@ -615,7 +616,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_cte_names_parse_in_any_case_with_whitespace);
 	tcase_add_test(tc, test_decoder_appends_to_existing_output);
 	tcase_add_test(tc, test_qp_count_equals_the_encoded_size);
-	tcase_add_test(tc, test_qp_count_runs_equal_the_bytewise_encoder);
+	tcase_add_test(tc, test_qp_count_blocks_equal_the_bytewise_encoder);
 	suite_add_tcase(s, tc);
 	return s;
 }
