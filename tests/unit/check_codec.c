@@ -476,6 +476,85 @@ START_TEST(test_qp_count_equals_the_encoded_size)
 }
 END_TEST
 
+/* ref_b64 - base64 the plain way, for comparison: each group of three
+ * bytes to four characters, "=" for what a short last group lacks, CRLF
+ * after every 76 characters and at the end */
+static int
+ref_b64(const unsigned char *p, size_t n, struct buf *out)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long v;
+	size_t i, col = 0, k;
+	char q[4];
+	int rc = 0;
+
+	for (i = 0; i < n; i += 3) {
+		k = n - i < 3 ? n - i : 3;
+		v = (unsigned long)p[i] << 16 |
+		    (k > 1 ? (unsigned long)p[i + 1] << 8 : 0) |
+		    (k > 2 ? p[i + 2] : 0);
+		q[0] = a[v >> 18 & 63];
+		q[1] = a[v >> 12 & 63];
+		q[2] = k > 1 ? a[v >> 6 & 63] : '=';
+		q[3] = k > 2 ? a[v & 63] : '=';
+		rc |= buf_append(out, q, 4);
+		if ((col += 4) == CODEC_LINE_MAX) {
+			rc |= buf_append(out, "\r\n", 2);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		rc |= buf_append(out, "\r\n", 2);
+	return rc;
+}
+
+/* Base64 of large inputs in chunks up to 64 KB (whole 57-byte lines from
+ * column 0 go through the SIMD encoder where the CPU has it, the rest
+ * group by group) is the plain encoding, byte for byte: every byte
+ * value, every chunk boundary. */
+START_TEST(test_b64_whole_lines_equal_the_plain_encoding)
+{
+	static unsigned char data[200000];
+	struct codec_enc e;
+	struct buf got, want;
+	unsigned seed = 777;
+	size_t len, off, step, i;
+	int round, rc;
+
+	for (round = 0; round < 300; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 4) % (round % 10 == 0 ? sizeof(data) : 3000);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			data[i] = (unsigned char)(seed >> 16);
+		}
+		buf_init(&got);
+		buf_init(&want);
+		codec_enc_init(&e, CODEC_CTE_BASE64, 0);
+		rc = 0;
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = (seed >> 8) % 4 == 0 ? 1 + (seed >> 12) % 65536 :
+			    1 + (seed >> 12) % 300;
+			if (step > len - off)
+				step = len - off;
+			rc |= codec_enc_feed(&e, data + off, step, &got);
+		}
+		rc |= codec_enc_finish(&e, &got);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(ref_b64(data, len, &want), 0);
+		if (got.len != want.len || (got.len > 0 &&
+		    memcmp(got.data, want.data, got.len) != 0))
+			ck_abort_msg("round %d: %zu bytes in, %zu characters, "
+			    "want %zu", round, len, got.len, want.len);
+		ck_assert_uint_eq(e.total, got.len);
+		buf_fini(&got);
+		buf_fini(&want);
+	}
+}
+END_TEST
+
 /* fill_runs - text in runs of one kind (letters, 8-bit bytes, words
  * with spaces, spaces and tabs, line breaks of every kind), the lengths
  * random: long runs cross the counter's blocks and lines */
@@ -617,6 +696,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_decoder_appends_to_existing_output);
 	tcase_add_test(tc, test_qp_count_equals_the_encoded_size);
 	tcase_add_test(tc, test_qp_count_blocks_equal_the_bytewise_encoder);
+	tcase_add_test(tc, test_b64_whole_lines_equal_the_plain_encoding);
 	suite_add_tcase(s, tc);
 	return s;
 }
