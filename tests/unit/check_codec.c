@@ -555,6 +555,51 @@ START_TEST(test_b64_whole_lines_equal_the_plain_encoding)
 }
 END_TEST
 
+/* ref_qp - quoted-printable the plain way, for comparison, from the
+ * rules of codec.h: printable ASCII but "=" as itself, a space or tab as
+ * itself unless a line break or the end follows it, anything else as =XX;
+ * in text mode CRLF or a bare LF is a line break of the output; a token
+ * that would pass column 75 goes to a new line after a soft break */
+static int
+ref_qp(const unsigned char *p, size_t n, int binary, struct buf *out)
+{
+	size_t i, col = 0, w;
+	char t[3];
+	int rc = 0, brk;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (!binary && c == '\n') {
+			rc |= buf_append(out, "\r\n", 2);
+			col = 0;
+			continue;
+		}
+		if (!binary && c == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue;
+		/* does a line break (or the end) follow this blank */
+		brk = i + 1 == n || (!binary && (p[i + 1] == '\n' ||
+		    (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n')));
+		if ((c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && !brk)) {
+			t[0] = (char)c;
+			w = 1;
+		} else {
+			t[0] = '=';
+			t[1] = "0123456789ABCDEF"[c >> 4];
+			t[2] = "0123456789ABCDEF"[c & 15];
+			w = 3;
+		}
+		if (col + w > 75) {
+			rc |= buf_append(out, "=\r\n", 3);
+			col = 0;
+		}
+		rc |= buf_append(out, t, w);
+		col += w;
+	}
+	return rc;
+}
+
 /* fill_runs - text in runs of one kind (letters, 8-bit bytes, words
  * with spaces, spaces and tabs, line breaks of every kind), the lengths
  * random: long runs cross the counter's blocks and lines */
@@ -662,6 +707,49 @@ START_TEST(test_qp_count_blocks_equal_the_bytewise_encoder)
 }
 END_TEST
 
+/* The QP encoder in chunks up to 64 KB (16 bytes at a time where
+ * nothing is held, byte by byte elsewhere) writes what the plain rules
+ * give, byte for byte: text in runs of every kind, text and binary mode. */
+START_TEST(test_qp_blocks_equal_the_plain_encoding)
+{
+	static unsigned char data[100000];
+	struct codec_enc e;
+	struct buf got, want;
+	unsigned seed = 9090;
+	size_t len, off, step;
+	int round, rc, binary;
+
+	for (round = 0; round < 1500; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 4) % (round % 20 == 0 ? sizeof(data) : 4000);
+		fill_runs(data, len, &seed);
+		binary = round % 5 == 0;
+		buf_init(&got);
+		buf_init(&want);
+		codec_enc_init(&e, CODEC_CTE_QP, binary ? CODEC_ENC_BINARY : 0);
+		rc = 0;
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = (seed >> 8) % 4 == 0 ? 1 + (seed >> 12) % 65536 :
+			    1 + (seed >> 12) % 200;
+			if (step > len - off)
+				step = len - off;
+			rc |= codec_enc_feed(&e, data + off, step, &got);
+		}
+		rc |= codec_enc_finish(&e, &got);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(ref_qp(data, len, binary, &want), 0);
+		if (got.len != want.len || (got.len > 0 &&
+		    memcmp(got.data, want.data, got.len) != 0))
+			ck_abort_msg("round %d: %zu bytes in, %zu characters, "
+			    "want %zu", round, len, got.len, want.len);
+		ck_assert_uint_eq(e.total, got.len);
+		buf_fini(&got);
+		buf_fini(&want);
+	}
+}
+END_TEST
+
 START_TEST(test_decoder_appends_to_existing_output)
 {
 	struct buf out;
@@ -697,6 +785,7 @@ codec_suite(void)
 	tcase_add_test(tc, test_qp_count_equals_the_encoded_size);
 	tcase_add_test(tc, test_qp_count_blocks_equal_the_bytewise_encoder);
 	tcase_add_test(tc, test_b64_whole_lines_equal_the_plain_encoding);
+	tcase_add_test(tc, test_qp_blocks_equal_the_plain_encoding);
 	suite_add_tcase(s, tc);
 	return s;
 }
