@@ -825,7 +825,7 @@ qp_enc_direct(struct codec_enc *e, const unsigned char *p, size_t len,
 }
 
 /*
- * The QP encoder's size without output: the same steps as qp_enc_byte (a
+ * The QP encoder's size without output: the same steps as qp_enc_direct (a
  * held CR, a held space or tab, triplets, soft breaks before column 76)
  * on a copy of the state. Counting every text part's QP size in pass 1
  * of charset repair was a tenth of the intake's time, and with --7bit
@@ -864,7 +864,7 @@ qpc_break(struct qpc *q)
 	q->col = 0;
 }
 
-/* qpc_byte - one byte, as qp_enc_byte does it */
+/* qpc_byte - one byte, as qp_enc_direct steps through it */
 static inline void
 qpc_byte(struct qpc *q, unsigned char c)
 {
