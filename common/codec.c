@@ -15,6 +15,14 @@
 
 #include "hex.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CODEC_SSSE3	1
+#include <tmmintrin.h>
+#endif
+
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -456,9 +464,73 @@ b64_group(struct codec_enc *e, const unsigned char *g, unsigned n,
 	return 0;
 }
 
+/* A base64 line: 57 bytes in, 76 characters out. */
+#define B64_LINE_IN	(CODEC_LINE_MAX / 4 * 3)
+
+#if defined(CODEC_SSSE3)
+/*
+ * b64_lines_ssse3 - nlines whole lines of base64, each ending in CRLF:
+ * per line four steps of 12 bytes to 16 characters, then 9 bytes (three
+ * groups) as b64_enc_bulk writes them. A step spreads each group of three
+ * bytes a, b, c over a 32-bit lane as b a c b; two 16-bit multiplies move
+ * the four 6-bit values to the lane's four bytes (low word a:b gives
+ * a >> 2 and the next six bits, high word b:c the last twelve); a class
+ * per value (0-25, 26-51, 52-61, 62, 63) picks the offset to its
+ * character. The loads read 16 bytes for 12, all inside the line.
+ */
+__attribute__((target("ssse3"))) static char *
+b64_lines_ssse3(const unsigned char *p, size_t nlines, char *o)
+{
+	const __m128i spread = _mm_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4,
+	    7, 6, 8, 7, 10, 9, 11, 10);
+	const __m128i offset = _mm_setr_epi8('a' - 26, '0' - 52, '0' - 52,
+	    '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+	    '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+	__m128i in, hi, lo, idx, cls;
+	size_t l;
+	unsigned v, g, k;
+
+	for (l = 0; l < nlines; l++, p += B64_LINE_IN) {
+		for (k = 0; k < 48; k += 12) {
+			in = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)
+			    (const void *)(p + k)), spread);
+			/* a >> 2 to byte 0, b & 15 c >> 6 to byte 2 */
+			hi = _mm_mulhi_epu16(_mm_and_si128(in,
+			    _mm_set1_epi32(0x0fc0fc00)),
+			    _mm_set1_epi32(0x04000040));
+			/* a & 3 b >> 4 to byte 1, c & 63 to byte 3 */
+			lo = _mm_mullo_epi16(_mm_and_si128(in,
+			    _mm_set1_epi32(0x003f03f0)),
+			    _mm_set1_epi32(0x01000010));
+			idx = _mm_or_si128(hi, lo);
+			/* class: 0 for 26-51, 1-12 for 52-63, 13 for 0-25 */
+			cls = _mm_or_si128(_mm_subs_epu8(idx,
+			    _mm_set1_epi8(51)), _mm_and_si128(_mm_cmpgt_epi8(
+			    _mm_set1_epi8(26), idx), _mm_set1_epi8(13)));
+			_mm_storeu_si128((__m128i *)(void *)o, _mm_add_epi8(idx,
+			    _mm_shuffle_epi8(offset, cls)));
+			o += 16;
+		}
+		for (g = 48; g < B64_LINE_IN; g += 3) {
+			v = (unsigned)p[g] << 16 | (unsigned)p[g + 1] << 8 |
+			    p[g + 2];
+			o[0] = b64_alphabet[v >> 18 & 63];
+			o[1] = b64_alphabet[v >> 12 & 63];
+			o[2] = b64_alphabet[v >> 6 & 63];
+			o[3] = b64_alphabet[v & 63];
+			o += 4;
+		}
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	return o;
+}
+#endif
+
 /* b64_enc_bulk - the whole groups of p written straight into out, the
  * rest held: what b64_group does a group at a time, without a call and an
- * append per four characters (the 7-bit downgrade's cost) */
+ * append per four characters (the 7-bit downgrade's cost); whole lines
+ * from column 0 through b64_lines_ssse3 where the CPU has SSSE3 */
 static int
 b64_enc_bulk(struct codec_enc *e, const unsigned char *p, size_t n,
     struct buf *out)
@@ -477,6 +549,18 @@ b64_enc_bulk(struct codec_enc *e, const unsigned char *p, size_t n,
 		return -1;
 	start = o = out->data + out->len;
 	for (i = 0; i < groups; i++, p += 3) {
+#if defined(CODEC_SSSE3)
+		size_t lines;
+
+		if (col == 0 && (lines = (groups - i) / (B64_LINE_IN / 3)) >
+		    0 && __builtin_cpu_supports("ssse3")) {
+			o = b64_lines_ssse3(p, lines, o);
+			i += lines * (B64_LINE_IN / 3);
+			p += lines * B64_LINE_IN;
+			if (i == groups)
+				break;
+		}
+#endif
 		v = (unsigned)p[0] << 16 | (unsigned)p[1] << 8 | p[2];
 		o[0] = b64_alphabet[v >> 18 & 63];
 		o[1] = b64_alphabet[v >> 12 & 63];
@@ -543,120 +627,376 @@ qp_release(struct codec_enc *e, int at_line_end, struct buf *out)
 	return qp_byte(e, e->hold[0], !at_line_end, out);
 }
 
-/* qp_hard_break - a line break of the input */
-static int
-qp_hard_break(struct codec_enc *e, struct buf *out)
+/* The columns before the "=" of a soft break. */
+#define QPC_ROOM	(CODEC_LINE_MAX - 1)
+
+#if defined(__SSE2__)
+/*
+ * qp_class16 - the QP tokens of the 16 bytes at p (p[16] and p[17]
+ * readable too) when no byte is held before them: *one marks the bytes
+ * written as themselves (printable ASCII but "=", a space or tab not last
+ * on its line, which text mode tells from the next two bytes), *zero
+ * those written as no token (the CR of a CRLF, an LF: a hard break);
+ * the others are =XX triplets (a blank before a line break included).
+ * Returns the bit mask of the LFs (text mode; 0 in binary mode, where CR
+ * and LF are data and any next byte releases a blank as itself).
+ */
+static inline unsigned
+qp_class16(const unsigned char *p, int text, __m128i *one, __m128i *zero)
 {
-	if (qp_release(e, 1, out) == -1 || enc_out(e, "\r\n", 2, out) == -1)
-		return -1;
-	e->col = 0;
+	const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i t, lit, ws;
+
+	t = _mm_sub_epi8(v, _mm_set1_epi8(33));
+	lit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
+	    _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(93)), t));
+	ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+	if (text) {
+		const __m128i n1 = _mm_loadu_si128((const __m128i *)(const
+		    void *)(p + 1));
+		const __m128i n2 = _mm_loadu_si128((const __m128i *)(const
+		    void *)(p + 2));
+		const __m128i n1lf = _mm_cmpeq_epi8(n1, _mm_set1_epi8('\n'));
+		const __m128i lfv = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+		__m128i wsend;
+
+		wsend = _mm_and_si128(ws, _mm_or_si128(n1lf, _mm_and_si128(
+		    _mm_cmpeq_epi8(n1, _mm_set1_epi8('\r')),
+		    _mm_cmpeq_epi8(n2, _mm_set1_epi8('\n')))));
+		*one = _mm_or_si128(lit, _mm_andnot_si128(wsend, ws));
+		*zero = _mm_or_si128(lfv, _mm_and_si128(_mm_cmpeq_epi8(v,
+		    _mm_set1_epi8('\r')), n1lf));
+		return (unsigned)_mm_movemask_epi8(lfv);
+	}
+	*one = _mm_or_si128(lit, ws);
+	*zero = _mm_setzero_si128();
 	return 0;
 }
-
-/* qp_enc_byte - one input byte through the QP encoder */
-static int
-qp_enc_byte(struct codec_enc *e, unsigned char c, struct buf *out)
-{
-	int text = !(e->flags & CODEC_ENC_BINARY);
-
-	if (e->held_cr) {
-		e->held_cr = 0;
-		if (c == '\n')
-			return qp_hard_break(e, out);
-		if (qp_release(e, 0, out) == -1 || qp_byte(e, '\r', 0, out) == -1)
-			return -1;
-	}
-	if (text && c == '\r') {
-		e->held_cr = 1;
-		return 0;
-	}
-	if (text && c == '\n')
-		return qp_hard_break(e, out);
-	if (qp_release(e, 0, out) == -1)
-		return -1;
-	if (c == ' ' || c == '\t') {
-		e->hold[0] = c;
-		e->nhold = 1;
-		return 0;
-	}
-	return qp_byte(e, c, 1, out);
-}
+#endif
 
 /*
- * The QP encoder's size without output, in one tight loop: the same steps
- * as qp_enc_byte (a held CR, a held space or tab, triplets, soft breaks
- * before column 76) on local copies of the state. Counting every text
- * part's QP size in pass 1 of charset repair was a tenth of the intake's
- * time; check_codec holds it equal to the encoder's output.
+ * qp_enc_direct - the QP encoder for a chunk, written straight into out
+ * after one reservation (the worst case: a held blank and a held CR, then
+ * six characters a byte, a triplet and a soft break, and two to spare).
+ * Where nothing is held, 16 bytes at a time by the token classes of
+ * qp_class16 (a whole 16 copied when all are one-character tokens that
+ * fit on the line); elsewhere byte by byte, a lone CR and a space or tab
+ * held until the next byte shows what they are. This went through a call
+ * and an append per character (14 ns a byte), the 7-bit downgrade's cost
+ * for mostly-ASCII text, which is written as quoted-printable.
  */
-static void
-qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
+static int
+qp_enc_direct(struct codec_enc *e, const unsigned char *p, size_t len,
+    struct buf *out)
 {
-	int text = !(e->flags & CODEC_ENC_BINARY);
+	int text = !(e->flags & CODEC_ENC_BINARY), held_cr = e->held_cr;
 	unsigned col = e->col, nhold = e->nhold;
-	int held_cr = e->held_cr;
-	size_t total = e->total, i;
-	unsigned char c;
+	unsigned char c, hold = e->hold[0];
+	size_t i = 0;
+	char *o, *start;
 
-#define QPC_TOKEN(n) do {						\
-	if (col + (n) > CODEC_LINE_MAX - 1) {				\
-		total += 3;						\
+	if (len > (SIZE_MAX - 64) / 6) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (buf_reserve(out, len * 6 + 16) == -1)
+		return -1;
+	start = o = out->data + out->len;
+#define QPD_SOFT(n) do {						\
+	if (col + (n) > QPC_ROOM) {					\
+		*o++ = '=';						\
+		*o++ = '\r';						\
+		*o++ = '\n';						\
 		col = 0;						\
 	}								\
-	total += (n);							\
-	col += (n);							\
 } while (0)
-	/* a hard break: a space or tab held at the line end is escaped */
-#define QPC_BREAK() do {						\
+#define QPD_LIT(ch) do {						\
+	QPD_SOFT(1);							\
+	*o++ = (char)(ch);						\
+	col++;								\
+} while (0)
+#define QPD_ESC(ch) do {						\
+	QPD_SOFT(3);							\
+	*o++ = '=';							\
+	*o++ = hex_upper((unsigned)(ch) >> 4);				\
+	*o++ = hex_upper(ch);						\
+	col += 3;							\
+} while (0)
+	/* a hard break: a blank held at the line end is escaped */
+#define QPD_BREAK() do {						\
 	if (nhold) {							\
 		nhold = 0;						\
-		QPC_TOKEN(3);						\
+		QPD_ESC(hold);						\
 	}								\
-	total += 2;							\
+	*o++ = '\r';							\
+	*o++ = '\n';							\
 	col = 0;							\
 } while (0)
-	for (i = 0; i < len; i++) {
-		c = p[i];
+	while (i < len) {
+#if defined(__SSE2__)
+		if (!nhold && !held_cr && len - i >= 18) {
+			__m128i one, zero;
+			unsigned lf, m1, mz, k, n, lit;
+
+			lf = qp_class16(p + i, text, &one, &zero);
+			m1 = (unsigned)_mm_movemask_epi8(one);
+			mz = (unsigned)_mm_movemask_epi8(zero);
+			if (m1 == 0xffff && col + 16 <= QPC_ROOM) {
+				memcpy(o, p + i, 16);
+				o += 16;
+				col += 16;
+				i += 16;
+				continue;
+			}
+			for (k = 0; k < 16; k++) {
+				if (mz >> k & 1) {
+					/* an LF breaks the line; the CR
+					 * before one is part of it */
+					if (lf >> k & 1) {
+						*o++ = '\r';
+						*o++ = '\n';
+						col = 0;
+					}
+					continue;
+				}
+				/* itself or =XX, without a branch: the
+				 * digits are overwritten after a byte
+				 * written as itself */
+				c = p[i + k];
+				lit = m1 >> k & 1;
+				n = 3 - 2 * lit;
+				QPD_SOFT(n);
+				o[0] = (char)('=' + ((c - '=') & -lit));
+				o[1] = hex_upper((unsigned)c >> 4);
+				o[2] = hex_upper(c);
+				o += n;
+				col += n;
+			}
+			i += 16;
+			continue;
+		}
+#endif
+		c = p[i++];
 		if (held_cr) {
 			held_cr = 0;
 			if (c == '\n') {
-				QPC_BREAK();
+				QPD_BREAK();
 				continue;
 			}
 			if (nhold) {
 				nhold = 0;
-				QPC_TOKEN(1);
+				QPD_LIT(hold);
 			}
-			QPC_TOKEN(3);	/* the lone CR, escaped */
+			QPD_ESC('\r');
 		}
 		if (text && c == '\r') {
 			held_cr = 1;
 			continue;
 		}
 		if (text && c == '\n') {
-			QPC_BREAK();
+			QPD_BREAK();
 			continue;
 		}
 		if (nhold) {
 			nhold = 0;
-			QPC_TOKEN(1);
+			QPD_LIT(hold);
 		}
 		if (c == ' ' || c == '\t') {
-			e->hold[0] = c;
+			hold = c;
 			nhold = 1;
-			continue;
-		}
-		if (c >= 33 && c <= 126 && c != '=')
-			QPC_TOKEN(1);
+		} else if (c >= 33 && c <= 126 && c != '=')
+			QPD_LIT(c);
 		else
-			QPC_TOKEN(3);
+			QPD_ESC(c);
 	}
-#undef QPC_TOKEN
-#undef QPC_BREAK
+#undef QPD_SOFT
+#undef QPD_LIT
+#undef QPD_ESC
+#undef QPD_BREAK
+	out->len += (size_t)(o - start);
+	out->data[out->len] = '\0';
+	e->total += (size_t)(o - start);
 	e->col = col;
 	e->nhold = nhold;
+	e->hold[0] = hold;
 	e->held_cr = held_cr;
-	e->total = total;
+	return 0;
+}
+
+/*
+ * The QP encoder's size without output: the same steps as qp_enc_direct (a
+ * held CR, a held space or tab, triplets, soft breaks before column 76)
+ * on a copy of the state. Counting every text part's QP size in pass 1
+ * of charset repair was a tenth of the intake's time, and with --7bit
+ * (where every part is counted, then mostly written as base64) more than
+ * half of imc-convert's. check_codec holds it equal to the encoder's
+ * output, chunk by chunk.
+ */
+struct qpc {
+	unsigned	 col, nhold;
+	int		 held_cr, text;
+	size_t		 total;
+};
+
+/* qpc_token - one token of n characters, soft-breaking first */
+static inline void
+qpc_token(struct qpc *q, unsigned n)
+{
+	if (q->col + n > QPC_ROOM) {
+		q->total += 3;
+		q->col = 0;
+	}
+	q->total += n;
+	q->col += n;
+}
+
+/* qpc_break - a hard break: a space or tab held at the line end is
+ * escaped */
+static inline void
+qpc_break(struct qpc *q)
+{
+	if (q->nhold) {
+		q->nhold = 0;
+		qpc_token(q, 3);
+	}
+	q->total += 2;
+	q->col = 0;
+}
+
+/* qpc_byte - one byte, as qp_enc_direct steps through it */
+static inline void
+qpc_byte(struct qpc *q, unsigned char c)
+{
+	if (q->held_cr) {
+		q->held_cr = 0;
+		if (c == '\n') {
+			qpc_break(q);
+			return;
+		}
+		if (q->nhold) {
+			q->nhold = 0;
+			qpc_token(q, 1);
+		}
+		qpc_token(q, 3);	/* the lone CR, escaped */
+	}
+	if (q->text && c == '\r') {
+		q->held_cr = 1;
+		return;
+	}
+	if (q->text && c == '\n') {
+		qpc_break(q);
+		return;
+	}
+	if (q->nhold) {
+		q->nhold = 0;
+		qpc_token(q, 1);
+	}
+	if (c == ' ' || c == '\t')
+		q->nhold = 1;
+	else if (c >= 33 && c <= 126 && c != '=')
+		qpc_token(q, 1);
+	else
+		qpc_token(q, 3);
+}
+
+#if defined(__SSE2__)
+/*
+ * qpc_block16 - the 16 bytes at p (p[16] and p[17] readable too), no
+ * byte held before them. Each byte's token size comes from its class and
+ * the next two bytes: 1 for printable ASCII but "=" and for a blank not
+ * last on its line, 3 for a triplet (a blank before a line break
+ * included), 0 for the CR of a CRLF and for an LF, after which comes a
+ * hard break. Prefix sums of the sizes give each line's width; a line
+ * that would pass column 75 soft-breaks before its first token beyond,
+ * and once at most: 16 tokens are 48 columns at most.
+ */
+static inline void
+qpc_block16(struct qpc *q, const unsigned char *p)
+{
+	__m128i one, zero, sz, pre;
+	unsigned lf, a, b, base, seg, j, m;
+	int at_lf;
+	unsigned char pv[16];
+
+	lf = qp_class16(p, q->text, &one, &zero);
+	sz = _mm_andnot_si128(zero, _mm_sub_epi8(_mm_set1_epi8(3),
+	    _mm_and_si128(one, _mm_set1_epi8(2))));
+	pre = _mm_add_epi8(sz, _mm_slli_si128(sz, 1));
+	pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 2));
+	pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 4));
+	pre = _mm_add_epi8(pre, _mm_slli_si128(pre, 8));
+	if (lf == 0) {
+		seg = (unsigned)_mm_extract_epi16(pre, 7) >> 8;
+		if (q->col + seg <= QPC_ROOM) {
+			q->col += seg;
+			q->total += seg;
+			return;
+		}
+	}
+	_mm_storeu_si128((__m128i *)(void *)pv, pre);
+	/* lines: [a, b], b an LF or the last byte */
+	for (a = 0;;) {
+		at_lf = lf != 0;
+		b = at_lf ? (unsigned)__builtin_ctz(lf) : 15;
+		base = a > 0 ? pv[a - 1] : 0;
+		seg = pv[b] - base;
+		q->total += seg;
+		if (q->col + seg > QPC_ROOM) {
+			/* the first token past the column: pv[j] exceeds
+			 * it (values up to 48 + 75: signed bytes do; the
+			 * lanes before a hold base at most, never more) */
+			m = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(pre,
+			    _mm_set1_epi8((char)(QPC_ROOM - q->col + base))));
+			j = (unsigned)__builtin_ctz(m);
+			q->total += 3;
+			q->col = pv[b] - (j > 0 ? pv[j - 1] : 0);
+		} else
+			q->col += seg;
+		if (!at_lf)
+			break;
+		q->total += 2;
+		q->col = 0;
+		lf &= lf - 1;
+		if ((a = b + 1) == 16)
+			break;
+	}
+}
+#endif
+
+/* qp_count - the QP encoder's total, col and held bytes after p[0..len):
+ * 16 bytes at a time by token sizes (qpc_block16) where nothing is held,
+ * the rest byte by byte (qpc_byte) */
+static void
+qp_count(struct codec_enc *e, const unsigned char *p, size_t len)
+{
+	struct qpc q;
+	size_t i = 0;
+
+	q.col = e->col;
+	q.nhold = e->nhold;
+	q.held_cr = e->held_cr;
+	q.text = !(e->flags & CODEC_ENC_BINARY);
+	q.total = e->total;
+#if defined(__SSE2__)
+	while (len - i >= 18) {
+		if (q.nhold || q.held_cr)
+			qpc_byte(&q, p[i++]);
+		else {
+			qpc_block16(&q, p + i);
+			i += 16;
+		}
+	}
+#endif
+	for (; i < len; i++)
+		qpc_byte(&q, p[i]);
+	e->col = q.col;
+	e->nhold = q.nhold;
+	/* codec_enc_finish releases a held byte through qp_byte: any space
+	 * or tab has the size of the one held */
+	e->hold[0] = ' ';
+	e->held_cr = q.held_cr;
+	e->total = q.total;
 }
 
 /* codec_enc_feed - encode a chunk, appending to out (NULL: count only) */
@@ -686,10 +1026,7 @@ codec_enc_feed(struct codec_enc *e, const void *data, size_t len,
 			qp_count(e, p, len);
 			return 0;
 		}
-		for (i = 0; i < len; i++)
-			if (qp_enc_byte(e, p[i], out) == -1)
-				return -1;
-		return 0;
+		return qp_enc_direct(e, p, len, out);
 	}
 	return enc_out(e, data, len, out);
 }

@@ -265,21 +265,26 @@ rp_emit_text(struct rp_state *st, const struct rp_plan *pl, const char *t,
 {
 	struct rp_emit *em = &st->em;
 	enum codec_cte oc = (enum codec_cte)pl->out_cte;
+	struct buf *o = &st->out;
+	size_t before = o->len;
 
-	buf_reset(&em->o);
+	/* straight into the output buffer, not through em->o: the encoded
+	 * text is most of what a 7-bit downgrade writes, copied once less */
 	if (oc == CODEC_CTE_QP || oc == CODEC_CTE_BASE64) {
-		if (codec_enc_feed(&em->cenc, t, n, &em->o) == -1 ||
-		    (fin && codec_enc_finish(&em->cenc, &em->o) == -1))
+		if (codec_enc_feed(&em->cenc, t, n, o) == -1 ||
+		    (fin && codec_enc_finish(&em->cenc, o) == -1))
 			return repair_fail(st, ENOMEM);
 		if (fin && strip_b64 && oc == CODEC_CTE_BASE64 &&
-		    em->o.len >= 2 && em->o.data[em->o.len - 1] == '\n' &&
-		    em->o.data[em->o.len - 2] == '\r') {
-			em->o.len -= 2;
-			em->o.data[em->o.len] = '\0';
+		    o->len - before >= 2 && o->data[o->len - 1] == '\n' &&
+		    o->data[o->len - 2] == '\r') {
+			o->len -= 2;
+			o->data[o->len] = '\0';
 		}
-	} else if (repair_cte_crlf(t, n, &em->raw_prev_cr, &em->o) == -1)
+	} else if (repair_cte_crlf(t, n, &em->raw_prev_cr, o) == -1)
 		return repair_fail(st, ENOMEM);
-	return rp_put(st, em->o.data, em->o.len);
+	if (o->len >= RP_CHUNK)
+		return repair_emit_flush(st);
+	return 0;
 }
 
 /* rp_emit_kept - pass 2: a part converted in pass 1: the ASCII content

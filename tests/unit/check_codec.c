@@ -476,6 +476,280 @@ START_TEST(test_qp_count_equals_the_encoded_size)
 }
 END_TEST
 
+/* ref_b64 - base64 the plain way, for comparison: each group of three
+ * bytes to four characters, "=" for what a short last group lacks, CRLF
+ * after every 76 characters and at the end */
+static int
+ref_b64(const unsigned char *p, size_t n, struct buf *out)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long v;
+	size_t i, col = 0, k;
+	char q[4];
+	int rc = 0;
+
+	for (i = 0; i < n; i += 3) {
+		k = n - i < 3 ? n - i : 3;
+		v = (unsigned long)p[i] << 16 |
+		    (k > 1 ? (unsigned long)p[i + 1] << 8 : 0) |
+		    (k > 2 ? p[i + 2] : 0);
+		q[0] = a[v >> 18 & 63];
+		q[1] = a[v >> 12 & 63];
+		q[2] = k > 1 ? a[v >> 6 & 63] : '=';
+		q[3] = k > 2 ? a[v & 63] : '=';
+		rc |= buf_append(out, q, 4);
+		if ((col += 4) == CODEC_LINE_MAX) {
+			rc |= buf_append(out, "\r\n", 2);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		rc |= buf_append(out, "\r\n", 2);
+	return rc;
+}
+
+/* Base64 of large inputs in chunks up to 64 KB (whole 57-byte lines from
+ * column 0 go through the SIMD encoder where the CPU has it, the rest
+ * group by group) is the plain encoding, byte for byte: every byte
+ * value, every chunk boundary. */
+START_TEST(test_b64_whole_lines_equal_the_plain_encoding)
+{
+	static unsigned char data[200000];
+	struct codec_enc e;
+	struct buf got, want;
+	unsigned seed = 777;
+	size_t len, off, step, i;
+	int round, rc;
+
+	for (round = 0; round < 300; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 4) % (round % 10 == 0 ? sizeof(data) : 3000);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			data[i] = (unsigned char)(seed >> 16);
+		}
+		buf_init(&got);
+		buf_init(&want);
+		codec_enc_init(&e, CODEC_CTE_BASE64, 0);
+		rc = 0;
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = (seed >> 8) % 4 == 0 ? 1 + (seed >> 12) % 65536 :
+			    1 + (seed >> 12) % 300;
+			if (step > len - off)
+				step = len - off;
+			rc |= codec_enc_feed(&e, data + off, step, &got);
+		}
+		rc |= codec_enc_finish(&e, &got);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(ref_b64(data, len, &want), 0);
+		if (got.len != want.len || (got.len > 0 &&
+		    memcmp(got.data, want.data, got.len) != 0))
+			ck_abort_msg("round %d: %zu bytes in, %zu characters, "
+			    "want %zu", round, len, got.len, want.len);
+		ck_assert_uint_eq(e.total, got.len);
+		buf_fini(&got);
+		buf_fini(&want);
+	}
+}
+END_TEST
+
+/* ref_qp - quoted-printable the plain way, for comparison, from the
+ * rules of codec.h: printable ASCII but "=" as itself, a space or tab as
+ * itself unless a line break or the end follows it, anything else as =XX;
+ * in text mode CRLF or a bare LF is a line break of the output; a token
+ * that would pass column 75 goes to a new line after a soft break */
+static int
+ref_qp(const unsigned char *p, size_t n, int binary, struct buf *out)
+{
+	size_t i, col = 0, w;
+	char t[3];
+	int rc = 0, brk;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (!binary && c == '\n') {
+			rc |= buf_append(out, "\r\n", 2);
+			col = 0;
+			continue;
+		}
+		if (!binary && c == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue;
+		/* does a line break (or the end) follow this blank */
+		brk = i + 1 == n || (!binary && (p[i + 1] == '\n' ||
+		    (p[i + 1] == '\r' && i + 2 < n && p[i + 2] == '\n')));
+		if ((c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && !brk)) {
+			t[0] = (char)c;
+			w = 1;
+		} else {
+			t[0] = '=';
+			t[1] = "0123456789ABCDEF"[c >> 4];
+			t[2] = "0123456789ABCDEF"[c & 15];
+			w = 3;
+		}
+		if (col + w > 75) {
+			rc |= buf_append(out, "=\r\n", 3);
+			col = 0;
+		}
+		rc |= buf_append(out, t, w);
+		col += w;
+	}
+	return rc;
+}
+
+/* fill_runs - text in runs of one kind (letters, 8-bit bytes, words
+ * with spaces, spaces and tabs, line breaks of every kind), the lengths
+ * random: long runs cross the counter's blocks and lines */
+static void
+fill_runs(unsigned char *p, size_t n, unsigned *seed)
+{
+	static const char *const breaks[] = { "\r\n", "\n", "\r", " \r\n",
+	    "\t\n", "  \r\n", " \r", "=\r\n" };
+	size_t i = 0, k, j;
+	unsigned kind;
+	const char *b;
+
+	while (i < n) {
+		*seed = *seed * 1103515245u + 12345u;
+		kind = (*seed >> 16) % 7;
+		*seed = *seed * 1103515245u + 12345u;
+		k = (*seed >> 16) % ((*seed >> 8) % 4 == 0 ? 300 : 40) + 1;
+		for (j = 0; j < k && i < n; j++, i++) {
+			*seed = *seed * 1103515245u + 12345u;
+			switch (kind) {
+			case 0:		/* ASCII letters */
+				p[i] = (unsigned char)('a' + (*seed >> 16) % 26);
+				break;
+			case 1:		/* 8-bit, as UTF-8 Cyrillic is */
+				p[i] = (unsigned char)(0x80 + (*seed >> 16) % 128);
+				break;
+			case 2:		/* words */
+				p[i] = (*seed >> 16) % 6 == 0 ? ' ' :
+				    (unsigned char)((*seed >> 8) % 3 == 0 ?
+				    0xd0 : 'k');
+				break;
+			case 3:		/* blanks */
+				p[i] = (*seed >> 16) % 2 ? ' ' : '\t';
+				break;
+			case 4:		/* a line break of some kind */
+				b = breaks[(*seed >> 16) % (sizeof(breaks) /
+				    sizeof(breaks[0]))];
+				while (*b != '\0' && i < n)
+					p[i++] = (unsigned char)*b++;
+				j = k;
+				i--;
+				break;
+			case 5:		/* "=" and controls among letters */
+				p[i] = (*seed >> 16) % 4 == 0 ? '=' :
+				    (*seed >> 16) % 4 == 1 ? 0x01 : 'Q';
+				break;
+			default:	/* anything */
+				p[i] = (unsigned char)(*seed >> 16);
+				break;
+			}
+		}
+	}
+}
+
+/* The counter's blocks (16 bytes of tokens summed at once, line breaks
+ * and soft breaks among them) against the encoder writing one byte at a
+ * time: the same total, column and held bytes after every chunk, the
+ * same size at the end, for text in runs of every kind fed in random
+ * chunks, text and binary mode. */
+START_TEST(test_qp_count_blocks_equal_the_bytewise_encoder)
+{
+	static unsigned char data[6000];
+	struct codec_enc counter, writer;
+	struct buf out;
+	unsigned seed = 4242;
+	size_t len, i, off, step;
+	int round, binary, rc;
+
+	for (round = 0; round < 3000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % sizeof(data);
+		fill_runs(data, len, &seed);
+		binary = round % 4 == 0;
+		codec_enc_init(&counter, CODEC_CTE_QP, binary ?
+		    CODEC_ENC_BINARY : 0);
+		codec_enc_init(&writer, CODEC_CTE_QP, binary ?
+		    CODEC_ENC_BINARY : 0);
+		buf_init(&out);
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = 1 + (seed >> 10) % ((seed >> 4) % 2 ? 700 :
+			    70);
+			if (step > len - off)
+				step = len - off;
+			/* asserted only when wrong: each check costs a write */
+			rc = codec_enc_feed(&counter, data + off, step, NULL);
+			for (i = 0; i < step; i++)
+				rc |= codec_enc_feed(&writer, data + off + i, 1,
+				    &out);
+			if (rc != 0 || counter.total != writer.total ||
+			    counter.col != writer.col ||
+			    counter.nhold != writer.nhold ||
+			    counter.held_cr != writer.held_cr)
+				ck_abort_msg("round %d at %zu: counted %zu col "
+				    "%u, wrote %zu col %u", round, off + step,
+				    counter.total, counter.col, writer.total,
+				    writer.col);
+		}
+		ck_assert_int_eq(codec_enc_finish(&counter, NULL), 0);
+		ck_assert_int_eq(codec_enc_finish(&writer, &out), 0);
+		ck_assert_msg(counter.total == out.len, "round %d: counted %zu, "
+		    "wrote %zu", round, counter.total, out.len);
+		buf_fini(&out);
+	}
+}
+END_TEST
+
+/* The QP encoder in chunks up to 64 KB (16 bytes at a time where
+ * nothing is held, byte by byte elsewhere) writes what the plain rules
+ * give, byte for byte: text in runs of every kind, text and binary mode. */
+START_TEST(test_qp_blocks_equal_the_plain_encoding)
+{
+	static unsigned char data[100000];
+	struct codec_enc e;
+	struct buf got, want;
+	unsigned seed = 9090;
+	size_t len, off, step;
+	int round, rc, binary;
+
+	for (round = 0; round < 1500; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 4) % (round % 20 == 0 ? sizeof(data) : 4000);
+		fill_runs(data, len, &seed);
+		binary = round % 5 == 0;
+		buf_init(&got);
+		buf_init(&want);
+		codec_enc_init(&e, CODEC_CTE_QP, binary ? CODEC_ENC_BINARY : 0);
+		rc = 0;
+		for (off = 0; off < len; off += step) {
+			seed = seed * 1103515245u + 12345u;
+			step = (seed >> 8) % 4 == 0 ? 1 + (seed >> 12) % 65536 :
+			    1 + (seed >> 12) % 200;
+			if (step > len - off)
+				step = len - off;
+			rc |= codec_enc_feed(&e, data + off, step, &got);
+		}
+		rc |= codec_enc_finish(&e, &got);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_int_eq(ref_qp(data, len, binary, &want), 0);
+		if (got.len != want.len || (got.len > 0 &&
+		    memcmp(got.data, want.data, got.len) != 0))
+			ck_abort_msg("round %d: %zu bytes in, %zu characters, "
+			    "want %zu", round, len, got.len, want.len);
+		ck_assert_uint_eq(e.total, got.len);
+		buf_fini(&got);
+		buf_fini(&want);
+	}
+}
+END_TEST
+
 START_TEST(test_decoder_appends_to_existing_output)
 {
 	struct buf out;
@@ -509,6 +783,9 @@ codec_suite(void)
 	tcase_add_test(tc, test_cte_names_parse_in_any_case_with_whitespace);
 	tcase_add_test(tc, test_decoder_appends_to_existing_output);
 	tcase_add_test(tc, test_qp_count_equals_the_encoded_size);
+	tcase_add_test(tc, test_qp_count_blocks_equal_the_bytewise_encoder);
+	tcase_add_test(tc, test_b64_whole_lines_equal_the_plain_encoding);
+	tcase_add_test(tc, test_qp_blocks_equal_the_plain_encoding);
 	suite_add_tcase(s, tc);
 	return s;
 }
