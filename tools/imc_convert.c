@@ -25,7 +25,8 @@
  * (with the configuration's detect_charsets, or their default).
  *
  * IN is a message file ("-": standard input); OUT defaults to standard
- * output and is written through a temporary file and rename. A first
+ * output and is written through a temporary file and rename (an OUT
+ * that is not a regular file, such as /dev/null, is written in place). A first
  * line "From sender  date" (mbox) is dropped, as the connector's Pickup
  * does. When nothing
  * needs to change, the input is written through as it was. --explain
@@ -39,7 +40,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -230,6 +230,8 @@ main(int argc, char **argv)
 	const char *cfile = NULL, *cfrom, *domain = NULL, *sdomain = NULL;
 	const char *legacy = NULL, *charset = NULL, *in, *out = NULL;
 	int seven = 0, explain = 0, smtp = 0, defaults = 0, ch, in_fd, out_fd;
+	int in_place = 0;
+	struct stat ost;
 	int rc = EX_OK;
 	int detect = 0;
 	struct imc_config cfg;
@@ -329,7 +331,18 @@ main(int argc, char **argv)
 	}
 	in_fd = ch;
 	buf_init(&tmpname);
-	if (out != NULL) {
+	/* OUT that is not a regular file (/dev/null, a FIFO, a terminal) is
+	 * written in place: a rename would replace it, and as root that
+	 * replaced the system's /dev/null with a regular file */
+	if (out != NULL && stat(out, &ost) == 0 && !S_ISREG(ost.st_mode)) {
+		if ((out_fd = open(out, O_WRONLY | O_CLOEXEC)) == -1) {
+			fprintf(stderr, "imc-convert: %s: %s\n", out,
+			    strerror(errno));
+			rc = EX_CANTCREAT;
+			goto done_in;
+		}
+		in_place = 1;
+	} else if (out != NULL) {
 		if (buf_printf(&tmpname, "%s.imc-convert.XXXXXX", out) == -1 ||
 		    (out_fd = mkstemp(tmpname.data)) == -1) {
 			fprintf(stderr, "imc-convert: %s: %s\n", out,
@@ -368,7 +381,13 @@ main(int argc, char **argv)
 		fflush(ef);
 	}
 	repair_report_fini(&rep);
-	if (out != NULL) {
+	if (in_place) {
+		if (close(out_fd) == -1 && rc == EX_OK) {
+			fprintf(stderr, "imc-convert: %s: %s\n", out,
+			    strerror(errno));
+			rc = EX_IOERR;
+		}
+	} else if (out != NULL) {
 		if (rc == EX_OK && (fsync(out_fd) == -1 || close(out_fd) == -1 ||
 		    (out_fd = -1, rename(tmpname.data, out) == -1))) {
 			fprintf(stderr, "imc-convert: %s: %s\n", out,

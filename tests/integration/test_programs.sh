@@ -68,6 +68,27 @@ printf '[domain x.test]\ncharset = iso-2022-jp\n' >>"$T/conv.conf"
 printf 'Subject: x\nContent-Type: text/plain; charset=utf-8\n\n\xe6\x97\xa5\n' >"$T/in.eml"
 IMC_CONFIG=$T/conv.conf "$IMC_BIN/imc-convert" --domain x.test "$T/in.eml" "$T/conv.out" 2>"$T/convert.log"
 check "imc-convert takes the [domain] of \$IMC_CONFIG" grep -qi 'charset=iso-2022-jp' "$T/conv.out"
+# an OUT that is not a regular file is written in place, never replaced
+# by a rename (as root, `imc-convert IN /dev/null` replaced the system's
+# /dev/null with a regular file): a FIFO with a reader, a character device
+mkfifo "$T/out.fifo"
+timeout 20 cat "$T/out.fifo" >"$T/fifo.got" &
+reader=$!
+timeout 20 "$IMC_BIN/imc-convert" --defaults "$T/in.eml" "$T/out.fifo" 2>"$T/fifo.log"
+check "imc-convert into a FIFO exits 0 ($(cat "$T/fifo.log"))" test $? = 0
+wait "$reader"
+check "imc-convert into a FIFO: the reader got the message" grep -q '^Subject: x' "$T/fifo.got"
+check "imc-convert into a FIFO: it is still a FIFO" test -p "$T/out.fifo"
+check "imc-convert into a FIFO: no temporary file left" \
+	test -z "$(find "$T" -maxdepth 1 -name 'out.fifo.imc-convert.*')"
+if [ "$(id -u)" = 0 ]; then
+	mknod "$T/null" c 1 3
+	"$IMC_BIN/imc-convert" --defaults "$T/in.eml" "$T/null" 2>"$T/null.log"
+	check "imc-convert into a character device exits 0 ($(cat "$T/null.log"))" test $? = 0
+	check "imc-convert into a character device: it is still one" test -c "$T/null"
+else
+	skip "imc-convert into a character device" "mknod needs root"
+fi
 
 # The default path: an empty /etc in a private mount namespace, so the
 # programs look for /etc/imc-connector/imc.conf and find nothing.
