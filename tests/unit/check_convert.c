@@ -1076,8 +1076,10 @@ u7_text(unsigned char *in, size_t cap, uint32_t *seed)
 				unit = 0xDC00 + RND() % 0x400;
 			} else if (r < 20)
 				unit = RND() % 0x100;
-			else
-				unit = (RND() << 1 ^ RND()) & 0xFFFF;
+			else {
+				unit = RND() << 1;
+				unit = (unit ^ RND()) & 0xFFFF;
+			}
 			if (r >= 8 && unit >= 0xD800 && unit < 0xE000)
 				unit = 0x4E00 + unit % 0x100;
 			acc = acc << 16 | unit;
