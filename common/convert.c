@@ -567,6 +567,9 @@ struct convert_u7_sim {
 	struct convert_u7 at_stop;	/* glibc's state there */
 	size_t	 mark;		/* just after the last character put out */
 	struct convert_u7 at_mark;
+	int	 early;		/* ended at the first character put out in
+				 * the direct state (u7fast: the rest is
+				 * for convert_u7_fast) */
 };
 
 /* convert_u7_sim - what one glibc iconv call over p[0..len) does */
@@ -583,6 +586,7 @@ convert_u7_sim(const struct convert *c, const unsigned char *p, size_t len,
 
 	sim->mark = 0;
 	sim->at_mark = st;
+	sim->early = 0;
 	while (i < len) {
 		put = 0;
 		unit = 0;
@@ -662,6 +666,10 @@ convert_u7_sim(const struct convert *c, const unsigned char *p, size_t len,
 			st.told = 0;
 			sim->mark = i;
 			sim->at_mark = st;
+			if (c->u7fast && st.shift == 0) {
+				sim->early = 1;
+				break;
+			}
 		}
 	}
 	sim->how = CONVERT_U7_END;
@@ -979,7 +987,11 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 		cut = 0;
 		if (c->u7_on) {
 			convert_u7_sim(c, in + pos, len - pos, &sim);
-			if (!final && sim.how != CONVERT_U7_BAD &&
+			if (sim.early)
+				/* glibc up to the direct state, where the
+				 * fast path takes over again */
+				part = sim.mark;
+			else if (!final && sim.how != CONVERT_U7_BAD &&
 			    sim.mark < part) {
 				/* end the call where glibc would back up to;
 				 * the rest waits for more input */
