@@ -23,7 +23,11 @@
  * starts where glibc would have backed up to, and chunk ends change nothing.
  * glibc still does the decoding; the mirror only picks where calls end, and
  * it is switched off for the rest of the stream if it ever disagrees with
- * what glibc did.
+ * what glibc did. From the direct state, what is plainly well-formed
+ * (direct bytes, "+-", base64 runs of whole characters with nothing left
+ * over) is decoded here instead (convert_u7_fast), up to a character in
+ * the direct state, where glibc would be too: glibc and the mirror took
+ * half of a UTF-7 decoding.
  *
  * A UTF-8 decoder copies instead of calling iconv: whole valid characters
  * (utf8_valid_prefix, RFC 3629) are what glibc's UTF-8 decoder passes
@@ -93,6 +97,7 @@ struct convert {
 	int	 u8copy;	/* valid UTF-8 is copied (u8, unless glibc
 				 * surprised the window; see convert_run) */
 	enum convert_u7_kind u7;	/* a glibc UTF-7 decoder */
+	int	 u7fast;	/* UTF-7: well-formed runs decoded here */
 	int	 u7_on;		/* the mirror agrees with glibc so far */
 	struct convert_u7 u7st;	/* glibc's state after the input so far */
 	int	 again;		/* an error was counted here: retrying */
@@ -344,6 +349,7 @@ convert_new(const char *to, const char *from, int encode,
 	c->no_bestfit = encode && convert_is_cp932(to);
 	c->u7 = encode ? CONVERT_U7_NONE : convert_u7_kind_of(from);
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
+	c->u7fast = fast && c->u7 == CONVERT_U7_PLAIN;
 	c->u8 = fast && !encode && convert_is_utf8(from);
 	c->u8copy = c->u8;
 	if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE)
@@ -561,6 +567,9 @@ struct convert_u7_sim {
 	struct convert_u7 at_stop;	/* glibc's state there */
 	size_t	 mark;		/* just after the last character put out */
 	struct convert_u7 at_mark;
+	int	 early;		/* ended at the first character put out in
+				 * the direct state (u7fast: the rest is
+				 * for convert_u7_fast) */
 };
 
 /* convert_u7_sim - what one glibc iconv call over p[0..len) does */
@@ -577,6 +586,7 @@ convert_u7_sim(const struct convert *c, const unsigned char *p, size_t len,
 
 	sim->mark = 0;
 	sim->at_mark = st;
+	sim->early = 0;
 	while (i < len) {
 		put = 0;
 		unit = 0;
@@ -656,6 +666,10 @@ convert_u7_sim(const struct convert *c, const unsigned char *p, size_t len,
 			st.told = 0;
 			sim->mark = i;
 			sim->at_mark = st;
+			if (c->u7fast && st.shift == 0) {
+				sim->early = 1;
+				break;
+			}
 		}
 	}
 	sim->how = CONVERT_U7_END;
@@ -684,6 +698,129 @@ convert_u7_follow(struct convert *c, const struct convert_u7_sim *sim,
 	} else
 		/* not the glibc the mirror knows: stop cutting, decode on */
 		c->u7_on = 0;
+}
+
+/* convert_u7_tab - per byte: its base64 value, or CONVERT_U7_DIRECT for
+ * a byte glibc's UTF-7 decoder passes as itself, or CONVERT_U7_OTHER (made
+ * once, like convert_u7_set) */
+#define CONVERT_U7_DIRECT 0x40
+#define CONVERT_U7_OTHER 0x80
+static unsigned char convert_u7_tab[256];
+static int convert_u7_tab_made;
+
+static void
+convert_u7_tab_make(void)
+{
+	unsigned b;
+	int v;
+
+	for (b = 0; b < 256; b++) {
+		v = convert_u7_b64((unsigned char)b, CONVERT_U7_PLAIN);
+		if (v >= 0)
+			convert_u7_tab[b] = (unsigned char)v;
+		else if (convert_u7_direct((unsigned char)b, CONVERT_U7_PLAIN))
+			convert_u7_tab[b] = CONVERT_U7_DIRECT;
+		else
+			convert_u7_tab[b] = CONVERT_U7_OTHER;
+	}
+	convert_u7_tab_made = 1;
+}
+
+/* convert_u7_fast - decode p[0..len) ourselves from glibc's direct state,
+ * as far as it is plainly well-formed; *used: bytes taken, always just
+ * after a character put out in the direct state (a direct byte or "+-"),
+ * where glibc's mark and state (direct, nothing pending) are what the
+ * mirror would have: a later lone low surrogate backs up to the same
+ * place. A base64 run counts only when its units pair every surrogate
+ * and it ends (by '-' or a direct byte) with fewer than 6 bits, all zero,
+ * left over: glibc decodes exactly those characters then. Anything else
+ * stops here and goes to glibc from the last such place. */
+static int
+convert_u7_fast(const unsigned char *p, size_t len, struct buf *out,
+    size_t *used)
+{
+	unsigned char *o, *okeep;
+	uint32_t acc, unit, hi, cp;
+	size_t i = 0, done = 0;
+	unsigned nbits, t;
+
+	*used = 0;
+	if (!convert_u7_tab_made)
+		convert_u7_tab_make();
+	/* at most one byte out per byte in, but 3 for 2 base64 digits: a
+	 * run of k digits makes at most 6k/16 units of 3 bytes */
+	if (len > (SIZE_MAX - 16) / 2 || buf_reserve(out, 2 * len + 8) == -1)
+		return -1;
+	o = okeep = (unsigned char *)out->data + out->len;
+	while (i < len) {
+		t = convert_u7_tab[p[i]];
+		if (t == CONVERT_U7_DIRECT || (t < 0x40 && p[i] != '+')) {
+			/* direct (letters and digits are base64 too) */
+			*o++ = p[i++];
+			done = i;
+			okeep = o;
+			continue;
+		}
+		if (p[i] != '+' || i + 1 == len)
+			break;
+		if (p[i + 1] == '-') {
+			*o++ = '+';
+			i += 2;
+			done = i;
+			okeep = o;
+			continue;
+		}
+		acc = 0;
+		hi = 0;
+		nbits = 0;
+		for (i++; i < len && (t = convert_u7_tab[p[i]]) < 0x40; i++) {
+			acc = acc << 6 | t;
+			if ((nbits += 6) < 16)
+				continue;
+			nbits -= 16;
+			unit = acc >> nbits & 0xFFFF;
+			acc &= (UINT32_C(1) << nbits) - 1;
+			if (hi != 0) {
+				if (unit < 0xDC00 || unit >= 0xE000)
+					goto stop;
+				cp = 0x10000 + ((hi - 0xD800) << 10) +
+				    (unit - 0xDC00);
+				hi = 0;
+				o[0] = (unsigned char)(0xF0 | cp >> 18);
+				o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+				o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+				o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+				o += 4;
+			} else if (unit >= 0xD800 && unit < 0xDC00)
+				hi = unit;
+			else if (unit >= 0xDC00 && unit < 0xE000)
+				goto stop;
+			else if (unit < 0x80)
+				*o++ = (unsigned char)unit;
+			else if (unit < 0x800) {
+				o[0] = (unsigned char)(0xC0 | unit >> 6);
+				o[1] = (unsigned char)(0x80 | (unit & 0x3F));
+				o += 2;
+			} else {
+				o[0] = (unsigned char)(0xE0 | unit >> 12);
+				o[1] = (unsigned char)(0x80 | (unit >> 6 & 0x3F));
+				o[2] = (unsigned char)(0x80 | (unit & 0x3F));
+				o += 3;
+			}
+		}
+		/* cut by the end, or bits glibc calls an error */
+		if (i == len || hi != 0 || nbits >= 6 || acc != 0)
+			break;
+		if (p[i] == '-')
+			i++;
+		/* direct again, but glibc's mark is still inside the run:
+		 * nothing is taken until a character in the direct state */
+	}
+stop:
+	out->len = (size_t)((char *)okeep - out->data);
+	out->data[out->len] = '\0';
+	*used = done;
+	return 0;
 }
 
 /* convert_u8_window - how much of p (which starts with bytes the UTF-8
@@ -807,6 +944,21 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 	}
 	memset(&sim, 0, sizeof(sim));
 	while (pos < len) {
+		if (c->u7fast && c->u7_on && c->u7st.shift == 0) {
+			if (convert_u7_fast(in + pos, len - pos, out, &part) ==
+			    -1) {
+				c->stop = CONVERT_ESYS;
+				return c->stop;
+			}
+			if (part > 0) {
+				/* glibc, untouched, is in the direct state
+				 * the mirror now holds */
+				c->again = 0;
+				memset(&c->u7st, 0, sizeof(c->u7st));
+				if ((pos += part) == len)
+					break;
+			}
+		}
 		win = len - pos;
 		if (c->u8copy) {
 			if (pos >= win_end) {
@@ -835,7 +987,11 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 		cut = 0;
 		if (c->u7_on) {
 			convert_u7_sim(c, in + pos, len - pos, &sim);
-			if (!final && sim.how != CONVERT_U7_BAD &&
+			if (sim.early)
+				/* glibc up to the direct state, where the
+				 * fast path takes over again */
+				part = sim.mark;
+			else if (!final && sim.how != CONVERT_U7_BAD &&
 			    sim.mark < part) {
 				/* end the call where glibc would back up to;
 				 * the rest waits for more input */

@@ -1002,6 +1002,171 @@ START_TEST(same_but_c1_tells_single_byte_tables_apart)
 }
 END_TEST
 
+/*
+ * UTF-7 decoded here (convert_u7_fast) against glibc alone: pieces that
+ * are plainly well-formed runs and every way a run is not (odd or non-zero
+ * leftover bits, lone and paired surrogates, "+-", a run that the input
+ * ends, bytes glibc refuses), then random texts made of runs of random
+ * UTF-16 units, mostly well-formed.
+ */
+#define P(s)	{ s, sizeof(s) - 1 }
+static const struct fast_piece u7_pieces[] = {
+	P("+AOk-"), P("+AOk."), P("+AOkA6QDp-"), P("+ZeVnLIqeMMYwrTC5MMg-"),
+	P("+ZeVnLIqeMMYwrTC5MMg"), P("+2D3eAA-"), P("+2D3eAA"),
+	P("+2D3eANg93gA-"), P("+AAA-"), P("+//7/"), P("+AGEA-"), P("+AGF-"),
+	P("+AGE"), P("+3fk-"), P("+3fk"), P("+2D3-"), P("+2D0AYQ-"), P("+-"),
+	P("+"), P("-"), P("text "), P("\r\n"), P("."), P("~"), P("\\"),
+	P("\x80"), P("+."), P("A"), P("+AGEAYgBj"), P("+IKw "), P("+ACE\\"),
+};
+#undef P
+
+/* u7_text - random UTF-7: direct text, "+-", and base64 runs of random
+ * units, mostly well-formed, ended by '-', a direct byte or nothing */
+static size_t
+u7_text(unsigned char *in, size_t cap, uint32_t *seed)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char direct[] = "ab Z09.,-:?!()\r\n\t'\"=";
+	static const char other[] = "\\~\x80\xff\x1b";
+	size_t len = 0, seg, k, units;
+	uint32_t acc, unit, r;
+	unsigned nbits;
+
+#define RND()	(*seed = *seed * 1103515245u + 12345u, *seed >> 16)
+	seg = RND() % 12 + 1;
+	while (seg-- > 0 && len + 64 < cap) {
+		r = RND() % 10;
+		if (r < 3) {
+			for (k = RND() % 6 + 1; k > 0; k--)
+				in[len++] = (unsigned char)
+				    direct[RND() % (sizeof(direct) - 1)];
+			continue;
+		}
+		if (r == 3) {
+			in[len++] = '+';
+			in[len++] = '-';
+			continue;
+		}
+		if (r == 4 && RND() % 3 == 0) {
+			in[len++] = (unsigned char)
+			    other[RND() % (sizeof(other) - 1)];
+			continue;
+		}
+		in[len++] = '+';
+		acc = 0;
+		nbits = 0;
+		for (units = RND() % 8 + 1; units > 0 && len + 8 < cap;
+		    units--) {
+			r = RND() % 40;
+			if (r == 0)
+				unit = 0xDC00 + RND() % 0x400;	/* lone low */
+			else if (r == 1)
+				unit = 0xD800 + RND() % 0x400;	/* lone high */
+			else if (r < 8) {
+				/* a pair: the high half now, the low next */
+				unit = 0xD800 + RND() % 0x400;
+				acc = acc << 16 | unit;
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					in[len++] = (unsigned char)
+					    b64[acc >> nbits & 63];
+				}
+				unit = 0xDC00 + RND() % 0x400;
+			} else if (r < 20)
+				unit = RND() % 0x100;
+			else {
+				unit = RND() << 1;
+				unit = (unit ^ RND()) & 0xFFFF;
+			}
+			if (r >= 8 && unit >= 0xD800 && unit < 0xE000)
+				unit = 0x4E00 + unit % 0x100;
+			acc = acc << 16 | unit;
+			nbits += 16;
+			while (nbits >= 6) {
+				nbits -= 6;
+				in[len++] = (unsigned char)b64[acc >> nbits & 63];
+			}
+			acc &= (UINT32_C(1) << nbits) - 1;
+		}
+		if (nbits > 0) {
+			/* the last digit: zero padding, or now and then
+			 * bits glibc refuses */
+			r = RND() % 12;
+			acc = acc << (6 - nbits);
+			if (r == 0)
+				acc |= 1;
+			in[len++] = (unsigned char)b64[acc & 63];
+			if (r == 1)
+				in[len++] = 'A';	/* 6 more bits */
+		}
+		r = RND() % 6;
+		if (r < 3)
+			in[len++] = '-';
+		else if (r < 5)
+			in[len++] = (unsigned char)
+			    direct[RND() % (sizeof(direct) - 1)];
+	}
+#undef RND
+	return len;
+}
+
+/* u7_same - the fast decoder in chunks a seed picks against glibc alone
+ * on the whole input, in both modes */
+static void
+u7_same(const unsigned char *in, size_t len, uint32_t seed, unsigned round)
+{
+	struct convert *fast, *slow;
+	enum convert_result ra, rb;
+	struct buf a, b;
+	int m;
+
+	for (m = CONVERT_REPLACE; m <= CONVERT_STRICT; m++) {
+		fast = convert_decoder_new("UTF-7", (enum convert_mode)m);
+		slow = convert_decoder_new_iconv("UTF-7", (enum convert_mode)m);
+		ck_assert_ptr_nonnull(fast);
+		ck_assert_ptr_nonnull(slow);
+		buf_init(&a);
+		buf_init(&b);
+		ra = fast_decode(fast, in, len, seed, &a);
+		rb = convert_feed(slow, in, len, &b);
+		if (rb == CONVERT_OK)
+			rb = convert_finish(slow, &b);
+		ck_assert_msg(ra == rb && a.len == b.len && (a.len == 0 ||
+		    memcmp(a.data, b.data, a.len) == 0) &&
+		    convert_errors(fast) == convert_errors(slow) &&
+		    convert_first_error(fast) == convert_first_error(slow),
+		    "round %u mode %d: \"%.*s\" decodes otherwise than with "
+		    "glibc alone", round, m, (int)len, (const char *)in);
+		buf_fini(&a);
+		buf_fini(&b);
+		convert_free(fast);
+		convert_free(slow);
+	}
+}
+
+START_TEST(utf_7_fast_path_decodes_pieces_as_iconv_alone)
+{
+	fast_equals_iconv("UTF-7", u7_pieces,
+	    sizeof(u7_pieces) / sizeof(u7_pieces[0]), 4000);
+}
+END_TEST
+
+START_TEST(utf_7_fast_path_decodes_random_runs_as_iconv_alone)
+{
+	unsigned char in[400];
+	uint32_t seed = 777;
+	unsigned n;
+	size_t len;
+
+	for (n = 0; n < 6000; n++) {
+		len = u7_text(in, sizeof(in), &seed);
+		u7_same(in, len, seed, n);
+	}
+}
+END_TEST
+
 static Suite *
 convert_suite(void)
 {
@@ -1043,6 +1208,8 @@ convert_suite(void)
 	    (int)(sizeof(sb_ascii_names) / sizeof(sb_ascii_names[0])));
 	tcase_add_loop_test(tc, same_but_c1_tells_single_byte_tables_apart, 0,
 	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
+	tcase_add_test(tc, utf_7_fast_path_decodes_pieces_as_iconv_alone);
+	tcase_add_test(tc, utf_7_fast_path_decodes_random_runs_as_iconv_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }
