@@ -509,6 +509,27 @@ ref_b64(const unsigned char *p, size_t n, struct buf *out)
 	return rc;
 }
 
+/* encode_in_random_chunks - data through a fresh encoder in chunks of
+ * random size (a quarter up to 64 KB, the rest up to small_max): what
+ * codec_enc_feed and codec_enc_finish return, or-ed */
+static int
+encode_in_random_chunks(struct codec_enc *e, const unsigned char *data,
+    size_t len, unsigned *seed, size_t small_max, struct buf *got)
+{
+	size_t off, step;
+	int rc = 0;
+
+	for (off = 0; off < len; off += step) {
+		*seed = *seed * 1103515245u + 12345u;
+		step = (*seed >> 8) % 4 == 0 ? 1 + (*seed >> 12) % 65536 :
+		    1 + (*seed >> 12) % small_max;
+		if (step > len - off)
+			step = len - off;
+		rc |= codec_enc_feed(e, data + off, step, got);
+	}
+	return rc | codec_enc_finish(e, got);
+}
+
 /* Base64 of large inputs in chunks up to 64 KB (whole 57-byte lines from
  * column 0 go through the SIMD encoder where the CPU has it, the rest
  * group by group) is the plain encoding, byte for byte: every byte
@@ -519,7 +540,7 @@ START_TEST(test_b64_whole_lines_equal_the_plain_encoding)
 	struct codec_enc e;
 	struct buf got, want;
 	unsigned seed = 777;
-	size_t len, off, step, i;
+	size_t len, i;
 	int round, rc;
 
 	for (round = 0; round < 300; round++) {
@@ -532,16 +553,7 @@ START_TEST(test_b64_whole_lines_equal_the_plain_encoding)
 		buf_init(&got);
 		buf_init(&want);
 		codec_enc_init(&e, CODEC_CTE_BASE64, 0);
-		rc = 0;
-		for (off = 0; off < len; off += step) {
-			seed = seed * 1103515245u + 12345u;
-			step = (seed >> 8) % 4 == 0 ? 1 + (seed >> 12) % 65536 :
-			    1 + (seed >> 12) % 300;
-			if (step > len - off)
-				step = len - off;
-			rc |= codec_enc_feed(&e, data + off, step, &got);
-		}
-		rc |= codec_enc_finish(&e, &got);
+		rc = encode_in_random_chunks(&e, data, len, &seed, 300, &got);
 		ck_assert_int_eq(rc, 0);
 		ck_assert_int_eq(ref_b64(data, len, &want), 0);
 		if (got.len != want.len || (got.len > 0 &&
@@ -716,7 +728,7 @@ START_TEST(test_qp_blocks_equal_the_plain_encoding)
 	struct codec_enc e;
 	struct buf got, want;
 	unsigned seed = 9090;
-	size_t len, off, step;
+	size_t len;
 	int round, rc, binary;
 
 	for (round = 0; round < 1500; round++) {
@@ -727,16 +739,7 @@ START_TEST(test_qp_blocks_equal_the_plain_encoding)
 		buf_init(&got);
 		buf_init(&want);
 		codec_enc_init(&e, CODEC_CTE_QP, binary ? CODEC_ENC_BINARY : 0);
-		rc = 0;
-		for (off = 0; off < len; off += step) {
-			seed = seed * 1103515245u + 12345u;
-			step = (seed >> 8) % 4 == 0 ? 1 + (seed >> 12) % 65536 :
-			    1 + (seed >> 12) % 200;
-			if (step > len - off)
-				step = len - off;
-			rc |= codec_enc_feed(&e, data + off, step, &got);
-		}
-		rc |= codec_enc_finish(&e, &got);
+		rc = encode_in_random_chunks(&e, data, len, &seed, 200, &got);
 		ck_assert_int_eq(rc, 0);
 		ck_assert_int_eq(ref_qp(data, len, binary, &want), 0);
 		if (got.len != want.len || (got.len > 0 &&
