@@ -198,6 +198,35 @@ run(const void *m, size_t n, const struct repair_opts *o,
 	return r;
 }
 
+/* same_repair - the message under two option sets gives the same result,
+ * output and report (what differs is only how the work is done); what is
+ * the message is said by the caller's words on failure */
+static void
+same_repair(const struct buf *m, const struct repair_opts *o1,
+    const struct repair_opts *o2, const char *what)
+{
+	struct repair_report ra, rb;
+	struct buf a, b;
+	enum repair_result x, y;
+
+	buf_init(&a);
+	buf_init(&b);
+	repair_report_init(&ra);
+	repair_report_init(&rb);
+	x = run(m->data, m->len, o1, &ra, &a);
+	y = run(m->data, m->len, o2, &rb, &b);
+	ck_assert_msg(x == y, "%s: results %d and %d", what, x, y);
+	ck_assert_msg(a.len == b.len && (a.len == 0 ||
+	    memcmp(a.data, b.data, a.len) == 0), "%s: outputs differ", what);
+	ck_assert_str_eq(buf_cstr(&ra.explain), buf_cstr(&rb.explain));
+	ck_assert_uint_eq(ra.undecodable, rb.undecodable);
+	ck_assert_uint_eq(ra.kept_utf8, rb.kept_utf8);
+	repair_report_fini(&ra);
+	repair_report_fini(&rb);
+	buf_fini(&a);
+	buf_fini(&b);
+}
+
 #define S(x)	x, sizeof(x) - 1
 #define UTF8	"utf-8"
 
@@ -624,17 +653,14 @@ START_TEST(readings_left_out_write_the_same)
 		"\x80", "\xe1\xe2",
 	};
 	struct repair_opts o = { .legacy_charset = "windows-1252" }, o1;
-	struct repair_report ra, rb;
-	struct buf m, a, b;
+	struct buf m;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)_i * 7919;
-	enum repair_result x, y;
+	char what[160];
 	size_t k, np, parts, pc, len, ascii;
 	const char *lab;
 	int longl, late, forced;
 
 	buf_init(&m);
-	buf_init(&a);
-	buf_init(&b);
 	parts = 1 + rr_next(&seed) % 2;
 	buf_puts(&m, "Subject: r\r\nMIME-Version: 1.0\r\n");
 	if (parts == 2)
@@ -714,23 +740,11 @@ START_TEST(readings_left_out_write_the_same)
 		o.all_readings = 0;
 		o1 = o;
 		o1.all_readings = 1;
-		repair_report_init(&ra);
-		repair_report_init(&rb);
-		x = run(m.data, m.len, &o, &ra, &a);
-		y = run(m.data, m.len, &o1, &rb, &b);
-		ck_assert_int_eq(x, y);
-		ck_assert_msg(a.len == b.len && (a.len == 0 ||
-		    memcmp(a.data, b.data, a.len) == 0), "message %d, options "
-		    "%zu: readings left out and all readings differ", _i, k);
-		ck_assert_str_eq(buf_cstr(&ra.explain), buf_cstr(&rb.explain));
-		ck_assert_uint_eq(ra.undecodable, rb.undecodable);
-		ck_assert_uint_eq(ra.kept_utf8, rb.kept_utf8);
-		repair_report_fini(&ra);
-		repair_report_fini(&rb);
+		snprintf(what, sizeof(what), "message %d, options %zu: readings "
+		    "left out and all readings", _i, k);
+		same_repair(&m, &o, &o1, what);
 	}
 	buf_fini(&m);
-	buf_fini(&a);
-	buf_fini(&b);
 }
 END_TEST
 
@@ -757,17 +771,14 @@ START_TEST(readings_stopped_at_an_error_write_the_same)
 		"\x1b$B$3$s\x1b(B", "\xff", "\x80", "\xc3", "\xed\xa0\x80",
 	};
 	struct repair_opts o = { .legacy_charset = "windows-1252" }, o1;
-	struct repair_report ra, rb;
-	struct buf m, a, b;
+	struct buf m;
 	uint64_t seed = 0x51ab1e5eedULL + (uint64_t)_i * 104729;
-	enum repair_result x, y;
+	char what[160];
 	size_t k, np, len, npieces = sizeof(pieces) / sizeof(pieces[0]);
 	const char *lab;
 	uint64_t r;
 
 	buf_init(&m);
-	buf_init(&a);
-	buf_init(&b);
 	lab = labels[rr_next(&seed) % (sizeof(labels) / sizeof(labels[0]))];
 	buf_puts(&m, "Subject: r\r\nMIME-Version: 1.0\r\n");
 	if (lab != NULL)
@@ -796,24 +807,11 @@ START_TEST(readings_stopped_at_an_error_write_the_same)
 		o.readings_read_on = 0;
 		o1 = o;
 		o1.readings_read_on = 1;
-		repair_report_init(&ra);
-		repair_report_init(&rb);
-		x = run(m.data, m.len, &o, &ra, &a);
-		y = run(m.data, m.len, &o1, &rb, &b);
-		ck_assert_int_eq(x, y);
-		ck_assert_msg(a.len == b.len && (a.len == 0 ||
-		    memcmp(a.data, b.data, a.len) == 0), "message %d (%s), "
-		    "options %zu: stopped and read-on readings differ", _i,
-		    lab ? lab : "none", k);
-		ck_assert_str_eq(buf_cstr(&ra.explain), buf_cstr(&rb.explain));
-		ck_assert_uint_eq(ra.undecodable, rb.undecodable);
-		ck_assert_uint_eq(ra.kept_utf8, rb.kept_utf8);
-		repair_report_fini(&ra);
-		repair_report_fini(&rb);
+		snprintf(what, sizeof(what), "message %d (%s), options %zu: "
+		    "stopped and read-on readings", _i, lab ? lab : "none", k);
+		same_repair(&m, &o, &o1, what);
 	}
 	buf_fini(&m);
-	buf_fini(&a);
-	buf_fini(&b);
 }
 END_TEST
 
