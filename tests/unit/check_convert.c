@@ -1002,6 +1002,63 @@ START_TEST(same_but_c1_tells_single_byte_tables_apart)
 }
 END_TEST
 
+/*
+ * Double-byte tables (CP932, CP949, GBK) against iconv alone: pairs of
+ * every lead byte with trails valid and not (bytes below 0x40, 0x7F,
+ * 0xFF), bytes that are no lead, ASCII runs longer than a block, all in
+ * random chunks, so a lead byte often ends a chunk.
+ */
+static unsigned char db_store[600 * 2];
+static struct fast_piece db_pieces[600 + 16];
+static size_t db_npieces;
+
+static const struct fast_piece db_fixed[] = {
+	{ "0123456789abcdef0123", 20 }, { "a fairly long run of plain ASCII.",
+	33 }, { "\r\n", 2 }, { " ", 1 }, { "\x80", 1 }, { "\xa0", 1 },
+	{ "\xa5", 1 }, { "\xdf", 1 }, { "\xfd", 1 }, { "\xff", 1 },
+	{ "\x5c", 1 }, { "\x7e", 1 }, { "\x00", 1 }, { "\x81", 1 },
+	{ "\xe0", 1 },
+};
+
+/* db_make_pieces - fixed pieces, then pairs: 3 in 4 with a trail from
+ * 0x40-0xFE, the rest with any trail */
+static void
+db_make_pieces(void)
+{
+	uint32_t seed = 77;
+	size_t i;
+
+	db_npieces = 0;
+	for (i = 0; i < sizeof(db_fixed) / sizeof(db_fixed[0]); i++)
+		db_pieces[db_npieces++] = db_fixed[i];
+	for (i = 0; i < 600; i++) {
+		seed = seed * 1103515245u + 12345u;
+		db_store[2 * i] = (unsigned char)(0x81 + (seed >> 16) % 0x7E);
+		seed = seed * 1103515245u + 12345u;
+		db_store[2 * i + 1] = (seed >> 16) % 4 != 0 ?
+		    (unsigned char)(0x40 + (seed >> 8) % 0xBF) :
+		    (unsigned char)(seed >> 8);
+		db_pieces[db_npieces].b = (const char *)&db_store[2 * i];
+		db_pieces[db_npieces++].n = 2;
+	}
+}
+
+static const char *const db_names[] = { "CP932", "CP949", "GBK" };
+
+START_TEST(double_byte_tables_decode_as_iconv_alone)
+{
+	struct convert *c = convert_decoder_new(db_names[_i],
+	    CONVERT_REPLACE);
+
+	/* the table is there: this tests it, not iconv against itself */
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(convert_double_byte(c), "%s", db_names[_i]);
+	convert_free(c);
+	db_make_pieces();
+	fast_equals_iconv(db_names[_i], db_pieces, db_npieces, 3000);
+}
+END_TEST
+
 static Suite *
 convert_suite(void)
 {
@@ -1043,6 +1100,8 @@ convert_suite(void)
 	    (int)(sizeof(sb_ascii_names) / sizeof(sb_ascii_names[0])));
 	tcase_add_loop_test(tc, same_but_c1_tells_single_byte_tables_apart, 0,
 	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
+	tcase_add_loop_test(tc, double_byte_tables_decode_as_iconv_alone, 0,
+	    (int)(sizeof(db_names) / sizeof(db_names[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
