@@ -89,7 +89,7 @@ struct convert {
 	int	 c1_pass;	/* windows-125x: undefined C1 bytes pass */
 	int	 no_bestfit;	/* CP932: refuse U+00A5 and U+203E */
 	const struct convert_sb *sb;	/* single-byte table, or NULL */
-	const struct convert_db *db;	/* double-byte table, or NULL */
+	struct convert_db *db;	/* double-byte table, or NULL */
 	int	 db_on;		/* db is used (see convert_db_run) */
 	int	 u8;		/* a UTF-8 decoder with the fast path */
 	int	 u8copy;	/* valid UTF-8 is copied (u8, unless glibc
@@ -318,13 +318,17 @@ convert_sb_for(const char *from, int c1_pass)
 /* What glibc makes of each byte and each (lead, trail) pair of a
  * double-byte charset (convert_db_build). An entry is the UTF-8 in 3
  * bytes and its length in the 4th; length 0 is "not known here": the
- * iconv path decides (convert_db_run). */
+ * iconv path decides (convert_db_run). A lead byte's row of pairs is made
+ * when the lead is first seen (convert_db_row_of): a short message reads
+ * few of them, and asking glibc about every pair at once was half of its
+ * decoding time. */
 struct convert_db {
 	unsigned char	 e1[256][4];	/* a byte that is a character alone */
-	unsigned char	 lead[256];	/* a lead byte: its row + 1, else 0 */
+	unsigned char	 lead[256];	/* incomplete alone: a lead byte */
 	unsigned char	 term[256];	/* never part of a longer sequence */
 	int		 ascii;		/* 0x00-0x7F give themselves */
-	unsigned char	(*e2)[256][4];	/* the rows of the lead bytes */
+	iconv_t		 cd;		/* what rows are made with */
+	unsigned char	(*row[256])[4];	/* a lead's pairs, or NULL: not yet */
 };
 
 /* The trail bytes asked about: what CP932, GBK, UHC and BIG5 take as the
@@ -415,7 +419,57 @@ convert_db_row(iconv_t cd, unsigned l, unsigned char (*row)[4])
 	return 1;
 }
 
-/* Tables built so far, as convert_sb_cache. */
+/* convert_db_row_of - lead byte l's row, made on first use: from
+ * convert_db_row, then all its pairs in one call, a character alone after
+ * each, must give what they gave apart; a row glibc surprised in is left
+ * empty (iconv decides every pair of it) */
+static unsigned char (*convert_db_row_of(struct convert_db *t,
+    unsigned l))[4]
+{
+	unsigned char (*row)[4], in[3 * 256];
+	char expect[6 * 256], got[6 * 256 + 64], *ip, *op;
+	size_t t2, s = 0, n = 0, ne = 0, il, ol;
+	int ok;
+
+	if (t->row[l] != NULL)
+		return t->row[l];
+	row = xcalloc(256, sizeof(*row));
+	ok = convert_db_row(t->cd, l, row);
+	for (t2 = 0; t2 < 256 && ok; t2++) {
+		if (row[t2][3] == 0)
+			continue;
+		in[n++] = (unsigned char)l;
+		in[n++] = (unsigned char)t2;
+		memcpy(expect + ne, row[t2], row[t2][3]);
+		ne += row[t2][3];
+		/* the next byte that is a character alone */
+		while (t->e1[s][3] == 0)
+			s = (s + 1) & 0xFF;
+		in[n++] = (unsigned char)s;
+		memcpy(expect + ne, t->e1[s], t->e1[s][3]);
+		ne += t->e1[s][3];
+		s = (s + 1) & 0xFF;
+	}
+	if (ok) {
+		ip = (char *)in;
+		il = n;
+		op = got;
+		ol = sizeof(got);
+		iconv(t->cd, NULL, NULL, NULL, NULL);
+		if (iconv(t->cd, &ip, &il, &op, &ol) == (size_t)-1 ||
+		    il != 0 || iconv(t->cd, NULL, NULL, &op, &ol) ==
+		    (size_t)-1 || (size_t)(op - got) != ne ||
+		    memcmp(got, expect, ne) != 0)
+			ok = 0;
+	}
+	if (!ok)
+		memset(row, 0, 256 * sizeof(*row));
+	t->row[l] = row;
+	return row;
+}
+
+/* Tables built so far, as convert_sb_cache; they and their iconv
+ * descriptors live as long as the process. */
 #define CONVERT_DB_CACHE	8
 static struct {
 	char		 name[CONVERT_SB_NAME];
@@ -423,103 +477,67 @@ static struct {
 } convert_db_cache[CONVERT_DB_CACHE];
 static size_t convert_db_ncache;
 
-/* convert_db_free - a table and its rows */
-static void
-convert_db_free(struct convert_db *t)
-{
-	if (t != NULL)
-		free(t->e2);
-	free(t);
-}
-
 /*
  * convert_db_build - the table of a double-byte charset, or NULL.
  *
  * A byte alone is a character (an entry), refused (none: iconv decides),
- * or a lead byte (incomplete alone): its row of pairs comes from calls over
- * all its pairs, a \n after each (convert_db_row). Then every entry, in
- * one call without separators and with nothing held for the flush, must
- * give the characters found alone: a pair reads the same amid others.
+ * or a lead byte (incomplete alone), whose row comes later. Every byte
+ * that is a character alone, in one call forwards and backwards, with
+ * nothing held for the flush, must give what it gave alone.
  */
 static struct convert_db *
 convert_db_build(const char *from)
 {
 	struct convert_db *t;
-	unsigned char one[1], *all;
-	char out[16], *expect, *got, *ip, *op;
-	size_t nall = 0, nexp = 0, cap, i, j, il, ol, nlead = 0;
+	unsigned char one[1], all[512];
+	char out[16], expect[512 * 3], got[512 * 3 + 64], *ip, *op;
+	size_t nall = 0, nexp = 0, i, b, il, ol, nlead = 0;
 	ssize_t k;
-	iconv_t cd;
 	int ok = 1, held = 0;
 
-	if ((cd = iconv_open("UTF-8", from)) == (iconv_t)-1)
-		return NULL;
 	t = xcalloc(1, sizeof(*t));
+	if ((t->cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {
+		free(t);
+		return NULL;
+	}
 	for (i = 0; i < 256 && ok; i++) {
 		one[0] = (unsigned char)i;
-		k = convert_sb_probe(cd, one, 1, out, sizeof(out), &held);
+		k = convert_sb_probe(t->cd, one, 1, out, sizeof(out), &held);
 		if (k > 0 && !held && convert_db_fits(out, (size_t)k)) {
 			memcpy(t->e1[i], out, (size_t)k);
 			t->e1[i][3] = (unsigned char)k;
 			t->term[i] = i < CONVERT_DB_TLO;
-		} else if (k == -1 && errno == EINVAL)
-			t->lead[i] = (unsigned char)++nlead;
-		else if (!(k == -1 && errno == EILSEQ) &&
+		} else if (k == -1 && errno == EINVAL) {
+			t->lead[i] = 1;
+			nlead++;
+		} else if (!(k == -1 && errno == EILSEQ) &&
 		    !(k > 0 && !held && utf8_char_len(out, (size_t)k) ==
 		    (size_t)k))
 			ok = 0;	/* nothing out, or held for the flush */
 	}
-	if (!ok || nlead == 0 || !t->term['\n']) {
-		iconv_close(cd);
-		free(t);
-		return NULL;
-	}
-	t->e2 = xcalloc(nlead, sizeof(*t->e2));
-	for (i = 0; i < 256 && ok; i++)
-		if (t->lead[i] != 0)
-			ok = convert_db_row(cd, (unsigned)i,
-			    t->e2[t->lead[i] - 1]);
-	/* every entry in one call: forwards, and the singles backwards
-	 * between the pairs */
-	cap = 2 * 256 * 256 + 512;
-	all = xmalloc(cap);
-	expect = xmalloc(2 * cap);
-	got = xmalloc(2 * cap + 64);
-	for (i = 0; i < 256 && ok; i++) {
-		if (t->e1[255 - i][3] != 0) {
-			all[nall++] = (unsigned char)(255 - i);
-			memcpy(expect + nexp, t->e1[255 - i], t->e1[255 - i][3]);
-			nexp += t->e1[255 - i][3];
-		}
-		for (j = 0; j < 256 && t->lead[i] != 0; j++) {
-			const unsigned char *e = t->e2[t->lead[i] - 1][j];
-
-			if (e[3] == 0)
-				continue;
-			all[nall++] = (unsigned char)i;
-			all[nall++] = (unsigned char)j;
-			memcpy(expect + nexp, e, e[3]);
-			nexp += e[3];
-		}
+	for (i = 0; i < 512 && ok; i++) {
+		b = i < 256 ? i : 511 - i;
+		if (t->e1[b][3] == 0)
+			continue;
+		all[nall++] = (unsigned char)b;
+		memcpy(expect + nexp, t->e1[b], t->e1[b][3]);
+		nexp += t->e1[b][3];
 	}
 	if (ok) {
 		ip = (char *)all;
 		il = nall;
 		op = got;
-		ol = 2 * cap + 64;
-		iconv(cd, NULL, NULL, NULL, NULL);
-		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
-		    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
+		ol = sizeof(got);
+		iconv(t->cd, NULL, NULL, NULL, NULL);
+		if (iconv(t->cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
+		    iconv(t->cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
 		    (size_t)(op - got) != nexp ||
 		    memcmp(got, expect, nexp) != 0)
 			ok = 0;
 	}
-	free(all);
-	free(expect);
-	free(got);
-	iconv_close(cd);
-	if (!ok) {
-		convert_db_free(t);
+	if (!ok || nlead == 0 || !t->term['\n']) {
+		iconv_close(t->cd);
+		free(t);
 		return NULL;
 	}
 	t->ascii = 1;
@@ -530,7 +548,7 @@ convert_db_build(const char *from)
 }
 
 /* convert_db_for - the cached table of a charset (built on first use) */
-static const struct convert_db *
+static struct convert_db *
 convert_db_for(const char *from)
 {
 	struct convert_db *t;
@@ -541,14 +559,11 @@ convert_db_for(const char *from)
 	for (i = 0; i < convert_db_ncache; i++)
 		if (strcasecmp(convert_db_cache[i].name, from) == 0)
 			return convert_db_cache[i].db;
+	if (convert_db_ncache == CONVERT_DB_CACHE)
+		return NULL;	/* full: no table rather than one each */
 	t = convert_db_build(from);
-	if (convert_db_ncache < CONVERT_DB_CACHE) {
-		strcpy(convert_db_cache[convert_db_ncache].name, from);
-		convert_db_cache[convert_db_ncache++].db = t;
-	} else {
-		convert_db_free(t);
-		t = NULL;
-	}
+	strcpy(convert_db_cache[convert_db_ncache].name, from);
+	convert_db_cache[convert_db_ncache++].db = t;
 	return t;
 }
 
@@ -1158,7 +1173,7 @@ static enum convert_result
 convert_db_run(struct convert *c, const unsigned char *in, size_t len,
     int final, struct buf *out, size_t *used)
 {
-	const struct convert_db *t = c->db;
+	struct convert_db *t = c->db;
 	const unsigned char *e;
 	enum convert_result r;
 	size_t pos = 0, start, w, got;
@@ -1198,7 +1213,8 @@ convert_db_run(struct convert *c, const unsigned char *in, size_t len,
 				}
 				if (t->lead[in[pos]] == 0 || pos + 1 == len)
 					goto other;
-				e = t->e2[t->lead[in[pos]] - 1][in[pos + 1]];
+				e = (t->row[in[pos]] != NULL ? t->row[in[pos]] :
+				    convert_db_row_of(t, in[pos]))[in[pos + 1]];
 				if (e[3] == 0)
 					goto other;
 				memcpy(o, e, 4);
