@@ -1059,6 +1059,30 @@ START_TEST(double_byte_tables_decode_as_iconv_alone)
 }
 END_TEST
 
+/* a table only for the charsets known to read at most a pair a character
+ * without state: GB18030 (4-byte forms), EUC-JP (3), BIG5-HKSCS (pairs
+ * that combine) and ISO-2022-JP (shifts) stay with iconv */
+static const struct {
+	const char *name;
+	int table;
+} db_which[] = {
+	{ "CP932", 1 }, { "WINDOWS-31J", 1 }, { "CP949", 1 }, { "UHC", 1 },
+	{ "GBK", 1 }, { "GB18030", 0 }, { "EUC-JP", 0 }, { "BIG5-HKSCS", 0 },
+	{ "ISO-2022-JP", 0 }, { "SJIS", 0 }, { "UTF-8", 0 }, { "KOI8-R", 0 },
+};
+
+START_TEST(double_byte_tables_only_for_pair_charsets)
+{
+	struct convert *c = convert_decoder_new(db_which[_i].name,
+	    CONVERT_REPLACE);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(convert_double_byte(c) == db_which[_i].table, "%s",
+	    db_which[_i].name);
+	convert_free(c);
+}
+END_TEST
+
 static Suite *
 convert_suite(void)
 {
@@ -1102,6 +1126,8 @@ convert_suite(void)
 	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
 	tcase_add_loop_test(tc, double_byte_tables_decode_as_iconv_alone, 0,
 	    (int)(sizeof(db_names) / sizeof(db_names[0])));
+	tcase_add_loop_test(tc, double_byte_tables_only_for_pair_charsets, 0,
+	    (int)(sizeof(db_which) / sizeof(db_which[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
