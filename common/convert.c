@@ -44,6 +44,13 @@
  * that combines with the next, as glibc's CP1255 and CP1258 do) gets no
  * table and stays with iconv. glibc spent most of its time per byte in
  * its UCS-4 steps; the table writes the UTF-8 directly.
+ *
+ * A decoder from a double-byte charset (CP932, CP949, GBK, BIG5-HKSCS)
+ * reads such a table too, with a row of (lead, trail) pairs for each lead
+ * byte, also from glibc (convert_db_build, convert_db_row_of). What the
+ * table does not know (a pair glibc refuses or reads as more than one
+ * character, a lead byte at the end of a chunk) goes to iconv in a window
+ * that ends after a byte that ends every sequence (convert_db_run).
  */
 #include "convert.h"
 #include "jisms.h"
@@ -331,22 +338,25 @@ struct convert_db {
 	unsigned char	(*row[256])[4];	/* a lead's pairs, or NULL: not yet */
 };
 
-/* The trail bytes asked about: what CP932, GBK, UHC and BIG5 take as the
- * second byte lies within these (a pair outside stays with iconv), and
- * none of them takes a byte below 0x40 as a trail. */
+/* The trail bytes asked about: what CP932, GBK, UHC and BIG5-HKSCS take
+ * as the second byte lies within these (a pair outside stays with iconv),
+ * and none of them takes a byte below 0x40 as a trail. */
 #define CONVERT_DB_TLO	0x40
 #define CONVERT_DB_THI	0xFE
 #define CONVERT_DB_NT	(CONVERT_DB_THI - CONVERT_DB_TLO + 1)
 
 /* convert_db_name - a charset whose glibc decoder reads at most two bytes
  * a character, statelessly, with no trail byte below 0x40 (what makes a
- * byte below 0x40 end every sequence, see convert_db_run) */
+ * byte below 0x40 end every sequence, see convert_db_run). glibc's
+ * BIG5-HKSCS decoder keeps state only for the second character of its four
+ * pairs that give two (8862, 8864, 88A3, 88A5; no entry here) when the
+ * output is full; it combines characters only when encoding. */
 static int
 convert_db_name(const char *name)
 {
 	static const char *const names[] = {
 		"CP932", "WINDOWS-31J", "MS932", "CP949", "UHC", "GBK",
-		"CP936",
+		"CP936", "BIG5-HKSCS", "BIG5HKSCS",
 	};
 	size_t i;
 

@@ -41,7 +41,8 @@
  * text without such a byte decodes the same in both, errors included,
  * wherever the chunks end (ISO-8859-1 and windows-1252).
  * convert_double_byte() tells whether a decoder reads a double-byte charset
- * (CP932, CP949, GBK) through a table, for tests that hold it to iconv.
+ * (CP932, CP949, GBK, BIG5-HKSCS) through a table, for tests that hold
+ * it to iconv.
  *
  * Ownership: the caller owns the struct buf and everything in it; a struct
  * convert is the caller's to release with convert_free(). Charset names are

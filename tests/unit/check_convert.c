@@ -1003,22 +1003,26 @@ START_TEST(same_but_c1_tells_single_byte_tables_apart)
 END_TEST
 
 /*
- * Double-byte tables (CP932, CP949, GBK) against iconv alone: pairs of
+ * Double-byte tables (CP932, CP949, GBK, BIG5-HKSCS) against iconv alone: pairs of
  * every lead byte with trails valid and not (bytes below 0x40, 0x7F,
  * 0xFF), bytes that are no lead, ASCII runs longer than a block, all in
  * random chunks, so a lead byte often ends a chunk.
  */
-static unsigned char db_store[600 * 2];
-static struct fast_piece db_pieces[600 + 16];
-static size_t db_npieces;
 
 static const struct fast_piece db_fixed[] = {
 	{ "0123456789abcdef0123", 20 }, { "a fairly long run of plain ASCII.",
 	33 }, { "\r\n", 2 }, { " ", 1 }, { "\x80", 1 }, { "\xa0", 1 },
 	{ "\xa5", 1 }, { "\xdf", 1 }, { "\xfd", 1 }, { "\xff", 1 },
 	{ "\x5c", 1 }, { "\x7e", 1 }, { "\x00", 1 }, { "\x81", 1 },
-	{ "\xe0", 1 },
+	{ "\xe0", 1 }, { "\x88\x62", 2 }, { "\x88\x64", 2 },
+	{ "\x88\xa3", 2 }, { "\x88\xa5", 2 }, { "\x88\x66", 2 },
+	{ "\x88\xa7", 2 }, { "\xcc\x84", 2 },
 };
+
+static unsigned char db_store[600 * 2];
+static struct fast_piece db_pieces[600 + sizeof(db_fixed) /
+    sizeof(db_fixed[0])];
+static size_t db_npieces;
 
 /* db_make_pieces - fixed pieces, then pairs: 3 in 4 with a trail from
  * 0x40-0xFE, the rest with any trail */
@@ -1043,7 +1047,9 @@ db_make_pieces(void)
 	}
 }
 
-static const char *const db_names[] = { "CP932", "CP949", "GBK" };
+static const char *const db_names[] = {
+	"CP932", "CP949", "GBK", "BIG5-HKSCS",
+};
 
 START_TEST(double_byte_tables_decode_as_iconv_alone)
 {
@@ -1060,14 +1066,14 @@ START_TEST(double_byte_tables_decode_as_iconv_alone)
 END_TEST
 
 /* a table only for the charsets known to read at most a pair a character
- * without state: GB18030 (4-byte forms), EUC-JP (3), BIG5-HKSCS (pairs
- * that combine) and ISO-2022-JP (shifts) stay with iconv */
+ * without state: GB18030 (4-byte forms), EUC-JP (3) and ISO-2022-JP
+ * (shifts) stay with iconv */
 static const struct {
 	const char *name;
 	int table;
 } db_which[] = {
 	{ "CP932", 1 }, { "WINDOWS-31J", 1 }, { "CP949", 1 }, { "UHC", 1 },
-	{ "GBK", 1 }, { "GB18030", 0 }, { "EUC-JP", 0 }, { "BIG5-HKSCS", 0 },
+	{ "GBK", 1 }, { "GB18030", 0 }, { "EUC-JP", 0 }, { "BIG5-HKSCS", 1 },
 	{ "ISO-2022-JP", 0 }, { "SJIS", 0 }, { "UTF-8", 0 }, { "KOI8-R", 0 },
 };
 
