@@ -1003,10 +1003,11 @@ START_TEST(same_but_c1_tells_single_byte_tables_apart)
 END_TEST
 
 /*
- * Double-byte tables (CP932, CP949, GBK, BIG5-HKSCS) against iconv alone: pairs of
- * every lead byte with trails valid and not (bytes below 0x40, 0x7F,
- * 0xFF), bytes that are no lead, ASCII runs longer than a block, all in
- * random chunks, so a lead byte often ends a chunk.
+ * Double-byte tables (CP932, CP949, GBK, BIG5-HKSCS) against iconv alone:
+ * pairs of every lead byte with trails valid and not (bytes below 0x40,
+ * 0x7F, 0xFF), bytes that are no lead, BIG5-HKSCS's pairs of two
+ * characters, ASCII runs longer than a block, all in random chunks, so a
+ * lead byte often ends a chunk; both modes.
  */
 
 static const struct fast_piece db_fixed[] = {
