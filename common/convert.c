@@ -48,6 +48,13 @@
  * that combines with the next, as glibc's CP1255 and CP1258 do) gets no
  * table and stays with iconv. glibc spent most of its time per byte in
  * its UCS-4 steps; the table writes the UTF-8 directly.
+ *
+ * A decoder from a double-byte charset (CP932, CP949, GBK, BIG5-HKSCS)
+ * reads such a table too, with a row of (lead, trail) pairs for each lead
+ * byte, also from glibc (convert_db_build, convert_db_row_of). What the
+ * table does not know (a pair glibc refuses or reads as more than one
+ * character, a lead byte at the end of a chunk) goes to iconv in a window
+ * that ends after a byte that ends every sequence (convert_db_run).
  */
 #include "convert.h"
 #include "jisms.h"
@@ -93,6 +100,8 @@ struct convert {
 	int	 c1_pass;	/* windows-125x: undefined C1 bytes pass */
 	int	 no_bestfit;	/* CP932: refuse U+00A5 and U+203E */
 	const struct convert_sb *sb;	/* single-byte table, or NULL */
+	struct convert_db *db;	/* double-byte table, or NULL */
+	int	 db_on;		/* db is used (see convert_db_run) */
 	int	 u8;		/* a UTF-8 decoder with the fast path */
 	int	 u8copy;	/* valid UTF-8 is copied (u8, unless glibc
 				 * surprised the window; see convert_run) */
@@ -318,6 +327,261 @@ convert_sb_for(const char *from, int c1_pass)
 	return t;
 }
 
+/* What glibc makes of each byte and each (lead, trail) pair of a
+ * double-byte charset (convert_db_build). An entry is the UTF-8 in 3
+ * bytes and its length in the 4th; length 0 is "not known here": the
+ * iconv path decides (convert_db_run). A lead byte's row of pairs is made
+ * when the lead is first seen (convert_db_row_of): a short message reads
+ * few of them, and asking glibc about every pair at once was half of its
+ * decoding time. */
+struct convert_db {
+	unsigned char	 e1[256][4];	/* a byte that is a character alone */
+	unsigned char	 lead[256];	/* incomplete alone: a lead byte */
+	unsigned char	 term[256];	/* never part of a longer sequence */
+	int		 ascii;		/* 0x00-0x7F give themselves */
+	iconv_t		 cd;		/* what rows are made with */
+	unsigned char	(*row[256])[4];	/* a lead's pairs, or NULL: not yet */
+};
+
+/* The trail bytes asked about: what CP932, GBK, UHC and BIG5-HKSCS take
+ * as the second byte lies within these (a pair outside stays with iconv),
+ * and none of them takes a byte below 0x40 as a trail. */
+#define CONVERT_DB_TLO	0x40
+#define CONVERT_DB_THI	0xFE
+#define CONVERT_DB_NT	(CONVERT_DB_THI - CONVERT_DB_TLO + 1)
+
+/* convert_db_name - a charset whose glibc decoder reads at most two bytes
+ * a character, statelessly, with no trail byte below 0x40 (what makes a
+ * byte below 0x40 end every sequence, see convert_db_run). glibc's
+ * BIG5-HKSCS decoder keeps state only for the second character of its four
+ * pairs that give two (8862, 8864, 88A3, 88A5; no entry here) when the
+ * output is full; it combines characters only when encoding. */
+static int
+convert_db_name(const char *name)
+{
+	static const char *const names[] = {
+		"CP932", "WINDOWS-31J", "MS932", "CP949", "UHC", "GBK",
+		"CP936", "BIG5-HKSCS", "BIG5HKSCS",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* convert_db_fits - UTF-8 out[0..n) is one character a table entry holds:
+ * 1 to 3 bytes, and not U+00A5 or U+203E (the characters CP932 maps
+ * lossily, kept with iconv) */
+static int
+convert_db_fits(const char *out, size_t n)
+{
+	if (n < 1 || n > 3 || utf8_char_len(out, n) != n)
+		return 0;
+	return memcmp(out, "\xC2\xA5", n) != 0 &&
+	    memcmp(out, "\xE2\x80\xBE", n) != 0;
+}
+
+/* convert_db_row - the pairs of lead byte l: one call over "l t \n" for
+ * every trail t asked about, started again after a pair glibc refuses;
+ * 0 if glibc did anything a stateless double-byte decoder does not */
+static int
+convert_db_row(iconv_t cd, unsigned l, unsigned char (*row)[4])
+{
+	unsigned char in[3 * CONVERT_DB_NT];
+	char out[16 * CONVERT_DB_NT], *ip, *op, *s, *nl;
+	size_t i, at = 0, il, ol, k, pairs;
+	int err;
+
+	for (i = 0; i < CONVERT_DB_NT; i++) {
+		in[3 * i] = (unsigned char)l;
+		in[3 * i + 1] = (unsigned char)(CONVERT_DB_TLO + i);
+		in[3 * i + 2] = '\n';
+	}
+	while (at < sizeof(in)) {
+		ip = (char *)in + at;
+		il = sizeof(in) - at;
+		op = out;
+		ol = sizeof(out);
+		iconv(cd, NULL, NULL, NULL, NULL);
+		err = iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 ? errno : 0;
+		if (err != 0 && err != EILSEQ)
+			return 0;
+		if (err == 0 && iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+			return 0;
+		/* the pairs glibc went past, each one piece ending in \n */
+		k = (size_t)(ip - (char *)in);
+		pairs = (k - at) / 3;
+		s = out;
+		for (i = 0; i < pairs; i++) {
+			nl = memchr(s, '\n', (size_t)(op - s));
+			if (nl == NULL)
+				return 0;
+			if (convert_db_fits(s, (size_t)(nl - s))) {
+				memcpy(row[CONVERT_DB_TLO + at / 3 + i], s,
+				    (size_t)(nl - s));
+				row[CONVERT_DB_TLO + at / 3 + i][3] =
+				    (unsigned char)(nl - s);
+			}
+			s = nl + 1;
+		}
+		if (s != op)
+			return 0;	/* output no pair accounts for */
+		/* past a refused pair (some decoders consume it first) */
+		at = err == EILSEQ ? (k / 3 + 1) * 3 : k;
+	}
+	return 1;
+}
+
+/* convert_db_row_of - lead byte l's row, made on first use: from
+ * convert_db_row, then all its pairs in one call, a character alone after
+ * each, must give what they gave apart; a row glibc surprised in is left
+ * empty (iconv decides every pair of it) */
+static unsigned char (*convert_db_row_of(struct convert_db *t,
+    unsigned l))[4]
+{
+	unsigned char (*row)[4], in[3 * 256];
+	char expect[6 * 256], got[6 * 256 + 64], *ip, *op;
+	size_t t2, s = 0, n = 0, ne = 0, il, ol;
+	int ok;
+
+	if (t->row[l] != NULL)
+		return t->row[l];
+	row = xcalloc(256, sizeof(*row));
+	ok = convert_db_row(t->cd, l, row);
+	for (t2 = 0; t2 < 256 && ok; t2++) {
+		if (row[t2][3] == 0)
+			continue;
+		in[n++] = (unsigned char)l;
+		in[n++] = (unsigned char)t2;
+		memcpy(expect + ne, row[t2], row[t2][3]);
+		ne += row[t2][3];
+		/* the next byte that is a character alone */
+		while (t->e1[s][3] == 0)
+			s = (s + 1) & 0xFF;
+		in[n++] = (unsigned char)s;
+		memcpy(expect + ne, t->e1[s], t->e1[s][3]);
+		ne += t->e1[s][3];
+		s = (s + 1) & 0xFF;
+	}
+	if (ok) {
+		ip = (char *)in;
+		il = n;
+		op = got;
+		ol = sizeof(got);
+		iconv(t->cd, NULL, NULL, NULL, NULL);
+		if (iconv(t->cd, &ip, &il, &op, &ol) == (size_t)-1 ||
+		    il != 0 || iconv(t->cd, NULL, NULL, &op, &ol) ==
+		    (size_t)-1 || (size_t)(op - got) != ne ||
+		    memcmp(got, expect, ne) != 0)
+			ok = 0;
+	}
+	if (!ok)
+		memset(row, 0, 256 * sizeof(*row));
+	t->row[l] = row;
+	return row;
+}
+
+/* Tables built so far, as convert_sb_cache; they and their iconv
+ * descriptors live as long as the process. */
+#define CONVERT_DB_CACHE	8
+static struct {
+	char		 name[CONVERT_SB_NAME];
+	struct convert_db *db;		/* NULL: no table for it */
+} convert_db_cache[CONVERT_DB_CACHE];
+static size_t convert_db_ncache;
+
+/*
+ * convert_db_build - the table of a double-byte charset, or NULL.
+ *
+ * A byte alone is a character (an entry), refused (none: iconv decides),
+ * or a lead byte (incomplete alone), whose row comes later. Every byte
+ * that is a character alone, in one call forwards and backwards, with
+ * nothing held for the flush, must give what it gave alone.
+ */
+static struct convert_db *
+convert_db_build(const char *from)
+{
+	struct convert_db *t;
+	unsigned char one[1], all[512];
+	char out[16], expect[512 * 3], got[512 * 3 + 64], *ip, *op;
+	size_t nall = 0, nexp = 0, i, b, il, ol, nlead = 0;
+	ssize_t k;
+	int ok = 1, held = 0;
+
+	t = xcalloc(1, sizeof(*t));
+	if ((t->cd = iconv_open("UTF-8", from)) == (iconv_t)-1) {
+		free(t);
+		return NULL;
+	}
+	for (i = 0; i < 256 && ok; i++) {
+		one[0] = (unsigned char)i;
+		k = convert_sb_probe(t->cd, one, 1, out, sizeof(out), &held);
+		if (k > 0 && !held && convert_db_fits(out, (size_t)k)) {
+			memcpy(t->e1[i], out, (size_t)k);
+			t->e1[i][3] = (unsigned char)k;
+			t->term[i] = i < CONVERT_DB_TLO;
+		} else if (k == -1 && errno == EINVAL) {
+			t->lead[i] = 1;
+			nlead++;
+		} else if (!(k == -1 && errno == EILSEQ) &&
+		    !(k > 0 && !held && utf8_char_len(out, (size_t)k) ==
+		    (size_t)k))
+			ok = 0;	/* nothing out, or held for the flush */
+	}
+	for (i = 0; i < 512 && ok; i++) {
+		b = i < 256 ? i : 511 - i;
+		if (t->e1[b][3] == 0)
+			continue;
+		all[nall++] = (unsigned char)b;
+		memcpy(expect + nexp, t->e1[b], t->e1[b][3]);
+		nexp += t->e1[b][3];
+	}
+	if (ok) {
+		ip = (char *)all;
+		il = nall;
+		op = got;
+		ol = sizeof(got);
+		iconv(t->cd, NULL, NULL, NULL, NULL);
+		if (iconv(t->cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 ||
+		    iconv(t->cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
+		    (size_t)(op - got) != nexp ||
+		    memcmp(got, expect, nexp) != 0)
+			ok = 0;
+	}
+	if (!ok || nlead == 0 || !t->term['\n']) {
+		iconv_close(t->cd);
+		free(t);
+		return NULL;
+	}
+	t->ascii = 1;
+	for (i = 0; i < 0x80; i++)
+		if (t->e1[i][3] != 1 || t->e1[i][0] != i)
+			t->ascii = 0;
+	return t;
+}
+
+/* convert_db_for - the cached table of a charset (built on first use) */
+static struct convert_db *
+convert_db_for(const char *from)
+{
+	struct convert_db *t;
+	size_t i;
+
+	if (strlen(from) >= CONVERT_SB_NAME)
+		return NULL;
+	for (i = 0; i < convert_db_ncache; i++)
+		if (strcasecmp(convert_db_cache[i].name, from) == 0)
+			return convert_db_cache[i].db;
+	if (convert_db_ncache == CONVERT_DB_CACHE)
+		return NULL;	/* full: no table rather than one each */
+	t = convert_db_build(from);
+	strcpy(convert_db_cache[convert_db_ncache].name, from);
+	convert_db_cache[convert_db_ncache++].db = t;
+	return t;
+}
+
 /* convert_new - common part of the constructors */
 static struct convert *
 convert_new(const char *to, const char *from, int encode,
@@ -352,8 +616,11 @@ convert_new(const char *to, const char *from, int encode,
 	c->u7fast = fast && c->u7 == CONVERT_U7_PLAIN;
 	c->u8 = fast && !encode && convert_is_utf8(from);
 	c->u8copy = c->u8;
-	if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE)
+	if (fast && !encode && convert_db_name(from))
+		c->db = convert_db_for(from);
+	else if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE)
 		c->sb = convert_sb_for(from, c->c1_pass);
+	c->db_on = c->db != NULL;
 	c->first_error = CONVERT_NO_ERROR;
 	return c;
 }
@@ -414,6 +681,7 @@ convert_reset(struct convert *c)
 		jisms_init(c->jis);
 	c->stop = CONVERT_OK;
 	c->u8copy = c->u8;
+	c->db_on = c->db != NULL;
 	c->u7_on = c->u7 != CONVERT_U7_NONE;
 	memset(&c->u7st, 0, sizeof(c->u7st));
 	c->again = 0;
@@ -925,23 +1193,19 @@ convert_sb_run(struct convert *c, const unsigned char *in, size_t len,
 	return CONVERT_OK;
 }
 
-/* convert_run - convert what is complete in in[0..len); *used: consumed */
+/* convert_run_iconv - convert what is complete in in[pos..len) through
+ * iconv (in[0] is at c->offset); *used: where it ended */
 static enum convert_result
-convert_run(struct convert *c, const unsigned char *in, size_t len,
-    int final, struct buf *out, size_t *used)
+convert_run_iconv(struct convert *c, const unsigned char *in, size_t pos,
+    size_t len, int final, struct buf *out, size_t *used)
 {
 	struct convert_u7_sim sim;
 	const unsigned char *bestfit;
 	enum convert_result r;
-	size_t pos = 0, part, left, win, win_end = 0;
+	size_t part, left, win, win_end = 0;
 	char *ip;
 	int rc = 0, cut;
 
-	if (c->sb != NULL) {
-		/* every byte is complete by itself */
-		*used = len;
-		return convert_sb_run(c, in, len, out);
-	}
 	memset(&sim, 0, sizeof(sim));
 	while (pos < len) {
 		if (c->u7fast && c->u7_on && c->u7st.shift == 0) {
@@ -1058,6 +1322,114 @@ convert_run(struct convert *c, const unsigned char *in, size_t len,
 	}
 	*used = pos;
 	return CONVERT_OK;
+}
+
+/*
+ * convert_db_run - a double-byte decoder's chunk: the characters of the
+ * table copied (ASCII 16 bytes at a time, as convert_sb_run), anything
+ * else (a byte or pair the table does not know, a lead byte at the end)
+ * through iconv, in a window that ends after the next byte below 0x40 or
+ * at the end of the chunk. Such a byte ends any sequence it is in (no
+ * trail byte is below 0x40, no sequence is longer than a pair), so glibc
+ * decides the window as it did before, and the table resumes at a
+ * boundary glibc also has. *used: where it ended (before an incomplete
+ * pair at the end).
+ */
+static enum convert_result
+convert_db_run(struct convert *c, const unsigned char *in, size_t len,
+    int final, struct buf *out, size_t *used)
+{
+	struct convert_db *t = c->db;
+	const unsigned char *e;
+	enum convert_result r;
+	size_t pos = 0, start, w, got;
+	unsigned char *o;
+	unsigned m;
+
+	while (pos < len) {
+		/* at most 3 bytes out per byte in: room for a block of 16
+		 * and a 4-byte entry store */
+		if (len - pos > (SIZE_MAX - 64) / 3 ||
+		    buf_reserve(out, 3 * (len - pos) + 20) == -1) {
+			c->stop = CONVERT_ESYS;
+			return c->stop;
+		}
+		o = (unsigned char *)out->data + out->len;
+		start = pos;
+		while (pos < len) {
+			if (t->ascii && len - pos >= 16) {
+				m = convert_sb_mask16(o, in + pos);
+				if (m == 0) {
+					o += 16;
+					pos += 16;
+					continue;
+				}
+				m = (unsigned)__builtin_ctz(m);
+				o += m;
+				pos += m;
+			}
+			/* then characters up to the next ASCII byte */
+			do {
+				e = t->e1[in[pos]];
+				if (e[3] != 0) {
+					memcpy(o, e, 4);
+					o += e[3];
+					pos++;
+					continue;
+				}
+				if (t->lead[in[pos]] == 0 || pos + 1 == len)
+					goto other;
+				e = (t->row[in[pos]] != NULL ? t->row[in[pos]] :
+				    convert_db_row_of(t, in[pos]))[in[pos + 1]];
+				if (e[3] == 0)
+					goto other;
+				memcpy(o, e, 4);
+				o += e[3];
+				pos += 2;
+			} while (pos < len && in[pos] >= 0x80);
+		}
+other:
+		out->len = (size_t)((char *)o - out->data);
+		out->data[out->len] = '\0';
+		if (pos > start)
+			c->again = 0;	/* as iconv moving on */
+		if (pos == len)
+			break;
+		for (w = pos + 1; w < len && !t->term[in[w]]; w++)
+			continue;
+		if (w < len)
+			w++;
+		if ((r = convert_run_iconv(c, in, pos, w, final, out, &got)) !=
+		    CONVERT_OK)
+			return r;
+		if (got < w && w < len) {
+			/* glibc waits for more inside the window: not the
+			 * glibc the table was made for; iconv from here */
+			c->db_on = 0;
+			return convert_run_iconv(c, in, got, len, final, out,
+			    used);
+		}
+		pos = got;
+		if (pos < w)
+			break;	/* incomplete at the end: the caller keeps it */
+	}
+	*used = pos;
+	return CONVERT_OK;
+}
+
+/* convert_run - convert what is complete in in[0..len); *used: consumed */
+static enum convert_result
+convert_run(struct convert *c, const unsigned char *in, size_t len,
+    int final, struct buf *out, size_t *used)
+{
+	if (c->sb != NULL) {
+		/* every byte is complete by itself */
+		*used = len;
+		return convert_sb_run(c, in, len, out);
+	}
+	if (c->db_on)
+		return convert_db_run(c, in, len, final, out, used);
+	return convert_run_iconv(c, in, 0, len, final, out, used);
 }
 
 /* convert_keep - keep an incomplete sequence as the tail for later */
@@ -1280,6 +1652,13 @@ convert_same_but_c1(const struct convert *a, const struct convert *b)
 			return 0;
 	}
 	return 1;
+}
+
+/* convert_double_byte - does the decoder have a double-byte table */
+int
+convert_double_byte(const struct convert *c)
+{
+	return c->db != NULL;
 }
 
 /* convert_strerror - a result as text for logs */

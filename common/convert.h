@@ -40,6 +40,9 @@
  * outside 0x80-0x9F by itself and alike (both single-byte tables): then
  * text without such a byte decodes the same in both, errors included,
  * wherever the chunks end (ISO-8859-1 and windows-1252).
+ * convert_double_byte() tells whether a decoder reads a double-byte charset
+ * (CP932, CP949, GBK, BIG5-HKSCS) through a table, for tests that hold
+ * it to iconv.
  *
  * Ownership: the caller owns the struct buf and everything in it; a struct
  * convert is the caller's to release with convert_free(). Charset names are
@@ -95,5 +98,6 @@ enum convert_result convert_encode_all(const char *to, const void *, size_t,
 	    struct buf *out);
 const char *convert_strerror(enum convert_result);
 int	convert_same_but_c1(const struct convert *, const struct convert *);
+int	convert_double_byte(const struct convert *);
 
 #endif

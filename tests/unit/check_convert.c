@@ -1167,6 +1167,94 @@ START_TEST(utf_7_fast_path_decodes_random_runs_as_iconv_alone)
 }
 END_TEST
 
+/*
+ * Double-byte tables (CP932, CP949, GBK, BIG5-HKSCS) against iconv alone:
+ * pairs of every lead byte with trails valid and not (bytes below 0x40,
+ * 0x7F, 0xFF), bytes that are no lead, BIG5-HKSCS's pairs of two
+ * characters, ASCII runs longer than a block, all in random chunks, so a
+ * lead byte often ends a chunk; both modes.
+ */
+
+static const struct fast_piece db_fixed[] = {
+	{ "0123456789abcdef0123", 20 }, { "a fairly long run of plain ASCII.",
+	33 }, { "\r\n", 2 }, { " ", 1 }, { "\x80", 1 }, { "\xa0", 1 },
+	{ "\xa5", 1 }, { "\xdf", 1 }, { "\xfd", 1 }, { "\xff", 1 },
+	{ "\x5c", 1 }, { "\x7e", 1 }, { "\x00", 1 }, { "\x81", 1 },
+	{ "\xe0", 1 }, { "\x88\x62", 2 }, { "\x88\x64", 2 },
+	{ "\x88\xa3", 2 }, { "\x88\xa5", 2 }, { "\x88\x66", 2 },
+	{ "\x88\xa7", 2 }, { "\xcc\x84", 2 },
+};
+
+static unsigned char db_store[600 * 2];
+static struct fast_piece db_pieces[600 + sizeof(db_fixed) /
+    sizeof(db_fixed[0])];
+static size_t db_npieces;
+
+/* db_make_pieces - fixed pieces, then pairs: 3 in 4 with a trail from
+ * 0x40-0xFE, the rest with any trail */
+static void
+db_make_pieces(void)
+{
+	uint32_t seed = 77;
+	size_t i;
+
+	db_npieces = 0;
+	for (i = 0; i < sizeof(db_fixed) / sizeof(db_fixed[0]); i++)
+		db_pieces[db_npieces++] = db_fixed[i];
+	for (i = 0; i < 600; i++) {
+		seed = seed * 1103515245u + 12345u;
+		db_store[2 * i] = (unsigned char)(0x81 + (seed >> 16) % 0x7E);
+		seed = seed * 1103515245u + 12345u;
+		db_store[2 * i + 1] = (seed >> 16) % 4 != 0 ?
+		    (unsigned char)(0x40 + (seed >> 8) % 0xBF) :
+		    (unsigned char)(seed >> 8);
+		db_pieces[db_npieces].b = (const char *)&db_store[2 * i];
+		db_pieces[db_npieces++].n = 2;
+	}
+}
+
+static const char *const db_names[] = {
+	"CP932", "CP949", "GBK", "BIG5-HKSCS",
+};
+
+START_TEST(double_byte_tables_decode_as_iconv_alone)
+{
+	struct convert *c = convert_decoder_new(db_names[_i],
+	    CONVERT_REPLACE);
+
+	/* the table is there: this tests it, not iconv against itself */
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(convert_double_byte(c), "%s", db_names[_i]);
+	convert_free(c);
+	db_make_pieces();
+	fast_equals_iconv(db_names[_i], db_pieces, db_npieces, 3000);
+}
+END_TEST
+
+/* a table only for the charsets known to read at most a pair a character
+ * without state: GB18030 (4-byte forms), EUC-JP (3) and ISO-2022-JP
+ * (shifts) stay with iconv */
+static const struct {
+	const char *name;
+	int table;
+} db_which[] = {
+	{ "CP932", 1 }, { "WINDOWS-31J", 1 }, { "CP949", 1 }, { "UHC", 1 },
+	{ "GBK", 1 }, { "GB18030", 0 }, { "EUC-JP", 0 }, { "BIG5-HKSCS", 1 },
+	{ "ISO-2022-JP", 0 }, { "SJIS", 0 }, { "UTF-8", 0 }, { "KOI8-R", 0 },
+};
+
+START_TEST(double_byte_tables_only_for_pair_charsets)
+{
+	struct convert *c = convert_decoder_new(db_which[_i].name,
+	    CONVERT_REPLACE);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(convert_double_byte(c) == db_which[_i].table, "%s",
+	    db_which[_i].name);
+	convert_free(c);
+}
+END_TEST
+
 static Suite *
 convert_suite(void)
 {
@@ -1210,6 +1298,10 @@ convert_suite(void)
 	    (int)(sizeof(same_c1) / sizeof(same_c1[0])));
 	tcase_add_test(tc, utf_7_fast_path_decodes_pieces_as_iconv_alone);
 	tcase_add_test(tc, utf_7_fast_path_decodes_random_runs_as_iconv_alone);
+	tcase_add_loop_test(tc, double_byte_tables_decode_as_iconv_alone, 0,
+	    (int)(sizeof(db_names) / sizeof(db_names[0])));
+	tcase_add_loop_test(tc, double_byte_tables_only_for_pair_charsets, 0,
+	    (int)(sizeof(db_which) / sizeof(db_which[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
