@@ -176,17 +176,6 @@ struct convert_sb {
 	int		 ascii;		/* 0x00-0x7F give themselves */
 };
 
-/* Tables built so far (and charsets found to have none), by iconv name:
- * a process converts from few charsets, and builds each table once. The
- * callers are single-threaded. */
-#define CONVERT_SB_CACHE	32
-#define CONVERT_SB_NAME		48
-static struct {
-	char		 name[CONVERT_SB_NAME];
-	struct convert_sb *sb;		/* NULL: no table for it */
-} convert_sb_cache[CONVERT_SB_CACHE];
-static size_t convert_sb_ncache;
-
 /* convert_sb_probe - one glibc call from a fresh state over in[0..n):
  * the output length, or -1 when it did not take all of in (with errno).
  * *held: some of the output came only with the flush */
@@ -300,30 +289,6 @@ convert_sb_build(const char *from, int c1_pass)
 	for (i = 0; i < 0x80; i++)
 		if (t->len[i] != 1 || t->u8[i][0] != i)
 			t->ascii = 0;
-	return t;
-}
-
-/* convert_sb_for - the cached table of a charset (built on first use) */
-static const struct convert_sb *
-convert_sb_for(const char *from, int c1_pass)
-{
-	struct convert_sb *t;
-	size_t i;
-
-	if (strlen(from) >= CONVERT_SB_NAME)
-		return NULL;
-	for (i = 0; i < convert_sb_ncache; i++)
-		if (strcasecmp(convert_sb_cache[i].name, from) == 0)
-			return convert_sb_cache[i].sb;
-	t = convert_sb_build(from, c1_pass);
-	if (convert_sb_ncache < CONVERT_SB_CACHE) {
-		strcpy(convert_sb_cache[convert_sb_ncache].name, from);
-		convert_sb_cache[convert_sb_ncache++].sb = t;
-	} else if (t != NULL) {
-		/* a full cache: no table rather than one per converter */
-		free(t);
-		t = NULL;
-	}
 	return t;
 }
 
@@ -483,15 +448,6 @@ static unsigned char (*convert_db_row_of(struct convert_db *t,
 	return row;
 }
 
-/* Tables built so far, as convert_sb_cache; they and their iconv
- * descriptors live as long as the process. */
-#define CONVERT_DB_CACHE	8
-static struct {
-	char		 name[CONVERT_SB_NAME];
-	struct convert_db *db;		/* NULL: no table for it */
-} convert_db_cache[CONVERT_DB_CACHE];
-static size_t convert_db_ncache;
-
 /*
  * convert_db_build - the table of a double-byte charset, or NULL.
  *
@@ -562,23 +518,40 @@ convert_db_build(const char *from)
 	return t;
 }
 
-/* convert_db_for - the cached table of a charset (built on first use) */
-static struct convert_db *
-convert_db_for(const char *from)
+/* Tables built so far (and charsets found to have none), by iconv name:
+ * a process converts from few charsets, and builds each table once; they
+ * (and a double-byte table's iconv descriptor) live as long as the
+ * process. The callers are single-threaded. */
+#define CONVERT_TABLES		40
+#define CONVERT_TABLE_NAME	48
+static struct convert_table {
+	char		 name[CONVERT_TABLE_NAME];
+	struct convert_sb *sb;		/* a single-byte charset's */
+	struct convert_db *db;		/* a double-byte charset's */
+} convert_tables[CONVERT_TABLES];
+static size_t convert_ntables;
+
+/* convert_table_for - the cached tables of a charset, built on first use
+ * (both NULL: it has none); NULL when the cache is full */
+static const struct convert_table *
+convert_table_for(const char *from, int c1_pass)
 {
-	struct convert_db *t;
+	struct convert_table *t;
 	size_t i;
 
-	if (strlen(from) >= CONVERT_SB_NAME)
+	if (strlen(from) >= CONVERT_TABLE_NAME)
 		return NULL;
-	for (i = 0; i < convert_db_ncache; i++)
-		if (strcasecmp(convert_db_cache[i].name, from) == 0)
-			return convert_db_cache[i].db;
-	if (convert_db_ncache == CONVERT_DB_CACHE)
+	for (i = 0; i < convert_ntables; i++)
+		if (strcasecmp(convert_tables[i].name, from) == 0)
+			return &convert_tables[i];
+	if (convert_ntables == CONVERT_TABLES)
 		return NULL;	/* full: no table rather than one each */
-	t = convert_db_build(from);
-	strcpy(convert_db_cache[convert_db_ncache].name, from);
-	convert_db_cache[convert_db_ncache++].db = t;
+	t = &convert_tables[convert_ntables++];
+	strcpy(t->name, from);
+	if (convert_db_name(from))
+		t->db = convert_db_build(from);
+	else
+		t->sb = convert_sb_build(from, c1_pass);
 	return t;
 }
 
@@ -587,6 +560,7 @@ static struct convert *
 convert_new(const char *to, const char *from, int encode,
     enum convert_mode mode, int fast)
 {
+	const struct convert_table *tb;
 	struct convert *c;
 	int saved;
 
@@ -616,10 +590,11 @@ convert_new(const char *to, const char *from, int encode,
 	c->u7fast = fast && c->u7 == CONVERT_U7_PLAIN;
 	c->u8 = fast && !encode && convert_is_utf8(from);
 	c->u8copy = c->u8;
-	if (fast && !encode && convert_db_name(from))
-		c->db = convert_db_for(from);
-	else if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE)
-		c->sb = convert_sb_for(from, c->c1_pass);
+	if (fast && !encode && !c->u8 && c->u7 == CONVERT_U7_NONE &&
+	    (tb = convert_table_for(from, c->c1_pass)) != NULL) {
+		c->sb = tb->sb;
+		c->db = tb->db;
+	}
 	c->db_on = c->db != NULL;
 	c->first_error = CONVERT_NO_ERROR;
 	return c;
