@@ -868,7 +868,7 @@ struct out_set {
  * is never longer than the bytes and a held CR: room once, then plain
  * copies.
  */
-static void
+static int
 lf_append(struct pickup_out *po, struct buf *scratch, const char *p,
     size_t len)
 {
@@ -876,7 +876,8 @@ lf_append(struct pickup_out *po, struct buf *scratch, const char *p,
 	char *q;
 	size_t n;
 
-	buf_reserve(scratch, len + 1);
+	if (buf_reserve(scratch, len + 1) == -1)
+		return -1;
 	q = scratch->data + scratch->len;
 	if (po->cr_held && len > 0) {
 		po->cr_held = false;
@@ -900,6 +901,7 @@ lf_append(struct pickup_out *po, struct buf *scratch, const char *p,
 	}
 	scratch->len = (size_t)(q - scratch->data);
 	scratch->data[scratch->len] = '\0';
+	return 0;
 }
 
 /*
@@ -923,10 +925,9 @@ out_write(struct pickup_out *po, struct buf *scratch, const char *p,
 		return 0;
 	}
 	buf_reset(scratch);
-	lf_append(po, scratch, pre, strlen(pre));
-	lf_append(po, scratch, p, len);
-	if (scratch->len > 0 && safe_write_all(po->fd, scratch->data,
-	    scratch->len) == -1)
+	if (lf_append(po, scratch, pre, strlen(pre)) == -1 ||
+	    lf_append(po, scratch, p, len) == -1 || (scratch->len > 0 &&
+	    safe_write_all(po->fd, scratch->data, scratch->len) == -1))
 		return -1;
 	po->written += scratch->len;
 	return 0;
