@@ -144,6 +144,8 @@ struct rp_scan {
 	struct rp_ostat	 d;		/* the decoded content */
 	struct utf8_check u8v;
 	int		 has_c1, has_esc;
+	int		 want_esc;	/* has_esc can decide the part (a label
+					   that is not plain ASCII-compatible) */
 	/* Cyrillic labels: octets 0xC0-0xDF and 0xE0-0xFF (the letters'
 	 * case tells KOI8-R from windows-1251) */
 	int		 cyr;

@@ -370,6 +370,7 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 	sc->on = 0;
 	utf8_check_init(&sc->u8v);
 	sc->has_c1 = sc->has_esc = 0;
+	sc->want_esc = 1;
 	sc->cyr = 0;
 	sc->cyr_c0 = sc->cyr_e0 = 0;
 	sc->ud = NULL;
@@ -434,8 +435,16 @@ rp_leaf_start(struct rp_state *st, const struct mime_part *mp,
 			repair_detect_start(sc);
 		}
 		if (cs != NULL && charset_lookup(cs, strlen(cs), &ci) !=
-		    CHARSET_UNKNOWN)
+		    CHARSET_UNKNOWN) {
 			rp_spares(st, &ci);
+			/* 7-bit text under a known ASCII-compatible label
+			 * is that text, whatever escapes it holds */
+			sc->want_esc = repair_scan_label_foreign(&ci) ||
+			    !charset_ascii_compatible(ci.decoder);
+		} else
+			/* unlabelled 7-bit text is ASCII either way; an
+			 * unknown label becomes us-ascii only without them */
+			sc->want_esc = cs != NULL;
 	}
 	/* ASCII reads and writes as itself in these charsets: the
 	 * candidates need not see text before its first 8-bit byte; beside
@@ -611,13 +620,13 @@ rp_content(struct rp_state *st, const char *d, size_t n, int fin)
 		sc->cyr_c0 = h.c0;
 		sc->cyr_e0 = h.e0;
 		sc->has_c1 = h.c1;
-	} else if (!sc->cyr && !sc->has_c1 && has8)
+	} else if (has8 && !sc->has_c1)
 		sc->has_c1 = charset_has_c1(d, n);
 	for (i = 0; i < RP_NCAND && sc->has_c1; i++)
 		if (sc->cand[i].used && sc->cand[i].shadow &&
 		    rp_c1_start(st, &sc->cand[0], &sc->cand[i]) == -1)
 			return -1;
-	if (!sc->has_esc)
+	if (sc->want_esc && !sc->has_esc)
 		sc->has_esc = memchr(d, 0x1B, n) != NULL ||
 		    memchr(d, '+', n) != NULL || memchr(d, '~', n) != NULL;
 	for (i = 0; i < RP_NCAND && sc->on; i++)
