@@ -651,49 +651,57 @@ fast_decode(struct convert *c, const unsigned char *in, size_t len,
 	return r;
 }
 
+/* same_as_iconv - one input through the fast decoder, in chunks the seed
+ * picks, and through iconv alone, whole (it is chunk-proof already): the
+ * same result, output, error count and first error, in both modes */
+static void
+same_as_iconv(const char *name, const unsigned char *in, size_t len,
+    uint32_t seed, unsigned round)
+{
+	struct convert *fast, *slow;
+	struct buf a, b;
+	enum convert_result ra, rb;
+	int m;
+
+	for (m = CONVERT_REPLACE; m <= CONVERT_STRICT; m++) {
+		fast = convert_decoder_new(name, (enum convert_mode)m);
+		slow = convert_decoder_new_iconv(name, (enum convert_mode)m);
+		ck_assert_ptr_nonnull(fast);
+		ck_assert_ptr_nonnull(slow);
+		buf_init(&a);
+		buf_init(&b);
+		ra = fast_decode(fast, in, len, seed, &a);
+		rb = convert_feed(slow, in, len, &b);
+		if (rb == CONVERT_OK)
+			rb = convert_finish(slow, &b);
+		ck_assert_msg(ra == rb, "%s round %u mode %d: result %d, "
+		    "iconv alone %d", name, round, m, ra, rb);
+		ck_assert_msg(a.len == b.len && (a.len == 0 ||
+		    memcmp(a.data, b.data, a.len) == 0),
+		    "%s round %u mode %d: output differs", name, round, m);
+		ck_assert_uint_eq(convert_errors(fast), convert_errors(slow));
+		ck_assert_uint_eq(convert_first_error(fast),
+		    convert_first_error(slow));
+		buf_fini(&a);
+		buf_fini(&b);
+		convert_free(fast);
+		convert_free(slow);
+	}
+}
+
 /* fast_equals_iconv - one decoder name, many random inputs, both modes */
 static void
 fast_equals_iconv(const char *name, const struct fast_piece *pc, size_t npc,
     unsigned rounds)
 {
 	unsigned char in[400];
-	struct convert *fast, *slow;
-	struct buf a, b;
-	enum convert_result ra, rb;
 	uint32_t seed = 4242;
 	size_t len;
 	unsigned n;
-	int m;
 
 	for (n = 0; n < rounds; n++) {
 		len = fast_input(in, sizeof(in), pc, npc, &seed);
-		for (m = CONVERT_REPLACE; m <= CONVERT_STRICT; m++) {
-			fast = convert_decoder_new(name, (enum convert_mode)m);
-			slow = convert_decoder_new_iconv(name,
-			    (enum convert_mode)m);
-			ck_assert_ptr_nonnull(fast);
-			ck_assert_ptr_nonnull(slow);
-			buf_init(&a);
-			buf_init(&b);
-			ra = fast_decode(fast, in, len, seed, &a);
-			/* iconv alone, whole: it is chunk-proof already */
-			rb = convert_feed(slow, in, len, &b);
-			if (rb == CONVERT_OK)
-				rb = convert_finish(slow, &b);
-			ck_assert_msg(ra == rb, "%s round %u mode %d: result %d, "
-			    "iconv alone %d", name, n, m, ra, rb);
-			ck_assert_msg(a.len == b.len && (a.len == 0 ||
-			    memcmp(a.data, b.data, a.len) == 0),
-			    "%s round %u mode %d: output differs", name, n, m);
-			ck_assert_uint_eq(convert_errors(fast),
-			    convert_errors(slow));
-			ck_assert_uint_eq(convert_first_error(fast),
-			    convert_first_error(slow));
-			buf_fini(&a);
-			buf_fini(&b);
-			convert_free(fast);
-			convert_free(slow);
-		}
+		same_as_iconv(name, in, len, seed, n);
 	}
 }
 
@@ -1112,40 +1120,6 @@ u7_text(unsigned char *in, size_t cap, uint32_t *seed)
 	return len;
 }
 
-/* u7_same - the fast decoder in chunks a seed picks against glibc alone
- * on the whole input, in both modes */
-static void
-u7_same(const unsigned char *in, size_t len, uint32_t seed, unsigned round)
-{
-	struct convert *fast, *slow;
-	enum convert_result ra, rb;
-	struct buf a, b;
-	int m;
-
-	for (m = CONVERT_REPLACE; m <= CONVERT_STRICT; m++) {
-		fast = convert_decoder_new("UTF-7", (enum convert_mode)m);
-		slow = convert_decoder_new_iconv("UTF-7", (enum convert_mode)m);
-		ck_assert_ptr_nonnull(fast);
-		ck_assert_ptr_nonnull(slow);
-		buf_init(&a);
-		buf_init(&b);
-		ra = fast_decode(fast, in, len, seed, &a);
-		rb = convert_feed(slow, in, len, &b);
-		if (rb == CONVERT_OK)
-			rb = convert_finish(slow, &b);
-		ck_assert_msg(ra == rb && a.len == b.len && (a.len == 0 ||
-		    memcmp(a.data, b.data, a.len) == 0) &&
-		    convert_errors(fast) == convert_errors(slow) &&
-		    convert_first_error(fast) == convert_first_error(slow),
-		    "round %u mode %d: \"%.*s\" decodes otherwise than with "
-		    "glibc alone", round, m, (int)len, (const char *)in);
-		buf_fini(&a);
-		buf_fini(&b);
-		convert_free(fast);
-		convert_free(slow);
-	}
-}
-
 START_TEST(utf_7_fast_path_decodes_pieces_as_iconv_alone)
 {
 	fast_equals_iconv("UTF-7", u7_pieces,
@@ -1162,7 +1136,7 @@ START_TEST(utf_7_fast_path_decodes_random_runs_as_iconv_alone)
 
 	for (n = 0; n < 6000; n++) {
 		len = u7_text(in, sizeof(in), &seed);
-		u7_same(in, len, seed, n);
+		same_as_iconv("UTF-7", in, len, seed, n);
 	}
 }
 END_TEST
